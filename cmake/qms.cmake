@@ -1,0 +1,23 @@
+# qms_add_fuzz(NAME SOURCES a.c ... LIBS lib ... CORPUS dir)
+# Always: NAME_replay runs the seed corpus as a ctest (label "fuzz").
+# With -DQMS_FUZZ=ON (clang): NAME is a libFuzzer binary in build/bin/fuzz/.
+function(qms_add_fuzz name)
+  cmake_parse_arguments(F "" "CORPUS" "SOURCES;LIBS" ${ARGN})
+  add_executable(${name}_replay ${F_SOURCES} ${CMAKE_SOURCE_DIR}/tests/fuzz/replay_main.c)
+  target_link_libraries(${name}_replay PRIVATE qms qms_warnings ${F_LIBS})
+  add_test(NAME fuzz_${name} COMMAND ${name}_replay ${F_CORPUS})
+  set_tests_properties(fuzz_${name} PROPERTIES LABELS "fuzz")
+  if(QMS_FUZZ)
+    add_executable(${name} ${F_SOURCES})
+    target_link_libraries(${name} PRIVATE qms qms_warnings ${F_LIBS})
+    target_compile_options(${name} PRIVATE -fsanitize=fuzzer)
+    target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+    set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin/fuzz)
+    if(NOT TARGET fuzzers)
+      add_custom_target(fuzzers)
+    endif()
+    add_dependencies(fuzzers ${name})
+    # the corpus the fuzz run starts from
+    file(APPEND ${CMAKE_BINARY_DIR}/fuzz-targets.txt "${name} ${F_CORPUS}\n")
+  endif()
+endfunction()

@@ -1,0 +1,97 @@
+/* The center's configuration: services, counters, hours and calling policy.
+ * Read from JSON (examples/center.json, the format of record, see
+ * docs/config.md) or from the two CSV files of ../shared/data. */
+#ifndef QMS_CONFIG_H
+#define QMS_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define QMS_MAX_SPANS 8
+#define QMS_MAX_SERVICES 64
+#define QMS_MAX_COUNTERS 256
+#define QMS_CODE_MAX 16
+
+typedef struct qms_span {
+    int32_t open_s;  /* seconds after local midnight, inclusive */
+    int32_t close_s; /* exclusive */
+} qms_span;
+
+typedef enum { QMS_PRIO_STRICT = 0, QMS_PRIO_INTERLEAVE = 1 } qms_prio_mode;
+typedef enum { QMS_ORDER_OLDEST = 0, QMS_ORDER_COUNTER = 1 } qms_order_mode;
+
+typedef struct qms_policy {
+    qms_prio_mode priority; /* strict: any priority ticket first; interleave: 1 per k normal */
+    int interleave_k;       /* with interleave: after k normal calls, one priority call */
+    qms_order_mode order;   /* oldest: oldest among the counter's services; counter: the counter's own order */
+} qms_policy;
+
+typedef struct qms_service {
+    char code[QMS_CODE_MAX]; /* "TP" */
+    char prefix[8];          /* "A" (prefix mode); "" in range mode */
+    int digits;              /* zero-padded digits after the prefix (default 3) */
+    int32_t range_lo;        /* range mode: first number (e.g. 1001); 0 in prefix mode */
+    int32_t range_hi;        /* range mode: last number */
+    char *name_vi;           /* "Tư pháp - Hộ tịch" (UTF-8, NFC) */
+    char *name_en;           /* "Justice and civil status" */
+    int32_t mean_service_s;  /* prior for the mean service time */
+    int32_t daily_cap;       /* 0 = only the number range limits */
+    int nhours;              /* issuing hours; 0 = the center's hours */
+    qms_span hours[QMS_MAX_SPANS];
+} qms_service;
+
+typedef struct qms_counter {
+    int id;          /* the number staff and citizens know ("quầy số 5") */
+    char *name_vi;   /* "Quầy 5" */
+    char *name_en;   /* "Counter 5" */
+    int nservices;   /* services served, in this counter's order of preference */
+    int *services;   /* indices into qms_config.services */
+} qms_counter;
+
+typedef struct qms_config {
+    char site[64];          /* MQTT topic segment, [A-Za-z0-9_-] */
+    char *name_vi;          /* center name */
+    char *name_en;
+    int utc_offset_min;     /* 420 for Vietnam */
+    int nhours;             /* the center's issuing hours */
+    qms_span hours[QMS_MAX_SPANS];
+    int32_t day_reset_s;    /* numbers restart at this local time (default 00:00 = new day) */
+    qms_policy policy;
+    int32_t noshow_window_s;   /* a skipped ticket stays recallable this long (default 1800) */
+    int rating_levels;         /* 3, 4 (default) or 5 */
+    int counters_start_open;   /* counters are open at the start of the day (default 1) */
+    int nservices;
+    qms_service *services;
+    int ncounters;
+    qms_counter *counters;
+} qms_config;
+
+/* Parse the JSON format. On error returns QMS_ERR_INVAL (or NOMEM) and writes
+ * a sentence naming the offending field into err. */
+int qms_config_parse_json(const char *text, size_t len, qms_config **out, char *err,
+                          size_t errlen);
+int qms_config_load_file(const char *path, qms_config **out, char *err, size_t errlen);
+/* Build a config from services.csv / counters.csv text (the shared/data
+ * format); center-wide fields get their defaults (hours 07:30-11:30,
+ * 13:30-17:00; offset +420). */
+int qms_config_parse_csv(const char *services_csv, size_t slen, const char *counters_csv,
+                         size_t clen, qms_config **out, char *err, size_t errlen);
+int qms_config_load_csv(const char *services_path, const char *counters_path, qms_config **out,
+                        char *err, size_t errlen);
+void qms_config_free(qms_config *c);
+/* Serialize to the JSON format (same shape parse_json reads). qms_free it. */
+char *qms_config_to_json(const qms_config *c);
+
+int qms_config_service_index(const qms_config *c, const char *code); /* -1 if unknown */
+int qms_config_counter_index(const qms_config *c, int id);           /* -1 if unknown */
+/* Does counter index ci serve service index si? */
+int qms_config_counter_serves(const qms_config *c, int ci, int si);
+/* Is local second-of-day sec within the service's issuing hours? */
+int qms_config_service_open(const qms_config *c, int si, int32_t sec);
+/* Largest number a service can issue in a day (range size or 10^digits - 1),
+ * further limited by daily_cap. */
+int32_t qms_config_service_capacity(const qms_config *c, int si);
+/* The printed label of number n of service si, e.g. "A023" or "1023". */
+void qms_ticket_label(const qms_config *c, int si, int32_t n, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,37 @@
+/* One error convention for all of QMS: functions return int, 0 is success,
+ * otherwise one of these codes. Refusals of the queue engine are codes here
+ * too, so the controller turns any of them into a protocol reply in one place. */
+#ifndef QMS_ERR_H
+#define QMS_ERR_H
+
+enum {
+    QMS_OK = 0,
+    QMS_ERR_NOMEM,            /* allocation failed */
+    QMS_ERR_INVAL,            /* malformed input (bad JSON, wrong type, missing field) */
+    QMS_ERR_UNKNOWN_SERVICE,  /* no such service code */
+    QMS_ERR_UNKNOWN_COUNTER,  /* no such counter */
+    QMS_ERR_UNKNOWN_TICKET,   /* no such ticket (today) */
+    QMS_ERR_UNKNOWN_OP,       /* no such operation */
+    QMS_ERR_CAP_REACHED,      /* the service's daily cap or number range is used up */
+    QMS_ERR_OUTSIDE_HOURS,    /* the service does not issue tickets now */
+    QMS_ERR_COUNTER_CLOSED,   /* the counter is not open (paused or closed) */
+    QMS_ERR_NOTHING_TO_CALL,  /* no ticket waits for this counter */
+    QMS_ERR_BAD_STATE,        /* operation not valid in the ticket's or counter's state */
+    QMS_ERR_TOO_LARGE,        /* payload or field too large */
+    QMS_ERR_IO,               /* file / device / socket error */
+    QMS_ERR_DB,               /* SQLite error */
+    QMS_ERR_PROTOCOL,         /* peer spoke something we do not understand */
+    QMS_ERR_TIMEOUT,          /* no answer in time */
+    QMS_ERR_UNAVAILABLE,      /* broker or controller unreachable */
+    QMS_ERR_PRINTER,          /* printer fault (paper out, cover open, not answering) */
+    QMS_ERR__COUNT
+};
+
+/* Stable machine-readable code, e.g. "unknown_service" (used in replies). */
+const char *qms_err_code(int err);
+/* Text for a person, lang "vi" (default) or "en". Never NULL. */
+const char *qms_err_message(int err, const char *lang);
+/* Inverse of qms_err_code; returns QMS_ERR_PROTOCOL for an unknown code. */
+int qms_err_from_code(const char *code);
+
+#endif

@@ -1,0 +1,96 @@
+/* The MQTT session every QMS program uses: MQTT v5 over libmosquitto with
+ * TCP_NODELAY, a retained device status with a last will ("offline"),
+ * subscriptions remembered and renewed after every reconnect, reconnect with
+ * exponential backoff, and request/reply with response topic + correlation
+ * data (what mosquitto_rr speaks).
+ *
+ * Single-threaded: the owner calls qms_mqtt_loop() from its own event loop;
+ * callbacks run inside that call. */
+#ifndef QMS_MQTT_H
+#define QMS_MQTT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct qms_mqtt qms_mqtt;
+
+typedef struct qms_mqtt_opts {
+    const char *host;        /* broker host, default "127.0.0.1" */
+    int port;                /* default 1883 */
+    const char *client_id;   /* required, unique per program instance */
+    const char *username;    /* optional */
+    const char *password;    /* optional */
+    const char *cafile;      /* optional: enables TLS */
+    const char *certfile;    /* optional client certificate */
+    const char *keyfile;     /* optional client key */
+    const char *site;        /* topic root qms/<site>/ ; default "default" */
+    const char *device_kind; /* "controller", "kiosk", "display", "counter"...; status topic */
+    const char *device_id;   /* e.g. "1"; default client_id */
+    int keepalive_s;         /* default 10 */
+} qms_mqtt_opts;
+
+/* What came with a message beyond topic and payload. */
+typedef struct qms_mqtt_msg {
+    const char *topic;
+    const char *payload; /* NOT NUL-terminated in general; see len. */
+    int len;
+    int retained;
+    const char *response_topic; /* MQTT v5 response topic, or NULL */
+    const void *corr;           /* correlation data, or NULL */
+    int corr_len;
+} qms_mqtt_msg;
+
+typedef void (*qms_mqtt_msg_cb)(void *ud, const qms_mqtt_msg *msg);
+/* connected = 1 after (re)connect and resubscribe, 0 when the link is lost. */
+typedef void (*qms_mqtt_conn_cb)(void *ud, int connected);
+
+int qms_mqtt_lib_init(void);
+void qms_mqtt_lib_cleanup(void);
+
+/* Create a session and start connecting (does not block on the broker). */
+int qms_mqtt_new(const qms_mqtt_opts *o, qms_mqtt **out);
+void qms_mqtt_free(qms_mqtt *m); /* publishes status "offline" if connected, disconnects */
+void qms_mqtt_set_callbacks(qms_mqtt *m, qms_mqtt_msg_cb on_msg, qms_mqtt_conn_cb on_conn,
+                            void *ud);
+
+/* Remembered and renewed on every reconnect. qos 0 or 1. */
+int qms_mqtt_subscribe(qms_mqtt *m, const char *pattern, int qos);
+
+int qms_mqtt_publish(qms_mqtt *m, const char *topic, const void *payload, size_t len, int qos,
+                     int retain);
+/* Publish a reply to a request: to its response topic with its correlation
+ * data. QMS_ERR_INVAL if the request carried no response topic. */
+int qms_mqtt_reply(qms_mqtt *m, const qms_mqtt_msg *req, const void *payload, size_t len);
+
+/* Send a request (qos 1) with our own reply topic and a fresh correlation id;
+ * the reply arrives through on_msg with corr == the id written to corr_out. */
+int qms_mqtt_request(qms_mqtt *m, const char *topic, const void *payload, size_t len,
+                     char corr_out[40]);
+/* Send a request and wait (running the loop; other messages still reach
+ * on_msg) for its reply, up to timeout_ms. *reply is NUL-terminated, qms_free
+ * it. QMS_ERR_TIMEOUT or QMS_ERR_UNAVAILABLE (not connected) on failure. */
+int qms_mqtt_request_sync(qms_mqtt *m, const char *topic, const char *payload, int timeout_ms,
+                          char **reply);
+
+/* Publish this program's retained device status, a JSON object text such
+ * as {"state":"online"} (the wrapper adds nothing). Also sent on every reconnect. */
+int qms_mqtt_set_status(qms_mqtt *m, const char *json);
+
+/* Run network I/O for up to timeout_ms (0 = poll). Reconnects with backoff
+ * when the link is down. Returns QMS_OK, or QMS_ERR_UNAVAILABLE while down. */
+int qms_mqtt_loop(qms_mqtt *m, int timeout_ms);
+int qms_mqtt_connected(const qms_mqtt *m);
+/* Socket fd for poll() (or -1 while disconnected); want_write if output is pending. */
+int qms_mqtt_socket(qms_mqtt *m, int *want_write);
+/* The underlying struct mosquitto *, for what the wrapper does not cover. */
+void *qms_mqtt_handle(qms_mqtt *m);
+const char *qms_mqtt_site(const qms_mqtt *m);
+const char *qms_mqtt_reply_topic(const qms_mqtt *m);
+
+/* Build "qms/<site>/<suffix>" into out. */
+void qms_topic(char *out, size_t outlen, const char *site, const char *suffix);
+
+/* Parse "host:port" (or "host", port 1883). QMS_ERR_INVAL on garbage. */
+int qms_parse_hostport(const char *s, char *host, size_t hostlen, int *port);
+
+#endif

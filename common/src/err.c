@@ -1,0 +1,59 @@
+#include "qms/err.h"
+
+#include <string.h>
+
+static const struct {
+    const char *code;
+    const char *vi;
+    const char *en;
+} errs[QMS_ERR__COUNT] = {
+    [QMS_OK] = {"ok", "Thành công", "Done"},
+    [QMS_ERR_NOMEM] = {"no_memory", "Hệ thống thiếu bộ nhớ", "Out of memory"},
+    [QMS_ERR_INVAL] = {"invalid", "Yêu cầu không hợp lệ", "Invalid request"},
+    [QMS_ERR_UNKNOWN_SERVICE] = {"unknown_service", "Không có dịch vụ này", "No such service"},
+    [QMS_ERR_UNKNOWN_COUNTER] = {"unknown_counter", "Không có quầy này", "No such counter"},
+    [QMS_ERR_UNKNOWN_TICKET] = {"unknown_ticket", "Không tìm thấy số thứ tự này", "No such ticket"},
+    [QMS_ERR_UNKNOWN_OP] = {"unknown_op", "Thao tác không được hỗ trợ", "Unknown operation"},
+    [QMS_ERR_CAP_REACHED] = {"cap_reached", "Dịch vụ đã hết số trong ngày hôm nay",
+                             "This service has no more tickets today"},
+    [QMS_ERR_OUTSIDE_HOURS] = {"outside_hours", "Dịch vụ hiện không nhận hồ sơ (ngoài giờ)",
+                               "This service is not open now"},
+    [QMS_ERR_COUNTER_CLOSED] = {"counter_closed", "Quầy đang tạm dừng hoặc đã đóng",
+                                "The counter is paused or closed"},
+    [QMS_ERR_NOTHING_TO_CALL] = {"nothing_to_call", "Không còn khách chờ cho quầy này",
+                                 "Nobody is waiting for this counter"},
+    [QMS_ERR_BAD_STATE] = {"bad_state", "Thao tác không hợp lệ ở trạng thái hiện tại",
+                           "Not possible in the current state"},
+    [QMS_ERR_TOO_LARGE] = {"too_large", "Yêu cầu quá lớn", "Request too large"},
+    [QMS_ERR_IO] = {"io_error", "Lỗi vào/ra", "Input/output error"},
+    [QMS_ERR_DB] = {"db_error", "Lỗi cơ sở dữ liệu", "Database error"},
+    [QMS_ERR_PROTOCOL] = {"protocol", "Lỗi giao thức", "Protocol error"},
+    [QMS_ERR_TIMEOUT] = {"timeout", "Hết thời gian chờ phản hồi", "No answer in time"},
+    [QMS_ERR_UNAVAILABLE] = {"unavailable", "Mất kết nối tới máy chủ",
+                             "The server cannot be reached"},
+    [QMS_ERR_PRINTER] = {"printer", "Máy in gặp sự cố", "Printer fault"},
+};
+
+const char *qms_err_code(int err)
+{
+    if (err < 0 || err >= QMS_ERR__COUNT)
+        return "unknown_error";
+    return errs[err].code;
+}
+
+const char *qms_err_message(int err, const char *lang)
+{
+    if (err < 0 || err >= QMS_ERR__COUNT)
+        return (lang && strcmp(lang, "en") == 0) ? "Unknown error" : "Lỗi không xác định";
+    return (lang && strcmp(lang, "en") == 0) ? errs[err].en : errs[err].vi;
+}
+
+int qms_err_from_code(const char *code)
+{
+    if (!code)
+        return QMS_ERR_PROTOCOL;
+    for (int i = 0; i < QMS_ERR__COUNT; i++)
+        if (strcmp(errs[i].code, code) == 0)
+            return i;
+    return QMS_ERR_PROTOCOL;
+}

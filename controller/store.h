@@ -1,0 +1,37 @@
+/* The durable store: SQLite in WAL mode, synchronous=FULL, versioned schema.
+ * The engine changes state in memory and journals it; the store writes the
+ * journal of one or many operations in ONE transaction (group commit). The
+ * caller replies to anyone only after qms_store_commit returned QMS_OK. If a
+ * commit fails the in-memory state is ahead of the disk: the controller must
+ * exit and restart from the store (nothing acknowledged is lost, since nothing
+ * was acknowledged). */
+#ifndef QMS_STORE_H
+#define QMS_STORE_H
+
+#include "engine.h"
+
+typedef struct qms_store qms_store;
+
+/* Open (create if needed) and migrate the database at path. */
+int qms_store_open(const char *path, qms_store **out);
+void qms_store_close(qms_store *s);
+
+/* Load the current day's state into a fresh engine (same config). If the store
+ * is empty, or its day is not the engine's day, the engine starts a fresh day. */
+int qms_store_load(qms_store *s, qms_engine *e);
+
+/* Write the engine's journal (every ticket and counter it touched, plus one
+ * history row per event) and the given replies, in one transaction, then clear
+ * the journal. */
+int qms_store_commit(qms_store *s, qms_engine *e);
+
+/* Request de-duplication: replies remembered under their request id, written
+ * in the same transaction as the change they report (queue them before commit). */
+int qms_store_queue_reply(qms_store *s, const char *req_id, const char *reply_json);
+/* Look up a remembered reply; *reply is qms_malloc'd or NULL if unknown. */
+int qms_store_find_reply(qms_store *s, const char *req_id, char **reply);
+
+/* For reports and tests: the underlying sqlite3 *. */
+void *qms_store_db(qms_store *s);
+
+#endif

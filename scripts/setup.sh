@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs every Debian package QMS needs to build, test and run its demo.
+# Idempotent: safe to run again. Needs root (or sudo) on Debian 12.
+set -euo pipefail
+
+PKGS=(
+  build-essential cmake pkg-config git clang libclang-rt-14-dev
+  libsqlite3-dev sqlite3
+  libcjson-dev
+  libmosquitto-dev mosquitto mosquitto-clients
+  libcmocka-dev
+  libsdl2-dev libsdl2-ttf-dev libsdl2-image-dev
+  libserialport-dev
+  libqrencode-dev
+  espeak-ng sox
+  socat tmux
+  fonts-noto-core fonts-noto-mono
+  python3
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#PKGS[@]} packages already installed"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update
+$SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+# The broker is started by our own scripts on a loopback port; the Debian
+# package's system-wide service is not needed and must not hold port 1883
+# in tests. We leave it as the package set it up.
+echo "setup: done"

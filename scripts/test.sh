@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing, then builds and runs every test
+# in a plain build (build/) and an ASan+UBSan build (build-asan/), then runs
+# each fuzz target for a short while (clang + libFuzzer, build-fuzz/).
+#   QMS_FUZZ_SECONDS=N   seconds per fuzz target (default 10; 0 skips fuzzing)
+#   QMS_SKIP_SETUP=1     do not run scripts/setup.sh
+#   QMS_JOBS=N           parallel build jobs (default: nproc)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+jobs=${QMS_JOBS:-$(nproc)}
+fuzz_s=${QMS_FUZZ_SECONDS:-10}
+
+if [ "${QMS_SKIP_SETUP:-0}" != 1 ]; then
+  bash scripts/setup.sh
+fi
+
+status=0
+run_suite() { # name dir cmake-args...
+  local name=$1 dir=$2; shift 2
+  echo "=== $name build ($dir)"
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Debug "$@" >/dev/null
+  cmake --build "$dir" -j"$jobs"
+  echo "=== $name tests"
+  if ! (cd "$dir" && ctest --output-on-failure -j"$jobs" --timeout 600); then
+    status=1
+  fi
+}
+
+run_suite plain build
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+run_suite asan+ubsan build-asan -DQMS_SANITIZE=ON
+
+if [ "$fuzz_s" != 0 ]; then
+  echo "=== fuzz build (clang, libFuzzer, ${fuzz_s}s per target)"
+  CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQMS_FUZZ=ON \
+    >/dev/null
+  cmake --build build-fuzz -j"$jobs" --target fuzzers
+  while read -r target corpus; do
+    [ -n "$target" ] || continue
+    work="build-fuzz/corpus/$target"
+    mkdir -p "$work"
+    cp -n "$corpus"/* "$work"/ 2>/dev/null || true
+    echo "--- fuzz $target"
+    if ! "build-fuzz/bin/fuzz/$target" -max_total_time="$fuzz_s" -print_final_stats=0 \
+         -artifact_prefix="build-fuzz/$target-" "$work" 2>build-fuzz/$target.log; then
+      echo "FUZZ FAILURE in $target (see build-fuzz/$target.log):"
+      tail -40 "build-fuzz/$target.log"
+      status=1
+    else
+      grep -E "^(Done|#[0-9]+.*DONE)" "build-fuzz/$target.log" | tail -1 || true
+    fi
+  done < build-fuzz/fuzz-targets.txt
+fi
+
+if [ $status -eq 0 ]; then echo "ALL TESTS PASSED"; else echo "SOME TESTS FAILED"; fi
+exit $status

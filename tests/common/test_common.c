@@ -1,0 +1,236 @@
+#include "qms/alloc.h"
+#include "qms/clock.h"
+#include "qms/config.h"
+#include "qms/csv.h"
+#include "qms/err.h"
+#include "qms/mqtt.h"
+#include "support.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+static void test_err_codes_roundtrip(void **state)
+{
+    (void)state;
+    for (int e = 0; e < QMS_ERR__COUNT; e++) {
+        assert_int_equal(qms_err_from_code(qms_err_code(e)), e);
+        assert_non_null(qms_err_message(e, "vi"));
+        assert_non_null(qms_err_message(e, "en"));
+    }
+    assert_string_equal(qms_err_code(QMS_ERR_UNKNOWN_SERVICE), "unknown_service");
+    assert_string_equal(qms_err_code(9999), "unknown_error");
+}
+
+static void test_clock_calendar(void **state)
+{
+    (void)state;
+    int32_t day;
+    assert_int_equal(qms_day_parse("2026-11-26", &day), QMS_OK);
+    char s[11];
+    qms_day_str(day, s);
+    assert_string_equal(s, "2026-11-26");
+    assert_int_equal(qms_day_parse("2026-02-30", &day), QMS_ERR_INVAL);
+    assert_int_equal(qms_day_parse("2026-1-1", &day), QMS_ERR_INVAL);
+    /* 2026-11-26 07:30 in Vietnam (UTC+7) is 00:30 UTC */
+    qms_day_parse("2026-11-26", &day);
+    int64_t t = qms_local_to_epoch_ms(day, 7 * 3600 + 1800, 420);
+    assert_int_equal(qms_local_day(t, 420), day);
+    assert_int_equal(qms_local_sec(t, 420), 7 * 3600 + 1800);
+    assert_int_equal(qms_local_day(t, 0), day);
+    assert_int_equal(qms_local_sec(t, 0), 1800);
+    /* 23:30 local is still the same local day though UTC is the same date */
+    int64_t late = qms_local_to_epoch_ms(day, 23 * 3600 + 1800, 420);
+    assert_int_equal(qms_local_day(late, 420), day);
+    int32_t sec;
+    assert_int_equal(qms_hhmm_parse("07:30", &sec), QMS_OK);
+    assert_int_equal(sec, 27000);
+    assert_int_equal(qms_hhmm_parse("24:00", &sec), QMS_OK);
+    assert_int_equal(qms_hhmm_parse("24:01", &sec), QMS_ERR_INVAL);
+    assert_int_equal(qms_hhmm_parse("7h30", &sec), QMS_ERR_INVAL);
+    qms_vclock v;
+    qms_vclock_init(&v, 1000);
+    assert_int_equal(qms_now(&v.clock), 1000);
+    qms_vclock_set(&v, 5000);
+    assert_int_equal(qms_now(&v.clock), 5000);
+}
+
+static void test_csv_reader(void **state)
+{
+    (void)state;
+    const char *text = "\xEF\xBB\xBF"
+                       "a,b,c\r\n\r\n1,\"x, \"\"y\"\"\",\n\"multi\nline\",2,3";
+    qms_csv r;
+    qms_csv_init(&r, text, strlen(text));
+    assert_int_equal(qms_csv_next(&r), 1);
+    assert_int_equal(r.nfields, 3);
+    assert_string_equal(r.fields[0], "a");
+    assert_int_equal(qms_csv_find(&r, "c"), 2);
+    assert_int_equal(qms_csv_next(&r), 1);
+    assert_int_equal(r.nfields, 3);
+    assert_string_equal(r.fields[1], "x, \"y\"");
+    assert_string_equal(r.fields[2], "");
+    assert_int_equal(qms_csv_next(&r), 1);
+    assert_string_equal(r.fields[0], "multi\nline");
+    assert_int_equal(qms_csv_next(&r), 0);
+    qms_csv_free(&r);
+    const char *bad = "a,\"unterminated\n";
+    qms_csv_init(&r, bad, strlen(bad));
+    assert_true(qms_csv_next(&r) < 0);
+    qms_csv_free(&r);
+}
+
+static void test_config_example_json(void **state)
+{
+    (void)state;
+    qms_config *c;
+    char err[256];
+    int rc = qms_config_load_file(QMS_EXAMPLES "/center.json", &c, err, sizeof err);
+    assert_int_equal(rc, QMS_OK);
+    assert_int_equal(c->nservices, 17);
+    assert_int_equal(c->ncounters, 16);
+    assert_string_equal(c->site, "demo");
+    int tp = qms_config_service_index(c, "TP");
+    assert_int_equal(tp, 0);
+    assert_string_equal(c->services[tp].name_vi, "Tư pháp - Hộ tịch");
+    char label[16];
+    qms_ticket_label(c, tp, 23, label, sizeof label);
+    assert_string_equal(label, "A023");
+    assert_int_equal(qms_config_service_capacity(c, tp), 999);
+    int k12 = qms_config_counter_index(c, 12);
+    assert_int_equal(c->counters[k12].nservices, 4);
+    assert_true(qms_config_counter_serves(c, k12, qms_config_service_index(c, "GT")));
+    assert_false(qms_config_counter_serves(c, k12, tp));
+    assert_true(qms_config_service_open(c, tp, 8 * 3600));
+    assert_false(qms_config_service_open(c, tp, 12 * 3600));
+    assert_false(qms_config_service_open(c, tp, 17 * 3600));
+    /* serialize -> parse -> same */
+    char *js = qms_config_to_json(c);
+    qms_config *c2;
+    assert_int_equal(qms_config_parse_json(js, strlen(js), &c2, err, sizeof err), QMS_OK);
+    char *js2 = qms_config_to_json(c2);
+    assert_string_equal(js, js2);
+    qms_free(js);
+    qms_free(js2);
+    qms_config_free(c2);
+    qms_config_free(c);
+}
+
+static void test_config_csv_matches_json(void **state)
+{
+    (void)state;
+    qms_config *a, *b;
+    char err[256];
+    assert_int_equal(qms_config_load_csv(QMS_EXAMPLES "/services.csv",
+                                         QMS_EXAMPLES "/counters.csv", &a, err, sizeof err),
+                     QMS_OK);
+    assert_int_equal(qms_config_load_file(QMS_EXAMPLES "/center.json", &b, err, sizeof err),
+                     QMS_OK);
+    assert_int_equal(a->nservices, b->nservices);
+    assert_int_equal(a->ncounters, b->ncounters);
+    for (int i = 0; i < a->nservices; i++) {
+        assert_string_equal(a->services[i].code, b->services[i].code);
+        assert_string_equal(a->services[i].name_vi, b->services[i].name_vi);
+        assert_int_equal(a->services[i].mean_service_s, b->services[i].mean_service_s);
+    }
+    for (int i = 0; i < a->ncounters; i++) {
+        assert_int_equal(a->counters[i].nservices, b->counters[i].nservices);
+        assert_memory_equal(a->counters[i].services, b->counters[i].services,
+                            sizeof(int) * (size_t)a->counters[i].nservices);
+    }
+    qms_config_free(a);
+    qms_config_free(b);
+}
+
+static void expect_bad(const char *json, const char *needle)
+{
+    qms_config *c = (qms_config *)1;
+    char err[256] = "";
+    assert_int_equal(qms_config_parse_json(json, strlen(json), &c, err, sizeof err), QMS_ERR_INVAL);
+    assert_null(c);
+    if (!strstr(err, needle))
+        fail_msg("error \"%s\" does not mention \"%s\"", err, needle);
+}
+
+static void test_config_errors(void **state)
+{
+    (void)state;
+    expect_bad("{", "not valid JSON");
+    expect_bad("[]", "object");
+    expect_bad("{\"name_vi\":\"X\",\"services\":[]}", "services");
+    expect_bad("{\"name_vi\":\"X\",\"services\":[{\"code\":\"A\",\"prefix\":\"A\",\"name_vi\":\"a\"}],"
+               "\"counters\":[{\"id\":1,\"services\":[\"ZZ\"]}]}",
+               "unknown service ZZ");
+    expect_bad("{\"name_vi\":\"X\",\"services\":[{\"code\":\"A\",\"prefix\":\"A\",\"name_vi\":\"a\"},"
+               "{\"code\":\"B\",\"prefix\":\"A\",\"name_vi\":\"b\"}],"
+               "\"counters\":[{\"id\":1,\"services\":[\"A\"]}]}",
+               "same prefix");
+    expect_bad("{\"name_vi\":\"X\",\"services\":[{\"code\":\"A\",\"prefix\":\"a\",\"name_vi\":\"a\"}],"
+               "\"counters\":[{\"id\":1,\"services\":[\"A\"]}]}",
+               "prefix");
+    expect_bad("{\"name_vi\":\"X\",\"hours\":[[\"08:00\",\"07:00\"]],\"services\":[{\"code\":\"A\","
+               "\"prefix\":\"A\",\"name_vi\":\"a\"}],\"counters\":[{\"id\":1,\"services\":[\"A\"]}]}",
+               "opening before closing");
+    expect_bad("{\"name_vi\":\"X\",\"rating_levels\":7,\"services\":[{\"code\":\"A\",\"prefix\":\"A\","
+               "\"name_vi\":\"a\"}],\"counters\":[{\"id\":1,\"services\":[\"A\"]}]}",
+               "rating_levels");
+    expect_bad("{\"name_vi\":\"X\",\"services\":[{\"code\":\"A\",\"prefix\":\"A\",\"name_vi\":\"a\"}],"
+               "\"counters\":[{\"id\":1,\"services\":[\"A\"]},{\"id\":1,\"services\":[\"A\"]}]}",
+               "counter 1 appears twice");
+}
+
+static void test_config_alloc_failures(void **state)
+{
+    (void)state;
+    char *text;
+    size_t len;
+    assert_int_equal(qms_read_file(QMS_EXAMPLES "/center.json", &text, &len, 1 << 20), QMS_OK);
+    /* every allocation failure point must end in a clean error, never a crash or leak */
+    for (long n = 0;; n++) {
+        qms_config *c = NULL;
+        char err[128];
+        qms_alloc_fail_after(n);
+        int rc = qms_config_parse_json(text, len, &c, err, sizeof err);
+        qms_alloc_fail_after(-1);
+        if (rc == QMS_OK) {
+            qms_config_free(c);
+            assert_true(n > 10);
+            break;
+        }
+        assert_int_equal(rc, QMS_ERR_NOMEM);
+        assert_null(c);
+    }
+    qms_free(text);
+}
+
+static void test_hostport(void **state)
+{
+    (void)state;
+    char host[64];
+    int port;
+    assert_int_equal(qms_parse_hostport("127.0.0.1:1884", host, sizeof host, &port), QMS_OK);
+    assert_string_equal(host, "127.0.0.1");
+    assert_int_equal(port, 1884);
+    assert_int_equal(qms_parse_hostport("localhost", host, sizeof host, &port), QMS_OK);
+    assert_int_equal(port, 1883);
+    assert_int_equal(qms_parse_hostport("h:99999", host, sizeof host, &port), QMS_ERR_INVAL);
+    assert_int_equal(qms_parse_hostport(":1", host, sizeof host, &port), QMS_ERR_INVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_err_codes_roundtrip),
+        cmocka_unit_test(test_clock_calendar),
+        cmocka_unit_test(test_csv_reader),
+        cmocka_unit_test(test_config_example_json),
+        cmocka_unit_test(test_config_csv_matches_json),
+        cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_config_alloc_failures),
+        cmocka_unit_test(test_hostport),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,181 @@
+#include "support.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+int qms_test_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) || getsockname(fd, (struct sockaddr *)&a, &len)) {
+        close(fd);
+        return -1;
+    }
+    int port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+int qms_test_wait_port(int port, int timeout_ms)
+{
+    long deadline = now_ms() + timeout_ms;
+    while (now_ms() < deadline) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        int ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+        close(fd);
+        if (ok)
+            return 0;
+        poll(NULL, 0, 20);
+    }
+    return -1;
+}
+
+int qms_test_tmpdir(char *out, size_t outlen, const char *tag)
+{
+    const char *base = getenv("TMPDIR");
+    snprintf(out, outlen, "%s/qms-%s-XXXXXX", base && *base ? base : "/tmp", tag ? tag : "test");
+    return mkdtemp(out) ? 0 : -1;
+}
+
+void qms_test_rmdir(const char *path)
+{
+    if (!path || strncmp(path, "/", 1) != 0 || !strstr(path, "/qms-"))
+        return; /* only what qms_test_tmpdir made */
+    pid_t pid = fork();
+    if (pid == 0) {
+        execlp("rm", "rm", "-rf", path, (char *)NULL);
+        _exit(127);
+    }
+    if (pid > 0)
+        waitpid(pid, NULL, 0);
+}
+
+pid_t qms_test_spawn(char *const argv[], const char *log_path)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        if (log_path) {
+            int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+            if (fd >= 0) {
+                dup2(fd, 1);
+                dup2(fd, 2);
+                close(fd);
+            }
+        }
+        execv(argv[0], argv);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+int qms_test_wait_pid(pid_t pid, int timeout_ms)
+{
+    long deadline = now_ms() + timeout_ms;
+    for (;;) {
+        int st;
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid)
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        if (r < 0)
+            return -1;
+        if (now_ms() >= deadline)
+            return -1;
+        poll(NULL, 0, 10);
+    }
+}
+
+int qms_test_broker_start(qms_test_broker *b, int port_hint)
+{
+    memset(b, 0, sizeof *b);
+    if (qms_test_tmpdir(b->dir, sizeof b->dir, "broker"))
+        return -1;
+    b->port = port_hint ? port_hint : qms_test_free_port();
+    char conf[320], log[320];
+    snprintf(conf, sizeof conf, "%s/mosquitto.conf", b->dir);
+    snprintf(log, sizeof log, "%s/mosquitto.log", b->dir);
+    FILE *f = fopen(conf, "w");
+    if (!f)
+        return -1;
+    fprintf(f,
+            "listener %d 127.0.0.1\n"
+            "allow_anonymous true\n"
+            "set_tcp_nodelay true\n"
+            "persistence false\n"
+            "max_queued_messages 100000\n"
+            "log_dest stderr\n"
+            "log_type error\n"
+            "log_type warning\n",
+            b->port);
+    fclose(f);
+    char *argv[] = {"/usr/sbin/mosquitto", "-c", conf, NULL};
+    for (int attempt = 0; attempt < 3; attempt++) {
+        b->pid = qms_test_spawn(argv, log);
+        if (b->pid < 0)
+            return -1;
+        if (qms_test_wait_port(b->port, 5000) == 0)
+            return 0;
+        kill(b->pid, SIGKILL);
+        waitpid(b->pid, NULL, 0);
+        poll(NULL, 0, 200); /* port in TIME_WAIT after a restart: try again */
+    }
+    return -1;
+}
+
+void qms_test_broker_stop(qms_test_broker *b)
+{
+    if (b->pid > 0) {
+        kill(b->pid, SIGTERM);
+        if (qms_test_wait_pid(b->pid, 5000) < 0) {
+            kill(b->pid, SIGKILL);
+            waitpid(b->pid, NULL, 0);
+        }
+        b->pid = 0;
+    }
+    qms_test_rmdir(b->dir);
+}
+
+const char *qms_test_bin(const char *name)
+{
+    static char buf[4][1024];
+    static int k;
+    char *p = buf[k++ & 3];
+    snprintf(p, 1024, "%s/%s", QMS_BIN_DIR, name);
+    return p;
+}
+
+const char *qms_test_src(const char *rel)
+{
+    static char buf[4][1024];
+    static int k;
+    char *p = buf[k++ & 3];
+    snprintf(p, 1024, "%s/%s", QMS_SOURCE_DIR, rel);
+    return p;
+}
