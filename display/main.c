@@ -36,7 +36,6 @@
 #endif
 
 #define BLINK_HALF_MS 500     /* blink phase length */
-#define PAGE_MS 10000         /* services table page time */
 #define NOTICE_FRAME_MS 33    /* notice scroll frame time */
 #define NOTICE_SPEED 120      /* notice scroll speed, design px per second */
 #define IDLE_WAIT_MS 250      /* longest sleep: SDL events are looked at this often */
@@ -59,6 +58,7 @@ typedef struct options {
     int nvoice_dirs;
     int repeat;
     double blink_s;
+    double page_s;
     const char *notice;
     const char *font_dir;
     int mute;
@@ -76,6 +76,8 @@ static struct display {
     SDL_Renderer *ren;
     qms_render *rd;
     char call_topic[160];
+    char sync_topic[240];  /* our own echo: it returns after every retained message */
+    int synced;            /* the retained state is all here since the last connect */
     int dirty;
     int broker_up;
     int64_t connected_at;  /* monotonic ms of the last connect, 0 when down */
@@ -111,6 +113,7 @@ static void usage(FILE *f)
             "  --dialect north|south  linh/nghìn (default) or lẻ/ngàn\n"
             "  --blink-s S          blink the current call for S seconds (default 20)\n"
             "  --notice TEXT        scrolling notice at the bottom\n"
+            "  --page-s S           show each page of the waiting table S seconds (default 10)\n"
             "  --screenshot-dir DIR save a PNG after each call is shown\n"
             "  --wav-dir DIR        write a WAV for each announcement\n"
             "  --mute               do not open an audio device\n"
@@ -185,6 +188,8 @@ static int load_file_options(const char *path, options *o, qms_config **center, 
             o->notice = sv;
         else if (strcmp(k, "blink_s") == 0 && isnum)
             o->blink_s = it->valuedouble;
+        else if (strcmp(k, "page_s") == 0 && isnum && it->valuedouble >= 1)
+            o->page_s = it->valuedouble;
         else if (strcmp(k, "repeat") == 0 && isnum)
             o->repeat = it->valueint;
         else if (strcmp(k, "portrait") == 0 && cJSON_IsBool(it))
@@ -281,6 +286,14 @@ static int parse_args(int argc, char **argv, options *o)
                 fprintf(stderr, "qms-display: --blink-s is 0..3600\n");
                 return -1;
             }
+        } else if (strcmp(a, "--page-s") == 0) {
+            NEEDVAL();
+            char *end;
+            o->page_s = strtod(val, &end);
+            if (*end || o->page_s < 1 || o->page_s > 86400) {
+                fprintf(stderr, "qms-display: --page-s is 1..86400\n");
+                return -1;
+            }
         } else if (strcmp(a, "--notice") == 0) {
             NEEDVAL();
             o->notice = val;
@@ -314,7 +327,8 @@ static int parse_args(int argc, char **argv, options *o)
 
 static int status_now(int64_t now)
 {
-    if (!D.broker_up)
+    /* up once the retained state is in (or after a second without the echo) */
+    if (!D.broker_up || (!D.synced && now - D.connected_at < FIRST_FRAME_MS))
         return 1;
     int ctl = qms_board_controller_online(D.board);
     if (ctl == 0)
@@ -400,6 +414,11 @@ static void on_msg(void *ud, const qms_mqtt_msg *m)
 {
     (void)ud;
     int64_t now = qms_mono_ms();
+    if (strcmp(m->topic, D.sync_topic) == 0) {
+        D.synced = 1;
+        D.dirty = 1;
+        return;
+    }
     /* A burst of calls: each gets its own frame and screenshot. */
     if (D.shot_pending[0] && D.drawn && strcmp(m->topic, D.call_topic) == 0)
         draw(now);
@@ -437,7 +456,12 @@ static void on_conn(void *ud, int connected)
     (void)ud;
     D.broker_up = connected;
     D.connected_at = connected ? qms_mono_ms() : 0;
+    D.synced = 0;
     D.dirty = 1;
+    /* The broker sends a subscription's retained messages before it handles
+     * our next publish, so when this echo comes back the picture is whole. */
+    if (connected)
+        qms_mqtt_publish(D.mqtt, D.sync_topic, "sync", 4, 1, 0);
 }
 
 static int open_window(void)
@@ -526,7 +550,8 @@ static void update_time_state(int64_t now)
     }
     qms_view pv = {.portrait = D.o.portrait};
     int pages = qms_render_service_pages(D.board, &pv);
-    int page = pages > 1 ? (int)(now / PAGE_MS % pages) : 0;
+    int64_t page_ms = (int64_t)(D.o.page_s * 1000);
+    int page = pages > 1 ? (int)((now - D.started_at) / page_ms % pages) : 0;
     if (page != D.last_page) {
         D.last_page = page;
         D.dirty = 1;
@@ -550,6 +575,7 @@ int main(int argc, char **argv)
     qms_log_init("qms-display", QMS_LOG_INFO);
     options *o = &D.o;
     o->blink_s = 20;
+    o->page_s = 10;
     o->id = "1";
     o->repeat = 0;
     if (argc == 3 && strcmp(argv[1], "--list-clips") == 0)
@@ -652,6 +678,10 @@ int main(int argc, char **argv)
         qms_mqtt_subscribe(D.mqtt, t, 1);
     }
     qms_topic(D.call_topic, sizeof D.call_topic, site, "call");
+    char sync_suffix[160];
+    snprintf(sync_suffix, sizeof sync_suffix, "display/%s/sync", client_id);
+    qms_topic(D.sync_topic, sizeof D.sync_topic, site, sync_suffix);
+    qms_mqtt_subscribe(D.mqtt, D.sync_topic, 1);
     char status[128];
     snprintf(status, sizeof status, "{\"state\":\"online\",\"voice\":\"%s\"}",
              qms_voice_has_pack(D.voice) ? "ok" : "silent");
@@ -686,8 +716,7 @@ int main(int argc, char **argv)
         /* The first frame waits for the retained state (or a short time
          * when there is no broker), so it is right from the start. */
         if (!D.drawn) {
-            int ready = (D.broker_up && (D.board->have_config ||
-                                         now - D.connected_at >= FIRST_FRAME_MS)) ||
+            int ready = (D.broker_up && (D.synced || now - D.connected_at >= FIRST_FRAME_MS)) ||
                         now - D.started_at >= 3 * FIRST_FRAME_MS;
             if (!ready)
                 continue;

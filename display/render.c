@@ -244,6 +244,34 @@ static vext text_vext(qms_render *rd, int px, int bold, int tight, int tex_h)
     return v;
 }
 
+/* Does the font have every character of s? A missing one would show as
+ * an empty box, so the dump reports it and tests fail on it. */
+static int all_glyphs(TTF_Font *f, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        Uint32 cp;
+        int n;
+        if (*p < 0x80)
+            cp = *p, n = 1;
+        else if ((*p & 0xE0) == 0xC0)
+            cp = *p & 0x1F, n = 2;
+        else if ((*p & 0xF0) == 0xE0)
+            cp = *p & 0x0F, n = 3;
+        else
+            cp = *p & 0x07, n = 4;
+        for (int i = 1; i < n; i++) {
+            if ((p[i] & 0xC0) != 0x80)
+                return 0;
+            cp = cp << 6 | (p[i] & 0x3F);
+        }
+        if (cp >= 0x20 && !TTF_GlyphIsProvided32(f, cp))
+            return 0;
+        p += n;
+    }
+    return 1;
+}
+
 /* Draw s fitted into b: at design size `size`, smaller down to `min`
  * if it is too wide or tall, then cut with an ellipsis. */
 static void text(qms_render *rd, const char *region, box b, const char *s, int size, int min,
@@ -306,10 +334,13 @@ static void text(qms_render *rd, const char *region, box b, const char *s, int s
     else if (align == RIGHT)
         dst.x = ob.x + ob.w - e->w;
     SDL_RenderCopy(rd->r, e->t, &src, &dst);
-    if (rd->dump)
+    if (rd->dump) {
+        TTF_Font *f = font(rd, px, bold);
+        int glyphs = f && all_glyphs(f, buf);
         fprintf(rd->dump, "text\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", region, dst.x,
                 dst.y, dst.w, dst.h, ob.x, ob.y, ob.w, ob.h,
-                cut ? "cut" : (fitted ? "fit" : "over"), buf);
+                !glyphs ? "missing_glyph" : cut ? "cut" : (fitted ? "fit" : "over"), buf);
+    }
 }
 
 /* ---- layout ---- */
@@ -446,7 +477,7 @@ static void draw_current(qms_render *rd, const layout *l, const qms_board *b, co
     text(rd, "current_ticket", l->cur_ticket, c->ticket, 400, 60, 1, fg, CENTER, 1);
     char nb[64], line[256];
     const char *cn = counter_name(b, c->counter, c->counter_name, v->en, nb, sizeof nb);
-    snprintf(line, sizeof line, "%s %s", v->en ? "→" : "đến", cn);
+    snprintf(line, sizeof line, "%s %s", v->en ? "at" : "đến", cn);
     text(rd, "current_counter", l->cur_counter, line, 84, 30, 1, inv ? C_DARK : C_WHITE, CENTER,
          0);
 }
