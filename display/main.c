@@ -374,6 +374,11 @@ static void draw(int64_t now)
     int64_t t0 = qms_mono_ns();
     qms_render_frame(D.rd, D.board, &v);
     int64_t t1 = qms_mono_ns();
+    if (dump) {
+        /* the dump is in place before the PNG: who sees the PNG finds both */
+        fclose(dump);
+        rename(tmp, dumpp);
+    }
     if (png[0]) {
         int w = 0, h = 0;
         SDL_GetRendererOutputSize(D.ren, &w, &h);
@@ -389,10 +394,6 @@ static void draw(int64_t now)
             QMS_WARN("screenshot %s failed: %s", png, SDL_GetError());
         }
         SDL_FreeSurface(s);
-        if (dump) {
-            fclose(dump);
-            rename(tmp, dumpp);
-        }
         D.shot_pending[0] = 0;
     }
     SDL_RenderPresent(D.ren);

@@ -407,16 +407,21 @@ static void make_layout(layout *l, int portrait)
     }
 }
 
+/* "Today" is the controller's day (its clock may be a demo's virtual one),
+ * known from its statistics; without them every call counts. */
+static int stale(const qms_board *b, const qms_board_call *c)
+{
+    return b->stats_at_ms && c->at_ms &&
+           qms_local_day(c->at_ms, b->utc_offset_min) <
+               qms_local_day(b->stats_at_ms, b->utc_offset_min);
+}
+
 const qms_board_call *qms_render_current(const qms_board *b, int64_t now_ms)
 {
-    if (b->nrecent == 0)
-        return NULL;
-    const qms_board_call *c = &b->recent[0];
-    /* yesterday's last call is not "now serving" this morning */
-    if (c->at_ms && qms_local_day(c->at_ms, b->utc_offset_min) !=
-                        qms_local_day(now_ms, b->utc_offset_min))
-        return NULL;
-    return c;
+    (void)now_ms;
+    if (b->nrecent == 0 || stale(b, &b->recent[0]))
+        return NULL; /* yesterday's last call is not "now serving" this morning */
+    return &b->recent[0];
 }
 
 static const char *counter_name(const qms_board *b, int id, const char *event_name, int en,
@@ -490,12 +495,11 @@ static void draw_recent(qms_render *rd, const layout *l, const qms_board *b, con
     const qms_board_call *cur = qms_render_current(b, v->now_ms);
     if (!cur)
         return;
-    int32_t today = qms_local_day(v->now_ms, b->utc_offset_min);
     const qms_board_call *shown[8];
     int n = 0;
     for (int i = 1; i < b->nrecent && n < l->rec_cols * l->rec_rows; i++) {
         const qms_board_call *c = &b->recent[i];
-        if (c->at_ms && qms_local_day(c->at_ms, b->utc_offset_min) != today)
+        if (stale(b, c))
             break;
         int dup = strcmp(c->ticket, cur->ticket) == 0;
         for (int j = 0; j < n && !dup; j++)

@@ -40,7 +40,8 @@ int qms_render_service_pages(const qms_board *b, const qms_view *v);
 /* The notice's width in design pixels (for the scroll period). */
 int qms_render_notice_width(qms_render *rd, const qms_view *v);
 
-/* The call shown as current (today's newest), or NULL. */
+/* The call shown as current: the newest, unless it is from before the
+ * controller's current day (as its stats say); NULL if none. */
 const qms_board_call *qms_render_current(const qms_board *b, int64_t now_ms);
 
 #endif

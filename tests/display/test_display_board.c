@@ -1,5 +1,6 @@
 /* The board model: what the display believes after each message. */
 #include "board.h"
+#include "render.h"
 
 #include "qms/alloc.h"
 #include "qms/config.h"
@@ -191,6 +192,24 @@ static void test_stats_and_controller(void **state)
     assert_int_equal(feed("qms/demo/stats", "{\"services\":{}}", NULL), -QMS_ERR_INVAL);
 }
 
+/* Yesterday's last call is not "now serving" once the controller's day
+ * (from its stats, which may run on a demo's virtual clock) has moved on. */
+static void test_stale_current_call(void **state)
+{
+    (void)state;
+    call("A099", 1, 99, 0, T0);
+    assert_non_null(qms_render_current(B, 0));
+    char p[200];
+    snprintf(p, sizeof p, "{\"at_ms\":%lld,\"services\":[]}", (long long)(T0 + 3600000));
+    feed("qms/demo/stats", p, NULL);
+    assert_non_null(qms_render_current(B, 0)); /* same day */
+    snprintf(p, sizeof p, "{\"at_ms\":%lld,\"services\":[]}", (long long)(T0 + 86400000));
+    feed("qms/demo/stats", p, NULL);
+    assert_null(qms_render_current(B, 0)); /* the next morning */
+    call("B001", 2, 1, 0, T0 + 86400000 + 1000);
+    assert_string_equal(qms_render_current(B, 0)->ticket, "B001");
+}
+
 static void test_local_config_names(void **state)
 {
     (void)state;
@@ -213,6 +232,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_calls_dedupe_and_recall, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recent_merge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stats_and_controller, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stale_current_call, setup, teardown),
         cmocka_unit_test_setup_teardown(test_local_config_names, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
