@@ -5,6 +5,8 @@
  *   frame          full frame render time as the display logs it (ms)
  *   cpu_idle       display CPU share over a quiet window (%)
  *   cpu_blink      display CPU share while the current call blinks (%)
+ *   cpu_notice     display CPU share with a scrolling notice (%)
+ *   png_save       saving a 1920x1080 screenshot (ms; only with --screenshot-dir)
  * Run by hand: build/bin/bench_display [seconds per CPU window, default 10]. */
 #include "support.h"
 #include "voice.h"
@@ -208,6 +210,26 @@ int main(int argc, char **argv)
         stats_line("frame_1920x1080_software", "ms", fr + 1, nf - 1); /* the first opens fonts */
     if (np > 1)
         stats_line("png_save_1920x1080", "ms", pn + 1, np - 1);
+
+    /* the same board with a scrolling notice: it redraws at ~30 frames/s */
+    char shots2[320];
+    snprintf(shots2, sizeof shots2, "%s/shots2", dir);
+    char *argv_n[] = {(char *)qms_test_bin("qms-display"), "--config",
+                      (char *)QMS_EXAMPLES "/center.json", "--broker", port, "--screenshot-dir",
+                      shots2, "--mute", "--notice",
+                      "Giờ làm việc: 7:30 – 11:30 và 13:30 – 17:00. Xin cảm ơn quý khách!", NULL};
+    pid = qms_test_spawn(argv_n, NULL);
+    snprintf(first, sizeof first, "%s/first.png", shots2);
+    while (stat(first, &st) != 0)
+        pump(20);
+    pump(1000);
+    c0 = cpu_s(pid);
+    pump(window * 1000);
+    double notice = (cpu_s(pid) - c0) / window * 100;
+    printf("{\"bench\":\"cpu_notice\",\"unit\":\"%%\",\"window_s\":%d,\"value\":%.3f}\n", window,
+           notice);
+    kill(pid, SIGTERM);
+    qms_test_wait_pid(pid, 5000);
     qms_mqtt_free(pub);
     qms_test_broker_stop(&b);
     qms_test_rmdir(dir);

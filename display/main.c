@@ -93,6 +93,8 @@ static struct display {
     char shot_pending[256]; /* name of the PNG to save after the next frame */
     int64_t notice_t0;
     int notice_w;
+    int notice_only;       /* only the notice moved since the last frame */
+    int software;          /* the renderer keeps its picture between presents */
 } D;
 
 static void usage(FILE *f)
@@ -372,6 +374,13 @@ static void draw(int64_t now)
         v.dump = dump;
     }
     int64_t t0 = qms_mono_ns();
+    if (D.notice_only && !D.dirty && D.software && !dump && D.drawn) {
+        /* the rest of the picture is still there: redraw the bar only */
+        qms_render_footer(D.rd, D.board, &v);
+        SDL_RenderPresent(D.ren);
+        D.notice_only = 0;
+        return;
+    }
     qms_render_frame(D.rd, D.board, &v);
     int64_t t1 = qms_mono_ns();
     if (dump) {
@@ -398,6 +407,7 @@ static void draw(int64_t now)
     }
     SDL_RenderPresent(D.ren);
     D.dirty = 0;
+    D.notice_only = 0;
     D.drawn = 1;
 }
 
@@ -494,6 +504,8 @@ static int open_window(void)
         QMS_ERROR("cannot create a renderer: %s", SDL_GetError());
         return QMS_ERR_IO;
     }
+    SDL_RendererInfo ri;
+    D.software = SDL_GetRendererInfo(D.ren, &ri) == 0 && (ri.flags & SDL_RENDERER_SOFTWARE);
     if (D.o.fullscreen)
         SDL_ShowCursor(SDL_DISABLE);
     return QMS_OK;
@@ -562,8 +574,8 @@ static void update_time_state(int64_t now)
         D.last_page = page;
         D.dirty = 1;
     }
-    if (D.o.notice && *D.o.notice && status_now(now) == 0)
-        D.dirty = 1;
+    if (D.o.notice && *D.o.notice && status_now(now) == 0 && !D.dirty)
+        D.notice_only = 1;
     if (D.drawn) {
         int st = status_now(now);
         if (st != D.last_status) {
@@ -730,7 +742,7 @@ int main(int argc, char **argv)
                 shoot("first");
         }
         update_time_state(now);
-        if (D.dirty || D.shot_pending[0])
+        if (D.dirty || D.shot_pending[0] || D.notice_only)
             draw(now);
         if (D.drawn && D.last_status < 0)
             D.last_status = status_now(now);

@@ -695,6 +695,17 @@ static void draw_footer(qms_render *rd, const layout *l, const qms_board *b, con
         fprintf(rd->dump, "notice\t%d\t%s\n", v->notice_x, v->notice);
 }
 
+int qms_render_footer(qms_render *rd, const qms_board *b, const qms_view *v)
+{
+    if (rd->s <= 0)
+        return QMS_ERR_INVAL;
+    rd->tick++;
+    layout l;
+    make_layout(&l, v->portrait);
+    draw_footer(rd, &l, b, v);
+    return QMS_OK;
+}
+
 int qms_render_frame(qms_render *rd, const qms_board *b, const qms_view *v)
 {
     rd->tick++;

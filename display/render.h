@@ -34,6 +34,11 @@ void qms_render_free(qms_render *rd);
 /* Draw one frame into the renderer's target (does not present). */
 int qms_render_frame(qms_render *rd, const qms_board *b, const qms_view *v);
 
+/* Redraw only the bottom bar (the notice moved, nothing else). Valid only
+ * right after qms_render_frame on a renderer that keeps its picture between
+ * presents (the software renderer does); the caller decides. */
+int qms_render_footer(qms_render *rd, const qms_board *b, const qms_view *v);
+
 /* How many pages the services table has in the view's orientation. */
 int qms_render_service_pages(const qms_board *b, const qms_view *v);
 
