@@ -234,6 +234,7 @@ fail:
 
 static int migrate(sqlite3 *db)
 {
+    int from = -1;
     for (;;) {
         /* Read the version inside the write transaction, so two programs
          * opening a new file at once do not both migrate it. */
@@ -246,6 +247,8 @@ static int migrate(sqlite3 *db)
                       STORE_VERSION);
             rc = QMS_ERR_DB;
         }
+        if (from < 0)
+            from = v;
         if (rc == QMS_OK && v == STORE_VERSION) {
             exec_sql(db, "ROLLBACK");
             return QMS_OK;
@@ -266,7 +269,7 @@ static int migrate(sqlite3 *db)
             sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
             return rc;
         }
-        if (v > 0)
+        if (from > 0)
             QMS_INFO("store: migrated the schema from version %d to %d", v, v + 1);
     }
 }
