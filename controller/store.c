@@ -621,9 +621,11 @@ int qms_store_commit(qms_store *s, qms_engine *e)
         if (cs)
             rc = write_counter(s, c, ci, cs, today);
     }
-    if (rc == QMS_OK)
+    /* meta changes with the day only: the next id is max(id) + 1 anyway,
+     * since ids are spent by takes alone and a take commits its row */
+    if (rc == QMS_OK && (today != s->day || new_day))
         rc = set_meta_day(s, today);
-    if (rc == QMS_OK)
+    if (rc == QMS_OK && (today != s->day || new_day))
         rc = set_meta_int(s, "next_id", qms_engine_next_id(e));
     char d[11];
     qms_day_str(today, d);
