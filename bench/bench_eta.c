@@ -24,7 +24,8 @@ static const char *const policies[] = {
 
 static void set_policy(qms_config *c, const char *spec)
 {
-    c->policy.priority = strncmp(spec, "interleave", 10) == 0 ? QMS_PRIO_INTERLEAVE : QMS_PRIO_STRICT;
+    c->policy.priority =
+        strncmp(spec, "interleave", 10) == 0 ? QMS_PRIO_INTERLEAVE : QMS_PRIO_STRICT;
     if (c->policy.priority == QMS_PRIO_INTERLEAVE)
         c->policy.interleave_k = atoi(spec + 11);
     c->policy.order = strstr(spec, "counter") ? QMS_ORDER_COUNTER : QMS_ORDER_OLDEST;
@@ -44,7 +45,8 @@ int main(int argc, char **argv)
         else if (argv[i][0] != '-' && ntraces < 16)
             traces[ntraces++] = argv[i];
         else {
-            fprintf(stderr, "usage: bench_eta [--services S.csv --counters C.csv] [trace.csv ...]\n");
+            fprintf(stderr,
+                    "usage: bench_eta [--services S.csv --counters C.csv] [trace.csv ...]\n");
             return 2;
         }
     }
@@ -102,8 +104,8 @@ int main(int argc, char **argv)
                    "\"bias_queue_length_s\":%.1f,\"ratio_to_best_classical\":%.3f,"
                    "\"target_ratio\":0.6,\"meets_target\":%s}\n",
                    name, policies[pi], s.tickets, s.called, s.wait_mean_s, s.mae_engine_s,
-                   s.mae_les_s, s.mae_queue_s, s.bias_engine_s, s.bias_les_s, s.bias_queue_s,
-                   ratio, ratio <= 0.6 ? "true" : "false");
+                   s.mae_les_s, s.mae_queue_s, s.bias_engine_s, s.bias_les_s, s.bias_queue_s, ratio,
+                   ratio <= 0.6 ? "true" : "false");
             fflush(stdout);
             qms_replay_result_free(&r);
             unlink(db);

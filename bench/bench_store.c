@@ -47,8 +47,9 @@ static double bare_commits(const char *dir, double seconds, long *count)
     rm_db(path);
     sqlite3 *db = NULL;
     if (sqlite3_open(path, &db) != SQLITE_OK ||
-        sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                         " CREATE TABLE t(id INTEGER PRIMARY KEY, v INTEGER)",
+        sqlite3_exec(db,
+                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                     " CREATE TABLE t(id INTEGER PRIMARY KEY, v INTEGER)",
                      NULL, NULL, NULL) != SQLITE_OK)
         die("cannot create the bare database");
     sqlite3_stmt *st = NULL;
@@ -185,8 +186,8 @@ int main(int argc, char **argv)
         qms_day_parse("2026-01-05", &d.day);
         qms_vclock_init(&d.clk, qms_local_to_epoch_ms(d.day, 7 * 3600 + 30 * 60, 420));
         qms_store *s = NULL;
-        if (qms_engine_new(c, &d.clk.clock, &d.e) != QMS_OK ||
-            qms_store_open(path, &s) != QMS_OK || qms_store_load(s, d.e) != QMS_OK)
+        if (qms_engine_new(c, &d.clk.clock, &d.e) != QMS_OK || qms_store_open(path, &s) != QMS_OK ||
+            qms_store_load(s, d.e) != QMS_OK)
             die("cannot set up the engine and store");
         long ops = 0, commits = 0, sent = 0;
         int64_t worst_ns = 0;

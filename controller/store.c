@@ -206,8 +206,8 @@ static int read_version(sqlite3 *db, int *version)
 {
     sqlite3_stmt *st = NULL;
     *version = 0;
-    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'", -1,
+                           &st, NULL) != SQLITE_OK)
         goto fail;
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
@@ -301,9 +301,8 @@ int qms_store_open_ex(const char *path, const qms_store_opts *o, qms_store **out
     qms_store *s = qms_calloc(1, sizeof *s);
     if (!s)
         return QMS_ERR_NOMEM;
-    int rc = sqlite3_open_v2(path, &s->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             NULL);
+    int rc = sqlite3_open_v2(
+        path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         if (s->db)
             QMS_ERROR("store: cannot open %s: %s", path, sqlite3_errmsg(s->db));

@@ -148,7 +148,8 @@ static int random_op(sfix *f)
     if (r < 58) {
         char label[16] = "Z999";
         if (n && rnd(5))
-            snprintf(label, sizeof label, "%s", qms_engine_ticket_at(e, (int)rnd((uint32_t)n))->label);
+            snprintf(label, sizeof label, "%s",
+                     qms_engine_ticket_at(e, (int)rnd((uint32_t)n))->label);
         return qms_engine_call(e, pick_counter(c), label, &t);
     }
     if (r < 66)
@@ -292,8 +293,8 @@ static void run_seed(uint64_t seed, const char *prio, const char *order, int ops
                      0);
     print_message("seed %llu %s/%s: %d ops done, %d refused, %lld tickets, %d restarts, "
                   "%d crashes\n",
-                  (unsigned long long)seed, prio, order, done, refused, (long long)total,
-                  restarts, crashes);
+                  (unsigned long long)seed, prio, order, done, refused, (long long)total, restarts,
+                  crashes);
     assert_true(done > ops / 5 && refused > ops / 10);
     free(snap.t);
     sfix_free(f);
