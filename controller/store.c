@@ -588,7 +588,8 @@ int qms_store_commit(qms_store *s, qms_engine *e)
             new_day = 1;
     }
     /* by id, latest entry first: that entry's snapshot is the ticket's row */
-    qsort(s->touches, (size_t)ntouch, sizeof *s->touches, cmp_touch);
+    if (ntouch > 1)
+        qsort(s->touches, (size_t)ntouch, sizeof *s->touches, cmp_touch);
 
     int32_t today = qms_engine_day(e);
     int32_t day = s->day ? s->day : today; /* the day counter events belong to */
