@@ -33,17 +33,18 @@ static void rm_db(const char *path)
 {
     char p[600];
     unlink(path);
-    snprintf(p, sizeof p, "%s-wal", path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", path);
-    unlink(p);
+    if (snprintf(p, sizeof p, "%s-wal", path) < (int)sizeof p)
+        unlink(p);
+    if (snprintf(p, sizeof p, "%s-shm", path) < (int)sizeof p)
+        unlink(p);
 }
 
 /* The floor: how many transactions per second this disk gives SQLite. */
 static double bare_commits(const char *dir, double seconds, long *count)
 {
     char path[512];
-    snprintf(path, sizeof path, "%s/bare.db", dir);
+    if (snprintf(path, sizeof path, "%s/bare.db", dir) >= (int)sizeof path)
+        die("folder name too long");
     rm_db(path);
     sqlite3 *db = NULL;
     if (sqlite3_open(path, &db) != SQLITE_OK ||
