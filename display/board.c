@@ -245,6 +245,17 @@ static int handle_call(qms_board *b, const char *payload, size_t len, qms_board_
             b->nseen++;
     }
     recent_insert(b, &c);
+    /* The call says what the counter's state will say a moment later (the
+     * controller publishes the event first): show it at once, so the frame
+     * of the call agrees with itself. */
+    int ci = qms_board_counter_find(b, c.counter);
+    if (ci >= 0) {
+        qms_board_counter *k = &b->counters[ci];
+        copy_text(k->ticket, sizeof k->ticket, c.ticket);
+        snprintf(k->ticket_state, sizeof k->ticket_state, "called");
+        if (k->state == QMS_CTR_UNKNOWN || k->state == QMS_CTR_CLOSED)
+            k->state = QMS_CTR_OPEN;
+    }
     if (out)
         *out = c;
     return QMS_BOARD_CHANGED | QMS_BOARD_NEW_CALL;

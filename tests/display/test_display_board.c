@@ -75,6 +75,10 @@ static void test_config_then_state(void **state)
     assert_int_equal(B->counters[ci].state, QMS_CTR_OPEN);
     assert_string_equal(B->counters[ci].ticket, "A023");
     assert_true(B->counters[ci].in_config);
+    /* a call shows on its counter before the counter's state comes */
+    assert_int_equal(call("C077", 5, 77, 0, T0), QMS_BOARD_CHANGED | QMS_BOARD_NEW_CALL);
+    assert_string_equal(B->counters[ci].ticket, "C077");
+    assert_string_equal(B->counters[ci].ticket_state, "called");
     /* cleared retained state: unknown again */
     assert_int_equal(feed("qms/demo/counter/5/state", NULL, NULL), QMS_BOARD_CHANGED);
     assert_int_equal(B->counters[ci].state, QMS_CTR_UNKNOWN);

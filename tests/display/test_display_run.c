@@ -354,6 +354,7 @@ static void test_board_follows_the_controller(void **state)
     assert_true(dump_has(txt, "current_ticket", "A101"));
     assert_true(dump_has(txt, "current_counter", "đến Quầy 1"));
     assert_true(dump_has(txt, "recent_ticket", "A045")); /* the old current moved down */
+    assert_true(dump_has(txt, "counter_ticket", "A101")); /* counter 1 shows it already */
     assert_int_equal(dump_check_layout(txt, NULL, NULL), 0);
     snprintf(png, sizeof png, "%s/call-0002-B202-c12.png", shots);
     assert_int_equal(wait_file(png, 10000), 0);

@@ -1,0 +1,347 @@
+/* qms-display driven by the real qms-controller: tickets taken and counters
+ * run with requests through a real mosquitto, exactly as kiosks and counter
+ * clients do; the display only listens. */
+#include "support.h"
+#include "tonepack.h"
+
+#include "qms/alloc.h"
+#include "qms/clock.h"
+#include "qms/csv.h"
+#include "qms/err.h"
+#include "qms/mqtt.h"
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static qms_test_broker broker;
+static qms_mqtt *cli;
+static char work[256], shots[300], shots2[300], wavs[300], pack[300], db[300], clockarg[32];
+static pid_t ctl, disp, disp2;
+static int reqn;
+
+static void pump(int ms)
+{
+    int64_t end = qms_mono_ms() + ms;
+    while (qms_mono_ms() < end)
+        qms_mqtt_loop(cli, 10);
+}
+
+static int start_controller(void)
+{
+    char port[32], logp[320];
+    snprintf(port, sizeof port, "127.0.0.1:%d", broker.port);
+    snprintf(logp, sizeof logp, "%s/controller.log", work);
+    char *argv[] = {(char *)qms_test_bin("qms-controller"), "--config",
+                    (char *)QMS_EXAMPLES "/center.json", "--db", db, "--broker", port, "--clock",
+                    clockarg, NULL};
+    ctl = qms_test_spawn(argv, logp);
+    return ctl > 0 ? 0 : -1;
+}
+
+static pid_t start_display(const char *dir, const char *tag)
+{
+    char port[32], logp[320];
+    snprintf(port, sizeof port, "127.0.0.1:%d", broker.port);
+    snprintf(logp, sizeof logp, "%s/%s.log", work, tag);
+    char *argv[] = {(char *)qms_test_bin("qms-display"), "--config",
+                    (char *)QMS_EXAMPLES "/center.json", "--broker", port, "--screenshot-dir",
+                    (char *)dir, "--wav-dir", wavs, "--voice-dir", pack, "--mute", "--page-s", "600",
+                    "--id", (char *)tag, NULL};
+    return qms_test_spawn(argv, logp);
+}
+
+/* A request through the broker, retried while the controller starts. */
+static cJSON *request(const char *suffix, const char *fmt, ...)
+{
+    char body[512], topic[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(body, sizeof body, fmt, ap);
+    va_end(ap);
+    qms_topic(topic, sizeof topic, "demo", suffix);
+    for (int attempt = 0; attempt < 10; attempt++) {
+        char *reply = NULL;
+        if (qms_mqtt_request_sync(cli, topic, body, 2000, &reply) == QMS_OK) {
+            cJSON *j = cJSON_Parse(reply);
+            qms_free(reply);
+            return j;
+        }
+    }
+    return NULL;
+}
+
+static char *take(const char *service)
+{
+    cJSON *r = request("ticket/take", "{\"req\":\"e2e-%d\",\"service\":\"%s\"}", ++reqn, service);
+    assert_non_null(r);
+    const cJSON *t = cJSON_GetObjectItem(r, "ticket");
+    if (!cJSON_IsString(t))
+        print_error("take refused: %s\n", cJSON_PrintUnformatted(r));
+    assert_true(cJSON_IsString(t));
+    char *s = qms_strdup(t->valuestring);
+    cJSON_Delete(r);
+    return s;
+}
+
+static char *counter_op(int n, const char *op)
+{
+    char suffix[64];
+    snprintf(suffix, sizeof suffix, "counter/%d/cmd", n);
+    cJSON *r = request(suffix, "{\"req\":\"e2e-%d\",\"op\":\"%s\"}", ++reqn, op);
+    assert_non_null(r);
+    const cJSON *t = cJSON_GetObjectItem(r, "ticket");
+    char *s = cJSON_IsString(t) ? qms_strdup(t->valuestring) : NULL;
+    cJSON_Delete(r);
+    return s;
+}
+
+static int wait_file(const char *path, int ms)
+{
+    int64_t end = qms_mono_ms() + ms;
+    struct stat st;
+    while (qms_mono_ms() < end) {
+        if (stat(path, &st) == 0)
+            return 0;
+        qms_mqtt_loop(cli, 20);
+    }
+    return -1;
+}
+
+static int find_file(const char *dir, const char *prefix, const char *suffix, char *out,
+                     size_t cap, int ms)
+{
+    int64_t end = qms_mono_ms() + ms;
+    do {
+        DIR *d = opendir(dir);
+        struct dirent *e;
+        while (d && (e = readdir(d))) {
+            size_t l = strlen(e->d_name), sl = strlen(suffix);
+            if (strncmp(e->d_name, prefix, strlen(prefix)) == 0 && l >= sl &&
+                strcmp(e->d_name + l - sl, suffix) == 0) {
+                snprintf(out, cap, "%s/%s", dir, e->d_name);
+                closedir(d);
+                return 0;
+            }
+        }
+        if (d)
+            closedir(d);
+        qms_mqtt_loop(cli, 20);
+    } while (qms_mono_ms() < end);
+    return -1;
+}
+
+static int dump_has(const char *dump, const char *region, const char *s)
+{
+    char *t = NULL;
+    size_t len;
+    if (qms_read_file(dump, &t, &len, 1 << 24) != QMS_OK)
+        return 0;
+    char needle[512];
+    snprintf(needle, sizeof needle, "text\t%s\t", region);
+    int found = 0;
+    for (char *line = strtok(t, "\n"); line && !found; line = strtok(NULL, "\n")) {
+        if (strncmp(line, needle, strlen(needle)) != 0)
+            continue;
+        const char *last = strrchr(line, '\t');
+        found = !s || (last && strcmp(last + 1, s) == 0);
+    }
+    qms_free(t);
+    return found;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    if (qms_test_tmpdir(work, sizeof work, "display-e2e"))
+        return -1;
+    snprintf(shots, sizeof shots, "%s/shots", work);
+    snprintf(shots2, sizeof shots2, "%s/shots2", work);
+    snprintf(wavs, sizeof wavs, "%s/wavs", work);
+    snprintf(pack, sizeof pack, "%s/pack", work);
+    snprintf(db, sizeof db, "%s/ctl.db", work);
+    mkdir(pack, 0755);
+    if (tonepack_make(pack) != QMS_OK)
+        return -1;
+    /* today, 08:00 in the center: inside its hours whenever the test runs */
+    time_t now = time(NULL) + 7 * 3600;
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(clockarg, sizeof clockarg, "%Y-%m-%dT08:00:00", &tm);
+    if (qms_test_broker_start(&broker, 0))
+        return -1;
+    qms_mqtt_opts o = {.port = broker.port, .client_id = "e2e-client", .site = "demo",
+                       .device_kind = "counter", .device_id = "e2e"};
+    if (qms_mqtt_new(&o, &cli) != QMS_OK)
+        return -1;
+    return 0;
+}
+
+static void reap(pid_t *p)
+{
+    if (*p > 0) {
+        kill(*p, SIGTERM);
+        if (qms_test_wait_pid(*p, 10000) < 0) {
+            kill(*p, SIGKILL);
+            qms_test_wait_pid(*p, 5000);
+        }
+        *p = 0;
+    }
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    reap(&disp);
+    reap(&disp2);
+    reap(&ctl);
+    qms_mqtt_free(cli);
+    qms_test_broker_stop(&broker);
+    if (getenv("QMS_KEEP"))
+        fprintf(stderr, "kept %s\n", work);
+    else
+        qms_test_rmdir(work);
+    return 0;
+}
+
+static void test_display_follows_real_controller(void **state)
+{
+    (void)state;
+    assert_int_equal(start_controller(), 0);
+    char *a1 = take("TP"), *a2 = take("TP"), *a3 = take("TP"), *b1 = take("DD");
+    disp = start_display(shots, "d1");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/first.png", shots);
+    assert_int_equal(wait_file(path, 20000), 0);
+
+    /* counter 1 (TP) calls: the board shows it, its tile too */
+    char *c1 = counter_op(1, "next");
+    assert_non_null(c1);
+    assert_string_equal(c1, a1);
+    char png[128], txt[800];
+    snprintf(png, sizeof png, "call-0001-%s-c1", c1);
+    assert_int_equal(find_file(shots, png, ".png", path, sizeof path, 10000), 0);
+    snprintf(txt, sizeof txt, "%s/%s.txt", shots, png);
+    assert_true(dump_has(txt, "current_ticket", a1));
+    assert_true(dump_has(txt, "current_counter", "đến Quầy 1"));
+    assert_true(dump_has(txt, "counter_ticket", a1));
+    /* the recall */
+    char *r1 = counter_op(1, "recall");
+    snprintf(png, sizeof png, "call-0002-%s-c1-recall", a1);
+    assert_int_equal(find_file(shots, png, ".png", path, sizeof path, 10000), 0);
+    snprintf(txt, sizeof txt, "%s/%s.txt", shots, png);
+    assert_true(dump_has(txt, "current_title", "Mời khách hàng số (gọi lại)"));
+    /* counter 2 (TP, DD) calls the next: a2 (oldest first) */
+    char *c2 = counter_op(2, "next");
+    assert_string_equal(c2, a2);
+    snprintf(png, sizeof png, "call-0003-%s-c2", c2);
+    assert_int_equal(find_file(shots, png, ".png", path, sizeof path, 10000), 0);
+    snprintf(txt, sizeof txt, "%s/%s.txt", shots, png);
+    assert_true(dump_has(txt, "recent_ticket", a1));
+
+    /* a display started now shows all of it from its first frame */
+    pump(1500); /* stats are published at most once a second */
+    disp2 = start_display(shots2, "d2");
+    snprintf(path, sizeof path, "%s/first.txt", shots2);
+    assert_int_equal(wait_file(path, 20000), 0);
+    assert_true(dump_has(path, "current_ticket", a2));
+    assert_true(dump_has(path, "recent_ticket", a1));
+    assert_true(dump_has(path, "counter_ticket", a1));
+    assert_true(dump_has(path, "counter_ticket", a2));
+    /* TP: a3 waits; DD: b1 */
+    assert_true(dump_has(path, "service_waiting", "1"));
+    assert_false(dump_has(path, "banner_controller", NULL));
+    reap(&disp2);
+
+    /* the three announcements, in order, one after another */
+    char man[400];
+    snprintf(man, sizeof man, "%s/announcements.jsonl", wavs);
+    int64_t end = qms_mono_ms() + 20000;
+    char *text = NULL;
+    size_t len;
+    int lines = 0;
+    while (qms_mono_ms() < end) {
+        qms_free(text);
+        text = NULL;
+        lines = 0;
+        if (qms_read_file(man, &text, &len, 1 << 20) == QMS_OK)
+            for (char *p = text; (p = strchr(p, '\n')); p++)
+                lines++;
+        if (lines >= 3)
+            break;
+        pump(100);
+    }
+    assert_int_equal(lines, 3);
+    const char *want[3] = {a1, a1, a2};
+    int64_t prev_end = 0;
+    int i = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"), i++) {
+        cJSON *j = cJSON_Parse(line);
+        assert_string_equal(cJSON_GetObjectItem(j, "ticket")->valuestring, want[i]);
+        assert_int_equal(cJSON_IsTrue(cJSON_GetObjectItem(j, "recall")), i == 1);
+        assert_true(cJSON_GetObjectItem(j, "start_ms")->valuedouble >= (double)prev_end);
+        prev_end = (int64_t)cJSON_GetObjectItem(j, "end_ms")->valuedouble;
+        cJSON_Delete(j);
+    }
+    qms_free(text);
+
+    /* the controller dies (its last will says offline) and comes back */
+    kill(ctl, SIGKILL);
+    qms_test_wait_pid(ctl, 5000);
+    ctl = 0;
+    assert_int_equal(find_file(shots, "status-", "-controller_down.txt", path, sizeof path, 30000),
+                     0);
+    assert_true(dump_has(path, "banner_controller", NULL));
+    assert_int_equal(start_controller(), 0);
+    assert_int_equal(find_file(shots, "status-02-", "ok.txt", path, sizeof path, 30000), 0);
+    /* and the board follows it again */
+    char *c3 = counter_op(1, "next");
+    assert_string_equal(c3, a3);
+    snprintf(png, sizeof png, "call-0004-%s-c1", c3);
+    assert_int_equal(find_file(shots, png, ".png", path, sizeof path, 10000), 0);
+
+    /* the broker goes down and comes back empty (no persistence): the
+     * controller puts its retained state back, the board is whole again */
+    int port = broker.port;
+    qms_test_broker_stop(&broker);
+    assert_int_equal(find_file(shots, "status-03-", "broker_down.txt", path, sizeof path, 20000),
+                     0);
+    assert_int_equal(qms_test_broker_start(&broker, port), 0);
+    assert_int_equal(find_file(shots, "status-04-", "ok.txt", path, sizeof path, 30000), 0);
+    pump(1500);
+    char *c4 = counter_op(3, "next"); /* DD at counter 3: b1 */
+    assert_string_equal(c4, b1);
+    snprintf(png, sizeof png, "call-0005-%s-c3", c4);
+    assert_int_equal(find_file(shots, png, ".png", path, sizeof path, 10000), 0);
+    snprintf(txt, sizeof txt, "%s/%s.txt", shots, png);
+    assert_true(dump_has(txt, "recent_ticket", a3)); /* the calls before the outage */
+    assert_true(dump_has(txt, "counter_ticket", a3));
+    qms_free(c4);
+    reap(&disp);
+    qms_free(a1), qms_free(a2), qms_free(a3), qms_free(b1);
+    qms_free(c1), qms_free(c2), qms_free(c3), qms_free(r1);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    qms_mqtt_lib_init();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_display_follows_real_controller, setup, teardown),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    qms_mqtt_lib_cleanup();
+    return rc;
+}
