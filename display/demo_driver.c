@@ -375,7 +375,6 @@ int main(int argc, char **argv)
     QMS_INFO("replaying %d arrivals from %s at %gx with %d counters", S.nrows, from, S.speed,
              S.nctr);
     int64_t last_report = S.t0_ms;
-    double quiet_since = -1;
     while (!S.stop) {
         qms_mqtt_loop(S.m, 20);
         double now = day_now();
@@ -393,16 +392,19 @@ int main(int argc, char **argv)
             QMS_INFO("%s  taken %d (refused %d)  called %d  served %d  skipped %d", hhmm, S.taken,
                      S.refused, S.calls, S.served, S.skipped);
         }
-        /* the day is over when everyone arrived and the counters found
-         * nobody to call for a while */
-        if (S.next_row >= S.nrows && S.ntake == 0 && busy == 0) {
-            if (quiet_since < 0)
-                quiet_since = now;
-            else if (now - quiet_since > 3 * IDLE_RETRY_S)
-                break;
-        } else {
-            quiet_since = -1;
-        }
+        /* the day is over when every arrival has been refused, served or
+         * skipped and no counter is in the middle of a citizen; or, whatever
+         * happened, two hours after the last arrival */
+        int inflight = 0;
+        for (int i = 0; i < S.nctr; i++)
+            inflight += S.ctr[i].st == C_CALLED || S.ctr[i].st == C_SERVING ||
+                        S.ctr[i].st == C_WAIT_START || S.ctr[i].st == C_WAIT_DONE ||
+                        S.ctr[i].st == C_WAIT_SKIP;
+        if (S.next_row >= S.nrows && S.ntake == 0 &&
+            ((S.served + S.skipped + S.refused >= S.nrows && inflight == 0) ||
+             (S.nrows > 0 && now > S.rows[S.nrows - 1].arrive_s + 7200)))
+            break;
+        (void)busy;
     }
     QMS_INFO("done: taken %d (refused %d), called %d, served %d, skipped %d", S.taken, S.refused,
              S.calls, S.served, S.skipped);

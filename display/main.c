@@ -62,6 +62,7 @@ typedef struct options {
     const char *notice;
     const char *font_dir;
     int mute;
+    int shot_every;
     qms_read_mode read_mode;
     qms_vi_dialect dialect;
 } options;
@@ -117,6 +118,7 @@ static void usage(FILE *f)
             "  --notice TEXT        scrolling notice at the bottom\n"
             "  --page-s S           show each page of the waiting table S seconds (default 10)\n"
             "  --screenshot-dir DIR save a PNG after each call is shown\n"
+            "  --shot-every N       ... after every Nth call only (default 1)\n"
             "  --wav-dir DIR        write a WAV for each announcement\n"
             "  --mute               do not open an audio device\n"
             "  --fullscreen         fill the screen\n"
@@ -288,6 +290,13 @@ static int parse_args(int argc, char **argv, options *o)
                 fprintf(stderr, "qms-display: --blink-s is 0..3600\n");
                 return -1;
             }
+        } else if (strcmp(a, "--shot-every") == 0) {
+            NEEDVAL();
+            o->shot_every = atoi(val);
+            if (o->shot_every < 1) {
+                fprintf(stderr, "qms-display: --shot-every is 1 or more\n");
+                return -1;
+            }
         } else if (strcmp(a, "--page-s") == 0) {
             NEEDVAL();
             char *end;
@@ -457,7 +466,9 @@ static void on_msg(void *ud, const qms_mqtt_msg *m)
                        : '_';
         }
         t[i] = 0;
-        shoot("call-%04d-%s-c%d%s", D.calls_shown, t, call.counter, call.recall ? "-recall" : "");
+        if ((D.calls_shown - 1) % D.o.shot_every == 0)
+            shoot("call-%04d-%s-c%d%s", D.calls_shown, t, call.counter,
+                  call.recall ? "-recall" : "");
         if (call.counter <= QMS_SPELL_MAX)
             qms_voice_enqueue(D.voice, call.ticket, call.counter, call.recall, call.seq, now);
     }
@@ -594,6 +605,7 @@ int main(int argc, char **argv)
     options *o = &D.o;
     o->blink_s = 20;
     o->page_s = 10;
+    o->shot_every = 1;
     o->id = "1";
     o->repeat = 0;
     if (argc == 3 && strcmp(argv[1], "--list-clips") == 0)

@@ -1,14 +1,181 @@
 #!/usr/bin/env bash
-# The demo (at this stage): build, then replay a sample day through the real
-# engine and store and print the summary.
+# The demo: one command sets up and starts the whole system on this machine.
+#
+#   a private mosquitto on a free loopback port
+#   qms-controller with the sample center (examples/center.json), its clock
+#     set to 07:30 today so the center is open whatever the hour
+#   qms-vprinter, a virtual ESC/POS printer on a pseudo-terminal
+#   qms-kiosk printing to it
+#   qms-display, the hall board, speaking the calls
+#   qms-demo-driver: simulated citizens and counter staff replaying
+#     examples/day-500.csv through the broker, QMS_DEMO_SPEED times faster
+#     than life
+#
+# With a screen ($DISPLAY or $WAYLAND_DISPLAY set) the kiosk and the board
+# open windows (tap the kiosk with the mouse to take a ticket) and the demo
+# runs until Ctrl-C. Without one everything runs headless: the kiosk takes a
+# ticket by script, the board saves screenshots, the printer saves tickets as
+# PNG, all in one folder (QMS_DEMO_OUT, default demo-out/), and the demo ends
+# by itself when the simulated day is over (or at Ctrl-C).
+#
+# Ctrl-C stops everything cleanly, leaving nothing running.
+#
+#   QMS_DEMO_OUT=DIR       output folder (default demo-out)
+#   QMS_DEMO_SPEED=X       simulated seconds per real second (default 60 with a
+#                          screen, 240 headless)
+#   QMS_DEMO_LIMIT=N       replay only the first N arrivals (default all 500)
+#   QMS_DEMO_HEADLESS=1    headless even with a screen
+#   QMS_SKIP_SETUP=1       do not run scripts/setup.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$(pwd)
 [ "${QMS_SKIP_SETUP:-0}" = 1 ] || bash scripts/setup.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build >/dev/null
 cmake --build build -j"$(nproc)"
+bin=$root/build/bin
+
 out=${QMS_DEMO_OUT:-demo-out}
 mkdir -p "$out"
-rm -f "$out/sim.db" "$out/sim.db-wal" "$out/sim.db-shm"
-build/bin/qms-sim --services examples/services.csv --counters examples/counters.csv \
-  --trace examples/day-500.csv --db "$out/sim.db" --out "$out/tickets.csv"
-echo "tickets written to $out/tickets.csv"
+out=$(cd "$out" && pwd)
+rm -rf "$out/board" "$out/kiosk" "$out/tickets" "$out/logs" "$out"/controller.db*
+mkdir -p "$out/board" "$out/kiosk" "$out/tickets" "$out/logs"
+
+headless=1
+if [ "${QMS_DEMO_HEADLESS:-0}" != 1 ] && { [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; }; then
+  headless=0
+fi
+if [ $headless = 1 ]; then
+  export SDL_VIDEODRIVER=offscreen SDL_AUDIODRIVER=dummy
+  speed=${QMS_DEMO_SPEED:-240}
+else
+  speed=${QMS_DEMO_SPEED:-60}
+fi
+limit=${QMS_DEMO_LIMIT:-0}
+
+pids=()
+names=()
+start() { # name logfile command...
+  local name=$1 log=$2; shift 2
+  "$@" >"$log" 2>&1 &
+  pids+=($!)
+  names+=("$name")
+}
+stopping=0
+cleanup() {
+  [ $stopping = 1 ] && return
+  stopping=1
+  trap '' INT TERM
+  echo
+  echo "demo: stopping"
+  # newest first: the driver and the programs before the controller, the broker last
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    kill -TERM "${pids[$i]}" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "${pids[$i]}" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "${pids[$i]}" 2>/dev/null; then
+      echo "demo: ${names[$i]} did not stop, killing it"
+      kill -KILL "${pids[$i]}" 2>/dev/null || true
+    fi
+    wait "${pids[$i]}" 2>/dev/null || true
+  done
+  exec 3<&- 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+wait_port() { # port
+  for _ in $(seq 100); do
+    (exec 9<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "demo: nothing listens on port $1" >&2
+  return 1
+}
+
+# 1. the broker, private, on a free loopback port
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat >"$out/logs/mosquitto.conf" <<EOF
+listener $port 127.0.0.1
+allow_anonymous true
+set_tcp_nodelay true
+persistence false
+EOF
+start mosquitto "$out/logs/mosquitto.log" /usr/sbin/mosquitto -c "$out/logs/mosquitto.conf"
+wait_port "$port"
+broker=127.0.0.1:$port
+echo "demo: broker on $broker"
+
+# 2. the controller, its clock at 07:30 today (Vietnam time)
+if [ ! -x "$bin/qms-controller" ]; then
+  echo "demo: qms-controller is not built yet; nothing to demonstrate" >&2
+  exit 1
+fi
+today=$(TZ=Asia/Ho_Chi_Minh date +%F)
+start qms-controller "$out/logs/controller.log" "$bin/qms-controller" --config examples/center.json \
+  --db "$out/controller.db" --broker "$broker" --clock "${today}T07:30:00"
+
+# 3. the virtual printer: its first line on stdout is the pty to print to
+pty=""
+if [ -x "$bin/qms-vprinter" ]; then
+  mkfifo "$out/logs/vprinter.fifo"
+  start qms-vprinter "$out/logs/vprinter.log" bash -c \
+    "exec '$bin/qms-vprinter' --out '$out/tickets' 2>'$out/logs/vprinter.err' | tee '$out/logs/vprinter.fifo'"
+  exec 3<"$out/logs/vprinter.fifo"
+  read -r -t 10 pty <&3 || true
+  rm -f "$out/logs/vprinter.fifo"
+  # keep reading its events so it never blocks on a full pipe
+  cat <&3 >/dev/null &
+  pids+=($!)
+  names+=("vprinter-events")
+  echo "demo: virtual printer on $pty"
+fi
+
+# 4. the hall board
+display_args=(--config examples/center.json --broker "$broker"
+  --notice "Giờ làm việc: 7:30 – 11:30 và 13:30 – 17:00. Xin mời quý khách lấy số thứ tự tại ki-ốt.")
+if [ $headless = 1 ]; then
+  display_args+=(--screenshot-dir "$out/board" --shot-every 25 --mute)
+else
+  display_args+=(--size 1280x720)
+fi
+start qms-display "$out/logs/display.log" "$bin/qms-display" "${display_args[@]}"
+
+# 5. the kiosk, printing to the virtual printer
+if [ -x "$bin/qms-kiosk" ] && [ -n "$pty" ]; then
+  if [ $headless = 1 ]; then
+    # a citizen's visit, by script: welcome, menu, a ticket for "Tư pháp"
+    "$bin/qms-kiosk" --config examples/center.json --broker "$broker" --printer "$pty" \
+      --script scripts/demo-kiosk.txt --screenshot-dir "$out/kiosk" \
+      >"$out/logs/kiosk.log" 2>&1 || echo "demo: the kiosk's script failed (see $out/logs/kiosk.log)"
+  else
+    start qms-kiosk "$out/logs/kiosk.log" "$bin/qms-kiosk" --config examples/center.json \
+      --broker "$broker" --printer "$pty" --width 768 --height 1024
+  fi
+fi
+
+# 6. the simulated day
+driver_args=(--config examples/center.json --trace examples/day-500.csv --broker "$broker"
+  --speed "$speed")
+[ "$limit" != 0 ] && driver_args+=(--limit "$limit")
+echo "demo: replaying examples/day-500.csv at ${speed}x (logs in $out/logs)"
+if [ $headless = 1 ]; then
+  echo "demo: headless; board screenshots -> $out/board, printed tickets -> $out/tickets," \
+    "kiosk screens -> $out/kiosk. Ctrl-C stops."
+  start qms-demo-driver "$out/logs/driver.log" "$bin/qms-demo-driver" "${driver_args[@]}"
+  driver=${pids[-1]}
+  last=""
+  while kill -0 "$driver" 2>/dev/null; do
+    sleep 2
+    line=$(grep -E "taken [0-9]+" "$out/logs/driver.log" | tail -1 | sed 's/^.* I /demo: /' || true)
+    [ "$line" != "$last" ] && [ -n "$line" ] && echo "$line"
+    last=$line
+  done
+  echo "demo: done."
+  tail -1 "$out/logs/driver.log"
+  echo "demo: board $(ls "$out/board"/*.png 2>/dev/null | wc -l) screenshots in $out/board;" \
+    "tickets $(ls "$out/tickets"/*.png 2>/dev/null | wc -l) in $out/tickets;" \
+    "kiosk $(ls "$out/kiosk"/*.png 2>/dev/null | wc -l) in $out/kiosk"
+else
+  echo "demo: windows are open; take a ticket at the kiosk. Ctrl-C stops everything."
+  start qms-demo-driver "$out/logs/driver.log" "$bin/qms-demo-driver" "${driver_args[@]}"
+  while true; do sleep 3600; done
+fi
