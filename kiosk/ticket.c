@@ -177,7 +177,8 @@ void qms_ticket_label_ahead(const char *lang, int ahead, char *out, size_t outle
 
 void qms_ticket_label_wait(const char *lang, int eta_s, char *out, size_t outlen)
 {
-    int min = eta_s <= 0 ? 0 : (eta_s + 59) / 60;
+    /* under a minute says so; otherwise the nearest minute */
+    int min = eta_s < 60 ? 0 : (eta_s + 30) / 60;
     int h = min / 60, m = min % 60;
     if (is_en(lang)) {
         if (min < 1)
