@@ -21,3 +21,7 @@ target_link_libraries(qms_vprinter PUBLIC qms_printer PkgConfig::ZBAR)
 
 add_executable(qms-vprinter ${CMAKE_CURRENT_LIST_DIR}/vprinter_main.c)
 target_link_libraries(qms-vprinter PRIVATE qms_vprinter)
+
+# The technician's tool: list ports, ask the printer, print a test ticket.
+add_executable(qms-printer ${CMAKE_CURRENT_LIST_DIR}/printer_tool.c)
+target_link_libraries(qms-printer PRIVATE qms_printer)

@@ -21,7 +21,8 @@ static void on_page(void *ud, const qms_vp_page *pg)
         if (e->x < 0 || e->w < 0 || e->x + e->w > pg->width || e->y < 0 || e->h < 0)
             __builtin_trap(); /* everything printed lies on the paper */
         if (e->kind == QMS_VP_TEXT &&
-            (!e->text || (size_t)e->w != strlen(e->text) * (size_t)((e->font_b ? 9 : 12) * e->wmul)))
+            (!e->text ||
+             (size_t)e->w != strlen(e->text) * (size_t)((e->font_b ? 9 : 12) * e->wmul)))
             __builtin_trap(); /* a text run is as wide as its characters */
     }
 }

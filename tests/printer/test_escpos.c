@@ -28,8 +28,8 @@ static void test_encoder_bytes(void **state)
     qms_escpos_text(&b, "A\x01\xc3");
     qms_escpos_feed_dots(&b, 300);
     qms_escpos_cut(&b, 24);
-    const uint8_t want[] = {0x1b, '@', 0x1b, 'a', 1,   0x1d, '!', 0x55, 'A', '?', '?',
-                            0x1b, 'J', 255,  0x1b, 'J', 45,  0x1d, 'V', 66,   24};
+    const uint8_t want[] = {0x1b, '@', 0x1b, 'a',  1,   0x1d, '!',  0x55, 'A', '?', '?',
+                            0x1b, 'J', 255,  0x1b, 'J', 45,   0x1d, 'V',  66,  24};
     assert_int_equal(b.err, QMS_OK);
     assert_int_equal(b.len, sizeof want);
     assert_memory_equal(b.data, want, sizeof want);
@@ -42,11 +42,11 @@ static void test_qr_bytes(void **state)
     qms_escpos_buf b;
     qms_escpos_init_buf(&b);
     qms_escpos_qr(&b, "https://x/1", 6, 'M');
-    const uint8_t want[] = {0x1d, '(', 'k', 4, 0, 49, 65, 50, 0,         /* model 2 */
-                            0x1d, '(', 'k', 3, 0, 49, 67, 6,             /* module 6 */
-                            0x1d, '(', 'k', 3, 0, 49, 69, 49,            /* ECC M */
-                            0x1d, '(', 'k', 14, 0, 49, 80, 48, 'h', 't', 't', 'p', 's', ':', '/',
-                            '/', 'x', '/', '1', 0x1d, '(', 'k', 3, 0, 49, 81, 48};
+    const uint8_t want[] = {0x1d, '(', 'k', 4,   0,   49,   65,  50,  0, /* model 2 */
+                            0x1d, '(', 'k', 3,   0,   49,   67,  6,      /* module 6 */
+                            0x1d, '(', 'k', 3,   0,   49,   69,  49,     /* ECC M */
+                            0x1d, '(', 'k', 14,  0,   49,   80,  48,  'h', 't', 't', 'p', 's', ':',
+                            '/',  '/', 'x', '/', '1', 0x1d, '(', 'k', 3,   0,   49,  81,  48};
     assert_int_equal(b.len, sizeof want);
     assert_memory_equal(b.data, want, sizeof want);
     qms_escpos_free_buf(&b);
@@ -245,10 +245,14 @@ static void test_wrap(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_encoder_bytes),    cmocka_unit_test(test_qr_bytes),
-        cmocka_unit_test(test_raster_bytes_are_rt_safe), cmocka_unit_test(test_status_decode),
-        cmocka_unit_test(test_reader_sorts_bytes), cmocka_unit_test(test_ticket_bytes),
-        cmocka_unit_test(test_labels),           cmocka_unit_test(test_wrap),
+        cmocka_unit_test(test_encoder_bytes),
+        cmocka_unit_test(test_qr_bytes),
+        cmocka_unit_test(test_raster_bytes_are_rt_safe),
+        cmocka_unit_test(test_status_decode),
+        cmocka_unit_test(test_reader_sorts_bytes),
+        cmocka_unit_test(test_ticket_bytes),
+        cmocka_unit_test(test_labels),
+        cmocka_unit_test(test_wrap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

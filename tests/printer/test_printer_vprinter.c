@@ -505,8 +505,8 @@ static void test_vprinter_refuses_unknown(void **state)
     assert_int_equal(qms_serial_open(v.dev, 115200, &s), QMS_OK);
     assert_string_equal(qms_serial_backend(s), "termios");
     /* ESC G 1 (double strike), UTF-8 text, a code page switch, then a cut */
-    const uint8_t junk[] = {0x1b, 'G', 1, 'O', 'K', '\n', 0xc3, 0xa9, '\n',
-                            0x1b, 't', 0,   0x1d, 'V', 66, 0};
+    const uint8_t junk[] = {0x1b, 'G',  1,   'O', 'K',  '\n', 0xc3, 0xa9,
+                            '\n', 0x1b, 't', 0,   0x1d, 'V',  66,   0};
     assert_int_equal(qms_serial_write(s, junk, sizeof junk, 2000), QMS_OK);
     int n, cut;
     assert_int_equal(vp_next_page(&v, &n, &cut, 5000), 0);

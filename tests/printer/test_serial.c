@@ -45,8 +45,8 @@ static void test_spec_parse(void **state)
     assert_int_equal(qms_serial_spec_parse("sp:/dev/ttyS1", &s, err, sizeof err), QMS_OK);
     assert_int_equal(s.kind, QMS_SERIAL_SP);
 
-    const char *bad[] = {"", "usb:", "usb:0416", "usb:zz:11", "usb:10000:1", "usb:1:2:3",
-                         "name:", "/dev/ttyS0,odd"};
+    const char *bad[] = {"",          "usb:",  "usb:0416",      "usb:zz:11", "usb:10000:1",
+                         "usb:1:2:3", "name:", "/dev/ttyS0,odd"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = '\0';
         assert_int_equal(qms_serial_spec_parse(bad[i], &s, err, sizeof err), QMS_ERR_INVAL);

@@ -73,8 +73,8 @@ static void test_text_layout(void **state)
     (void)state;
     seen s;
     qms_vp *v = make(&s, 576);
-    const uint8_t d[] = {0x1b, 'a', 1, 0x1d, '!', 0x11, 'A', 'B', 0x1d, '!', 0,
-                         'c', '\n', 0x1d, 'V', 66, 10};
+    const uint8_t d[] = {0x1b, 'a', 1,   0x1d, '!',  0x11, 'A', 'B', 0x1d,
+                         '!',  0,   'c', '\n', 0x1d, 'V',  66,  10};
     feed(v, d, sizeof d);
     assert_int_equal(s.pages, 1);
     assert_int_equal(s.cut, 1);
@@ -154,8 +154,8 @@ static void test_paper_runs_out_and_clear(void **state)
     seen s;
     qms_vp *v = make(&s, 576);
     qms_vp_set_paper_left(v, 50);
-    const uint8_t d[] = {'o', 'n', 'e', '\n', 't', 'w', 'o', '\n', 't', 'h', 'r', 'e', 'e', '\n',
-                         0x1d, 'V', 66, 0};
+    const uint8_t d[] = {'o', 'n', 'e', '\n', 't',  'w',  'o', '\n', 't',
+                         'h', 'r', 'e', 'e',  '\n', 0x1d, 'V', 66,   0};
     feed(v, d, sizeof d);
     assert_string_equal(qms_vp_state(v), "paper_out");
     assert_int_equal(s.pages, 0);

@@ -9,11 +9,11 @@
 
 typedef struct vp_proc {
     pid_t pid;
-    int in_fd;          /* its stdin */
-    int out_fd;         /* its stdout */
-    char dev[256];      /* the pty path it printed first */
-    char dir[256];      /* --out folder (a qms_test_tmpdir) */
-    char buf[8192];     /* stdout bytes not yet returned as lines */
+    int in_fd;      /* its stdin */
+    int out_fd;     /* its stdout */
+    char dev[256];  /* the pty path it printed first */
+    char dir[256];  /* --out folder (a qms_test_tmpdir) */
+    char buf[8192]; /* stdout bytes not yet returned as lines */
     size_t blen;
 } vp_proc;
 
