@@ -69,7 +69,6 @@ int qms_printer_open(const qms_printer_opts *o, qms_printer **out)
     fill_defaults(&p->o);
     snprintf(p->device, sizeof p->device, "%s", o->device);
     p->o.device = p->device;
-    p->o.font_dir = NULL; /* only used by the encoder's init below */
     int rc = qms_ticket_enc_init(&p->enc, o);
     if (!rc)
         rc = qms_serial_open(p->device, p->o.baud, &p->ser);
