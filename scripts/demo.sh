@@ -77,7 +77,6 @@ cleanup() {
     fi
     wait "${pids[$i]}" 2>/dev/null || true
   done
-  exec 3<&- 2>/dev/null || true
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -116,17 +115,20 @@ start qms-controller "$out/logs/controller.log" "$bin/qms-controller" --config e
 # 3. the virtual printer: its first line on stdout is the pty to print to
 pty=""
 if [ -x "$bin/qms-vprinter" ]; then
-  mkfifo "$out/logs/vprinter.fifo"
-  start qms-vprinter "$out/logs/vprinter.log" bash -c \
-    "exec '$bin/qms-vprinter' --out '$out/tickets' 2>'$out/logs/vprinter.err' | tee '$out/logs/vprinter.fifo'"
-  exec 3<"$out/logs/vprinter.fifo"
-  read -r -t 10 pty <&3 || true
-  rm -f "$out/logs/vprinter.fifo"
-  # keep reading its events so it never blocks on a full pipe
-  cat <&3 >/dev/null &
+  "$bin/qms-vprinter" --out "$out/tickets" >"$out/logs/vprinter.out" 2>"$out/logs/vprinter.log" &
   pids+=($!)
-  names+=("vprinter-events")
-  echo "demo: virtual printer on $pty"
+  names+=(qms-vprinter)
+  for _ in $(seq 100); do
+    pty=$(head -1 "$out/logs/vprinter.out" 2>/dev/null || true)
+    case $pty in /dev/*) break ;; esac
+    pty=""
+    sleep 0.05
+  done
+  if [ -n "$pty" ]; then
+    echo "demo: virtual printer on $pty"
+  else
+    echo "demo: the virtual printer did not start (see $out/logs/vprinter.log)" >&2
+  fi
 fi
 
 # 4. the hall board
