@@ -392,16 +392,16 @@ static void make_layout(layout *l, int portrait)
         l->cur_title = (box){40, 195, 1000, 62};
         l->cur_ticket = (box){40, 260, 1000, 300};
         l->cur_counter = (box){40, 570, 1000, 120};
-        l->rec = (box){20, 720, 1040, 440};
+        l->rec = (box){20, 720, 1040, 400};
         l->rec_title = (box){40, 725, 1000, 50};
-        l->rec_grid = (box){40, 780, 1000, 370};
+        l->rec_grid = (box){40, 780, 1000, 330};
         l->rec_cols = 2, l->rec_rows = 4;
-        l->ctr = (box){20, 1175, 1040, 335};
-        l->ctr_title = (box){40, 1180, 1000, 50};
-        l->ctr_grid = (box){40, 1235, 1000, 265};
-        l->svc = (box){20, 1525, 1040, 315};
-        l->svc_title = (box){40, 1530, 1000, 50};
-        l->svc_rows = (box){40, 1585, 1000, 248};
+        l->ctr = (box){20, 1135, 1040, 390};
+        l->ctr_title = (box){40, 1140, 1000, 50};
+        l->ctr_grid = (box){40, 1195, 1000, 320};
+        l->svc = (box){20, 1540, 1040, 300};
+        l->svc_title = (box){40, 1545, 1000, 50};
+        l->svc_rows = (box){40, 1600, 1000, 236};
         l->svc_per_page = 4;
         l->footer = (box){0, 1850, 1080, 70};
     }
