@@ -192,7 +192,7 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc,
     (void)mosq;
     (void)props;
     qms_mqtt *m = obj;
-    if (m->connected)
+    if (m->connected && !m->closing)
         QMS_WARN("lost broker connection (%s)", rc ? mosquitto_strerror(rc) : "asked");
     lost(m);
     schedule_retry(m);
