@@ -52,7 +52,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: qms-controller --config FILE --db FILE [--broker HOST:PORT] [--site SITE]\n"
             "                      [--username U --password P] [--cafile F [--certfile F --keyfile F]]\n"
-            "                      [--clock YYYY-MM-DDTHH:MM:SS] [--verbose] [--help] [--version]\n"
+            "                      [--clock YYYY-MM-DDTHH:MM:SS[.mmm]] [--verbose] [--help] [--version]\n"
             "\n"
             "The one owner of a service center's queue: takes requests from kiosks and counters\n"
             "over MQTT (docs/protocol.md), keeps every change in an SQLite file before answering,\n"
@@ -68,18 +68,32 @@ static void usage(FILE *f)
             "  --verbose        debug logging\n");
 }
 
-/* "2026-11-26T09:00:00" local time of the center -> epoch ms */
+/* "2026-11-26T09:00:00[.mmm]" local time of the center -> epoch ms */
 static int parse_clock(const char *s, int utc_offset_min, int64_t *out)
 {
-    char date[11];
+    char date[11], hms[9];
     int32_t day, sec;
-    if (strlen(s) < 16 || s[10] != 'T')
+    size_t len = strlen(s);
+    if (len < 16 || s[10] != 'T')
         return QMS_ERR_INVAL;
     memcpy(date, s, 10);
     date[10] = 0;
-    if (qms_day_parse(date, &day) || qms_hhmm_parse(s + 11, &sec))
+    const char *dot = strchr(s + 11, '.');
+    size_t hl = dot ? (size_t)(dot - (s + 11)) : len - 11;
+    if (hl >= sizeof hms)
         return QMS_ERR_INVAL;
-    *out = qms_local_to_epoch_ms(day, sec, utc_offset_min);
+    memcpy(hms, s + 11, hl);
+    hms[hl] = 0;
+    if (qms_day_parse(date, &day) || qms_hhmm_parse(hms, &sec))
+        return QMS_ERR_INVAL;
+    int ms = 0;
+    if (dot) {
+        if (strlen(dot) != 4 || dot[1] < '0' || dot[1] > '9' || dot[2] < '0' || dot[2] > '9' ||
+            dot[3] < '0' || dot[3] > '9')
+            return QMS_ERR_INVAL;
+        ms = atoi(dot + 1);
+    }
+    *out = qms_local_to_epoch_ms(day, sec, utc_offset_min) + ms;
     return QMS_OK;
 }
 
@@ -255,7 +269,7 @@ int main(int argc, char **argv)
     if (clock_start) {
         int64_t start;
         if (parse_clock(clock_start, c->cfg->utc_offset_min, &start)) {
-            fprintf(stderr, "qms-controller: bad --clock \"%s\" (want YYYY-MM-DDTHH:MM:SS)\n",
+            fprintf(stderr, "qms-controller: bad --clock \"%s\" (want YYYY-MM-DDTHH:MM:SS[.mmm])\n",
                     clock_start);
             return 2;
         }
@@ -299,6 +313,9 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* over a file size limit a write should fail (EFBIG) and the commit with
+     * it, answered db_error, rather than kill us mid-batch */
+    signal(SIGXFSZ, SIG_IGN);
 
     qms_mqtt_lib_init();
     snprintf(c->client_id, sizeof c->client_id, "qms-controller-%s", c->site);
@@ -362,6 +379,8 @@ int main(int argc, char **argv)
     }
     if (!exit_code && ctl_flush(c))
         exit_code = 1;
+    /* the last replies (or the db_error answers) must leave before we do */
+    qms_mqtt_drain(c->mqtt, 2000);
     QMS_INFO("stopping: %llu requests (%llu refused, %llu malformed, %llu repeated), %llu commits",
              (unsigned long long)c->nreq, (unsigned long long)c->nrefused,
              (unsigned long long)c->nmalformed, (unsigned long long)c->ndup,

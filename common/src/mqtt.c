@@ -39,6 +39,7 @@ struct qms_mqtt {
     int backoff_ms;          /* next delay after a failure */
     int session_expiry_s;    /* > 0: persistent session (blocking connect with the property) */
     unsigned long connects;  /* CONNACKs seen; request_sync resends after one */
+    long unsent;             /* publishes not yet written (QoS 0) or acknowledged (QoS 1) */
     unsigned long corr_seq;
     qms_mqtt_msg_cb on_msg;
     qms_mqtt_conn_cb on_conn;
@@ -107,6 +108,8 @@ int qms_parse_hostport(const char *s, char *host, size_t hostlen, int *port)
     return QMS_OK;
 }
 
+static int counted(qms_mqtt *m, int rc);
+
 static void do_subscribe_all(qms_mqtt *m)
 {
     for (int i = 0; i < m->nsubs; i++) {
@@ -133,6 +136,7 @@ static void lost(qms_mqtt *m)
 {
     int was = m->connected;
     m->connected = 0;
+    m->unsent = 0; /* resent or dropped by libmosquitto; nothing to wait for now */
     if (was && m->on_conn)
         m->on_conn(m->ud, 0);
 }
@@ -196,6 +200,26 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc,
         QMS_WARN("lost broker connection (%s)", rc ? mosquitto_strerror(rc) : "asked");
     lost(m);
     schedule_retry(m);
+}
+
+static void on_publish(struct mosquitto *mosq, void *obj, int mid, int reason,
+                       const mosquitto_property *props)
+{
+    (void)mosq;
+    (void)mid;
+    (void)reason;
+    (void)props;
+    qms_mqtt *m = obj;
+    if (m->unsent > 0)
+        m->unsent--;
+}
+
+/* Count what we hand to libmosquitto, so an owner can wait for it to leave. */
+static int counted(qms_mqtt *m, int rc)
+{
+    if (rc == MOSQ_ERR_SUCCESS)
+        m->unsent++;
+    return rc;
 }
 
 static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *mm,
@@ -268,6 +292,7 @@ int qms_mqtt_new(const qms_mqtt_opts *o, qms_mqtt **out)
     mosquitto_connect_v5_callback_set(m->mosq, on_connect);
     mosquitto_disconnect_v5_callback_set(m->mosq, on_disconnect);
     mosquitto_message_v5_callback_set(m->mosq, on_message);
+    mosquitto_publish_v5_callback_set(m->mosq, on_publish);
     int rc = MOSQ_ERR_SUCCESS;
     if (o->username)
         rc = mosquitto_username_pw_set(m->mosq, o->username, o->password);
@@ -297,18 +322,21 @@ void qms_mqtt_free(qms_mqtt *m)
     if (!m)
         return;
     m->closing = 1;
+    m->on_msg = NULL; /* nobody listens any more */
+    m->on_conn = NULL;
     if (m->connected) {
         const char *offline = "{\"state\":\"offline\"}";
-        mosquitto_publish_v5(m->mosq, NULL, m->status_topic, (int)strlen(offline), offline, 1, true,
-                             NULL);
-        /* let the status (and anything queued before it) leave before the disconnect */
-        for (int i = 0; i < 50 && mosquitto_want_write(m->mosq); i++) {
-            struct pollfd p = {.fd = mosquitto_socket(m->mosq), .events = POLLOUT};
-            if (p.fd < 0 || poll(&p, 1, 20) < 0 || mosquitto_loop_write(m->mosq, 1))
-                break;
-        }
+        counted(m, mosquitto_publish_v5(m->mosq, NULL, m->status_topic, (int)strlen(offline),
+                                        offline, 1, true, NULL));
+        /* Wait until the broker acknowledged it (and whatever was queued before
+         * it), reading everything it sent: libmosquitto closes the socket right
+         * after the DISCONNECT, and closing with unread input makes the kernel
+         * send a reset, which can make the broker drop our DISCONNECT and
+         * publish the last will as well. */
+        qms_mqtt_drain(m, 1000);
         mosquitto_disconnect_v5(m->mosq, 0, NULL);
-        for (int i = 0; i < 5 && mosquitto_want_write(m->mosq); i++)
+        for (int i = 0; i < 5 && mosquitto_socket(m->mosq) >= 0 && mosquitto_want_write(m->mosq);
+             i++)
             if (mosquitto_loop_write(m->mosq, 1))
                 break;
     }
@@ -350,8 +378,8 @@ int qms_mqtt_publish(qms_mqtt *m, const char *topic, const void *payload, size_t
 {
     if (len > 256u * 1024 * 1024)
         return QMS_ERR_TOO_LARGE;
-    return mosq_err(
-        mosquitto_publish_v5(m->mosq, NULL, topic, (int)len, payload, qos, retain != 0, NULL));
+    return mosq_err(counted(
+        m, mosquitto_publish_v5(m->mosq, NULL, topic, (int)len, payload, qos, retain != 0, NULL)));
 }
 
 int qms_mqtt_reply(qms_mqtt *m, const qms_mqtt_msg *req, const void *payload, size_t len)
@@ -364,8 +392,8 @@ int qms_mqtt_reply(qms_mqtt *m, const qms_mqtt_msg *req, const void *payload, si
         rc = mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, req->corr,
                                            (uint16_t)req->corr_len);
     if (!rc)
-        rc = mosquitto_publish_v5(m->mosq, NULL, req->response_topic, (int)len, payload, 1, false,
-                                  props);
+        rc = counted(m, mosquitto_publish_v5(m->mosq, NULL, req->response_topic, (int)len, payload,
+                                             1, false, props));
     mosquitto_property_free_all(&props);
     return mosq_err(rc);
 }
@@ -382,7 +410,8 @@ static int send_request(qms_mqtt *m, const char *topic, const void *payload, siz
         rc = mosquitto_property_add_int32(&props, MQTT_PROP_MESSAGE_EXPIRY_INTERVAL,
                                           (uint32_t)expiry_s);
     if (!rc)
-        rc = mosquitto_publish_v5(m->mosq, NULL, topic, (int)len, payload, 1, false, props);
+        rc = counted(m, mosquitto_publish_v5(m->mosq, NULL, topic, (int)len, payload, 1, false,
+                                             props));
     mosquitto_property_free_all(&props);
     return mosq_err(rc);
 }
@@ -527,6 +556,18 @@ int qms_mqtt_loop(qms_mqtt *m, int timeout_ms)
     struct pollfd p = {.fd = fd, .events = events};
     int n = poll(fd >= 0 ? &p : NULL, fd >= 0 ? 1 : 0, sleep_ms);
     return qms_mqtt_io(m, n > 0 ? p.revents : 0);
+}
+
+int qms_mqtt_drain(qms_mqtt *m, int timeout_ms)
+{
+    int64_t end = qms_mono_ms() + timeout_ms;
+    while (m->connected && m->unsent > 0) {
+        int64_t left = end - qms_mono_ms();
+        if (left <= 0)
+            break;
+        qms_mqtt_loop(m, (int)(left < 20 ? left : 20));
+    }
+    return m->connected && m->unsent > 0 ? QMS_ERR_TIMEOUT : QMS_OK;
 }
 
 int qms_mqtt_connected(const qms_mqtt *m)

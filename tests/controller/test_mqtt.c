@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -111,6 +112,13 @@ static void seen_conn(void *ud, int up)
         s->downs++;
 }
 
+static void coll_more(qms_mqtt *m, int ms)
+{
+    int64_t end = qms_mono_ms() + ms;
+    while (qms_mono_ms() < end)
+        qms_mqtt_loop(m, 20);
+}
+
 static void test_parse_hostport(void **state)
 {
     (void)state;
@@ -182,6 +190,7 @@ static void test_status_and_will(void **state)
     end = qms_mono_ms() + 3000;
     while (s.n < 2 && qms_mono_ms() < end)
         qms_mqtt_loop(watch, 20);
+    coll_more(watch, 300); /* and nothing else: no last will after a clean stop */
     assert_int_equal(s.n, 2);
     assert_string_equal(s.payload[1], "{\"state\":\"offline\"}");
     qms_mqtt_free(watch);

@@ -102,6 +102,11 @@ int qms_mqtt_io(qms_mqtt *m, short revents);
 /* Push queued output to the socket now, without waiting (after a burst of
  * publishes made outside a callback). */
 void qms_mqtt_flush(qms_mqtt *m);
+/* Run the loop until everything published so far has left (QoS 1: was
+ * acknowledged by the broker), up to timeout_ms; before exiting, so the last
+ * replies are not lost. QMS_OK, or QMS_ERR_TIMEOUT. Returns at once while the
+ * link is down (nothing can leave then). */
+int qms_mqtt_drain(qms_mqtt *m, int timeout_ms);
 int qms_mqtt_connected(const qms_mqtt *m);
 /* Socket fd for poll() (or -1 while disconnected); want_write if output is pending. */
 int qms_mqtt_socket(qms_mqtt *m, int *want_write);
