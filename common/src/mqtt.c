@@ -428,35 +428,27 @@ int qms_mqtt_request_sync(qms_mqtt *m, const char *topic, const char *payload, i
 {
     *reply = NULL;
     int64_t deadline = qms_mono_ms() + timeout_ms;
-    /* wait for the link first, within the same deadline */
-    while (!m->connected) {
-        int64_t left = deadline - qms_mono_ms();
-        if (left <= 0)
-            return QMS_ERR_UNAVAILABLE;
-        qms_mqtt_loop(m, (int)(left < 50 ? left : 50));
-    }
     char corr[40];
     snprintf(corr, sizeof corr, "%lx-%lu", (unsigned long)(qms_mono_ns() & 0xffffffff),
              ++m->corr_seq);
     size_t len = strlen(payload);
-    int64_t left = deadline - qms_mono_ms();
-    int rc = send_request(m, topic, payload, len, corr, (int)((left + 999) / 1000));
-    if (rc)
-        return rc;
-    unsigned long sent_on = m->connects;
+    int sent = 0, ever_sent = 0;
+    unsigned long sent_on = 0;
     m->wait_corr = corr;
     qms_free(m->wait_reply);
     m->wait_reply = NULL;
     while (m->wait_corr) {
-        left = deadline - qms_mono_ms();
+        int64_t left = deadline - qms_mono_ms();
         if (left <= 0) {
             m->wait_corr = NULL;
-            return m->connected ? QMS_ERR_TIMEOUT : QMS_ERR_UNAVAILABLE;
+            return ever_sent && m->connected ? QMS_ERR_TIMEOUT : QMS_ERR_UNAVAILABLE;
         }
-        if (m->connected && m->connects != sent_on) {
-            /* the link came back: the request (or its reply) may have been lost with it */
+        /* (re)send when connected and not sent on this connection: the link
+         * may have dropped with the request or its reply */
+        if (m->connected && (!sent || m->connects != sent_on)) {
             sent_on = m->connects;
-            send_request(m, topic, payload, len, corr, (int)((left + 999) / 1000));
+            sent = send_request(m, topic, payload, len, corr, (int)((left + 999) / 1000)) == QMS_OK;
+            ever_sent |= sent;
         }
         qms_mqtt_loop(m, (int)(left < 100 ? left : 100));
     }
