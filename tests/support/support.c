@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -81,6 +82,9 @@ pid_t qms_test_spawn(char *const argv[], const char *log_path)
     if (pid < 0)
         return -1;
     if (pid == 0) {
+        /* a test that fails (or crashes) half-way must not leave its broker
+         * or daemon running on the shared machine */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (log_path) {
             int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
             if (fd >= 0) {
