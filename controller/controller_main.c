@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #ifndef QMS_VERSION
@@ -381,10 +382,14 @@ int main(int argc, char **argv)
         exit_code = 1;
     /* the last replies (or the db_error answers) must leave before we do */
     qms_mqtt_drain(c->mqtt, 2000);
-    QMS_INFO("stopping: %llu requests (%llu refused, %llu malformed, %llu repeated), %llu commits",
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    QMS_INFO("stopping: %llu requests (%llu refused, %llu malformed, %llu repeated), %llu commits, "
+             "cpu %.2f s user + %.2f s system",
              (unsigned long long)c->nreq, (unsigned long long)c->nrefused,
              (unsigned long long)c->nmalformed, (unsigned long long)c->ndup,
-             (unsigned long long)c->ncommits);
+             (unsigned long long)c->ncommits, ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
+             ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
     qms_mqtt_free(c->mqtt);
     qms_mqtt_lib_cleanup();
     ctl_state_free(c);
