@@ -46,11 +46,46 @@ int64_t env_now(const ctl_env *e)
     return e->clock0 + (qms_mono_ms() - e->mono0);
 }
 
+static int start_custom_broker(qms_test_broker *b, const char *extra)
+{
+    memset(b, 0, sizeof *b);
+    if (qms_test_tmpdir(b->dir, sizeof b->dir, "broker"))
+        return -1;
+    b->port = qms_test_free_port();
+    char conf[320], log[320];
+    snprintf(conf, sizeof conf, "%s/mosquitto.conf", b->dir);
+    snprintf(log, sizeof log, "%s/mosquitto.log", b->dir);
+    FILE *f = fopen(conf, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "listener %d 127.0.0.1\nset_tcp_nodelay true\npersistence false\n%s\n", b->port,
+            extra);
+    fclose(f);
+    char *argv[] = {"/usr/sbin/mosquitto", "-c", conf, NULL};
+    b->pid = qms_test_spawn(argv, log);
+    return b->pid > 0 && qms_test_wait_port(b->port, 5000) == 0 ? 0 : -1;
+}
+
+static int env_setup(ctl_env *e, const char *center_json, const char *clock);
+
 int env_start(ctl_env *e, const char *center_json, const char *clock)
 {
     memset(e, 0, sizeof *e);
     if (qms_test_broker_start(&e->broker, 0))
         return -1;
+    return env_setup(e, center_json, clock);
+}
+
+int env_start_custom(ctl_env *e, const char *broker_extra, const char *center_json,
+                     const char *clock)
+{
+    if (start_custom_broker(&e->broker, broker_extra))
+        return -1;
+    return env_setup(e, center_json, clock);
+}
+
+static int env_setup(ctl_env *e, const char *center_json, const char *clock)
+{
     if (qms_test_tmpdir(e->dir, sizeof e->dir, "ctl"))
         return -1;
     snprintf(e->config, sizeof e->config, "%s/center.json", e->dir);
@@ -100,8 +135,12 @@ int env_controller_start(ctl_env *e)
     /* the controller's clock continues from here: keep ours in step */
     e->clock0 = now;
     e->mono0 = qms_mono_ms();
-    char *argv[] = {(char *)qms_test_bin("qms-controller"), "--config", e->config, "--db", e->db,
-                    "--broker", broker, "--clock", clock, NULL};
+    char *argv[24] = {(char *)qms_test_bin("qms-controller"), "--config", e->config, "--db", e->db,
+                      "--broker", broker, "--clock", clock};
+    int argc = 9;
+    for (int i = 0; e->ctl_extra[i] && i < 8; i++)
+        argv[argc++] = e->ctl_extra[i];
+    argv[argc] = NULL;
     e->pid = qms_test_spawn(argv, e->log);
     if (e->pid < 0)
         return -1;
@@ -113,7 +152,7 @@ int env_controller_start(ctl_env *e)
     if (coll_start(&c, e, "harness-wait", pats))
         return -1;
     int ok = -1;
-    int64_t end = qms_mono_ms() + 10000;
+    int64_t end = qms_mono_ms() + (e->online_wait_ms > 0 ? e->online_wait_ms : 10000);
     while (ok && qms_mono_ms() < end) {
         coll_pump(&c, 20);
         for (int i = 0; i < c.n; i++)
@@ -169,7 +208,8 @@ int env_log_count(const ctl_env *e, const char *needle)
 qms_mqtt *env_client(const ctl_env *e, const char *id)
 {
     qms_mqtt_opts o = {.host = "127.0.0.1", .port = e->broker.port, .client_id = id,
-                       .site = e->site, .device_kind = "test", .keepalive_s = 5};
+                       .site = e->site, .device_kind = "test", .keepalive_s = 5,
+                       .username = e->username, .password = e->password, .cafile = e->cafile};
     qms_mqtt *m = NULL;
     if (qms_mqtt_new(&o, &m))
         return NULL;

@@ -27,11 +27,21 @@ typedef struct ctl_env {
     int64_t clock0;   /* controller's local clock (epoch ms) at mono0 */
     int64_t mono0;
     int utc_offset_min;
+    /* optional: how clients reach the broker, and extra controller options */
+    const char *username, *password, *cafile;
+    char *ctl_extra[8]; /* NULL-terminated */
+    int online_wait_ms; /* how long env_controller_start waits; 0 = 10 s */
 } ctl_env;
 
 /* Broker + folder + config (center_json NULL = harness_center_json) + controller
  * with its clock at local time clock (NULL = "2026-11-26T09:00:00"). */
 int env_start(ctl_env *e, const char *center_json, const char *clock);
+/* Like env_start, but the broker gets these extra config lines (its own
+ * listener line comes first: "listener <port> 127.0.0.1"), and the controller
+ * and clients use e->username/password/cafile and e->ctl_extra, which the
+ * caller sets in *e before (env_start_custom keeps them). */
+int env_start_custom(ctl_env *e, const char *broker_extra, const char *center_json,
+                     const char *clock);
 /* (Re)start the controller; the clock continues where it was. Waits until it
  * says it is online (its retained status carries its pid). */
 int env_controller_start(ctl_env *e);
