@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -407,6 +408,32 @@ static char *center_json(int ncount)
     return s;
 }
 
+/* CPU seconds (user + system) a child has used so far. */
+static double proc_cpu_s(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *p = strrchr(buf, ')'); /* fields after the command name */
+    unsigned long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double self_cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec / 1e6;
+}
+
 static long log_commits(const char *log)
 {
     FILE *f = fopen(log, "r");
@@ -552,11 +579,14 @@ int main(int argc, char **argv)
     poll(NULL, 0, 500); /* connect and warm up */
     long commits0 = -1;
     (void)commits0;
+    double cpu_ctl0 = proc_cpu_s(ctl), cpu_brk0 = proc_cpu_s(broker), cpu_cli0 = self_cpu_s();
     int64_t t0 = qms_mono_ns();
     atomic_store(&measuring, 1);
     poll(NULL, 0, (int)(seconds * 1000));
     atomic_store(&measuring, 0);
     double el = (double)(qms_mono_ns() - t0) / 1e9;
+    double cpu_ctl = proc_cpu_s(ctl) - cpu_ctl0, cpu_brk = proc_cpu_s(broker) - cpu_brk0,
+           cpu_cli = self_cpu_s() - cpu_cli0;
     atomic_store(&running, 0);
     pthread_mutex_lock(&tok_mu);
     pthread_cond_broadcast(&tok_cv);
@@ -577,12 +607,13 @@ int main(int argc, char **argv)
            "\"seconds\":%.2f,\"takes\":%ld,\"calls\":%ld,\"refused\":%ld,\"ops_per_s\":%.0f,"
            "\"take_p50_ms\":%.3f,\"take_p99_ms\":%.3f,\"next_p50_ms\":%.3f,\"next_p99_ms\":%.3f,"
            "\"call_n\":%ld,\"call_p50_ms\":%.3f,\"call_p99_ms\":%.3f,\"commits_total\":%ld,"
-           "\"requests_per_commit\":%.1f,\"target_ops_per_s\":5000,\"met\":%s}\n",
+           "\"requests_per_commit\":%.1f,\"cpu_s\":{\"controller\":%.2f,\"broker\":%.2f,"
+           "\"clients\":%.2f},\"target_ops_per_s\":5000,\"met\":%s}\n",
            nkiosks, ncounters, el, takes, calls, atomic_load(&n_refused), ops / el,
            pct_ms(&take_lat, 0.5), pct_ms(&take_lat, 0.99), pct_ms(&next_lat, 0.5),
            pct_ms(&next_lat, 0.99), call_lat.n, pct_ms(&call_lat, 0.5), pct_ms(&call_lat, 0.99),
-           commits, commits > 0 ? (double)all_ops / (double)commits : 0,
-           ops / el >= 5000 ? "true" : "false");
+           commits, commits > 0 ? (double)all_ops / (double)commits : 0, cpu_ctl, cpu_brk,
+           cpu_cli, ops / el >= 5000 ? "true" : "false");
     stop(broker);
     qms_mqtt_lib_cleanup();
     if (!getenv("QMS_BENCH_KEEP")) {

@@ -352,7 +352,16 @@ int main(int argc, char **argv)
             if (!c->fatal)
                 reload(c);
         }
-        ctl_timers(c);
+        /* requests waiting on the socket go first: periodic publishing (stats,
+         * queues) costs milliseconds, and a request should not wait for it */
+        short ev;
+        int dummy, busy = 0;
+        int mfd = qms_mqtt_pollfd(c->mqtt, &ev, &dummy);
+        if (mfd >= 0) {
+            struct pollfd pin = {.fd = mfd, .events = POLLIN};
+            busy = poll(&pin, 1, 0) > 0;
+        }
+        ctl_timers(c, busy);
         /* the before-sleep hook: commit what this iteration did, then tell */
         if (ctl_flush(c) || c->fatal) {
             exit_code = 1;

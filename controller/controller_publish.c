@@ -554,8 +554,8 @@ int ctl_flush(qms_ctl *c)
         }
     if (force || c->recent_dirty)
         publish_recent(c);
-    if (force || (c->stats_dirty && qms_mono_ms() - c->last_stats_ms >= 1000))
-        publish_stats(c);
+    if (force)
+        publish_stats(c); /* otherwise the timer does, between requests */
     if (force) {
         publish_queues(c);
         c->republish = 0;
@@ -569,19 +569,22 @@ int ctl_flush(qms_ctl *c)
 
 /* ---- timers and connection ---- */
 
-void ctl_timers(qms_ctl *c)
+void ctl_timers(qms_ctl *c, int busy)
 {
     int64_t now = qms_mono_ms();
     if (now >= c->next_tick_ms) {
         qms_engine_tick(c->eng); /* a rollover journals; the flush commits it */
         c->next_tick_ms = now + 1000;
     }
-    if (now >= c->next_eta_ms) {
+    /* what follows only publishes; with requests waiting it may be late by up
+     * to a second (then it runs anyway, so a busy hour still sees updates) */
+    int64_t late = busy ? 1000 : 0;
+    if (now >= c->next_eta_ms + late) {
         qms_engine_refresh_etas(c->eng);
         c->next_eta_ms = now + 10000;
         c->stats_dirty = 1;
     }
-    if (c->waiting_dirty && now >= c->next_queue_ms) {
+    if (c->waiting_dirty && now >= c->next_queue_ms + late) {
         /* waiting counts move with every take: refresh counters at most once a second */
         for (int ci = 0; ci < c->cfg->ncounters; ci++)
             publish_counter(c, ci, 0);
@@ -589,7 +592,8 @@ void ctl_timers(qms_ctl *c)
         c->waiting_dirty = 0;
         c->next_queue_ms = now + 1000;
     }
-    if ((c->stats_dirty && now - c->last_stats_ms >= 1000) || now >= c->next_stats_ms)
+    if ((c->stats_dirty && now - c->last_stats_ms >= 1000 + late) ||
+        now >= c->next_stats_ms + late)
         publish_stats(c);
 }
 

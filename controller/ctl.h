@@ -99,8 +99,10 @@ int ctl_state_rebuild(qms_ctl *c);
  * QMS_OK, or the store's error after answering the batch with db_error. */
 int ctl_flush(qms_ctl *c);
 void ctl_scan_journal(qms_ctl *c);
-/* Timer work: day rollover, statistics, expected waits, waiting lists. */
-void ctl_timers(qms_ctl *c);
+/* Timer work: day rollover, statistics, expected waits, waiting lists.
+ * busy: requests are waiting to be read; publishing that can wait is put
+ * off (up to a second past its time). */
+void ctl_timers(qms_ctl *c, int busy);
 /* Milliseconds until the next timer is due (0..1000). */
 int ctl_next_timer_ms(const qms_ctl *c);
 void ctl_on_connect(void *ud, int connected);
