@@ -154,8 +154,12 @@ static void write_text(const char *path, const char *text)
 
 static qms_mqtt *client(const char *id)
 {
-    qms_mqtt_opts o = {.host = "127.0.0.1", .port = port, .client_id = id, .site = "bench",
-                       .device_kind = "bench", .keepalive_s = 30};
+    qms_mqtt_opts o = {.host = "127.0.0.1",
+                       .port = port,
+                       .client_id = id,
+                       .site = "bench",
+                       .device_kind = "bench",
+                       .keepalive_s = 30};
     qms_mqtt *m = NULL;
     if (qms_mqtt_new(&o, &m))
         die("mqtt session");
@@ -530,8 +534,16 @@ int main(int argc, char **argv)
     free(cj);
     char broker_arg[32];
     snprintf(broker_arg, sizeof broker_arg, "127.0.0.1:%d", port);
-    char *cargv[] = {QMS_BIN_DIR "/qms-controller", "--config", cfg, "--db", db, "--broker",
-                     broker_arg, "--clock", "2026-11-26T08:00:00", NULL};
+    char *cargv[] = {QMS_BIN_DIR "/qms-controller",
+                     "--config",
+                     cfg,
+                     "--db",
+                     db,
+                     "--broker",
+                     broker_arg,
+                     "--clock",
+                     "2026-11-26T08:00:00",
+                     NULL};
     pid_t ctl = start_controller(cargv, clog);
 
     qms_mqtt *disp = client("bench-display");
@@ -548,7 +560,8 @@ int main(int argc, char **argv)
         atomic_store(&measuring, 1);
         for (int i = 0; i < paced; i++) {
             char body[128];
-            snprintf(body, sizeof body, "{\"req\":\"p-t-%d\",\"service\":\"S%d\"}", i, i % NSERVICES);
+            snprintf(body, sizeof body, "{\"req\":\"p-t-%d\",\"service\":\"S%d\"}", i,
+                     i % NSERVICES);
             int64_t t0 = qms_mono_ns();
             if (qms_mqtt_request_sync(probe, "qms/bench/ticket/take", body, 5000, &reply))
                 die("paced take not answered");
@@ -619,7 +632,8 @@ int main(int argc, char **argv)
            "\"seconds\":%.2f,\"takes\":%ld,\"calls\":%ld,\"refused\":%ld,\"ops_per_s\":%.0f,"
            "\"take_p50_ms\":%.3f,\"take_p99_ms\":%.3f,\"next_p50_ms\":%.3f,\"next_p99_ms\":%.3f,"
            "\"call_n\":%ld,\"call_p50_ms\":%.3f,\"call_p99_ms\":%.3f,\"commits_total\":%ld,"
-           "\"load_requests\":%ld,\"requests_per_commit\":%.1f,\"cpu_s\":{\"controller\":%.2f,\"broker\":%.2f,"
+           "\"load_requests\":%ld,\"requests_per_commit\":%.1f,\"cpu_s\":{\"controller\":%.2f,"
+           "\"broker\":%.2f,"
            "\"clients\":%.2f},\"target_ops_per_s\":5000,\"met\":%s}\n",
            nkiosks, ncounters, el, takes, calls, atomic_load(&n_refused), ops / el,
            pct_ms(&take_lat, 0.5), pct_ms(&take_lat, 0.99), pct_ms(&next_lat, 0.5),

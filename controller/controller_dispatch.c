@@ -35,7 +35,8 @@ static const ctl_pending *batch_find(const qms_ctl *c, const char *key)
 {
     if (!batch_idx)
         return NULL;
-    for (uint32_t i = hash_str(key) & (uint32_t)(batch_cap - 1);; i = (i + 1) & (uint32_t)(batch_cap - 1)) {
+    for (uint32_t i = hash_str(key) & (uint32_t)(batch_cap - 1);;
+         i = (i + 1) & (uint32_t)(batch_cap - 1)) {
         int k = batch_idx[i];
         if (!k)
             return NULL;
@@ -182,8 +183,8 @@ static int take(qms_ctl *c, const qms_request *r, cJSON *o)
 
 static int cancel(qms_ctl *c, const qms_request *r, cJSON *o)
 {
-    const qms_ticket *t = r->id ? qms_engine_ticket(c->eng, r->id)
-                                : qms_engine_find_label(c->eng, r->ticket);
+    const qms_ticket *t =
+        r->id ? qms_engine_ticket(c->eng, r->id) : qms_engine_find_label(c->eng, r->ticket);
     if (!t || (r->id && r->ticket[0] && strcmp(t->label, r->ticket) != 0))
         return QMS_ERR_UNKNOWN_TICKET;
     int64_t id = t->id;

@@ -52,8 +52,10 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: qms-controller --config FILE --db FILE [--broker HOST:PORT] [--site SITE]\n"
-            "                      [--username U --password P] [--cafile F [--certfile F --keyfile F]]\n"
-            "                      [--clock YYYY-MM-DDTHH:MM:SS[.mmm]] [--verbose] [--help] [--version]\n"
+            "                      [--username U --password P] [--cafile F [--certfile F --keyfile "
+            "F]]\n"
+            "                      [--clock YYYY-MM-DDTHH:MM:SS[.mmm]] [--verbose] [--help] "
+            "[--version]\n"
             "\n"
             "The one owner of a service center's queue: takes requests from kiosks and counters\n"
             "over MQTT (docs/protocol.md), keeps every change in an SQLite file before answering,\n"
@@ -117,8 +119,7 @@ static int reload_allowed(const qms_ctl *c, const qms_config *nc, char *why, siz
             }
         int ctrs[2] = {t->counter, t->target_counter};
         for (int k = 0; k < 2; k++)
-            if (ctrs[k] >= 0 && t->state != QMS_T_NOSHOW &&
-                (k == 1 || t->state != QMS_T_WAITING) &&
+            if (ctrs[k] >= 0 && t->state != QMS_T_NOSHOW && (k == 1 || t->state != QMS_T_WAITING) &&
                 qms_config_counter_index(nc, oc->counters[ctrs[k]].id) < 0) {
                 snprintf(why, whylen, "counter %d is gone but ticket %s (%s) is at it",
                          oc->counters[ctrs[k]].id, t->label, qms_tstate_name(t->state));
@@ -184,8 +185,8 @@ static void status_json(qms_ctl *c)
 {
     char buf[256];
     snprintf(buf, sizeof buf,
-             "{\"state\":\"online\",\"version\":\"%s\",\"pid\":%ld,\"since_ms\":%lld}",
-             QMS_VERSION, (long)getpid(), (long long)c->started_ms);
+             "{\"state\":\"online\",\"version\":\"%s\",\"pid\":%ld,\"since_ms\":%lld}", QMS_VERSION,
+             (long)getpid(), (long long)c->started_ms);
     qms_mqtt_set_status(c->mqtt, buf);
 }
 
@@ -213,20 +214,48 @@ int main(int argc, char **argv)
     int opt;
     while ((opt = getopt_long(argc, argv, "c:d:b:s:u:p:A:C:K:T:vhV", longopts, NULL)) != -1) {
         switch (opt) {
-        case 'c': c->config_path = optarg; break;
-        case 'd': c->db_path = optarg; break;
-        case 'b': broker = optarg; break;
-        case 's': c->site_override = optarg; break;
-        case 'u': mo->username = optarg; break;
-        case 'p': mo->password = optarg; break;
-        case 'A': mo->cafile = optarg; break;
-        case 'C': mo->certfile = optarg; break;
-        case 'K': mo->keyfile = optarg; break;
-        case 'T': clock_start = optarg; break;
-        case 'v': verbose = 1; break;
-        case 'h': usage(stdout); return 0;
-        case 'V': printf("qms-controller %s\n", QMS_VERSION); return 0;
-        default: usage(stderr); return 2;
+        case 'c':
+            c->config_path = optarg;
+            break;
+        case 'd':
+            c->db_path = optarg;
+            break;
+        case 'b':
+            broker = optarg;
+            break;
+        case 's':
+            c->site_override = optarg;
+            break;
+        case 'u':
+            mo->username = optarg;
+            break;
+        case 'p':
+            mo->password = optarg;
+            break;
+        case 'A':
+            mo->cafile = optarg;
+            break;
+        case 'C':
+            mo->certfile = optarg;
+            break;
+        case 'K':
+            mo->keyfile = optarg;
+            break;
+        case 'T':
+            clock_start = optarg;
+            break;
+        case 'v':
+            verbose = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("qms-controller %s\n", QMS_VERSION);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind < argc || !c->config_path || !c->db_path) {
@@ -275,8 +304,7 @@ int main(int argc, char **argv)
             return 2;
         }
         c->clock_offset_ms = start - qms_now(&qms_clock_real);
-        QMS_INFO("clock runs from %s (offset %lld ms)", clock_start,
-                 (long long)c->clock_offset_ms);
+        QMS_INFO("clock runs from %s (offset %lld ms)", clock_start, (long long)c->clock_offset_ms);
     }
     c->started_ms = qms_now(&c->clock);
 

@@ -461,9 +461,8 @@ void ctl_scan_journal(qms_ctl *c)
         if (ev->counter >= 0 && ev->counter < c->cfg->ncounters)
             c->ctr_dirty[ev->counter] = 1;
         if (ev->kind == QMS_EV_CALL || ev->kind == QMS_EV_RECALL)
-            event_add(c, print_free(call_obj(c, &ev->snap, ev->counter,
-                                             ev->kind == QMS_EV_RECALL, ev->at_ms,
-                                             ++c->call_seq)));
+            event_add(c, print_free(call_obj(c, &ev->snap, ev->counter, ev->kind == QMS_EV_RECALL,
+                                             ev->at_ms, ++c->call_seq)));
     }
     c->jscanned = n;
 }
@@ -519,8 +518,8 @@ int ctl_flush(qms_ctl *c)
             ctl_pending *p = &c->pend[i];
             cJSON *o = cJSON_Parse(p->body);
             const cJSON *req = o ? cJSON_GetObjectItemCaseSensitive(o, "req") : NULL;
-            char *body = qms_proto_error_reply(cJSON_IsString(req) ? req->valuestring : "",
-                                               QMS_ERR_DB, 0);
+            char *body =
+                qms_proto_error_reply(cJSON_IsString(req) ? req->valuestring : "", QMS_ERR_DB, 0);
             cJSON_Delete(o);
             if (body) {
                 qms_free(p->body);
@@ -592,8 +591,7 @@ void ctl_timers(qms_ctl *c, int busy)
         c->waiting_dirty = 0;
         c->next_queue_ms = now + 1000;
     }
-    if ((c->stats_dirty && now - c->last_stats_ms >= 1000 + late) ||
-        now >= c->next_stats_ms + late)
+    if ((c->stats_dirty && now - c->last_stats_ms >= 1000 + late) || now >= c->next_stats_ms + late)
         publish_stats(c);
 }
 

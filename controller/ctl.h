@@ -24,8 +24,8 @@ typedef struct ctl_pending {
     char *topic; /* the request's response topic */
     void *corr;  /* its correlation data (may be NULL) */
     int corr_len;
-    char *body;  /* reply JSON */
-    char *key;   /* de-dup key (when the reply is remembered), for same-batch repeats */
+    char *body; /* reply JSON */
+    char *key;  /* de-dup key (when the reply is remembered), for same-batch repeats */
 } ctl_pending;
 
 /* The last known state of a ticket today, to keep waiting counts per service
@@ -38,11 +38,11 @@ typedef struct ctl_tstate {
 
 typedef struct qms_ctl {
     /* what we were started with */
-    const char *config_path;     /* --config */
-    const char *db_path;         /* --db */
-    const char *site_override;   /* --site, or NULL */
-    qms_mqtt_opts mopts;         /* broker connection */
-    char site[64];               /* topic root qms/<site>/ */
+    const char *config_path;   /* --config */
+    const char *db_path;       /* --db */
+    const char *site_override; /* --site, or NULL */
+    qms_mqtt_opts mopts;       /* broker connection */
+    char site[64];             /* topic root qms/<site>/ */
     char client_id[128];
 
     /* the real clock, or the real clock shifted (--clock) */
@@ -60,21 +60,21 @@ typedef struct qms_ctl {
     int nremembered; /* replies queued in the store, waiting for the commit */
     char **events;   /* call events (JSON) derived from the journal, published after the commit */
     int nevents, capevents;
-    int fatal;       /* the store failed: answer db_error and exit */
-    int jscanned;    /* journal entries already turned into events and counts */
+    int fatal;    /* the store failed: answer db_error and exit */
+    int jscanned; /* journal entries already turned into events and counts */
 
     /* retained state bookkeeping */
     char *recent[CTL_RECENT]; /* newest first */
     int nrecent;
-    int64_t call_seq;          /* calls + recalls today */
-    char **ctr_last;           /* last published counter state JSON, per counter index */
-    unsigned char *ctr_dirty;  /* publish this counter's state at the next flush */
-    uint32_t *ctr_qhash;       /* hash of the last published counter queue */
-    int nctr;                  /* size of the per-counter arrays */
-    int *svc_waiting;          /* waiting tickets per service index */
-    ctl_tstate *ts;            /* today's tickets, in id order */
+    int64_t call_seq;         /* calls + recalls today */
+    char **ctr_last;          /* last published counter state JSON, per counter index */
+    unsigned char *ctr_dirty; /* publish this counter's state at the next flush */
+    uint32_t *ctr_qhash;      /* hash of the last published counter queue */
+    int nctr;                 /* size of the per-counter arrays */
+    int *svc_waiting;         /* waiting tickets per service index */
+    ctl_tstate *ts;           /* today's tickets, in id order */
     int nts, capts;
-    int republish;             /* (re)connected: publish all retained state */
+    int republish; /* (re)connected: publish all retained state */
     int recent_dirty, stats_dirty, waiting_dirty;
     int64_t last_stats_ms, next_stats_ms, next_tick_ms, next_eta_ms, next_queue_ms; /* monotonic */
     int64_t started_ms;
@@ -114,6 +114,7 @@ char *ctl_counter_json(qms_ctl *c, int ci, int with_queue);
 /* Add {"waiting":n} and the first queue labels of counter ci to o (a cJSON *). */
 void ctl_add_counter_fields(qms_ctl *c, void *o, int ci, int with_queue);
 int ctl_counter_waiting(const qms_ctl *c, int ci);
-const char *ctl_topic(const qms_ctl *c, const char *suffix); /* "qms/<site>/<suffix>", static buffer */
+const char *ctl_topic(const qms_ctl *c,
+                      const char *suffix); /* "qms/<site>/<suffix>", static buffer */
 
 #endif

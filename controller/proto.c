@@ -13,11 +13,11 @@
 #include <string.h>
 
 static const char *const op_names[QMS_OP__COUNT] = {
-    [QMS_OP_TAKE] = "take",         [QMS_OP_CANCEL] = "cancel", [QMS_OP_NEXT] = "next",
-    [QMS_OP_RECALL] = "recall",     [QMS_OP_CALL] = "call",     [QMS_OP_START] = "start",
-    [QMS_OP_DONE] = "done",         [QMS_OP_SKIP] = "skip",     [QMS_OP_TRANSFER] = "transfer",
-    [QMS_OP_RATE] = "rate",         [QMS_OP_PAUSE] = "pause",   [QMS_OP_RESUME] = "resume",
-    [QMS_OP_CLOSE] = "close",       [QMS_OP_OPEN] = "open",     [QMS_OP_STATUS] = "status",
+    [QMS_OP_TAKE] = "take",     [QMS_OP_CANCEL] = "cancel", [QMS_OP_NEXT] = "next",
+    [QMS_OP_RECALL] = "recall", [QMS_OP_CALL] = "call",     [QMS_OP_START] = "start",
+    [QMS_OP_DONE] = "done",     [QMS_OP_SKIP] = "skip",     [QMS_OP_TRANSFER] = "transfer",
+    [QMS_OP_RATE] = "rate",     [QMS_OP_PAUSE] = "pause",   [QMS_OP_RESUME] = "resume",
+    [QMS_OP_CLOSE] = "close",   [QMS_OP_OPEN] = "open",     [QMS_OP_STATUS] = "status",
 };
 
 const char *qms_op_name(qms_op op)
@@ -250,7 +250,8 @@ static int decode_fields(qms_topic_kind kind, const cJSON *o, qms_request *r, ch
             return rc;
         r->to_counter = present ? (int)v : 0;
         if (!r->service[0] && !r->to_counter)
-            return failf(why, whylen, QMS_ERR_INVAL, "transfer needs \"service\" or \"to_counter\"");
+            return failf(why, whylen, QMS_ERR_INVAL,
+                         "transfer needs \"service\" or \"to_counter\"");
         return QMS_OK;
     case QMS_OP_RATE:
         if ((rc = get_int(o, "level", 1, 5, &v, &present, why, whylen)))

@@ -78,7 +78,7 @@ char *qms_proto_encode_request(const qms_request *r);
  * (then omitted). qms_free it. */
 char *qms_proto_error_reply(const char *req, int err, int en);
 
-const char *qms_op_name(qms_op op); /* "take", "next", ... */
+const char *qms_op_name(qms_op op);     /* "take", "next", ... */
 int qms_op_from_name(const char *name); /* qms_op, or -1 */
 /* Does the op change state (and so has its reply remembered under its req)? */
 int qms_op_changes_state(qms_op op);

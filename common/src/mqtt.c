@@ -270,7 +270,8 @@ int qms_mqtt_new(const qms_mqtt_opts *o, qms_mqtt **out)
     snprintf(m->client_id, sizeof m->client_id, "%s", o->client_id);
     snprintf(m->site, sizeof m->site, "%s", o->site ? o->site : "default");
     char suffix[160];
-    snprintf(suffix, sizeof suffix, "device/%s/%s/status", o->device_kind ? o->device_kind : "client",
+    snprintf(suffix, sizeof suffix, "device/%s/%s/status",
+             o->device_kind ? o->device_kind : "client",
              o->device_id ? o->device_id : o->client_id);
     qms_topic(m->status_topic, sizeof m->status_topic, m->site, suffix);
     snprintf(suffix, sizeof suffix, "reply/%s", m->client_id);
@@ -410,8 +411,8 @@ static int send_request(qms_mqtt *m, const char *topic, const void *payload, siz
         rc = mosquitto_property_add_int32(&props, MQTT_PROP_MESSAGE_EXPIRY_INTERVAL,
                                           (uint32_t)expiry_s);
     if (!rc)
-        rc = counted(m, mosquitto_publish_v5(m->mosq, NULL, topic, (int)len, payload, 1, false,
-                                             props));
+        rc = counted(
+            m, mosquitto_publish_v5(m->mosq, NULL, topic, (int)len, payload, 1, false, props));
     mosquitto_property_free_all(&props);
     return mosq_err(rc);
 }

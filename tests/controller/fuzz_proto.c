@@ -20,9 +20,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int counter = 5;
     qms_topic_kind kind;
     switch (data[0] % 4) {
-    case 0: kind = QMS_TOPIC_TAKE; break;
-    case 1: kind = QMS_TOPIC_CANCEL; break;
-    case 2: kind = QMS_TOPIC_COUNTER_CMD; break;
+    case 0:
+        kind = QMS_TOPIC_TAKE;
+        break;
+    case 1:
+        kind = QMS_TOPIC_CANCEL;
+        break;
+    case 2:
+        kind = QMS_TOPIC_COUNTER_CMD;
+        break;
     default: {
         /* the topic parser on arbitrary text */
         char topic[256];

@@ -135,8 +135,15 @@ int env_controller_start(ctl_env *e)
     /* the controller's clock continues from here: keep ours in step */
     e->clock0 = now;
     e->mono0 = qms_mono_ms();
-    char *argv[24] = {(char *)qms_test_bin("qms-controller"), "--config", e->config, "--db", e->db,
-                      "--broker", broker, "--clock", clock};
+    char *argv[24] = {(char *)qms_test_bin("qms-controller"),
+                      "--config",
+                      e->config,
+                      "--db",
+                      e->db,
+                      "--broker",
+                      broker,
+                      "--clock",
+                      clock};
     int argc = 9;
     for (int i = 0; e->ctl_extra[i] && i < 8; i++)
         argv[argc++] = e->ctl_extra[i];
@@ -207,9 +214,15 @@ int env_log_count(const ctl_env *e, const char *needle)
 
 qms_mqtt *env_client(const ctl_env *e, const char *id)
 {
-    qms_mqtt_opts o = {.host = "127.0.0.1", .port = e->broker.port, .client_id = id,
-                       .site = e->site, .device_kind = "test", .keepalive_s = 5,
-                       .username = e->username, .password = e->password, .cafile = e->cafile};
+    qms_mqtt_opts o = {.host = "127.0.0.1",
+                       .port = e->broker.port,
+                       .client_id = id,
+                       .site = e->site,
+                       .device_kind = "test",
+                       .keepalive_s = 5,
+                       .username = e->username,
+                       .password = e->password,
+                       .cafile = e->cafile};
     qms_mqtt *m = NULL;
     if (qms_mqtt_new(&o, &m))
         return NULL;

@@ -21,10 +21,10 @@ typedef struct ctl_env {
     char dir[256];
     char config[320]; /* path of the config file */
     char db[320];
-    char log[320];    /* the controller's stderr (appended over restarts) */
+    char log[320]; /* the controller's stderr (appended over restarts) */
     char site[64];
-    pid_t pid;        /* running controller, 0 if none */
-    int64_t clock0;   /* controller's local clock (epoch ms) at mono0 */
+    pid_t pid;      /* running controller, 0 if none */
+    int64_t clock0; /* controller's local clock (epoch ms) at mono0 */
     int64_t mono0;
     int utc_offset_min;
     /* optional: how clients reach the broker, and extra controller options */

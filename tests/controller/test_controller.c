@@ -74,7 +74,8 @@ static void test_every_operation(void **state)
     qms_mqtt *c = env_client(&e, "counters");
     assert_non_null(k);
 
-    cJSON *o = must(&e, k, "ticket/take", "{\"req\":\"k-1\",\"service\":\"TP\",\"priority\":false}");
+    cJSON *o =
+        must(&e, k, "ticket/take", "{\"req\":\"k-1\",\"service\":\"TP\",\"priority\":false}");
     assert_string_equal(js_str(o, "ticket"), "A0001");
     assert_string_equal(js_str(o, "req"), "k-1");
     assert_int_equal((int)js_num(o, "ahead"), 0);
@@ -138,7 +139,8 @@ static void test_every_operation(void **state)
     expect_err(&e, c, "counter/1/cmd", "{\"req\":\"c1-7\",\"op\":\"next\"}", "counter_closed");
     expect_ok(&e, c, "counter/1/cmd", "{\"req\":\"c1-8\",\"op\":\"resume\"}", NULL, NULL);
     expect_ok(&e, c, "counter/1/cmd", "{\"req\":\"c1-9\",\"op\":\"close\"}", NULL, NULL);
-    o = must(&e, c, "counter/1/cmd", "{\"req\":\"c1-10\",\"op\":\"open\",\"staff\":\"Nguyễn Thị Hoa\"}");
+    o = must(&e, c, "counter/1/cmd",
+             "{\"req\":\"c1-10\",\"op\":\"open\",\"staff\":\"Nguyễn Thị Hoa\"}");
     assert_string_equal(js_str(o, "state"), "open");
     cJSON_Delete(o);
     o = must(&e, c, "counter/1/cmd", "{\"req\":\"c1-11\",\"op\":\"status\"}");
@@ -151,8 +153,9 @@ static void test_every_operation(void **state)
     assert_true(coll_wait(&col, 0, "qms/t1/counter/1/queue", "[\"A0001\"]", 3000) >= 0);
 
     /* cancel by number and by id */
-    expect_ok(&e, k, "ticket/cancel", "{\"req\":\"k-5\",\"ticket\":\"C0001\",\"reason\":\"print_failed\"}",
-              "C0001", "cancelled");
+    expect_ok(&e, k, "ticket/cancel",
+              "{\"req\":\"k-5\",\"ticket\":\"C0001\",\"reason\":\"print_failed\"}", "C0001",
+              "cancelled");
     expect_err(&e, k, "ticket/cancel", "{\"req\":\"k-6\",\"ticket\":\"C0001\"}", "bad_state");
     expect_ok(&e, k, "ticket/cancel", "{\"req\":\"k-7\",\"id\":1}", "A0001", "cancelled");
     expect_err(&e, k, "ticket/cancel", "{\"req\":\"k-8\",\"id\":999}", "unknown_ticket");
@@ -164,8 +167,8 @@ static void test_every_operation(void **state)
     expect_err(&e, c, "counter/3/cmd", "{\"req\":\"c3-7\",\"op\":\"call\",\"ticket\":\"Z999\"}",
                "unknown_ticket");
     expect_err(&e, c, "counter/2/cmd", "{\"req\":\"c2-3\",\"op\":\"recall\"}", "bad_state");
-    expect_err(&e, c, "counter/3/cmd",
-               "{\"req\":\"c3-8\",\"op\":\"transfer\",\"service\":\"QQ\"}", "unknown_service");
+    expect_err(&e, c, "counter/3/cmd", "{\"req\":\"c3-8\",\"op\":\"transfer\",\"service\":\"QQ\"}",
+               "unknown_service");
     /* a refusal in English when asked */
     o = must(&e, c, "counter/2/cmd", "{\"req\":\"c2-4\",\"op\":\"recall\",\"lang\":\"en\"}");
     assert_string_equal(js_str(o, "message"), "Not possible in the current state");
@@ -216,9 +219,22 @@ static void test_mosquitto_rr(void **state)
     char port[16], out[320];
     snprintf(port, sizeof port, "%d", e.broker.port);
     snprintf(out, sizeof out, "%s/rr.out", e.dir);
-    char *argv[] = {"mosquitto_rr", "-V", "5", "-h", "127.0.0.1", "-p", port, "-t",
-                    "qms/t1/ticket/take", "-e", "qms/t1/reply/rr-test", "-W", "5", "-m",
-                    "{\"req\":\"rr-1\",\"service\":\"DD\",\"priority\":false}", NULL};
+    char *argv[] = {"mosquitto_rr",
+                    "-V",
+                    "5",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    port,
+                    "-t",
+                    "qms/t1/ticket/take",
+                    "-e",
+                    "qms/t1/reply/rr-test",
+                    "-W",
+                    "5",
+                    "-m",
+                    "{\"req\":\"rr-1\",\"service\":\"DD\",\"priority\":false}",
+                    NULL};
     pid_t pid = qms_test_spawn(argv, out);
     assert_int_equal(qms_test_wait_pid(pid, 8000), 0);
     FILE *f = fopen(out, "r");
@@ -464,9 +480,10 @@ static void test_sighup_reload(void **state)
     expect_ok(&e, m, "ticket/take", "{\"req\":\"h-1\",\"service\":\"XD\"}", "C0001", NULL);
 
     /* add a service KD and a counter 4: accepted */
-    char *more = replace(harness_center_json, "}],\"counters\":[",
-                         "},{\"code\":\"KD\",\"prefix\":\"D\",\"digits\":4,\"name_vi\":\"Kinh "
-                         "doanh\",\"name_en\":\"Business\",\"mean_service_s\":300}],\"counters\":[");
+    char *more =
+        replace(harness_center_json, "}],\"counters\":[",
+                "},{\"code\":\"KD\",\"prefix\":\"D\",\"digits\":4,\"name_vi\":\"Kinh "
+                "doanh\",\"name_en\":\"Business\",\"mean_service_s\":300}],\"counters\":[");
     char *more2 = replace(more, "\"services\":[\"TP\",\"XD\"]}]}",
                           "\"services\":[\"TP\",\"XD\"]},{\"id\":4,\"name_vi\":\"Quầy 4\","
                           "\"name_en\":\"Counter 4\",\"services\":[\"KD\"]}]}");
@@ -565,21 +582,23 @@ static void test_commit_failure(void **state)
         dup2(fd, 2);
         struct rlimit rl = {.rlim_cur = 40 * 1024, .rlim_max = 40 * 1024};
         setrlimit(RLIMIT_FSIZE, &rl);
-        execl(qms_test_bin("qms-controller"), "qms-controller", "--config", e.config, "--db",
-              e.db, "--broker", broker, "--clock", clock, (char *)NULL);
+        execl(qms_test_bin("qms-controller"), "qms-controller", "--config", e.config, "--db", e.db,
+              "--broker", broker, "--clock", clock, (char *)NULL);
         _exit(127);
     }
     e.pid = pid;
     int failed = 0, got_db_error = 0;
     for (int i = 5; i < 400 && !failed; i++) {
-        snprintf(req, sizeof req, "{\"req\":\"f-%d\",\"service\":\"TP\",\"kiosk\":\"%060d\"}", i, 0);
+        snprintf(req, sizeof req, "{\"req\":\"f-%d\",\"service\":\"TP\",\"kiosk\":\"%060d\"}", i,
+                 0);
         cJSON *o = env_req(&e, m, "ticket/take", req);
         if (o && js_str(o, "ticket")) {
             acked++;
         } else {
             failed = i;
             if (!o || !js_str(o, "error"))
-                fprintf(stderr, "commit failure: reply %s\n", o ? cJSON_PrintUnformatted(o) : "none");
+                fprintf(stderr, "commit failure: reply %s\n",
+                        o ? cJSON_PrintUnformatted(o) : "none");
             got_db_error = o && js_str(o, "error") && strcmp(js_str(o, "error"), "db_error") == 0;
         }
         cJSON_Delete(o);
@@ -593,7 +612,8 @@ static void test_commit_failure(void **state)
 
     /* back without the limit: the refused request goes through, once */
     assert_int_equal(env_controller_start(&e), 0);
-    snprintf(req, sizeof req, "{\"req\":\"f-%d\",\"service\":\"TP\",\"kiosk\":\"%060d\"}", failed, 0);
+    snprintf(req, sizeof req, "{\"req\":\"f-%d\",\"service\":\"TP\",\"kiosk\":\"%060d\"}", failed,
+             0);
     cJSON *o = must(&e, m, "ticket/take", req);
     assert_non_null(js_str(o, "ticket"));
     char label[16];
@@ -621,11 +641,17 @@ static void test_options(void **state)
     assert_int_equal(qms_test_wait_pid(qms_test_spawn(ver, out), 5000), 0);
     char *none[] = {(char *)qms_test_bin("qms-controller"), NULL};
     assert_int_equal(qms_test_wait_pid(qms_test_spawn(none, out), 5000), 2);
-    char *badb[] = {(char *)qms_test_bin("qms-controller"), "--config", "x", "--db", "y",
-                    "--broker", "h:99999", NULL};
+    char *badb[] = {(char *)qms_test_bin("qms-controller"),
+                    "--config",
+                    "x",
+                    "--db",
+                    "y",
+                    "--broker",
+                    "h:99999",
+                    NULL};
     assert_int_equal(qms_test_wait_pid(qms_test_spawn(badb, out), 5000), 2);
-    char *nocfg[] = {(char *)qms_test_bin("qms-controller"), "--config", "/nonexistent.json",
-                     "--db", "y", NULL};
+    char *nocfg[] = {
+        (char *)qms_test_bin("qms-controller"), "--config", "/nonexistent.json", "--db", "y", NULL};
     assert_int_equal(qms_test_wait_pid(qms_test_spawn(nocfg, out), 5000), 1);
     FILE *f = fopen(out, "r");
     char buf[8192];
@@ -644,16 +670,11 @@ int main(void)
     qms_mqtt_lib_init();
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_options),
-        cmocka_unit_test(test_every_operation),
-        cmocka_unit_test(test_mosquitto_rr),
-        cmocka_unit_test(test_dedup),
-        cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_retained_after_restart),
-        cmocka_unit_test(test_sigterm),
-        cmocka_unit_test(test_sighup_reload),
-        cmocka_unit_test(test_day_rollover),
-        cmocka_unit_test(test_commit_failure),
+        cmocka_unit_test(test_options),      cmocka_unit_test(test_every_operation),
+        cmocka_unit_test(test_mosquitto_rr), cmocka_unit_test(test_dedup),
+        cmocka_unit_test(test_malformed),    cmocka_unit_test(test_retained_after_restart),
+        cmocka_unit_test(test_sigterm),      cmocka_unit_test(test_sighup_reload),
+        cmocka_unit_test(test_day_rollover), cmocka_unit_test(test_commit_failure),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     qms_mqtt_lib_cleanup();

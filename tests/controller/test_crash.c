@@ -36,8 +36,8 @@ typedef struct result {
 
 typedef struct client {
     const ctl_env *e;
-    int kiosk;   /* 1: takes tickets; 0: counter calling next */
-    int n;       /* kiosk index or counter number */
+    int kiosk; /* 1: takes tickets; 0: counter calling next */
+    int n;     /* kiosk index or counter number */
     pthread_t th;
     result *res;
     int nres;
@@ -147,8 +147,9 @@ static void test_kill9_during_burst(void **state)
                 *(cl[i].kiosk ? &takes : &nexts) += 1;
     }
     assert_int_equal(env_controller_signal(&e, SIGTERM), 0);
-    fprintf(stderr, "kill -9 x%d during a burst: %d tickets taken, %d called, %d requests retried\n",
-            kills, takes, nexts, retries);
+    fprintf(stderr,
+            "kill -9 x%d during a burst: %d tickets taken, %d called, %d requests retried\n", kills,
+            takes, nexts, retries);
     assert_true(takes > 50);
     assert_true(nexts > 20);
 
@@ -176,8 +177,8 @@ static void test_kill9_during_burst(void **state)
     for (int a = 0; a < n; a++)
         for (int b = a + 1; b < n; b++)
             if (strcmp(st[a].label, st[b].label) == 0)
-                fail_msg("number %s given twice (ids %lld, %lld)", st[a].label,
-                         (long long)st[a].id, (long long)st[b].id);
+                fail_msg("number %s given twice (ids %lld, %lld)", st[a].label, (long long)st[a].id,
+                         (long long)st[b].id);
     /* every acknowledged call is stored as called (or finished by a later next),
      * and no ticket was called by two acknowledged nexts */
     for (int i = NKIOSK; i < NKIOSK + NCOUNTER; i++)

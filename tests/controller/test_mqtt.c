@@ -52,8 +52,13 @@ static void *responder_main(void *arg)
 
 static qms_mqtt *session(int port, const char *id, const char *kind, int expiry)
 {
-    qms_mqtt_opts o = {.host = "127.0.0.1", .port = port, .client_id = id, .site = "t",
-                       .device_kind = kind, .device_id = id, .keepalive_s = 5,
+    qms_mqtt_opts o = {.host = "127.0.0.1",
+                       .port = port,
+                       .client_id = id,
+                       .site = "t",
+                       .device_kind = kind,
+                       .device_id = id,
+                       .keepalive_s = 5,
                        .session_expiry_s = expiry};
     qms_mqtt *m = NULL;
     assert_int_equal(qms_mqtt_new(&o, &m), QMS_OK);

@@ -45,10 +45,11 @@ static void test_credentials(void **state)
     char dir[256], pw[320], cmd[2048], extra[512];
     assert_int_equal(qms_test_tmpdir(dir, sizeof dir, "pw"), 0);
     snprintf(pw, sizeof pw, "%s/passwd", dir);
-    snprintf(cmd, sizeof cmd,
-             "mosquitto_passwd -b -c %s qms-controller 's3cret pass' >/dev/null 2>&1 && "
-             "mosquitto_passwd -b %s kiosk kiosk-pw >/dev/null 2>&1 && chmod 755 %s && chmod 644 %s",
-             pw, pw, dir, pw);
+    snprintf(
+        cmd, sizeof cmd,
+        "mosquitto_passwd -b -c %s qms-controller 's3cret pass' >/dev/null 2>&1 && "
+        "mosquitto_passwd -b %s kiosk kiosk-pw >/dev/null 2>&1 && chmod 755 %s && chmod 644 %s",
+        pw, pw, dir, pw);
     assert_int_equal(run(cmd), 0);
     snprintf(extra, sizeof extra, "allow_anonymous false\npassword_file %s", pw);
 
@@ -108,9 +109,10 @@ static void test_tls(void **state)
              dir);
     assert_int_equal(run(cmd), 0);
     snprintf(ca, sizeof ca, "%s/ca.crt", dir);
-    snprintf(extra, sizeof extra,
-             "allow_anonymous true\ncafile %s/ca.crt\ncertfile %s/server.crt\nkeyfile %s/server.key",
-             dir, dir, dir);
+    snprintf(
+        extra, sizeof extra,
+        "allow_anonymous true\ncafile %s/ca.crt\ncertfile %s/server.crt\nkeyfile %s/server.key",
+        dir, dir, dir);
     ctl_env e;
     memset(&e, 0, sizeof e);
     e.cafile = ca;
@@ -123,9 +125,24 @@ static void test_tls(void **state)
     char port[16], out[320];
     snprintf(port, sizeof port, "%d", e.broker.port);
     snprintf(out, sizeof out, "%s/rr.out", dir);
-    char *argv[] = {"mosquitto_rr", "-V", "5", "-h", "127.0.0.1", "-p", port, "--cafile", ca,
-                    "-t", "qms/t1/ticket/take", "-e", "qms/t1/reply/rr-tls", "-W", "5", "-m",
-                    "{\"req\":\"tls-2\",\"service\":\"TP\"}", NULL};
+    char *argv[] = {"mosquitto_rr",
+                    "-V",
+                    "5",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    port,
+                    "--cafile",
+                    ca,
+                    "-t",
+                    "qms/t1/ticket/take",
+                    "-e",
+                    "qms/t1/reply/rr-tls",
+                    "-W",
+                    "5",
+                    "-m",
+                    "{\"req\":\"tls-2\",\"service\":\"TP\"}",
+                    NULL};
     assert_int_equal(qms_test_wait_pid(qms_test_spawn(argv, out), 8000), 0);
     FILE *f = fopen(out, "r");
     char line[1024] = "";
