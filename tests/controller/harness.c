@@ -114,6 +114,9 @@ static int env_setup(ctl_env *e, const char *center_json, const char *clock)
     return env_controller_start(e);
 }
 
+static qms_mqtt *client_wait(const ctl_env *e, const char *id, int wait_ms);
+static void coll_on_msg(void *ud, const qms_mqtt_msg *msg);
+
 static int status_has_pid(const char *payload, pid_t pid)
 {
     char want[64];
@@ -151,15 +154,23 @@ int env_controller_start(ctl_env *e)
     e->pid = qms_test_spawn(argv, e->log);
     if (e->pid < 0)
         return -1;
+    return env_wait_online(e, e->online_wait_ms > 0 ? e->online_wait_ms : 10000);
+}
+
+int env_wait_online(ctl_env *e, int ms)
+{
     /* online = its retained status names this pid */
     char topic[128];
     snprintf(topic, sizeof topic, "qms/%s/device/controller/main/status", e->site);
-    const char *pats[] = {topic, NULL};
     collector c;
-    if (coll_start(&c, e, "harness-wait", pats))
+    memset(&c, 0, sizeof c);
+    c.m = client_wait(e, "harness-wait", ms);
+    if (!c.m)
         return -1;
+    qms_mqtt_set_callbacks(c.m, coll_on_msg, NULL, &c);
+    qms_mqtt_subscribe(c.m, topic, 1);
     int ok = -1;
-    int64_t end = qms_mono_ms() + (e->online_wait_ms > 0 ? e->online_wait_ms : 10000);
+    int64_t end = qms_mono_ms() + ms;
     while (ok && qms_mono_ms() < end) {
         coll_pump(&c, 20);
         for (int i = 0; i < c.n; i++)
@@ -214,6 +225,11 @@ int env_log_count(const ctl_env *e, const char *needle)
 
 qms_mqtt *env_client(const ctl_env *e, const char *id)
 {
+    return client_wait(e, id, 5000);
+}
+
+static qms_mqtt *client_wait(const ctl_env *e, const char *id, int wait_ms)
+{
     qms_mqtt_opts o = {.host = "127.0.0.1",
                        .port = e->broker.port,
                        .client_id = id,
@@ -226,7 +242,7 @@ qms_mqtt *env_client(const ctl_env *e, const char *id)
     qms_mqtt *m = NULL;
     if (qms_mqtt_new(&o, &m))
         return NULL;
-    int64_t end = qms_mono_ms() + 5000;
+    int64_t end = qms_mono_ms() + wait_ms;
     while (!qms_mqtt_connected(m) && qms_mono_ms() < end)
         qms_mqtt_loop(m, 20);
     return m;

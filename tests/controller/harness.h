@@ -45,6 +45,9 @@ int env_start_custom(ctl_env *e, const char *broker_extra, const char *center_js
 /* (Re)start the controller; the clock continues where it was. Waits until it
  * says it is online (its retained status carries its pid). */
 int env_controller_start(ctl_env *e);
+/* Wait until the running controller's retained status says online (with its
+ * pid). 0 = yes. */
+int env_wait_online(ctl_env *e, int ms);
 /* Send sig to the controller and reap it; returns its exit status (or 128+sig). */
 int env_controller_signal(ctl_env *e, int sig);
 void env_stop(ctl_env *e);

@@ -296,6 +296,32 @@ static void test_broker_restart(void **state)
     env_stop(&e);
 }
 
+/* The controller starts before the broker: it keeps trying, and serves as
+ * soon as the broker is there. */
+static void test_broker_late(void **state)
+{
+    (void)state;
+    ctl_env e;
+    assert_int_equal(env_start(&e, NULL, NULL), 0);
+    int port = e.broker.port;
+    assert_int_equal(env_controller_signal(&e, SIGTERM), 0);
+    qms_test_broker_stop(&e.broker);
+    e.online_wait_ms = 300;
+    assert_int_not_equal(env_controller_start(&e), 0); /* no broker: not online */
+    assert_true(e.pid > 0 && kill(e.pid, 0) == 0);
+    run_for(800);
+    assert_int_equal(qms_test_broker_start(&e.broker, port), 0);
+    assert_int_equal(env_wait_online(&e, 10000), 0);
+    qms_mqtt *k = env_client(&e, "kiosk-late");
+    cJSON *o = env_req(&e, k, "ticket/take", "{\"req\":\"late-1\",\"service\":\"TP\"}");
+    assert_non_null(o);
+    assert_string_equal(js_str(o, "ticket"), "A0001");
+    cJSON_Delete(o);
+    qms_mqtt_free(k);
+    assert_true(env_log_count(&e, "cannot reach broker") >= 1);
+    env_stop(&e);
+}
+
 int main(void)
 {
     qms_log_init("test_crash", getenv("QMS_TEST_LOG") ? QMS_LOG_DEBUG : QMS_LOG_ERROR);
@@ -304,6 +330,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kill9_during_burst),
         cmocka_unit_test(test_broker_restart),
+        cmocka_unit_test(test_broker_late),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     qms_mqtt_lib_cleanup();
