@@ -130,6 +130,11 @@ int qms_test_broker_start(qms_test_broker *b, int port_hint)
         return -1;
     fprintf(f,
             "listener %d 127.0.0.1\n"
+            /* started as root, mosquitto would switch to user mosquitto, and
+             * that change of credentials cancels the parent-death signal
+             * (qms_test_spawn): stay as the caller, so a failing test's broker
+             * dies with it. Ignored when not root. */
+            "user root\n"
             "allow_anonymous true\n"
             "set_tcp_nodelay true\n"
             "persistence false\n"
