@@ -5,6 +5,8 @@
 #include "qms/err.h"
 #include "qms/log.h"
 
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -73,14 +75,36 @@ static void pending_drop(pending *p)
     memset(p, 0, sizeof *p);
 }
 
+/* Publish the request: QoS 1, our reply topic, a fresh correlation, and a
+ * message expiry of the time left before we give up — so a broker holding
+ * it for a controller that is down never delivers it after we told the clerk
+ * "no answer" (a late "next" would call a citizen nobody expects). */
 static int pending_send(counter_client *c, pending *p)
 {
-    char corr[40];
-    int rc = qms_mqtt_request(c->mqtt, c->cmd_topic, p->json, strlen(p->json), corr);
-    p->last_ms = qms_mono_ms();
-    if (rc == QMS_OK)
+    int64_t now = qms_mono_ms();
+    int64_t left_ms = c->give_up_ms - (now - p->first_ms);
+    uint32_t expiry_s = left_ms > 1000 ? (uint32_t)((left_ms + 999) / 1000) : 1;
+    char corr[COUNTER_REQ_MAX + 16];
+    snprintf(corr, sizeof corr, "%s/%d", p->req.req, p->sends + 1);
+    struct mosquitto *mosq = qms_mqtt_handle(c->mqtt);
+    mosquitto_property *props = NULL;
+    const char *rt = qms_mqtt_reply_topic(c->mqtt);
+    int rc = mosquitto_property_add_string(&props, MQTT_PROP_RESPONSE_TOPIC, rt);
+    if (!rc)
+        rc = mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, corr,
+                                           (uint16_t)strlen(corr));
+    if (!rc)
+        rc = mosquitto_property_add_int32(&props, MQTT_PROP_MESSAGE_EXPIRY_INTERVAL, expiry_s);
+    if (!rc)
+        rc = mosquitto_publish_v5(mosq, NULL, c->cmd_topic, (int)strlen(p->json), p->json, 1,
+                                  false, props);
+    mosquitto_property_free_all(&props);
+    p->last_ms = now;
+    if (rc == MOSQ_ERR_SUCCESS) {
         p->sends++;
-    return rc;
+        return QMS_OK;
+    }
+    return rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST ? QMS_ERR_UNAVAILABLE : QMS_ERR_IO;
 }
 
 static void handle_reply(counter_client *c, const qms_mqtt_msg *msg)
