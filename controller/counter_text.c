@@ -47,15 +47,12 @@ const char *counter_rating_text(int level, int levels, int en)
     static const char *const en5[] = {"Very unsatisfied", "Unsatisfied", "Neutral", "Satisfied",
                                       "Very satisfied"};
     if (levels < 3 || levels > 5 || level < 1 || level > levels)
-        return en ? "?" : "?";
-    /* 4 levels drop "very unsatisfied", 3 levels drop "very" at both ends. */
-    int idx;
-    if (levels == 5)
-        idx = level - 1;
-    else if (levels == 4)
-        idx = level;
-    else
-        idx = level; /* 1 unsatisfied, 2 neutral, 3 satisfied */
+        return "?";
+    /* The top level is always "very satisfied" (docs/protocol.md, rate), so
+     * the SIPAS share (top two) is "satisfied" + "very satisfied" whatever
+     * the scale: 4 levels drop "very unsatisfied"; 3 drop "neutral" too. */
+    static const int idx3[] = {0, 1, 3, 4}, idx4[] = {0, 1, 2, 3, 4};
+    int idx = levels == 5 ? level - 1 : levels == 4 ? idx4[level] : idx3[level];
     return en ? en5[idx] : vi5[idx];
 }
 
