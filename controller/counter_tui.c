@@ -151,6 +151,41 @@ static void line(tui *t, style st, const char *fmt, ...)
     p->n++;
 }
 
+/* A line that may be longer than the terminal: broken at spaces onto at
+ * most max_lines rows (the last one cut). */
+static void line_wrap(tui *t, style st, int max_lines, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void line_wrap(tui *t, style st, int max_lines, const char *fmt, ...)
+{
+    char raw[LINE_CAP];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(raw, sizeof raw, fmt, ap);
+    va_end(ap);
+    const char *p = raw;
+    for (int n = 0; n < max_lines && *p; n++) {
+        if (counter_text_width(p) <= (size_t)t->cols || n + 1 == max_lines) {
+            line(t, st, "%s", p);
+            return;
+        }
+        /* the last space that keeps the row within the width */
+        const char *cut = NULL;
+        size_t w = 0;
+        for (const char *q = p; *q && w <= (size_t)t->cols; q++) {
+            if (*q == ' ')
+                cut = q;
+            if (((unsigned char)*q & 0xC0) != 0x80)
+                w++;
+        }
+        if (!cut || cut == p) {
+            line(t, st, "%s", p); /* one long word: cut by line() */
+            return;
+        }
+        line(t, st, "%.*s", (int)(cut - p), p);
+        p = cut + 1;
+    }
+}
+
 static void fmt_hhmm(const tui *t, int64_t ms, char out[6])
 {
     const qms_config *cfg = counter_client_config(t->cl);
@@ -339,20 +374,21 @@ static void build_bottom(tui *t)
     rule[n] = 0;
     line(t, STYLE_DIM, "%s", rule);
     if (!t->link_up) {
-        line(t, STYLE_ERROR, "!! %s %s — %s",
+        line_wrap(t, STYLE_ERROR, 3, "!! %s %s — %s",
              T(t, "Không kết nối được tới máy chủ tin nhắn (broker)",
                "Cannot reach the message broker"),
              t->o->broker ? t->o->broker : "",
              T(t, "đang thử lại; thông tin trên màn hình có thể đã cũ",
                "retrying; what is shown may be out of date"));
     } else if (counter_client_controller_online(t->cl) == 0) {
-        line(t, STYLE_ERROR, "!! %s",
+        line_wrap(t, STYLE_ERROR, 2, "!! %s",
              T(t, "Bộ điều khiển (qms-controller) đang ngừng hoạt động: lệnh sẽ không được thực "
                   "hiện",
                "The controller (qms-controller) is offline: commands will not be carried out"));
     }
     if (t->msg[0])
-        line(t, t->msg_err ? STYLE_ERROR : STYLE_OK, "%s %s", t->msg_err ? "!!" : ">>", t->msg);
+        line_wrap(t, t->msg_err ? STYLE_ERROR : STYLE_OK, 3, "%s %s", t->msg_err ? "!!" : ">>",
+                  t->msg);
     else
         line(t, STYLE_PLAIN, "%s", "");
     switch (t->mode) {

@@ -781,6 +781,18 @@ static void test_bad_input(void **state)
     assert_int_equal(o.status, 1);
     assert_non_null(strstr(o.log, "schema version 99"));
     csv_out_free(&o);
+    /* an output that cannot be written: exit 1, nothing left behind */
+    char log[320];
+    snprintf(log, sizeof log, "%s/out-fail.log", W.dir);
+    char *argv[] = {(char *)qms_test_bin("qms-report"), "--db", W.db, "--from", "2026-11-26",
+                    "--out", "/nonexistent-qms-dir/r.csv", NULL};
+    pid_t pid = qms_test_spawn(argv, log);
+    assert_int_equal(qms_test_wait_pid(pid, 30000), 1);
+    char *text;
+    size_t len;
+    assert_int_equal(qms_read_file(log, &text, &len, 1 << 16), QMS_OK);
+    assert_non_null(strstr(text, "cannot write /nonexistent-qms-dir/r.csv"));
+    qms_free(text);
     /* usage */
     run_report(&o, "--db", W.db, "--from", "26/11/2026", NULL);
     assert_int_equal(o.status, 2);
