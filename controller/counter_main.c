@@ -76,6 +76,8 @@ typedef struct oneshot {
     int done;
     int err;
     counter_info *reply;
+    counter_info *state; /* the counter's retained state, as last heard */
+    char state_topic[160];
 } oneshot;
 
 static void oneshot_reply(void *ud, const counter_req *req, int err, const counter_info *reply)
@@ -88,6 +90,19 @@ static void oneshot_reply(void *ud, const counter_req *req, int err, const count
         s->reply = qms_malloc(sizeof *s->reply);
         if (s->reply)
             *s->reply = *reply;
+    }
+}
+
+static void oneshot_msg(void *ud, const qms_mqtt_msg *m)
+{
+    oneshot *s = ud;
+    if (strcmp(m->topic, s->state_topic) != 0 || m->len == 0)
+        return;
+    if (!s->state && !(s->state = qms_malloc(sizeof *s->state)))
+        return;
+    if (counter_info_decode(m->payload, (size_t)m->len, s->state) != QMS_OK) {
+        qms_free(s->state);
+        s->state = NULL;
     }
 }
 
@@ -107,17 +122,19 @@ static void print_clean(FILE *f, const char *text)
 
 static void print_queue(const counter_info *r, const qms_config *cfg, int en)
 {
-    int64_t now = qms_now(&qms_clock_real);
+    /* waits by the controller's clock when it says it, not ours */
+    int64_t now = r->at_ms > 0 ? r->at_ms : qms_now(&qms_clock_real);
     for (int i = 0; i < r->nqueue; i++) {
         const counter_qentry *q = &r->queue[i];
+        const char *svc = q->service[0] ? q->service : counter_service_of_label(cfg, q->ticket);
         char line[512];
         int n = snprintf(line, sizeof line, "%3d. %-6s %s", i + 1, q->ticket,
-                         counter_service_name(cfg, q->service, en));
+                         svc ? counter_service_name(cfg, svc, en) : "");
         if (q->priority > 0 && n > 0 && (size_t)n < sizeof line)
             n += snprintf(line + n, sizeof line - (size_t)n, "%s",
                           q->priority >= 2 ? (en ? " [appointment]" : " [lịch hẹn]")
                                            : (en ? " [priority]" : " [ưu tiên]"));
-        if (q->taken_ms > 0 && now > q->taken_ms && n > 0 && (size_t)n < sizeof line)
+        if (q->taken_ms > 0 && now >= q->taken_ms && n > 0 && (size_t)n < sizeof line)
             snprintf(line + n, sizeof line - (size_t)n, en ? ", waiting %lld min" : ", chờ %lld phút",
                      (long long)((now - q->taken_ms) / 60000));
         print_clean(stdout, line);
@@ -126,11 +143,30 @@ static void print_queue(const counter_info *r, const qms_config *cfg, int en)
         printf(en ? "... and %d more.\n" : "... và %d số nữa.\n", r->waiting - r->nqueue);
 }
 
+/* Send req and wait for its outcome (in s). QMS_OK, or why nothing was sent. */
+static int ask(counter_client *cl, counter_req *req, oneshot *s)
+{
+    qms_free(s->reply);
+    s->reply = NULL;
+    s->done = 0;
+    int rc = counter_client_send(cl, req);
+    if (rc != QMS_OK)
+        return rc;
+    while (!s->done)
+        counter_client_poll(cl, 100);
+    return QMS_OK;
+}
+
 static int run_oneshot(counter_client *cl, counter_req *req, int timeout_ms, int en,
                        const char *broker)
 {
     oneshot s = {0};
-    counter_client_set_callbacks(cl, oneshot_reply, NULL, NULL, &s);
+    char suffix[64];
+    snprintf(suffix, sizeof suffix, "counter/%d/state", counter_client_counter(cl));
+    qms_topic(s.state_topic, sizeof s.state_topic, counter_client_site(cl), suffix);
+    /* the retained state fills in what a reply leaves out (who is at the counter) */
+    counter_client_subscribe(cl, suffix);
+    counter_client_set_callbacks(cl, oneshot_reply, oneshot_msg, NULL, &s);
     /* wait for the broker, within the same budget */
     int64_t deadline = qms_mono_ms() + (timeout_ms < 3000 ? timeout_ms : 3000);
     while (!counter_client_connected(cl) && qms_mono_ms() < deadline)
@@ -143,13 +179,31 @@ static int run_oneshot(counter_client *cl, counter_req *req, int timeout_ms, int
                 broker);
         return EXIT_NO_BROKER;
     }
-    int rc = counter_client_send(cl, req);
+    if (req->op == COUNTER_OP_TRANSFER && req->to_service[0]) {
+        /* the code as the center spells it ("dd" -> "DD"): wait a moment for
+         * the retained configuration when no file gave it */
+        int64_t cfg_deadline = qms_mono_ms() + 500;
+        while (!counter_client_config(cl) && qms_mono_ms() < cfg_deadline)
+            counter_client_poll(cl, 20);
+        char code[QMS_CODE_MAX];
+        counter_copy(code, sizeof code, counter_service_code(counter_client_config(cl),
+                                                             req->to_service));
+        memcpy(req->to_service, code, sizeof code);
+    }
+    int rc = ask(cl, req, &s);
+    if (rc == QMS_OK && req->op == COUNTER_OP_QUEUE && s.reply &&
+        s.reply->err == QMS_ERR_UNKNOWN_OP) {
+        /* a controller without the op: its status may carry the list */
+        counter_req st;
+        memset(&st, 0, sizeof st);
+        st.op = COUNTER_OP_STATUS;
+        rc = ask(cl, &st, &s);
+    }
     if (rc != QMS_OK) {
         fprintf(stderr, "%s\n", qms_err_message(rc, en ? "en" : "vi"));
+        qms_free(s.state);
         return rc == QMS_ERR_UNAVAILABLE ? EXIT_NO_BROKER : EXIT_USAGE;
     }
-    while (!s.done)
-        counter_client_poll(cl, 100);
     int status;
     if (s.err == QMS_ERR_UNAVAILABLE) {
         fprintf(stderr,
@@ -178,6 +232,8 @@ static int run_oneshot(counter_client *cl, counter_req *req, int timeout_ms, int
         status = EXIT_REFUSED;
     } else {
         const qms_config *cfg = counter_client_config(cl);
+        if (!s.reply->staff[0] && s.state && s.state->staff[0])
+            memcpy(s.reply->staff, s.state->staff, sizeof s.reply->staff);
         char text[1024];
         counter_describe(req, s.reply, cfg, counter_client_counter(cl), en, text, sizeof text);
         print_clean(stdout, text);
@@ -190,6 +246,7 @@ static int run_oneshot(counter_client *cl, counter_req *req, int timeout_ms, int
         status = EXIT_DONE;
     }
     qms_free(s.reply);
+    qms_free(s.state);
     return status;
 }
 
@@ -335,6 +392,7 @@ int main(int argc, char **argv)
                 return EXIT_USAGE;
             }
             snprintf(req.ticket, sizeof req.ticket, "%s", arg);
+            counter_ticket_upcase(req.ticket);
         }
         if (req.op == COUNTER_OP_RATE && parse_int(arg, 1, 9, &req.level)) {
             fprintf(stderr, "qms-counter: rate wants a level, 1 (worst) to 4 (best)\n");

@@ -152,10 +152,16 @@ int counter_info_decode(const char *json, size_t len, counter_info *out)
     out->counter = (int)get_int(root, "counter", 0, I32_MAX, -1);
     get_str(root, "state", out->state, sizeof out->state);
     get_str(root, "ticket", out->ticket, sizeof out->ticket);
+    const cJSON *cur = cJSON_GetObjectItemCaseSensitive(root, "current");
+    if (cJSON_IsString(cur) || cJSON_IsNull(cur)) {
+        out->has_current = 1;
+        get_str(root, "current", out->current, sizeof out->current);
+    }
     get_str(root, "ticket_state", out->ticket_state, sizeof out->ticket_state);
     get_str(root, "service", out->service, sizeof out->service);
     get_str(root, "staff", out->staff, sizeof out->staff);
     out->since_ms = get_int(root, "since_ms", 0, MS_MAX, 0);
+    out->at_ms = get_int(root, "at_ms", 0, MS_MAX, 0);
     out->waiting = (int)get_int(root, "waiting", 0, I32_MAX, -1);
     const cJSON *q = cJSON_GetObjectItemCaseSensitive(root, "queue");
     if (cJSON_IsArray(q)) {
@@ -165,10 +171,16 @@ int counter_info_decode(const char *json, size_t len, counter_info *out)
         {
             if (out->nqueue >= COUNTER_QUEUE_MAX)
                 break;
-            if (!cJSON_IsObject(e))
-                continue;
             counter_qentry *qe = &out->queue[out->nqueue];
             memset(qe, 0, sizeof *qe);
+            if (cJSON_IsString(e) && e->valuestring && strlen(e->valuestring) < sizeof qe->ticket) {
+                /* a bare label */
+                strcpy(qe->ticket, e->valuestring);
+                out->nqueue++;
+                continue;
+            }
+            if (!cJSON_IsObject(e))
+                continue;
             get_str(e, "ticket", qe->ticket, sizeof qe->ticket);
             if (!qe->ticket[0])
                 continue; /* an entry without a number shows nothing useful */
@@ -177,6 +189,8 @@ int counter_info_decode(const char *json, size_t len, counter_info *out)
             qe->taken_ms = get_int(e, "taken_ms", 0, MS_MAX, 0);
             out->nqueue++;
         }
+        if (out->waiting < 0)
+            out->waiting = (int)get_int(root, "queue_len", 0, I32_MAX, -1);
         if (out->waiting < 0)
             out->waiting = cJSON_GetArraySize(q);
     }
@@ -194,6 +208,7 @@ int counter_stats_decode(const char *json, size_t len, counter_stats *out)
     if (!root)
         return QMS_ERR_INVAL;
     get_str(root, "day", out->day, sizeof out->day);
+    out->at_ms = get_int(root, "at_ms", 0, MS_MAX, 0);
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "today");
     if (cJSON_IsObject(t)) {
         out->taken = (int)get_int(t, "taken", 0, I32_MAX, -1);

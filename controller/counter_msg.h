@@ -47,7 +47,8 @@ typedef struct counter_req {
     int lang_en;                   /* ask for English refusal messages */
 } counter_req;
 
-/* One waiting ticket of a "queue" reply. */
+/* One waiting ticket of a "queue" reply (objects), or of a list of labels
+ * (service "", priority 0, taken_ms 0). */
 typedef struct counter_qentry {
     char ticket[16];              /* "A024" */
     char service[QMS_CODE_MAX];   /* service it waits for */
@@ -64,10 +65,13 @@ typedef struct counter_info {
     int counter;                   /* counter number, -1 if absent */
     char state[16];                /* "open", "paused", "closed", "" if absent */
     char ticket[16];               /* current / acted-on ticket, "" if none */
+    int has_current;               /* the reply said which ticket is current now */
+    char current[16];              /* ... that ticket ("" = none; e.g. after "done") */
     char ticket_state[16];         /* "called", "serving", "done", ... */
     char service[QMS_CODE_MAX];    /* the ticket's service */
     char staff[64];                /* who is at the counter */
     int64_t since_ms;              /* state since, 0 if absent */
+    int64_t at_ms;                 /* the controller's clock when it answered, 0 if absent */
     int waiting;                   /* tickets waiting for this counter, -1 if absent */
     int has_queue;                 /* a "queue" array was present */
     int nqueue;                    /* entries filled in queue[] */
@@ -84,6 +88,7 @@ typedef struct counter_svc_stats {
 
 /* The retained stats (qms/<site>/stats); absent numbers are -1. */
 typedef struct counter_stats {
+    int64_t at_ms; /* the controller's clock when published, 0 if absent */
     char day[11];
     int taken, served, noshow;
     int32_t mean_wait_s;

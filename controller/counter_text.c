@@ -2,7 +2,9 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const struct {
     const char *name, *vi, *en;
@@ -185,12 +187,16 @@ void counter_describe(const counter_req *r, const counter_info *rep, const qms_c
         add(out, cap, en ? "%s is closed." : "%s đã đóng.", cname);
         break;
     case COUNTER_OP_OPEN:
+    {
+        /* the reply may leave the staff out; accepted means it is what we sent */
+        const char *staff = rep->staff[0] ? rep->staff : r->staff;
         add(out, cap, en ? "%s is open" : "%s đã mở", cname);
-        if (rep->staff[0])
-            add(out, cap, en ? " (staff: %s)" : " (nhân viên: %s)", rep->staff);
+        if (staff[0])
+            add(out, cap, en ? " (staff: %s)" : " (nhân viên: %s)", staff);
         add(out, cap, ".");
         add_waiting(out, cap, rep->waiting, en);
         break;
+    }
     case COUNTER_OP_STATUS:
     case COUNTER_OP_QUEUE:
     default:
@@ -198,10 +204,15 @@ void counter_describe(const counter_req *r, const counter_info *rep, const qms_c
         if (rep->staff[0])
             add(out, cap, en ? ", staff %s" : ", nhân viên %s", rep->staff);
         add(out, cap, ".");
-        if (rep->ticket[0]) {
-            add(out, cap, en ? " Current ticket %s" : " Số hiện tại %s", rep->ticket);
-            add_service(out, cap, cfg, rep->service, en);
-            if (rep->ticket_state[0])
+        /* "current", when the reply has it, is the counter's ticket now;
+         * "ticket" is the one the op acted on */
+        const char *cur = rep->has_current ? rep->current : rep->ticket;
+        int same = strcmp(cur, rep->ticket) == 0;
+        if (cur[0]) {
+            add(out, cap, en ? " Current ticket %s" : " Số hiện tại %s", cur);
+            if (same)
+                add_service(out, cap, cfg, rep->service, en);
+            if (same && rep->ticket_state[0])
                 add(out, cap, ", %s", counter_tstate_text(rep->ticket_state, en));
             add(out, cap, ".");
         } else {
@@ -267,6 +278,42 @@ void counter_text_fit(const char *s, size_t cols, char *out, size_t cap)
         p += len;
     }
     out[o] = 0;
+}
+
+const char *counter_service_of_label(const qms_config *cfg, const char *label)
+{
+    if (!cfg || !label)
+        return NULL;
+    for (int i = 0; i < cfg->nservices; i++) {
+        const qms_service *s = &cfg->services[i];
+        size_t n = strlen(s->prefix);
+        if (n > 0) {
+            if (strncmp(label, s->prefix, n) == 0 && label[n] >= '0' && label[n] <= '9')
+                return s->code;
+        } else if (s->range_hi > 0 && label[0] >= '0' && label[0] <= '9') {
+            long v = strtol(label, NULL, 10);
+            if (v >= s->range_lo && v <= s->range_hi)
+                return s->code;
+        }
+    }
+    return NULL;
+}
+
+void counter_ticket_upcase(char *s)
+{
+    for (; *s; s++)
+        if (*s >= 'a' && *s <= 'z')
+            *s = (char)(*s - 'a' + 'A');
+}
+
+const char *counter_service_code(const qms_config *cfg, const char *typed)
+{
+    if (!cfg)
+        return typed;
+    for (int i = 0; i < cfg->nservices; i++)
+        if (strcasecmp(cfg->services[i].code, typed) == 0)
+            return cfg->services[i].code;
+    return typed;
 }
 
 void counter_copy(char *dst, size_t cap, const char *src)

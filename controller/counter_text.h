@@ -33,6 +33,17 @@ size_t counter_text_width(const char *s);
  * shown as '?', cut to at most cols columns on a code point boundary. */
 void counter_text_fit(const char *s, size_t cols, char *out, size_t cap);
 
+/* The service that issued a label, by its number prefix or range ("E003" ->
+ * "DT"); NULL if cfg is NULL or nothing matches. */
+const char *counter_service_of_label(const qms_config *cfg, const char *label);
+
+/* What the clerk typed as a ticket number, as printed: ASCII letters upper
+ * case ("a23" -> "A23"; number prefixes are upper-case letters). In place. */
+void counter_ticket_upcase(char *s);
+/* The configuration's spelling of a service code typed in any case ("kd" ->
+ * "KD"), or typed itself when cfg is NULL or has no such code. */
+const char *counter_service_code(const qms_config *cfg, const char *typed);
+
 /* Copy src into dst (cap bytes), cut on a UTF-8 code point boundary. */
 void counter_copy(char *dst, size_t cap, const char *src);
 

@@ -56,6 +56,7 @@ typedef struct tui {
     int have_stats;
     counter_info queue; /* last "queue" reply */
     int have_queue;
+    int64_t ctl_offset_ms; /* the controller's clock minus ours (from replies' at_ms) */
     int queue_supported; /* -1 not known yet, 0 the controller refused the op, 1 yes */
     int queue_dirty;
     int64_t queue_last_ms;
@@ -277,7 +278,7 @@ static void build_queue(tui *t, int room, int64_t now)
             line(t, STYLE_DIM, "%s", buf);
         return;
     }
-    if (t->queue_supported == 0) {
+    if (t->queue_supported == 0 && !(t->have_queue && t->queue.has_queue)) {
         if (room > 0)
             line(t, STYLE_DIM, "  %s",
                  T(t, "(bộ điều khiển chưa gửi danh sách chờ chi tiết)",
@@ -299,7 +300,8 @@ static void build_queue(tui *t, int room, int64_t now)
                            : q->priority == 1 ? T(t, "  [ưu tiên]", "  [priority]")
                                               : "";
         char name[120];
-        counter_text_fit(counter_service_name(cfg, q->service, t->en), 28, name, sizeof name);
+        const char *svc = q->service[0] ? q->service : counter_service_of_label(cfg, q->ticket);
+        counter_text_fit(svc ? counter_service_name(cfg, svc, t->en) : "", 28, name, sizeof name);
         size_t pad = 28 - counter_text_width(name);
         line(t, STYLE_PLAIN, "  %2d. %-6s %s%*s %s%s%s", i + 1, q->ticket, name, (int)pad, "",
              wait[0] ? T(t, "chờ ", "waiting ") : "", wait, prio);
@@ -335,8 +337,8 @@ static void build_counts(tui *t)
             }
         }
         if (buf[0])
-            line(t, STYLE_PLAIN, "%s: %s", T(t, "Dịch vụ của quầy", "This counter's services"),
-                 buf);
+            line_wrap(t, STYLE_PLAIN, 2, "%s: %s",
+                      T(t, "Dịch vụ của quầy", "This counter's services"), buf);
     }
     if (t->have_stats && t->stats.taken >= 0) {
         char mw[32], share[32];
@@ -435,7 +437,8 @@ static void build_bottom(tui *t)
 
 static void draw(tui *t)
 {
-    int64_t now = qms_now(&qms_clock_real);
+    /* the controller's time: waits and the clock agree with the hall's */
+    int64_t now = qms_now(&qms_clock_real) + t->ctl_offset_ms;
     part top = {0}, mid = {0}, bottom = {0};
     t->cur = &top;
     build_header(t, now);
@@ -516,15 +519,17 @@ static void send_simple(tui *t, counter_op op)
 
 static void maybe_request_queue(tui *t)
 {
-    if (!t->queue_dirty || t->queue_supported == 0 || !counter_client_connected(t->cl) ||
-        counter_client_pending_op(t->cl, COUNTER_OP_QUEUE))
+    /* "queue" when the controller has it, else "status" (some list there) */
+    counter_op op = t->queue_supported == 0 ? COUNTER_OP_STATUS : COUNTER_OP_QUEUE;
+    if (!t->queue_dirty || !counter_client_connected(t->cl) ||
+        counter_client_pending_op(t->cl, op))
         return;
     int64_t now = qms_mono_ms();
     if (now - t->queue_last_ms < QUEUE_MIN_GAP_MS)
         return;
     counter_req r;
     memset(&r, 0, sizeof r);
-    r.op = COUNTER_OP_QUEUE;
+    r.op = op;
     r.limit = COUNTER_QUEUE_MAX;
     if (counter_client_send(t->cl, &r) == QMS_OK) {
         t->queue_dirty = 0;
@@ -538,9 +543,19 @@ static void apply_state(tui *t, const counter_info *r)
     counter_info *s = &t->state;
     if (r->state[0])
         snprintf(s->state, sizeof s->state, "%s", r->state);
-    snprintf(s->ticket, sizeof s->ticket, "%s", r->ticket);
-    snprintf(s->ticket_state, sizeof s->ticket_state, "%s", r->ticket_state);
-    snprintf(s->service, sizeof s->service, "%s", r->service);
+    if (!r->has_current || strcmp(r->current, r->ticket) == 0) {
+        snprintf(s->ticket, sizeof s->ticket, "%s", r->ticket);
+        snprintf(s->ticket_state, sizeof s->ticket_state, "%s", r->ticket_state);
+        snprintf(s->service, sizeof s->service, "%s", r->service);
+    } else {
+        /* the op acted on another ticket (done, skip, transfer): the current
+         * one is named; its details come with the retained state */
+        if (strcmp(s->ticket, r->current) != 0) {
+            s->ticket_state[0] = 0;
+            s->service[0] = 0;
+        }
+        snprintf(s->ticket, sizeof s->ticket, "%s", r->current);
+    }
     if (r->staff[0])
         snprintf(s->staff, sizeof s->staff, "%s", r->staff);
     if (r->since_ms)
@@ -559,13 +574,16 @@ static void on_reply(void *ud, const counter_req *req, int err, const counter_in
         if (err != QMS_OK)
             return; /* the next change asks again */
         if (reply->err == QMS_ERR_UNKNOWN_OP) {
-            t->queue_supported = 0;
+            t->queue_supported = 0; /* ask "status" from now on */
+            t->queue_dirty = 1;
             return;
         }
         if (reply->err != QMS_OK)
             return;
         t->queue = *reply;
         t->have_queue = 1;
+        if (reply->at_ms > 0)
+            t->ctl_offset_ms = reply->at_ms - qms_now(&qms_clock_real);
         t->queue_supported = 1;
         t->queue_dirty = 0;
         return;
@@ -595,6 +613,12 @@ static void on_reply(void *ud, const counter_req *req, int err, const counter_in
         return;
     }
     apply_state(t, reply);
+    if (req->op == COUNTER_OP_STATUS && reply->has_queue && t->queue_supported == 0) {
+        /* a controller without "queue" whose status lists the waiting tickets */
+        t->queue = *reply;
+        t->have_queue = 1;
+        t->queue_dirty = 0;
+    }
     if (req->op == COUNTER_OP_STATUS) {
         if (strcmp(t->msg, T(t, "Đang gửi…", "Sending…")) == 0)
             t->msg[0] = 0;
@@ -619,8 +643,12 @@ static void on_msg(void *ud, const qms_mqtt_msg *m)
         }
         t->queue_dirty = 1;
     } else if (strcmp(m->topic, t->stats_topic) == 0) {
-        if (m->len > 0 && counter_stats_decode(m->payload, (size_t)m->len, &t->stats) == QMS_OK)
+        if (m->len > 0 && counter_stats_decode(m->payload, (size_t)m->len, &t->stats) == QMS_OK) {
             t->have_stats = 1;
+            /* a fresh (not retained) publication tells the controller's time */
+            if (!m->retained && t->stats.at_ms > 0 && !t->have_queue)
+                t->ctl_offset_ms = t->stats.at_ms - qms_now(&qms_clock_real);
+        }
         t->queue_dirty = 1;
     } else if (strcmp(m->topic, t->call_topic) == 0) {
         counter_call c;
@@ -664,13 +692,6 @@ static void start_prompt(tui *t, tui_mode m)
     t->dirty = 1;
 }
 
-static void upcase_ascii(char *s)
-{
-    for (; *s; s++)
-        if (*s >= 'a' && *s <= 'z')
-            *s = (char)(*s - 'a' + 'A');
-}
-
 static void trim(char *s)
 {
     size_t n = strlen(s);
@@ -689,7 +710,7 @@ static void submit_prompt(tui *t)
     memset(&r, 0, sizeof r);
     switch (t->mode) {
     case MODE_CALL:
-        upcase_ascii(t->input);
+        counter_ticket_upcase(t->input);
         t->mode = MODE_KEYS;
         if (!t->input[0] || strlen(t->input) >= sizeof r.ticket) {
             set_msg(t, 1, "%s", T(t, "Chưa nhập số cần gọi", "No number typed"));
@@ -700,13 +721,13 @@ static void submit_prompt(tui *t)
         send_op(t, &r);
         return;
     case MODE_TRANSFER_SVC:
-        upcase_ascii(t->input);
         if (strlen(t->input) >= sizeof t->transfer_svc) {
             set_msg(t, 1, "%s", T(t, "Mã dịch vụ quá dài", "Service code too long"));
             t->mode = MODE_KEYS;
             return;
         }
-        counter_copy(t->transfer_svc, sizeof t->transfer_svc, t->input);
+        counter_copy(t->transfer_svc, sizeof t->transfer_svc,
+                     counter_service_code(counter_client_config(t->cl), t->input));
         start_prompt(t, MODE_TRANSFER_CTR);
         return;
     case MODE_TRANSFER_CTR: {

@@ -188,6 +188,27 @@ static void test_decode_queue(void **state)
     assert_int_equal(i->waiting, 80);
     assert_string_equal(i->queue[COUNTER_QUEUE_MAX - 1].ticket, "A049");
     qms_free(big);
+
+    /* a list of bare labels (a controller's status), its count in queue_len */
+    const char *labels = "{\"req\":\"s1\",\"ticket\":\"A1\",\"current\":null,"
+                         "\"queue\":[\"E003\",\"M001\",\"A-very-long-label-x\"],"
+                         "\"queue_len\":9,\"at_ms\":5000}";
+    assert_int_equal(counter_info_decode(labels, strlen(labels), i), QMS_OK);
+    assert_int_equal(i->nqueue, 2); /* a label too long to be one is dropped */
+    assert_string_equal(i->queue[0].ticket, "E003");
+    assert_string_equal(i->queue[0].service, "");
+    assert_string_equal(i->queue[1].ticket, "M001");
+    assert_int_equal(i->waiting, 9);
+    assert_true(i->at_ms == 5000);
+    assert_true(i->has_current);
+    assert_string_equal(i->current, "");
+    assert_string_equal(i->ticket, "A1");
+    const char *cur = "{\"req\":\"s2\",\"current\":\"E004\"}";
+    assert_int_equal(counter_info_decode(cur, strlen(cur), i), QMS_OK);
+    assert_true(i->has_current);
+    assert_string_equal(i->current, "E004");
+    assert_int_equal(counter_info_decode("{\"current\":5}", 13, i), QMS_OK);
+    assert_false(i->has_current);
     qms_free(i);
 }
 
@@ -288,6 +309,32 @@ static void test_describe(void **state)
     strcpy(r.to_service, "DD");
     counter_describe(&r, rep, cfg, 5, 0, out, sizeof out);
     assert_string_equal(out, "Đã chuyển số A023 sang Đất đai; số giữ nguyên thứ tự chờ.");
+    /* status names the current ticket, not the one an earlier op acted on */
+    memset(&r, 0, sizeof r);
+    r.op = COUNTER_OP_STATUS;
+    strcpy(rep->state, "open");
+    rep->has_current = 1;
+    strcpy(rep->current, "");
+    counter_describe(&r, rep, cfg, 5, 0, out, sizeof out);
+    assert_string_equal(out, "Quầy 5: đang mở. Chưa gọi số nào. Còn 7 khách chờ.");
+    /* open: the staff sent, when the reply leaves it out */
+    r.op = COUNTER_OP_OPEN;
+    strcpy(r.staff, "Lan");
+    counter_describe(&r, rep, cfg, 5, 0, out, sizeof out);
+    assert_string_equal(out, "Quầy 5 đã mở (nhân viên: Lan). Còn 7 khách chờ.");
+
+    /* typed input as the center spells it */
+    assert_string_equal(counter_service_code(cfg, "dd"), "DD");
+    assert_string_equal(counter_service_code(cfg, "zz"), "zz");
+    assert_string_equal(counter_service_code(NULL, "dd"), "dd");
+    assert_string_equal(counter_service_of_label(cfg, "E003"), "DT");
+    assert_string_equal(counter_service_of_label(cfg, "A1"), "TP");
+    assert_null(counter_service_of_label(cfg, "AB1"));
+    assert_null(counter_service_of_label(cfg, "Z001"));
+    assert_null(counter_service_of_label(NULL, "A001"));
+    char typed[16] = "a23x";
+    counter_ticket_upcase(typed);
+    assert_string_equal(typed, "A23X");
     qms_free(rep);
     qms_config_free(cfg);
 }
