@@ -16,7 +16,8 @@
 #define LES_NONE 0        /* last-to-enter-service before anyone was called */
 #define QL_RECENT 10      /* queue-length: mean of the last this many service times */
 
-static void say(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void say(char *err, size_t errlen, const char *fmt, ...)
 {
     if (!err || !errlen)
@@ -196,11 +197,11 @@ typedef struct run {
     qms_vclock clk;
     qms_engine *e;
     qms_store *s;
-    int64_t base_ms;   /* 07:00 of the day */
-    int *order;        /* trace rows by (arrive_s, file order) */
-    int *svc;          /* per trace row: service index */
-    int64_t *map_id;   /* ticket ids in take order ... */
-    int *map_row;      /* ... and their trace rows */
+    int64_t base_ms; /* 07:00 of the day */
+    int *order;      /* trace rows by (arrive_s, file order) */
+    int *svc;        /* per trace row: service index */
+    int64_t *map_id; /* ticket ids in take order ... */
+    int *map_row;    /* ... and their trace rows */
     int nmap, capmap;
     staff st[QMS_MAX_COUNTERS];
 } run;
@@ -403,8 +404,7 @@ static int resume(run *R, int *k, int64_t *now, char *err, size_t errlen)
                 break;
             }
             R->out->refused++;
-            R->out->refused_by[qms_config_service_open(c, R->svc[row],
-                                                       DAY0_S + tr->arrive_s)
+            R->out->refused_by[qms_config_service_open(c, R->svc[row], DAY0_S + tr->arrive_s)
                                    ? QMS_ERR_CAP_REACHED
                                    : QMS_ERR_OUTSIDE_HOURS]++;
         }
@@ -416,10 +416,10 @@ static int resume(run *R, int *k, int64_t *now, char *err, size_t errlen)
     while (*k < R->tr->n && arrive_ms(R, *k) <= last) {
         int row = R->order[*k];
         R->out->refused++;
-        R->out->refused_by[qms_config_service_open(c, R->svc[row],
-                                                   DAY0_S + R->tr->rows[row].arrive_s)
-                               ? QMS_ERR_CAP_REACHED
-                               : QMS_ERR_OUTSIDE_HOURS]++;
+        R->out
+            ->refused_by[qms_config_service_open(c, R->svc[row], DAY0_S + R->tr->rows[row].arrive_s)
+                             ? QMS_ERR_CAP_REACHED
+                             : QMS_ERR_OUTSIDE_HOURS]++;
         (*k)++;
     }
     *now = last;
@@ -499,8 +499,8 @@ static void predictors(const qms_config *c, qms_replay_result *r)
                 sum += rec_len[q];
             mean = (double)sum / nrec;
         }
-        Y->queue_s = servers[Y->service] ? (int32_t)((ahead + 1) * mean / servers[Y->service] + 0.5)
-                                         : -1;
+        Y->queue_s =
+            servers[Y->service] ? (int32_t)((ahead + 1) * mean / servers[Y->service] + 0.5) : -1;
     }
 }
 
@@ -533,9 +533,8 @@ static int collect(run *R)
         o->no_show = t->state == QMS_T_NOSHOW;
         o->start_s = t->state == QMS_T_NOSHOW ? -1 : rel_s(t->start_ms, R->base_ms);
         o->done_s = t->state == QMS_T_DONE ? rel_s(t->end_ms, R->base_ms) : -1;
-        o->end_s = t->state == QMS_T_DONE || t->state == QMS_T_NOSHOW
-                       ? rel_s(t->end_ms, R->base_ms)
-                       : -1;
+        o->end_s =
+            t->state == QMS_T_DONE || t->state == QMS_T_NOSHOW ? rel_s(t->end_ms, R->base_ms) : -1;
         o->trace_row = map_row(R, t->id);
     }
     r->n = n;
@@ -812,8 +811,8 @@ static const char *clock_str(int32_t rel_s, char *buf, size_t n)
     return buf;
 }
 
-static void print_json(const qms_config *c, const qms_replay_result *r,
-                       const qms_replay_summary *s, FILE *f)
+static void print_json(const qms_config *c, const qms_replay_result *r, const qms_replay_summary *s,
+                       FILE *f)
 {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddNumberToObject(j, "tickets", s->tickets);
@@ -899,8 +898,9 @@ void qms_replay_print_summary(const qms_config *c, const qms_replay_result *r,
     }
     fprintf(f, "  %-12s %7d %7d %8d %7.1f %7.1f %8.1f\n", "all", s->tickets, s->called, s->noshow,
             s->wait_mean_s / 60, s->wait_p90_s / 60.0, s->mae_engine_s / 60);
-    fprintf(f, "\ncounter   served  no-show  busy (h)  utilisation (of %.2f h: opening hours"
-               " + overtime)\n",
+    fprintf(f,
+            "\ncounter   served  no-show  busy (h)  utilisation (of %.2f h: opening hours"
+            " + overtime)\n",
             s->span_s / 3600.0);
     for (int ci = 0; ci < c->ncounters; ci++) {
         const qms_replay_ctr *ct = &s->ctr[ci];

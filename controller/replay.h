@@ -57,26 +57,26 @@ void qms_replay_opts_default(qms_replay_opts *o);
 typedef struct qms_replay_ticket {
     int64_t id;
     char label[16];
-    int service;       /* index of the service that issued it */
+    int service; /* index of the service that issued it */
     int priority;
-    int32_t arrive_s;  /* taken */
-    int32_t eta_s;     /* expected wait printed on the ticket */
-    int32_t called_s;  /* first call */
-    int counter;       /* counter id of that call, -1 if never called */
-    int32_t start_s;   /* service started (not for a no-show) */
-    int32_t done_s;    /* service finished (not for a no-show) */
-    int32_t end_s;     /* reached a final state (done, no-show), -1 if not */
-    int no_show;       /* ended as a no-show */
+    int32_t arrive_s; /* taken */
+    int32_t eta_s;    /* expected wait printed on the ticket */
+    int32_t called_s; /* first call */
+    int counter;      /* counter id of that call, -1 if never called */
+    int32_t start_s;  /* service started (not for a no-show) */
+    int32_t done_s;   /* service finished (not for a no-show) */
+    int32_t end_s;    /* reached a final state (done, no-show), -1 if not */
+    int no_show;      /* ended as a no-show */
     qms_tstate state;
-    int32_t les_s;     /* last-to-enter-service predictor at taking, -1 if none */
-    int32_t queue_s;   /* queue-length predictor at taking, -1 if no counter serves it */
-    int trace_row;     /* index into the trace's rows */
+    int32_t les_s;   /* last-to-enter-service predictor at taking, -1 if none */
+    int32_t queue_s; /* queue-length predictor at taking, -1 if no counter serves it */
+    int trace_row;   /* index into the trace's rows */
 } qms_replay_ticket;
 
 typedef struct qms_replay_result {
     qms_replay_ticket *t; /* in the order they were taken (id order) */
     int n;
-    int refused;          /* trace rows the engine refused (outside hours, cap...) */
+    int refused; /* trace rows the engine refused (outside hours, cap...) */
     int refused_by[QMS_ERR__COUNT];
     int resumed;          /* 1 if the run continued a day found in the store */
     int32_t resumed_at_s; /* from when */
@@ -115,9 +115,9 @@ typedef struct qms_replay_summary {
     int tickets, called, noshow, waiting, refused;
     double wait_mean_s;
     int32_t wait_p90_s;
-    int32_t last_end_s;  /* the last ticket's end: the end of the working day */
-    int32_t span_s;      /* staff available: opening hours + overtime after closing */
-    int mae_n;           /* called tickets the errors are over */
+    int32_t last_end_s; /* the last ticket's end: the end of the working day */
+    int32_t span_s;     /* staff available: opening hours + overtime after closing */
+    int mae_n;          /* called tickets the errors are over */
     double mae_engine_s, mae_les_s, mae_queue_s;    /* mean absolute error of the expected wait */
     double bias_engine_s, bias_les_s, bias_queue_s; /* mean (predicted - actual) */
     qms_replay_svc svc[QMS_MAX_SERVICES];

@@ -15,24 +15,23 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: qms-sim (--services S.csv --counters C.csv | --config center.json)\n"
-            "               --trace T.csv [--out tickets.csv] [--db FILE] [--policy SPEC]\n"
-            "               [--date YYYY-MM-DD] [--until TIME] [--sync full|normal|off]\n"
-            "               [--recall-after S] [--skip-after S] [--json]\n"
-            "\n"
-            "Replays the trace (arrive_s,service,priority,service_s,no_show) through the\n"
-            "queue engine and an SQLite store, writes one row per ticket to --out and\n"
-            "prints a summary (--json: one JSON object).\n"
-            "  --policy SPEC   comma-separated: strict | interleave[:K], oldest | counter\n"
-            "                  (default: the configuration's policy)\n"
-            "  --db FILE       keep the store in FILE; a FILE that already holds the day\n"
-            "                  resumes it (default: a temporary file, removed at the end)\n"
-            "  --date DAY      the day replayed (default 2026-01-05)\n"
-            "  --until TIME    stop before TIME: seconds after 07:00, or HH:MM[:SS]\n"
-            "  --sync LEVEL    SQLite synchronous level (default full; see docs/sim.md)\n"
-            "  --recall-after  seconds from the first call to the recall of a no-show (60)\n"
-            "  --skip-after    seconds from the first call to skipping a no-show (120)\n");
+    fprintf(f, "usage: qms-sim (--services S.csv --counters C.csv | --config center.json)\n"
+               "               --trace T.csv [--out tickets.csv] [--db FILE] [--policy SPEC]\n"
+               "               [--date YYYY-MM-DD] [--until TIME] [--sync full|normal|off]\n"
+               "               [--recall-after S] [--skip-after S] [--json]\n"
+               "\n"
+               "Replays the trace (arrive_s,service,priority,service_s,no_show) through the\n"
+               "queue engine and an SQLite store, writes one row per ticket to --out and\n"
+               "prints a summary (--json: one JSON object).\n"
+               "  --policy SPEC   comma-separated: strict | interleave[:K], oldest | counter\n"
+               "                  (default: the configuration's policy)\n"
+               "  --db FILE       keep the store in FILE; a FILE that already holds the day\n"
+               "                  resumes it (default: a temporary file, removed at the end)\n"
+               "  --date DAY      the day replayed (default 2026-01-05)\n"
+               "  --until TIME    stop before TIME: seconds after 07:00, or HH:MM[:SS]\n"
+               "  --sync LEVEL    SQLite synchronous level (default full; see docs/sim.md)\n"
+               "  --recall-after  seconds from the first call to the recall of a no-show (60)\n"
+               "  --skip-after    seconds from the first call to skipping a no-show (120)\n");
 }
 
 static int parse_policy(const char *spec, qms_policy *p)
@@ -106,8 +105,22 @@ int main(int argc, char **argv)
     int json = 0;
     qms_replay_opts o;
     qms_replay_opts_default(&o);
-    enum { O_SERVICES = 1000, O_COUNTERS, O_CONFIG, O_TRACE, O_OUT, O_DB, O_POLICY, O_DATE,
-           O_UNTIL, O_SYNC, O_RECALL, O_SKIP, O_JSON, O_HELP };
+    enum {
+        O_SERVICES = 1000,
+        O_COUNTERS,
+        O_CONFIG,
+        O_TRACE,
+        O_OUT,
+        O_DB,
+        O_POLICY,
+        O_DATE,
+        O_UNTIL,
+        O_SYNC,
+        O_RECALL,
+        O_SKIP,
+        O_JSON,
+        O_HELP
+    };
     static const struct option longopts[] = {
         {"services", required_argument, NULL, O_SERVICES},
         {"counters", required_argument, NULL, O_COUNTERS},
@@ -128,14 +141,30 @@ int main(int argc, char **argv)
     int ch;
     while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (ch) {
-        case O_SERVICES: services = optarg; break;
-        case O_COUNTERS: counters = optarg; break;
-        case O_CONFIG: config = optarg; break;
-        case O_TRACE: trace = optarg; break;
-        case O_OUT: out = optarg; break;
-        case O_DB: db = optarg; break;
-        case O_POLICY: policy = optarg; break;
-        case O_JSON: json = 1; break;
+        case O_SERVICES:
+            services = optarg;
+            break;
+        case O_COUNTERS:
+            counters = optarg;
+            break;
+        case O_CONFIG:
+            config = optarg;
+            break;
+        case O_TRACE:
+            trace = optarg;
+            break;
+        case O_OUT:
+            out = optarg;
+            break;
+        case O_DB:
+            db = optarg;
+            break;
+        case O_POLICY:
+            policy = optarg;
+            break;
+        case O_JSON:
+            json = 1;
+            break;
         case O_DATE:
             if (qms_day_parse(optarg, &o.date) != QMS_OK) {
                 fprintf(stderr, "qms-sim: --date '%s' is not YYYY-MM-DD\n", optarg);
@@ -163,15 +192,20 @@ int main(int argc, char **argv)
             break;
         case O_RECALL:
         case O_SKIP:
-            if (parse_secs(optarg, 0, 86400, ch == O_RECALL ? &o.recall_after_s : &o.skip_after_s)) {
+            if (parse_secs(optarg, 0, 86400,
+                           ch == O_RECALL ? &o.recall_after_s : &o.skip_after_s)) {
                 fprintf(stderr, "qms-sim: %s '%s' is not a number of seconds\n",
                         ch == O_RECALL ? "--recall-after" : "--skip-after", optarg);
                 return 2;
             }
             break;
         case 'h':
-        case O_HELP: usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case O_HELP:
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind < argc || !trace || (!config && (!services || !counters)) ||

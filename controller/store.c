@@ -206,8 +206,8 @@ static int read_version(sqlite3 *db, int *version)
 {
     sqlite3_stmt *st = NULL;
     *version = 0;
-    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'", -1,
+                           &st, NULL) != SQLITE_OK)
         goto fail;
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
@@ -301,9 +301,8 @@ int qms_store_open_ex(const char *path, const qms_store_opts *o, qms_store **out
     qms_store *s = qms_calloc(1, sizeof *s);
     if (!s)
         return QMS_ERR_NOMEM;
-    int rc = sqlite3_open_v2(path, &s->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             NULL);
+    int rc = sqlite3_open_v2(
+        path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         if (s->db)
             QMS_ERROR("store: cannot open %s: %s", path, sqlite3_errmsg(s->db));
@@ -589,7 +588,8 @@ int qms_store_commit(qms_store *s, qms_engine *e)
             new_day = 1;
     }
     /* by id, latest entry first: that entry's snapshot is the ticket's row */
-    qsort(s->touches, (size_t)ntouch, sizeof *s->touches, cmp_touch);
+    if (ntouch > 1)
+        qsort(s->touches, (size_t)ntouch, sizeof *s->touches, cmp_touch);
 
     int32_t today = qms_engine_day(e);
     int32_t day = s->day ? s->day : today; /* the day counter events belong to */
@@ -621,9 +621,11 @@ int qms_store_commit(qms_store *s, qms_engine *e)
         if (cs)
             rc = write_counter(s, c, ci, cs, today);
     }
-    if (rc == QMS_OK)
+    /* meta changes with the day only: the next id is max(id) + 1 anyway,
+     * since ids are spent by takes alone and a take commits its row */
+    if (rc == QMS_OK && (today != s->day || new_day))
         rc = set_meta_day(s, today);
-    if (rc == QMS_OK)
+    if (rc == QMS_OK && (today != s->day || new_day))
         rc = set_meta_int(s, "next_id", qms_engine_next_id(e));
     char d[11];
     qms_day_str(today, d);

@@ -105,7 +105,7 @@ static void test_trace_errors(void **state)
     expect_error("arrive_s,service,priority,service_s\n1,TP,0,1\n", "no_show");
 #define ROW(r, needle)                                                                             \
     do {                                                                                           \
-        snprintf(buf, sizeof buf, "%s1803,TP,0,10,0\n%s\n", h, r);                                \
+        snprintf(buf, sizeof buf, "%s1803,TP,0,10,0\n%s\n", h, r);                                 \
         expect_error(buf, needle);                                                                 \
     } while (0)
     ROW("-5,TP,0,10,0", "line 3: arrive_s");
@@ -432,8 +432,7 @@ static void test_restart_program(void **state)
     snprintf(log, sizeof log, "%s/log.txt", t.dir);
     const char *trace = QMS_EXAMPLES "/day-900.csv";
     assert_int_equal(sim(log, "--trace", trace, "--out", one, NULL, NULL, NULL, NULL), 0);
-    assert_int_equal(
-        sim(log, "--trace", trace, "--out", part, "--db", db, "--until", "12:00"), 0);
+    assert_int_equal(sim(log, "--trace", trace, "--out", part, "--db", db, "--until", "12:00"), 0);
     assert_int_equal(sim(log, "--trace", trace, "--out", two, "--db", db, NULL, NULL), 0);
     char *a = slurp(one), *b = slurp(two), *p = slurp(part);
     assert_string_equal(a, b);

@@ -11,10 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SVC_A "{\"code\":\"A\",\"prefix\":\"A\",\"name_vi\":\"Ả\",\"name_en\":\"A\",\"mean_service_s\":300}"
-#define SVC_B "{\"code\":\"B\",\"prefix\":\"B\",\"name_vi\":\"Bê\",\"name_en\":\"B\",\"mean_service_s\":600}"
+#define SVC_A                                                                                      \
+    "{\"code\":\"A\",\"prefix\":\"A\",\"name_vi\":\"Ả\",\"name_en\":\"A\",\"mean_service_s\":300}"
+#define SVC_B                                                                                      \
+    "{\"code\":\"B\",\"prefix\":\"B\",\"name_vi\":\"Bê\",\"name_en\":\"B\",\"mean_service_s\":"   \
+    "600}"
 #define SVC_C                                                                                      \
-    "{\"code\":\"C\",\"prefix\":\"C\",\"digits\":1,\"name_vi\":\"Xê\",\"name_en\":\"C\","          \
+    "{\"code\":\"C\",\"prefix\":\"C\",\"digits\":1,\"name_vi\":\"Xê\",\"name_en\":\"C\","         \
     "\"mean_service_s\":200}"
 #define CTR_1 "{\"id\":1,\"services\":[\"A\",\"B\"]}"
 #define CTR_2 "{\"id\":2,\"services\":[\"B\",\"A\"]}"
