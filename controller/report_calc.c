@@ -77,6 +77,14 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+static int cmp_transfer(const void *a, const void *b)
+{
+    const report_transfer *x = a, *y = b;
+    if (x->counter != y->counter)
+        return (x->counter > y->counter) - (x->counter < y->counter);
+    return (x->ticket > y->ticket) - (x->ticket < y->ticket);
+}
+
 static void fig_finish(report_fig *f)
 {
     if (f->nwait > 1)
@@ -228,15 +236,17 @@ int report_build(const report_data *d, report_by by, int levels, int utc_offset_
         if (add_outcome(tot, t, levels) != QMS_OK)
             goto nomem;
     }
-    if (by == REPORT_BY_COUNTER) {
+    if (by == REPORT_BY_COUNTER && d->ntr > 0) {
         /* tickets each counter transferred, each ticket once per counter */
-        for (int i = 0; i < d->ntr; i++) {
-            int dup = 0;
-            for (int k = 0; k < i && !dup; k++)
-                dup = d->tr[k].ticket == d->tr[i].ticket && d->tr[k].counter == d->tr[i].counter;
-            if (!dup)
-                out->rows[d->tr[i].counter].fig.transferred++;
-        }
+        report_transfer *tr = qms_malloc((size_t)d->ntr * sizeof *tr);
+        if (!tr)
+            goto nomem;
+        memcpy(tr, d->tr, (size_t)d->ntr * sizeof *tr);
+        qsort(tr, (size_t)d->ntr, sizeof *tr, cmp_transfer);
+        for (int i = 0; i < d->ntr; i++)
+            if (i == 0 || cmp_transfer(&tr[i - 1], &tr[i]) != 0)
+                out->rows[tr[i].counter].fig.transferred++;
+        qms_free(tr);
     }
     for (int i = 0; i < out->nrows; i++)
         fig_finish(&out->rows[i].fig);
