@@ -69,6 +69,7 @@ typedef struct tui {
     char transfer_svc[QMS_CODE_MAX];
     int link_up;
     int ever_up;
+    int ctrl_online; /* as last seen, to notice it coming back */
     int dirty;
     char state_topic[256], stats_topic[256], call_topic[256];
     part *cur; /* the part of the screen being built */
@@ -491,6 +492,14 @@ static void send_op(tui *t, counter_req *r)
                 T(t, "Chưa kết nối được máy chủ: lệnh chưa được gửi", "Not connected: nothing sent"));
         return;
     }
+    if (counter_client_controller_online(t->cl) == 0) {
+        /* its retained status (or last will) says it is down: waiting for
+         * an answer would only keep the clerk waiting */
+        set_msg(t, 1, "%s",
+                T(t, "Bộ điều khiển đang ngừng hoạt động: lệnh chưa được gửi",
+                  "The controller is offline: nothing sent"));
+        return;
+    }
     for (int op = 0; op < COUNTER_OP__COUNT; op++) {
         if (op == COUNTER_OP_QUEUE || op == COUNTER_OP_STATUS)
             continue;
@@ -634,6 +643,16 @@ static void on_msg(void *ud, const qms_mqtt_msg *m)
 {
     tui *t = ud;
     t->dirty = 1;
+    int online = counter_client_controller_online(t->cl);
+    if (online != t->ctrl_online) {
+        if (online == 1 && t->ctrl_online == 0) {
+            /* back: what was refused because it was down is history */
+            if (t->msg_err)
+                t->msg[0] = 0;
+            t->queue_dirty = 1;
+        }
+        t->ctrl_online = online;
+    }
     if (strcmp(m->topic, t->state_topic) == 0) {
         counter_info s;
         if (m->len > 0 && counter_info_decode(m->payload, (size_t)m->len, &s) == QMS_OK) {
@@ -898,6 +917,7 @@ int counter_tui_run(counter_client *c, const counter_tui_opts *o)
     t->o = o;
     t->en = o->lang_en;
     t->queue_supported = -1;
+    t->ctrl_online = -1;
     t->state.waiting = -1;
     t->state.counter = -1;
     char suffix[64];

@@ -273,6 +273,8 @@ static void test_faults(void **state)
     /* the controller stops: the clerk is told */
     fx_ctl_kill(&F, SIGTERM);
     wait_screen("!! Bộ điều khiển (qms-controller) đang ngừng hoạt động");
+    keys("n");
+    wait_screen("!! Bộ điều khiển đang ngừng hoạt động: lệnh chưa được gửi");
     assert_int_equal(fx_ctl_start(&F), 0);
     wait_screen_ex("đang ngừng hoạt động", 1, 8000);
 
