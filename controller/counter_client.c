@@ -96,8 +96,8 @@ static int pending_send(counter_client *c, pending *p)
     if (!rc)
         rc = mosquitto_property_add_int32(&props, MQTT_PROP_MESSAGE_EXPIRY_INTERVAL, expiry_s);
     if (!rc)
-        rc = mosquitto_publish_v5(mosq, NULL, c->cmd_topic, (int)strlen(p->json), p->json, 1,
-                                  false, props);
+        rc = mosquitto_publish_v5(mosq, NULL, c->cmd_topic, (int)strlen(p->json), p->json, 1, false,
+                                  props);
     mosquitto_property_free_all(&props);
     p->last_ms = now;
     if (rc == MOSQ_ERR_SUCCESS) {
@@ -161,8 +161,7 @@ static void on_mqtt_msg(void *ud, const qms_mqtt_msg *msg)
     }
     if (starts_with(msg->topic, c->ctrl_prefix) && ends_with(msg->topic, "/status")) {
         /* an empty retained message clears the status: not heard of */
-        c->ctrl_online = msg->len == 0 ? -1
-                                       : counter_status_online(msg->payload, (size_t)msg->len);
+        c->ctrl_online = msg->len == 0 ? -1 : counter_status_online(msg->payload, (size_t)msg->len);
     }
     if (c->on_msg)
         c->on_msg(c->ud, msg);

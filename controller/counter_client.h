@@ -16,11 +16,11 @@
 typedef struct counter_client counter_client;
 
 typedef struct counter_client_opts {
-    const char *host;      /* broker host */
-    int port;              /* broker port */
-    const char *site;      /* topic root qms/<site>/ */
-    int counter;           /* the counter number this client speaks for */
-    const char *username;  /* optional broker credentials and TLS */
+    const char *host;     /* broker host */
+    int port;             /* broker port */
+    const char *site;     /* topic root qms/<site>/ */
+    int counter;          /* the counter number this client speaks for */
+    const char *username; /* optional broker credentials and TLS */
     const char *password;
     const char *cafile;
     const char *certfile;

@@ -27,11 +27,11 @@
 
 /* Exit statuses (docs/counter.md). */
 enum {
-    EXIT_DONE = 0,        /* the controller did it */
-    EXIT_REFUSED = 1,     /* the controller refused, with its reason */
-    EXIT_USAGE = 2,       /* bad command line or configuration */
-    EXIT_NO_BROKER = 3,   /* the broker cannot be reached */
-    EXIT_NO_ANSWER = 4,   /* connected, but the controller did not answer */
+    EXIT_DONE = 0,      /* the controller did it */
+    EXIT_REFUSED = 1,   /* the controller refused, with its reason */
+    EXIT_USAGE = 2,     /* bad command line or configuration */
+    EXIT_NO_BROKER = 3, /* the broker cannot be reached */
+    EXIT_NO_ANSWER = 4, /* connected, but the controller did not answer */
 };
 
 static void usage(FILE *f)
@@ -135,7 +135,8 @@ static void print_queue(const counter_info *r, const qms_config *cfg, int en)
                           q->priority >= 2 ? (en ? " [appointment]" : " [lịch hẹn]")
                                            : (en ? " [priority]" : " [ưu tiên]"));
         if (q->taken_ms > 0 && now >= q->taken_ms && n > 0 && (size_t)n < sizeof line)
-            snprintf(line + n, sizeof line - (size_t)n, en ? ", waiting %lld min" : ", chờ %lld phút",
+            snprintf(line + n, sizeof line - (size_t)n,
+                     en ? ", waiting %lld min" : ", chờ %lld phút",
                      (long long)((now - q->taken_ms) / 60000));
         print_clean(stdout, line);
     }
@@ -186,8 +187,8 @@ static int run_oneshot(counter_client *cl, counter_req *req, int timeout_ms, int
         while (!counter_client_config(cl) && qms_mono_ms() < cfg_deadline)
             counter_client_poll(cl, 20);
         char code[QMS_CODE_MAX];
-        counter_copy(code, sizeof code, counter_service_code(counter_client_config(cl),
-                                                             req->to_service));
+        counter_copy(code, sizeof code,
+                     counter_service_code(counter_client_config(cl), req->to_service));
         memcpy(req->to_service, code, sizeof code);
     }
     int rc = ask(cl, req, &s);
@@ -262,19 +263,27 @@ static int parse_int(const char *s, int lo, int hi, int *out)
 
 int main(int argc, char **argv)
 {
-    enum { O_CONFIG = 256, O_USER, O_PASS, O_CAFILE, O_CERT, O_KEY, O_TO_SVC, O_TO_CTR,
-           O_STAFF };
+    enum { O_CONFIG = 256, O_USER, O_PASS, O_CAFILE, O_CERT, O_KEY, O_TO_SVC, O_TO_CTR, O_STAFF };
     static const struct option opts[] = {
-        {"counter", required_argument, 0, 'c'},  {"broker", required_argument, 0, 'b'},
-        {"site", required_argument, 0, 's'},     {"config", required_argument, 0, O_CONFIG},
-        {"lang", required_argument, 0, 'l'},     {"interactive", no_argument, 0, 'i'},
+        {"counter", required_argument, 0, 'c'},
+        {"broker", required_argument, 0, 'b'},
+        {"site", required_argument, 0, 's'},
+        {"config", required_argument, 0, O_CONFIG},
+        {"lang", required_argument, 0, 'l'},
+        {"interactive", no_argument, 0, 'i'},
         {"timeout", required_argument, 0, 't'},
-        {"user", required_argument, 0, O_USER},  {"password", required_argument, 0, O_PASS},
-        {"cafile", required_argument, 0, O_CAFILE}, {"cert", required_argument, 0, O_CERT},
-        {"key", required_argument, 0, O_KEY},    {"to-service", required_argument, 0, O_TO_SVC},
-        {"to-counter", required_argument, 0, O_TO_CTR}, {"staff", required_argument, 0, O_STAFF},
-        {"verbose", no_argument, 0, 'v'},        {"help", no_argument, 0, 'h'},
-        {"version", no_argument, 0, 'V'},        {0, 0, 0, 0},
+        {"user", required_argument, 0, O_USER},
+        {"password", required_argument, 0, O_PASS},
+        {"cafile", required_argument, 0, O_CAFILE},
+        {"cert", required_argument, 0, O_CERT},
+        {"key", required_argument, 0, O_KEY},
+        {"to-service", required_argument, 0, O_TO_SVC},
+        {"to-counter", required_argument, 0, O_TO_CTR},
+        {"staff", required_argument, 0, O_STAFF},
+        {"verbose", no_argument, 0, 'v'},
+        {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, 'V'},
+        {0, 0, 0, 0},
     };
     int counter = -1, interactive = 0, en = 0, verbose = 0, timeout_s = 8;
     const char *broker = "127.0.0.1:1883", *site = NULL, *config_path = NULL;

@@ -10,7 +10,7 @@
 
 /* Index = counter_op. */
 static const char *const op_names[COUNTER_OP__COUNT] = {
-    "next", "recall", "call",  "start",  "done",  "skip",   "transfer",
+    "next", "recall", "call",   "start", "done", "skip",   "transfer",
     "rate", "pause",  "resume", "close", "open", "status", "queue",
 };
 

@@ -50,10 +50,10 @@ typedef struct counter_req {
 /* One waiting ticket of a "queue" reply (objects), or of a list of labels
  * (service "", priority 0, taken_ms 0). */
 typedef struct counter_qentry {
-    char ticket[16];              /* "A024" */
-    char service[QMS_CODE_MAX];   /* service it waits for */
-    int priority;                 /* 0 normal, 1 priority class, 2 appointment */
-    int64_t taken_ms;             /* when taken, 0 if not sent */
+    char ticket[16];            /* "A024" */
+    char service[QMS_CODE_MAX]; /* service it waits for */
+    int priority;               /* 0 normal, 1 priority class, 2 appointment */
+    int64_t taken_ms;           /* when taken, 0 if not sent */
 } counter_qentry;
 
 /* A reply to a counter request, or a retained counter state (same shape). */
@@ -101,10 +101,10 @@ typedef struct counter_stats {
 /* A call event (qms/<site>/call). */
 typedef struct counter_call {
     char ticket[16];
-    int counter;     /* -1 if absent */
-    int recall;      /* 1 for a recall */
+    int counter; /* -1 if absent */
+    int recall;  /* 1 for a recall */
     int64_t at_ms;
-    int64_t seq;     /* -1 if absent */
+    int64_t seq; /* -1 if absent */
 } counter_call;
 
 /* Name of an op in the protocol ("next", ...), NULL if out of range. */

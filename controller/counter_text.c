@@ -72,8 +72,7 @@ const char *counter_service_name(const qms_config *cfg, const char *code, int en
     return code ? code : "";
 }
 
-const char *counter_counter_name(const qms_config *cfg, int counter, int en, char *buf,
-                                 size_t cap)
+const char *counter_counter_name(const qms_config *cfg, int counter, int en, char *buf, size_t cap)
 {
     if (cfg) {
         int ci = qms_config_counter_index(cfg, counter);
@@ -161,8 +160,8 @@ void counter_describe(const counter_req *r, const counter_info *rep, const qms_c
             add(out, cap, en ? " to %s" : " sang %s", counter_service_name(cfg, svc, en));
         if (r->to_counter > 0) {
             char b2[48];
-            add(out, cap, en ? ", %s" : ", %s", counter_counter_name(cfg, r->to_counter, en, b2,
-                                                                     sizeof b2));
+            add(out, cap, en ? ", %s" : ", %s",
+                counter_counter_name(cfg, r->to_counter, en, b2, sizeof b2));
         }
         add(out, cap, en ? "; it keeps its place in the queue." : "; số giữ nguyên thứ tự chờ.");
         break;
@@ -177,7 +176,10 @@ void counter_describe(const counter_req *r, const counter_info *rep, const qms_c
         break;
     }
     case COUNTER_OP_PAUSE:
-        add(out, cap, en ? "%s is paused: no calls until resumed." : "%s tạm dừng: không gọi số cho đến khi tiếp tục.", cname);
+        add(out, cap,
+            en ? "%s is paused: no calls until resumed."
+               : "%s tạm dừng: không gọi số cho đến khi tiếp tục.",
+            cname);
         break;
     case COUNTER_OP_RESUME:
         add(out, cap, en ? "%s is open again." : "%s đã mở lại.", cname);
@@ -186,8 +188,7 @@ void counter_describe(const counter_req *r, const counter_info *rep, const qms_c
     case COUNTER_OP_CLOSE:
         add(out, cap, en ? "%s is closed." : "%s đã đóng.", cname);
         break;
-    case COUNTER_OP_OPEN:
-    {
+    case COUNTER_OP_OPEN: {
         /* the reply may leave the staff out; accepted means it is what we sent */
         const char *staff = rep->staff[0] ? rep->staff : r->staff;
         add(out, cap, en ? "%s is open" : "%s đã mở", cname);
@@ -264,8 +265,8 @@ void counter_text_fit(const char *s, size_t cols, char *out, size_t cap)
             p += len == 0 ? 1 : k;
             continue;
         }
-        int control = (len == 1 && (*p < 0x20 || *p == 0x7F)) ||
-                      (len == 2 && p[0] == 0xC2 && p[1] < 0xA0);
+        int control =
+            (len == 1 && (*p < 0x20 || *p == 0x7F)) || (len == 2 && p[0] == 0xC2 && p[1] < 0xA0);
         if (control) {
             p += len;
             continue;

@@ -18,8 +18,7 @@ const char *counter_rating_text(int level, int levels, int en);
 /* The service's name in the language, or the code when unknown. */
 const char *counter_service_name(const qms_config *cfg, const char *code, int en);
 /* The counter's name ("Quầy 5"), written into buf when not in cfg. */
-const char *counter_counter_name(const qms_config *cfg, int counter, int en, char *buf,
-                                 size_t cap);
+const char *counter_counter_name(const qms_config *cfg, int counter, int en, char *buf, size_t cap);
 
 /* The sentence telling what an accepted request did, e.g. "Mời số A023 đến
  * Quầy 5 (Tư pháp - Hộ tịch). Còn 7 khách chờ." Written into out. */

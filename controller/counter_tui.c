@@ -22,11 +22,11 @@
 #define QUEUE_MIN_GAP_MS 300 /* at most ~3 waiting-list requests a second */
 
 typedef enum {
-    MODE_KEYS = 0,    /* single keys */
-    MODE_CALL,        /* typing a number to call */
+    MODE_KEYS = 0,     /* single keys */
+    MODE_CALL,         /* typing a number to call */
     MODE_TRANSFER_SVC, /* typing the service to transfer to */
     MODE_TRANSFER_CTR, /* typing the counter to transfer to */
-    MODE_STAFF,       /* typing the staff name for "open" */
+    MODE_STAFF,        /* typing the staff name for "open" */
 } tui_mode;
 
 typedef enum { STYLE_PLAIN = 0, STYLE_TITLE, STYLE_BOLD, STYLE_ERROR, STYLE_OK, STYLE_DIM } style;
@@ -57,7 +57,7 @@ typedef struct tui {
     counter_info queue; /* last "queue" reply */
     int have_queue;
     int64_t ctl_offset_ms; /* the controller's clock minus ours (from replies' at_ms) */
-    int queue_supported; /* -1 not known yet, 0 the controller refused the op, 1 yes */
+    int queue_supported;   /* -1 not known yet, 0 the controller refused the op, 1 yes */
     int queue_dirty;
     int64_t queue_last_ms;
     counter_call calls[RECENT_CALLS];
@@ -350,9 +350,10 @@ static void build_counts(tui *t)
             snprintf(share, sizeof share, "-");
         line(t, STYLE_PLAIN, "%s: %s %d · %s %d · %s %d · %s %s · %s %s",
              T(t, "Hôm nay (cả trung tâm)", "Today (whole center)"), T(t, "lấy số", "taken"),
-             t->stats.taken, T(t, "đã phục vụ", "served"), t->stats.served < 0 ? 0 : t->stats.served,
-             T(t, "vắng mặt", "no-shows"), t->stats.noshow < 0 ? 0 : t->stats.noshow,
-             T(t, "chờ TB", "mean wait"), mw, T(t, "hài lòng", "satisfied"), share);
+             t->stats.taken, T(t, "đã phục vụ", "served"),
+             t->stats.served < 0 ? 0 : t->stats.served, T(t, "vắng mặt", "no-shows"),
+             t->stats.noshow < 0 ? 0 : t->stats.noshow, T(t, "chờ TB", "mean wait"), mw,
+             T(t, "hài lòng", "satisfied"), share);
     }
     if (t->ncalls > 0) {
         buf[0] = 0;
@@ -378,16 +379,18 @@ static void build_bottom(tui *t)
     line(t, STYLE_DIM, "%s", rule);
     if (!t->link_up) {
         line_wrap(t, STYLE_ERROR, 3, "!! %s %s — %s",
-             T(t, "Không kết nối được tới máy chủ tin nhắn (broker)",
-               "Cannot reach the message broker"),
-             t->o->broker ? t->o->broker : "",
-             T(t, "đang thử lại; thông tin trên màn hình có thể đã cũ",
-               "retrying; what is shown may be out of date"));
+                  T(t, "Không kết nối được tới máy chủ tin nhắn (broker)",
+                    "Cannot reach the message broker"),
+                  t->o->broker ? t->o->broker : "",
+                  T(t, "đang thử lại; thông tin trên màn hình có thể đã cũ",
+                    "retrying; what is shown may be out of date"));
     } else if (counter_client_controller_online(t->cl) == 0) {
-        line_wrap(t, STYLE_ERROR, 2, "!! %s",
-             T(t, "Bộ điều khiển (qms-controller) đang ngừng hoạt động: lệnh sẽ không được thực "
-                  "hiện",
-               "The controller (qms-controller) is offline: commands will not be carried out"));
+        line_wrap(
+            t, STYLE_ERROR, 2, "!! %s",
+            T(t,
+              "Bộ điều khiển (qms-controller) đang ngừng hoạt động: lệnh sẽ không được thực "
+              "hiện",
+              "The controller (qms-controller) is offline: commands will not be carried out"));
     }
     if (t->msg[0])
         line_wrap(t, t->msg_err ? STYLE_ERROR : STYLE_OK, 3, "%s %s", t->msg_err ? "!!" : ">>",
@@ -396,8 +399,9 @@ static void build_bottom(tui *t)
         line(t, STYLE_PLAIN, "%s", "");
     switch (t->mode) {
     case MODE_CALL:
-        line(t, STYLE_BOLD, "%s %s_", T(t, "Gọi số (Enter để gọi, Esc để thôi):",
-                                        "Number to call (Enter calls, Esc cancels):"),
+        line(t, STYLE_BOLD, "%s %s_",
+             T(t,
+               "Gọi số (Enter để gọi, Esc để thôi):", "Number to call (Enter calls, Esc cancels):"),
              t->input);
         break;
     case MODE_TRANSFER_SVC:
@@ -422,15 +426,15 @@ static void build_bottom(tui *t)
         const qms_config *cfg = counter_client_config(t->cl);
         int levels = cfg ? cfg->rating_levels : 4;
         line(t, STYLE_DIM, "%s",
-             T(t, "[n] gọi tiếp  [r] gọi lại  [s] vắng mặt  [b] bắt đầu  [d] xong  [t] chuyển  "
-                  "[c] gọi số",
+             T(t,
+               "[n] gọi tiếp  [r] gọi lại  [s] vắng mặt  [b] bắt đầu  [d] xong  [t] chuyển  "
+               "[c] gọi số",
                "[n] next  [r] recall  [s] no-show  [b] start  [d] done  [t] transfer  "
                "[c] call number"));
         line(t, STYLE_DIM, "%s%d%s",
              T(t, "[p] tạm dừng/tiếp tục  [o] mở quầy  [x] đóng quầy  [1-",
                "[p] pause/resume  [o] open  [x] close  [1-"),
-             levels,
-             T(t, "] đánh giá  [g] làm mới  [q] thoát", "] rating  [g] refresh  [q] quit"));
+             levels, T(t, "] đánh giá  [g] làm mới  [q] thoát", "] rating  [g] refresh  [q] quit"));
         break;
     }
     }
@@ -454,8 +458,8 @@ static void draw(tui *t)
     /* One write per frame: home, each line then erase-to-end-of-line, erase
      * below. Redrawing over the old frame (instead of clearing first) keeps
      * the screen from flickering. The bottom part sits on the last rows. */
-    static const char *const on[] = {"", "\x1b[7m", "\x1b[1m", "\x1b[1;31m", "\x1b[1;32m",
-                                     "\x1b[2m"};
+    static const char *const on[] = {"",           "\x1b[7m",    "\x1b[1m",
+                                     "\x1b[1;31m", "\x1b[1;32m", "\x1b[2m"};
     size_t cap = 64 + (size_t)(t->rows + 1) * (LINE_CAP + 32);
     char *out = qms_malloc(cap);
     if (out) {
@@ -488,8 +492,9 @@ static void draw(tui *t)
 static void send_op(tui *t, counter_req *r)
 {
     if (!counter_client_connected(t->cl)) {
-        set_msg(t, 1, "%s",
-                T(t, "Chưa kết nối được máy chủ: lệnh chưa được gửi", "Not connected: nothing sent"));
+        set_msg(
+            t, 1, "%s",
+            T(t, "Chưa kết nối được máy chủ: lệnh chưa được gửi", "Not connected: nothing sent"));
         return;
     }
     if (counter_client_controller_online(t->cl) == 0) {
@@ -530,8 +535,7 @@ static void maybe_request_queue(tui *t)
 {
     /* "queue" when the controller has it, else "status" (some list there) */
     counter_op op = t->queue_supported == 0 ? COUNTER_OP_STATUS : COUNTER_OP_QUEUE;
-    if (!t->queue_dirty || !counter_client_connected(t->cl) ||
-        counter_client_pending_op(t->cl, op))
+    if (!t->queue_dirty || !counter_client_connected(t->cl) || counter_client_pending_op(t->cl, op))
         return;
     int64_t now = qms_mono_ms();
     if (now - t->queue_last_ms < QUEUE_MIN_GAP_MS)
@@ -599,8 +603,9 @@ static void on_reply(void *ud, const counter_req *req, int err, const counter_in
     }
     if (err == QMS_ERR_UNAVAILABLE) {
         set_msg(t, 1, "%s",
-                T(t, "Mất kết nối: lệnh có thể chưa được thực hiện — xem trạng thái khi có kết nối "
-                     "lại",
+                T(t,
+                  "Mất kết nối: lệnh có thể chưa được thực hiện — xem trạng thái khi có kết nối "
+                  "lại",
                   "Connection lost: the command may not have been done — check the state when "
                   "back"));
         return;
@@ -618,7 +623,8 @@ static void on_reply(void *ud, const counter_req *req, int err, const counter_in
     }
     if (reply->err != QMS_OK) {
         set_msg(t, 1, "%s",
-                reply->message[0] ? reply->message : qms_err_message(reply->err, t->en ? "en" : "vi"));
+                reply->message[0] ? reply->message
+                                  : qms_err_message(reply->err, t->en ? "en" : "vi"));
         return;
     }
     apply_state(t, reply);
@@ -634,8 +640,8 @@ static void on_reply(void *ud, const counter_req *req, int err, const counter_in
         return;
     }
     char text[LINE_CAP];
-    counter_describe(req, reply, counter_client_config(t->cl), counter_client_counter(t->cl),
-                     t->en, text, sizeof text);
+    counter_describe(req, reply, counter_client_config(t->cl), counter_client_counter(t->cl), t->en,
+                     text, sizeof text);
     set_msg(t, 0, "%s", text);
 }
 
@@ -832,7 +838,7 @@ static void key(tui *t, unsigned char k)
     case 'p':
         /* one key for both: pause an open counter, open a paused one */
         send_simple(t, t->have_state && strcmp(t->state.state, "open") != 0 ? COUNTER_OP_RESUME
-                                                                             : COUNTER_OP_PAUSE);
+                                                                            : COUNTER_OP_PAUSE);
         break;
     case 't':
         t->transfer_svc[0] = 0;
@@ -864,8 +870,9 @@ static void key(tui *t, unsigned char k)
             r.level = k - '0';
             send_op(t, &r);
         } else if (k >= 0x20 && k < 0x7F) {
-            set_msg(t, 1, t->en ? "Key '%c' does nothing; the keys are listed below"
-                                : "Phím '%c' không dùng; các phím ở dòng dưới",
+            set_msg(t, 1,
+                    t->en ? "Key '%c' does nothing; the keys are listed below"
+                          : "Phím '%c' không dùng; các phím ở dòng dưới",
                     k);
         }
         break;

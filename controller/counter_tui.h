@@ -8,9 +8,9 @@
 #include "counter_client.h"
 
 typedef struct counter_tui_opts {
-    int in_fd;         /* the terminal to read keys from (0) */
-    int out_fd;        /* and to draw on (1) */
-    int lang_en;       /* English instead of Vietnamese */
+    int in_fd;          /* the terminal to read keys from (0) */
+    int out_fd;         /* and to draw on (1) */
+    int lang_en;        /* English instead of Vietnamese */
     const char *broker; /* "host:port", shown when it cannot be reached */
 } counter_tui_opts;
 

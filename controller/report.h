@@ -70,8 +70,8 @@ typedef struct report_data {
  * while the controller commits). Names come from the store; cfg (may be
  * NULL) fills in what the store does not name. On error returns QMS_ERR_DB
  * (or NOMEM) with a sentence for a person in err. */
-int report_load(const char *path, int32_t from, int32_t to, const qms_config *cfg,
-                report_data *out, char *err, size_t errlen);
+int report_load(const char *path, int32_t from, int32_t to, const qms_config *cfg, report_data *out,
+                char *err, size_t errlen);
 void report_data_free(report_data *d);
 
 /* ---------- grouping and figures ---------- */
@@ -103,17 +103,17 @@ typedef struct report_row {
 
 typedef struct report {
     report_by by;
-    int levels;          /* rating levels shown */
+    int levels; /* rating levels shown */
     report_row *rows;
     int nrows;
-    report_row total;    /* every ticket of the range */
+    report_row total; /* every ticket of the range */
 } report;
 
 /* Group d's tickets. levels = rating levels (3..9); utc_offset_min places
  * hours of the day; from/to bound the days listed by REPORT_BY_DAY; en picks
  * English names. QMS_OK or QMS_ERR_NOMEM. */
-int report_build(const report_data *d, report_by by, int levels, int utc_offset_min,
-                 int32_t from, int32_t to, int en, report *out);
+int report_build(const report_data *d, report_by by, int levels, int utc_offset_min, int32_t from,
+                 int32_t to, int en, report *out);
 void report_free(report *r);
 
 /* Mean wait in ms, < 0 when nobody was called. */
@@ -129,10 +129,10 @@ double report_satisfied_share(const report_fig *f, int levels);
 
 typedef struct report_csv {
     FILE *f;
-    char sep;          /* ',' (default) or ';' */
-    char decimal;      /* '.' (default) or ',' */
-    int col;           /* fields written on the current row */
-    int err;           /* a write failed */
+    char sep;     /* ',' (default) or ';' */
+    char decimal; /* '.' (default) or ',' */
+    int col;      /* fields written on the current row */
+    int err;      /* a write failed */
 } report_csv;
 
 /* Start a CSV stream: the UTF-8 byte order mark (so that spreadsheets read

@@ -145,8 +145,8 @@ static const char *pick_name(const char *vi, const char *en, int want_en)
     return n ? n : "";
 }
 
-int report_build(const report_data *d, report_by by, int levels, int utc_offset_min,
-                 int32_t from, int32_t to, int en, report *out)
+int report_build(const report_data *d, report_by by, int levels, int utc_offset_min, int32_t from,
+                 int32_t to, int en, report *out)
 {
     memset(out, 0, sizeof *out);
     out->by = by;

@@ -173,14 +173,14 @@ static int load_all(sqlite3 *db, loader *L, int32_t from, int32_t to, char *err,
     qms_day_str(to, dto);
     int64_t *ids = NULL; /* ticket ids in d->t order (ascending), to find transfer rows' tickets */
 
-#define PREP(sql)                                                                              \
-    do {                                                                                       \
-        sqlite3_finalize(st);                                                                  \
-        st = NULL;                                                                             \
-        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {                         \
-            rc = fail(err, errlen, QMS_ERR_DB, "cannot read the store: %s", sqlite3_errmsg(db)); \
-            goto out;                                                                          \
-        }                                                                                      \
+#define PREP(sql)                                                                                  \
+    do {                                                                                           \
+        sqlite3_finalize(st);                                                                      \
+        st = NULL;                                                                                 \
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {                             \
+            rc = fail(err, errlen, QMS_ERR_DB, "cannot read the store: %s", sqlite3_errmsg(db));   \
+            goto out;                                                                              \
+        }                                                                                          \
     } while (0)
 
     /* the schema: is this a QMS store, and one we can read? */
@@ -197,11 +197,11 @@ static int load_all(sqlite3 *db, loader *L, int32_t from, int32_t to, char *err,
     PREP("SELECT value FROM meta WHERE key='schema_version'");
     d->schema_version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
     if (d->schema_version < SCHEMA_MIN || d->schema_version > SCHEMA_MAX) {
-        rc = fail(err, errlen, QMS_ERR_DB,
-                  "the store has schema version %d; this qms-report reads versions %d to %d%s",
-                  d->schema_version, SCHEMA_MIN, SCHEMA_MAX,
-                  d->schema_version > SCHEMA_MAX ? " (use the qms-report of the same release)"
-                                                 : "");
+        rc =
+            fail(err, errlen, QMS_ERR_DB,
+                 "the store has schema version %d; this qms-report reads versions %d to %d%s",
+                 d->schema_version, SCHEMA_MIN, SCHEMA_MAX,
+                 d->schema_version > SCHEMA_MAX ? " (use the qms-report of the same release)" : "");
         goto out;
     }
 
@@ -317,8 +317,8 @@ out:
 #undef PREP
 }
 
-int report_load(const char *path, int32_t from, int32_t to, const qms_config *cfg,
-                report_data *out, char *err, size_t errlen)
+int report_load(const char *path, int32_t from, int32_t to, const qms_config *cfg, report_data *out,
+                char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     sqlite3 *db = NULL;

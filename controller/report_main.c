@@ -66,12 +66,18 @@ int main(int argc, char **argv)
 {
     enum { O_DB = 256, O_CONFIG, O_FROM, O_TO, O_BY, O_OUT, O_LANG, O_LEVELS, O_DCOMMA, O_NOBOM };
     static const struct option opts[] = {
-        {"db", required_argument, 0, O_DB},         {"config", required_argument, 0, O_CONFIG},
-        {"from", required_argument, 0, O_FROM},     {"to", required_argument, 0, O_TO},
-        {"by", required_argument, 0, O_BY},         {"out", required_argument, 0, O_OUT},
-        {"lang", required_argument, 0, O_LANG},     {"levels", required_argument, 0, O_LEVELS},
-        {"decimal-comma", no_argument, 0, O_DCOMMA}, {"no-bom", no_argument, 0, O_NOBOM},
-        {"help", no_argument, 0, 'h'},              {"version", no_argument, 0, 'V'},
+        {"db", required_argument, 0, O_DB},
+        {"config", required_argument, 0, O_CONFIG},
+        {"from", required_argument, 0, O_FROM},
+        {"to", required_argument, 0, O_TO},
+        {"by", required_argument, 0, O_BY},
+        {"out", required_argument, 0, O_OUT},
+        {"lang", required_argument, 0, O_LANG},
+        {"levels", required_argument, 0, O_LEVELS},
+        {"decimal-comma", no_argument, 0, O_DCOMMA},
+        {"no-bom", no_argument, 0, O_NOBOM},
+        {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
     };
     const char *db = NULL, *config_path = NULL, *from_s = NULL, *to_s = NULL, *out_path = NULL;

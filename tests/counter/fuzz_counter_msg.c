@@ -17,8 +17,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     if (counter_info_decode(js, size, info) == 0) {
         /* every decoded string is terminated and within its field */
-        if (strlen(info->req) >= sizeof info->req || strlen(info->message) >= sizeof info->message ||
-            info->nqueue < 0 || info->nqueue > COUNTER_QUEUE_MAX)
+        if (strlen(info->req) >= sizeof info->req ||
+            strlen(info->message) >= sizeof info->message || info->nqueue < 0 ||
+            info->nqueue > COUNTER_QUEUE_MAX)
             __builtin_trap();
         char out[300];
         counter_text_fit(info->message, 80, out, sizeof out);

@@ -72,8 +72,7 @@ static void expect(int status, const char *out, const char *err, const char *fir
     fx_run r;
     fx_counter(&F, &r, 0, "--config", CFG, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
                a[9], a[10], NULL);
-    if (r.status != status || (out && strcmp(r.out, out) != 0) ||
-        (err && strcmp(r.err, err) != 0))
+    if (r.status != status || (out && strcmp(r.out, out) != 0) || (err && strcmp(r.err, err) != 0))
         fail_msg("qms-counter %s %s %s %s: status %d (want %d)\nstdout: %s\nstderr: %s", a[0],
                  a[1] ? a[1] : "", a[2] ? a[2] : "", a[3] ? a[3] : "", r.status, status, r.out,
                  r.err);
@@ -155,8 +154,7 @@ static void test_counter_states(void **state)
     expect(1, "", "Quầy đang tạm dừng hoặc đã đóng\n", "--counter", "5", "next", NULL);
     expect(0, "Quầy 5 đã mở lại. Còn 1 khách chờ.\n", "", "--counter", "5", "resume", NULL);
     /* closing with a citizen at the counter is refused; finish first */
-    expect(1, "", "Thao tác không hợp lệ ở trạng thái hiện tại\n", "--counter", "5", "close",
-           NULL);
+    expect(1, "", "Thao tác không hợp lệ ở trạng thái hiện tại\n", "--counter", "5", "close", NULL);
     expect(0, NULL, "", "--counter", "5", "done", NULL);
     expect(0, "Quầy 5 đã đóng.\n", "", "--counter", "5", "close", NULL);
     expect(0, "Quầy 5 đã mở (nhân viên: Nguyễn Thị Lan). Còn 1 khách chờ.\n", "", "--counter", "5",
@@ -245,8 +243,7 @@ static void test_retry_acts_once(void **state)
         _exit(0);
     }
     fx_run r;
-    fx_counter(&F, &r, 0, "--config", CFG, "-v", "--timeout", "15", "--counter", "5", "next",
-               NULL);
+    fx_counter(&F, &r, 0, "--config", CFG, "-v", "--timeout", "15", "--counter", "5", "next", NULL);
     waitpid(thaw, NULL, 0);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "Mời số E003 đến Quầy 5 (Đầu tư). Còn 1 khách chờ."));

@@ -255,17 +255,23 @@ static void test_text_fit(void **state)
     (void)state;
     char out[64];
     /* escape sequences from the network never reach the terminal */
-    counter_text_fit("A\x1b[2JB\x07" "C\x7f", 80, out, sizeof out);
+    counter_text_fit("A\x1b[2JB\x07"
+                     "C\x7f",
+                     80, out, sizeof out);
     assert_string_equal(out, "A[2JBC");
     /* C1 controls (U+009B is a CSI on some terminals) are dropped too */
-    counter_text_fit("x\xc2\x9b" "1m\xc2\xa0y", 80, out, sizeof out);
+    counter_text_fit("x\xc2\x9b"
+                     "1m\xc2\xa0y",
+                     80, out, sizeof out);
     assert_string_equal(out, "x1m\xc2\xa0y");
     /* cut by columns, not bytes: "Đất đai" is 7 columns */
     counter_text_fit("Đất đai", 4, out, sizeof out);
     assert_string_equal(out, "Đất ");
     assert_int_equal(counter_text_width("Đất đai"), 7);
     /* broken UTF-8 becomes '?' */
-    counter_text_fit("a\xe1\xba" "b\xff", 80, out, sizeof out);
+    counter_text_fit("a\xe1\xba"
+                     "b\xff",
+                     80, out, sizeof out);
     assert_string_equal(out, "a?b?");
     /* the buffer bound holds whole characters only */
     char small[5];

@@ -152,8 +152,7 @@ static void test_terminal(void **state)
     int has_queue = queue_supported();
 
     char cmd[1024];
-    snprintf(cmd, sizeof cmd,
-             "%s --counter 5 --broker %s --site %s --config %s -i; echo $? > %s",
+    snprintf(cmd, sizeof cmd, "%s --counter 5 --broker %s --site %s --config %s -i; echo $? > %s",
              qms_test_bin("qms-counter"), F.broker_addr, FX_SITE,
              qms_test_src("examples/center.json"), exit_file);
     assert_int_equal(tmux(NULL, 0, "-f", "/dev/null", "new-session", "-d", "-s", "qc", "-x", "100",

@@ -36,18 +36,18 @@
 typedef struct truth {
     int used;
     int32_t day;
-    int orig, svc;     /* service indices */
-    int64_t taken;     /* ms */
+    int orig, svc; /* service indices */
+    int64_t taken; /* ms */
     int64_t first_call, start, end;
-    char state;        /* 'W' waiting, 'C' called, 'S' serving, 'D' done, 'N' no-show, 'X' cancelled */
-    int counter;       /* counter index of the last call, -1 */
+    char state;  /* 'W' waiting, 'C' called, 'S' serving, 'D' done, 'N' no-show, 'X' cancelled */
+    int counter; /* counter index of the last call, -1 */
     int rating;
     int transfers;
-    int xfer_by[4];    /* counter indices that transferred it */
+    int xfer_by[4]; /* counter indices that transferred it */
     int nxfer;
-    int noshow_plan;   /* the arrival row says it will not come */
-    int xfer_plan;     /* the driver will transfer it once */
-    int service_s;     /* service time still to do */
+    int noshow_plan; /* the arrival row says it will not come */
+    int xfer_plan;   /* the driver will transfer it once */
+    int service_s;   /* service time still to do */
 } truth;
 
 typedef struct desk {
@@ -626,8 +626,7 @@ static void test_by_day_range(void **state)
     (void)state;
     csv_out o;
     /* three days: the full one, the unfinished one, one without tickets */
-    run_report(&o, "--db", W.db, "--from", "2026-11-26", "--to", "2026-11-28", "--by", "day",
-               NULL);
+    run_report(&o, "--db", W.db, "--from", "2026-11-26", "--to", "2026-11-28", "--by", "day", NULL);
     assert_int_equal(o.status, 0);
     fig *f = figs_new(4);
     for (int i = 1; i < MAX_T; i++) {
@@ -784,8 +783,9 @@ static void test_bad_input(void **state)
     /* an output that cannot be written: exit 1, nothing left behind */
     char log[320];
     snprintf(log, sizeof log, "%s/out-fail.log", W.dir);
-    char *argv[] = {(char *)qms_test_bin("qms-report"), "--db", W.db, "--from", "2026-11-26",
-                    "--out", "/nonexistent-qms-dir/r.csv", NULL};
+    char *argv[] = {
+        (char *)qms_test_bin("qms-report"), "--db", W.db, "--from", "2026-11-26", "--out",
+        "/nonexistent-qms-dir/r.csv",       NULL};
     pid_t pid = qms_test_spawn(argv, log);
     assert_int_equal(qms_test_wait_pid(pid, 30000), 1);
     char *text;
@@ -848,9 +848,9 @@ static void test_quoting(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_by_service),   cmocka_unit_test(test_by_counter),
-        cmocka_unit_test(test_by_hour),      cmocka_unit_test(test_by_day_range),
-        cmocka_unit_test(test_no_data),      cmocka_unit_test(test_formats),
+        cmocka_unit_test(test_by_service),    cmocka_unit_test(test_by_counter),
+        cmocka_unit_test(test_by_hour),       cmocka_unit_test(test_by_day_range),
+        cmocka_unit_test(test_no_data),       cmocka_unit_test(test_formats),
         cmocka_unit_test(test_while_writing), cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_quoting),
     };
