@@ -158,7 +158,7 @@ static int ask(counter_client *cl, counter_req *req, oneshot *s)
     return QMS_OK;
 }
 
-static int run_oneshot(counter_client *cl, counter_req *req, int timeout_ms, int en,
+static int run_oneshot(counter_client *cl, counter_req *req, int list, int timeout_ms, int en,
                        const char *broker)
 {
     oneshot s = {0};
@@ -192,14 +192,6 @@ static int run_oneshot(counter_client *cl, counter_req *req, int timeout_ms, int
         memcpy(req->to_service, code, sizeof code);
     }
     int rc = ask(cl, req, &s);
-    if (rc == QMS_OK && req->op == COUNTER_OP_QUEUE && s.reply &&
-        s.reply->err == QMS_ERR_UNKNOWN_OP) {
-        /* a controller without the op: its status may carry the list */
-        counter_req st;
-        memset(&st, 0, sizeof st);
-        st.op = COUNTER_OP_STATUS;
-        rc = ask(cl, &st, &s);
-    }
     if (rc != QMS_OK) {
         fprintf(stderr, "%s\n", qms_err_message(rc, en ? "en" : "vi"));
         qms_free(s.state);
@@ -238,7 +230,7 @@ static int run_oneshot(counter_client *cl, counter_req *req, int timeout_ms, int
         char text[1024];
         counter_describe(req, s.reply, cfg, counter_client_counter(cl), en, text, sizeof text);
         print_clean(stdout, text);
-        if (req->op == COUNTER_OP_QUEUE) {
+        if (list) {
             if (!s.reply->has_queue)
                 puts(en ? "(the controller sent no list)" : "(bộ điều khiển không gửi danh sách)");
             else
@@ -289,7 +281,7 @@ int main(int argc, char **argv)
     const char *broker = "127.0.0.1:1883", *site = NULL, *config_path = NULL;
     const char *user = NULL, *pass = NULL, *cafile = NULL, *cert = NULL, *key = NULL;
     const char *to_service = NULL, *staff = NULL;
-    int to_counter = 0;
+    int to_counter = 0, list = 0;
     int ch;
     while ((ch = getopt_long(argc, argv, "c:b:s:l:it:vhV", opts, NULL)) != -1) {
         switch (ch) {
@@ -381,7 +373,9 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         }
         const char *cmd = argv[optind++];
-        int op = counter_op_parse(cmd);
+        /* "queue" is "status" with the waiting list printed */
+        list = strcmp(cmd, "queue") == 0;
+        int op = counter_op_parse(list ? "status" : cmd);
         if (op < 0) {
             fprintf(stderr, "qms-counter: unknown command '%s'\n", cmd);
             usage(stderr);
@@ -422,8 +416,6 @@ int main(int argc, char **argv)
         }
         if (req.op == COUNTER_OP_OPEN && staff)
             snprintf(req.staff, sizeof req.staff, "%s", staff);
-        if (req.op == COUNTER_OP_QUEUE)
-            req.limit = COUNTER_QUEUE_MAX;
     }
 
     char host[256];
@@ -481,7 +473,7 @@ int main(int argc, char **argv)
         counter_tui_opts to = {.in_fd = 0, .out_fd = 1, .lang_en = en, .broker = broker};
         status = counter_tui_run(cl, &to);
     } else {
-        status = run_oneshot(cl, &req, timeout_s * 1000, en, broker);
+        status = run_oneshot(cl, &req, list, timeout_s * 1000, en, broker);
     }
     counter_client_free(cl);
     qms_mqtt_lib_cleanup();

@@ -11,7 +11,7 @@
 /* Index = counter_op. */
 static const char *const op_names[COUNTER_OP__COUNT] = {
     "next", "recall", "call",   "start", "done", "skip",   "transfer",
-    "rate", "pause",  "resume", "close", "open", "status", "queue",
+    "rate", "pause",  "resume", "close", "open", "status",
 };
 
 const char *counter_op_name(counter_op op)
@@ -60,10 +60,6 @@ char *counter_req_encode(const counter_req *r)
     case COUNTER_OP_OPEN:
         if (r->staff[0])
             ok = ok && cJSON_AddStringToObject(o, "staff", r->staff);
-        break;
-    case COUNTER_OP_QUEUE:
-        if (r->limit > 0)
-            ok = ok && cJSON_AddNumberToObject(o, "limit", r->limit);
         break;
     default:
         break;

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define COUNTER_QUEUE_MAX 50 /* waiting tickets a reply may list (more are counted only) */
+#define COUNTER_QUEUE_MAX 50 /* waiting tickets a list may hold (more are counted only) */
 #define COUNTER_REQ_MAX 64   /* protocol limit of "req" */
 
 /* The operations qms-counter sends. */
@@ -30,7 +30,6 @@ typedef enum {
     COUNTER_OP_CLOSE,
     COUNTER_OP_OPEN,
     COUNTER_OP_STATUS,
-    COUNTER_OP_QUEUE,
     COUNTER_OP__COUNT
 } counter_op;
 
@@ -43,12 +42,12 @@ typedef struct counter_req {
     int to_counter;                /* transfer: counter number, 0 = any */
     int level;                     /* rate: 1..rating_levels */
     char staff[64];                /* open: who signs in, "" = nobody said */
-    int limit;                     /* queue: how many tickets to list, 0 = default */
     int lang_en;                   /* ask for English refusal messages */
 } counter_req;
 
-/* One waiting ticket of a "queue" reply (objects), or of a list of labels
- * (service "", priority 0, taken_ms 0). */
+/* One waiting ticket of a "queue" list: the controller's lists hold labels
+ * ("A024": service "", priority 0, taken_ms 0); objects with those fields
+ * are read too, should a controller send more. */
 typedef struct counter_qentry {
     char ticket[16];            /* "A024" */
     char service[QMS_CODE_MAX]; /* service it waits for */

@@ -199,7 +199,6 @@ void counter_describe(const counter_req *r, const counter_info *rep, const qms_c
         break;
     }
     case COUNTER_OP_STATUS:
-    case COUNTER_OP_QUEUE:
     default:
         add(out, cap, "%s: %s", cname, counter_cstate_text(rep->state, en));
         if (rep->staff[0])

@@ -19,7 +19,6 @@
 #define MAX_LINES 200
 #define LINE_CAP 1024
 #define RECENT_CALLS 5
-#define QUEUE_MIN_GAP_MS 300 /* at most ~3 waiting-list requests a second */
 
 typedef enum {
     MODE_KEYS = 0,     /* single keys */
@@ -54,12 +53,9 @@ typedef struct tui {
     int have_state;
     counter_stats stats;
     int have_stats;
-    counter_info queue; /* last "queue" reply */
+    counter_info queue; /* the waiting list: retained counter/<n>/queue, or a status reply */
     int have_queue;
     int64_t ctl_offset_ms; /* the controller's clock minus ours (from replies' at_ms) */
-    int queue_supported;   /* -1 not known yet, 0 the controller refused the op, 1 yes */
-    int queue_dirty;
-    int64_t queue_last_ms;
     counter_call calls[RECENT_CALLS];
     int ncalls;
     char msg[LINE_CAP];
@@ -71,7 +67,7 @@ typedef struct tui {
     int ever_up;
     int ctrl_online; /* as last seen, to notice it coming back */
     int dirty;
-    char state_topic[256], stats_topic[256], call_topic[256];
+    char state_topic[256], queue_topic[256], stats_topic[256], call_topic[256];
     part *cur; /* the part of the screen being built */
 } tui;
 
@@ -279,7 +275,7 @@ static void build_queue(tui *t, int room, int64_t now)
             line(t, STYLE_DIM, "%s", buf);
         return;
     }
-    if (t->queue_supported == 0 && !(t->have_queue && t->queue.has_queue)) {
+    if (!t->have_queue || !t->queue.has_queue) {
         if (room > 0)
             line(t, STYLE_DIM, "  %s",
                  T(t, "(bộ điều khiển chưa gửi danh sách chờ chi tiết)",
@@ -506,7 +502,7 @@ static void send_op(tui *t, counter_req *r)
         return;
     }
     for (int op = 0; op < COUNTER_OP__COUNT; op++) {
-        if (op == COUNTER_OP_QUEUE || op == COUNTER_OP_STATUS)
+        if (op == COUNTER_OP_STATUS)
             continue;
         if (counter_client_pending_op(t->cl, (counter_op)op)) {
             /* one command at a time: a second press while the first is on
@@ -529,25 +525,6 @@ static void send_simple(tui *t, counter_op op)
     memset(&r, 0, sizeof r);
     r.op = op;
     send_op(t, &r);
-}
-
-static void maybe_request_queue(tui *t)
-{
-    /* "queue" when the controller has it, else "status" (some list there) */
-    counter_op op = t->queue_supported == 0 ? COUNTER_OP_STATUS : COUNTER_OP_QUEUE;
-    if (!t->queue_dirty || !counter_client_connected(t->cl) || counter_client_pending_op(t->cl, op))
-        return;
-    int64_t now = qms_mono_ms();
-    if (now - t->queue_last_ms < QUEUE_MIN_GAP_MS)
-        return;
-    counter_req r;
-    memset(&r, 0, sizeof r);
-    r.op = op;
-    r.limit = COUNTER_QUEUE_MAX;
-    if (counter_client_send(t->cl, &r) == QMS_OK) {
-        t->queue_dirty = 0;
-        t->queue_last_ms = now;
-    }
 }
 
 static void apply_state(tui *t, const counter_info *r)
@@ -582,25 +559,6 @@ static void on_reply(void *ud, const counter_req *req, int err, const counter_in
 {
     tui *t = ud;
     t->dirty = 1;
-    t->queue_dirty = 1;
-    if (req->op == COUNTER_OP_QUEUE) {
-        if (err != QMS_OK)
-            return; /* the next change asks again */
-        if (reply->err == QMS_ERR_UNKNOWN_OP) {
-            t->queue_supported = 0; /* ask "status" from now on */
-            t->queue_dirty = 1;
-            return;
-        }
-        if (reply->err != QMS_OK)
-            return;
-        t->queue = *reply;
-        t->have_queue = 1;
-        if (reply->at_ms > 0)
-            t->ctl_offset_ms = reply->at_ms - qms_now(&qms_clock_real);
-        t->queue_supported = 1;
-        t->queue_dirty = 0;
-        return;
-    }
     if (err == QMS_ERR_UNAVAILABLE) {
         set_msg(t, 1, "%s",
                 T(t,
@@ -628,11 +586,10 @@ static void on_reply(void *ud, const counter_req *req, int err, const counter_in
         return;
     }
     apply_state(t, reply);
-    if (req->op == COUNTER_OP_STATUS && reply->has_queue && t->queue_supported == 0) {
-        /* a controller without "queue" whose status lists the waiting tickets */
+    if (req->op == COUNTER_OP_STATUS && reply->has_queue) {
+        /* the status lists the waiting tickets too: as fresh as it gets */
         t->queue = *reply;
         t->have_queue = 1;
-        t->queue_dirty = 0;
     }
     if (req->op == COUNTER_OP_STATUS) {
         if (strcmp(t->msg, T(t, "Đang gửi…", "Sending…")) == 0)
@@ -655,7 +612,6 @@ static void on_msg(void *ud, const qms_mqtt_msg *m)
             /* back: what was refused because it was down is history */
             if (t->msg_err)
                 t->msg[0] = 0;
-            t->queue_dirty = 1;
         }
         t->ctrl_online = online;
     }
@@ -666,15 +622,21 @@ static void on_msg(void *ud, const qms_mqtt_msg *m)
             t->state = s;
             t->have_state = 1;
         }
-        t->queue_dirty = 1;
+    } else if (strcmp(m->topic, t->queue_topic) == 0) {
+        /* the controller's list of the next tickets this counter would call */
+        counter_info q;
+        if (m->len > 0 && counter_info_decode(m->payload, (size_t)m->len, &q) == QMS_OK &&
+            q.has_queue) {
+            t->queue = q;
+            t->have_queue = 1;
+        }
     } else if (strcmp(m->topic, t->stats_topic) == 0) {
         if (m->len > 0 && counter_stats_decode(m->payload, (size_t)m->len, &t->stats) == QMS_OK) {
             t->have_stats = 1;
             /* a fresh (not retained) publication tells the controller's time */
-            if (!m->retained && t->stats.at_ms > 0 && !t->have_queue)
+            if (!m->retained && t->stats.at_ms > 0)
                 t->ctl_offset_ms = t->stats.at_ms - qms_now(&qms_clock_real);
         }
-        t->queue_dirty = 1;
     } else if (strcmp(m->topic, t->call_topic) == 0) {
         counter_call c;
         if (counter_call_decode(m->payload, (size_t)m->len, &c) == QMS_OK) {
@@ -686,7 +648,6 @@ static void on_msg(void *ud, const qms_mqtt_msg *m)
             if (t->ncalls < RECENT_CALLS)
                 t->ncalls++;
         }
-        t->queue_dirty = 1;
     }
 }
 
@@ -696,8 +657,6 @@ static void on_link(void *ud, int up)
     t->link_up = up;
     t->dirty = 1;
     if (up) {
-        t->queue_supported = t->queue_supported == 0 ? -1 : t->queue_supported; /* may be new */
-        t->queue_dirty = 1;
         if (t->ever_up && t->msg_err)
             t->msg[0] = 0;
         t->ever_up = 1;
@@ -852,8 +811,6 @@ static void key(tui *t, unsigned char k)
         break;
     case 'g':
         send_simple(t, COUNTER_OP_STATUS);
-        t->queue_dirty = 1;
-        t->queue_last_ms = 0;
         break;
     case 'q':
         got_quit = 1;
@@ -923,16 +880,18 @@ int counter_tui_run(counter_client *c, const counter_tui_opts *o)
     t->cl = c;
     t->o = o;
     t->en = o->lang_en;
-    t->queue_supported = -1;
     t->ctrl_online = -1;
     t->state.waiting = -1;
     t->state.counter = -1;
     char suffix[64];
     snprintf(suffix, sizeof suffix, "counter/%d/state", counter_client_counter(c));
     counter_client_subscribe(c, suffix);
+    qms_topic(t->state_topic, sizeof t->state_topic, counter_client_site(c), suffix);
+    snprintf(suffix, sizeof suffix, "counter/%d/queue", counter_client_counter(c));
+    counter_client_subscribe(c, suffix);
+    qms_topic(t->queue_topic, sizeof t->queue_topic, counter_client_site(c), suffix);
     counter_client_subscribe(c, "stats");
     counter_client_subscribe(c, "call");
-    qms_topic(t->state_topic, sizeof t->state_topic, counter_client_site(c), suffix);
     qms_topic(t->stats_topic, sizeof t->stats_topic, counter_client_site(c), "stats");
     qms_topic(t->call_topic, sizeof t->call_topic, counter_client_site(c), "call");
     counter_client_set_callbacks(c, on_reply, on_msg, on_link, t);
@@ -969,7 +928,6 @@ int counter_tui_run(counter_client *c, const counter_tui_opts *o)
             term_size(t);
             t->dirty = 1;
         }
-        maybe_request_queue(t);
         int64_t now = qms_mono_ms();
         if (t->dirty || now - last_draw >= 1000) {
             draw(t);
