@@ -140,8 +140,9 @@ static void print_queue(const counter_info *r, const qms_config *cfg, int en)
                      (long long)((now - q->taken_ms) / 60000));
         print_clean(stdout, line);
     }
-    if (r->waiting > r->nqueue)
-        printf(en ? "... and %d more.\n" : "... và %d số nữa.\n", r->waiting - r->nqueue);
+    int total = r->queue_len >= 0 ? r->queue_len : r->waiting;
+    if (total > r->nqueue)
+        printf(en ? "... and %d more.\n" : "... và %d số nữa.\n", total - r->nqueue);
 }
 
 /* Send req and wait for its outcome (in s). QMS_OK, or why nothing was sent. */

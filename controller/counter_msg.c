@@ -127,6 +127,7 @@ static void info_reset(counter_info *out)
     memset(out, 0, sizeof *out);
     out->counter = -1;
     out->waiting = -1;
+    out->queue_len = -1;
 }
 
 int counter_info_decode(const char *json, size_t len, counter_info *out)
@@ -185,8 +186,9 @@ int counter_info_decode(const char *json, size_t len, counter_info *out)
             qe->taken_ms = get_int(e, "taken_ms", 0, MS_MAX, 0);
             out->nqueue++;
         }
+        out->queue_len = (int)get_int(root, "queue_len", 0, I32_MAX, -1);
         if (out->waiting < 0)
-            out->waiting = (int)get_int(root, "queue_len", 0, I32_MAX, -1);
+            out->waiting = out->queue_len;
         if (out->waiting < 0)
             out->waiting = cJSON_GetArraySize(q);
     }

@@ -73,6 +73,7 @@ typedef struct counter_info {
     int64_t at_ms;                 /* the controller's clock when it answered, 0 if absent */
     int waiting;                   /* tickets waiting for this counter, -1 if absent */
     int has_queue;                 /* a "queue" array was present */
+    int queue_len;                 /* how many the list stands for ("queue_len"), -1 if absent */
     int nqueue;                    /* entries filled in queue[] */
     counter_qentry queue[COUNTER_QUEUE_MAX];
 } counter_info;

@@ -305,7 +305,10 @@ static void build_queue(tui *t, int room, int64_t now)
         room--;
         shown++;
     }
-    int total = waiting >= 0 ? waiting : t->queue.waiting;
+    /* how many the list stands for, when the controller says */
+    int total = t->queue.queue_len >= 0 ? t->queue.queue_len
+                : waiting >= 0          ? waiting
+                                        : t->queue.waiting;
     if (total > shown && room > 0)
         line(t, STYLE_DIM, "  %s %d %s", T(t, "... và", "... and"), total - shown,
              T(t, "số nữa", "more"));

@@ -285,6 +285,27 @@ static void test_controller_down(void **state)
     expect(0, NULL, "", "--counter", "5", "next", NULL);
 }
 
+static void test_long_queue(void **state)
+{
+    (void)state;
+    char label[16], t[16];
+    for (int i = 0; i < 12; i++)
+        assert_int_equal(fx_take(&F, "CT", 0, label), 0);
+    int w;
+    ctl_state(5, t, &w, NULL);
+    assert_true(w >= 12);
+    fx_run r;
+    fx_counter(&F, &r, 0, "--config", CFG, "--counter", "5", "queue", NULL);
+    assert_int_equal(r.status, 0);
+    /* the controller lists the next ten; the rest is counted */
+    assert_non_null(strstr(r.out, "\n 10. "));
+    assert_null(strstr(r.out, "\n 11. "));
+    char more[64];
+    snprintf(more, sizeof more, "... và %d số nữa.\n", w - 10);
+    assert_non_null(strstr(r.out, more));
+    fx_run_free(&r);
+}
+
 static void test_usage(void **state)
 {
     (void)state;
@@ -320,6 +341,7 @@ int main(void)
         cmocka_unit_test(test_unreachable_broker),
         cmocka_unit_test(test_retry_acts_once),
         cmocka_unit_test(test_controller_down),
+        cmocka_unit_test(test_long_queue),
         cmocka_unit_test(test_usage),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -199,6 +199,7 @@ static void test_decode_queue(void **state)
     assert_string_equal(i->queue[0].service, "");
     assert_string_equal(i->queue[1].ticket, "M001");
     assert_int_equal(i->waiting, 9);
+    assert_int_equal(i->queue_len, 9);
     assert_true(i->at_ms == 5000);
     assert_true(i->has_current);
     assert_string_equal(i->current, "");
