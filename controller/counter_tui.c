@@ -232,9 +232,9 @@ static void build_header(tui *t, int64_t now)
             fmt_hhmm(t, t->state.since_ms, hhmm);
             snprintf(since, sizeof since, " (%s%s)", T(t, "từ ", "since "), hhmm);
         }
-        line(t, STYLE_BOLD, "%s: %s — %s — %s%s", T(t, "Số hiện tại", "Current ticket"),
-             t->state.ticket, counter_service_name(cfg, t->state.service, t->en),
-             counter_tstate_text(t->state.ticket_state, t->en), since);
+        line_wrap(t, STYLE_BOLD, 2, "%s: %s — %s — %s%s", T(t, "Số hiện tại", "Current ticket"),
+                  t->state.ticket, counter_service_name(cfg, t->state.service, t->en),
+                  counter_tstate_text(t->state.ticket_state, t->en), since);
     } else {
         line(t, STYLE_BOLD, "%s: %s", T(t, "Số hiện tại", "Current ticket"),
              T(t, "(chưa gọi số nào)", "(none called)"));
@@ -347,12 +347,12 @@ static void build_counts(tui *t)
             snprintf(share, sizeof share, "%.0f%%", t->stats.satisfied_share * 100.0);
         else
             snprintf(share, sizeof share, "-");
-        line(t, STYLE_PLAIN, "%s: %s %d · %s %d · %s %d · %s %s · %s %s",
-             T(t, "Hôm nay (cả trung tâm)", "Today (whole center)"), T(t, "lấy số", "taken"),
-             t->stats.taken, T(t, "đã phục vụ", "served"),
-             t->stats.served < 0 ? 0 : t->stats.served, T(t, "vắng mặt", "no-shows"),
-             t->stats.noshow < 0 ? 0 : t->stats.noshow, T(t, "chờ TB", "mean wait"), mw,
-             T(t, "hài lòng", "satisfied"), share);
+        line_wrap(t, STYLE_PLAIN, 2, "%s: %s %d · %s %d · %s %d · %s %s · %s %s",
+                  T(t, "Hôm nay (cả trung tâm)", "Today (whole center)"), T(t, "lấy số", "taken"),
+                  t->stats.taken, T(t, "đã phục vụ", "served"),
+                  t->stats.served < 0 ? 0 : t->stats.served, T(t, "vắng mặt", "no-shows"),
+                  t->stats.noshow < 0 ? 0 : t->stats.noshow, T(t, "chờ TB", "mean wait"), mw,
+                  T(t, "hài lòng", "satisfied"), share);
     }
     if (t->ncalls > 0) {
         buf[0] = 0;
@@ -423,17 +423,32 @@ static void build_bottom(tui *t)
         break;
     default: {
         const qms_config *cfg = counter_client_config(t->cl);
-        int levels = cfg ? cfg->rating_levels : 4;
-        line(t, STYLE_DIM, "%s",
-             T(t,
-               "[n] gọi tiếp  [r] gọi lại  [s] vắng mặt  [b] bắt đầu  [d] xong  [t] chuyển  "
-               "[c] gọi số",
-               "[n] next  [r] recall  [s] no-show  [b] start  [d] done  [t] transfer  "
-               "[c] call number"));
-        line(t, STYLE_DIM, "%s%d%s",
-             T(t, "[p] tạm dừng/tiếp tục  [o] mở quầy  [x] đóng quầy  [1-",
-               "[p] pause/resume  [o] open  [x] close  [1-"),
-             levels, T(t, "] đánh giá  [g] làm mới  [q] thoát", "] rating  [g] refresh  [q] quit"));
+        char rate[40];
+        snprintf(rate, sizeof rate, t->en ? "[1-%d] rating" : "[1-%d] đánh giá",
+                 cfg ? cfg->rating_levels : 4);
+        const char *vi[] = {
+            "[n] gọi tiếp", "[r] gọi lại",   "[s] vắng mặt", "[b] bắt đầu",
+            "[d] xong",     "[t] chuyển",    "[c] gọi số",   "[p] tạm dừng/tiếp tục",
+            "[o] mở quầy",  "[x] đóng quầy", rate,           "[g] làm mới",
+            "[q] thoát"};
+        const char *en[] = {
+            "[n] next",     "[r] recall",      "[s] no-show",      "[b] start", "[d] done",
+            "[t] transfer", "[c] call number", "[p] pause/resume", "[o] open",  "[x] close",
+            rate,           "[g] refresh",     "[q] quit"};
+        const char **keys = t->en ? en : vi;
+        /* whole items to a row, so no key is cut off on a narrow terminal */
+        char row[LINE_CAP] = "";
+        for (size_t i = 0; i < sizeof vi / sizeof vi[0]; i++) {
+            size_t w = counter_text_width(row);
+            if (row[0] && w + 2 + counter_text_width(keys[i]) > (size_t)t->cols) {
+                line(t, STYLE_DIM, "%s", row);
+                row[0] = 0;
+            }
+            size_t used = strlen(row);
+            snprintf(row + used, sizeof row - used, "%s%s", row[0] ? "  " : "", keys[i]);
+        }
+        if (row[0])
+            line(t, STYLE_DIM, "%s", row);
         break;
     }
     }
