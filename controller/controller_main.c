@@ -347,7 +347,11 @@ int main(int argc, char **argv)
     signal(SIGXFSZ, SIG_IGN);
 
     qms_mqtt_lib_init();
-    snprintf(c->client_id, sizeof c->client_id, "qms-controller-%s", c->site);
+    if (snprintf(c->client_id, sizeof c->client_id, "qms-controller-%s", c->site) >=
+        (int)sizeof c->client_id) {
+        QMS_ERROR("site name too long for a client id: %s", c->site);
+        return 2;
+    }
     mo->host = host;
     mo->port = port;
     mo->client_id = c->client_id;
