@@ -223,6 +223,11 @@ int counter_client_new(const counter_client_opts *o, counter_client **out)
         return rc;
     }
     qms_mqtt_set_callbacks(c->mqtt, on_mqtt_msg, on_mqtt_conn, c);
+    /* retained, sent on every (re)connect; the last will says offline */
+    char status[128];
+    snprintf(status, sizeof status, "{\"state\":\"online\",\"counter\":%d,\"mode\":\"%s\"}",
+             o->counter, o->mode ? o->mode : "cli");
+    qms_mqtt_set_status(c->mqtt, status);
     if (!c->cfg_from_file)
         qms_mqtt_subscribe(c->mqtt, c->config_topic, 1);
     char ctrl[300];

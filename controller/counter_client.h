@@ -26,6 +26,7 @@ typedef struct counter_client_opts {
     const char *certfile;
     const char *keyfile;
     const char *device_id; /* device status id under device/counter/, e.g. "5" */
+    const char *mode;      /* "terminal" or "cli": said in the device status */
     qms_config *cfg;       /* the center's configuration if read from a file, or NULL;
                               taken over (freed with the client) when counter_client_new succeeds */
     int retry_ms;          /* resend an unanswered request after this long (default 2000) */

@@ -456,6 +456,7 @@ int main(int argc, char **argv)
         .certfile = cert,
         .keyfile = key,
         .device_id = device_id,
+        .mode = interactive ? "terminal" : "cli",
         .cfg = cfg,
         .retry_ms = 2000,
         .give_up_ms = interactive ? 10000 : timeout_s * 1000,

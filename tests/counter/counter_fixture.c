@@ -20,6 +20,14 @@ static void on_msg(void *ud, const qms_mqtt_msg *msg)
 {
     fixture *f = ud;
     char topic[128];
+    qms_topic(topic, sizeof topic, FX_SITE, "device/counter/5/status");
+    if (strcmp(msg->topic, topic) == 0) {
+        int n = msg->len < (int)sizeof f->counter5_status - 1 ? msg->len
+                                                              : (int)sizeof f->counter5_status - 1;
+        memcpy(f->counter5_status, msg->payload, (size_t)n);
+        f->counter5_status[n] = 0;
+        return;
+    }
     qms_topic(topic, sizeof topic, FX_SITE, "call");
     if (strcmp(msg->topic, topic) != 0 || f->ncalls >= 256)
         return;
@@ -110,6 +118,8 @@ int fx_start(fixture *f)
     qms_mqtt_set_callbacks(f->m, on_msg, NULL, f);
     char topic[128];
     qms_topic(topic, sizeof topic, FX_SITE, "call");
+    qms_mqtt_subscribe(f->m, topic, 1);
+    qms_topic(topic, sizeof topic, FX_SITE, "device/counter/5/status");
     qms_mqtt_subscribe(f->m, topic, 1);
     for (int i = 0; i < 100 && !qms_mqtt_connected(f->m); i++)
         qms_mqtt_loop(f->m, 20);

@@ -30,6 +30,7 @@ typedef struct fixture {
     qms_mqtt *m; /* the test's own client */
     fx_call calls[256];
     int ncalls;
+    char counter5_status[128]; /* retained qms/demo/device/counter/5/status, as last heard */
     unsigned long seq;
 } fixture;
 

@@ -159,6 +159,11 @@ static void test_terminal(void **state)
     wait_screen("   2. E001   Đầu tư");
     wait_screen("   4. E003   Đầu tư");
     wait_screen("[n] gọi tiếp  [r] gọi lại  [s] vắng mặt");
+    /* the terminal is the counter's device: online while it runs */
+    for (int i = 0; i < 100 && !strstr(F.counter5_status, "online"); i++)
+        fx_pump(&F, 50);
+    assert_string_equal(F.counter5_status,
+                        "{\"state\":\"online\",\"counter\":5,\"mode\":\"terminal\"}");
 
     /* next: the priority ticket */
     keys("n");
@@ -266,7 +271,7 @@ static void test_faults(void **state)
     assert_int_equal(tmux(NULL, 0, "resize-window", "-t", "qc", "-x", "60", "-y", "24", NULL), 0);
     wait_screen("[n] gọi tiếp");
     wait_screen("[q] thoát"); /* no key is cut off: the help wraps */
-    fx_pump(&F, 1200); /* a redraw at the new size */
+    fx_pump(&F, 1200);        /* a redraw at the new size */
     capture();
     for (char *line = screen; *line;) {
         char *end = strchr(line, '\n');
@@ -289,6 +294,9 @@ static void test_faults(void **state)
     assert_non_null(text);
     assert_string_equal(text, "0\n");
     qms_free(text);
+    for (int i = 0; i < 100 && !strstr(F.counter5_status, "offline"); i++)
+        fx_pump(&F, 50);
+    assert_string_equal(F.counter5_status, "{\"state\":\"offline\"}");
 }
 
 int main(void)
