@@ -1,0 +1,118 @@
+#include "kiosk_prn.h"
+
+#include "qms/err.h"
+#include "qms/log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void kiosk_prn_init(kiosk_prn *k, const kiosk_config *c)
+{
+    memset(k, 0, sizeof *k);
+    snprintf(k->device, sizeof k->device, "%s", c->printer);
+    snprintf(k->font_dir, sizeof k->font_dir, "%s", c->font_dir);
+    k->opts.device = k->device;
+    k->opts.baud = c->baud;
+    k->opts.width_dots = c->paper_dots;
+    k->opts.font_dir = k->font_dir;
+    k->opts.qr_native = c->qr_native;
+    k->opts.status_timeout_ms = 500;
+    k->state = QMS_PRN_OFFLINE;
+}
+
+void kiosk_prn_close(kiosk_prn *k)
+{
+    if (k->p)
+        qms_printer_close(k->p);
+    k->p = NULL;
+}
+
+int kiosk_prn_usable(qms_printer_state s)
+{
+    return s == QMS_PRN_OK || s == QMS_PRN_PAPER_LOW;
+}
+
+static void note(kiosk_prn *k, qms_printer_state st)
+{
+    if (st != k->state)
+        QMS_INFO("printer %s: %s", k->device, qms_printer_state_name(st));
+    k->state = st;
+}
+
+qms_printer_state kiosk_prn_check(kiosk_prn *k)
+{
+    if (!k->p && qms_printer_open(&k->opts, &k->p) != QMS_OK) {
+        k->p = NULL;
+        note(k, QMS_PRN_OFFLINE);
+        return k->state;
+    }
+    qms_printer_state st = QMS_PRN_OFFLINE;
+    if (qms_printer_status(k->p, &st) != QMS_OK)
+        st = QMS_PRN_OFFLINE;
+    if (st == QMS_PRN_OFFLINE)
+        kiosk_prn_close(k);
+    note(k, st);
+    return st;
+}
+
+int kiosk_prn_print(kiosk_prn *k, const qms_ticket_print *t)
+{
+    if (!k->p && kiosk_prn_check(k) == QMS_PRN_OFFLINE)
+        return QMS_ERR_PRINTER;
+    qms_printer_state st = QMS_PRN_OFFLINE;
+    int rc = qms_printer_print(k->p, t, &st);
+    if (rc != QMS_OK && kiosk_prn_usable(st))
+        st = QMS_PRN_OFFLINE; /* failed yet "fine": the line itself broke */
+    if (st == QMS_PRN_OFFLINE)
+        kiosk_prn_close(k);
+    note(k, st);
+    return rc == QMS_OK ? QMS_OK : QMS_ERR_PRINTER;
+}
+
+void kiosk_qr_url(const char *tmpl, const char *site, const kiosk_take_reply *r, char *out,
+                  size_t outlen)
+{
+    size_t o = 0;
+    char idbuf[24];
+    snprintf(idbuf, sizeof idbuf, "%lld", (long long)r->id);
+    for (const char *p = tmpl; *p && o + 1 < outlen;) {
+        const char *val = NULL;
+        size_t skip = 0;
+        if (!strncmp(p, "{site}", 6))
+            val = site, skip = 6;
+        else if (!strncmp(p, "{id}", 4))
+            val = idbuf, skip = 4;
+        else if (!strncmp(p, "{day}", 5))
+            val = r->day, skip = 5;
+        else if (!strncmp(p, "{ticket}", 8))
+            val = r->ticket, skip = 8;
+        if (val) {
+            size_t vl = strlen(val);
+            if (o + vl >= outlen)
+                break;
+            memcpy(out + o, val, vl);
+            o += vl;
+            p += skip;
+        } else {
+            out[o++] = *p++;
+        }
+    }
+    out[o] = 0;
+}
+
+void kiosk_ticket_fill(qms_ticket_print *t, const kiosk_take_reply *r, const qms_config *center,
+                       const char *lang, const char *url)
+{
+    memset(t, 0, sizeof *t);
+    t->center_name = center && center->name_vi ? center->name_vi : "";
+    /* the service as the hall knows it: in Vietnamese */
+    t->service_name = r->name_vi[0] ? r->name_vi : r->service;
+    t->number = r->ticket;
+    t->ahead = r->ahead;
+    t->eta_s = r->eta_s;
+    t->taken_ms = r->taken_ms;
+    t->utc_offset_min = center ? center->utc_offset_min : 420;
+    t->qr_url = url;
+    t->lang = lang;
+    t->priority = r->priority > 0;
+}
