@@ -32,7 +32,7 @@ static const SDL_Color C_PRIO_MARK = {0xC6, 0x28, 0x28, 255};
 #define MAX_LINES 6
 #define LINE_BYTES 512
 
-enum { AL_LEFT, AL_CENTER, AL_RIGHT };
+enum { AL_LEFT = 0, AL_CENTER = 1, AL_RIGHT = 2, AL_HMASK = 3, AL_TOP = 4 /* else middle */ };
 
 struct fit_slot {
     uint64_t key;
@@ -260,7 +260,8 @@ static int draw_text(kiosk_draw *d, const char *text, kiosk_rect box, int max_px
         n = 1;
     }
     int skip = TTF_FontLineSkip(f);
-    int y = box.y + (box.h - n * skip) / 2;
+    int y = (align & AL_TOP) ? box.y : box.y + (box.h - n * skip) / 2;
+    align &= AL_HMASK;
     SDL_Rect clip = {box.x, box.y, box.w, box.h};
     SDL_RenderSetClipRect(d->r, &clip);
     for (int i = 0; i < n; i++) {
@@ -438,7 +439,7 @@ static void draw_priority(kiosk_draw *d, const kiosk_layout *l, const kiosk_view
     header(d, l, v, 1);
     draw_text(d, kiosk_text(KT_PRIO_TITLE, v->lang), l->title, l->title.h * 55 / 100, 14, 1,
               C_YELLOW, AL_CENTER, 1);
-    draw_text(d, kiosk_text(KT_PRIO_NOTE, v->lang), l->prio_note, l->prio_note.h * 32 / 100, 12, 0,
+    draw_text(d, kiosk_text(KT_PRIO_NOTE, v->lang), l->prio_note, l->prio_note.h * 40 / 100, 12, 0,
               C_WHITE, AL_CENTER, 2);
     static const kiosk_text_id ids[KIOSK_PRIO_N] = {
         KT_PRIO_NORMAL, KT_PRIO_ELDERLY, KT_PRIO_DISABLED, KT_PRIO_PREGNANT, KT_PRIO_CHILD};
@@ -452,7 +453,7 @@ static void draw_priority(kiosk_draw *d, const kiosk_layout *l, const kiosk_view
     }
     button(d, l, l->back, kiosk_text(KT_BACK, v->lang), C_BUTTON, C_WHITE, pressed(v, KTG_BACK, 0));
     if (v->chosen_service)
-        draw_text(d, v->chosen_service, l->page, l->page.h * 4 / 10, 12, 1, C_WHITE, AL_CENTER, 2);
+        draw_text(d, v->chosen_service, l->info, l->info.h * 4 / 10, 12, 1, C_WHITE, AL_CENTER, 2);
 }
 
 static void draw_busy(kiosk_draw *d, const kiosk_layout *l, const kiosk_view *v)
@@ -580,8 +581,10 @@ static void draw_fault(kiosk_draw *d, const kiosk_layout *l, const kiosk_view *v
     char body[600];
     fault_texts(v, &title, body, sizeof body);
     int y = cy + icon / 2 + m;
-    kiosk_rect tbox = {panel.x + 2 * m, y, panel.w - 4 * m, panel.h * 22 / 100};
-    draw_text(d, kiosk_text(title, v->lang), tbox, s / 12, 16, 1, ink, AL_CENTER, 2);
+    int tmax = s / 12;
+    int th = panel.h * 22 / 100 < tmax * 28 / 10 ? panel.h * 22 / 100 : tmax * 28 / 10;
+    kiosk_rect tbox = {panel.x + 2 * m, y, panel.w - 4 * m, th};
+    draw_text(d, kiosk_text(title, v->lang), tbox, tmax, 16, 1, ink, AL_CENTER, 2);
     y = tbox.y + tbox.h;
     int svc_h = 0;
     if (!blocking && v->chosen_service && *v->chosen_service) {
@@ -589,9 +592,9 @@ static void draw_fault(kiosk_draw *d, const kiosk_layout *l, const kiosk_view *v
         kiosk_rect sbox = {panel.x + 2 * m, y, panel.w - 4 * m, svc_h};
         draw_text(d, v->chosen_service, sbox, s / 20, 14, 1, ink, AL_CENTER, 1);
     }
-    kiosk_rect bbox = {panel.x + 3 * m, y + svc_h, panel.w - 6 * m,
-                       panel.y + panel.h - m - (y + svc_h)};
-    draw_text(d, body, bbox, s / 24, 14, 0, ink, AL_CENTER, 5);
+    kiosk_rect bbox = {panel.x + 3 * m, y + svc_h + m / 2, panel.w - 6 * m,
+                       panel.y + panel.h - m - (y + svc_h + m / 2)};
+    draw_text(d, body, bbox, s / 24, 14, 0, ink, AL_CENTER | AL_TOP, 5);
     if (blocking) {
         char kid[64];
         kiosk_text_fill(kid, sizeof kid, KT_KIOSK, v->lang, v->kiosk_id, 0, 0);

@@ -46,6 +46,7 @@ static void layout_grid(kiosk_layout *l, int max_chars)
     int n = l->nservices > 0 ? l->nservices : 1;
     int comfy_h = (int)ceil(l->min_px * 1.5);
     double font_min = fmax(20.0, 5.5 * l->ppmm);
+    int max_h = (int)(l->min_px * 3.2);
     int best_pages = 1 << 30, best_cols = 1, best_rows = 1;
     double best_font = -1;
     for (int cols = 1; cols <= 6; cols++) {
@@ -57,6 +58,8 @@ static void layout_grid(kiosk_layout *l, int max_chars)
             int cell_h = (b->h - (rows - 1) * l->gap) / rows;
             if (cell_h < comfy_h)
                 break;
+            if (cell_h > max_h)
+                cell_h = max_h; /* tiles are not stretched beyond this */
             int per_page = rows * cols;
             if (per_page > KIOSK_GRID_MAX)
                 break;
@@ -93,7 +96,6 @@ static void layout_grid(kiosk_layout *l, int max_chars)
     l->tile_font_px = best_font > 0 ? (int)best_font : 0;
     int cell_w = (b->w - (best_cols - 1) * l->gap) / best_cols;
     int cell_h = (b->h - (best_rows - 1) * l->gap) / best_rows;
-    int max_h = (int)(l->min_px * 3.2);
     if (l->pages == 1 && cell_h > max_h)
         cell_h = max_h;
     int grid_h = rows_used * cell_h + (rows_used - 1) * l->gap;
@@ -106,29 +108,49 @@ static void layout_grid(kiosk_layout *l, int max_chars)
     }
 }
 
-static void layout_priority(kiosk_layout *l)
+/* Try the priority screen with or without the explanatory note and with
+ * the four classes in `cols` columns; -1 if a button would be too small. */
+static int prio_try(kiosk_layout *l, int with_note, int cols, int force)
 {
-    int note_h = imax(l->body.h / 8, l->min_px);
-    l->prio_note = rect(l->body.x, l->body.y, l->body.w, note_h);
-    kiosk_rect body =
-        rect(l->body.x, l->body.y + note_h + l->gap, l->body.w, l->body.h - note_h - l->gap);
-    const kiosk_rect *b = &body;
     int portrait = l->h > l->w;
-    /* normal first and widest: most citizens take it */
-    int normal_h = imin(imax((int)(b->h * 0.26), l->min_px * 2), (int)(l->min_px * 3.5));
-    int rest_h = b->h - normal_h - l->gap;
-    int cols = 2, rows = 2;
-    int cell_w = (b->w - l->gap) / cols;
-    int cell_h = imin((rest_h - (rows - 1) * l->gap) / rows, (int)(l->min_px * 3.5));
-    int total = normal_h + l->gap + rows * cell_h + (rows - 1) * l->gap;
-    int y = b->y + (b->h - total) / (portrait ? 3 : 2);
-    l->prio[0] = rect(b->x, y, b->w, normal_h);
+    int note_h = with_note ? imax(l->body.h / 8, l->min_px) : 0;
+    kiosk_rect b = rect(l->body.x, l->body.y + note_h + (with_note ? l->gap : 0), l->body.w,
+                        l->body.h - note_h - (with_note ? l->gap : 0));
+    int rows = 4 / cols;
+    /* normal first and a little taller: most citizens take it */
+    double normal_w = portrait ? 1.0 : 1.2;
+    int cap = (int)(l->min_px * (portrait ? 4.0 : 3.0));
+    int unit = (int)((b.h - rows * l->gap) / (normal_w + rows));
+    if (unit > cap)
+        unit = cap;
+    int normal_h = (int)(unit * normal_w);
+    int cell_w = (b.w - (cols - 1) * l->gap) / cols;
+    int comfy = (int)(l->min_px * 1.1);
+    if (!force && (unit < comfy || cell_w < comfy))
+        return -1;
+    int total = normal_h + rows * (unit + l->gap);
+    int y = b.y + (b.h - total) / (portrait ? 3 : 2);
+    l->prio_note = rect(l->body.x, l->body.y, l->body.w, note_h);
+    l->prio[0] = rect(b.x, y, b.w, normal_h);
     y += normal_h + l->gap;
     for (int i = 0; i < 4; i++) {
         int r = i / cols, c = i % cols;
-        l->prio[1 + i] =
-            rect(b->x + c * (cell_w + l->gap), y + r * (cell_h + l->gap), cell_w, cell_h);
+        l->prio[1 + i] = rect(b.x + c * (cell_w + l->gap), y + r * (unit + l->gap), cell_w, unit);
     }
+    return 0;
+}
+
+static void layout_priority(kiosk_layout *l)
+{
+    int portrait = l->h > l->w;
+    static const int tries[][2] = {{1, 2}, {1, 4}, {0, 2}, {0, 4}};
+    static const int tries_portrait[][2] = {{1, 1}, {1, 2}, {0, 2}, {0, 4}};
+    for (int i = 0; i < 4; i++) {
+        const int *t = portrait ? tries_portrait[i] : tries[i];
+        if (prio_try(l, t[0], t[1], 0) == 0)
+            return;
+    }
+    prio_try(l, 0, 4, 1);
 }
 
 int kiosk_layout_compute(kiosk_layout *l, int w, int h, double ppmm, double min_target_mm,
@@ -156,12 +178,16 @@ int kiosk_layout_compute(kiosk_layout *l, int w, int h, double ppmm, double min_
     int footer_h = imax((int)(l->min_px * 1.5), s / 9);
     l->footer = rect(0, h - footer_h, w, footer_h);
     int btn_h = footer_h - m;
-    int btn_w = imax(l->min_px * 3, w / 5);
+    /* back, previous, next side by side; narrower on a narrow screen */
+    int btn_w = imin(imax(l->min_px * 3, w / 5), (w - 2 * m - 2 * l->gap) / 3);
     l->back = rect(m, h - footer_h + m / 2, btn_w, btn_h);
     l->next = rect(w - m - btn_w, h - footer_h + m / 2, btn_w, btn_h);
     l->prev = rect(l->next.x - l->gap - btn_w, h - footer_h + m / 2, btn_w, btn_h);
     l->page = rect(l->back.x + btn_w + l->gap, h - footer_h + m / 2,
                    imax(0, l->prev.x - l->gap - (l->back.x + btn_w + l->gap)), btn_h);
+
+    l->info = rect(l->back.x + btn_w + l->gap, h - footer_h + m / 2,
+                   w - m - (l->back.x + btn_w + l->gap), btn_h);
 
     int title_h = imax(s / 10, l->min_px);
     l->title = rect(m, header_h + m / 2, w - 2 * m, title_h);

@@ -26,6 +26,7 @@ typedef struct kiosk_layout {
     kiosk_rect prev;   /* previous page, in the footer */
     kiosk_rect next;   /* next page, in the footer */
     kiosk_rect page;   /* "page 1 of 2" label between them */
+    kiosk_rect info;   /* footer right of "back" when there are no pages (chosen service) */
     kiosk_rect start;  /* welcome screen: the big "touch to take a number" button */
     /* service menu */
     int nservices;

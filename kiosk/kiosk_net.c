@@ -555,3 +555,34 @@ void kiosk_net_set_printer(kiosk_net *n, const char *printer_state)
     snprintf(n->printer, sizeof n->printer, "%s", printer_state);
     publish_status(n);
 }
+
+void kiosk_qr_url(const char *tmpl, const char *site, const kiosk_take_reply *r, char *out,
+                  size_t outlen)
+{
+    size_t o = 0;
+    char idbuf[24];
+    snprintf(idbuf, sizeof idbuf, "%lld", (long long)r->id);
+    for (const char *p = tmpl; *p && o + 1 < outlen;) {
+        const char *val = NULL;
+        size_t skip = 0;
+        if (!strncmp(p, "{site}", 6))
+            val = site, skip = 6;
+        else if (!strncmp(p, "{id}", 4))
+            val = idbuf, skip = 4;
+        else if (!strncmp(p, "{day}", 5))
+            val = r->day, skip = 5;
+        else if (!strncmp(p, "{ticket}", 8))
+            val = r->ticket, skip = 8;
+        if (val) {
+            size_t vl = strlen(val);
+            if (o + vl >= outlen)
+                break;
+            memcpy(out + o, val, vl);
+            o += vl;
+            p += skip;
+        } else {
+            out[o++] = *p++;
+        }
+    }
+    out[o] = 0;
+}

@@ -47,6 +47,11 @@ int kiosk_take_reply_parse(const char *payload, size_t len, kiosk_take_reply *r)
  * (offline, empty = retained status removed, garbage). */
 int kiosk_status_online(const char *payload, size_t len);
 
+/* The status URL for a ticket: the template with {site}, {id}, {day} and
+ * {ticket} replaced (docs/kiosk.md); truncated to outlen. */
+void kiosk_qr_url(const char *tmpl, const char *site, const kiosk_take_reply *r, char *out,
+                  size_t outlen);
+
 typedef void (*kiosk_take_cb)(void *ud, int take_id, const kiosk_take_reply *r);
 
 typedef struct kiosk_net_opts {

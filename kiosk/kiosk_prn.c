@@ -69,37 +69,6 @@ int kiosk_prn_print(kiosk_prn *k, const qms_ticket_print *t)
     return rc == QMS_OK ? QMS_OK : QMS_ERR_PRINTER;
 }
 
-void kiosk_qr_url(const char *tmpl, const char *site, const kiosk_take_reply *r, char *out,
-                  size_t outlen)
-{
-    size_t o = 0;
-    char idbuf[24];
-    snprintf(idbuf, sizeof idbuf, "%lld", (long long)r->id);
-    for (const char *p = tmpl; *p && o + 1 < outlen;) {
-        const char *val = NULL;
-        size_t skip = 0;
-        if (!strncmp(p, "{site}", 6))
-            val = site, skip = 6;
-        else if (!strncmp(p, "{id}", 4))
-            val = idbuf, skip = 4;
-        else if (!strncmp(p, "{day}", 5))
-            val = r->day, skip = 5;
-        else if (!strncmp(p, "{ticket}", 8))
-            val = r->ticket, skip = 8;
-        if (val) {
-            size_t vl = strlen(val);
-            if (o + vl >= outlen)
-                break;
-            memcpy(out + o, val, vl);
-            o += vl;
-            p += skip;
-        } else {
-            out[o++] = *p++;
-        }
-    }
-    out[o] = 0;
-}
-
 void kiosk_ticket_fill(qms_ticket_print *t, const kiosk_take_reply *r, const qms_config *center,
                        const char *lang, const char *url)
 {

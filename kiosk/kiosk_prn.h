@@ -27,11 +27,6 @@ int kiosk_prn_print(kiosk_prn *k, const qms_ticket_print *t);
 /* Is this state one in which the kiosk may issue tickets? */
 int kiosk_prn_usable(qms_printer_state s);
 
-/* The status URL for a ticket: the template with {site}, {id}, {day} and
- * {ticket} replaced (docs/kiosk.md). */
-void kiosk_qr_url(const char *tmpl, const char *site, const kiosk_take_reply *r, char *out,
-                  size_t outlen);
-
 /* Fill the ticket to print from a reply; strings point into r, cfg and
  * url (which must outlive t). center: may be NULL. */
 void kiosk_ticket_fill(qms_ticket_print *t, const kiosk_take_reply *r, const qms_config *center,
