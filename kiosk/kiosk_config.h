@@ -20,6 +20,7 @@ typedef struct kiosk_config {
     int portrait;         /* 1: taller than wide */
     int rotate;           /* 0, 90, 180, 270: panel mounted rotated, no OS rotation */
     int fullscreen;       /* 1: take the whole display */
+    char renderer[16];    /* SDL render driver: "software" (default: small, no GPU) or "auto" */
     double min_target_mm; /* smallest touch target side, millimetres (15) */
     int ask_priority;     /* 1: ask the priority class after the service */
     /* printer */

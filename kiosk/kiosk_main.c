@@ -527,6 +527,11 @@ static int run_ui(ui *u, const char *host, int port, FILE *trace)
     SDL_SetHint(SDL_HINT_TOUCH_MOUSE_EVENTS, "0"); /* fingers come as finger events only */
     SDL_SetHint(SDL_HINT_VIDEO_ALLOW_SCREENSAVER, "0");
     SDL_SetHint(SDL_HINT_RENDER_SCALE_QUALITY, "linear");
+    if (strcmp(u->cfg.renderer, "auto") != 0)
+        SDL_SetHint(SDL_HINT_RENDER_DRIVER, u->cfg.renderer); /* SDL_RENDER_DRIVER still wins */
+    if (strcmp(u->cfg.renderer, "software") == 0)
+        /* and present the software frame as it is, not through a GL texture */
+        SDL_SetHint(SDL_HINT_FRAMEBUFFER_ACCELERATION, "0");
     if (SDL_Init(SDL_INIT_VIDEO | SDL_INIT_EVENTS)) {
         fprintf(stderr, "qms-kiosk: SDL: %s\n", SDL_GetError());
         return KIOSK_EXIT_USAGE;
@@ -571,8 +576,10 @@ static int run_ui(ui *u, const char *host, int port, FILE *trace)
             QMS_WARN("no watcher thread; polling instead");
             u->mode = WAIT_TICK;
         }
-        QMS_INFO("video %s, %dx%d, wait mode %d", SDL_GetCurrentVideoDriver(), u->lw, u->lh,
-                 (int)u->mode);
+        SDL_RendererInfo ri;
+        SDL_GetRendererInfo(u->ren, &ri);
+        QMS_INFO("video %s, renderer %s, %dx%d, wait mode %d", SDL_GetCurrentVideoDriver(),
+                 ri.name, u->lw, u->lh, (int)u->mode);
         kiosk_app_set_present(u->app, present_now, u);
         int scripted = u->script.n > 0;
         for (;;) {
