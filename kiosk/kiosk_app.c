@@ -437,6 +437,11 @@ void kiosk_app_tick(kiosk_app *a)
             go_idle(a);
         }
         break;
+    case KV_TICKET:
+        /* The ticket came out: let its holder read the number. A fault that
+         * came with it (paper ran out after the cut) shows once the screen
+         * times out, for the next citizen. */
+        break;
     default:
         if (f != KF_NONE)
             set_screen(a, KV_FAULT, f, 0);

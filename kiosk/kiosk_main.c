@@ -481,6 +481,23 @@ static int script_step(ui *u, int *wake_ms)
             }
             u->screen_deadline = 0;
             break;
+        case KS_WAIT_FILE: {
+            char path[1024];
+            snprintf(path, sizeof path, "%s/%s", u->shot_dir ? u->shot_dir : ".", c->arg);
+            if (access(path, F_OK) != 0) {
+                if (!u->screen_deadline)
+                    u->screen_deadline = now + c->ms;
+                if (now >= u->screen_deadline) {
+                    char why[96];
+                    snprintf(why, sizeof why, "file %s did not appear in %d ms", c->arg, c->ms);
+                    return script_fail(u, c, why), 1;
+                }
+                *wake_ms = 10;
+                return 0;
+            }
+            u->screen_deadline = 0;
+            break;
+        }
         case KS_EXPECT_SCREEN:
             if (strcmp(kiosk_app_screen_name(u->app), c->arg) != 0) {
                 char why[96];

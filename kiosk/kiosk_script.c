@@ -45,6 +45,7 @@ static const struct {
     {"wait-screen", KS_WAIT_SCREEN, -1}, /* 1 or 2 */
     {"expect-screen", KS_EXPECT_SCREEN, 1},
     {"screenshot", KS_SCREENSHOT, 1},
+    {"wait-file", KS_WAIT_FILE, -1},
     {"quit", KS_QUIT, 0},
 };
 
@@ -118,11 +119,12 @@ static int parse_line(char *line, int lineno, kiosk_script_cmd *cmd, int *has, c
                 return fail(err, errlen, lineno, "wait needs milliseconds (0..3600000)");
             break;
         case KS_WAIT_SCREEN:
+        case KS_WAIT_FILE:
             if (nargs < 1 || nargs > 2)
-                return fail(err, errlen, lineno, "wait-screen takes a screen and optional ms");
+                return fail(err, errlen, lineno, "%s takes a name and optional ms", words[0]);
             cmd->ms = 10000;
             if (nargs == 2 && parse_uint(words[2], 3600000, &cmd->ms))
-                return fail(err, errlen, lineno, "wait-screen timeout must be milliseconds");
+                return fail(err, errlen, lineno, "%s timeout must be milliseconds", words[0]);
             /* fall through */
         case KS_TAP_SERVICE:
         case KS_TAP_PRIORITY:

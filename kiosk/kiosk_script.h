@@ -13,6 +13,8 @@
  *   wait-screen NAME [MS]    wait until screen NAME shows (default 10000 ms), else fail
  *   expect-screen NAME       fail unless screen NAME shows now
  *   screenshot NAME          save the screen as <screenshot-dir>/NAME.png
+ *   wait-file NAME [MS]      wait until <screenshot-dir>/NAME exists (default 10000 ms),
+ *                            else fail: lets a test change the world at a known moment
  *   quit                     stop (the script's end also stops)
  */
 #ifndef QMS_KIOSK_SCRIPT_H
@@ -32,6 +34,7 @@ typedef enum {
     KS_WAIT_SCREEN,
     KS_EXPECT_SCREEN,
     KS_SCREENSHOT,
+    KS_WAIT_FILE,
     KS_QUIT,
 } kiosk_script_op;
 
@@ -41,7 +44,7 @@ typedef enum {
 typedef struct kiosk_script_cmd {
     kiosk_script_op op;
     int x, y;                       /* KS_TAP */
-    int ms;                         /* KS_WAIT, KS_WAIT_SCREEN timeout */
+    int ms;                         /* KS_WAIT; KS_WAIT_SCREEN, KS_WAIT_FILE timeout */
     char arg[KIOSK_SCRIPT_ARG_MAX]; /* code, class, screen or file name */
     int line;                       /* 1-based line in the script */
 } kiosk_script_cmd;

@@ -148,6 +148,9 @@ int kiosk_take_main(const kiosk_config *cfg, const char *host, int port, const c
         goto out;
     }
     kiosk_net_set_printer(n, qms_printer_state_name(prn.state));
+    if (!kiosk_prn_usable(prn.state))
+        fprintf(stderr, "qms-kiosk: ticket printed; the printer is now %s\n",
+                qms_printer_state_name(prn.state));
     printf("%s %s %s ahead=%d eta_s=%d id=%lld\n", st.r.ticket, st.r.service, st.r.name_vi,
            st.r.ahead, st.r.eta_s, (long long)st.r.id);
     fflush(stdout);

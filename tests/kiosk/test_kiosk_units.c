@@ -100,9 +100,10 @@ static void test_script(void **state)
                      "wait-screen ticket 3000\n"
                      "expect-screen idle\n"
                      "screenshot menu-vi_1.land\n"
-                     "quit\n";
+                     "quit\n"
+                     "wait-file go-1 500\n";
     assert_int_equal(kiosk_script_parse(ok, strlen(ok), &s, err, sizeof err), QMS_OK);
-    assert_int_equal(s.n, 13);
+    assert_int_equal(s.n, 14);
     assert_int_equal(s.cmds[0].op, KS_TAP);
     assert_int_equal(s.cmds[0].x, 10);
     assert_int_equal(s.cmds[0].y, 20);
@@ -120,6 +121,9 @@ static void test_script(void **state)
     assert_int_equal(s.cmds[11].op, KS_SCREENSHOT);
     assert_string_equal(s.cmds[11].arg, "menu-vi_1.land");
     assert_int_equal(s.cmds[12].op, KS_QUIT);
+    assert_int_equal(s.cmds[13].op, KS_WAIT_FILE);
+    assert_string_equal(s.cmds[13].arg, "go-1");
+    assert_int_equal(s.cmds[13].ms, 500);
     kiosk_script_free(&s);
 
     static const struct {
