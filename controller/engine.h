@@ -52,6 +52,7 @@ typedef struct qms_ticket {
     int32_t eta_s;       /* expected wait given at taking (seconds) */
     int32_t eta_now_s;   /* current expected wait from now (kept fresh), -1 if not waiting */
     int rating;          /* 0 = none, 1..rating_levels (highest = very satisfied) */
+    int transfers;       /* how many times it was transferred (persist it) */
 } qms_ticket;
 
 typedef struct qms_counter_state {
@@ -85,6 +86,9 @@ typedef struct qms_event {
     int64_t at_ms;
     int arg;         /* rating level; transfer: to-service index; counter: new qms_cstate */
     int arg2;        /* transfer: from-service index; else 0 */
+    qms_ticket snap; /* the ticket right after this event (when ticket != 0): the store
+                      * writes this row, so a day rollover that drops tickets from
+                      * memory still commits them */
 } qms_event;
 
 typedef struct qms_engine qms_engine;

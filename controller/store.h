@@ -14,6 +14,21 @@ typedef struct qms_store qms_store;
 
 /* Open (create if needed) and migrate the database at path. */
 int qms_store_open(const char *path, qms_store **out);
+
+/* How often SQLite waits for the disk. FULL (the default) syncs the WAL on
+ * every commit: an acknowledged change survives a power cut. NORMAL syncs only
+ * at checkpoints (survives a crash of the program, not of the machine); the
+ * day replay qms-sim uses it to replay a day in seconds. OFF is for
+ * throwaway files only. */
+typedef enum { QMS_STORE_SYNC_FULL = 0, QMS_STORE_SYNC_NORMAL, QMS_STORE_SYNC_OFF } qms_store_sync;
+
+typedef struct qms_store_opts {
+    qms_store_sync sync; /* default QMS_STORE_SYNC_FULL */
+    int busy_ms;         /* wait this long for another connection's lock; 0 = 5000 */
+} qms_store_opts;
+
+/* qms_store_open with options (o may be NULL for the defaults). */
+int qms_store_open_ex(const char *path, const qms_store_opts *o, qms_store **out);
 void qms_store_close(qms_store *s);
 
 /* Load the current day's state into a fresh engine (same config). If the store

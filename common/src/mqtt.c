@@ -192,7 +192,7 @@ int qms_mqtt_new(const qms_mqtt_opts *o, qms_mqtt **out)
     m->keepalive = o->keepalive_s ? o->keepalive_s : 10;
     snprintf(m->client_id, sizeof m->client_id, "%s", o->client_id);
     snprintf(m->site, sizeof m->site, "%s", o->site ? o->site : "default");
-    char suffix[200];
+    char suffix[160];
     snprintf(suffix, sizeof suffix, "device/%s/%s/status", o->device_kind ? o->device_kind : "client",
              o->device_id ? o->device_id : o->client_id);
     qms_topic(m->status_topic, sizeof m->status_topic, m->site, suffix);

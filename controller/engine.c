@@ -1,0 +1,1117 @@
+/* The queue engine: see engine.h for the contract and docs/eta.md for the
+ * expected-wait method.
+ *
+ * Layout: today's tickets live in one array in id order (ids only grow, so a
+ * binary search finds one). The tickets that wait are also kept in `wait`, a
+ * list ordered by (taken time, id): the order of arrival, which a transfer
+ * keeps because it keeps the taking time. Every choice of "who is next" —
+ * the real one and the ones the expected-wait forecast makes — goes through
+ * pick(), so the forecast follows exactly the policy the counters follow. */
+#include "engine.h"
+
+#include "qms/alloc.h"
+#include "qms/err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A waiting ticket as the calling policy sees it. */
+typedef struct wait_ent {
+    int64_t id;
+    int64_t taken_ms;
+    int service;  /* service it waits for */
+    int priority; /* 0 normal, 1 priority, 2 appointment */
+    int target;   /* counter index it was sent to, -1 = any */
+    int alive;    /* forecast scratch: still waiting in the simulation */
+} wait_ent;
+
+/* What today's finished tickets taught about a service. */
+typedef struct svc_learn {
+    int64_t occ_sum_ms; /* sum of counter occupancy (first call -> end) */
+    int n;              /* how many */
+    int32_t *occ_s;     /* each occupancy, seconds (for the conditional remaining time) */
+    int occ_cap;
+} svc_learn;
+
+struct qms_engine {
+    const qms_config *cfg;
+    const qms_clock *clock;
+    int32_t day;     /* local day (after day_reset) the tickets belong to */
+    int64_t next_id; /* id of the next ticket */
+    qms_ticket *t;   /* today's tickets, ascending id */
+    int nt, capt;
+    wait_ent *wait; /* waiting tickets, ascending (taken_ms, id) */
+    int nw, capw;
+    int32_t *issued; /* per service: highest number issued today, 0 if none */
+    qms_counter_state *ctr;
+    svc_learn *learn;
+    qms_event *j; /* journal */
+    int nj, capj;
+    wait_ent *scratch; /* forecast copy of wait (+1 phantom) */
+    int caps;
+};
+
+#define PRIOR_WEIGHT 4 /* the configured mean counts as this many observations */
+
+const char *qms_tstate_name(qms_tstate s)
+{
+    static const char *n[] = {"waiting", "called", "serving", "done", "noshow", "cancelled"};
+    return (unsigned)s < sizeof n / sizeof *n ? n[s] : "unknown";
+}
+
+const char *qms_cstate_name(qms_cstate s)
+{
+    static const char *n[] = {"open", "paused", "closed"};
+    return (unsigned)s < sizeof n / sizeof *n ? n[s] : "unknown";
+}
+
+const char *qms_event_name(qms_event_kind k)
+{
+    static const char *n[] = {"take",     "call",   "recall", "start",   "done",   "skip",
+                              "transfer", "cancel", "rate",   "counter", "new_day"};
+    return (unsigned)k < sizeof n / sizeof *n ? n[k] : "unknown";
+}
+
+static int64_t now_ms(const qms_engine *e)
+{
+    return qms_now(e->clock);
+}
+
+/* The day a moment belongs to: the local day, shifted by day_reset so that a
+ * center resetting at 05:00 keeps 00:00-04:59 on the previous day. */
+static int32_t day_of(const qms_engine *e, int64_t ms)
+{
+    return qms_local_day(ms - (int64_t)e->cfg->day_reset_s * 1000, e->cfg->utc_offset_min);
+}
+
+/* ---------- growth helpers ---------- */
+
+static int grow(void **p, int *cap, int need, size_t elem)
+{
+    if (need <= *cap)
+        return QMS_OK;
+    int ncap = *cap ? *cap : 16;
+    while (ncap < need)
+        ncap *= 2;
+    void *np = qms_realloc(*p, (size_t)ncap * elem);
+    if (!np)
+        return QMS_ERR_NOMEM;
+    *p = np;
+    *cap = ncap;
+    return QMS_OK;
+}
+
+/* Reserve room for the journal entries and waiting-list slots an operation
+ * may add, so that once an operation starts changing state nothing can fail. */
+static int reserve(qms_engine *e, int events, int waits, int tickets)
+{
+    int rc = grow((void **)&e->j, &e->capj, e->nj + events, sizeof *e->j);
+    if (!rc)
+        rc = grow((void **)&e->wait, &e->capw, e->nw + waits, sizeof *e->wait);
+    if (!rc)
+        rc = grow((void **)&e->t, &e->capt, e->nt + tickets, sizeof *e->t);
+    if (!rc)
+        rc = grow((void **)&e->scratch, &e->caps, e->nw + waits + 1, sizeof *e->scratch);
+    return rc;
+}
+
+/* ---------- lookups ---------- */
+
+static int ticket_index(const qms_engine *e, int64_t id)
+{
+    int lo = 0, hi = e->nt - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (e->t[mid].id == id)
+            return mid;
+        if (e->t[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return -1;
+}
+
+const qms_ticket *qms_engine_ticket(const qms_engine *e, int64_t id)
+{
+    int i = ticket_index(e, id);
+    return i < 0 ? NULL : &e->t[i];
+}
+
+static qms_ticket *ticket_mut(qms_engine *e, int64_t id)
+{
+    int i = ticket_index(e, id);
+    return i < 0 ? NULL : &e->t[i];
+}
+
+const qms_ticket *qms_engine_find_label(const qms_engine *e, const char *label)
+{
+    if (!label)
+        return NULL;
+    /* newest first: after a transfer labels stay unique within a day anyway */
+    for (int i = e->nt - 1; i >= 0; i--)
+        if (strcmp(e->t[i].label, label) == 0)
+            return &e->t[i];
+    return NULL;
+}
+
+const qms_counter_state *qms_engine_counter(const qms_engine *e, int ci)
+{
+    if (ci < 0 || ci >= e->cfg->ncounters)
+        return NULL;
+    return &e->ctr[ci];
+}
+
+int qms_engine_ticket_count(const qms_engine *e)
+{
+    return e->nt;
+}
+
+const qms_ticket *qms_engine_ticket_at(const qms_engine *e, int i)
+{
+    return (i >= 0 && i < e->nt) ? &e->t[i] : NULL;
+}
+
+const qms_config *qms_engine_config(const qms_engine *e)
+{
+    return e->cfg;
+}
+
+int32_t qms_engine_day(const qms_engine *e)
+{
+    return e->day;
+}
+
+int64_t qms_engine_next_id(const qms_engine *e)
+{
+    return e->next_id;
+}
+
+/* ---------- journal ---------- */
+
+static void journal(qms_engine *e, qms_event_kind kind, const qms_ticket *t, int ci, int arg,
+                    int arg2)
+{
+    /* room was reserved by the operation before it changed anything */
+    qms_event *ev = &e->j[e->nj++];
+    memset(ev, 0, sizeof *ev);
+    ev->kind = kind;
+    ev->ticket = t ? t->id : 0;
+    ev->counter = ci;
+    ev->at_ms = now_ms(e);
+    ev->arg = arg;
+    ev->arg2 = arg2;
+    if (t)
+        ev->snap = *t;
+}
+
+int qms_engine_journal_len(const qms_engine *e)
+{
+    return e->nj;
+}
+
+const qms_event *qms_engine_journal_at(const qms_engine *e, int i)
+{
+    return (i >= 0 && i < e->nj) ? &e->j[i] : NULL;
+}
+
+void qms_engine_journal_clear(qms_engine *e)
+{
+    e->nj = 0;
+}
+
+/* ---------- waiting list ---------- */
+
+static int wait_before(const wait_ent *a, int64_t taken_ms, int64_t id)
+{
+    return a->taken_ms < taken_ms || (a->taken_ms == taken_ms && a->id < id);
+}
+
+static void wait_insert(qms_engine *e, const qms_ticket *t)
+{
+    int pos = e->nw;
+    while (pos > 0 && !wait_before(&e->wait[pos - 1], t->taken_ms, t->id))
+        pos--;
+    memmove(&e->wait[pos + 1], &e->wait[pos], (size_t)(e->nw - pos) * sizeof *e->wait);
+    e->wait[pos] = (wait_ent){.id = t->id,
+                              .taken_ms = t->taken_ms,
+                              .service = t->service,
+                              .priority = t->priority,
+                              .target = t->target_counter,
+                              .alive = 1};
+    e->nw++;
+}
+
+static void wait_remove(qms_engine *e, int64_t id)
+{
+    for (int i = 0; i < e->nw; i++)
+        if (e->wait[i].id == id) {
+            memmove(&e->wait[i], &e->wait[i + 1], (size_t)(e->nw - i - 1) * sizeof *e->wait);
+            e->nw--;
+            return;
+        }
+}
+
+/* ---------- the calling policy ---------- */
+
+static int counter_rank(const qms_config *c, int ci, int si)
+{
+    const qms_counter *k = &c->counters[ci];
+    for (int r = 0; r < k->nservices; r++)
+        if (k->services[r] == si)
+            return r;
+    return -1;
+}
+
+static int eligible(const qms_config *c, int ci, const wait_ent *w)
+{
+    if (!w->alive)
+        return 0;
+    if (w->target >= 0)
+        return w->target == ci;
+    return counter_rank(c, ci, w->service) >= 0;
+}
+
+/* Who counter ci calls next among list[0..n) (ordered by arrival), given how
+ * many normal tickets it called since its last priority one. Returns the
+ * index in list, or -1 if nobody waits for this counter.
+ *  - priority strict: the highest class first (appointment 2, then 1), then
+ *    normal tickets;
+ *  - interleave: one priority ticket after every k normal ones (or when no
+ *    normal ticket waits);
+ *  - within a class: the oldest (order "oldest"), or the counter's first
+ *    service in its own order, oldest within it (order "counter"). */
+static int pick(const qms_config *c, int ci, int streak, const wait_ent *list, int n)
+{
+    int best_p = -1, best_n = -1, rank_p = 0, rank_n = 0;
+    int by_counter = c->policy.order == QMS_ORDER_COUNTER;
+    for (int i = 0; i < n; i++) {
+        const wait_ent *w = &list[i];
+        if (!eligible(c, ci, w))
+            continue;
+        /* a ticket sent to this very counter ranks as its first service */
+        int rank = by_counter ? (w->target == ci ? -1 : counter_rank(c, ci, w->service)) : 0;
+        if (w->priority > 0) {
+            if (best_p < 0 || w->priority > list[best_p].priority ||
+                (w->priority == list[best_p].priority && rank < rank_p)) {
+                best_p = i;
+                rank_p = rank;
+            }
+        } else if (best_n < 0 || rank < rank_n) {
+            best_n = i;
+            rank_n = rank;
+        }
+    }
+    if (c->policy.priority == QMS_PRIO_STRICT)
+        return best_p >= 0 ? best_p : best_n;
+    if (best_p >= 0 && (best_n < 0 || streak >= c->policy.interleave_k))
+        return best_p;
+    return best_n;
+}
+
+/* ---------- learning service times ---------- */
+
+static void learn_add(qms_engine *e, const qms_ticket *t)
+{
+    if (!t->first_called_ms || t->end_ms < t->first_called_ms)
+        return;
+    if (t->state != QMS_T_DONE && t->state != QMS_T_NOSHOW)
+        return;
+    svc_learn *l = &e->learn[t->service];
+    int64_t occ = t->end_ms - t->first_called_ms;
+    if (grow((void **)&l->occ_s, &l->occ_cap, l->n + 1, sizeof *l->occ_s))
+        return; /* estimates only: losing a sample under memory pressure is harmless */
+    l->occ_s[l->n++] = (int32_t)((occ + 500) / 1000);
+    l->occ_sum_ms += occ;
+}
+
+/* A no-show called again is not finished after all: forget its sample. */
+static void learn_remove(qms_engine *e, const qms_ticket *t)
+{
+    if (!t->first_called_ms || t->end_ms < t->first_called_ms)
+        return;
+    svc_learn *l = &e->learn[t->service];
+    int64_t occ = t->end_ms - t->first_called_ms;
+    int32_t v = (int32_t)((occ + 500) / 1000);
+    for (int i = 0; i < l->n; i++)
+        if (l->occ_s[i] == v) {
+            l->occ_s[i] = l->occ_s[--l->n];
+            l->occ_sum_ms -= occ;
+            return;
+        }
+}
+
+/* Mean counter occupancy per ticket of service si, in seconds: today's
+ * observations blended with the configured mean. */
+static double occ_mean_s(const qms_engine *e, int si)
+{
+    const svc_learn *l = &e->learn[si];
+    double prior = e->cfg->services[si].mean_service_s;
+    return (prior * PRIOR_WEIGHT + (double)l->occ_sum_ms / 1000.0) / (PRIOR_WEIGHT + l->n);
+}
+
+/* Expected time left for a ticket of service si that has occupied its counter
+ * for elapsed_s: the mean of (d - elapsed) over today's occupancies d longer
+ * than elapsed, when there are enough; otherwise the mean less what passed,
+ * but never less than a third of the mean (it is taking long: it goes on). */
+static double remaining_s(const qms_engine *e, int si, double elapsed_s)
+{
+    const svc_learn *l = &e->learn[si];
+    double mean = occ_mean_s(e, si);
+    /* integer sums: the result must not depend on the order samples came in,
+     * so that an engine reloaded from the store forecasts exactly the same */
+    int64_t sum = 0;
+    int n = 0;
+    for (int i = 0; i < l->n; i++)
+        if (l->occ_s[i] > elapsed_s) {
+            sum += l->occ_s[i];
+            n++;
+        }
+    if (n >= 5)
+        return (double)sum / n - elapsed_s;
+    double r = mean - elapsed_s;
+    return r > mean / 3 ? r : mean / 3;
+}
+
+/* ---------- the forecast ----------
+ * Plays the calling policy forward from now: each counter that is open
+ * becomes free when its current citizen is expected to leave, calls whom
+ * pick() says, and is busy for that service's mean occupancy. The moment a
+ * ticket is called in this play is its expected call time. New arrivals are
+ * not invented: a ticket's forecast only counts those already waiting. */
+typedef struct fc_counter {
+    int ci;
+    double free_at; /* seconds from now */
+    int streak;
+    int active;
+} fc_counter;
+
+typedef struct fc_out {
+    int32_t eta_s; /* -1 if no counter will call it */
+    int ahead;
+} fc_out;
+
+static int counter_usable(const qms_engine *e, int ci, int pass)
+{
+    qms_cstate s = e->ctr[ci].state;
+    return pass == 0 ? s == QMS_C_OPEN : s != QMS_C_CLOSED;
+}
+
+/* Forecast list[0..n) (copied from the waiting list, maybe with a phantom).
+ * Writes out[i].eta_s for every entry, and out[ahead_of].ahead (-1: none). */
+static void forecast(const qms_engine *e, wait_ent *list, int n, fc_out *out, int ahead_of)
+{
+    const qms_config *c = e->cfg;
+    int64_t now = now_ms(e);
+    fc_counter fc[QMS_MAX_COUNTERS];
+    int nfc = 0;
+    for (int i = 0; i < n; i++) {
+        list[i].alive = 1;
+        out[i].eta_s = -1;
+        out[i].ahead = 0;
+    }
+    /* open counters; if none is open at all, count paused ones (they come back) */
+    for (int pass = 0; pass < 2 && nfc == 0; pass++) {
+        for (int ci = 0; ci < c->ncounters; ci++) {
+            if (!counter_usable(e, ci, pass))
+                continue;
+            const qms_counter_state *cs = &e->ctr[ci];
+            double free_at = 0;
+            const qms_ticket *cur = cs->current ? qms_engine_ticket(e, cs->current) : NULL;
+            if (cur) {
+                double elapsed = (double)(now - cur->first_called_ms) / 1000.0;
+                free_at = remaining_s(e, cur->service, elapsed < 0 ? 0 : elapsed);
+            }
+            fc[nfc++] = (fc_counter){ci, free_at, cs->normal_streak, 1};
+        }
+    }
+    int left = n, order = 0;
+    /* per entry: the order in which it was called and by whom, to count who
+     * is ahead (room for both follows out[n]; see fc_alloc) */
+    int *called_order = (int *)(out + n);
+    int *called_by = called_order + n;
+    while (left > 0) {
+        int best = -1;
+        for (int k = 0; k < nfc; k++)
+            if (fc[k].active && (best < 0 || fc[k].free_at < fc[best].free_at))
+                best = k;
+        if (best < 0)
+            break;
+        fc_counter *f = &fc[best];
+        int i = pick(c, f->ci, f->streak, list, n);
+        if (i < 0) {
+            f->active = 0;
+            continue;
+        }
+        list[i].alive = 0;
+        left--;
+        out[i].eta_s = (int32_t)(f->free_at + 0.5);
+        called_order[i] = order;
+        called_by[i] = f->ci;
+        order++;
+        f->streak = list[i].priority > 0 ? 0 : f->streak + 1;
+        f->free_at += occ_mean_s(e, list[i].service);
+    }
+    /* ahead: those called before it by counters that serve its service */
+    int i = ahead_of;
+    if (i >= 0 && i < n && out[i].eta_s >= 0) {
+        int a = 0;
+        for (int k = 0; k < n; k++)
+            if (k != i && out[k].eta_s >= 0 && called_order[k] < called_order[i] &&
+                (list[i].target >= 0 ? called_by[k] == list[i].target
+                                     : qms_config_counter_serves(c, called_by[k], list[i].service)))
+                a++;
+        out[i].ahead = a;
+    }
+}
+
+/* Room for a forecast of the waiting list plus one: the results and the
+ * forecast's own work space, in one allocation so it fails or succeeds whole. */
+static fc_out *fc_alloc(const qms_engine *e)
+{
+    size_t n = (size_t)e->nw + 1;
+    return qms_malloc(n * sizeof(fc_out) + 2 * n * sizeof(int));
+}
+
+/* Too long a queue makes the quadratic forecast slow; past this many
+ * waiting tickets the estimate falls back to arrival order over capacity. */
+#define FORECAST_MAX 3000
+
+static void forecast_simple(const qms_engine *e, wait_ent *list, int n, fc_out *out, int ahead_of)
+{
+    const qms_config *c = e->cfg;
+    for (int i = 0; i < n; i++) {
+        int servers = 0;
+        for (int ci = 0; ci < c->ncounters; ci++)
+            if (e->ctr[ci].state == QMS_C_OPEN && counter_rank(c, ci, list[i].service) >= 0)
+                servers++;
+        int ahead = 0;
+        for (int k = 0; k < i; k++)
+            if (list[k].service == list[i].service)
+                ahead++;
+        out[i].ahead = i == ahead_of ? ahead : 0;
+        out[i].eta_s =
+            servers ? (int32_t)((ahead + 1) * occ_mean_s(e, list[i].service) / servers) : -1;
+    }
+}
+
+/* Forecast the current waiting list plus, if phantom_si >= 0, a ticket of
+ * that service and priority taken now (as the last entry). out must hold
+ * nw + 1 entries. Returns the number of entries forecast. */
+static int forecast_now(qms_engine *e, int phantom_si, int phantom_prio, fc_out *out)
+{
+    int n = e->nw;
+    memcpy(e->scratch, e->wait, (size_t)n * sizeof *e->wait);
+    if (phantom_si >= 0)
+        e->scratch[n++] = (wait_ent){.id = e->next_id,
+                                     .taken_ms = now_ms(e),
+                                     .service = phantom_si,
+                                     .priority = phantom_prio,
+                                     .target = -1,
+                                     .alive = 1};
+    int ahead_of = phantom_si >= 0 ? n - 1 : -1;
+    if (n > FORECAST_MAX)
+        forecast_simple(e, e->scratch, n, out, ahead_of);
+    else
+        forecast(e, e->scratch, n, out, ahead_of);
+    return n;
+}
+
+void qms_engine_refresh_etas(qms_engine *e)
+{
+    if (grow((void **)&e->scratch, &e->caps, e->nw + 1, sizeof *e->scratch))
+        return;
+    fc_out *out = fc_alloc(e);
+    if (!out)
+        return;
+    forecast_now(e, -1, 0, out);
+    for (int i = 0; i < e->nw; i++) {
+        qms_ticket *t = ticket_mut(e, e->wait[i].id);
+        if (t)
+            t->eta_now_s = out[i].eta_s;
+    }
+    qms_free(out);
+}
+
+/* ---------- lifecycle ---------- */
+
+static void reset_day(qms_engine *e, int32_t day)
+{
+    e->day = day;
+    e->nt = 0;
+    e->nw = 0;
+    for (int s = 0; s < e->cfg->nservices; s++) {
+        e->issued[s] = 0;
+        e->learn[s].n = 0;
+        e->learn[s].occ_sum_ms = 0;
+    }
+    for (int ci = 0; ci < e->cfg->ncounters; ci++) {
+        qms_counter_state *cs = &e->ctr[ci];
+        char staff[sizeof cs->staff];
+        memcpy(staff, cs->staff, sizeof staff);
+        memset(cs, 0, sizeof *cs);
+        cs->state = e->cfg->counters_start_open ? QMS_C_OPEN : QMS_C_CLOSED;
+        cs->since_ms = now_ms(e);
+        memcpy(cs->staff, staff, sizeof staff);
+    }
+}
+
+int qms_engine_new(const qms_config *c, const qms_clock *clock, qms_engine **out)
+{
+    *out = NULL;
+    qms_engine *e = qms_calloc(1, sizeof *e);
+    if (!e)
+        return QMS_ERR_NOMEM;
+    e->cfg = c;
+    e->clock = clock;
+    e->next_id = 1;
+    e->issued = qms_calloc((size_t)c->nservices, sizeof *e->issued);
+    e->ctr = qms_calloc((size_t)c->ncounters, sizeof *e->ctr);
+    e->learn = qms_calloc((size_t)c->nservices, sizeof *e->learn);
+    if (!e->issued || !e->ctr || !e->learn || reserve(e, 16, 16, 16)) {
+        qms_engine_free(e);
+        return QMS_ERR_NOMEM;
+    }
+    reset_day(e, day_of(e, now_ms(e)));
+    *out = e;
+    return QMS_OK;
+}
+
+void qms_engine_free(qms_engine *e)
+{
+    if (!e)
+        return;
+    if (e->learn)
+        for (int s = 0; s < e->cfg->nservices; s++)
+            qms_free(e->learn[s].occ_s);
+    qms_free(e->learn);
+    qms_free(e->issued);
+    qms_free(e->ctr);
+    qms_free(e->t);
+    qms_free(e->wait);
+    qms_free(e->j);
+    qms_free(e->scratch);
+    qms_free(e);
+}
+
+int qms_engine_tick(qms_engine *e)
+{
+    int32_t today = day_of(e, now_ms(e));
+    if (today <= e->day)
+        return 0;
+    int open = 0;
+    for (int i = 0; i < e->nt; i++)
+        if (e->t[i].state <= QMS_T_SERVING)
+            open++;
+    if (reserve(e, open + 1, 0, 0))
+        return 0; /* try again at the next tick */
+    /* Yesterday's unfinished tickets end as cancelled: nobody will call them. */
+    for (int i = 0; i < e->nt; i++) {
+        qms_ticket *t = &e->t[i];
+        if (t->state > QMS_T_SERVING)
+            continue;
+        t->state = QMS_T_CANCELLED;
+        t->end_ms = now_ms(e);
+        t->eta_now_s = -1;
+        journal(e, QMS_EV_CANCEL, t, t->counter, 1, 0);
+    }
+    reset_day(e, today);
+    journal(e, QMS_EV_NEW_DAY, NULL, -1, today, 0);
+    return 1;
+}
+
+/* ---------- operations ---------- */
+
+static int check_counter(const qms_engine *e, int ci)
+{
+    return (ci < 0 || ci >= e->cfg->ncounters) ? QMS_ERR_UNKNOWN_COUNTER : QMS_OK;
+}
+
+int qms_engine_take(qms_engine *e, int si, int priority, const char *appt, qms_take_result *out)
+{
+    qms_engine_tick(e);
+    const qms_config *c = e->cfg;
+    if (si < 0 || si >= c->nservices)
+        return QMS_ERR_UNKNOWN_SERVICE;
+    if (priority < 0 || priority > 2)
+        return QMS_ERR_INVAL;
+    if (appt && strlen(appt) >= sizeof(((qms_ticket *)0)->appt))
+        return QMS_ERR_TOO_LARGE;
+    int64_t now = now_ms(e);
+    if (!qms_config_service_open(c, si, qms_local_sec(now, c->utc_offset_min)))
+        return QMS_ERR_OUTSIDE_HOURS;
+    const qms_service *s = &c->services[si];
+    int32_t first = s->range_lo > 0 ? s->range_lo : 1;
+    int32_t number = e->issued[si] ? e->issued[si] + 1 : first;
+    if (number - first + 1 > qms_config_service_capacity(c, si))
+        return QMS_ERR_CAP_REACHED;
+    if (reserve(e, 1, 1, 1))
+        return QMS_ERR_NOMEM;
+    fc_out *fo = fc_alloc(e);
+    if (!fo)
+        return QMS_ERR_NOMEM;
+
+    /* forecast with this ticket as a phantom first: the same result as after
+     * adding it, and nothing changed yet if it fails */
+    int prio = appt && *appt ? 2 : priority;
+    int n = forecast_now(e, si, prio, fo);
+    qms_ticket *t = &e->t[e->nt++];
+    memset(t, 0, sizeof *t);
+    t->id = e->next_id++;
+    t->day = e->day;
+    t->orig_service = si;
+    t->service = si;
+    t->number = number;
+    qms_ticket_label(c, si, number, t->label, sizeof t->label);
+    t->priority = prio;
+    if (appt)
+        snprintf(t->appt, sizeof t->appt, "%s", appt);
+    t->state = QMS_T_WAITING;
+    t->counter = -1;
+    t->target_counter = -1;
+    t->taken_ms = now;
+    t->eta_s = fo[n - 1].eta_s;
+    t->eta_now_s = t->eta_s;
+    e->issued[si] = number;
+    /* the forecast also refreshed everyone else's */
+    for (int i = 0; i < e->nw; i++) {
+        qms_ticket *w = ticket_mut(e, e->wait[i].id);
+        if (w)
+            w->eta_now_s = fo[i].eta_s;
+    }
+    wait_insert(e, t);
+    journal(e, QMS_EV_TAKE, t, -1, 0, 0);
+    if (out) {
+        out->ticket = t;
+        out->ahead = fo[n - 1].ahead;
+        out->eta_s = t->eta_s;
+    }
+    qms_free(fo);
+    return QMS_OK;
+}
+
+/* Finish the counter's current ticket (called or serving) as done. */
+static void finish_current(qms_engine *e, int ci, qms_ticket *cur)
+{
+    int64_t now = now_ms(e);
+    if (!cur->start_ms)
+        cur->start_ms = cur->called_ms;
+    cur->state = QMS_T_DONE;
+    cur->end_ms = now;
+    e->ctr[ci].current = 0;
+    e->ctr[ci].last_done = cur->id;
+    learn_add(e, cur);
+    journal(e, QMS_EV_DONE, cur, ci, 0, 0);
+}
+
+static qms_ticket *current_of(qms_engine *e, int ci)
+{
+    return e->ctr[ci].current ? ticket_mut(e, e->ctr[ci].current) : NULL;
+}
+
+/* Make ticket t the counter's called ticket. */
+static void call_ticket(qms_engine *e, int ci, qms_ticket *t, int by_policy)
+{
+    int64_t now = now_ms(e);
+    if (t->state == QMS_T_NOSHOW)
+        learn_remove(e, t);
+    else
+        wait_remove(e, t->id);
+    t->state = QMS_T_CALLED;
+    t->counter = ci;
+    t->target_counter = -1;
+    if (!t->first_called_ms)
+        t->first_called_ms = now;
+    t->called_ms = now;
+    t->end_ms = 0;
+    t->ncalls++;
+    t->eta_now_s = -1;
+    qms_counter_state *cs = &e->ctr[ci];
+    cs->current = t->id;
+    if (by_policy)
+        cs->normal_streak = t->priority > 0 ? 0 : cs->normal_streak + 1;
+    journal(e, QMS_EV_CALL, t, ci, by_policy, 0);
+}
+
+int qms_engine_next(qms_engine *e, int ci, const qms_ticket **out)
+{
+    qms_engine_tick(e);
+    int rc = check_counter(e, ci);
+    if (rc)
+        return rc;
+    if (e->ctr[ci].state != QMS_C_OPEN)
+        return QMS_ERR_COUNTER_CLOSED;
+    for (int i = 0; i < e->nw; i++)
+        e->wait[i].alive = 1;
+    int i = pick(e->cfg, ci, e->ctr[ci].normal_streak, e->wait, e->nw);
+    if (i < 0)
+        return QMS_ERR_NOTHING_TO_CALL;
+    if (reserve(e, 2, 0, 0))
+        return QMS_ERR_NOMEM;
+    qms_ticket *t = ticket_mut(e, e->wait[i].id);
+    qms_ticket *cur = current_of(e, ci);
+    if (cur)
+        finish_current(e, ci, cur);
+    call_ticket(e, ci, t, 1);
+    if (out)
+        *out = t;
+    return QMS_OK;
+}
+
+int qms_engine_recall(qms_engine *e, int ci, const qms_ticket **out)
+{
+    int rc = check_counter(e, ci);
+    if (rc)
+        return rc;
+    qms_ticket *cur = current_of(e, ci);
+    if (!cur || cur->state != QMS_T_CALLED)
+        return QMS_ERR_BAD_STATE;
+    if (reserve(e, 1, 0, 0))
+        return QMS_ERR_NOMEM;
+    cur->ncalls++;
+    cur->called_ms = now_ms(e);
+    journal(e, QMS_EV_RECALL, cur, ci, 0, 0);
+    if (out)
+        *out = cur;
+    return QMS_OK;
+}
+
+int qms_engine_call(qms_engine *e, int ci, const char *label, const qms_ticket **out)
+{
+    qms_engine_tick(e);
+    int rc = check_counter(e, ci);
+    if (rc)
+        return rc;
+    if (!label || !*label)
+        return QMS_ERR_INVAL;
+    if (e->ctr[ci].state != QMS_C_OPEN)
+        return QMS_ERR_COUNTER_CLOSED;
+    qms_ticket *t = (qms_ticket *)qms_engine_find_label(e, label);
+    if (!t)
+        return QMS_ERR_UNKNOWN_TICKET;
+    int64_t now = now_ms(e);
+    int recallable =
+        t->state == QMS_T_NOSHOW && now - t->end_ms <= (int64_t)e->cfg->noshow_window_s * 1000;
+    if (t->state != QMS_T_WAITING && !recallable)
+        return QMS_ERR_BAD_STATE;
+    if (reserve(e, 2, 0, 0))
+        return QMS_ERR_NOMEM;
+    qms_ticket *cur = current_of(e, ci);
+    if (cur)
+        finish_current(e, ci, cur);
+    call_ticket(e, ci, t, 0);
+    if (out)
+        *out = t;
+    return QMS_OK;
+}
+
+int qms_engine_start(qms_engine *e, int ci)
+{
+    int rc = check_counter(e, ci);
+    if (rc)
+        return rc;
+    qms_ticket *cur = current_of(e, ci);
+    if (!cur || cur->state != QMS_T_CALLED)
+        return QMS_ERR_BAD_STATE;
+    if (reserve(e, 1, 0, 0))
+        return QMS_ERR_NOMEM;
+    cur->state = QMS_T_SERVING;
+    cur->start_ms = now_ms(e);
+    journal(e, QMS_EV_START, cur, ci, 0, 0);
+    return QMS_OK;
+}
+
+int qms_engine_done(qms_engine *e, int ci, const qms_ticket **out)
+{
+    int rc = check_counter(e, ci);
+    if (rc)
+        return rc;
+    qms_ticket *cur = current_of(e, ci);
+    if (!cur)
+        return QMS_ERR_BAD_STATE;
+    if (reserve(e, 1, 0, 0))
+        return QMS_ERR_NOMEM;
+    finish_current(e, ci, cur);
+    if (out)
+        *out = cur;
+    return QMS_OK;
+}
+
+int qms_engine_skip(qms_engine *e, int ci, const qms_ticket **out)
+{
+    int rc = check_counter(e, ci);
+    if (rc)
+        return rc;
+    qms_ticket *cur = current_of(e, ci);
+    if (!cur || cur->state != QMS_T_CALLED)
+        return QMS_ERR_BAD_STATE;
+    if (reserve(e, 1, 0, 0))
+        return QMS_ERR_NOMEM;
+    cur->state = QMS_T_NOSHOW;
+    cur->end_ms = now_ms(e);
+    e->ctr[ci].current = 0;
+    learn_add(e, cur);
+    journal(e, QMS_EV_SKIP, cur, ci, 0, 0);
+    if (out)
+        *out = cur;
+    return QMS_OK;
+}
+
+int qms_engine_transfer(qms_engine *e, int ci, int to_si, int to_ci, const qms_ticket **out)
+{
+    int rc = check_counter(e, ci);
+    if (rc)
+        return rc;
+    if (to_si < -1 || to_si >= e->cfg->nservices)
+        return QMS_ERR_UNKNOWN_SERVICE;
+    if (to_ci < -1 || to_ci >= e->cfg->ncounters)
+        return QMS_ERR_UNKNOWN_COUNTER;
+    if (to_si < 0 && to_ci < 0)
+        return QMS_ERR_INVAL;
+    qms_ticket *cur = current_of(e, ci);
+    if (!cur)
+        return QMS_ERR_BAD_STATE;
+    if (to_ci == ci && (to_si < 0 || to_si == cur->service))
+        return QMS_ERR_BAD_STATE; /* to itself: nothing would change */
+    if (reserve(e, 1, 1, 0))
+        return QMS_ERR_NOMEM;
+    int from = cur->service;
+    cur->state = QMS_T_WAITING;
+    if (to_si >= 0)
+        cur->service = to_si;
+    cur->target_counter = to_ci;
+    cur->start_ms = 0;
+    cur->transfers++;
+    e->ctr[ci].current = 0;
+    wait_insert(e, cur);
+    journal(e, QMS_EV_TRANSFER, cur, ci, cur->service, from);
+    if (out)
+        *out = cur;
+    return QMS_OK;
+}
+
+int qms_engine_rate(qms_engine *e, int ci, int level, const qms_ticket **out)
+{
+    int rc = check_counter(e, ci);
+    if (rc)
+        return rc;
+    if (level < 1 || level > e->cfg->rating_levels)
+        return QMS_ERR_INVAL;
+    qms_ticket *t = current_of(e, ci);
+    if (!t && e->ctr[ci].last_done)
+        t = ticket_mut(e, e->ctr[ci].last_done);
+    if (!t)
+        return QMS_ERR_BAD_STATE;
+    if (reserve(e, 1, 0, 0))
+        return QMS_ERR_NOMEM;
+    t->rating = level;
+    journal(e, QMS_EV_RATE, t, ci, level, 0);
+    if (out)
+        *out = t;
+    return QMS_OK;
+}
+
+int qms_engine_cancel(qms_engine *e, int64_t id)
+{
+    qms_ticket *t = ticket_mut(e, id);
+    if (!t)
+        return QMS_ERR_UNKNOWN_TICKET;
+    if (t->state != QMS_T_WAITING)
+        return QMS_ERR_BAD_STATE;
+    if (reserve(e, 1, 0, 0))
+        return QMS_ERR_NOMEM;
+    wait_remove(e, id);
+    t->state = QMS_T_CANCELLED;
+    t->end_ms = now_ms(e);
+    t->eta_now_s = -1;
+    journal(e, QMS_EV_CANCEL, t, -1, 0, 0);
+    return QMS_OK;
+}
+
+static int set_counter_state(qms_engine *e, int ci, qms_cstate to)
+{
+    if (reserve(e, 1, 0, 0))
+        return QMS_ERR_NOMEM;
+    e->ctr[ci].state = to;
+    e->ctr[ci].since_ms = now_ms(e);
+    journal(e, QMS_EV_COUNTER, NULL, ci, (int)to, 0);
+    return QMS_OK;
+}
+
+int qms_engine_pause(qms_engine *e, int ci)
+{
+    int rc = check_counter(e, ci);
+    if (rc)
+        return rc;
+    if (e->ctr[ci].state != QMS_C_OPEN)
+        return QMS_ERR_BAD_STATE;
+    return set_counter_state(e, ci, QMS_C_PAUSED);
+}
+
+int qms_engine_resume(qms_engine *e, int ci)
+{
+    int rc = check_counter(e, ci);
+    if (rc)
+        return rc;
+    if (e->ctr[ci].state == QMS_C_OPEN)
+        return QMS_ERR_BAD_STATE;
+    return set_counter_state(e, ci, QMS_C_OPEN);
+}
+
+int qms_engine_close(qms_engine *e, int ci)
+{
+    int rc = check_counter(e, ci);
+    if (rc)
+        return rc;
+    if (e->ctr[ci].state == QMS_C_CLOSED || e->ctr[ci].current)
+        return QMS_ERR_BAD_STATE;
+    return set_counter_state(e, ci, QMS_C_CLOSED);
+}
+
+int qms_engine_set_staff(qms_engine *e, int ci, const char *staff)
+{
+    int rc = check_counter(e, ci);
+    if (rc)
+        return rc;
+    if (!staff || strlen(staff) >= sizeof e->ctr[ci].staff)
+        return staff ? QMS_ERR_TOO_LARGE : QMS_ERR_INVAL;
+    if (reserve(e, 1, 0, 0))
+        return QMS_ERR_NOMEM;
+    snprintf(e->ctr[ci].staff, sizeof e->ctr[ci].staff, "%s", staff);
+    journal(e, QMS_EV_COUNTER, NULL, ci, (int)e->ctr[ci].state, 0);
+    return QMS_OK;
+}
+
+/* ---------- queries ---------- */
+
+int qms_engine_waiting_for_counter(const qms_engine *e, int ci, int64_t *ids, int max)
+{
+    if (ci < 0 || ci >= e->cfg->ncounters || e->nw == 0)
+        return 0;
+    wait_ent *list = qms_malloc((size_t)e->nw * sizeof *list);
+    if (!list)
+        return 0;
+    memcpy(list, e->wait, (size_t)e->nw * sizeof *list);
+    for (int i = 0; i < e->nw; i++)
+        list[i].alive = 1;
+    int streak = e->ctr[ci].normal_streak, n = 0;
+    for (;;) {
+        int i = pick(e->cfg, ci, streak, list, e->nw);
+        if (i < 0)
+            break;
+        list[i].alive = 0;
+        streak = list[i].priority > 0 ? 0 : streak + 1;
+        if (n < max)
+            ids[n] = list[i].id;
+        n++;
+    }
+    qms_free(list);
+    return n;
+}
+
+int qms_engine_service_stats(qms_engine *e, int si, qms_service_stats *out)
+{
+    if (si < 0 || si >= e->cfg->nservices)
+        return QMS_ERR_UNKNOWN_SERVICE;
+    memset(out, 0, sizeof *out);
+    int64_t now = now_ms(e);
+    int64_t wait_sum = 0;
+    int called = 0;
+    for (int i = 0; i < e->nt; i++) {
+        const qms_ticket *t = &e->t[i];
+        if (t->orig_service == si) {
+            out->taken++;
+            out->transferred += t->transfers > 0;
+        }
+        if (t->service != si)
+            continue;
+        if (t->state == QMS_T_WAITING) {
+            out->waiting++;
+            int32_t w = (int32_t)((now - t->taken_ms) / 1000);
+            if (w > out->longest_wait_s)
+                out->longest_wait_s = w;
+        }
+        out->served += t->state == QMS_T_DONE;
+        out->noshow += t->state == QMS_T_NOSHOW;
+        if (t->first_called_ms) {
+            wait_sum += t->first_called_ms - t->taken_ms;
+            called++;
+        }
+    }
+    out->mean_wait_s = called ? (int32_t)(wait_sum / called / 1000) : 0;
+    out->mean_service_s = (int32_t)(occ_mean_s(e, si) + 0.5);
+    if (grow((void **)&e->scratch, &e->caps, e->nw + 1, sizeof *e->scratch))
+        return QMS_ERR_NOMEM;
+    fc_out *fo = fc_alloc(e);
+    if (!fo)
+        return QMS_ERR_NOMEM;
+    int n = forecast_now(e, si, 0, fo);
+    out->eta_s = fo[n - 1].eta_s;
+    qms_free(fo);
+    return QMS_OK;
+}
+
+/* ---------- restore ---------- */
+
+int qms_engine_restore_begin(qms_engine *e, int32_t day, int64_t next_id)
+{
+    reset_day(e, day);
+    e->next_id = next_id > 0 ? next_id : 1;
+    e->nj = 0;
+    return QMS_OK;
+}
+
+int qms_engine_restore_ticket(qms_engine *e, const qms_ticket *t)
+{
+    if (t->service < 0 || t->service >= e->cfg->nservices || t->orig_service < 0 ||
+        t->orig_service >= e->cfg->nservices)
+        return QMS_ERR_UNKNOWN_SERVICE;
+    if (e->nt > 0 && t->id <= e->t[e->nt - 1].id)
+        return QMS_ERR_INVAL; /* must come in id order */
+    if (grow((void **)&e->t, &e->capt, e->nt + 1, sizeof *e->t))
+        return QMS_ERR_NOMEM;
+    e->t[e->nt++] = *t;
+    if (t->number > e->issued[t->orig_service])
+        e->issued[t->orig_service] = t->number;
+    if (t->id >= e->next_id)
+        e->next_id = t->id + 1;
+    return QMS_OK;
+}
+
+int qms_engine_restore_counter(qms_engine *e, int ci, const qms_counter_state *cs)
+{
+    int rc = check_counter(e, ci);
+    if (rc)
+        return rc;
+    e->ctr[ci] = *cs;
+    return QMS_OK;
+}
+
+int qms_engine_restore_end(qms_engine *e)
+{
+    e->nw = 0;
+    int waiting = 0;
+    for (int i = 0; i < e->nt; i++)
+        waiting += e->t[i].state == QMS_T_WAITING;
+    if (grow((void **)&e->wait, &e->capw, waiting + 16, sizeof *e->wait) ||
+        grow((void **)&e->scratch, &e->caps, waiting + 17, sizeof *e->scratch))
+        return QMS_ERR_NOMEM;
+    for (int i = 0; i < e->nt; i++) {
+        if (e->t[i].state == QMS_T_WAITING)
+            wait_insert(e, &e->t[i]);
+        else
+            learn_add(e, &e->t[i]);
+    }
+    /* a counter's current ticket must really be at that counter */
+    for (int ci = 0; ci < e->cfg->ncounters; ci++) {
+        const qms_ticket *cur =
+            e->ctr[ci].current ? qms_engine_ticket(e, e->ctr[ci].current) : NULL;
+        if (e->ctr[ci].current && (!cur || cur->counter != ci ||
+                                   (cur->state != QMS_T_CALLED && cur->state != QMS_T_SERVING)))
+            return QMS_ERR_INVAL;
+    }
+    qms_engine_refresh_etas(e);
+    e->nj = 0;
+    return QMS_OK;
+}
