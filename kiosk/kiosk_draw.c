@@ -468,6 +468,9 @@ static void draw_busy(kiosk_draw *d, const kiosk_layout *l, const kiosk_view *v)
     draw_text(d, v->chosen_service, svc, s / 18, 14, 0, C_WHITE, AL_CENTER, 2);
 }
 
+static int text_height(kiosk_draw *d, const char *text, int bw, int bh, int max_px, int min_px,
+                       int bold, int max_lines);
+
 static void draw_ticket(kiosk_draw *d, const kiosk_layout *l, const kiosk_view *v)
 {
     int s = s_of(l), m = l->margin;
@@ -477,39 +480,53 @@ static void draw_ticket(kiosk_draw *d, const kiosk_layout *l, const kiosk_view *
     draw_text(d, v->center_name, hbox, l->header.h * 2 / 5, 14, 1, C_WHITE, AL_LEFT, 2);
     draw_text(d, kiosk_text(KT_TAKE_TICKET, v->lang), l->title, l->title.h * 6 / 10, 14, 1,
               C_YELLOW, AL_CENTER, 1);
-    /* the card: number and service, as on the paper */
-    int card_w = portrait ? l->w - 2 * m : l->w * 55 / 100;
-    int card_h = portrait ? l->body.h * 48 / 100 : l->body.h * 66 / 100;
-    kiosk_rect card = {(l->w - card_w) / 2, l->body.y, card_w, card_h};
-    fill_round(d, card, card_h / 10, C_WHITE);
-    kiosk_rect num = {card.x + m, card.y + card_h * 4 / 100, card_w - 2 * m, card_h * 58 / 100};
-    draw_text(d, v->number, num, num.h * 95 / 100, 20, 1, C_INK, AL_CENTER, 1);
-    kiosk_rect svc = {card.x + m, num.y + num.h, card_w - 2 * m, card_h * 22 / 100};
-    draw_text(d, v->chosen_service, svc, svc.h * 45 / 100, 12, 1, C_INK, AL_CENTER, 2);
-    if (v->priority) {
-        int ph = card_h * 12 / 100;
-        int pw = card_w / 3;
-        kiosk_rect pill = {card.x + (card_w - pw) / 2, svc.y + svc.h, pw, ph};
-        fill_round(d, pill, ph / 2, C_PRIO_MARK);
-        draw_text(d, kiosk_text(KT_PRIORITY_MARK, v->lang), inset(pill, ph / 3, ph / 8),
-                  ph * 7 / 10, 10, 1, C_WHITE, AL_CENTER, 1);
-    }
-    char line[200], wait[80];
-    int ly = card.y + card.h + m;
-    int lh = (l->footer.y - ly - m) / 2;
-    kiosk_rect l1 = {m, ly, l->w - 2 * m, lh};
-    kiosk_rect l2 = {m, ly + lh, l->w - 2 * m, lh};
+    /* a card like the paper: number, service, priority mark; then the
+     * wait; the whole stack centered in the space between title and footer */
+    char ahead[200], eta[200], wait[80];
     if (v->ahead > 0)
-        kiosk_text_fill(line, sizeof line, KT_AHEAD, v->lang, NULL, v->ahead, 0);
+        kiosk_text_fill(ahead, sizeof ahead, KT_AHEAD, v->lang, NULL, v->ahead, 0);
     else
-        snprintf(line, sizeof line, "%s", kiosk_text(KT_AHEAD_NONE, v->lang));
-    draw_text(d, line, l1, s / 20, 14, 0, C_WHITE, AL_CENTER, 2);
+        snprintf(ahead, sizeof ahead, "%s", kiosk_text(KT_AHEAD_NONE, v->lang));
     kiosk_text_wait(v->eta_s, v->lang, wait, sizeof wait);
-    kiosk_text_fill(line, sizeof line, KT_ETA, v->lang, wait, 0, 0);
-    draw_text(d, line, l2, s / 20, 14, 0, C_WHITE, AL_CENTER, 2);
-    snprintf(line, sizeof line, "%s  ·  %s", kiosk_text(KT_WATCH_BOARD, v->lang),
+    kiosk_text_fill(eta, sizeof eta, KT_ETA, v->lang, wait, 0, 0);
+    int top = l->title.y + l->title.h + m / 2, bottom = l->footer.y - m / 2;
+    int avail = bottom - top;
+    int card_w = portrait ? l->w - 2 * m : l->w * 55 / 100;
+    int inner = card_w - 2 * m;
+    int num_h = portrait ? avail * 26 / 100 : avail * 36 / 100;
+    int svc_max = s / 20;
+    int svc_h = text_height(d, v->chosen_service, inner, svc_max * 3, svc_max, 14, 1, 2);
+    int pill_h = v->priority ? s / 18 : 0;
+    int card_h = m / 2 + num_h + svc_h + (pill_h ? m / 2 + pill_h : 0) + m;
+    int line_max = s / 20;
+    int ah = text_height(d, ahead, l->w - 2 * m, line_max * 3, line_max, 14, 0, 2);
+    int eh = text_height(d, eta, l->w - 2 * m, line_max * 3, line_max, 14, 0, 2);
+    int group = card_h + m + ah + m / 2 + eh;
+    int y = top + (avail - group) / 2;
+    if (y < top)
+        y = top;
+    kiosk_rect card = {(l->w - card_w) / 2, y, card_w, card_h};
+    fill_round(d, card, s / 40, C_WHITE);
+    kiosk_rect num = {card.x + m, y + m / 2, inner, num_h};
+    draw_text(d, v->number, num, num_h * 95 / 100, 20, 1, C_INK, AL_CENTER, 1);
+    kiosk_rect svc = {card.x + m, num.y + num_h, inner, svc_h};
+    draw_text(d, v->chosen_service, svc, svc_max, 14, 1, C_INK, AL_CENTER, 2);
+    if (pill_h) {
+        int pw = card_w / 3 > pill_h * 4 ? card_w / 3 : pill_h * 4;
+        kiosk_rect pill = {card.x + (card_w - pw) / 2, svc.y + svc_h + m / 2, pw, pill_h};
+        fill_round(d, pill, pill_h / 2, C_PRIO_MARK);
+        draw_text(d, kiosk_text(KT_PRIORITY_MARK, v->lang), inset(pill, pill_h / 3, pill_h / 8),
+                  pill_h * 7 / 10, 10, 1, C_WHITE, AL_CENTER, 1);
+    }
+    y = card.y + card_h + m;
+    kiosk_rect l1 = {m, y, l->w - 2 * m, ah};
+    draw_text(d, ahead, l1, line_max, 14, 0, C_WHITE, AL_CENTER, 2);
+    kiosk_rect l2 = {m, y + ah + m / 2, l->w - 2 * m, eh};
+    draw_text(d, eta, l2, line_max, 14, 0, C_WHITE, AL_CENTER, 2);
+    char note[300];
+    snprintf(note, sizeof note, "%s  ·  %s", kiosk_text(KT_WATCH_BOARD, v->lang),
              kiosk_text(KT_TOUCH_TO_FINISH, v->lang));
-    footer_note(d, l, line, C_SOFT);
+    footer_note(d, l, note, C_SOFT);
 }
 
 static void fault_texts(const kiosk_view *v, kiosk_text_id *title, char *body, size_t bodylen)
@@ -539,7 +556,7 @@ static void fault_texts(const kiosk_view *v, kiosk_text_id *title, char *body, s
         *title = KT_F_CLOSED;
         if (v->fault_detail[0])
             kiosk_text_fill(extra, sizeof extra, KT_B_HOURS, lang, v->fault_detail, 0, 0);
-        snprintf(body, bodylen, "%s%s%s", extra, extra[0] ? " " : "",
+        snprintf(body, bodylen, "%s%s%s", extra, extra[0] ? ". " : "",
                  kiosk_text(KT_B_NO_TICKET, lang));
         return;
     case KF_CAP:
@@ -558,43 +575,69 @@ static void fault_texts(const kiosk_view *v, kiosk_text_id *title, char *body, s
      * taken and could not be printed, say it was cancelled */
     if (v->fault_detail[0])
         kiosk_text_fill(extra, sizeof extra, KT_B_CANCELLED, lang, v->fault_detail, 0, 0);
-    snprintf(body, bodylen, "%s %s%s%s", kiosk_text(KT_B_KIOSK_STOPPED, lang),
-             kiosk_text(KT_B_RECOVERS, lang), extra[0] ? " " : "", extra);
+    snprintf(body, bodylen, "%s%s%s %s", extra, extra[0] ? " " : "",
+             kiosk_text(KT_B_KIOSK_STOPPED, lang), kiosk_text(KT_B_RECOVERS, lang));
+}
+
+/* Height text takes when fitted into a bw x bh box (for stacking blocks). */
+static int text_height(kiosk_draw *d, const char *text, int bw, int bh, int max_px, int min_px,
+                       int bold, int max_lines)
+{
+    if (!text || !*text || bw <= 0 || bh <= 0)
+        return 0;
+    int size = fit_size(d, text, bw, bh, max_px < min_px ? min_px : max_px, min_px, bold,
+                        max_lines);
+    TTF_Font *f = font_at(d, bold, size);
+    char lines[MAX_LINES][LINE_BYTES];
+    int n = wrap(f, text, bw, max_lines, lines);
+    int h = (n < 0 ? 1 : n) * TTF_FontLineSkip(f);
+    return h < bh ? h : bh;
 }
 
 static void draw_fault(kiosk_draw *d, const kiosk_layout *l, const kiosk_view *v)
 {
     int s = s_of(l), m = l->margin;
     int blocking = kiosk_fault_blocking(v->fault);
+    int portrait = l->h > l->w;
     header(d, l, v, 1);
     SDL_Color band = blocking ? C_RED : C_AMBER;
     SDL_Color ink = blocking ? C_WHITE : C_INK;
-    kiosk_rect panel = {m, l->header.h + m, l->w - 2 * m, l->footer.y - l->header.h - 2 * m};
-    fill_round(d, panel, s / 30, band);
-    int portrait = l->h > l->w;
-    int icon = portrait ? panel.w / 5 : panel.h / 4;
-    int cx = panel.x + panel.w / 2, cy = panel.y + m + icon / 2;
-    fill_circle(d, cx, cy, icon / 2, ink);
-    kiosk_rect bang = {cx - icon / 2, cy - icon / 2, icon, icon};
-    draw_text(d, "!", bang, icon * 8 / 10, 10, 1, band, AL_CENTER, 1);
     kiosk_text_id title;
     char body[600];
     fault_texts(v, &title, body, sizeof body);
-    int y = cy + icon / 2 + m;
+    const char *svc = !blocking && v->chosen_service && *v->chosen_service ? v->chosen_service : "";
+
+    /* stack icon, title, service and explanation; size the panel to them */
+    kiosk_rect area = {m, l->header.h + m, l->w - 2 * m, l->footer.y - l->header.h - 2 * m};
+    int icon = portrait ? area.w / 5 : area.h / 4;
+    int tw = area.w - 4 * m, bw = area.w - 6 * m;
     int tmax = s / 12;
-    int th = panel.h * 22 / 100 < tmax * 28 / 10 ? panel.h * 22 / 100 : tmax * 28 / 10;
-    kiosk_rect tbox = {panel.x + 2 * m, y, panel.w - 4 * m, th};
+    int th = text_height(d, kiosk_text(title, v->lang), tw, tmax * 28 / 10, tmax, 16, 1, 2);
+    int sh = text_height(d, svc, tw, s / 20 * 14 / 10, s / 20, 14, 1, 1);
+    int room = area.h - (m + icon + m + th + (sh ? m / 2 + sh : 0) + m + m);
+    int bh = text_height(d, body, bw, room, s / 24, 14, 0, 6);
+    int content = m + icon + m + th + (sh ? m / 2 + sh : 0) + m + bh + m;
+    int ph = content > area.h * 45 / 100 ? content : area.h * 45 / 100;
+    if (ph > area.h)
+        ph = area.h;
+    kiosk_rect panel = {area.x, area.y + (area.h - ph) / 2, area.w, ph};
+    fill_round(d, panel, s / 30, band);
+    int y = panel.y + (ph - content) / 2 + m;
+    int cx = panel.x + panel.w / 2;
+    fill_circle(d, cx, y + icon / 2, icon / 2, ink);
+    kiosk_rect bang = {cx - icon / 2, y, icon, icon};
+    draw_text(d, "!", bang, icon * 8 / 10, 10, 1, band, AL_CENTER, 1);
+    y += icon + m;
+    kiosk_rect tbox = {panel.x + 2 * m, y, tw, th};
     draw_text(d, kiosk_text(title, v->lang), tbox, tmax, 16, 1, ink, AL_CENTER, 2);
-    y = tbox.y + tbox.h;
-    int svc_h = 0;
-    if (!blocking && v->chosen_service && *v->chosen_service) {
-        svc_h = panel.h * 10 / 100;
-        kiosk_rect sbox = {panel.x + 2 * m, y, panel.w - 4 * m, svc_h};
-        draw_text(d, v->chosen_service, sbox, s / 20, 14, 1, ink, AL_CENTER, 1);
+    y += th;
+    if (sh) {
+        kiosk_rect sbox = {panel.x + 2 * m, y + m / 2, tw, sh};
+        draw_text(d, svc, sbox, s / 20, 14, 1, ink, AL_CENTER, 1);
+        y += m / 2 + sh;
     }
-    kiosk_rect bbox = {panel.x + 3 * m, y + svc_h + m / 2, panel.w - 6 * m,
-                       panel.y + panel.h - m - (y + svc_h + m / 2)};
-    draw_text(d, body, bbox, s / 24, 14, 0, ink, AL_CENTER | AL_TOP, 5);
+    kiosk_rect bbox = {panel.x + 3 * m, y + m, bw, bh};
+    draw_text(d, body, bbox, s / 24, 14, 0, ink, AL_CENTER | AL_TOP, 6);
     if (blocking) {
         char kid[64];
         kiosk_text_fill(kid, sizeof kid, KT_KIOSK, v->lang, v->kiosk_id, 0, 0);

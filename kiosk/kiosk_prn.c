@@ -1,5 +1,6 @@
 #include "kiosk_prn.h"
 
+#include "qms/clock.h"
 #include "qms/err.h"
 #include "qms/log.h"
 
@@ -39,10 +40,29 @@ static void note(kiosk_prn *k, qms_printer_state st)
     k->state = st;
 }
 
+/* Open the device unless a recent attempt failed: a missing device is
+ * tried again after 0.25 s, 0.5 s, 1 s ... 4 s, not at every poll. */
+static int try_open(kiosk_prn *k)
+{
+    int64_t now = qms_mono_ms();
+    if (k->next_open_ms && now < k->next_open_ms)
+        return QMS_ERR_PRINTER;
+    if (qms_printer_open(&k->opts, &k->p) != QMS_OK) {
+        k->p = NULL;
+        k->open_backoff_ms = k->open_backoff_ms ? k->open_backoff_ms * 2 : 250;
+        if (k->open_backoff_ms > 4000)
+            k->open_backoff_ms = 4000;
+        k->next_open_ms = now + k->open_backoff_ms;
+        return QMS_ERR_PRINTER;
+    }
+    k->open_backoff_ms = 0;
+    k->next_open_ms = 0;
+    return QMS_OK;
+}
+
 qms_printer_state kiosk_prn_check(kiosk_prn *k)
 {
-    if (!k->p && qms_printer_open(&k->opts, &k->p) != QMS_OK) {
-        k->p = NULL;
+    if (!k->p && try_open(k) != QMS_OK) {
         note(k, QMS_PRN_OFFLINE);
         return k->state;
     }

@@ -14,6 +14,8 @@ typedef struct kiosk_prn {
     char font_dir[256];
     qms_printer *p;          /* NULL while the device cannot be opened */
     qms_printer_state state; /* last known */
+    int64_t next_open_ms;    /* a device that cannot be opened is retried with backoff */
+    int open_backoff_ms;
 } kiosk_prn;
 
 void kiosk_prn_init(kiosk_prn *k, const kiosk_config *c);

@@ -34,15 +34,16 @@ static void on_msg(void *ud, const qms_mqtt_msg *msg)
     for (int i = 0; i < MAX_STATUS; i++)
         if (!strcmp(statuses[i].topic, msg->topic) || (slot < 0 && !statuses[i].topic[0]))
             slot = i;
+    char text[512];
+    int n = msg->len < (int)sizeof text - 1 ? msg->len : (int)sizeof text - 1;
+    memcpy(text, msg->payload, n > 0 ? (size_t)n : 0);
+    text[n > 0 ? n : 0] = 0;
     if (strstr(msg->topic, "/device/controller/"))
-        ctrl_online = msg->len > 0 && memmem(msg->payload, (size_t)msg->len, "\"online\"", 8);
+        ctrl_online = strstr(text, "\"online\"") != NULL;
     if (slot < 0)
         return;
     snprintf(statuses[slot].topic, sizeof statuses[slot].topic, "%s", msg->topic);
-    int n = msg->len < (int)sizeof statuses[slot].payload - 1 ? msg->len
-                                                              : (int)sizeof statuses[slot].payload - 1;
-    memcpy(statuses[slot].payload, msg->payload, n > 0 ? (size_t)n : 0);
-    statuses[slot].payload[n > 0 ? n : 0] = 0;
+    snprintf(statuses[slot].payload, sizeof statuses[slot].payload, "%s", text);
 }
 
 static int write_file(const char *path, const char *text)

@@ -426,6 +426,7 @@ static void test_printer_gone(void **state)
     line(s, sizeof s, "screenshot gone-sync");
     line(s, sizeof s, "wait-screen printer_offline 10000");
     line(s, sizeof s, "screenshot printer-gone");
+    line(s, sizeof s, "wait-file gone-checked");
     kh_kiosk_config(&W, "\"ask_priority\":false,\"printer\":{\"poll_s\":1,\"fault_poll_ms\":200}");
     char log[320];
     pid_t pid = kh_kiosk_spawn(&W, s, NULL, log, sizeof log, NULL, 0);
@@ -433,12 +434,21 @@ static void test_printer_gone(void **state)
     snprintf(p, sizeof p, "%s/gone-sync.png", shots);
     assert_int_equal(kh_wait_file(p, 20000), 0);
     kh_vprinter_stop(&W); /* the pty goes away */
-    assert_int_equal(qms_test_wait_pid(pid, 30000), 0);
+    snprintf(p, sizeof p, "%s/printer-gone.png", shots);
+    int shown = kh_wait_file(p, 20000);
+    /* the manager sees it in the kiosk's retained status */
     char st[512];
-    assert_int_equal(
-        kh_kiosk_status_wait(&W, "k1", "\"printer\":\"offline\"", 5000, st, sizeof st), 0);
-    assert_int_equal(kh_vprinter_start(&W), 0);
-    (void)log;
+    int status = kh_kiosk_status_wait(&W, "k1", "\"printer\":\"offline\"", 5000, st, sizeof st);
+    snprintf(p, sizeof p, "%s/gone-checked", shots);
+    FILE *f = fopen(p, "w");
+    fclose(f);
+    int rc = qms_test_wait_pid(pid, 30000);
+    assert_int_equal(kh_vprinter_start(&W), 0); /* for the next tests, whatever happened */
+    if (shown)
+        fail_msg("no printer_offline screen (log %s)", log);
+    if (status)
+        fail_msg("kiosk status \"%s\" does not say printer offline", st);
+    assert_int_equal(rc, 0);
 }
 
 static void test_controller_down(void **state)
