@@ -62,8 +62,12 @@ static const qms_config *center(const kiosk_app *a)
 
 static void set_screen(kiosk_app *a, kiosk_screen s, kiosk_fault f, int timeout_s)
 {
-    if (a->screen != s || a->fault != f)
+    if (a->screen != s || a->fault != f) {
+        char ex[64];
+        snprintf(ex, sizeof ex, "\"screen\":\"%s\"", kiosk_view_name(s, f));
+        trace(a, "screen", ex);
         QMS_INFO("screen %s", kiosk_view_name(s, f));
+    }
     a->screen = s;
     a->fault = f;
     a->pressed.kind = KTG_NONE;

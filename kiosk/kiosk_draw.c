@@ -29,6 +29,8 @@ static const SDL_Color C_PRIO_MARK = {0xC6, 0x28, 0x28, 255};
 
 #define FIT_SLOTS 512
 #define TEX_SLOTS 160
+#define TEX_BUDGET (6u << 20)    /* bytes of cached text textures */
+#define TEX_ONE_MAX (256u << 10) /* bigger textures are not cached */
 #define MAX_LINES 6
 #define LINE_BYTES 512
 
@@ -52,6 +54,7 @@ struct kiosk_draw {
     int cur_size[2];
     struct fit_slot fit[FIT_SLOTS];
     struct tex_slot tex[TEX_SLOTS];
+    size_t tex_bytes; /* pixels held by the cache */
     unsigned long tick;
 };
 
@@ -104,6 +107,7 @@ void kiosk_draw_flush(kiosk_draw *d)
             SDL_DestroyTexture(d->tex[i].tex);
         memset(&d->tex[i], 0, sizeof d->tex[i]);
     }
+    d->tex_bytes = 0;
 }
 
 void kiosk_draw_free(kiosk_draw *d)
@@ -181,13 +185,18 @@ static int wrap(TTF_Font *f, const char *text, int w, int max_lines, char lines[
     return n;
 }
 
+/* A line of text as a texture. Small ones (labels, service names: drawn
+ * again and again) are cached within a byte budget, least recently used
+ * out first; big one-offs (a ticket's number) are not: *temp says the
+ * caller destroys it after use, so memory stays flat however many tickets
+ * the kiosk shows. */
 static SDL_Texture *text_texture(kiosk_draw *d, const char *s, int bold, int size, SDL_Color c,
-                                 int *w, int *h)
+                                 int *w, int *h, int *temp)
 {
     int nums[6] = {bold, size, c.r, c.g, c.b, 7};
     uint64_t key = key_of(s, nums, 6);
+    *temp = 0;
     d->tick++;
-    int lru = 0;
     for (int i = 0; i < TEX_SLOTS; i++) {
         if (d->tex[i].tex && d->tex[i].key == key) {
             d->tex[i].used = d->tick;
@@ -195,10 +204,6 @@ static SDL_Texture *text_texture(kiosk_draw *d, const char *s, int bold, int siz
             *h = d->tex[i].h;
             return d->tex[i].tex;
         }
-        if (!d->tex[i].tex || d->tex[i].used < d->tex[lru].used)
-            lru = i;
-        if (!d->tex[i].tex)
-            break;
     }
     SDL_Surface *surf = TTF_RenderUTF8_Blended(font_at(d, bold, size), s, c);
     if (!surf)
@@ -209,10 +214,35 @@ static SDL_Texture *text_texture(kiosk_draw *d, const char *s, int bold, int siz
     SDL_FreeSurface(surf);
     if (!t)
         return NULL;
-    if (d->tex[lru].tex)
+    size_t bytes = (size_t)*w * (size_t)*h * 4;
+    if (bytes > TEX_ONE_MAX) {
+        *temp = 1;
+        return t;
+    }
+    /* make room: evict least recently used until the budget and a slot allow */
+    for (;;) {
+        int lru = -1, free_slot = -1;
+        for (int i = 0; i < TEX_SLOTS; i++) {
+            if (!d->tex[i].tex) {
+                if (free_slot < 0)
+                    free_slot = i;
+            } else if (lru < 0 || d->tex[i].used < d->tex[lru].used) {
+                lru = i;
+            }
+        }
+        if (free_slot >= 0 && d->tex_bytes + bytes <= TEX_BUDGET) {
+            d->tex[free_slot] = (struct tex_slot){key, t, *w, *h, d->tick};
+            d->tex_bytes += bytes;
+            return t;
+        }
+        if (lru < 0) { /* nothing to evict: use it once */
+            *temp = 1;
+            return t;
+        }
+        d->tex_bytes -= (size_t)d->tex[lru].w * (size_t)d->tex[lru].h * 4;
         SDL_DestroyTexture(d->tex[lru].tex);
-    d->tex[lru] = (struct tex_slot){key, t, *w, *h, d->tick};
-    return t;
+        memset(&d->tex[lru], 0, sizeof d->tex[lru]);
+    }
 }
 
 /* The largest size in [min_px, max_px] at which text wraps into box within
@@ -265,14 +295,16 @@ static int draw_text(kiosk_draw *d, const char *text, kiosk_rect box, int max_px
     SDL_Rect clip = {box.x, box.y, box.w, box.h};
     SDL_RenderSetClipRect(d->r, &clip);
     for (int i = 0; i < n; i++) {
-        int tw = 0, th = 0;
-        SDL_Texture *t = text_texture(d, lines[i], bold, size, c, &tw, &th);
+        int tw = 0, th = 0, temp = 0;
+        SDL_Texture *t = text_texture(d, lines[i], bold, size, c, &tw, &th, &temp);
         if (t) {
             int x = align == AL_LEFT     ? box.x
                     : align == AL_CENTER ? box.x + (box.w - tw) / 2
                                          : box.x + box.w - tw;
             SDL_Rect dst = {x, y + i * skip, tw, th};
             SDL_RenderCopy(d->r, t, NULL, &dst);
+            if (temp)
+                SDL_DestroyTexture(t); /* SDL flushes the queued copy first */
         }
     }
     SDL_RenderSetClipRect(d->r, NULL);
@@ -585,8 +617,8 @@ static int text_height(kiosk_draw *d, const char *text, int bw, int bh, int max_
 {
     if (!text || !*text || bw <= 0 || bh <= 0)
         return 0;
-    int size = fit_size(d, text, bw, bh, max_px < min_px ? min_px : max_px, min_px, bold,
-                        max_lines);
+    int size =
+        fit_size(d, text, bw, bh, max_px < min_px ? min_px : max_px, min_px, bold, max_lines);
     TTF_Font *f = font_at(d, bold, size);
     char lines[MAX_LINES][LINE_BYTES];
     int n = wrap(f, text, bw, max_lines, lines);

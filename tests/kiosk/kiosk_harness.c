@@ -406,8 +406,8 @@ int kh_wait_file(const char *path, int timeout_ms)
     return 0;
 }
 
-int kh_counter_cmd(kh_world *w, int counter, const char *op, char *err, size_t errlen,
-                   char *ticket, size_t ticketlen)
+int kh_counter_cmd(kh_world *w, int counter, const char *op, char *err, size_t errlen, char *ticket,
+                   size_t ticketlen)
 {
     static int seq;
     char topic[160], body[200];

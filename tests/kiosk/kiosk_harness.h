@@ -12,20 +12,20 @@
 #include "support.h"
 
 typedef struct kh_world {
-    char dir[256];          /* temporary folder of this world */
+    char dir[256]; /* temporary folder of this world */
     qms_test_broker broker;
-    char center_path[320];  /* the center configuration the controller runs */
+    char center_path[320]; /* the center configuration the controller runs */
     char site[64];
-    pid_t ctrl;             /* qms-controller, 0 when not running */
-    int ctrl_runs;          /* to name its logs */
-    pid_t vp;               /* qms-vprinter */
-    int vp_in, vp_out;      /* its stdin (we write) and stdout (we read) */
-    char pty[128];          /* the printer's device path */
-    char vp_dir[320];       /* where it writes N.png / N.json */
-    char vp_buf[4096];      /* unread stdout of the vprinter */
+    pid_t ctrl;        /* qms-controller, 0 when not running */
+    int ctrl_runs;     /* to name its logs */
+    pid_t vp;          /* qms-vprinter */
+    int vp_in, vp_out; /* its stdin (we write) and stdout (we read) */
+    char pty[128];     /* the printer's device path */
+    char vp_dir[320];  /* where it writes N.png / N.json */
+    char vp_buf[4096]; /* unread stdout of the vprinter */
     size_t vp_len;
-    int tickets;            /* tickets the vprinter reported so far */
-    qms_mqtt *m;            /* the test's own MQTT client (counter requests) */
+    int tickets; /* tickets the vprinter reported so far */
+    qms_mqtt *m; /* the test's own MQTT client (counter requests) */
     int kiosk_runs;
 } kh_world;
 
@@ -71,8 +71,8 @@ int kh_wait_file(const char *path, int timeout_ms);
 int kh_counter_waiting(kh_world *w, int counter);
 /* Send counter n a command op; the reply's "error" code or "" (written to
  * err), the "ticket" it acted on to ticket. */
-int kh_counter_cmd(kh_world *w, int counter, const char *op, char *err, size_t errlen,
-                   char *ticket, size_t ticketlen);
+int kh_counter_cmd(kh_world *w, int counter, const char *op, char *err, size_t errlen, char *ticket,
+                   size_t ticketlen);
 
 /* Wait until kiosk id's retained device status contains needle; 0 = it
  * does. The last status seen is written to out. */

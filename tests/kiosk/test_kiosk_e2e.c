@@ -211,7 +211,8 @@ static void test_technician_take(void **state)
     snprintf(out, sizeof out, "%s/take.out", W.dir);
     snprintf(err, sizeof err, "%s/take.err", W.dir);
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s --config %s/kiosk.json --broker %s --printer %s --take TP >%s 2>%s",
+    snprintf(cmd, sizeof cmd,
+             "%s --config %s/kiosk.json --broker %s --printer %s --take TP >%s 2>%s",
              qms_test_bin("qms-kiosk"), W.dir, port, W.pty, out, err);
     int st = system(cmd);
     assert_int_equal(WEXITSTATUS(st), 0);
@@ -245,7 +246,8 @@ static void test_technician_take(void **state)
     assert_int_equal(kh_vprinter_cmd(&W, "paper in"), 0);
 
     /* an unknown service: exit 4 and the list of services */
-    snprintf(cmd, sizeof cmd, "%s --config %s/kiosk.json --broker %s --printer %s --take ZZ >%s 2>%s",
+    snprintf(cmd, sizeof cmd,
+             "%s --config %s/kiosk.json --broker %s --printer %s --take ZZ >%s 2>%s",
              qms_test_bin("qms-kiosk"), W.dir, port, W.pty, out, err);
     st = system(cmd);
     assert_int_equal(WEXITSTATUS(st), 4);
@@ -279,7 +281,8 @@ static void choose_after(const char *tag, void (*change)(void), const char *expe
     line(s, sizeof s, "wait-screen idle 8000");
     /* ask_priority on for this run; a huge poll period so the check before
      * the take is what notices the fault, not the periodic poll */
-    kh_kiosk_config(&W, "\"ask_priority\":true,\"printer\":{\"poll_s\":3600,\"fault_poll_ms\":200}");
+    kh_kiosk_config(&W,
+                    "\"ask_priority\":true,\"printer\":{\"poll_s\":3600,\"fault_poll_ms\":200}");
     char log[320];
     pid_t pid = kh_kiosk_spawn(&W, s, NULL, log, sizeof log, trace, tlen);
     assert_true(pid > 0);
@@ -359,9 +362,8 @@ static void test_paper_out_before(void **state)
     choose_after("paper-before", paper_out, "paper_out", trace, sizeof trace);
     /* the device status tells the manager */
     char st[512];
-    assert_int_equal(kh_kiosk_status_wait(&W, "k1", "\"printer\":\"paper_out\"", 5000, st,
-                                          sizeof st),
-                     0);
+    assert_int_equal(
+        kh_kiosk_status_wait(&W, "k1", "\"printer\":\"paper_out\"", 5000, st, sizeof st), 0);
     finish_run("paper-before", paper_in);
     assert_int_equal(wait_kiosk_exit(), 0);
     /* no request went to the controller, no number waits */
@@ -474,8 +476,9 @@ static void test_controller_down(void **state)
     /* while it is down the technician's command says so */
     char port[32], cmd[1024];
     snprintf(port, sizeof port, "127.0.0.1:%d", W.broker.port);
-    snprintf(cmd, sizeof cmd, "%s --config %s/kiosk.json --broker %s --printer %s --take TP "
-                              ">/dev/null 2>&1",
+    snprintf(cmd, sizeof cmd,
+             "%s --config %s/kiosk.json --broker %s --printer %s --take TP "
+             ">/dev/null 2>&1",
              qms_test_bin("qms-kiosk"), W.dir, port, W.pty);
     assert_int_equal(WEXITSTATUS(system(cmd)), 3);
     /* back up: the kiosk recovers by itself */
@@ -492,13 +495,14 @@ static void test_broker_unreachable(void **state)
     snprintf(broker, sizeof broker, "127.0.0.1:%d", dead);
     const char *args[] = {"--broker", broker, "--printer", W.pty, NULL};
     char log[320];
-    int st = kh_kiosk_run(&W, "wait-screen broker_down 10000\n", args, 30000, log, sizeof log,
-                          NULL, 0);
+    int st =
+        kh_kiosk_run(&W, "wait-screen broker_down 10000\n", args, 30000, log, sizeof log, NULL, 0);
     assert_int_equal(st, 0);
     char port[32], cmd[1024];
     snprintf(port, sizeof port, "127.0.0.1:%d", dead);
-    snprintf(cmd, sizeof cmd, "%s --config %s/kiosk.json --broker %s --printer %s --take TP "
-                              ">/dev/null 2>&1",
+    snprintf(cmd, sizeof cmd,
+             "%s --config %s/kiosk.json --broker %s --printer %s --take TP "
+             ">/dev/null 2>&1",
              qms_test_bin("qms-kiosk"), W.dir, port, W.pty);
     assert_int_equal(WEXITSTATUS(system(cmd)), 3);
 }
@@ -506,14 +510,10 @@ static void test_broker_unreachable(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_all_services),
-        cmocka_unit_test(test_technician_take),
-        cmocka_unit_test(test_paper_out_before),
-        cmocka_unit_test(test_cover_open),
-        cmocka_unit_test(test_paper_out_during),
-        cmocka_unit_test(test_printer_gone),
-        cmocka_unit_test(test_controller_down),
-        cmocka_unit_test(test_broker_unreachable),
+        cmocka_unit_test(test_all_services),     cmocka_unit_test(test_technician_take),
+        cmocka_unit_test(test_paper_out_before), cmocka_unit_test(test_cover_open),
+        cmocka_unit_test(test_paper_out_during), cmocka_unit_test(test_printer_gone),
+        cmocka_unit_test(test_controller_down),  cmocka_unit_test(test_broker_unreachable),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

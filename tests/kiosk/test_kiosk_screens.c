@@ -322,8 +322,8 @@ static void tour(int w, int h)
     snprintf(broker, sizeof broker, "127.0.0.1:%d", dead);
     for (int en = 0; en < 2; en++) {
         const char *l = en ? "en" : "vi";
-        const char *cargs[] = {"--width", wh[0], "--height", wh[1], "--broker", broker,
-                               "--lang", l, NULL};
+        const char *cargs[] = {"--width", wh[0],    "--height", wh[1], "--broker",
+                               broker,    "--lang", l,          NULL};
         s[0] = 0;
         line(s, sizeof s, "expect-screen starting");
         line(s, sizeof s, "screenshot %s-%s-starting", o, l);
@@ -339,8 +339,8 @@ static void tour(int w, int h)
     assert_int_equal(qms_mqtt_publish(W.m, topic, on, strlen(on), 1, 1), 0);
     for (int en = 0; en < 2; en++) {
         const char *l = en ? "en" : "vi";
-        const char *dargs[] = {"--width", wh[0], "--height", wh[1], "--site", "empty",
-                               "--lang", l, NULL};
+        const char *dargs[] = {"--width", wh[0],    "--height", wh[1], "--site",
+                               "empty",   "--lang", l,          NULL};
         s[0] = 0;
         line(s, sizeof s, "wait-screen no_config 10000");
         line(s, sizeof s, "screenshot %s-%s-no_config", o, l);
@@ -349,9 +349,9 @@ static void tour(int w, int h)
     qms_mqtt_publish(W.m, topic, "", 0, 1, 1);
 
     static const char *const screens[] = {
-        "idle",          "menu",       "priority",       "ticket",     "service_closed",
-        "cap_reached",   "busy",       "take_failed",    "paper_out",  "cover_open",
-        "controller_down", "printer_offline", "starting", "broker_down", "no_config"};
+        "idle",     "menu",        "priority",  "ticket",     "service_closed",  "cap_reached",
+        "busy",     "take_failed", "paper_out", "cover_open", "controller_down", "printer_offline",
+        "starting", "broker_down", "no_config"};
     for (size_t i = 0; i < sizeof screens / sizeof screens[0]; i++) {
         char vi[96], en[96];
         snprintf(vi, sizeof vi, "%s-vi-%s", o, screens[i]);
