@@ -50,8 +50,15 @@ void qms_printer_close(qms_printer *p);
 /* Ask the printer (DLE EOT n); QMS_OK with *st, or QMS_ERR_PRINTER with
  * *st = QMS_PRN_OFFLINE when it does not answer. */
 int qms_printer_status(qms_printer *p, qms_printer_state *st);
-/* Print one ticket: status check, bytes, cut, status check. QMS_OK only if the
- * printer was fine before and after; otherwise QMS_ERR_PRINTER and *st says why. */
+/* Print one ticket: status check, bytes, cut, an in-order confirmation (GS r 1,
+ * answered only once the printer got through the cut), status check.
+ * QMS_OK when the printer was fine before and confirmed the ticket: it is in
+ * the citizen's hand. *st is then the state after it - normally OK or
+ * PAPER_LOW, but PAPER_OUT / COVER_OPEN when that happened right after the
+ * cut (the ticket stands; show the fault for the next citizen).
+ * QMS_ERR_PRINTER when no ticket (or only part of one) came out: *st says
+ * why (OFFLINE when it stopped answering); the printer's buffer is cleared
+ * so the rest does not print later. Then cancel the ticket. */
 int qms_printer_print(qms_printer *p, const qms_ticket_print *t, qms_printer_state *st);
 /* Encode a ticket to ESC/POS bytes without a device (for benches and tests).
  * *out is qms_free'd by the caller. */

@@ -11,7 +11,7 @@ PKGS=(
   libcmocka-dev
   libsdl2-dev libsdl2-ttf-dev libsdl2-image-dev
   libserialport-dev
-  libqrencode-dev
+  libqrencode-dev libzbar-dev
   espeak-ng sox
   socat tmux
   fonts-noto-core fonts-noto-mono

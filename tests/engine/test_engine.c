@@ -65,6 +65,12 @@ static int setup_default(void **state)
     return 0;
 }
 
+static int setup_counter_order(void **state)
+{
+    *state = make("strict", "counter");
+    return 0;
+}
+
 static int teardown(void **state)
 {
     destroy(*state);
@@ -565,6 +571,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_expected_wait, setup_default, teardown),
         cmocka_unit_test(test_waiting_for_counter_matches_next),
         cmocka_unit_test_setup_teardown(test_restore_roundtrip, setup_default, teardown),
+        cmocka_unit_test_setup_teardown(test_restore_roundtrip, setup_counter_order, teardown),
         cmocka_unit_test_setup_teardown(test_alloc_failures, setup_default, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

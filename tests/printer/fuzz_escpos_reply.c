@@ -1,0 +1,42 @@
+/* The printer-reply parser: whatever comes back on the line is sorted
+ * without a crash, and what it hands out always decodes. */
+#include "escpos.h"
+
+#include "qms/err.h"
+
+#include <stdint.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    qms_escpos_reader r;
+    qms_escpos_reader_reset(&r);
+    /* feed in uneven pieces, taking status triples as they complete */
+    size_t off = 0, piece = 1;
+    while (off < size) {
+        size_t n = size - off < piece ? size - off : piece;
+        qms_escpos_reader_feed(&r, data + off, n);
+        off += n;
+        piece = piece * 2 % 7 + 1;
+        uint8_t rt[3];
+        while (qms_escpos_reader_take_rt(&r, rt)) {
+            qms_escpos_status s;
+            if (qms_escpos_status_decode(rt, &s) != QMS_OK)
+                __builtin_trap(); /* the reader only keeps status bytes */
+        }
+        if (r.nrt < 0 || r.nrt > (int)sizeof r.rt)
+            __builtin_trap();
+        if (r.sensor >= 0) {
+            int lo, po;
+            if (qms_escpos_sensor_decode((uint8_t)r.sensor, &lo, &po) != QMS_OK)
+                __builtin_trap();
+        }
+    }
+    /* the decoder on its own, on raw bytes */
+    if (size >= 3) {
+        qms_escpos_status s;
+        qms_escpos_status_decode(data, &s);
+    }
+    return 0;
+}
