@@ -103,11 +103,12 @@ static int parse_int(const char *s, int lo, int hi, int *out)
 
 /* ---- drawing ------------------------------------------------------------ */
 
-static int save_png(ui *u, const char *name)
+/* Save what the current render target holds (w x h) as DIR/NAME.png. */
+static int save_png(ui *u, const char *name, int w, int h)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s.png", u->shot_dir ? u->shot_dir : ".", name);
-    SDL_Surface *s = SDL_CreateRGBSurfaceWithFormat(0, u->lw, u->lh, 32, SDL_PIXELFORMAT_ARGB8888);
+    SDL_Surface *s = SDL_CreateRGBSurfaceWithFormat(0, w, h, 32, SDL_PIXELFORMAT_ARGB8888);
     if (!s)
         return -1;
     int rc = SDL_RenderReadPixels(u->ren, NULL, SDL_PIXELFORMAT_ARGB8888, s->pixels, s->pitch);
@@ -129,7 +130,7 @@ static void render(ui *u, const char *shot)
     if (u->target)
         SDL_SetRenderTarget(u->ren, u->target);
     kiosk_draw_frame(u->draw, kiosk_app_layout(u->app), &v);
-    if (shot && save_png(u, shot))
+    if (shot && save_png(u, shot, u->lw, u->lh))
         u->script_failed = 1;
     if (u->target) {
         SDL_SetRenderTarget(u->ren, NULL);
@@ -137,6 +138,12 @@ static void render(ui *u, const char *shot)
         SDL_RenderClear(u->ren);
         SDL_Rect dst = {(u->ow - u->lw) / 2, (u->oh - u->lh) / 2, u->lw, u->lh};
         SDL_RenderCopyEx(u->ren, u->target, NULL, &dst, u->rotate, NULL, SDL_FLIP_NONE);
+        if (shot) { /* a turned panel: also the frame as the panel shows it */
+            char name[160];
+            snprintf(name, sizeof name, "%s.panel", shot);
+            if (save_png(u, name, u->ow, u->oh))
+                u->script_failed = 1;
+        }
     }
     SDL_RenderPresent(u->ren);
     kiosk_app_drawn(u->app);

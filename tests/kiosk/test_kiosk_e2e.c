@@ -21,6 +21,8 @@
 #include "qms/config.h"
 #include "qms/csv.h"
 
+#include <SDL.h>
+#include <SDL_image.h>
 #include <cjson/cJSON.h>
 #include <poll.h>
 #include <signal.h>
@@ -507,6 +509,61 @@ static void test_broker_unreachable(void **state)
     assert_int_equal(WEXITSTATUS(system(cmd)), 3);
 }
 
+/* A portrait kiosk on a landscape panel mounted turned (--rotate 90): the
+ * citizen's taps land on what they see, and the panel shows the screen
+ * turned a quarter clockwise. */
+static void test_rotated_panel(void **state)
+{
+    (void)state;
+    kh_kiosk_config(&W, "\"ask_priority\":false");
+    static char s[2048];
+    s[0] = 0;
+    line(s, sizeof s, "wait-screen idle 10000");
+    line(s, sizeof s, "tap 540 960");
+    line(s, sizeof s, "wait-screen menu");
+    line(s, sizeof s, "screenshot rot-menu");
+    line(s, sizeof s, "tap-service GD");
+    line(s, sizeof s, "wait-screen ticket 8000");
+    const char *args[] = {"--portrait", "--rotate", "90", NULL};
+    char log[320], trace[320];
+    int st = kh_kiosk_run(&W, s, args, 60000, log, sizeof log, trace, sizeof trace);
+    if (st != 0)
+        fail_msg("rotated kiosk failed (%d), log %s", st, log);
+    trace_has(trace, "\"ticket\":\"G", 1); /* the tap on GD took a GD number */
+    int ab = 0;
+    assert_true(kh_vprinter_next_ticket(&W, 5000, &ab) > 0);
+    /* the logical screen is portrait, the panel landscape, turned clockwise:
+     * logical (x, y) shows at panel (W - 1 - y, x) */
+    char p1[512], p2[512];
+    snprintf(p1, sizeof p1, "%s/rot-menu.png", shots);
+    snprintf(p2, sizeof p2, "%s/rot-menu.panel.png", shots);
+    SDL_Surface *a = IMG_Load(p1), *b = IMG_Load(p2);
+    assert_non_null(a);
+    assert_non_null(b);
+    SDL_Surface *la = SDL_ConvertSurfaceFormat(a, SDL_PIXELFORMAT_ARGB8888, 0);
+    SDL_Surface *pb = SDL_ConvertSurfaceFormat(b, SDL_PIXELFORMAT_ARGB8888, 0);
+    assert_int_equal(la->w, 1080);
+    assert_int_equal(la->h, 1920);
+    assert_int_equal(pb->w, 1920);
+    assert_int_equal(pb->h, 1080);
+    int same = 0, total = 0;
+    for (int y = 5; y < la->h; y += 37)
+        for (int x = 5; x < la->w; x += 37) {
+            uint32_t pl = ((uint32_t *)((uint8_t *)la->pixels + y * la->pitch))[x];
+            int px = pb->w - 1 - y, py = x;
+            uint32_t pp = ((uint32_t *)((uint8_t *)pb->pixels + py * pb->pitch))[px];
+            same += pl == pp;
+            total++;
+        }
+    if (same < total * 98 / 100)
+        fail_msg("the panel is not the screen turned clockwise (%d of %d pixels agree)", same,
+                 total);
+    SDL_FreeSurface(a);
+    SDL_FreeSurface(b);
+    SDL_FreeSurface(la);
+    SDL_FreeSurface(pb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -514,6 +571,7 @@ int main(void)
         cmocka_unit_test(test_paper_out_before), cmocka_unit_test(test_cover_open),
         cmocka_unit_test(test_paper_out_during), cmocka_unit_test(test_printer_gone),
         cmocka_unit_test(test_controller_down),  cmocka_unit_test(test_broker_unreachable),
+        cmocka_unit_test(test_rotated_panel),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
