@@ -509,6 +509,43 @@ static void test_broker_unreachable(void **state)
     assert_int_equal(WEXITSTATUS(system(cmd)), 3);
 }
 
+/* Paper near its end: the manager sees it in the kiosk's status, and the
+ * kiosk keeps giving numbers. */
+static void test_paper_low(void **state)
+{
+    (void)state;
+    kh_kiosk_config(&W, "\"ask_priority\":false,\"printer\":{\"poll_s\":1}");
+    assert_int_equal(kh_vprinter_cmd(&W, "paper low"), 0);
+    static char s[2048];
+    s[0] = 0;
+    line(s, sizeof s, "wait-screen idle 10000");
+    line(s, sizeof s, "screenshot low-sync");
+    line(s, sizeof s, "wait-file low-checked");
+    line(s, sizeof s, "tap 960 540");
+    line(s, sizeof s, "wait-screen menu");
+    line(s, sizeof s, "tap-service YT");
+    line(s, sizeof s, "wait-screen ticket 8000");
+    char log[320];
+    pid_t pid = kh_kiosk_spawn(&W, s, NULL, log, sizeof log, NULL, 0);
+    char p[512];
+    snprintf(p, sizeof p, "%s/low-sync.png", shots);
+    assert_int_equal(kh_wait_file(p, 20000), 0);
+    char st[512];
+    int status = kh_kiosk_status_wait(&W, "k1", "\"printer\":\"paper_low\"", 5000, st, sizeof st);
+    snprintf(p, sizeof p, "%s/low-checked", shots);
+    FILE *f = fopen(p, "w");
+    fclose(f);
+    int rc = qms_test_wait_pid(pid, 30000);
+    assert_int_equal(kh_vprinter_cmd(&W, "paper ok"), 0);
+    if (status)
+        fail_msg("kiosk status \"%s\" does not say paper_low", st);
+    if (rc != 0)
+        fail_msg("no ticket with the paper low (%d), log %s", rc, log);
+    int ab = 0;
+    assert_true(kh_vprinter_next_ticket(&W, 5000, &ab) > 0);
+    assert_false(ab);
+}
+
 /* A portrait kiosk on a landscape panel mounted turned (--rotate 90): the
  * citizen's taps land on what they see, and the panel shows the screen
  * turned a quarter clockwise. */
@@ -571,7 +608,7 @@ int main(void)
         cmocka_unit_test(test_paper_out_before), cmocka_unit_test(test_cover_open),
         cmocka_unit_test(test_paper_out_during), cmocka_unit_test(test_printer_gone),
         cmocka_unit_test(test_controller_down),  cmocka_unit_test(test_broker_unreachable),
-        cmocka_unit_test(test_rotated_panel),
+        cmocka_unit_test(test_rotated_panel),    cmocka_unit_test(test_paper_low),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
