@@ -31,8 +31,9 @@ struct kiosk_app {
     char fault_detail[160];
     char lang[3];
     int page;
-    int chosen; /* service index */
-    int prio;   /* 0 normal .. 4 child */
+    int chosen;                     /* service index in the current configuration, -1 none */
+    char chosen_code[QMS_CODE_MAX]; /* ... and its code: a new configuration may reorder */
+    int prio;                       /* 0 normal .. 4 child */
     kiosk_target pressed;
     int take_id; /* the take the busy screen waits for, 0 = none */
     kiosk_take_reply ticket;
@@ -165,6 +166,7 @@ static void relayout(kiosk_app *a)
         kiosk_layout_compute(&a->layout, a->w, a->h, ppmm, a->cfg.min_target_mm / 2, n, max_chars);
     }
     a->layout_gen = kiosk_net_config_gen(a->net);
+    a->chosen = c && a->chosen_code[0] ? qms_config_service_index(c, a->chosen_code) : -1;
     if (a->page >= a->layout.pages)
         a->page = 0;
     a->dirty = 1;
@@ -259,6 +261,7 @@ int kiosk_app_new(const kiosk_app_opts *o, kiosk_app **out)
     kiosk_prn_init(&a->prn, &a->cfg);
     a->started_ms = qms_mono_ms();
     a->screen = KV_STARTING;
+    a->chosen = -1;
     a->shown_minute = -1;
     a->w = a->cfg.width;
     a->h = a->cfg.height;
@@ -301,8 +304,11 @@ void kiosk_app_resize(kiosk_app *a, int w, int h)
 static void choose(kiosk_app *a, int si, int prio)
 {
     const qms_config *c = center(a);
-    if (!c || si < 0 || si >= c->nservices)
+    if (!c || si < 0 || si >= c->nservices) {
+        /* the service left the configuration meanwhile: choose again */
+        set_screen(a, KV_MENU, KF_NONE, a->cfg.idle_timeout_s);
         return;
+    }
     a->chosen = si;
     a->prio = prio;
     trace(a, "tap", NULL);
@@ -359,13 +365,14 @@ static void activate(kiosk_app *a, kiosk_target t)
         break;
     case KTG_SERVICE:
         a->chosen = t.index;
+        snprintf(a->chosen_code, sizeof a->chosen_code, "%s", center(a)->services[t.index].code);
         if (a->cfg.ask_priority)
             set_screen(a, KV_PRIORITY, KF_NONE, a->cfg.idle_timeout_s);
         else
             choose(a, t.index, 0);
         break;
     case KTG_PRIO:
-        choose(a, a->chosen, t.index);
+        choose(a, kiosk_app_service_index(a, a->chosen_code), t.index);
         break;
     case KTG_DISMISS:
         if (a->screen == KV_TICKET)
