@@ -306,14 +306,7 @@ static int wait_event(ui *u, int ms, SDL_Event *ev)
         return 0;
     if (u->mode == WAIT_SDL) {
         watcher_set_fd(u, kiosk_app_socket(u->app));
-        if (!SDL_WaitEventTimeout(ev, ms))
-            return 0;
-        if (ev->type == u->ev_net) {
-            kiosk_app_tick(u->app); /* reads the socket */
-            SDL_SemPost(u->serviced);
-            return 0;
-        }
-        return 1;
+        return SDL_WaitEventTimeout(ev, ms) ? 1 : 0;
     }
     int fd = kiosk_app_socket(u->app);
     int slice = u->mode == WAIT_TICK && ms > INPUT_TICK_MS ? INPUT_TICK_MS : ms;
@@ -327,6 +320,13 @@ static int wait_event(ui *u, int ms, SDL_Event *ev)
 static int handle_event(ui *u, const SDL_Event *ev)
 {
     int x, y;
+    if (u->mode == WAIT_SDL && ev->type == u->ev_net) {
+        /* the watcher saw broker traffic: read it, then let it watch again
+         * (it waits for this, however the event reached us) */
+        kiosk_app_tick(u->app);
+        SDL_SemPost(u->serviced);
+        return 0;
+    }
     switch (ev->type) {
     case SDL_QUIT:
         return 1;
@@ -535,6 +535,15 @@ static int script_step(ui *u, int *wake_ms)
 
 static enum wait_mode pick_wait_mode(void)
 {
+    /* QMS_KIOSK_WAIT=sdl|socket|tick forces a way (tests run the watcher
+     * thread's path under the offscreen driver with it) */
+    const char *force = getenv("QMS_KIOSK_WAIT");
+    if (force && !strcmp(force, "sdl"))
+        return WAIT_SDL;
+    if (force && !strcmp(force, "socket"))
+        return WAIT_SOCKET;
+    if (force && !strcmp(force, "tick"))
+        return WAIT_TICK;
     const char *d = SDL_GetCurrentVideoDriver();
     if (!d)
         return WAIT_TICK;

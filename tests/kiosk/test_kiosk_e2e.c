@@ -509,6 +509,42 @@ static void test_broker_unreachable(void **state)
     assert_int_equal(WEXITSTATUS(system(cmd)), 3);
 }
 
+/* The other two ways the loop can sleep (docs/kiosk.md): the watcher thread
+ * that wakes SDL_WaitEventTimeout on broker traffic (X11, Wayland), and the
+ * 15 ms input tick (KMSDRM). Each must carry takes and replies as well. */
+static void test_wait_modes(void **state)
+{
+    (void)state;
+    kh_kiosk_config(&W, "\"ask_priority\":false");
+    static const char *const modes[] = {"sdl", "tick"};
+    for (int k = 0; k < 2; k++) {
+        static char s[4096];
+        s[0] = 0;
+        line(s, sizeof s, "wait-screen idle 10000");
+        for (int i = 0; i < 3; i++) {
+            line(s, sizeof s, "tap 960 540");
+            line(s, sizeof s, "wait-screen menu");
+            line(s, sizeof s, "tap-service KD");
+            line(s, sizeof s, "wait-screen ticket 8000");
+            line(s, sizeof s, "tap 960 540");
+            line(s, sizeof s, "wait-screen idle");
+        }
+        setenv("QMS_KIOSK_WAIT", modes[k], 1);
+        char log[320], trace[320];
+        int st = kh_kiosk_run(&W, s, NULL, 60000, log, sizeof log, trace, sizeof trace);
+        unsetenv("QMS_KIOSK_WAIT");
+        if (st != 0)
+            fail_msg("wait mode %s: kiosk failed (%d), log %s", modes[k], st, log);
+        char tickets[8][24];
+        assert_int_equal(trace_replies(trace, tickets, 8), 3);
+        for (int i = 0; i < 3; i++) {
+            int ab = 0;
+            assert_true(kh_vprinter_next_ticket(&W, 5000, &ab) > 0);
+            assert_false(ab);
+        }
+    }
+}
+
 /* Paper near its end: the manager sees it in the kiosk's status, and the
  * kiosk keeps giving numbers. */
 static void test_paper_low(void **state)
