@@ -645,6 +645,7 @@ int main(void)
         cmocka_unit_test(test_paper_out_during), cmocka_unit_test(test_printer_gone),
         cmocka_unit_test(test_controller_down),  cmocka_unit_test(test_broker_unreachable),
         cmocka_unit_test(test_rotated_panel),    cmocka_unit_test(test_paper_low),
+        cmocka_unit_test(test_wait_modes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
