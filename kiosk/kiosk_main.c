@@ -611,8 +611,9 @@ static int run_ui(ui *u, const char *host, int port, FILE *trace)
         }
         SDL_RendererInfo ri;
         SDL_GetRendererInfo(u->ren, &ri);
-        QMS_INFO("video %s, renderer %s, %dx%d, wait mode %d", SDL_GetCurrentVideoDriver(), ri.name,
-                 u->lw, u->lh, (int)u->mode);
+        static const char *const modes[] = {"sdl", "socket", "tick"};
+        QMS_INFO("video %s, renderer %s, %dx%d, waiting by %s", SDL_GetCurrentVideoDriver(),
+                 ri.name, u->lw, u->lh, modes[u->mode]);
         kiosk_app_set_present(u->app, present_now, u);
         int scripted = u->script.n > 0;
         for (;;) {
