@@ -218,7 +218,13 @@ static int send_pend(kiosk_net *n, struct pend *p, const char *topic)
 {
     if (!qms_mqtt_connected(n->m))
         return QMS_ERR_UNAVAILABLE;
-    return qms_mqtt_request(n->m, topic, p->payload, strlen(p->payload), p->corr);
+    if (p->kind == P_CANCEL) /* a cancel is right whenever it arrives */
+        return qms_mqtt_request(n->m, topic, p->payload, strlen(p->payload), p->corr);
+    /* a take is not wanted once we gave up on it: the broker must not hand
+     * it to a controller that comes back later (its session kept it) */
+    int expiry_s = (n->take_timeout_ms + 999) / 1000;
+    return qms_mqtt_request_expiring(n->m, topic, p->payload, strlen(p->payload), expiry_s,
+                                     p->corr);
 }
 
 int kiosk_net_cancel(kiosk_net *n, int64_t id, const char *reason)
