@@ -424,6 +424,13 @@ int qms_mqtt_request(qms_mqtt *m, const char *topic, const void *payload, size_t
     return send_request(m, topic, payload, len, corr_out, 0);
 }
 
+int qms_mqtt_request_expiring(qms_mqtt *m, const char *topic, const void *payload, size_t len,
+                              int expiry_s, char corr_out[40])
+{
+    snprintf(corr_out, 40, "%lx-%lu", (unsigned long)(qms_mono_ns() & 0xffffffff), ++m->corr_seq);
+    return send_request(m, topic, payload, len, corr_out, expiry_s > 0 ? expiry_s : 0);
+}
+
 int qms_mqtt_request_sync(qms_mqtt *m, const char *topic, const char *payload, int timeout_ms,
                           char **reply)
 {

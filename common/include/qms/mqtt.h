@@ -71,6 +71,11 @@ int qms_mqtt_reply(qms_mqtt *m, const qms_mqtt_msg *req, const void *payload, si
  * the reply arrives through on_msg with corr == the id written to corr_out. */
 int qms_mqtt_request(qms_mqtt *m, const char *topic, const void *payload, size_t len,
                      char corr_out[40]);
+/* The same with a message expiry of expiry_s seconds: a broker drops the
+ * request instead of delivering it later (e.g. to a controller whose
+ * persistent session kept it while it was down) once the sender gave up. */
+int qms_mqtt_request_expiring(qms_mqtt *m, const char *topic, const void *payload, size_t len,
+                              int expiry_s, char corr_out[40]);
 /* Send a request and wait (running the loop; other messages still reach
  * on_msg) for its reply, up to timeout_ms. *reply is NUL-terminated, qms_free
  * it. QMS_ERR_TIMEOUT or QMS_ERR_UNAVAILABLE (not connected) on failure.
