@@ -31,8 +31,9 @@ typedef struct wait_ent {
 typedef struct svc_learn {
     int64_t occ_sum_ms; /* sum of counter occupancy (first call -> end) */
     int n;              /* how many */
-    int32_t *occ_s;     /* each occupancy, seconds (for the conditional remaining time) */
-    int occ_cap;
+    int32_t *occ_s;     /* each occupancy in seconds, ascending */
+    int64_t *tail_s;    /* tail_s[i] = occ_s[i] + ... + occ_s[n-1]; tail_s[n] = 0 */
+    int occ_cap, tail_cap;
 } svc_learn;
 
 struct qms_engine {
@@ -317,6 +318,27 @@ static int pick(const qms_config *c, int ci, int streak, const wait_ent *list, i
 
 /* ---------- learning service times ---------- */
 
+/* First index in l->occ_s whose value is greater than v (upper bound). */
+static int learn_upper(const svc_learn *l, double v)
+{
+    int lo = 0, hi = l->n;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (l->occ_s[mid] > v)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+static void learn_tails(svc_learn *l)
+{
+    l->tail_s[l->n] = 0;
+    for (int i = l->n - 1; i >= 0; i--)
+        l->tail_s[i] = l->tail_s[i + 1] + l->occ_s[i];
+}
+
 static void learn_add(qms_engine *e, const qms_ticket *t)
 {
     if (!t->first_called_ms || t->end_ms < t->first_called_ms)
@@ -325,10 +347,16 @@ static void learn_add(qms_engine *e, const qms_ticket *t)
         return;
     svc_learn *l = &e->learn[t->service];
     int64_t occ = t->end_ms - t->first_called_ms;
-    if (grow((void **)&l->occ_s, &l->occ_cap, l->n + 1, sizeof *l->occ_s))
+    if (grow((void **)&l->occ_s, &l->occ_cap, l->n + 1, sizeof *l->occ_s) ||
+        grow((void **)&l->tail_s, &l->tail_cap, l->n + 2, sizeof *l->tail_s))
         return; /* estimates only: losing a sample under memory pressure is harmless */
-    l->occ_s[l->n++] = (int32_t)((occ + 500) / 1000);
+    int32_t v = (int32_t)((occ + 500) / 1000);
+    int k = learn_upper(l, v);
+    memmove(&l->occ_s[k + 1], &l->occ_s[k], (size_t)(l->n - k) * sizeof *l->occ_s);
+    l->occ_s[k] = v;
+    l->n++;
     l->occ_sum_ms += occ;
+    learn_tails(l);
 }
 
 /* A no-show called again is not finished after all: forget its sample. */
@@ -339,12 +367,13 @@ static void learn_remove(qms_engine *e, const qms_ticket *t)
     svc_learn *l = &e->learn[t->service];
     int64_t occ = t->end_ms - t->first_called_ms;
     int32_t v = (int32_t)((occ + 500) / 1000);
-    for (int i = 0; i < l->n; i++)
-        if (l->occ_s[i] == v) {
-            l->occ_s[i] = l->occ_s[--l->n];
-            l->occ_sum_ms -= occ;
-            return;
-        }
+    int k = learn_upper(l, v) - 1;
+    if (k < 0 || l->occ_s[k] != v)
+        return;
+    memmove(&l->occ_s[k], &l->occ_s[k + 1], (size_t)(l->n - k - 1) * sizeof *l->occ_s);
+    l->n--;
+    l->occ_sum_ms -= occ;
+    learn_tails(l);
 }
 
 /* Mean counter occupancy per ticket of service si, in seconds: today's
@@ -366,15 +395,10 @@ static double remaining_s(const qms_engine *e, int si, double elapsed_s)
     double mean = occ_mean_s(e, si);
     /* integer sums: the result must not depend on the order samples came in,
      * so that an engine reloaded from the store forecasts exactly the same */
-    int64_t sum = 0;
-    int n = 0;
-    for (int i = 0; i < l->n; i++)
-        if (l->occ_s[i] > elapsed_s) {
-            sum += l->occ_s[i];
-            n++;
-        }
+    int k = learn_upper(l, elapsed_s);
+    int n = l->n - k;
     if (n >= 5)
-        return (double)sum / n - elapsed_s;
+        return (double)l->tail_s[k] / n - elapsed_s;
     double r = mean - elapsed_s;
     return r > mean / 3 ? r : mean / 3;
 }
@@ -683,8 +707,10 @@ void qms_engine_free(qms_engine *e)
     if (!e)
         return;
     if (e->learn)
-        for (int s = 0; s < e->cfg->nservices; s++)
+        for (int s = 0; s < e->cfg->nservices; s++) {
             qms_free(e->learn[s].occ_s);
+            qms_free(e->learn[s].tail_s);
+        }
     qms_free(e->learn);
     qms_free(e->issued);
     qms_free(e->ctr);

@@ -207,8 +207,9 @@ static int get_int(const cJSON *obj, const char *key, int32_t lo, int32_t hi, in
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (!v)
         return QMS_OK; /* keep default */
-    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int64_t)v->valuedouble ||
-        v->valuedouble < lo || v->valuedouble > hi)
+    /* range first: converting an out-of-range double to an integer is undefined */
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= lo && v->valuedouble <= hi) ||
+        v->valuedouble != (double)(int64_t)v->valuedouble)
         return fail(err, errlen, QMS_ERR_INVAL, "%s: \"%s\" must be a whole number %d..%d", what,
                     key, (int)lo, (int)hi);
     *out = (int32_t)v->valuedouble;
@@ -267,8 +268,9 @@ static int parse_service(const cJSON *js, qms_service *s, int idx, char *err, si
     if (range) {
         const cJSON *a = cJSON_GetArrayItem(range, 0), *b = cJSON_GetArrayItem(range, 1);
         if (!cJSON_IsArray(range) || cJSON_GetArraySize(range) != 2 || !cJSON_IsNumber(a) ||
-            !cJSON_IsNumber(b) || a->valuedouble < 1 || b->valuedouble > 99999999 ||
-            a->valuedouble > b->valuedouble)
+            !cJSON_IsNumber(b) || !(a->valuedouble >= 1) || !(b->valuedouble <= 99999999) ||
+            a->valuedouble > b->valuedouble || a->valuedouble != (double)(int32_t)a->valuedouble ||
+            b->valuedouble != (double)(int32_t)b->valuedouble)
             return fail(err, errlen, QMS_ERR_INVAL,
                         "%s: \"range\" must be [first, last] with 1 <= first <= last <= 99999999",
                         what);

@@ -6,6 +6,7 @@
 
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
+#include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,9 +33,13 @@ struct qms_mqtt {
     char *status_json; /* last status set, republished on reconnect */
     struct sub subs[MAX_SUBS];
     int nsubs;
-    int connected;
-    int64_t next_attempt_ms; /* monotonic */
-    int backoff_ms;
+    int connected;           /* CONNACK accepted and not lost since */
+    int down;                /* no socket: waiting for next_attempt_ms */
+    int64_t next_attempt_ms; /* monotonic; when to try connecting again */
+    int backoff_ms;          /* next delay after a failure */
+    int session_expiry_s;    /* > 0: persistent session (blocking connect with the property) */
+    unsigned long connects;  /* CONNACKs seen; request_sync resends after one */
+    long unsent;             /* publishes not yet written (QoS 0) or acknowledged (QoS 1) */
     unsigned long corr_seq;
     qms_mqtt_msg_cb on_msg;
     qms_mqtt_conn_cb on_conn;
@@ -42,6 +47,7 @@ struct qms_mqtt {
     /* request_sync state */
     const char *wait_corr;
     char *wait_reply;
+    int closing; /* qms_mqtt_free in progress: no reconnect scheduling */
 };
 
 static int mosq_err(int rc)
@@ -102,12 +108,61 @@ int qms_parse_hostport(const char *s, char *host, size_t hostlen, int *port)
     return QMS_OK;
 }
 
+static int counted(qms_mqtt *m, int rc);
+
 static void do_subscribe_all(qms_mqtt *m)
 {
     for (int i = 0; i < m->nsubs; i++) {
         int rc = mosquitto_subscribe_v5(m->mosq, NULL, m->subs[i].pattern, m->subs[i].qos, 0, NULL);
         if (rc)
             QMS_WARN("subscribe %s: %s", m->subs[i].pattern, mosquitto_strerror(rc));
+    }
+}
+
+/* The link failed or an attempt did not succeed: try again after the backoff,
+ * doubled each time up to BACKOFF_MAX_MS, with some jitter so that every
+ * kiosk of a center does not knock on a restarted broker at the same moment. */
+static void schedule_retry(qms_mqtt *m)
+{
+    if (m->closing)
+        return;
+    m->down = 1;
+    int jitter = (int)(qms_mono_ns() % (uint64_t)(m->backoff_ms / 4 + 1));
+    m->next_attempt_ms = qms_mono_ms() + m->backoff_ms + jitter;
+    m->backoff_ms = m->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : m->backoff_ms * 2;
+}
+
+static void lost(qms_mqtt *m)
+{
+    int was = m->connected;
+    m->connected = 0;
+    m->unsent = 0; /* resent or dropped by libmosquitto; nothing to wait for now */
+    if (was && m->on_conn)
+        m->on_conn(m->ud, 0);
+}
+
+/* One connection attempt. A persistent session needs the session expiry
+ * property on every CONNECT, which only the (blocking) connect_bind_v5 call
+ * takes; a clean session connects without blocking (a kiosk's screen must not
+ * freeze while a broker host is unreachable). */
+static void attempt(qms_mqtt *m)
+{
+    int rc;
+    m->down = 0;
+    if (m->session_expiry_s > 0) {
+        mosquitto_property *props = NULL;
+        rc = mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
+                                          (uint32_t)m->session_expiry_s);
+        if (!rc)
+            rc = mosquitto_connect_bind_v5(m->mosq, m->host, m->port, m->keepalive, NULL, props);
+        mosquitto_property_free_all(&props);
+    } else {
+        rc = mosquitto_connect_bind_async(m->mosq, m->host, m->port, m->keepalive, NULL);
+    }
+    if (rc != MOSQ_ERR_SUCCESS) {
+        QMS_DEBUG("cannot reach broker %s:%d (%s); will retry", m->host, m->port,
+                  rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+        schedule_retry(m);
     }
 }
 
@@ -119,10 +174,12 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
     (void)props;
     qms_mqtt *m = obj;
     if (rc != 0) {
-        QMS_WARN("broker refused connection: %s", mosquitto_reason_string(rc));
-        return;
+        QMS_WARN("broker %s:%d refused connection: %s", m->host, m->port,
+                 mosquitto_reason_string(rc));
+        return; /* the broker closes the link; on_disconnect schedules a retry */
     }
     m->connected = 1;
+    m->connects++;
     m->backoff_ms = BACKOFF_MIN_MS;
     QMS_INFO("connected to broker %s:%d", m->host, m->port);
     do_subscribe_all(m);
@@ -139,13 +196,30 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc,
     (void)mosq;
     (void)props;
     qms_mqtt *m = obj;
-    int was = m->connected;
-    m->connected = 0;
-    if (was) {
+    if (m->connected && !m->closing)
         QMS_WARN("lost broker connection (%s)", rc ? mosquitto_strerror(rc) : "asked");
-        if (m->on_conn)
-            m->on_conn(m->ud, 0);
-    }
+    lost(m);
+    schedule_retry(m);
+}
+
+static void on_publish(struct mosquitto *mosq, void *obj, int mid, int reason,
+                       const mosquitto_property *props)
+{
+    (void)mosq;
+    (void)mid;
+    (void)reason;
+    (void)props;
+    qms_mqtt *m = obj;
+    if (m->unsent > 0)
+        m->unsent--;
+}
+
+/* Count what we hand to libmosquitto, so an owner can wait for it to leave. */
+static int counted(qms_mqtt *m, int rc)
+{
+    if (rc == MOSQ_ERR_SUCCESS)
+        m->unsent++;
+    return rc;
 }
 
 static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *mm,
@@ -190,26 +264,36 @@ int qms_mqtt_new(const qms_mqtt_opts *o, qms_mqtt **out)
     snprintf(m->host, sizeof m->host, "%s", o->host ? o->host : "127.0.0.1");
     m->port = o->port ? o->port : 1883;
     m->keepalive = o->keepalive_s ? o->keepalive_s : 10;
+    if (m->keepalive < 5)
+        m->keepalive = 5; /* libmosquitto's minimum */
+    m->session_expiry_s = o->session_expiry_s > 0 ? o->session_expiry_s : 0;
     snprintf(m->client_id, sizeof m->client_id, "%s", o->client_id);
     snprintf(m->site, sizeof m->site, "%s", o->site ? o->site : "default");
     char suffix[160];
-    snprintf(suffix, sizeof suffix, "device/%s/%s/status", o->device_kind ? o->device_kind : "client",
+    snprintf(suffix, sizeof suffix, "device/%s/%s/status",
+             o->device_kind ? o->device_kind : "client",
              o->device_id ? o->device_id : o->client_id);
     qms_topic(m->status_topic, sizeof m->status_topic, m->site, suffix);
     snprintf(suffix, sizeof suffix, "reply/%s", m->client_id);
     qms_topic(m->reply_topic, sizeof m->reply_topic, m->site, suffix);
     m->backoff_ms = BACKOFF_MIN_MS;
 
-    m->mosq = mosquitto_new(m->client_id, true, m);
+    m->mosq = mosquitto_new(m->client_id, m->session_expiry_s == 0, m);
     if (!m->mosq) {
         qms_free(m);
         return QMS_ERR_NOMEM;
     }
     mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
     mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
+    if (o->inflight_max > 0) {
+        int n = o->inflight_max > 65535 ? 65535 : o->inflight_max;
+        mosquitto_int_option(m->mosq, MOSQ_OPT_RECEIVE_MAXIMUM, n);
+        mosquitto_int_option(m->mosq, MOSQ_OPT_SEND_MAXIMUM, n);
+    }
     mosquitto_connect_v5_callback_set(m->mosq, on_connect);
     mosquitto_disconnect_v5_callback_set(m->mosq, on_disconnect);
     mosquitto_message_v5_callback_set(m->mosq, on_message);
+    mosquitto_publish_v5_callback_set(m->mosq, on_publish);
     int rc = MOSQ_ERR_SUCCESS;
     if (o->username)
         rc = mosquitto_username_pw_set(m->mosq, o->username, o->password);
@@ -227,12 +311,9 @@ int qms_mqtt_new(const qms_mqtt_opts *o, qms_mqtt **out)
     }
     /* Always hear replies to our own requests. */
     qms_mqtt_subscribe(m, m->reply_topic, 1);
-    rc = mosquitto_connect_bind_v5(m->mosq, m->host, m->port, m->keepalive, NULL, NULL);
-    if (rc) {
-        QMS_WARN("cannot reach broker %s:%d (%s); will retry", m->host, m->port,
-                 mosquitto_strerror(rc));
-        m->next_attempt_ms = qms_mono_ms() + m->backoff_ms;
-    }
+    attempt(m);
+    if (m->down)
+        QMS_WARN("cannot reach broker %s:%d yet; will keep trying", m->host, m->port);
     *out = m;
     return QMS_OK;
 }
@@ -241,15 +322,24 @@ void qms_mqtt_free(qms_mqtt *m)
 {
     if (!m)
         return;
+    m->closing = 1;
+    m->on_msg = NULL; /* nobody listens any more */
+    m->on_conn = NULL;
     if (m->connected) {
         const char *offline = "{\"state\":\"offline\"}";
-        mosquitto_publish_v5(m->mosq, NULL, m->status_topic, (int)strlen(offline), offline, 1, true,
-                             NULL);
-        /* let the status leave before the disconnect */
-        for (int i = 0; i < 5 && mosquitto_want_write(m->mosq); i++)
-            mosquitto_loop(m->mosq, 10, 1);
+        counted(m, mosquitto_publish_v5(m->mosq, NULL, m->status_topic, (int)strlen(offline),
+                                        offline, 1, true, NULL));
+        /* Wait until the broker acknowledged it (and whatever was queued before
+         * it), reading everything it sent: libmosquitto closes the socket right
+         * after the DISCONNECT, and closing with unread input makes the kernel
+         * send a reset, which can make the broker drop our DISCONNECT and
+         * publish the last will as well. */
+        qms_mqtt_drain(m, 1000);
         mosquitto_disconnect_v5(m->mosq, 0, NULL);
-        mosquitto_loop(m->mosq, 10, 1);
+        for (int i = 0; i < 5 && mosquitto_socket(m->mosq) >= 0 && mosquitto_want_write(m->mosq);
+             i++)
+            if (mosquitto_loop_write(m->mosq, 1))
+                break;
     }
     mosquitto_destroy(m->mosq);
     for (int i = 0; i < m->nsubs; i++)
@@ -289,8 +379,8 @@ int qms_mqtt_publish(qms_mqtt *m, const char *topic, const void *payload, size_t
 {
     if (len > 256u * 1024 * 1024)
         return QMS_ERR_TOO_LARGE;
-    return mosq_err(
-        mosquitto_publish_v5(m->mosq, NULL, topic, (int)len, payload, qos, retain != 0, NULL));
+    return mosq_err(counted(
+        m, mosquitto_publish_v5(m->mosq, NULL, topic, (int)len, payload, qos, retain != 0, NULL)));
 }
 
 int qms_mqtt_reply(qms_mqtt *m, const qms_mqtt_msg *req, const void *payload, size_t len)
@@ -303,8 +393,26 @@ int qms_mqtt_reply(qms_mqtt *m, const qms_mqtt_msg *req, const void *payload, si
         rc = mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, req->corr,
                                            (uint16_t)req->corr_len);
     if (!rc)
-        rc = mosquitto_publish_v5(m->mosq, NULL, req->response_topic, (int)len, payload, 1, false,
-                                  props);
+        rc = counted(m, mosquitto_publish_v5(m->mosq, NULL, req->response_topic, (int)len, payload,
+                                             1, false, props));
+    mosquitto_property_free_all(&props);
+    return mosq_err(rc);
+}
+
+static int send_request(qms_mqtt *m, const char *topic, const void *payload, size_t len,
+                        const char *corr, int expiry_s)
+{
+    mosquitto_property *props = NULL;
+    int rc = mosquitto_property_add_string(&props, MQTT_PROP_RESPONSE_TOPIC, m->reply_topic);
+    if (!rc)
+        rc = mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, corr,
+                                           (uint16_t)strlen(corr));
+    if (!rc && expiry_s > 0)
+        rc = mosquitto_property_add_int32(&props, MQTT_PROP_MESSAGE_EXPIRY_INTERVAL,
+                                          (uint32_t)expiry_s);
+    if (!rc)
+        rc = counted(
+            m, mosquitto_publish_v5(m->mosq, NULL, topic, (int)len, payload, 1, false, props));
     mosquitto_property_free_all(&props);
     return mosq_err(rc);
 }
@@ -313,15 +421,14 @@ int qms_mqtt_request(qms_mqtt *m, const char *topic, const void *payload, size_t
                      char corr_out[40])
 {
     snprintf(corr_out, 40, "%lx-%lu", (unsigned long)(qms_mono_ns() & 0xffffffff), ++m->corr_seq);
-    mosquitto_property *props = NULL;
-    int rc = mosquitto_property_add_string(&props, MQTT_PROP_RESPONSE_TOPIC, m->reply_topic);
-    if (!rc)
-        rc = mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, corr_out,
-                                           (uint16_t)strlen(corr_out));
-    if (!rc)
-        rc = mosquitto_publish_v5(m->mosq, NULL, topic, (int)len, payload, 1, false, props);
-    mosquitto_property_free_all(&props);
-    return mosq_err(rc);
+    return send_request(m, topic, payload, len, corr_out, 0);
+}
+
+int qms_mqtt_request_expiring(qms_mqtt *m, const char *topic, const void *payload, size_t len,
+                              int expiry_s, char corr_out[40])
+{
+    snprintf(corr_out, 40, "%lx-%lu", (unsigned long)(qms_mono_ns() & 0xffffffff), ++m->corr_seq);
+    return send_request(m, topic, payload, len, corr_out, expiry_s > 0 ? expiry_s : 0);
 }
 
 int qms_mqtt_request_sync(qms_mqtt *m, const char *topic, const char *payload, int timeout_ms,
@@ -329,17 +436,12 @@ int qms_mqtt_request_sync(qms_mqtt *m, const char *topic, const char *payload, i
 {
     *reply = NULL;
     int64_t deadline = qms_mono_ms() + timeout_ms;
-    /* wait for the link first, within the same deadline */
-    while (!m->connected) {
-        int64_t left = deadline - qms_mono_ms();
-        if (left <= 0)
-            return QMS_ERR_UNAVAILABLE;
-        qms_mqtt_loop(m, (int)(left < 50 ? left : 50));
-    }
     char corr[40];
-    int rc = qms_mqtt_request(m, topic, payload, strlen(payload), corr);
-    if (rc)
-        return rc;
+    snprintf(corr, sizeof corr, "%lx-%lu", (unsigned long)(qms_mono_ns() & 0xffffffff),
+             ++m->corr_seq);
+    size_t len = strlen(payload);
+    int sent = 0, ever_sent = 0;
+    unsigned long sent_on = 0;
     m->wait_corr = corr;
     qms_free(m->wait_reply);
     m->wait_reply = NULL;
@@ -347,13 +449,20 @@ int qms_mqtt_request_sync(qms_mqtt *m, const char *topic, const char *payload, i
         int64_t left = deadline - qms_mono_ms();
         if (left <= 0) {
             m->wait_corr = NULL;
-            return m->connected ? QMS_ERR_TIMEOUT : QMS_ERR_UNAVAILABLE;
+            return ever_sent && m->connected ? QMS_ERR_TIMEOUT : QMS_ERR_UNAVAILABLE;
+        }
+        /* (re)send when connected and not sent on this connection: the link
+         * may have dropped with the request or its reply */
+        if (m->connected && (!sent || m->connects != sent_on)) {
+            sent_on = m->connects;
+            sent = send_request(m, topic, payload, len, corr, (int)((left + 999) / 1000)) == QMS_OK;
+            ever_sent |= sent;
         }
         qms_mqtt_loop(m, (int)(left < 100 ? left : 100));
     }
     *reply = m->wait_reply;
     m->wait_reply = NULL;
-    return QMS_OK;
+    return *reply ? QMS_OK : QMS_ERR_NOMEM;
 }
 
 int qms_mqtt_set_status(qms_mqtt *m, const char *json)
@@ -368,40 +477,97 @@ int qms_mqtt_set_status(qms_mqtt *m, const char *json)
     return qms_mqtt_publish(m, m->status_topic, json, strlen(json), 1, 1);
 }
 
+int qms_mqtt_pollfd(qms_mqtt *m, short *events, int *max_sleep_ms)
+{
+    int fd = m->down ? -1 : mosquitto_socket(m->mosq);
+    *events = 0;
+    if (fd >= 0) {
+        *events = POLLIN;
+        if (mosquitto_want_write(m->mosq))
+            *events |= POLLOUT;
+        /* keepalive: libmosquitto decides when to ping; look at it every second */
+        *max_sleep_ms = 1000;
+    } else {
+        int64_t wait = m->next_attempt_ms - qms_mono_ms();
+        *max_sleep_ms = wait < 0 ? 0 : wait > 1000 ? 1000 : (int)wait;
+    }
+    return fd;
+}
+
+/* Read every packet available now. mosquitto_loop_read reads about one packet
+ * a call and leaves errno at EAGAIN when the socket ran dry. */
+static int read_all(qms_mqtt *m)
+{
+    for (int i = 0; i < 100000; i++) {
+        errno = 0;
+        int rc = mosquitto_loop_read(m->mosq, 1);
+        if (rc)
+            return rc;
+        if (errno == EAGAIN || errno == EWOULDBLOCK || mosquitto_socket(m->mosq) < 0)
+            break;
+    }
+    return MOSQ_ERR_SUCCESS;
+}
+
+int qms_mqtt_io(qms_mqtt *m, short revents)
+{
+    if (m->down || mosquitto_socket(m->mosq) < 0) {
+        if (!m->down)
+            schedule_retry(m);
+        if (qms_mono_ms() >= m->next_attempt_ms)
+            attempt(m);
+        return m->connected ? QMS_OK : QMS_ERR_UNAVAILABLE;
+    }
+    int rc = MOSQ_ERR_SUCCESS;
+    if (revents & (POLLIN | POLLHUP | POLLERR))
+        rc = read_all(m);
+    if (!rc && mosquitto_socket(m->mosq) >= 0 &&
+        ((revents & POLLOUT) || mosquitto_want_write(m->mosq)))
+        rc = mosquitto_loop_write(m->mosq, 1);
+    if (!rc && mosquitto_socket(m->mosq) >= 0)
+        rc = mosquitto_loop_misc(m->mosq);
+    if (rc || mosquitto_socket(m->mosq) < 0) {
+        /* libmosquitto already called on_disconnect when it closed the socket;
+         * make sure a retry is scheduled whatever path failed */
+        lost(m);
+        if (!m->down)
+            schedule_retry(m);
+    }
+    return m->connected ? QMS_OK : QMS_ERR_UNAVAILABLE;
+}
+
+void qms_mqtt_flush(qms_mqtt *m)
+{
+    if (!m->down && mosquitto_socket(m->mosq) >= 0 && mosquitto_want_write(m->mosq))
+        if (mosquitto_loop_write(m->mosq, 1) != MOSQ_ERR_SUCCESS) {
+            lost(m);
+            if (!m->down)
+                schedule_retry(m);
+        }
+}
+
 int qms_mqtt_loop(qms_mqtt *m, int timeout_ms)
 {
-    if (mosquitto_socket(m->mosq) < 0 || (!m->connected && m->next_attempt_ms)) {
-        int64_t now = qms_mono_ms();
-        if (now < m->next_attempt_ms) {
-            int64_t wait = m->next_attempt_ms - now;
-            if (wait > timeout_ms)
-                wait = timeout_ms;
-            if (wait > 0)
-                poll(NULL, 0, (int)wait);
-            return QMS_ERR_UNAVAILABLE;
-        }
-        int rc = mosquitto_reconnect(m->mosq);
-        if (rc) {
-            m->backoff_ms = m->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : m->backoff_ms * 2;
-            m->next_attempt_ms = qms_mono_ms() + m->backoff_ms;
-            return QMS_ERR_UNAVAILABLE;
-        }
-        m->next_attempt_ms = 0;
+    short events;
+    int sleep_ms;
+    int fd = qms_mqtt_pollfd(m, &events, &sleep_ms);
+    if (timeout_ms < sleep_ms)
+        sleep_ms = timeout_ms < 0 ? 0 : timeout_ms;
+    struct pollfd p = {.fd = fd, .events = events};
+    int n = poll(fd >= 0 ? &p : NULL, fd >= 0 ? 1 : 0, sleep_ms);
+    return qms_mqtt_io(m, n > 0 ? p.revents : 0);
+}
+
+int qms_mqtt_drain(qms_mqtt *m, int timeout_ms)
+{
+    int64_t end = qms_mono_ms() + timeout_ms;
+    while (m->connected && m->unsent > 0) {
+        int64_t left = end - qms_mono_ms();
+        if (left <= 0)
+            break;
+        qms_mqtt_loop(m, (int)(left < 20 ? left : 20));
     }
-    int rc = mosquitto_loop(m->mosq, timeout_ms, 1);
-    if (rc == MOSQ_ERR_SUCCESS)
-        return QMS_OK;
-    /* link lost or refused: schedule a reconnect attempt */
-    if (m->connected) {
-        m->connected = 0;
-        if (m->on_conn)
-            m->on_conn(m->ud, 0);
-    }
-    if (!m->next_attempt_ms) {
-        m->next_attempt_ms = qms_mono_ms() + m->backoff_ms;
-        m->backoff_ms = m->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : m->backoff_ms * 2;
-    }
-    return QMS_ERR_UNAVAILABLE;
+    return m->connected && m->unsent > 0 ? QMS_ERR_TIMEOUT : QMS_OK;
 }
 
 int qms_mqtt_connected(const qms_mqtt *m)
@@ -413,7 +579,7 @@ int qms_mqtt_socket(qms_mqtt *m, int *want_write)
 {
     if (want_write)
         *want_write = mosquitto_want_write(m->mosq);
-    return mosquitto_socket(m->mosq);
+    return m->down ? -1 : mosquitto_socket(m->mosq);
 }
 
 void *qms_mqtt_handle(qms_mqtt *m)

@@ -174,6 +174,13 @@ static void test_config_errors(void **state)
     expect_bad("{\"name_vi\":\"X\",\"hours\":[[\"08:00\",\"07:00\"]],\"services\":[{\"code\":\"A\","
                "\"prefix\":\"A\",\"name_vi\":\"a\"}],\"counters\":[{\"id\":1,\"services\":[\"A\"]}]}",
                "opening before closing");
+    /* out-of-range and fractional numbers (found by the fuzzer: a float cast overflow) */
+    expect_bad("{\"name_vi\":\"X\",\"services\":[{\"code\":\"A\",\"prefix\":\"A\",\"name_vi\":\"a\","
+               "\"mean_service_s\":1e300}],\"counters\":[{\"id\":1,\"services\":[\"A\"]}]}",
+               "mean_service_s");
+    expect_bad("{\"name_vi\":\"X\",\"services\":[{\"code\":\"A\",\"range\":[1.5,9],\"name_vi\":\"a\"}],"
+               "\"counters\":[{\"id\":1,\"services\":[\"A\"]}]}",
+               "range");
     expect_bad("{\"name_vi\":\"X\",\"rating_levels\":7,\"services\":[{\"code\":\"A\",\"prefix\":\"A\","
                "\"name_vi\":\"a\"}],\"counters\":[{\"id\":1,\"services\":[\"A\"]}]}",
                "rating_levels");

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -81,6 +82,9 @@ pid_t qms_test_spawn(char *const argv[], const char *log_path)
     if (pid < 0)
         return -1;
     if (pid == 0) {
+        /* a test that fails (or crashes) half-way must not leave its broker
+         * or daemon running on the shared machine */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (log_path) {
             int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
             if (fd >= 0) {
@@ -126,6 +130,11 @@ int qms_test_broker_start(qms_test_broker *b, int port_hint)
         return -1;
     fprintf(f,
             "listener %d 127.0.0.1\n"
+            /* started as root, mosquitto would switch to user mosquitto, and
+             * that change of credentials cancels the parent-death signal
+             * (qms_test_spawn): stay as the caller, so a failing test's broker
+             * dies with it. Ignored when not root. */
+            "user root\n"
             "allow_anonymous true\n"
             "set_tcp_nodelay true\n"
             "persistence false\n"

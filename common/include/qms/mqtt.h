@@ -27,6 +27,11 @@ typedef struct qms_mqtt_opts {
     const char *device_kind; /* "controller", "kiosk", "display", "counter"...; status topic */
     const char *device_id;   /* e.g. "1"; default client_id */
     int keepalive_s;         /* default 10 */
+    int session_expiry_s;    /* 0 (default): clean session. > 0: the broker keeps our
+                                session (subscriptions, QoS 1 messages for us) this long
+                                after a disconnect, so nothing sent to us meanwhile is lost
+                                (the controller uses this). */
+    int inflight_max;        /* QoS 1 messages in flight each way; 0 = libmosquitto's 20 */
 } qms_mqtt_opts;
 
 /* What came with a message beyond topic and payload. */
@@ -66,9 +71,18 @@ int qms_mqtt_reply(qms_mqtt *m, const qms_mqtt_msg *req, const void *payload, si
  * the reply arrives through on_msg with corr == the id written to corr_out. */
 int qms_mqtt_request(qms_mqtt *m, const char *topic, const void *payload, size_t len,
                      char corr_out[40]);
+/* The same with a message expiry of expiry_s seconds: a broker drops the
+ * request instead of delivering it later (e.g. to a controller whose
+ * persistent session kept it while it was down) once the sender gave up. */
+int qms_mqtt_request_expiring(qms_mqtt *m, const char *topic, const void *payload, size_t len,
+                              int expiry_s, char corr_out[40]);
 /* Send a request and wait (running the loop; other messages still reach
  * on_msg) for its reply, up to timeout_ms. *reply is NUL-terminated, qms_free
- * it. QMS_ERR_TIMEOUT or QMS_ERR_UNAVAILABLE (not connected) on failure. */
+ * it. QMS_ERR_TIMEOUT or QMS_ERR_UNAVAILABLE (not connected) on failure.
+ * The request carries a message expiry of the time left, so a broker never
+ * delivers it after we gave up; if the link drops and comes back while we
+ * wait, the same request (same payload, same correlation) is sent again —
+ * the payload's "req" makes the controller answer it once. */
 int qms_mqtt_request_sync(qms_mqtt *m, const char *topic, const char *payload, int timeout_ms,
                           char **reply);
 
@@ -79,6 +93,25 @@ int qms_mqtt_set_status(qms_mqtt *m, const char *json);
 /* Run network I/O for up to timeout_ms (0 = poll). Reconnects with backoff
  * when the link is down. Returns QMS_OK, or QMS_ERR_UNAVAILABLE while down. */
 int qms_mqtt_loop(qms_mqtt *m, int timeout_ms);
+
+/* For owners with their own poll() loop (the controller): the fd to watch
+ * (-1 while the link is down), the poll events to ask for (OUT: events) and
+ * the longest the owner may sleep before calling qms_mqtt_io again (OUT:
+ * max_sleep_ms; reconnect attempts and keepalive depend on it). */
+int qms_mqtt_pollfd(qms_mqtt *m, short *events, int *max_sleep_ms);
+/* Do what poll() reported (revents; 0 when it timed out): read every message
+ * available now (callbacks run here, so an owner sees a whole burst before it
+ * next sleeps), write pending output, keepalive, reconnect when due.
+ * QMS_OK, or QMS_ERR_UNAVAILABLE while the link is down. */
+int qms_mqtt_io(qms_mqtt *m, short revents);
+/* Push queued output to the socket now, without waiting (after a burst of
+ * publishes made outside a callback). */
+void qms_mqtt_flush(qms_mqtt *m);
+/* Run the loop until everything published so far has left (QoS 1: was
+ * acknowledged by the broker), up to timeout_ms; before exiting, so the last
+ * replies are not lost. QMS_OK, or QMS_ERR_TIMEOUT. Returns at once while the
+ * link is down (nothing can leave then). */
+int qms_mqtt_drain(qms_mqtt *m, int timeout_ms);
 int qms_mqtt_connected(const qms_mqtt *m);
 /* Socket fd for poll() (or -1 while disconnected); want_write if output is pending. */
 int qms_mqtt_socket(qms_mqtt *m, int *want_write);

@@ -1,0 +1,654 @@
+/* The controller over MQTT, end to end: the real mosquitto and the real
+ * qms-controller (SQLite, synchronous=FULL), N kiosks and M counters as
+ * concurrent MQTT clients, and a display subscriber.
+ *
+ *   bench_controller [--kiosks N] [--counters M] [--seconds S] [--paced K] [--dir DIR]
+ *
+ * Prints JSON lines:
+ *   floor_echo    the broker's own request/reply round trip to a trivial echo
+ *                 responder (the same MQTT v5 response topic + correlation path)
+ *   floor_commit  one fsync'd SQLite commit (WAL, synchronous=FULL) in DIR
+ *   paced         one kiosk and one counter, one request at a time: take
+ *                 latency, next -> call event at the display, against the target
+ *                 p99(next -> call) <= echo p99 + commit p99 + 0.5 ms
+ *   load          N kiosks take tickets as fast as they are answered; M counters
+ *                 call "next" as soon as someone waits (every counter serves
+ *                 every service): durable operations/s, take and next -> call
+ *                 latency under load, commits and requests per commit.
+ * The broker runs with examples/mosquitto.conf's settings on a free port. */
+#include "qms/alloc.h"
+#include "qms/clock.h"
+#include "qms/err.h"
+#include "qms/log.h"
+#include "qms/mqtt.h"
+
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define NSERVICES 10
+
+static int port;
+static char dir[512];
+
+static void die(const char *what)
+{
+    fprintf(stderr, "bench_controller: %s\n", what);
+    exit(1);
+}
+
+/* ---- samples ---- */
+
+typedef struct samples {
+    int64_t *v; /* nanoseconds */
+    long n, cap;
+    pthread_mutex_t mu;
+} samples;
+
+static void sample_add(samples *s, int64_t ns)
+{
+    pthread_mutex_lock(&s->mu);
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 4096;
+        s->v = realloc(s->v, (size_t)s->cap * sizeof *s->v);
+        if (!s->v)
+            die("out of memory");
+    }
+    s->v[s->n++] = ns;
+    pthread_mutex_unlock(&s->mu);
+}
+
+static int cmp64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double pct_ms(samples *s, double p)
+{
+    if (!s->n)
+        return -1;
+    qsort(s->v, (size_t)s->n, sizeof *s->v, cmp64);
+    long i = (long)(p * (double)(s->n - 1) + 0.5);
+    return (double)s->v[i] / 1e6;
+}
+
+static void sample_reset(samples *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->n = 0;
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- processes ---- */
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) ||
+        getsockname(fd, (struct sockaddr *)&a, &len))
+        die("no free port");
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static int port_open(int p)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)p)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    close(fd);
+    return ok;
+}
+
+static pid_t spawn(char *const argv[], const char *log)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static void stop(pid_t pid)
+{
+    if (pid <= 0)
+        return;
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f || fputs(text, f) < 0 || fclose(f))
+        die("cannot write a file in the bench folder");
+}
+
+/* ---- the floors ---- */
+
+static qms_mqtt *client(const char *id)
+{
+    qms_mqtt_opts o = {.host = "127.0.0.1",
+                       .port = port,
+                       .client_id = id,
+                       .site = "bench",
+                       .device_kind = "bench",
+                       .keepalive_s = 30};
+    qms_mqtt *m = NULL;
+    if (qms_mqtt_new(&o, &m))
+        die("mqtt session");
+    int64_t end = qms_mono_ms() + 5000;
+    while (!qms_mqtt_connected(m) && qms_mono_ms() < end)
+        qms_mqtt_loop(m, 10);
+    if (!qms_mqtt_connected(m))
+        die("cannot connect to the broker");
+    return m;
+}
+
+static atomic_int echo_stop;
+
+static void echo_msg(void *ud, const qms_mqtt_msg *msg)
+{
+    if (msg->response_topic)
+        qms_mqtt_reply(ud, msg, msg->payload, (size_t)msg->len);
+}
+
+static void *echo_main(void *arg)
+{
+    qms_mqtt *m = arg;
+    while (!atomic_load(&echo_stop))
+        qms_mqtt_loop(m, 10);
+    return NULL;
+}
+
+static void floor_echo(int n, double *p99)
+{
+    qms_mqtt *resp = client("bench-echo");
+    qms_mqtt_set_callbacks(resp, echo_msg, NULL, resp);
+    qms_mqtt_subscribe(resp, "qms/bench/echo", 1);
+    for (int i = 0; i < 20; i++)
+        qms_mqtt_loop(resp, 5);
+    pthread_t th;
+    pthread_create(&th, NULL, echo_main, resp);
+    qms_mqtt *req = client("bench-echo-client");
+    samples s = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    const char *body = "{\"req\":\"echo-0000000\",\"service\":\"S0\",\"priority\":false}";
+    for (int i = 0; i < n + 100; i++) {
+        char *reply = NULL;
+        int64_t t0 = qms_mono_ns();
+        if (qms_mqtt_request_sync(req, "qms/bench/echo", body, 5000, &reply))
+            die("echo responder does not answer");
+        if (i >= 100) /* warm-up */
+            sample_add(&s, qms_mono_ns() - t0);
+        qms_free(reply);
+    }
+    atomic_store(&echo_stop, 1);
+    pthread_join(th, NULL);
+    qms_mqtt_free(req);
+    qms_mqtt_free(resp);
+    double p50 = pct_ms(&s, 0.5);
+    *p99 = pct_ms(&s, 0.99);
+    printf("{\"bench\":\"controller\",\"case\":\"floor_echo\",\"n\":%ld,\"p50_ms\":%.3f,"
+           "\"p99_ms\":%.3f}\n",
+           s.n, p50, *p99);
+    fflush(stdout);
+    free(s.v);
+}
+
+static void floor_commit(int n, double *p99)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/bare.db", dir);
+    sqlite3 *db = NULL;
+    if (sqlite3_open(path, &db) != SQLITE_OK ||
+        sqlite3_exec(db,
+                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                     " CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)",
+                     NULL, NULL, NULL) != SQLITE_OK)
+        die("cannot create the bare database");
+    sqlite3_stmt *st = NULL;
+    sqlite3_prepare_v2(db, "INSERT INTO t(v) VALUES(?1)", -1, &st, NULL);
+    samples s = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    for (int i = 0; i < n + 50; i++) {
+        int64_t t0 = qms_mono_ns();
+        sqlite3_bind_text(st, 1, "{\"req\":\"k1-42\",\"ticket\":\"A023\"}", -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            die("bare insert failed");
+        sqlite3_reset(st);
+        if (i >= 50)
+            sample_add(&s, qms_mono_ns() - t0);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    double p50 = pct_ms(&s, 0.5);
+    *p99 = pct_ms(&s, 0.99);
+    printf("{\"bench\":\"controller\",\"case\":\"floor_commit\",\"n\":%ld,\"p50_ms\":%.3f,"
+           "\"p99_ms\":%.3f}\n",
+           s.n, p50, *p99);
+    fflush(stdout);
+    free(s.v);
+}
+
+/* ---- the load ---- */
+
+static int nkiosks = 20, ncounters = 100;
+static atomic_int running;   /* clients keep going */
+static atomic_int measuring; /* samples count */
+static samples take_lat = {.mu = PTHREAD_MUTEX_INITIALIZER};
+static samples call_lat = {.mu = PTHREAD_MUTEX_INITIALIZER};
+static samples next_lat = {.mu = PTHREAD_MUTEX_INITIALIZER};
+static atomic_long n_takes, n_calls, n_refused, n_all_ops;
+static _Atomic int64_t *next_sent; /* per counter: when its pending "next" left, 0 if none */
+
+/* tickets waiting, as the kiosks and counters know them: counters call only
+ * when someone waits, as a clerk does */
+static pthread_mutex_t tok_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t tok_cv = PTHREAD_COND_INITIALIZER;
+static long tokens;
+
+static void *kiosk_main(void *arg)
+{
+    int k = (int)(intptr_t)arg;
+    char id[32], body[160];
+    snprintf(id, sizeof id, "bench-kiosk-%d", k);
+    qms_mqtt *m = client(id);
+    for (long i = 0; atomic_load(&running); i++) {
+        snprintf(body, sizeof body, "{\"req\":\"%s-%ld\",\"service\":\"S%d\",\"priority\":%s}", id,
+                 i, (int)((i + k) % NSERVICES), i % 10 == 0 ? "true" : "false");
+        char *reply = NULL;
+        int64_t t0 = qms_mono_ns();
+        if (qms_mqtt_request_sync(m, "qms/bench/ticket/take", body, 10000, &reply))
+            die("a take was not answered in 10 s");
+        int64_t dt = qms_mono_ns() - t0;
+        if (!strstr(reply, "\"ticket\""))
+            die("a take was refused");
+        qms_free(reply);
+        atomic_fetch_add(&n_all_ops, 1);
+        if (atomic_load(&measuring)) {
+            sample_add(&take_lat, dt);
+            atomic_fetch_add(&n_takes, 1);
+        }
+        pthread_mutex_lock(&tok_mu);
+        tokens++;
+        pthread_cond_signal(&tok_cv);
+        pthread_mutex_unlock(&tok_mu);
+    }
+    qms_mqtt_free(m);
+    return NULL;
+}
+
+static void *counter_main(void *arg)
+{
+    int c = (int)(intptr_t)arg; /* counter number 1..M */
+    char id[32], body[96], topic[64];
+    snprintf(id, sizeof id, "bench-counter-%d", c);
+    snprintf(topic, sizeof topic, "qms/bench/counter/%d/cmd", c);
+    qms_mqtt *m = client(id);
+    for (long i = 0;; i++) {
+        pthread_mutex_lock(&tok_mu);
+        while (tokens == 0 && atomic_load(&running))
+            pthread_cond_wait(&tok_cv, &tok_mu);
+        if (!atomic_load(&running)) {
+            pthread_mutex_unlock(&tok_mu);
+            break;
+        }
+        tokens--;
+        pthread_mutex_unlock(&tok_mu);
+        snprintf(body, sizeof body, "{\"req\":\"%s-%ld\",\"op\":\"next\"}", id, i);
+        char *reply = NULL;
+        int64_t t0 = qms_mono_ns();
+        atomic_store(&next_sent[c], t0);
+        if (qms_mqtt_request_sync(m, topic, body, 10000, &reply))
+            die("a next was not answered in 10 s");
+        int64_t dt = qms_mono_ns() - t0;
+        int called = strstr(reply, "\"ticket_state\":\"called\"") != NULL;
+        qms_free(reply);
+        atomic_fetch_add(&n_all_ops, 1);
+        if (atomic_load(&measuring)) {
+            sample_add(&next_lat, dt);
+            atomic_fetch_add(called ? &n_calls : &n_refused, 1);
+        }
+    }
+    qms_mqtt_free(m);
+    return NULL;
+}
+
+/* The display: each call event closes the latency of its counter's "next". */
+static void display_msg(void *ud, const qms_mqtt_msg *msg)
+{
+    (void)ud;
+    int64_t now = qms_mono_ns();
+    char buf[1024];
+    int n = msg->len < (int)sizeof buf - 1 ? msg->len : (int)sizeof buf - 1;
+    memcpy(buf, msg->payload, (size_t)n);
+    buf[n] = 0;
+    const char *p = strstr(buf, "\"counter\":");
+    if (!p)
+        return;
+    int c = atoi(p + 10);
+    if (c < 1 || c > ncounters)
+        return;
+    int64_t t0 = atomic_exchange(&next_sent[c], 0);
+    if (t0 && atomic_load(&measuring))
+        sample_add(&call_lat, now - t0);
+}
+
+static atomic_int display_stop;
+
+static void *display_main(void *arg)
+{
+    qms_mqtt *m = arg;
+    while (!atomic_load(&display_stop))
+        qms_mqtt_loop(m, 10);
+    return NULL;
+}
+
+static char *center_json(int ncount)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "site", "bench");
+    cJSON_AddStringToObject(o, "name_vi", "Trung tâm đo tải");
+    cJSON_AddStringToObject(o, "name_en", "Benchmark center");
+    cJSON *hours = cJSON_AddArrayToObject(o, "hours");
+    cJSON *span = cJSON_CreateArray();
+    cJSON_AddItemToArray(span, cJSON_CreateString("00:00"));
+    cJSON_AddItemToArray(span, cJSON_CreateString("24:00"));
+    cJSON_AddItemToArray(hours, span);
+    cJSON *svcs = cJSON_AddArrayToObject(o, "services");
+    for (int i = 0; i < NSERVICES; i++) {
+        cJSON *s = cJSON_CreateObject();
+        char code[8], prefix[4];
+        snprintf(code, sizeof code, "S%d", i);
+        snprintf(prefix, sizeof prefix, "%c", 'A' + i);
+        cJSON_AddStringToObject(s, "code", code);
+        cJSON_AddStringToObject(s, "prefix", prefix);
+        cJSON_AddNumberToObject(s, "digits", 6);
+        cJSON_AddStringToObject(s, "name_vi", "Dịch vụ");
+        cJSON_AddStringToObject(s, "name_en", "Service");
+        cJSON_AddNumberToObject(s, "mean_service_s", 300);
+        cJSON_AddItemToArray(svcs, s);
+    }
+    cJSON *ctrs = cJSON_AddArrayToObject(o, "counters");
+    for (int c = 1; c <= ncount; c++) {
+        cJSON *k = cJSON_CreateObject();
+        char name[32];
+        cJSON_AddNumberToObject(k, "id", c);
+        snprintf(name, sizeof name, "Quầy %d", c);
+        cJSON_AddStringToObject(k, "name_vi", name);
+        cJSON *ks = cJSON_AddArrayToObject(k, "services");
+        for (int i = 0; i < NSERVICES; i++) {
+            char code[8];
+            snprintf(code, sizeof code, "S%d", i);
+            cJSON_AddItemToArray(ks, cJSON_CreateString(code));
+        }
+        cJSON_AddItemToArray(ctrs, k);
+    }
+    char *s = cJSON_Print(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+/* CPU seconds (user + system) a child has used so far. */
+static double proc_cpu_s(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *p = strrchr(buf, ')'); /* fields after the command name */
+    unsigned long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double self_cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec / 1e6;
+}
+
+static long log_commits(const char *log)
+{
+    FILE *f = fopen(log, "r");
+    char line[1024];
+    long commits = -1;
+    while (f && fgets(line, sizeof line, f)) {
+        char *p = strstr(line, "), ");
+        if (strstr(line, "stopping:") && p)
+            commits = atol(p + 3);
+    }
+    if (f)
+        fclose(f);
+    return commits;
+}
+
+static pid_t start_controller(char *const argv[], const char *log)
+{
+    pid_t pid = spawn(argv, log);
+    qms_mqtt *probe = client("bench-probe-start");
+    char *reply = NULL;
+    for (int i = 0; i < 50 && !reply; i++)
+        qms_mqtt_request_sync(probe, "qms/bench/counter/1/cmd",
+                              "{\"req\":\"probe\",\"op\":\"status\"}", 200, &reply);
+    if (!reply)
+        die("the controller does not answer");
+    qms_free(reply);
+    qms_mqtt_free(probe);
+    return pid;
+}
+
+int main(int argc, char **argv)
+{
+    double seconds = 5;
+    int paced = 1000;
+    const char *dir_arg = ".";
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--kiosks") && i + 1 < argc)
+            nkiosks = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--counters") && i + 1 < argc)
+            ncounters = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
+            seconds = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--paced") && i + 1 < argc)
+            paced = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--dir") && i + 1 < argc)
+            dir_arg = argv[++i];
+        else {
+            fprintf(stderr, "usage: bench_controller [--kiosks N] [--counters M] [--seconds S]"
+                            " [--paced K] [--dir DIR]\n");
+            return 2;
+        }
+    }
+    if (nkiosks < 1 || ncounters < 1 || ncounters > 256 || seconds <= 0)
+        die("bad arguments");
+    qms_log_init("bench_controller", QMS_LOG_ERROR);
+    signal(SIGPIPE, SIG_IGN);
+    snprintf(dir, sizeof dir, "%s/bench-controller-XXXXXX", dir_arg);
+    if (!mkdtemp(dir))
+        die("cannot make the bench folder");
+    next_sent = calloc((size_t)ncounters + 1, sizeof *next_sent);
+
+    /* the broker, with the settings of examples/mosquitto.conf */
+    port = free_port();
+    char conf[700], blog[700], clog[700], cfg[700], db[700];
+    snprintf(conf, sizeof conf, "%s/mosquitto.conf", dir);
+    snprintf(blog, sizeof blog, "%s/mosquitto.log", dir);
+    snprintf(clog, sizeof clog, "%s/controller.log", dir);
+    snprintf(cfg, sizeof cfg, "%s/center.json", dir);
+    snprintf(db, sizeof db, "%s/qms.db", dir);
+    char text[512];
+    snprintf(text, sizeof text,
+             "listener %d 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\n"
+             "persistence false\nmax_inflight_messages 1000\nmax_queued_messages 10000\n"
+             "log_dest stderr\nlog_type error\nlog_type warning\n",
+             port);
+    write_text(conf, text);
+    char *bargv[] = {"/usr/sbin/mosquitto", "-c", conf, NULL};
+    pid_t broker = spawn(bargv, blog);
+    for (int i = 0; i < 250 && !port_open(port); i++)
+        poll(NULL, 0, 20);
+    if (!port_open(port))
+        die("mosquitto did not start");
+    qms_mqtt_lib_init();
+
+    double echo_p99, commit_p99;
+    floor_echo(2000, &echo_p99);
+    floor_commit(2000, &commit_p99);
+
+    /* the controller */
+    char *cj = center_json(ncounters);
+    write_text(cfg, cj);
+    free(cj);
+    char broker_arg[32];
+    snprintf(broker_arg, sizeof broker_arg, "127.0.0.1:%d", port);
+    char *cargv[] = {QMS_BIN_DIR "/qms-controller",
+                     "--config",
+                     cfg,
+                     "--db",
+                     db,
+                     "--broker",
+                     broker_arg,
+                     "--clock",
+                     "2026-11-26T08:00:00",
+                     NULL};
+    pid_t ctl = start_controller(cargv, clog);
+
+    qms_mqtt *disp = client("bench-display");
+    qms_mqtt_set_callbacks(disp, display_msg, NULL, NULL);
+    qms_mqtt_subscribe(disp, "qms/bench/call", 1);
+    pthread_t dth;
+    pthread_create(&dth, NULL, display_main, disp);
+
+    qms_mqtt *probe = client("bench-probe");
+    char *reply = NULL;
+
+    /* paced: one request at a time */
+    if (paced > 0) {
+        atomic_store(&measuring, 1);
+        for (int i = 0; i < paced; i++) {
+            char body[128];
+            snprintf(body, sizeof body, "{\"req\":\"p-t-%d\",\"service\":\"S%d\"}", i,
+                     i % NSERVICES);
+            int64_t t0 = qms_mono_ns();
+            if (qms_mqtt_request_sync(probe, "qms/bench/ticket/take", body, 5000, &reply))
+                die("paced take not answered");
+            sample_add(&take_lat, qms_mono_ns() - t0);
+            qms_free(reply);
+            snprintf(body, sizeof body, "{\"req\":\"p-n-%d\",\"op\":\"next\"}", i);
+            t0 = qms_mono_ns();
+            atomic_store(&next_sent[1], t0);
+            if (qms_mqtt_request_sync(probe, "qms/bench/counter/1/cmd", body, 5000, &reply))
+                die("paced next not answered");
+            sample_add(&next_lat, qms_mono_ns() - t0);
+            qms_free(reply);
+        }
+        poll(NULL, 0, 50);
+        atomic_store(&measuring, 0);
+        double target = echo_p99 + commit_p99 + 0.5, cp99 = pct_ms(&call_lat, 0.99);
+        printf("{\"bench\":\"controller\",\"case\":\"paced\",\"n\":%d,\"take_p50_ms\":%.3f,"
+               "\"take_p99_ms\":%.3f,\"next_p50_ms\":%.3f,\"next_p99_ms\":%.3f,"
+               "\"call_n\":%ld,\"call_p50_ms\":%.3f,\"call_p99_ms\":%.3f,"
+               "\"target_call_p99_ms\":%.3f,\"met\":%s}\n",
+               paced, pct_ms(&take_lat, 0.5), pct_ms(&take_lat, 0.99), pct_ms(&next_lat, 0.5),
+               pct_ms(&next_lat, 0.99), call_lat.n, pct_ms(&call_lat, 0.5), cp99, target,
+               cp99 <= target ? "true" : "false");
+        fflush(stdout);
+        sample_reset(&take_lat);
+        sample_reset(&next_lat);
+        sample_reset(&call_lat);
+        /* a fresh controller for the load, so its commit count is the load's */
+        stop(ctl);
+        ctl = start_controller(cargv, clog);
+    }
+    qms_mqtt_free(probe);
+
+    /* load: everyone at once */
+    atomic_store(&running, 1);
+    pthread_t *th = calloc((size_t)(nkiosks + ncounters), sizeof *th);
+    for (int c = 1; c <= ncounters; c++)
+        pthread_create(&th[nkiosks + c - 1], NULL, counter_main, (void *)(intptr_t)c);
+    for (int k = 0; k < nkiosks; k++)
+        pthread_create(&th[k], NULL, kiosk_main, (void *)(intptr_t)k);
+    poll(NULL, 0, 500); /* connect and warm up */
+    long commits0 = -1;
+    (void)commits0;
+    double cpu_ctl0 = proc_cpu_s(ctl), cpu_brk0 = proc_cpu_s(broker), cpu_cli0 = self_cpu_s();
+    int64_t t0 = qms_mono_ns();
+    atomic_store(&measuring, 1);
+    poll(NULL, 0, (int)(seconds * 1000));
+    atomic_store(&measuring, 0);
+    double el = (double)(qms_mono_ns() - t0) / 1e9;
+    double cpu_ctl = proc_cpu_s(ctl) - cpu_ctl0, cpu_brk = proc_cpu_s(broker) - cpu_brk0,
+           cpu_cli = self_cpu_s() - cpu_cli0;
+    atomic_store(&running, 0);
+    pthread_mutex_lock(&tok_mu);
+    pthread_cond_broadcast(&tok_cv);
+    pthread_mutex_unlock(&tok_mu);
+    for (int i = 0; i < nkiosks + ncounters; i++)
+        pthread_join(th[i], NULL);
+    atomic_store(&display_stop, 1);
+    pthread_join(dth, NULL);
+    qms_mqtt_free(disp);
+    stop(ctl);
+    long commits = log_commits(clog);
+    long takes = atomic_load(&n_takes), calls = atomic_load(&n_calls);
+    long ops = takes + calls;
+    /* the controller's own count: the whole load phase, warm-up included */
+    long all_ops = atomic_load(&n_all_ops);
+    printf("{\"bench\":\"controller\",\"case\":\"load\",\"kiosks\":%d,\"counters\":%d,"
+           "\"seconds\":%.2f,\"takes\":%ld,\"calls\":%ld,\"refused\":%ld,\"ops_per_s\":%.0f,"
+           "\"take_p50_ms\":%.3f,\"take_p99_ms\":%.3f,\"next_p50_ms\":%.3f,\"next_p99_ms\":%.3f,"
+           "\"call_n\":%ld,\"call_p50_ms\":%.3f,\"call_p99_ms\":%.3f,\"commits_total\":%ld,"
+           "\"load_requests\":%ld,\"requests_per_commit\":%.1f,\"cpu_s\":{\"controller\":%.2f,"
+           "\"broker\":%.2f,"
+           "\"clients\":%.2f},\"target_ops_per_s\":5000,\"met\":%s}\n",
+           nkiosks, ncounters, el, takes, calls, atomic_load(&n_refused), ops / el,
+           pct_ms(&take_lat, 0.5), pct_ms(&take_lat, 0.99), pct_ms(&next_lat, 0.5),
+           pct_ms(&next_lat, 0.99), call_lat.n, pct_ms(&call_lat, 0.5), pct_ms(&call_lat, 0.99),
+           commits, all_ops, commits > 0 ? (double)all_ops / (double)commits : 0, cpu_ctl, cpu_brk,
+           cpu_cli, ops / el >= 5000 ? "true" : "false");
+    stop(broker);
+    qms_mqtt_lib_cleanup();
+    if (!getenv("QMS_BENCH_KEEP")) {
+        char cmd[700];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "bench_controller: could not remove %s\n", dir);
+    } else {
+        fprintf(stderr, "kept %s\n", dir);
+    }
+    return 0;
+}

@@ -1,0 +1,399 @@
+/* Requests -> engine -> replies. One switch on the op (execute); every
+ * outcome, success or refusal, becomes a reply in one place (answer). Replies
+ * are held until the batch is committed (ctl_flush). */
+#include "ctl.h"
+
+#include "qms/alloc.h"
+#include "qms/err.h"
+#include "qms/log.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- the batch's de-dup index: request key -> pending reply ---- */
+
+static uint32_t hash_str(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/* Linear probing over pend indices + 1 (0 = empty). Rebuilt as the batch grows. */
+static int *batch_idx;
+static int batch_cap;
+
+void ctl_batch_reset(void)
+{
+    if (batch_idx)
+        memset(batch_idx, 0, (size_t)batch_cap * sizeof *batch_idx);
+}
+
+static const ctl_pending *batch_find(const qms_ctl *c, const char *key)
+{
+    if (!batch_idx)
+        return NULL;
+    for (uint32_t i = hash_str(key) & (uint32_t)(batch_cap - 1);;
+         i = (i + 1) & (uint32_t)(batch_cap - 1)) {
+        int k = batch_idx[i];
+        if (!k)
+            return NULL;
+        const ctl_pending *p = &c->pend[k - 1];
+        if (p->key && strcmp(p->key, key) == 0)
+            return p;
+    }
+}
+
+static void batch_insert(qms_ctl *c, int pi)
+{
+    if ((pi + 1) * 2 > batch_cap) {
+        int ncap = batch_cap ? batch_cap * 2 : 256;
+        while ((pi + 1) * 2 > ncap)
+            ncap *= 2;
+        int *n = qms_calloc((size_t)ncap, sizeof *n);
+        if (!n)
+            return; /* only a speed-up for repeats within a batch; the store still has them */
+        qms_free(batch_idx);
+        batch_idx = n;
+        batch_cap = ncap;
+        for (int j = 0; j < pi; j++)
+            if (c->pend[j].key)
+                batch_insert(c, j);
+    }
+    for (uint32_t i = hash_str(c->pend[pi].key) & (uint32_t)(batch_cap - 1);;
+         i = (i + 1) & (uint32_t)(batch_cap - 1))
+        if (!batch_idx[i]) {
+            batch_idx[i] = pi + 1;
+            return;
+        }
+}
+
+void ctl_batch_free(void)
+{
+    qms_free(batch_idx);
+    batch_idx = NULL;
+    batch_cap = 0;
+}
+
+/* Hold a reply for after the commit. body is taken over. */
+static void pend_add(qms_ctl *c, const qms_mqtt_msg *msg, char *body, const char *key)
+{
+    if (!msg->response_topic || !body) {
+        qms_free(body);
+        return;
+    }
+    if (c->npend == c->cappend) {
+        int ncap = c->cappend ? c->cappend * 2 : 64;
+        ctl_pending *n = qms_realloc(c->pend, (size_t)ncap * sizeof *n);
+        if (!n) {
+            QMS_ERROR("out of memory holding a reply; the client will retry");
+            qms_free(body);
+            return;
+        }
+        c->pend = n;
+        c->cappend = ncap;
+    }
+    ctl_pending *p = &c->pend[c->npend];
+    memset(p, 0, sizeof *p);
+    p->topic = qms_strdup(msg->response_topic);
+    if (msg->corr && msg->corr_len > 0) {
+        p->corr = qms_malloc((size_t)msg->corr_len);
+        if (p->corr)
+            memcpy(p->corr, msg->corr, (size_t)msg->corr_len);
+        p->corr_len = p->corr ? msg->corr_len : 0;
+    }
+    p->body = body;
+    p->key = key ? qms_strdup(key) : NULL;
+    if (!p->topic) {
+        qms_free(p->corr);
+        qms_free(p->body);
+        qms_free(p->key);
+        return;
+    }
+    c->npend++;
+    if (p->key)
+        batch_insert(c, c->npend - 1);
+}
+
+/* ---- reply building ---- */
+
+static void add_label_or_null(cJSON *o, const char *name, const qms_ticket *t)
+{
+    if (t)
+        cJSON_AddStringToObject(o, name, t->label);
+    else
+        cJSON_AddNullToObject(o, name);
+}
+
+static void add_ticket(qms_ctl *c, cJSON *o, const qms_ticket *t)
+{
+    const qms_config *cfg = c->cfg;
+    cJSON_AddStringToObject(o, "ticket", t->label);
+    cJSON_AddNumberToObject(o, "id", (double)t->id);
+    cJSON_AddStringToObject(o, "ticket_state", qms_tstate_name(t->state));
+    if (t->service >= 0 && t->service < cfg->nservices)
+        cJSON_AddStringToObject(o, "service", cfg->services[t->service].code);
+}
+
+/* The counter's state after an op, plus the ticket the op acted on (acted may be NULL). */
+static void counter_reply(qms_ctl *c, cJSON *o, int ci, const qms_ticket *acted)
+{
+    ctl_scan_journal(c); /* waiting counts after this op */
+    const qms_counter_state *cs = qms_engine_counter(c->eng, ci);
+    const qms_ticket *cur = cs->current ? qms_engine_ticket(c->eng, cs->current) : NULL;
+    cJSON_AddNumberToObject(o, "counter", c->cfg->counters[ci].id);
+    cJSON_AddStringToObject(o, "state", qms_cstate_name(cs->state));
+    if (!acted)
+        acted = cur;
+    if (acted)
+        add_ticket(c, o, acted);
+    add_label_or_null(o, "current", cur);
+    cJSON_AddNumberToObject(o, "waiting", ctl_counter_waiting(c, ci));
+}
+
+static int take(qms_ctl *c, const qms_request *r, cJSON *o)
+{
+    int si = qms_config_service_index(c->cfg, r->service);
+    if (si < 0)
+        return QMS_ERR_UNKNOWN_SERVICE;
+    qms_take_result tr;
+    int rc = qms_engine_take(c->eng, si, r->priority, r->appt[0] ? r->appt : NULL, &tr);
+    if (rc)
+        return rc;
+    const qms_ticket *t = tr.ticket;
+    const qms_service *s = &c->cfg->services[si];
+    char day[11];
+    qms_day_str(t->day, day);
+    cJSON_AddStringToObject(o, "ticket", t->label);
+    cJSON_AddNumberToObject(o, "id", (double)t->id);
+    cJSON_AddStringToObject(o, "service", s->code);
+    cJSON_AddStringToObject(o, "service_name_vi", s->name_vi ? s->name_vi : "");
+    cJSON_AddStringToObject(o, "service_name_en", s->name_en ? s->name_en : "");
+    cJSON_AddNumberToObject(o, "priority", t->priority);
+    cJSON_AddNumberToObject(o, "ahead", tr.ahead);
+    cJSON_AddNumberToObject(o, "eta_s", tr.eta_s);
+    cJSON_AddNumberToObject(o, "taken_ms", (double)t->taken_ms);
+    cJSON_AddStringToObject(o, "day", day);
+    if (r->kiosk[0])
+        QMS_DEBUG("kiosk %s took %s", r->kiosk, t->label);
+    return QMS_OK;
+}
+
+static int cancel(qms_ctl *c, const qms_request *r, cJSON *o)
+{
+    const qms_ticket *t =
+        r->id ? qms_engine_ticket(c->eng, r->id) : qms_engine_find_label(c->eng, r->ticket);
+    if (!t || (r->id && r->ticket[0] && strcmp(t->label, r->ticket) != 0))
+        return QMS_ERR_UNKNOWN_TICKET;
+    int64_t id = t->id;
+    int rc = qms_engine_cancel(c->eng, id);
+    if (rc)
+        return rc;
+    t = qms_engine_ticket(c->eng, id);
+    if (t)
+        add_ticket(c, o, t);
+    if (r->reason[0])
+        QMS_INFO("ticket %s cancelled (%s)", t ? t->label : "?", r->reason);
+    return QMS_OK;
+}
+
+/* The one switch on the op. Returns QMS_OK (o filled) or a refusal. */
+static int execute(qms_ctl *c, const qms_request *r, cJSON *o)
+{
+    if (r->op == QMS_OP_TAKE)
+        return take(c, r, o);
+    if (r->op == QMS_OP_CANCEL)
+        return cancel(c, r, o);
+
+    int ci = qms_config_counter_index(c->cfg, r->counter);
+    if (ci < 0)
+        return QMS_ERR_UNKNOWN_COUNTER;
+    qms_engine *e = c->eng;
+    const qms_ticket *t = NULL;
+    char finished[16] = "";
+    int rc = QMS_OK;
+    switch (r->op) {
+    case QMS_OP_NEXT: {
+        const qms_counter_state *cs = qms_engine_counter(e, ci);
+        const qms_ticket *cur = cs->current ? qms_engine_ticket(e, cs->current) : NULL;
+        if (cur)
+            snprintf(finished, sizeof finished, "%s", cur->label);
+        rc = qms_engine_next(e, ci, &t);
+        break;
+    }
+    case QMS_OP_RECALL:
+        rc = qms_engine_recall(e, ci, &t);
+        break;
+    case QMS_OP_CALL:
+        rc = qms_engine_call(e, ci, r->ticket, &t);
+        break;
+    case QMS_OP_START:
+        rc = qms_engine_start(e, ci);
+        break;
+    case QMS_OP_DONE:
+        rc = qms_engine_done(e, ci, &t);
+        break;
+    case QMS_OP_SKIP:
+        rc = qms_engine_skip(e, ci, &t);
+        break;
+    case QMS_OP_TRANSFER: {
+        int to_si = -1, to_ci = -1;
+        if (r->service[0] && (to_si = qms_config_service_index(c->cfg, r->service)) < 0)
+            return QMS_ERR_UNKNOWN_SERVICE;
+        if (r->to_counter && (to_ci = qms_config_counter_index(c->cfg, r->to_counter)) < 0)
+            return QMS_ERR_UNKNOWN_COUNTER;
+        rc = qms_engine_transfer(e, ci, to_si, to_ci, &t);
+        break;
+    }
+    case QMS_OP_RATE:
+        rc = qms_engine_rate(e, ci, r->level, &t);
+        break;
+    case QMS_OP_PAUSE:
+        rc = qms_engine_pause(e, ci);
+        break;
+    case QMS_OP_RESUME:
+        rc = qms_engine_resume(e, ci);
+        break;
+    case QMS_OP_CLOSE:
+        rc = qms_engine_close(e, ci);
+        break;
+    case QMS_OP_OPEN:
+        /* "open" is resume that also says who is there; open already is fine */
+        if (qms_engine_counter(e, ci)->state != QMS_C_OPEN)
+            rc = qms_engine_resume(e, ci);
+        if (!rc && r->has_staff)
+            rc = qms_engine_set_staff(e, ci, r->staff);
+        break;
+    case QMS_OP_STATUS:
+        break;
+    default:
+        return QMS_ERR_UNKNOWN_OP;
+    }
+    if (rc)
+        return rc;
+    counter_reply(c, o, ci, t);
+    if (finished[0] && (!t || strcmp(finished, t->label) != 0))
+        cJSON_AddStringToObject(o, "finished", finished);
+    if (r->op == QMS_OP_STATUS)
+        ctl_add_counter_fields(c, o, ci, 1);
+    return QMS_OK;
+}
+
+/* Where every outcome becomes a reply (and is remembered when it must be). */
+static void answer(qms_ctl *c, const qms_mqtt_msg *msg, const qms_request *r, const char *key,
+                   int rc, cJSON *o)
+{
+    char *body;
+    if (rc == QMS_OK) {
+        body = cJSON_PrintUnformatted(o); /* "req" is its first field already */
+    } else {
+        c->nrefused++;
+        body = qms_proto_error_reply(r->req, rc, r->en);
+    }
+    if (!body) {
+        QMS_ERROR("out of memory building a reply to %s", r->req);
+        return;
+    }
+    if (key) {
+        int qrc = qms_store_queue_reply(c->store, key, body);
+        if (qrc) {
+            /* the change is done in memory but its reply cannot be remembered:
+             * do not commit it; restart from the store */
+            QMS_ERROR("cannot remember the reply to %s: %s", key, qms_err_code(qrc));
+            c->fatal = qrc;
+        } else {
+            c->nremembered++;
+        }
+    }
+    pend_add(c, msg, body, key);
+}
+
+static void refuse_malformed(qms_ctl *c, const qms_mqtt_msg *msg, const qms_request *r, int rc,
+                             const char *why)
+{
+    c->nmalformed++;
+    c->nrefused++;
+    QMS_WARN("refused %s on %s (req %s): %s%s", qms_err_code(rc), msg->topic,
+             r->req[0] ? r->req : "-", why,
+             msg->response_topic ? "" : " (no response topic: no reply)");
+    pend_add(c, msg, qms_proto_error_reply(r->req, rc, r->en), NULL);
+}
+
+void ctl_on_message(void *ud, const qms_mqtt_msg *msg)
+{
+    qms_ctl *c = ud;
+    int counter = 0;
+    qms_topic_kind kind = qms_proto_topic(msg->topic, c->site, &counter);
+    if (kind == QMS_TOPIC_NONE)
+        return;
+    if (msg->retained) {
+        /* a request someone published with retain would run again at every
+         * reconnect; requests are never retained */
+        QMS_WARN("ignored a retained message on %s (requests must not be retained)", msg->topic);
+        return;
+    }
+    c->nreq++;
+    qms_request r;
+    char why[160];
+    int rc = qms_proto_decode(kind, counter, msg->payload, msg->len < 0 ? 0 : (size_t)msg->len, &r,
+                              why, sizeof why);
+    if (rc) {
+        refuse_malformed(c, msg, &r, rc, why);
+        return;
+    }
+    if (c->fatal) {
+        pend_add(c, msg, qms_proto_error_reply(r.req, QMS_ERR_DB, r.en), NULL);
+        return;
+    }
+
+    /* the de-dup key: the request id within its topic, so two clients that
+     * happen to pick the same id on different topics do not collide */
+    char key[QMS_PROTO_REQ_MAX + 48];
+    if (kind == QMS_TOPIC_COUNTER_CMD)
+        snprintf(key, sizeof key, "counter/%d|%s", r.counter, r.req);
+    else
+        snprintf(key, sizeof key, "%s|%s", kind == QMS_TOPIC_TAKE ? "ticket/take" : "ticket/cancel",
+                 r.req);
+    int remember = qms_op_changes_state(r.op);
+    if (remember) {
+        const ctl_pending *p = batch_find(c, key);
+        char *stored = NULL;
+        if (p) {
+            c->ndup++;
+            pend_add(c, msg, qms_strdup(p->body), NULL);
+            return;
+        }
+        int frc = qms_store_find_reply(c->store, key, &stored);
+        if (frc == QMS_OK && stored) {
+            c->ndup++;
+            QMS_DEBUG("repeated request %s answered from the store", key);
+            pend_add(c, msg, stored, NULL);
+            return;
+        }
+        if (frc != QMS_OK) {
+            QMS_ERROR("store lookup of %s failed: %s", key, qms_err_code(frc));
+            pend_add(c, msg, qms_proto_error_reply(r.req, QMS_ERR_DB, r.en), NULL);
+            c->fatal = frc;
+            return;
+        }
+    }
+
+    cJSON *o = cJSON_CreateObject();
+    if (!o) {
+        QMS_ERROR("out of memory on request %s", key);
+        pend_add(c, msg, qms_proto_error_reply(r.req, QMS_ERR_NOMEM, r.en), NULL);
+        return;
+    }
+    cJSON_AddStringToObject(o, "req", r.req);
+    rc = execute(c, &r, o);
+    if (rc == QMS_ERR_UNKNOWN_SERVICE || rc == QMS_ERR_UNKNOWN_COUNTER)
+        QMS_WARN("refused %s on %s (req %s)", qms_err_code(rc), msg->topic, r.req);
+    else if (rc)
+        QMS_DEBUG("refused %s: %s", key, qms_err_code(rc));
+    if (rc == QMS_ERR_NOMEM)
+        remember = 0; /* not an answer worth keeping: a retry may well succeed */
+    answer(c, msg, &r, remember ? key : NULL, rc, o);
+    cJSON_Delete(o);
+}

@@ -1,0 +1,120 @@
+/* qms-controller internals: the one struct of global state and the parts of
+ * the daemon (controller_main.c: options, event loop, timers, signals;
+ * controller_dispatch.c: requests -> engine -> replies; controller_publish.c:
+ * retained state, call events, statistics). Single-threaded: everything runs
+ * in the event loop. */
+#ifndef QMS_CTL_H
+#define QMS_CTL_H
+
+#include "engine.h"
+#include "proto.h"
+#include "store.h"
+
+#include "qms/clock.h"
+#include "qms/config.h"
+#include "qms/mqtt.h"
+
+#include <signal.h>
+#include <stdint.h>
+
+#define CTL_RECENT 20 /* calls kept in qms/<site>/calls/recent */
+
+/* A reply held back until the batch it belongs to is committed. */
+typedef struct ctl_pending {
+    char *topic; /* the request's response topic */
+    void *corr;  /* its correlation data (may be NULL) */
+    int corr_len;
+    char *body; /* reply JSON */
+    char *key;  /* de-dup key (when the reply is remembered), for same-batch repeats */
+} ctl_pending;
+
+/* The last known state of a ticket today, to keep waiting counts per service
+ * up to date from the journal in O(1) per event. */
+typedef struct ctl_tstate {
+    int64_t id;
+    short service;
+    short state; /* qms_tstate */
+} ctl_tstate;
+
+typedef struct qms_ctl {
+    /* what we were started with */
+    const char *config_path;   /* --config */
+    const char *db_path;       /* --db */
+    const char *site_override; /* --site, or NULL */
+    qms_mqtt_opts mopts;       /* broker connection */
+    char site[64];             /* topic root qms/<site>/ */
+    char client_id[128];
+
+    /* the real clock, or the real clock shifted (--clock) */
+    qms_clock clock;
+    int64_t clock_offset_ms;
+
+    qms_config *cfg;
+    qms_engine *eng;
+    qms_store *store;
+    qms_mqtt *mqtt;
+
+    /* the batch: everything done since the last commit */
+    ctl_pending *pend;
+    int npend, cappend;
+    int nremembered; /* replies queued in the store, waiting for the commit */
+    char **events;   /* call events (JSON) derived from the journal, published after the commit */
+    int nevents, capevents;
+    int fatal;    /* the store failed: answer db_error and exit */
+    int jscanned; /* journal entries already turned into events and counts */
+
+    /* retained state bookkeeping */
+    char *recent[CTL_RECENT]; /* newest first */
+    int nrecent;
+    int64_t call_seq;         /* calls + recalls today */
+    char **ctr_last;          /* last published counter state JSON, per counter index */
+    unsigned char *ctr_dirty; /* publish this counter's state at the next flush */
+    uint32_t *ctr_qhash;      /* hash of the last published counter queue */
+    int nctr;                 /* size of the per-counter arrays */
+    int *svc_waiting;         /* waiting tickets per service index */
+    ctl_tstate *ts;           /* today's tickets, in id order */
+    int nts, capts;
+    int republish; /* (re)connected: publish all retained state */
+    int recent_dirty, stats_dirty, waiting_dirty;
+    int64_t last_stats_ms, next_stats_ms, next_tick_ms, next_eta_ms, next_queue_ms; /* monotonic */
+    int64_t started_ms;
+
+    /* counters for the log and the status topic */
+    uint64_t nreq, nrefused, ndup, ncommits, nmalformed;
+
+    volatile sig_atomic_t stop, reload;
+} qms_ctl;
+
+/* controller_dispatch.c */
+void ctl_on_message(void *ud, const qms_mqtt_msg *msg);
+void ctl_batch_reset(void); /* forget the batch's de-dup index (after a flush) */
+void ctl_batch_free(void);
+
+/* controller_publish.c */
+/* Rebuild the bookkeeping (ticket states, waiting counts, call seq, recent
+ * calls) from the engine, after a load or a reload. */
+int ctl_state_rebuild(qms_ctl *c);
+/* The before-sleep hook: derive events from the journal, commit the batch,
+ * then publish replies, call events and changed retained state. Returns
+ * QMS_OK, or the store's error after answering the batch with db_error. */
+int ctl_flush(qms_ctl *c);
+void ctl_scan_journal(qms_ctl *c);
+/* Timer work: day rollover, statistics, expected waits, waiting lists.
+ * busy: requests are waiting to be read; publishing that can wait is put
+ * off (up to a second past its time). */
+void ctl_timers(qms_ctl *c, int busy);
+/* Milliseconds until the next timer is due (0..1000). */
+int ctl_next_timer_ms(const qms_ctl *c);
+void ctl_on_connect(void *ud, int connected);
+void ctl_state_free(qms_ctl *c);
+/* Per-counter arrays sized for the current config. */
+int ctl_state_resize(qms_ctl *c);
+/* Build JSON text of a counter's state / stats (qms_free). */
+char *ctl_counter_json(qms_ctl *c, int ci, int with_queue);
+/* Add {"waiting":n} and the first queue labels of counter ci to o (a cJSON *). */
+void ctl_add_counter_fields(qms_ctl *c, void *o, int ci, int with_queue);
+int ctl_counter_waiting(const qms_ctl *c, int ci);
+const char *ctl_topic(const qms_ctl *c,
+                      const char *suffix); /* "qms/<site>/<suffix>", static buffer */
+
+#endif

@@ -1,0 +1,384 @@
+/* Request decoding and validation for the controller's MQTT protocol
+ * (docs/protocol.md). Strict about what it needs, silent about fields it
+ * does not know (a newer client may send more). */
+#include "proto.h"
+
+#include "qms/alloc.h"
+#include "qms/err.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const op_names[QMS_OP__COUNT] = {
+    [QMS_OP_TAKE] = "take",     [QMS_OP_CANCEL] = "cancel", [QMS_OP_NEXT] = "next",
+    [QMS_OP_RECALL] = "recall", [QMS_OP_CALL] = "call",     [QMS_OP_START] = "start",
+    [QMS_OP_DONE] = "done",     [QMS_OP_SKIP] = "skip",     [QMS_OP_TRANSFER] = "transfer",
+    [QMS_OP_RATE] = "rate",     [QMS_OP_PAUSE] = "pause",   [QMS_OP_RESUME] = "resume",
+    [QMS_OP_CLOSE] = "close",   [QMS_OP_OPEN] = "open",     [QMS_OP_STATUS] = "status",
+};
+
+const char *qms_op_name(qms_op op)
+{
+    return (unsigned)op < QMS_OP__COUNT ? op_names[op] : "?";
+}
+
+int qms_op_from_name(const char *name)
+{
+    for (int i = 0; i < QMS_OP__COUNT; i++)
+        if (strcmp(op_names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+int qms_op_changes_state(qms_op op)
+{
+    return op != QMS_OP_STATUS;
+}
+
+/* Topic: qms/<site>/ticket/take | qms/<site>/ticket/cancel | qms/<site>/counter/<n>/cmd */
+qms_topic_kind qms_proto_topic(const char *topic, const char *site, int *counter)
+{
+    *counter = 0;
+    size_t sl = strlen(site);
+    if (strncmp(topic, "qms/", 4) != 0 || strncmp(topic + 4, site, sl) != 0 || topic[4 + sl] != '/')
+        return QMS_TOPIC_NONE;
+    const char *rest = topic + 5 + sl;
+    if (strcmp(rest, "ticket/take") == 0)
+        return QMS_TOPIC_TAKE;
+    if (strcmp(rest, "ticket/cancel") == 0)
+        return QMS_TOPIC_CANCEL;
+    if (strncmp(rest, "counter/", 8) != 0)
+        return QMS_TOPIC_NONE;
+    const char *num = rest + 8;
+    const char *slash = strchr(num, '/');
+    if (!slash || strcmp(slash, "/cmd") != 0)
+        return QMS_TOPIC_NONE;
+    long n = 0;
+    int digits = (int)(slash - num);
+    for (const char *p = num; p < slash; p++) {
+        if (*p < '0' || *p > '9' || digits > 9) {
+            n = -1;
+            break;
+        }
+        n = n * 10 + (*p - '0');
+    }
+    *counter = digits == 0 || n <= 0 ? -1 : (int)n;
+    return QMS_TOPIC_COUNTER_CMD;
+}
+
+/* Well-formed UTF-8 (no overlongs, no surrogates, nothing past U+10FFFF). */
+static int utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        size_t k;
+        unsigned min;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            k = 1, min = 0x80, c &= 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            k = 2, min = 0x800, c &= 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            k = 3, min = 0x10000, c &= 0x07;
+        } else {
+            return 0;
+        }
+        if (i + k >= n)
+            return 0; /* truncated sequence */
+        for (size_t j = 1; j <= k; j++) {
+            if ((s[i + j] & 0xC0) != 0x80)
+                return 0;
+            c = (c << 6) | (s[i + j] & 0x3F);
+        }
+        if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+            return 0;
+        i += k + 1;
+    }
+    return 1;
+}
+
+static int failf(char *why, size_t whylen, int err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int failf(char *why, size_t whylen, int err, const char *fmt, ...)
+{
+    if (why && whylen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why, whylen, fmt, ap);
+        va_end(ap);
+    }
+    return err;
+}
+
+/* An optional string field: absent -> 0 and dst untouched; present: must be a
+ * string of at most cap-1 bytes without control characters (min bytes at least). */
+static int get_str(const cJSON *o, const char *name, char *dst, size_t cap, size_t min,
+                   int required, char *why, size_t whylen)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    if (!v) {
+        if (required)
+            return failf(why, whylen, QMS_ERR_INVAL, "\"%s\" is missing", name);
+        return QMS_OK;
+    }
+    if (!cJSON_IsString(v) || !v->valuestring)
+        return failf(why, whylen, QMS_ERR_INVAL, "\"%s\" must be a string", name);
+    size_t len = strlen(v->valuestring);
+    if (len >= cap)
+        return failf(why, whylen, QMS_ERR_TOO_LARGE, "\"%s\" is longer than %zu bytes", name,
+                     cap - 1);
+    if (len < min)
+        return failf(why, whylen, QMS_ERR_INVAL, "\"%s\" is empty", name);
+    for (const unsigned char *p = (const unsigned char *)v->valuestring; *p; p++)
+        if (*p < 0x20 || *p == 0x7F)
+            return failf(why, whylen, QMS_ERR_INVAL, "\"%s\" holds a control character", name);
+    memcpy(dst, v->valuestring, len + 1);
+    return QMS_OK;
+}
+
+/* An integer field within [lo, hi]; absent -> *present = 0. */
+static int get_int(const cJSON *o, const char *name, int64_t lo, int64_t hi, int64_t *dst,
+                   int *present, char *why, size_t whylen)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    *present = 0;
+    if (!v)
+        return QMS_OK;
+    if (!cJSON_IsNumber(v))
+        return failf(why, whylen, QMS_ERR_INVAL, "\"%s\" must be a number", name);
+    double d = v->valuedouble;
+    if (!isfinite(d) || d != floor(d) || d < (double)lo || d > (double)hi)
+        return failf(why, whylen, QMS_ERR_INVAL, "\"%s\" must be a whole number %lld..%lld", name,
+                     (long long)lo, (long long)hi);
+    *dst = (int64_t)d;
+    *present = 1;
+    return QMS_OK;
+}
+
+static int decode_priority(const cJSON *o, qms_request *r, char *why, size_t whylen)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "priority");
+    if (!v || cJSON_IsFalse(v)) {
+        r->priority = 0;
+    } else if (cJSON_IsTrue(v)) {
+        r->priority = 1;
+    } else if (cJSON_IsString(v) && v->valuestring) {
+        static const char *const classes[] = {"priority", "elderly", "disabled", "pregnant",
+                                              "child"};
+        r->priority = -1;
+        if (strcmp(v->valuestring, "normal") == 0)
+            r->priority = 0;
+        for (size_t i = 0; i < sizeof classes / sizeof *classes; i++)
+            if (strcmp(v->valuestring, classes[i]) == 0)
+                r->priority = 1;
+        if (r->priority < 0)
+            return failf(why, whylen, QMS_ERR_INVAL, "unknown priority class");
+    } else {
+        return failf(why, whylen, QMS_ERR_INVAL, "\"priority\" must be true/false or a class");
+    }
+    int rc = get_str(o, "appointment", r->appt, sizeof r->appt, 1, 0, why, whylen);
+    if (rc)
+        return rc;
+    if (r->appt[0])
+        r->priority = 2;
+    return QMS_OK;
+}
+
+static int decode_fields(qms_topic_kind kind, const cJSON *o, qms_request *r, char *why,
+                         size_t whylen)
+{
+    int rc;
+    const cJSON *op = cJSON_GetObjectItemCaseSensitive(o, "op");
+    if (op && !cJSON_IsString(op))
+        return failf(why, whylen, QMS_ERR_INVAL, "\"op\" must be a string");
+    switch (kind) {
+    case QMS_TOPIC_TAKE:
+        if (op && strcmp(op->valuestring, "take") != 0)
+            return failf(why, whylen, QMS_ERR_UNKNOWN_OP, "op \"%.32s\" on ticket/take",
+                         op->valuestring);
+        r->op = QMS_OP_TAKE;
+        break;
+    case QMS_TOPIC_CANCEL:
+        if (op && strcmp(op->valuestring, "cancel") != 0)
+            return failf(why, whylen, QMS_ERR_UNKNOWN_OP, "op \"%.32s\" on ticket/cancel",
+                         op->valuestring);
+        r->op = QMS_OP_CANCEL;
+        break;
+    case QMS_TOPIC_COUNTER_CMD: {
+        if (!op)
+            return failf(why, whylen, QMS_ERR_INVAL, "\"op\" is missing");
+        int k = qms_op_from_name(op->valuestring);
+        if (k < 0 || k == QMS_OP_TAKE || k == QMS_OP_CANCEL)
+            return failf(why, whylen, QMS_ERR_UNKNOWN_OP, "unknown op \"%.32s\"", op->valuestring);
+        r->op = (qms_op)k;
+        break;
+    }
+    default:
+        return failf(why, whylen, QMS_ERR_INVAL, "not a request topic");
+    }
+
+    int64_t v;
+    int present;
+    switch (r->op) {
+    case QMS_OP_TAKE:
+        if ((rc = get_str(o, "service", r->service, sizeof r->service, 1, 1, why, whylen)))
+            return rc;
+        if ((rc = decode_priority(o, r, why, whylen)))
+            return rc;
+        return get_str(o, "kiosk", r->kiosk, sizeof r->kiosk, 0, 0, why, whylen);
+    case QMS_OP_CANCEL:
+        if ((rc = get_int(o, "id", 1, INT64_C(1) << 52, &v, &present, why, whylen)))
+            return rc;
+        r->id = present ? v : 0;
+        if ((rc = get_str(o, "ticket", r->ticket, sizeof r->ticket, 1, 0, why, whylen)))
+            return rc;
+        if (!r->id && !r->ticket[0])
+            return failf(why, whylen, QMS_ERR_INVAL, "cancel needs \"id\" or \"ticket\"");
+        return get_str(o, "reason", r->reason, sizeof r->reason, 0, 0, why, whylen);
+    case QMS_OP_CALL:
+        return get_str(o, "ticket", r->ticket, sizeof r->ticket, 1, 1, why, whylen);
+    case QMS_OP_TRANSFER:
+        if ((rc = get_str(o, "service", r->service, sizeof r->service, 1, 0, why, whylen)))
+            return rc;
+        if ((rc = get_int(o, "to_counter", 1, 999999999, &v, &present, why, whylen)))
+            return rc;
+        r->to_counter = present ? (int)v : 0;
+        if (!r->service[0] && !r->to_counter)
+            return failf(why, whylen, QMS_ERR_INVAL,
+                         "transfer needs \"service\" or \"to_counter\"");
+        return QMS_OK;
+    case QMS_OP_RATE:
+        if ((rc = get_int(o, "level", 1, 5, &v, &present, why, whylen)))
+            return rc;
+        if (!present)
+            return failf(why, whylen, QMS_ERR_INVAL, "\"level\" is missing");
+        r->level = (int)v;
+        return QMS_OK;
+    case QMS_OP_OPEN:
+        r->has_staff = cJSON_GetObjectItemCaseSensitive(o, "staff") != NULL;
+        return get_str(o, "staff", r->staff, sizeof r->staff, 0, 0, why, whylen);
+    default:
+        return QMS_OK;
+    }
+}
+
+int qms_proto_decode(qms_topic_kind kind, int counter, const char *payload, size_t len,
+                     qms_request *out, char *why, size_t whylen)
+{
+    memset(out, 0, sizeof *out);
+    if (why && whylen)
+        why[0] = 0;
+    out->counter = kind == QMS_TOPIC_COUNTER_CMD ? counter : 0;
+    if (len > QMS_PROTO_MAX_PAYLOAD)
+        return failf(why, whylen, QMS_ERR_TOO_LARGE, "payload of %zu bytes (limit %d)", len,
+                     QMS_PROTO_MAX_PAYLOAD);
+    if (!payload || len == 0)
+        return failf(why, whylen, QMS_ERR_INVAL, "empty payload");
+    if (!utf8_valid((const unsigned char *)payload, len))
+        return failf(why, whylen, QMS_ERR_INVAL, "payload is not UTF-8");
+    const char *end = NULL;
+    cJSON *o = cJSON_ParseWithLengthOpts(payload, len, &end, 0);
+    if (!o)
+        return failf(why, whylen, QMS_ERR_INVAL, "not JSON");
+    int rc = QMS_OK;
+    /* only white space may follow the object (a NUL byte ends cJSON's text early) */
+    for (const char *p = end; p && p < payload + len; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') {
+            rc = failf(why, whylen, QMS_ERR_INVAL, "bytes after the JSON value");
+            break;
+        }
+    if (!rc && !cJSON_IsObject(o))
+        rc = failf(why, whylen, QMS_ERR_INVAL, "not a JSON object");
+    if (!rc) {
+        /* the request id first, so that even a refusal can carry it */
+        char req[QMS_PROTO_REQ_MAX + 1] = "";
+        rc = get_str(o, "req", req, sizeof req, 1, 1, why, whylen);
+        if (!rc)
+            memcpy(out->req, req, sizeof req);
+    }
+    if (!rc) {
+        char lang[8] = "";
+        rc = get_str(o, "lang", lang, sizeof lang, 0, 0, why, whylen);
+        out->en = strcmp(lang, "en") == 0;
+    }
+    if (!rc && kind == QMS_TOPIC_COUNTER_CMD && counter <= 0)
+        rc = failf(why, whylen, QMS_ERR_UNKNOWN_COUNTER, "counter in the topic is not a number");
+    if (!rc)
+        rc = decode_fields(kind, o, out, why, whylen);
+    cJSON_Delete(o);
+    return rc;
+}
+
+char *qms_proto_encode_request(const qms_request *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON_AddStringToObject(o, "req", r->req);
+    if (r->op != QMS_OP_TAKE && r->op != QMS_OP_CANCEL)
+        cJSON_AddStringToObject(o, "op", qms_op_name(r->op));
+    if (r->en)
+        cJSON_AddStringToObject(o, "lang", "en");
+    switch (r->op) {
+    case QMS_OP_TAKE:
+        cJSON_AddStringToObject(o, "service", r->service);
+        if (r->priority == 1)
+            cJSON_AddTrueToObject(o, "priority");
+        else
+            cJSON_AddFalseToObject(o, "priority");
+        if (r->appt[0])
+            cJSON_AddStringToObject(o, "appointment", r->appt);
+        if (r->kiosk[0])
+            cJSON_AddStringToObject(o, "kiosk", r->kiosk);
+        break;
+    case QMS_OP_CANCEL:
+        if (r->id)
+            cJSON_AddNumberToObject(o, "id", (double)r->id);
+        if (r->ticket[0])
+            cJSON_AddStringToObject(o, "ticket", r->ticket);
+        if (r->reason[0])
+            cJSON_AddStringToObject(o, "reason", r->reason);
+        break;
+    case QMS_OP_CALL:
+        cJSON_AddStringToObject(o, "ticket", r->ticket);
+        break;
+    case QMS_OP_TRANSFER:
+        if (r->service[0])
+            cJSON_AddStringToObject(o, "service", r->service);
+        if (r->to_counter)
+            cJSON_AddNumberToObject(o, "to_counter", r->to_counter);
+        break;
+    case QMS_OP_RATE:
+        cJSON_AddNumberToObject(o, "level", r->level);
+        break;
+    case QMS_OP_OPEN:
+        if (r->has_staff)
+            cJSON_AddStringToObject(o, "staff", r->staff);
+        break;
+    default:
+        break;
+    }
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+char *qms_proto_error_reply(const char *req, int err, int en)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    if (req && *req)
+        cJSON_AddStringToObject(o, "req", req);
+    cJSON_AddStringToObject(o, "error", qms_err_code(err));
+    cJSON_AddStringToObject(o, "message", qms_err_message(err, en ? "en" : "vi"));
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}

@@ -1,0 +1,86 @@
+/* The wire format of docs/protocol.md: topic recognition, request decoding
+ * and validation, request encoding (for clients and the fuzz round trip) and
+ * the refusal reply. No engine and no I/O, so the fuzz target drives it alone. */
+#ifndef QMS_PROTO_H
+#define QMS_PROTO_H
+
+#include "qms/config.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define QMS_PROTO_MAX_PAYLOAD 8192 /* bytes; larger requests are refused (too_large) */
+#define QMS_PROTO_REQ_MAX 64       /* bytes of a request id */
+
+typedef enum {
+    QMS_TOPIC_NONE = 0,    /* not a request topic of this site */
+    QMS_TOPIC_TAKE,        /* qms/<site>/ticket/take */
+    QMS_TOPIC_CANCEL,      /* qms/<site>/ticket/cancel */
+    QMS_TOPIC_COUNTER_CMD, /* qms/<site>/counter/<n>/cmd */
+} qms_topic_kind;
+
+typedef enum {
+    QMS_OP_TAKE = 0,
+    QMS_OP_CANCEL,
+    QMS_OP_NEXT,
+    QMS_OP_RECALL,
+    QMS_OP_CALL,
+    QMS_OP_START,
+    QMS_OP_DONE,
+    QMS_OP_SKIP,
+    QMS_OP_TRANSFER,
+    QMS_OP_RATE,
+    QMS_OP_PAUSE,
+    QMS_OP_RESUME,
+    QMS_OP_CLOSE,
+    QMS_OP_OPEN,
+    QMS_OP_STATUS,
+    QMS_OP__COUNT
+} qms_op;
+
+typedef struct qms_request {
+    qms_op op;
+    char req[QMS_PROTO_REQ_MAX + 1]; /* request id; "" when it could not be read */
+    int en;                          /* "lang":"en": messages in English */
+    int counter;                     /* counter number from the topic (counter ops), else 0 */
+    char service[QMS_CODE_MAX];      /* take: the service; transfer: target service or "" */
+    int priority;                    /* take: 0 normal, 1 priority class, 2 appointment */
+    char appt[40];                   /* take: appointment reference or "" */
+    char kiosk[64];                  /* take: the kiosk's id or "" (logged) */
+    char ticket[16];                 /* call: the number; cancel: the number (if no id) */
+    int64_t id;                      /* cancel: ticket id, 0 if given by number */
+    int to_counter;                  /* transfer: counter number, 0 = none given */
+    int level;                       /* rate: 1..rating_levels */
+    char staff[64];                  /* open: who is at the counter */
+    int has_staff;                   /* open: "staff" was given */
+    char reason[32];                 /* cancel: why, e.g. "print_failed" */
+} qms_request;
+
+/* Which request topic this is, for site. For counter commands OUT: counter is
+ * the number in the topic, or -1 when that segment is not a number. */
+qms_topic_kind qms_proto_topic(const char *topic, const char *site, int *counter);
+
+/* Decode and validate a request body (any bytes, len of them) that came on a
+ * topic of the given kind. QMS_OK, or QMS_ERR_INVAL (not UTF-8 JSON, not an
+ * object, a field missing or of the wrong type), QMS_ERR_TOO_LARGE (payload
+ * or a string too long), QMS_ERR_UNKNOWN_OP, QMS_ERR_UNKNOWN_COUNTER (counter
+ * segment of the topic not a number). Even on failure OUT: out->req holds the
+ * request id when it could be read, for the refusal; why gets a short
+ * English reason for the log. */
+int qms_proto_decode(qms_topic_kind kind, int counter, const char *payload, size_t len,
+                     qms_request *out, char *why, size_t whylen);
+
+/* The JSON body of a request (what a client publishes); qms_free it. NULL on
+ * allocation failure. Decoding it gives back the same request. */
+char *qms_proto_encode_request(const qms_request *r);
+
+/* A refusal: {"req":..,"error":"<code>","message":"<text>"}; req may be ""
+ * (then omitted). qms_free it. */
+char *qms_proto_error_reply(const char *req, int err, int en);
+
+const char *qms_op_name(qms_op op);     /* "take", "next", ... */
+int qms_op_from_name(const char *name); /* qms_op, or -1 */
+/* Does the op change state (and so has its reply remembered under its req)? */
+int qms_op_changes_state(qms_op op);
+
+#endif

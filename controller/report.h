@@ -1,0 +1,152 @@
+/* qms-report: CSV reports for managers from the store (docs/report.md).
+ *
+ *   report_db.c    reads a date range of tickets from the SQLite store,
+ *                  read-only (works while the controller writes: WAL)
+ *   report_calc.c  groups them (per service, counter, hour or day) and
+ *                  computes the figures
+ *   report_csv.c   writes RFC 4180 CSV that a spreadsheet opens as it is
+ *   report_main.c  the command line */
+#ifndef QMS_REPORT_H
+#define QMS_REPORT_H
+
+#include "qms/config.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define REPORT_MAX_LEVELS 9 /* rating levels a report can show */
+
+/* ---------- the data read from the store ---------- */
+
+typedef struct report_service {
+    char code[QMS_CODE_MAX];
+    char *name_vi; /* NULL when the store does not know it */
+    char *name_en;
+} report_service;
+
+typedef struct report_counter {
+    int id; /* the counter's number */
+    char *name_vi;
+    char *name_en;
+} report_counter;
+
+/* One ticket as the store keeps it (its final state, or its state now). */
+typedef struct report_ticket {
+    int32_t day;             /* local day number it was issued on */
+    int orig_svc;            /* index in report_data.svcs: the service that issued it */
+    int svc;                 /* index: the service it is in now (differs after a transfer) */
+    int counter;             /* index in report_data.ctrs of its last call, -1 if never called */
+    int state;               /* qms_tstate: waiting, called, serving, done, noshow, cancelled */
+    int64_t taken_ms;        /* when taken */
+    int64_t first_called_ms; /* first call, 0 if never called */
+    int64_t start_ms;        /* start of its (last) service, 0 if none */
+    int64_t end_ms;          /* reached its final state, 0 if not */
+    int rating;              /* 0 none, else 1..levels */
+    int transfers;           /* how many times it was transferred */
+} report_ticket;
+
+/* A transfer made by a counter (from the store's history). */
+typedef struct report_transfer {
+    int ticket;  /* index in report_data.t */
+    int counter; /* index in report_data.ctrs of the counter that transferred it */
+} report_transfer;
+
+typedef struct report_data {
+    report_service *svcs;
+    int nsvcs;
+    report_counter *ctrs;
+    int nctrs;
+    report_ticket *t;
+    int nt;
+    report_transfer *tr;
+    int ntr;
+    int max_rating; /* the highest rating level met */
+    int schema_version;
+} report_data;
+
+/* Open the store at path read-only and read the tickets of local days
+ * from..to (inclusive), in one read transaction (a consistent snapshot even
+ * while the controller commits). Names come from the store; cfg (may be
+ * NULL) fills in what the store does not name. On error returns QMS_ERR_DB
+ * (or NOMEM) with a sentence for a person in err. */
+int report_load(const char *path, int32_t from, int32_t to, const qms_config *cfg, report_data *out,
+                char *err, size_t errlen);
+void report_data_free(report_data *d);
+
+/* ---------- grouping and figures ---------- */
+
+typedef enum { REPORT_BY_SERVICE = 0, REPORT_BY_COUNTER, REPORT_BY_HOUR, REPORT_BY_DAY } report_by;
+
+/* The figures of one row. Times are in milliseconds. */
+typedef struct report_fig {
+    int taken;       /* tickets issued (-1: does not apply, e.g. per counter) */
+    int served;      /* finished as done */
+    int noshow;      /* finished as no-show (did not come when called) */
+    int cancelled;   /* cancelled (printing failed, or left open at the day's end) */
+    int unfinished;  /* still waiting, called or being served (a day still running) */
+    int transferred; /* tickets transferred (at least once) */
+    int nwait;       /* tickets called, whose wait is known */
+    int64_t *waits;  /* their waits (first call - taken), sorted ascending after report_build */
+    int capwait;
+    int64_t service_sum_ms; /* sum of service times of the done tickets that have one */
+    int nservice;
+    int ratings[REPORT_MAX_LEVELS + 1]; /* ratings[level], 1..levels */
+    int nratings;
+} report_fig;
+
+typedef struct report_row {
+    char key[32];   /* service code, counter number, "07:00-08:00", "2026-11-26", or "" */
+    char name[256]; /* service or counter name in the report's language, or "" */
+    report_fig fig;
+} report_row;
+
+typedef struct report {
+    report_by by;
+    int levels; /* rating levels shown */
+    report_row *rows;
+    int nrows;
+    report_row total; /* every ticket of the range */
+} report;
+
+/* Group d's tickets. levels = rating levels (3..9); utc_offset_min places
+ * hours of the day; from/to bound the days listed by REPORT_BY_DAY; en picks
+ * English names. QMS_OK or QMS_ERR_NOMEM. */
+int report_build(const report_data *d, report_by by, int levels, int utc_offset_min, int32_t from,
+                 int32_t to, int en, report *out);
+void report_free(report *r);
+
+/* Mean wait in ms, < 0 when nobody was called. */
+double report_mean_wait_ms(const report_fig *f);
+/* 90th percentile of the waits (nearest rank: the smallest wait that at
+ * least 90 % of the waits do not exceed), < 0 when none. */
+double report_p90_wait_ms(const report_fig *f);
+double report_mean_service_ms(const report_fig *f);
+/* SIPAS-style: ratings in the top two levels over all ratings, < 0 if none. */
+double report_satisfied_share(const report_fig *f, int levels);
+
+/* ---------- CSV ---------- */
+
+typedef struct report_csv {
+    FILE *f;
+    char sep;     /* ',' (default) or ';' */
+    char decimal; /* '.' (default) or ',' */
+    int col;      /* fields written on the current row */
+    int err;      /* a write failed */
+} report_csv;
+
+/* Start a CSV stream: the UTF-8 byte order mark (so that spreadsheets read
+ * the text as UTF-8), then fields. decimal_comma: decimals with ',' and
+ * fields separated by ';' (spreadsheets set to Vietnamese conventions). */
+void report_csv_begin(report_csv *w, FILE *f, int decimal_comma, int bom);
+void report_csv_str(report_csv *w, const char *s);
+void report_csv_int(report_csv *w, long long v);
+/* A decimal with the given digits after the point; an empty field if v < 0. */
+void report_csv_dec(report_csv *w, double v, int digits);
+void report_csv_empty(report_csv *w);
+void report_csv_end_row(report_csv *w);
+
+/* Write the whole report: header row, rows, total row. */
+void report_write_csv(const report *r, report_csv *w, int en, int no_data);
+
+#endif

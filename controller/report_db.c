@@ -1,0 +1,356 @@
+/* Reading the store for reports. The schema is the store's (controller/store.c,
+ * docs/store.md); this file only reads, through a read-only connection, so a
+ * report can never change the queue, and in WAL mode it neither blocks the
+ * controller nor waits for it. */
+#include "report.h"
+
+#include "engine.h"
+#include "qms/alloc.h"
+#include "qms/clock.h"
+#include "qms/err.h"
+
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Schema versions this reader understands (the columns it reads exist in
+ * all of them). */
+#define SCHEMA_MIN 2
+#define SCHEMA_MAX 2
+
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+void report_data_free(report_data *d)
+{
+    if (!d)
+        return;
+    for (int i = 0; i < d->nsvcs; i++) {
+        qms_free(d->svcs[i].name_vi);
+        qms_free(d->svcs[i].name_en);
+    }
+    for (int i = 0; i < d->nctrs; i++) {
+        qms_free(d->ctrs[i].name_vi);
+        qms_free(d->ctrs[i].name_en);
+    }
+    qms_free(d->svcs);
+    qms_free(d->ctrs);
+    qms_free(d->t);
+    qms_free(d->tr);
+    memset(d, 0, sizeof *d);
+}
+
+/* Grow *arr (of elem bytes each) to hold at least n; QMS_OK or NOMEM. */
+static int grow(void **arr, int *cap, int n, size_t elem)
+{
+    if (n <= *cap)
+        return QMS_OK;
+    int ncap = *cap ? *cap : 16;
+    while (ncap < n)
+        ncap *= 2;
+    void *p = qms_realloc(*arr, (size_t)ncap * elem);
+    if (!p)
+        return QMS_ERR_NOMEM;
+    *arr = p;
+    *cap = ncap;
+    return QMS_OK;
+}
+
+static char *dup_col(sqlite3_stmt *st, int i)
+{
+    const char *v = (const char *)sqlite3_column_text(st, i);
+    return v && *v ? qms_strdup(v) : NULL;
+}
+
+static int64_t col_opt(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, i);
+}
+
+typedef struct loader {
+    report_data *d;
+    int capsvcs, capctrs, capt, captr;
+    const qms_config *cfg;
+} loader;
+
+/* Index of service code, adding it (named from cfg) if new; -1 on no memory. */
+static int svc_index(loader *L, const char *code)
+{
+    report_data *d = L->d;
+    if (!code)
+        code = "?";
+    for (int i = 0; i < d->nsvcs; i++)
+        if (strcmp(d->svcs[i].code, code) == 0)
+            return i;
+    if (grow((void **)&d->svcs, &L->capsvcs, d->nsvcs + 1, sizeof *d->svcs))
+        return -1;
+    report_service *s = &d->svcs[d->nsvcs];
+    memset(s, 0, sizeof *s);
+    snprintf(s->code, sizeof s->code, "%s", code);
+    return d->nsvcs++;
+}
+
+static int ctr_index(loader *L, int id)
+{
+    report_data *d = L->d;
+    for (int i = 0; i < d->nctrs; i++)
+        if (d->ctrs[i].id == id)
+            return i;
+    if (grow((void **)&d->ctrs, &L->capctrs, d->nctrs + 1, sizeof *d->ctrs))
+        return -1;
+    report_counter *c = &d->ctrs[d->nctrs];
+    memset(c, 0, sizeof *c);
+    c->id = id;
+    return d->nctrs++;
+}
+
+static int tstate_parse(const char *s)
+{
+    for (int k = QMS_T_WAITING; k <= QMS_T_CANCELLED; k++)
+        if (s && strcmp(s, qms_tstate_name((qms_tstate)k)) == 0)
+            return k;
+    return -1;
+}
+
+/* Fill names the store left empty from the configuration. */
+static int names_from_config(loader *L)
+{
+    const qms_config *c = L->cfg;
+    if (!c)
+        return QMS_OK;
+    report_data *d = L->d;
+    for (int i = 0; i < c->nservices; i++) {
+        int k = svc_index(L, c->services[i].code);
+        if (k < 0)
+            return QMS_ERR_NOMEM;
+        if (!d->svcs[k].name_vi && c->services[i].name_vi &&
+            !(d->svcs[k].name_vi = qms_strdup(c->services[i].name_vi)))
+            return QMS_ERR_NOMEM;
+        if (!d->svcs[k].name_en && c->services[i].name_en &&
+            !(d->svcs[k].name_en = qms_strdup(c->services[i].name_en)))
+            return QMS_ERR_NOMEM;
+    }
+    for (int i = 0; i < c->ncounters; i++) {
+        int k = ctr_index(L, c->counters[i].id);
+        if (k < 0)
+            return QMS_ERR_NOMEM;
+        if (!d->ctrs[k].name_vi && c->counters[i].name_vi &&
+            !(d->ctrs[k].name_vi = qms_strdup(c->counters[i].name_vi)))
+            return QMS_ERR_NOMEM;
+        if (!d->ctrs[k].name_en && c->counters[i].name_en &&
+            !(d->ctrs[k].name_en = qms_strdup(c->counters[i].name_en)))
+            return QMS_ERR_NOMEM;
+    }
+    return QMS_OK;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Run the reads; the caller holds the read transaction. */
+static int load_all(sqlite3 *db, loader *L, int32_t from, int32_t to, char *err, size_t errlen)
+{
+    report_data *d = L->d;
+    sqlite3_stmt *st = NULL;
+    int rc = QMS_OK;
+    char dfrom[11], dto[11];
+    qms_day_str(from, dfrom);
+    qms_day_str(to, dto);
+    int64_t *ids = NULL; /* ticket ids in d->t order (ascending), to find transfer rows' tickets */
+
+#define PREP(sql)                                                                                  \
+    do {                                                                                           \
+        sqlite3_finalize(st);                                                                      \
+        st = NULL;                                                                                 \
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {                             \
+            rc = fail(err, errlen, QMS_ERR_DB, "cannot read the store: %s", sqlite3_errmsg(db));   \
+            goto out;                                                                              \
+        }                                                                                          \
+    } while (0)
+
+    /* the schema: is this a QMS store, and one we can read? */
+    PREP("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'");
+    int s = sqlite3_step(st);
+    if (s == SQLITE_DONE) {
+        rc = fail(err, errlen, QMS_ERR_DB, "this file is not a QMS store (no meta table)");
+        goto out;
+    }
+    if (s != SQLITE_ROW) {
+        rc = fail(err, errlen, QMS_ERR_DB, "cannot read the store: %s", sqlite3_errmsg(db));
+        goto out;
+    }
+    PREP("SELECT value FROM meta WHERE key='schema_version'");
+    d->schema_version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    if (d->schema_version < SCHEMA_MIN || d->schema_version > SCHEMA_MAX) {
+        rc =
+            fail(err, errlen, QMS_ERR_DB,
+                 "the store has schema version %d; this qms-report reads versions %d to %d%s",
+                 d->schema_version, SCHEMA_MIN, SCHEMA_MAX,
+                 d->schema_version > SCHEMA_MAX ? " (use the qms-report of the same release)" : "");
+        goto out;
+    }
+
+    /* names, in the order the center lists them */
+    PREP("SELECT code, name_vi, name_en FROM services ORDER BY rowid");
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        int k = svc_index(L, (const char *)sqlite3_column_text(st, 0));
+        if (k < 0)
+            goto nomem;
+        qms_free(d->svcs[k].name_vi);
+        qms_free(d->svcs[k].name_en);
+        d->svcs[k].name_vi = dup_col(st, 1);
+        d->svcs[k].name_en = dup_col(st, 2);
+    }
+    if (s != SQLITE_DONE)
+        goto dberr;
+    PREP("SELECT counter_id, name_vi, name_en FROM counters ORDER BY counter_id");
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        int k = ctr_index(L, sqlite3_column_int(st, 0));
+        if (k < 0)
+            goto nomem;
+        qms_free(d->ctrs[k].name_vi);
+        qms_free(d->ctrs[k].name_en);
+        d->ctrs[k].name_vi = dup_col(st, 1);
+        d->ctrs[k].name_en = dup_col(st, 2);
+    }
+    if (s != SQLITE_DONE)
+        goto dberr;
+    if (names_from_config(L) != QMS_OK)
+        goto nomem;
+
+    PREP("SELECT id, day, orig_service, service, counter_id, state, taken_ms, first_called_ms,"
+         " start_ms, end_ms, rating, transfers FROM tickets"
+         " WHERE day BETWEEN ?1 AND ?2 ORDER BY id");
+    sqlite3_bind_text(st, 1, dfrom, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, dto, -1, SQLITE_STATIC);
+    int capids = 0;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        if (grow((void **)&d->t, &L->capt, d->nt + 1, sizeof *d->t) ||
+            grow((void **)&ids, &capids, d->nt + 1, sizeof *ids))
+            goto nomem;
+        report_ticket *t = &d->t[d->nt];
+        memset(t, 0, sizeof *t);
+        ids[d->nt] = sqlite3_column_int64(st, 0);
+        const char *day = (const char *)sqlite3_column_text(st, 1);
+        if (!day || qms_day_parse(day, &t->day) != QMS_OK) {
+            rc = fail(err, errlen, QMS_ERR_DB, "ticket %lld has a bad day '%s'",
+                      (long long)ids[d->nt], day ? day : "");
+            goto out;
+        }
+        t->orig_svc = svc_index(L, (const char *)sqlite3_column_text(st, 2));
+        t->svc = svc_index(L, (const char *)sqlite3_column_text(st, 3));
+        if (t->orig_svc < 0 || t->svc < 0)
+            goto nomem;
+        t->counter = -1;
+        if (sqlite3_column_type(st, 4) != SQLITE_NULL &&
+            (t->counter = ctr_index(L, sqlite3_column_int(st, 4))) < 0)
+            goto nomem;
+        const char *state = (const char *)sqlite3_column_text(st, 5);
+        t->state = tstate_parse(state);
+        if (t->state < 0) {
+            rc = fail(err, errlen, QMS_ERR_DB, "ticket %lld has an unknown state '%s'",
+                      (long long)ids[d->nt], state ? state : "");
+            goto out;
+        }
+        t->taken_ms = sqlite3_column_int64(st, 6);
+        t->first_called_ms = col_opt(st, 7);
+        t->start_ms = col_opt(st, 8);
+        t->end_ms = col_opt(st, 9);
+        int64_t rating = col_opt(st, 10);
+        t->rating = rating >= 1 && rating <= REPORT_MAX_LEVELS ? (int)rating : 0;
+        if (t->rating > d->max_rating)
+            d->max_rating = t->rating;
+        t->transfers = (int)col_opt(st, 11);
+        d->nt++;
+    }
+    if (s != SQLITE_DONE)
+        goto dberr;
+
+    /* which counter transferred which ticket (per-counter "transferred") */
+    PREP("SELECT ticket_id, counter_id FROM events"
+         " WHERE kind = 'transfer' AND day BETWEEN ?1 AND ?2 AND ticket_id IS NOT NULL"
+         " AND counter_id IS NOT NULL ORDER BY seq");
+    sqlite3_bind_text(st, 1, dfrom, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, dto, -1, SQLITE_STATIC);
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        int64_t *hit = d->nt ? bsearch(&id, ids, (size_t)d->nt, sizeof *ids, cmp_i64) : NULL;
+        if (!hit)
+            continue; /* a ticket of a day outside the range */
+        if (grow((void **)&d->tr, &L->captr, d->ntr + 1, sizeof *d->tr))
+            goto nomem;
+        int c = ctr_index(L, sqlite3_column_int(st, 1));
+        if (c < 0)
+            goto nomem;
+        d->tr[d->ntr].ticket = (int)(hit - ids);
+        d->tr[d->ntr].counter = c;
+        d->ntr++;
+    }
+    if (s != SQLITE_DONE)
+        goto dberr;
+    rc = QMS_OK;
+    goto out;
+dberr:
+    rc = fail(err, errlen, QMS_ERR_DB, "cannot read the store: %s", sqlite3_errmsg(db));
+    goto out;
+nomem:
+    rc = fail(err, errlen, QMS_ERR_NOMEM, "out of memory");
+out:
+    sqlite3_finalize(st);
+    qms_free(ids);
+    return rc;
+#undef PREP
+}
+
+int report_load(const char *path, int32_t from, int32_t to, const qms_config *cfg, report_data *out,
+                char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3 *db = NULL;
+    /* Read-only: a report cannot change the store, and does not create a
+     * file where a wrong path was given. */
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        int code = fail(err, errlen, QMS_ERR_DB, "cannot open %s: %s", path,
+                        db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return code;
+    }
+    /* The controller holds its write lock only for a commit; in WAL mode
+     * readers do not wait for it, but a checkpoint or recovery might. */
+    sqlite3_busy_timeout(db, 5000);
+    loader L = {.d = out, .cfg = cfg};
+    /* one read transaction: every query sees the same snapshot */
+    if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+        rc = fail(err, errlen, QMS_ERR_DB, "cannot read %s: %s", path, sqlite3_errmsg(db));
+    } else {
+        rc = load_all(db, &L, from, to, err, errlen);
+        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    }
+    sqlite3_close(db);
+    if (rc != QMS_OK) {
+        /* "file is not a database" and friends read better with the path */
+        if (rc == QMS_ERR_DB && err && errlen) {
+            char tmp[512];
+            snprintf(tmp, sizeof tmp, "%s: %s", path, err);
+            snprintf(err, errlen, "%s", tmp);
+        }
+        report_data_free(out);
+    }
+    return rc;
+}

@@ -1,0 +1,102 @@
+/* The kiosk's side of the MQTT contract (docs/protocol.md):
+ * - follows the controller's retained configuration (qms/<site>/config) and
+ *   its device status (qms/<site>/device/controller/+/status);
+ * - takes tickets (qms/<site>/ticket/take) and reports each outcome once:
+ *   a reply, a refusal, or a timeout;
+ * - makes sure no number it asked for waits in the hall unprinted: a reply
+ *   that arrives after the kiosk gave up is cancelled at once, a take whose
+ *   outcome is unknown is asked again with the same request id (the
+ *   controller answers repeats from its store) and cancelled if it made a
+ *   ticket, and cancels (qms/<site>/ticket/cancel) are repeated until the
+ *   controller acknowledges them;
+ * - publishes the kiosk's retained device status with its printer state. */
+#ifndef QMS_KIOSK_NET_H
+#define QMS_KIOSK_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qms/config.h"
+
+typedef struct kiosk_net kiosk_net;
+
+/* A take's outcome. err is QMS_OK (a ticket), a refusal (QMS_ERR_CAP_REACHED,
+ * QMS_ERR_OUTSIDE_HOURS, ...), QMS_ERR_TIMEOUT or QMS_ERR_UNAVAILABLE. */
+typedef struct kiosk_take_reply {
+    int err;
+    char code[32];     /* the protocol's error code, "" on success */
+    char message[256]; /* the controller's sentence for a person */
+    char req[72];
+    char ticket[24]; /* "A023" */
+    int64_t id;      /* ticket id, for cancel and the QR URL */
+    char service[16];
+    char name_vi[256];
+    char name_en[256];
+    int priority; /* priority class, 0 = normal */
+    int ahead;
+    int eta_s;
+    int64_t taken_ms;
+    char day[11]; /* "2026-11-26" */
+} kiosk_take_reply;
+
+/* Parse a take reply (or refusal) payload. QMS_OK with *r filled, or
+ * QMS_ERR_PROTOCOL when it is not a reply we understand. */
+int kiosk_take_reply_parse(const char *payload, size_t len, kiosk_take_reply *r);
+
+/* Parse a device status payload's "state"; 1 online, 0 anything else
+ * (offline, empty = retained status removed, garbage). */
+int kiosk_status_online(const char *payload, size_t len);
+
+/* The status URL for a ticket: the template with {site}, {id}, {day} and
+ * {ticket} replaced (docs/kiosk.md); truncated to outlen. */
+void kiosk_qr_url(const char *tmpl, const char *site, const kiosk_take_reply *r, char *out,
+                  size_t outlen);
+
+typedef void (*kiosk_take_cb)(void *ud, int take_id, const kiosk_take_reply *r);
+
+typedef struct kiosk_net_opts {
+    const char *host;
+    int port;
+    const char *site;
+    const char *kiosk_id;
+    int take_timeout_ms;
+    kiosk_take_cb on_take;
+    void *ud;
+} kiosk_net_opts;
+
+int kiosk_net_new(const kiosk_net_opts *o, kiosk_net **out);
+void kiosk_net_free(kiosk_net *n);
+
+/* Run the network for up to timeout_ms (0 = poll), fire take outcomes,
+ * resend cancels and unresolved takes when their time comes. */
+void kiosk_net_poll(kiosk_net *n, int timeout_ms);
+/* Milliseconds until kiosk_net_poll has timed work (a take deadline, a
+ * resend, a keepalive), at most cap_ms. */
+int kiosk_net_next_ms(kiosk_net *n, int cap_ms);
+/* The socket to wait on (-1 while down). */
+int kiosk_net_socket(kiosk_net *n);
+
+int kiosk_net_connected(const kiosk_net *n);
+/* Is a controller's device status "online"? */
+int kiosk_net_controller_online(const kiosk_net *n);
+/* The controller's retained configuration, or NULL before it arrived; the
+ * generation changes every time a new one arrives. */
+const qms_config *kiosk_net_config(const kiosk_net *n);
+int kiosk_net_config_gen(const kiosk_net *n);
+
+/* Ask for a ticket. prio: NULL or "elderly" / "disabled" / "pregnant" /
+ * "child". On QMS_OK *take_id identifies the outcome, delivered exactly once
+ * through on_take (reply, refusal or QMS_ERR_TIMEOUT after take_timeout_ms).
+ * QMS_ERR_UNAVAILABLE when the broker is not connected (nothing sent). */
+int kiosk_net_take(kiosk_net *n, const char *service, const char *prio, const char *lang,
+                   int *take_id);
+/* Cancel ticket id (reason "print_failed"): sent now and repeated until
+ * the controller answers. */
+int kiosk_net_cancel(kiosk_net *n, int64_t id, const char *reason);
+/* Requests not yet settled: cancels not acknowledged, takes not resolved. */
+int kiosk_net_unsettled(const kiosk_net *n);
+
+/* Publish the retained device status with this printer state name. */
+void kiosk_net_set_printer(kiosk_net *n, const char *printer_state);
+
+#endif

@@ -1,0 +1,49 @@
+/* Fuzz target: everything qms-counter decodes from the network (replies,
+ * retained counter state, stats, call events, device status), and the
+ * terminal sanitiser that shows the decoded text. */
+#include "counter_msg.h"
+#include "counter_text.h"
+#include "qms/alloc.h"
+
+#include <stdint.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *js = (const char *)data;
+    counter_info *info = qms_malloc(sizeof *info);
+    if (!info)
+        return 0;
+    if (counter_info_decode(js, size, info) == 0) {
+        /* every decoded string is terminated and within its field */
+        if (strlen(info->req) >= sizeof info->req ||
+            strlen(info->message) >= sizeof info->message || info->nqueue < 0 ||
+            info->nqueue > COUNTER_QUEUE_MAX)
+            __builtin_trap();
+        char out[300];
+        counter_text_fit(info->message, 80, out, sizeof out);
+        for (const char *p = out; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                __builtin_trap(); /* a control byte would reach the terminal */
+        if (counter_text_width(out) > 80)
+            __builtin_trap();
+    }
+    qms_free(info);
+    counter_stats st;
+    if (counter_stats_decode(js, size, &st) == 0 && st.nservices > 64)
+        __builtin_trap();
+    counter_call c;
+    counter_call_decode(js, size, &c);
+    counter_status_online(js, size);
+    /* the raw bytes through the sanitiser too */
+    char *raw = qms_strndup(js, size);
+    if (raw) {
+        char out[128];
+        counter_text_fit(raw, 40, out, sizeof out);
+        if (counter_text_width(out) > 40)
+            __builtin_trap();
+        qms_free(raw);
+    }
+    return 0;
+}

@@ -1,0 +1,309 @@
+/* qms-counter's terminal mode in a real terminal: tmux (a terminal emulator
+ * that keeps the screen and prints it back) runs `qms-counter -i` against a
+ * real mosquitto and the real qms-controller; the test presses keys and
+ * reads what the screen shows. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "counter_fixture.h"
+
+#include "qms/alloc.h"
+#include "qms/clock.h"
+#include "qms/csv.h"
+#include "qms/err.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static fixture F;
+static char sock[320];
+static char exit_file[320];
+
+/* Run tmux with args; its stdout into out (if not NULL). Returns its status. */
+static int tmux(char *out, size_t cap, const char *first, ...)
+{
+    char *argv[32];
+    int n = 0;
+    argv[n++] = "tmux";
+    argv[n++] = "-u"; /* UTF-8, whatever the locale says */
+    argv[n++] = "-S";
+    argv[n++] = sock;
+    va_list ap;
+    va_start(ap, first);
+    for (const char *a = first; a && n < 31; a = va_arg(ap, const char *))
+        argv[n++] = (char *)a;
+    va_end(ap);
+    argv[n] = NULL;
+    int p[2];
+    if (pipe(p))
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(p[1], 1);
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 2); /* "no server running" after the session ended */
+        close(p[0]);
+        close(p[1]);
+        setenv("LANG", "C.UTF-8", 1);
+        unsetenv("TMUX");
+        execvp("tmux", argv);
+        _exit(127);
+    }
+    close(p[1]);
+    size_t len = 0;
+    char buf[4096];
+    ssize_t k;
+    while ((k = read(p[0], buf, sizeof buf)) > 0) {
+        if (out && len + (size_t)k < cap) {
+            memcpy(out + len, buf, (size_t)k);
+            len += (size_t)k;
+        }
+        /* the test's own MQTT session stays alive meanwhile */
+    }
+    close(p[0]);
+    if (out)
+        out[len] = 0;
+    int st;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static char screen[16384];
+
+static const char *capture(void)
+{
+    if (tmux(screen, sizeof screen, "capture-pane", "-p", "-t", "qc", NULL) != 0)
+        screen[0] = 0;
+    return screen;
+}
+
+/* Wait until the screen shows want (or, with absent, no longer shows it). */
+static void wait_screen_ex(const char *want, int absent, int timeout_ms)
+{
+    int64_t end = qms_mono_ms() + timeout_ms;
+    for (;;) {
+        capture();
+        int has = strstr(screen, want) != NULL;
+        if (has != absent)
+            return;
+        if (qms_mono_ms() > end)
+            fail_msg("the screen %s \"%s\":\n%s", absent ? "still shows" : "does not show", want,
+                     screen);
+        fx_pump(&F, 50);
+    }
+}
+
+static void wait_screen(const char *want)
+{
+    wait_screen_ex(want, 0, 8000);
+}
+
+static void keys(const char *k)
+{
+    assert_int_equal(tmux(NULL, 0, "send-keys", "-t", "qc", "-l", k, NULL), 0);
+}
+
+static void key(const char *name) /* "Enter", "Escape" */
+{
+    assert_int_equal(tmux(NULL, 0, "send-keys", "-t", "qc", name, NULL), 0);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    assert_int_equal(fx_start(&F), 0);
+    snprintf(sock, sizeof sock, "%s/tmux.sock", F.dir);
+    snprintf(exit_file, sizeof exit_file, "%s/exit", F.dir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    tmux(NULL, 0, "kill-server", NULL);
+    fx_stop(&F);
+    return 0;
+}
+
+static void test_terminal(void **state)
+{
+    (void)state;
+    char l[8][16];
+    assert_int_equal(fx_take(&F, "DT", 0, l[0]), 0); /* E001 */
+    assert_int_equal(fx_take(&F, "DT", 0, l[1]), 0); /* E002 */
+    assert_int_equal(fx_take(&F, "DT", 0, l[2]), 0); /* E003 */
+    assert_int_equal(fx_take(&F, "CT", 1, l[3]), 0); /* M001, priority */
+
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s --counter 5 --broker %s --site %s --config %s -i; echo $? > %s",
+             qms_test_bin("qms-counter"), F.broker_addr, FX_SITE,
+             qms_test_src("examples/center.json"), exit_file);
+    assert_int_equal(tmux(NULL, 0, "-f", "/dev/null", "new-session", "-d", "-s", "qc", "-x", "100",
+                          "-y", "32", cmd, NULL),
+                     0);
+
+    /* what a clerk sees on arrival: Vietnamese intact, the count, the list */
+    wait_screen("QMS · Quầy 5 · Trung tâm Phục vụ hành chính công tỉnh Mẫu");
+    wait_screen("Trạng thái: đang mở");
+    wait_screen("Số hiện tại: (chưa gọi số nào)");
+    wait_screen("Khách chờ cho quầy này: 4");
+    /* the controller's list, in call order: the priority ticket first */
+    wait_screen("   1. M001   Công Thương");
+    wait_screen("   2. E001   Đầu tư");
+    wait_screen("   4. E003   Đầu tư");
+    wait_screen("[n] gọi tiếp  [r] gọi lại  [s] vắng mặt");
+    /* the terminal is the counter's device: online while it runs */
+    for (int i = 0; i < 100 && !strstr(F.counter5_status, "online"); i++)
+        fx_pump(&F, 50);
+    assert_string_equal(F.counter5_status,
+                        "{\"state\":\"online\",\"counter\":5,\"mode\":\"terminal\"}");
+
+    /* next: the priority ticket */
+    keys("n");
+    wait_screen(">> Mời số M001 đến Quầy 5 (Công Thương). Còn 3 khách chờ.");
+    wait_screen("Số hiện tại: M001 — Công Thương — đã gọi, chờ khách đến");
+    wait_screen("Khách chờ cho quầy này: 3");
+    wait_screen("Gọi gần đây: M001→Q5");
+    keys("r");
+    wait_screen(">> Đã gọi lại số M001 đến Quầy 5.");
+    keys("b");
+    wait_screen("Số hiện tại: M001 — Công Thương — đang phục vụ");
+    keys("d");
+    wait_screen(">> Đã phục vụ xong số M001. Còn 3 khách chờ.");
+    wait_screen("Số hiện tại: (chưa gọi số nào)");
+    keys("4");
+    wait_screen(">> Đã ghi đánh giá 4 (Rất hài lòng) cho số M001.");
+    keys("7");
+    wait_screen("!! Đánh giá từ 1 đến 4");
+
+    /* a citizen takes a ticket elsewhere: the count follows without a key */
+    char e4[16];
+    assert_int_equal(fx_take(&F, "DT", 0, e4), 0);
+    wait_screen("Khách chờ cho quầy này: 4");
+    wait_screen("   4. E004   Đầu tư");
+
+    /* transfer, through the prompts */
+    keys("n");
+    wait_screen(">> Mời số E001 đến Quầy 5 (Đầu tư). Còn 3 khách chờ.");
+    keys("t");
+    wait_screen("Chuyển sang dịch vụ (mã; Enter = giữ dịch vụ, Esc để thôi): _");
+    wait_screen("KD Đăng ký kinh doanh");
+    keys("kd");
+    wait_screen("Chuyển sang dịch vụ (mã; Enter = giữ dịch vụ, Esc để thôi): kd_");
+    key("Enter");
+    wait_screen("Đến quầy số (Enter = quầy nào cũng được): _");
+    key("Enter");
+    wait_screen(">> Đã chuyển số E001 sang Đăng ký kinh doanh; số giữ nguyên thứ tự chờ.");
+    wait_screen("Khách chờ cho quầy này: 4");
+
+    /* a prompt left with Esc does nothing */
+    keys("c");
+    wait_screen("Gọi số (Enter để gọi, Esc để thôi): _");
+    keys("e0");
+    key("Escape");
+    wait_screen_ex("Gọi số (Enter", 1, 4000);
+    wait_screen("Số hiện tại: (chưa gọi số nào)");
+
+    /* pause: calls refused until resumed */
+    keys("p");
+    wait_screen("Trạng thái: tạm dừng");
+    keys("n");
+    wait_screen("!! Quầy đang tạm dừng hoặc đã đóng");
+    keys("p");
+    wait_screen("Trạng thái: đang mở");
+
+    /* call a number */
+    keys("c");
+    keys("e003");
+    key("Enter");
+    wait_screen(">> Mời số E003 đến Quầy 5 (Đầu tư).");
+    wait_screen("Số hiện tại: E003 — Đầu tư — đã gọi, chờ khách đến");
+    keys("s");
+    wait_screen(">> Đã ghi số E003 vắng mặt");
+
+    /* open with a staff name typed in Vietnamese */
+    keys("o");
+    wait_screen("Mở quầy — tên nhân viên (Enter để mở, Esc để thôi): _");
+    keys("Trần Văn Bình");
+    wait_screen("Trần Văn Bình_");
+    keys("x"); /* a typed letter, not the close key */
+    key("BSpace");
+    key("Enter");
+    wait_screen("Trạng thái: đang mở · Nhân viên: Trần Văn Bình");
+    (void)state;
+}
+
+static void test_faults(void **state)
+{
+    (void)state;
+    /* the broker goes away: a plain line, keys refused, then back */
+    int port = F.broker.port;
+    qms_test_broker_stop(&F.broker);
+    wait_screen("!! Không kết nối được tới máy chủ tin nhắn (broker) 127.0.0.1:");
+    keys("n");
+    wait_screen("!! Chưa kết nối được máy chủ: lệnh chưa được gửi");
+    assert_int_equal(qms_test_broker_start(&F.broker, port), 0);
+    wait_screen_ex("Không kết nối được tới máy chủ tin nhắn", 1, 15000);
+    /* the controller reconnected too: commands work again */
+    for (int i = 0; i < 100 && !qms_mqtt_connected(F.m); i++)
+        fx_pump(&F, 50);
+    keys("g");
+    wait_screen("Trạng thái: đang mở · Nhân viên: Trần Văn Bình");
+    keys("n");
+    wait_screen(">> Mời số E001 đến Quầy 5 (Đăng ký kinh doanh).");
+
+    /* the controller stops: the clerk is told */
+    fx_ctl_kill(&F, SIGTERM);
+    wait_screen("!! Bộ điều khiển (qms-controller) đang ngừng hoạt động");
+    keys("n");
+    wait_screen("!! Bộ điều khiển đang ngừng hoạt động: lệnh chưa được gửi");
+    assert_int_equal(fx_ctl_start(&F), 0);
+    wait_screen_ex("đang ngừng hoạt động", 1, 8000);
+
+    /* a narrower terminal: every line fits */
+    assert_int_equal(tmux(NULL, 0, "resize-window", "-t", "qc", "-x", "60", "-y", "24", NULL), 0);
+    wait_screen("[n] gọi tiếp");
+    wait_screen("[q] thoát"); /* no key is cut off: the help wraps */
+    fx_pump(&F, 1200);        /* a redraw at the new size */
+    capture();
+    for (char *line = screen; *line;) {
+        char *end = strchr(line, '\n');
+        size_t n = end ? (size_t)(end - line) : strlen(line);
+        size_t cols = 0;
+        for (size_t i = 0; i < n; i++)
+            cols += ((unsigned char)line[i] & 0xC0) != 0x80;
+        if (cols > 60)
+            fail_msg("a line wider than the terminal: %.*s", (int)n, line);
+        line = end ? end + 1 : line + n;
+    }
+
+    /* q quits, with status 0, and the session ends */
+    keys("q");
+    int64_t end = qms_mono_ms() + 5000;
+    char *text = NULL;
+    size_t len;
+    while (qms_read_file(exit_file, &text, &len, 64) != QMS_OK && qms_mono_ms() < end)
+        fx_pump(&F, 50);
+    assert_non_null(text);
+    assert_string_equal(text, "0\n");
+    qms_free(text);
+    for (int i = 0; i < 100 && !strstr(F.counter5_status, "offline"); i++)
+        fx_pump(&F, 50);
+    assert_string_equal(F.counter5_status, "{\"state\":\"offline\"}");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_terminal),
+        cmocka_unit_test(test_faults),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,383 @@
+/* Unit tests of the kiosk's pure parts: settings, script parser, layout
+ * (touch targets in millimetres), texts, hit testing, reply parsing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "kiosk_config.h"
+#include "kiosk_layout.h"
+#include "kiosk_net.h"
+#include "kiosk_script.h"
+#include "kiosk_text.h"
+#include "kiosk_view.h"
+#include "qms/alloc.h"
+#include "qms/clock.h"
+#include "qms/config.h"
+#include "qms/err.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static int parse_cfg(const char *js, kiosk_config *c, char *err)
+{
+    kiosk_config_defaults(c);
+    return kiosk_config_parse(js, strlen(js), c, err, 256);
+}
+
+static void test_config(void **state)
+{
+    (void)state;
+    kiosk_config c;
+    char err[256];
+    assert_int_equal(parse_cfg("{\"site\":\"demo\",\"kiosk_id\":\"k2\",\"lang\":\"en\","
+                               "\"screen\":{\"width\":1080,\"height\":1920,\"diagonal_in\":32,"
+                               "\"portrait\":true,\"min_target_mm\":18},"
+                               "\"printer\":{\"device\":\"/dev/ttyUSB0\",\"baud\":9600,"
+                               "\"paper_dots\":512,\"qr_native\":false},"
+                               "\"timeouts\":{\"idle_s\":45}}",
+                               &c, err),
+                     QMS_OK);
+    assert_string_equal(c.site, "demo");
+    assert_string_equal(c.kiosk_id, "k2");
+    assert_string_equal(c.lang, "en");
+    assert_int_equal(c.width, 1080);
+    assert_int_equal(c.height, 1920);
+    assert_true(fabs(c.diagonal_in - 32) < 1e-9);
+    assert_true(c.portrait);
+    assert_string_equal(c.printer, "/dev/ttyUSB0");
+    assert_int_equal(c.baud, 9600);
+    assert_int_equal(c.paper_dots, 512);
+    assert_int_equal(c.qr_native, 0);
+    assert_int_equal(c.idle_timeout_s, 45);
+    assert_int_equal(c.ticket_timeout_s, 10); /* default kept */
+
+    /* each mistake is named */
+    assert_int_equal(parse_cfg("{\"sreen\":{}}", &c, err), QMS_ERR_INVAL);
+    assert_non_null(strstr(err, "sreen"));
+    assert_int_equal(parse_cfg("{\"screen\":{\"widht\":5}}", &c, err), QMS_ERR_INVAL);
+    assert_non_null(strstr(err, "screen.widht"));
+    assert_int_equal(parse_cfg("{\"screen\":{\"width\":\"big\"}}", &c, err), QMS_ERR_INVAL);
+    assert_non_null(strstr(err, "screen.width"));
+    assert_int_equal(parse_cfg("{\"screen\":{\"width\":100.5}}", &c, err), QMS_ERR_INVAL);
+    assert_int_equal(parse_cfg("{\"screen\":{\"rotate\":45}}", &c, err), QMS_ERR_INVAL);
+    assert_int_equal(parse_cfg("{\"lang\":\"fr\"}", &c, err), QMS_ERR_INVAL);
+    assert_int_equal(parse_cfg("{\"site\":\"a/b\"}", &c, err), QMS_ERR_INVAL);
+    assert_int_equal(parse_cfg("{\"qr_base\":\"nope\"}", &c, err), QMS_ERR_INVAL);
+    assert_int_equal(parse_cfg("[1]", &c, err), QMS_ERR_INVAL);
+    assert_int_equal(parse_cfg("{\"site\":", &c, err), QMS_ERR_INVAL);
+    assert_int_equal(parse_cfg("{\"screen\":3}", &c, err), QMS_ERR_INVAL);
+    assert_int_equal(parse_cfg("{\"ask_priority\":1}", &c, err), QMS_ERR_INVAL);
+
+    /* a center configuration gives its site and nothing else */
+    assert_int_equal(kiosk_config_load(QMS_EXAMPLES "/center.json", &c, err, sizeof err), QMS_OK);
+    assert_string_equal(c.site, "demo");
+    assert_int_equal(c.width, 1920);
+    /* the example kiosk file says what panel it assumes */
+    kiosk_config_defaults(&c);
+    assert_int_equal(kiosk_config_load(QMS_EXAMPLES "/kiosk.json", &c, err, sizeof err), QMS_OK);
+    assert_true(c.diagonal_in > 0);
+    assert_true(c.min_target_mm >= 15);
+    assert_int_equal(kiosk_config_load("/nonexistent/kiosk.json", &c, err, sizeof err), QMS_ERR_IO);
+}
+
+static void test_script(void **state)
+{
+    (void)state;
+    kiosk_script s;
+    char err[256];
+    const char *ok = "# a comment\n"
+                     "\n"
+                     "tap 10 20\r\n"
+                     "  tap-service TP   # trailing comment\n"
+                     "tap-priority elderly\n"
+                     "tap-lang\ntap-back\ntap-next\ntap-prev\n"
+                     "wait 250\n"
+                     "wait-screen menu\n"
+                     "wait-screen ticket 3000\n"
+                     "expect-screen idle\n"
+                     "screenshot menu-vi_1.land\n"
+                     "quit\n"
+                     "wait-file go-1 500\n";
+    assert_int_equal(kiosk_script_parse(ok, strlen(ok), &s, err, sizeof err), QMS_OK);
+    assert_int_equal(s.n, 14);
+    assert_int_equal(s.cmds[0].op, KS_TAP);
+    assert_int_equal(s.cmds[0].x, 10);
+    assert_int_equal(s.cmds[0].y, 20);
+    assert_int_equal(s.cmds[0].line, 3);
+    assert_int_equal(s.cmds[1].op, KS_TAP_SERVICE);
+    assert_string_equal(s.cmds[1].arg, "TP");
+    assert_int_equal(s.cmds[2].op, KS_TAP_PRIORITY);
+    assert_string_equal(s.cmds[2].arg, "elderly");
+    assert_int_equal(s.cmds[7].op, KS_WAIT);
+    assert_int_equal(s.cmds[7].ms, 250);
+    assert_int_equal(s.cmds[8].op, KS_WAIT_SCREEN);
+    assert_int_equal(s.cmds[8].ms, 10000);
+    assert_int_equal(s.cmds[9].ms, 3000);
+    assert_int_equal(s.cmds[10].op, KS_EXPECT_SCREEN);
+    assert_int_equal(s.cmds[11].op, KS_SCREENSHOT);
+    assert_string_equal(s.cmds[11].arg, "menu-vi_1.land");
+    assert_int_equal(s.cmds[12].op, KS_QUIT);
+    assert_int_equal(s.cmds[13].op, KS_WAIT_FILE);
+    assert_string_equal(s.cmds[13].arg, "go-1");
+    assert_int_equal(s.cmds[13].ms, 500);
+    kiosk_script_free(&s);
+
+    static const struct {
+        const char *text;
+        const char *why;
+    } bad[] = {
+        {"tap 10\n", "line 1"},
+        {"\n\ntap x 3\n", "line 3"},
+        {"tap -1 5\n", "line 1"},
+        {"wait\n", "line 1"},
+        {"wait 99999999999\n", "line 1"},
+        {"screenshot ../etc/passwd\n", "bad name"},
+        {"screenshot .hidden\n", "bad name"},
+        {"screenshot a/b\n", "bad name"},
+        {"jump 1 2\n", "unknown command"},
+        {"tap-lang now\n", "line 1"},
+        {"wait-screen a 1 2\n", "line 1"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = 0;
+        assert_int_equal(kiosk_script_parse(bad[i].text, strlen(bad[i].text), &s, err, sizeof err),
+                         QMS_ERR_INVAL);
+        assert_non_null(strstr(err, bad[i].why));
+        assert_null(s.cmds);
+    }
+    /* a NUL inside a line is refused, not silently cut */
+    const char nul[] = "tap 1 2\0tap 3 4\n";
+    assert_int_equal(kiosk_script_parse(nul, sizeof nul - 1, &s, err, sizeof err), QMS_ERR_INVAL);
+    /* an empty script is fine: nothing to do */
+    assert_int_equal(kiosk_script_parse("", 0, &s, err, sizeof err), QMS_OK);
+    assert_int_equal(s.n, 0);
+}
+
+static int overlap(kiosk_rect a, kiosk_rect b)
+{
+    return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+}
+
+static void check_target(const kiosk_layout *l, kiosk_rect r, const char *what)
+{
+    if (r.w < l->min_px || r.h < l->min_px || r.x < 0 || r.y < 0 || r.x + r.w > l->w ||
+        r.y + r.h > l->h)
+        fail_msg("%s %dx%d at %d,%d: below %d px or off a %dx%d screen", what, r.w, r.h, r.x, r.y,
+                 l->min_px, l->w, l->h);
+}
+
+/* Every target at least min_px on each side, on screen, not overlapping. */
+static void check_layout(const kiosk_layout *l, int n)
+{
+    kiosk_rect all[KIOSK_GRID_MAX + 16];
+    int k = 0;
+    all[k++] = l->lang;
+    all[k++] = l->back;
+    for (int i = 0; i < l->per_page && i < n; i++) {
+        check_target(l, l->tiles[i], "service tile");
+        all[k++] = l->tiles[i];
+    }
+    check_target(l, l->lang, "language toggle");
+    check_target(l, l->back, "back");
+    check_target(l, l->start, "start");
+    if (l->pages > 1) {
+        check_target(l, l->prev, "previous page");
+        check_target(l, l->next, "next page");
+        all[k++] = l->prev;
+        all[k++] = l->next;
+    }
+    for (int i = 0; i < k; i++)
+        for (int j = i + 1; j < k; j++)
+            if (overlap(all[i], all[j]))
+                fail_msg("%dx%d, %d services: targets %d and %d overlap", l->w, l->h, n, i, j);
+    for (int i = 0; i < KIOSK_PRIO_N; i++) {
+        check_target(l, l->prio[i], "priority button");
+        assert_false(overlap(l->prio[i], l->back));
+        assert_false(overlap(l->prio[i], l->prio_note));
+        for (int j = i + 1; j < KIOSK_PRIO_N; j++)
+            assert_false(overlap(l->prio[i], l->prio[j]));
+    }
+    assert_int_equal(l->pages, (n + l->per_page - 1) / l->per_page);
+}
+
+static void test_layout_sample_center(void **state)
+{
+    (void)state;
+    /* the assumed panel: 21.5" 1920x1080, 15 mm targets */
+    double ppmm = kiosk_px_per_mm(1920, 1080, 21.5);
+    assert_true(ppmm > 3.9 && ppmm < 4.2); /* ~102 dpi */
+    kiosk_layout l;
+    /* the longest sample name: "Nông nghiệp và Phát triển nông thôn" (35) */
+    assert_int_equal(kiosk_layout_compute(&l, 1920, 1080, ppmm, 15, 17, 35), 0);
+    assert_int_equal(l.min_px, (int)ceil(15 * ppmm));
+    assert_int_equal(l.pages, 1); /* all 17 on one screen */
+    check_layout(&l, 17);
+    assert_true(l.tile_font_px * 1.0 / ppmm >= 5.5); /* legible: >= 5.5 mm text */
+    /* portrait, the same panel turned */
+    assert_int_equal(kiosk_layout_compute(&l, 1080, 1920, ppmm, 15, 17, 35), 0);
+    assert_int_equal(l.pages, 1);
+    check_layout(&l, 17);
+    assert_true(l.tile_font_px * 1.0 / ppmm >= 5.5);
+}
+
+static void test_layout_pages_and_small(void **state)
+{
+    (void)state;
+    kiosk_layout l;
+    /* a center with 60 services pages, and every page's tiles stay big */
+    double ppmm = kiosk_px_per_mm(1920, 1080, 21.5);
+    assert_int_equal(kiosk_layout_compute(&l, 1920, 1080, ppmm, 15, 60, 40), 0);
+    assert_true(l.pages > 1);
+    check_layout(&l, 60);
+    /* a 10" 1280x800 tablet */
+    ppmm = kiosk_px_per_mm(1280, 800, 10.1);
+    for (int n = 1; n <= 40; n += 13) {
+        assert_int_equal(kiosk_layout_compute(&l, 1280, 800, ppmm, 15, n, 35), 0);
+        check_layout(&l, n);
+        assert_int_equal(kiosk_layout_compute(&l, 800, 1280, ppmm, 15, n, 35), 0);
+        check_layout(&l, n);
+    }
+    /* a screen too small for 15 mm targets says so */
+    ppmm = kiosk_px_per_mm(320, 240, 3.5);
+    assert_int_equal(kiosk_layout_compute(&l, 320, 240, ppmm, 15, 17, 35), -1);
+}
+
+static void test_texts(void **state)
+{
+    (void)state;
+    char b[128];
+    kiosk_text_fill(b, sizeof b, KT_AHEAD, "vi", NULL, 4, 0);
+    assert_string_equal(b, "Số người đang chờ trước quý khách: 4");
+    kiosk_text_fill(b, sizeof b, KT_PAGE, "en", NULL, 1, 2);
+    assert_string_equal(b, "Page 1 of 2");
+    kiosk_text_fill(b, sizeof b, KT_B_CANCELLED, "en", "A023", 0, 0);
+    assert_non_null(strstr(b, "Number A023 could not be printed"));
+    kiosk_text_fill(b, 8, KT_AHEAD, "en", NULL, 4, 0); /* truncated, terminated */
+    assert_int_equal(strlen(b), 7);
+    kiosk_text_wait(30, "vi", b, sizeof b);
+    assert_string_equal(b, "dưới 1 phút");
+    kiosk_text_wait(540, "vi", b, sizeof b);
+    assert_string_equal(b, "khoảng 9 phút");
+    kiosk_text_wait(3900, "vi", b, sizeof b);
+    assert_string_equal(b, "khoảng 1 giờ 5 phút");
+    kiosk_text_wait(60, "en", b, sizeof b);
+    assert_string_equal(b, "about 1 minute");
+    int32_t day;
+    assert_int_equal(qms_day_parse("2026-11-26", &day), QMS_OK);
+    kiosk_text_date(day, "vi", b, sizeof b);
+    assert_string_equal(b, "Thứ Năm, 26/11/2026");
+    kiosk_text_date(day, "en", b, sizeof b);
+    assert_string_equal(b, "Thursday, 26 November 2026");
+    qms_span h[2] = {{7 * 3600 + 1800, 11 * 3600 + 1800}, {13 * 3600 + 1800, 17 * 3600}};
+    kiosk_text_hours(h, 2, b, sizeof b);
+    assert_string_equal(b, "07:30–11:30, 13:30–17:00");
+    /* every text exists in both languages */
+    for (int i = 0; i < KT__COUNT; i++) {
+        assert_true(strlen(kiosk_text((kiosk_text_id)i, "vi")) > 0);
+        assert_true(strlen(kiosk_text((kiosk_text_id)i, "en")) > 0);
+    }
+}
+
+static void test_view_hits(void **state)
+{
+    (void)state;
+    kiosk_layout l;
+    double ppmm = kiosk_px_per_mm(1920, 1080, 21.5);
+    assert_int_equal(kiosk_layout_compute(&l, 1920, 1080, ppmm, 15, 17, 35), 0);
+    kiosk_view v;
+    memset(&v, 0, sizeof v);
+    v.screen = KV_MENU;
+    v.nservices = 17;
+    int x, y;
+    for (int i = 0; i < 17; i++) {
+        kiosk_target t = {KTG_SERVICE, i};
+        assert_int_equal(kiosk_view_target_point(&l, &v, t, &x, &y), 0);
+        kiosk_target h = kiosk_view_hit(&l, &v, x, y);
+        assert_int_equal(h.kind, KTG_SERVICE);
+        assert_int_equal(h.index, i);
+    }
+    kiosk_target next = {KTG_NEXT, 0};
+    assert_int_equal(kiosk_view_target_point(&l, &v, next, &x, &y), -1); /* one page only */
+    /* the gap between two tiles is no target */
+    kiosk_rect a = l.tiles[0];
+    assert_int_equal(kiosk_view_hit(&l, &v, a.x + a.w + l.gap / 2, a.y + 5).kind, KTG_NONE);
+    /* welcome: anywhere starts, except the language toggle */
+    v.screen = KV_IDLE;
+    assert_int_equal(kiosk_view_hit(&l, &v, 5, 500).kind, KTG_START);
+    assert_int_equal(kiosk_view_hit(&l, &v, l.lang.x + 2, l.lang.y + 2).kind, KTG_LANG);
+    /* a blocking fault has nothing to touch but the language */
+    v.screen = KV_FAULT;
+    v.fault = KF_PAPER_OUT;
+    assert_int_equal(kiosk_view_hit(&l, &v, 960, 540).kind, KTG_NONE);
+    assert_string_equal(kiosk_view_name(v.screen, v.fault), "paper_out");
+    v.fault = KF_CAP;
+    assert_int_equal(kiosk_view_hit(&l, &v, 960, 540).kind, KTG_DISMISS);
+    assert_string_equal(kiosk_view_name(v.screen, v.fault), "cap_reached");
+    v.screen = KV_BUSY;
+    assert_int_equal(kiosk_view_hit(&l, &v, 960, 540).kind, KTG_NONE);
+}
+
+static void test_replies(void **state)
+{
+    (void)state;
+    kiosk_take_reply r;
+    const char *ok = "{\"req\":\"k1-x-1\",\"ticket\":\"A023\",\"id\":1234,\"service\":\"TP\","
+                     "\"service_name_vi\":\"Tư pháp - Hộ tịch\",\"service_name_en\":\"Justice\","
+                     "\"priority\":1,\"ahead\":4,\"eta_s\":540,\"taken_ms\":1764140000000,"
+                     "\"day\":\"2026-11-26\"}";
+    assert_int_equal(kiosk_take_reply_parse(ok, strlen(ok), &r), QMS_OK);
+    assert_int_equal(r.err, QMS_OK);
+    assert_string_equal(r.req, "k1-x-1");
+    assert_string_equal(r.ticket, "A023");
+    assert_int_equal(r.id, 1234);
+    assert_string_equal(r.name_vi, "Tư pháp - Hộ tịch");
+    assert_int_equal(r.priority, 1);
+    assert_int_equal(r.ahead, 4);
+    assert_int_equal(r.eta_s, 540);
+    assert_true(r.taken_ms == 1764140000000LL);
+    char url[256];
+    kiosk_qr_url("https://x.vn/t/{site}/{day}/{ticket}?id={id}", "demo", &r, url, sizeof url);
+    assert_string_equal(url, "https://x.vn/t/demo/2026-11-26/A023?id=1234");
+    kiosk_qr_url("http://a/{site}", "demo", &r, url, 10); /* truncated, terminated */
+    assert_int_equal(strlen(url), 9);
+
+    const char *refused = "{\"req\":\"k1-x-2\",\"error\":\"cap_reached\",\"message\":\"Hết số\"}";
+    assert_int_equal(kiosk_take_reply_parse(refused, strlen(refused), &r), QMS_OK);
+    assert_int_equal(r.err, QMS_ERR_CAP_REACHED);
+    assert_string_equal(r.code, "cap_reached");
+    const char *odd = "{\"req\":\"k\",\"error\":\"something_new\"}";
+    assert_int_equal(kiosk_take_reply_parse(odd, strlen(odd), &r), QMS_OK);
+    assert_int_equal(r.err, QMS_ERR_PROTOCOL);
+    static const char *const bad[] = {"",
+                                      "[]",
+                                      "{\"ticket\":5,\"id\":1}",
+                                      "{\"ticket\":\"A1\"}",
+                                      "{\"ticket\":\"\",\"id\":1}",
+                                      "{\"error\":3}",
+                                      "{\"ticket\":\"A1\",\"id\":1e300}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(kiosk_take_reply_parse(bad[i], strlen(bad[i]), &r), QMS_ERR_PROTOCOL);
+
+    assert_int_equal(kiosk_status_online("{\"state\":\"online\"}", 18), 1);
+    assert_int_equal(kiosk_status_online("{\"state\":\"offline\"}", 19), 0);
+    assert_int_equal(kiosk_status_online("", 0), 0);
+    assert_int_equal(kiosk_status_online("online", 6), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_config),
+        cmocka_unit_test(test_script),
+        cmocka_unit_test(test_layout_sample_center),
+        cmocka_unit_test(test_layout_pages_and_small),
+        cmocka_unit_test(test_texts),
+        cmocka_unit_test(test_view_hits),
+        cmocka_unit_test(test_replies),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
