@@ -195,10 +195,11 @@ static int call_newer(const qms_board_call *a, const qms_board_call *b)
     return a->seq > b->seq;
 }
 
+/* One call in the list: its time, counter and ticket. Not seq: after a
+ * controller restart the retained list carries seq 0 for calls whose events
+ * had their real seq (docs/protocol.md). */
 static int same_call(const qms_board_call *a, const qms_board_call *b)
 {
-    if (a->seq >= 0 || b->seq >= 0)
-        return a->seq == b->seq && a->at_ms == b->at_ms;
     return a->at_ms == b->at_ms && a->counter == b->counter && strcmp(a->ticket, b->ticket) == 0;
 }
 
@@ -207,7 +208,9 @@ static void recent_insert(qms_board *b, const qms_board_call *c)
 {
     for (int i = 0; i < b->nrecent; i++)
         if (same_call(&b->recent[i], c)) {
+            int64_t seq = b->recent[i].seq > c->seq ? b->recent[i].seq : c->seq;
             b->recent[i] = *c;
+            b->recent[i].seq = seq; /* the real seq outranks a rebuilt list's 0 */
             return;
         }
     int pos = 0;
@@ -293,9 +296,13 @@ static int handle_recent(qms_board *b, const char *payload, size_t len)
     for (int i = 0; i < ngot; i++)
         if (newest < 0 || call_newer(&got[i], &got[newest]))
             newest = i;
-    for (int i = 0; i < b->nrecent && ngot; i++)
-        if (call_newer(&b->recent[i], &got[newest]))
+    for (int i = 0; i < b->nrecent && ngot; i++) {
+        int listed = 0;
+        for (int j = 0; j < ngot && !listed; j++)
+            listed = same_call(&b->recent[i], &got[j]);
+        if (!listed && call_newer(&b->recent[i], &got[newest]))
             keep[nkeep++] = b->recent[i];
+    }
     b->nrecent = 0;
     for (int i = 0; i < ngot; i++)
         recent_insert(b, &got[i]);

@@ -154,6 +154,15 @@ static void test_recent_merge(void **state)
     /* the list does not make a call "new": nothing is announced from it */
     assert_int_equal(call("A009", 2, 9, 0, T0 + 9000), QMS_BOARD_CHANGED | QMS_BOARD_NEW_CALL);
     assert_int_equal(B->nrecent, 3);
+    /* after a controller restart the list is rebuilt with seq 0: the same
+     * calls, not new ones */
+    snprintf(p, sizeof p,
+             "{\"calls\":[{\"ticket\":\"A010\",\"counter\":3,\"at_ms\":%lld,\"seq\":0},"
+             "{\"ticket\":\"A009\",\"counter\":2,\"at_ms\":%lld,\"seq\":0}]}",
+             (long long)(T0 + 10000), (long long)(T0 + 9000));
+    assert_int_equal(feed("qms/demo/calls/recent", p, NULL), QMS_BOARD_CHANGED);
+    assert_int_equal(B->nrecent, 2);
+    assert_string_equal(B->recent[0].ticket, "A010");
     /* more than 20: the oldest fall off */
     for (int i = 0; i < 25; i++)
         call("C100", 1, 100 + i, 0, T0 + 20000 + i);
