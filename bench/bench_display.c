@@ -147,9 +147,17 @@ int main(int argc, char **argv)
     snprintf(port, sizeof port, "127.0.0.1:%d", b.port);
     setenv("SDL_VIDEODRIVER", "offscreen", 1);
     setenv("SDL_AUDIODRIVER", "dummy", 1);
-    char *argv_d[] = {(char *)qms_test_bin("qms-display"), "--config",
-                      (char *)QMS_EXAMPLES "/center.json", "--broker", port, "--screenshot-dir",
-                      shots, "--mute", "--blink-s", "20", NULL};
+    char *argv_d[] = {(char *)qms_test_bin("qms-display"),
+                      "--config",
+                      (char *)QMS_EXAMPLES "/center.json",
+                      "--broker",
+                      port,
+                      "--screenshot-dir",
+                      shots,
+                      "--mute",
+                      "--blink-s",
+                      "20",
+                      NULL};
     pid_t pid = qms_test_spawn(argv_d, logp);
     char first[400];
     snprintf(first, sizeof first, "%s/first.png", shots);
@@ -214,10 +222,17 @@ int main(int argc, char **argv)
     /* the same board with a scrolling notice: it redraws at ~30 frames/s */
     char shots2[320];
     snprintf(shots2, sizeof shots2, "%s/shots2", dir);
-    char *argv_n[] = {(char *)qms_test_bin("qms-display"), "--config",
-                      (char *)QMS_EXAMPLES "/center.json", "--broker", port, "--screenshot-dir",
-                      shots2, "--mute", "--notice",
-                      "Giờ làm việc: 7:30 – 11:30 và 13:30 – 17:00. Xin cảm ơn quý khách!", NULL};
+    char *argv_n[] = {(char *)qms_test_bin("qms-display"),
+                      "--config",
+                      (char *)QMS_EXAMPLES "/center.json",
+                      "--broker",
+                      port,
+                      "--screenshot-dir",
+                      shots2,
+                      "--mute",
+                      "--notice",
+                      "Giờ làm việc: 7:30 – 11:30 và 13:30 – 17:00. Xin cảm ơn quý khách!",
+                      NULL};
     pid = qms_test_spawn(argv_n, NULL);
     snprintf(first, sizeof first, "%s/first.png", shots2);
     while (stat(first, &st) != 0)

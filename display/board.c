@@ -496,8 +496,8 @@ int qms_board_handle(qms_board *b, const char *topic, const char *payload, size_
     if (strncmp(t, "counter/", 8) == 0) {
         char *end;
         long id = strtol(t + 8, &end, 10);
-        if (end == t + 8 || strcmp(end, "/state") != 0 || id < 1 || id > 999999 ||
-            t[8] == '-' || t[8] == '+' || t[8] == ' ')
+        if (end == t + 8 || strcmp(end, "/state") != 0 || id < 1 || id > 999999 || t[8] == '-' ||
+            t[8] == '+' || t[8] == ' ')
             return 0;
         return handle_counter_state(b, (int)id, payload, len);
     }

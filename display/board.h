@@ -10,62 +10,62 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define QMS_BOARD_RECENT 20    /* calls remembered (the controller keeps 20) */
-#define QMS_BOARD_SEEN 64      /* call keys remembered to drop duplicate events */
+#define QMS_BOARD_RECENT 20 /* calls remembered (the controller keeps 20) */
+#define QMS_BOARD_SEEN 64   /* call keys remembered to drop duplicate events */
 #define QMS_BOARD_CONTROLLERS 8
-#define QMS_TICKET_MAX 16      /* "A023", longest label accepted + NUL */
+#define QMS_TICKET_MAX 16 /* "A023", longest label accepted + NUL */
 #define QMS_NAME_MAX 160
 
 typedef struct qms_board_call {
-    char ticket[QMS_TICKET_MAX];  /* "A023" */
-    int counter;                  /* counter number */
+    char ticket[QMS_TICKET_MAX];     /* "A023" */
+    int counter;                     /* counter number */
     char counter_name[QMS_NAME_MAX]; /* "Quầy 5" as the event named it ("" if not) */
-    char service[QMS_CODE_MAX];   /* "TP" */
-    int recall;                   /* 1 for a recall */
-    int64_t at_ms;                /* when the controller called it */
-    int64_t seq;                  /* the day's call sequence number */
+    char service[QMS_CODE_MAX];      /* "TP" */
+    int recall;                      /* 1 for a recall */
+    int64_t at_ms;                   /* when the controller called it */
+    int64_t seq;                     /* the day's call sequence number */
 } qms_board_call;
 
 typedef enum { QMS_CTR_UNKNOWN = 0, QMS_CTR_OPEN, QMS_CTR_PAUSED, QMS_CTR_CLOSED } qms_ctr_state;
 
 typedef struct qms_board_counter {
-    int id;                       /* counter number */
-    char name_vi[QMS_NAME_MAX];   /* from the config; "" before it */
+    int id;                     /* counter number */
+    char name_vi[QMS_NAME_MAX]; /* from the config; "" before it */
     char name_en[QMS_NAME_MAX];
-    qms_ctr_state state;          /* from counter/<n>/state */
-    char ticket[QMS_TICKET_MAX];  /* ticket called or served, "" none */
-    char ticket_state[16];        /* "called", "serving", ... */
-    int in_config;                /* listed in the current config */
+    qms_ctr_state state;         /* from counter/<n>/state */
+    char ticket[QMS_TICKET_MAX]; /* ticket called or served, "" none */
+    char ticket_state[16];       /* "called", "serving", ... */
+    int in_config;               /* listed in the current config */
 } qms_board_counter;
 
 typedef struct qms_board_service {
     char code[QMS_CODE_MAX];
     char name_vi[QMS_NAME_MAX];
     char name_en[QMS_NAME_MAX];
-    int have_stats;               /* a stats message named this service */
-    int waiting;                  /* people waiting */
-    int eta_s;                    /* expected wait for a new ticket, -1 unknown */
+    int have_stats; /* a stats message named this service */
+    int waiting;    /* people waiting */
+    int eta_s;      /* expected wait for a new ticket, -1 unknown */
 } qms_board_service;
 
 typedef struct qms_board {
     char site[64];                  /* topic root qms/<site>/ */
     char name_vi[QMS_NAME_MAX * 2]; /* center name */
     char name_en[QMS_NAME_MAX * 2];
-    int utc_offset_min;             /* for the clock and the "today" of calls */
-    int have_config;                /* the controller's retained config is here */
+    int utc_offset_min; /* for the clock and the "today" of calls */
+    int have_config;    /* the controller's retained config is here */
     int nservices;
     qms_board_service services[QMS_MAX_SERVICES];
     int ncounters;
     qms_board_counter counters[QMS_MAX_COUNTERS];
-    int nrecent;                    /* newest first */
+    int nrecent; /* newest first */
     qms_board_call recent[QMS_BOARD_RECENT];
-    int64_t stats_at_ms;            /* at_ms of the last stats, 0 none */
+    int64_t stats_at_ms; /* at_ms of the last stats, 0 none */
     struct {
         char id[64];
         int online;
     } controllers[QMS_BOARD_CONTROLLERS]; /* device/controller/<id>/status */
     int ncontrollers;
-    int64_t seen[QMS_BOARD_SEEN];   /* keys of call events already taken */
+    int64_t seen[QMS_BOARD_SEEN]; /* keys of call events already taken */
     int nseen, seen_next;
 } qms_board;
 

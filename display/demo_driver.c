@@ -24,9 +24,9 @@
 #include <unistd.h>
 
 #define MAX_ROWS 5000
-#define CALL_WAIT_S 25    /* a called citizen walks to the counter in this many day-seconds */
-#define NOSHOW_WAIT_S 60  /* ... or is skipped after this long */
-#define IDLE_RETRY_S 20   /* nothing to call: ask again after this long */
+#define CALL_WAIT_S 25   /* a called citizen walks to the counter in this many day-seconds */
+#define NOSHOW_WAIT_S 60 /* ... or is skipped after this long */
+#define IDLE_RETRY_S 20  /* nothing to call: ask again after this long */
 #define REPLY_TIMEOUT_MS 5000
 
 typedef struct row {
@@ -35,18 +35,26 @@ typedef struct row {
     int priority;
     int32_t service_s;
     int no_show;
-    char ticket[16];  /* given by the controller */
-    int taken;        /* 1 request sent, 2 ticket given, -1 refused */
+    char ticket[16]; /* given by the controller */
+    int taken;       /* 1 request sent, 2 ticket given, -1 refused */
 } row;
 
-typedef enum { C_IDLE, C_WAIT_NEXT, C_CALLED, C_WAIT_START, C_SERVING, C_WAIT_DONE, C_WAIT_SKIP } cstate;
+typedef enum {
+    C_IDLE,
+    C_WAIT_NEXT,
+    C_CALLED,
+    C_WAIT_START,
+    C_SERVING,
+    C_WAIT_DONE,
+    C_WAIT_SKIP
+} cstate;
 
 typedef struct counter {
     int id;
     cstate st;
-    double due;       /* day-second when the next step is due */
-    int row;          /* the row being served, -1 if unknown */
-    char corr[40];    /* outstanding request */
+    double due;    /* day-second when the next step is due */
+    int row;       /* the row being served, -1 if unknown */
+    char corr[40]; /* outstanding request */
     int64_t sent_ms;
     int nreq;
 } counter;
@@ -59,8 +67,8 @@ static struct driver {
     counter *ctr;
     int nctr;
     double speed;
-    int64_t t0_ms;      /* monotonic start */
-    double start_s;     /* day-second at t0 (seconds after 07:00) */
+    int64_t t0_ms;          /* monotonic start */
+    double start_s;         /* day-second at t0 (seconds after 07:00) */
     char take_corr[64][40]; /* outstanding take requests */
     int take_row[64];
     int ntake;
@@ -331,8 +339,7 @@ int main(int argc, char **argv)
     int port;
     int32_t from_s;
     if (!cfg_path || !trace || S.speed <= 0 || S.speed > 10000 ||
-        qms_parse_hostport(broker, host, sizeof host, &port) ||
-        qms_hhmm_parse(from, &from_s)) {
+        qms_parse_hostport(broker, host, sizeof host, &port) || qms_hhmm_parse(from, &from_s)) {
         usage(stderr);
         return 2;
     }
@@ -362,8 +369,12 @@ int main(int argc, char **argv)
     qms_mqtt_lib_init();
     char cid[64];
     snprintf(cid, sizeof cid, "qms-demo-driver-%ld", (long)getpid());
-    qms_mqtt_opts mo = {.host = host, .port = port, .client_id = cid, .site = S.site,
-                        .device_kind = "counter", .device_id = "sim"};
+    qms_mqtt_opts mo = {.host = host,
+                        .port = port,
+                        .client_id = cid,
+                        .site = S.site,
+                        .device_kind = "counter",
+                        .device_id = "sim"};
     if (qms_mqtt_new(&mo, &S.m) != QMS_OK)
         return 1;
     qms_mqtt_set_callbacks(S.m, on_msg, NULL, NULL);

@@ -35,12 +35,12 @@
 #define QMS_VOICE_DIR "voice"
 #endif
 
-#define BLINK_HALF_MS 500     /* blink phase length */
-#define NOTICE_FRAME_MS 33    /* notice scroll frame time */
-#define NOTICE_SPEED 120      /* notice scroll speed, design px per second */
-#define IDLE_WAIT_MS 250      /* longest sleep: SDL events are looked at this often */
-#define CONFIG_GRACE_MS 3000  /* connected this long without a config: controller down */
-#define FIRST_FRAME_MS 1000   /* wait this long for the retained state before drawing */
+#define BLINK_HALF_MS 500    /* blink phase length */
+#define NOTICE_FRAME_MS 33   /* notice scroll frame time */
+#define NOTICE_SPEED 120     /* notice scroll speed, design px per second */
+#define IDLE_WAIT_MS 250     /* longest sleep: SDL events are looked at this often */
+#define CONFIG_GRACE_MS 3000 /* connected this long without a config: controller down */
+#define FIRST_FRAME_MS 1000  /* wait this long for the retained state before drawing */
 
 typedef struct options {
     const char *config_path;
@@ -77,25 +77,25 @@ static struct display {
     SDL_Renderer *ren;
     qms_render *rd;
     char call_topic[160];
-    char sync_topic[240];  /* our own echo: it returns after every retained message */
-    int synced;            /* the retained state is all here since the last connect */
+    char sync_topic[240]; /* our own echo: it returns after every retained message */
+    int synced;           /* the retained state is all here since the last connect */
     int dirty;
     int broker_up;
-    int64_t connected_at;  /* monotonic ms of the last connect, 0 when down */
+    int64_t connected_at; /* monotonic ms of the last connect, 0 when down */
     int64_t started_at;
-    int drawn;             /* a first frame was presented */
-    int64_t blink_start;   /* monotonic ms of the last call shown, 0 none */
+    int drawn;           /* a first frame was presented */
+    int64_t blink_start; /* monotonic ms of the last call shown, 0 none */
     int last_phase;
     int last_minute;
     int last_page;
-    int last_status;       /* 0 ok, 1 broker down, 2 controller down; -1 before the first frame */
+    int last_status; /* 0 ok, 1 broker down, 2 controller down; -1 before the first frame */
     int calls_shown;
     int shots;
     char shot_pending[256]; /* name of the PNG to save after the next frame */
     int64_t notice_t0;
     int notice_w;
-    int notice_only;       /* only the notice moved since the last frame */
-    int software;          /* the renderer keeps its picture between presents */
+    int notice_only; /* only the notice moved since the last frame */
+    int software;    /* the renderer keeps its picture between presents */
 } D;
 
 static void usage(FILE *f)
@@ -207,8 +207,8 @@ static int load_file_options(const char *path, options *o, qms_config **center, 
             snprintf(keep[nkeep], sizeof keep[0], "%s", sv);
             o->voice_dirs[o->nvoice_dirs++] = keep[nkeep++];
         } else {
-            fprintf(stderr, "qms-display: %s: unknown or ill-typed display setting \"%s\"\n",
-                    path, k);
+            fprintf(stderr, "qms-display: %s: unknown or ill-typed display setting \"%s\"\n", path,
+                    k);
             rc = QMS_ERR_INVAL;
         }
     }
@@ -403,8 +403,8 @@ static void draw(int64_t now)
         SDL_Surface *s = SDL_CreateRGBSurfaceWithFormat(0, w, h, 32, SDL_PIXELFORMAT_ARGB8888);
         char ptmp[1400];
         snprintf(ptmp, sizeof ptmp, "%s.part", png);
-        if (s && SDL_RenderReadPixels(D.ren, NULL, SDL_PIXELFORMAT_ARGB8888, s->pixels,
-                                      s->pitch) == 0 &&
+        if (s &&
+            SDL_RenderReadPixels(D.ren, NULL, SDL_PIXELFORMAT_ARGB8888, s->pixels, s->pitch) == 0 &&
             IMG_SavePNG(s, ptmp) == 0 && rename(ptmp, png) == 0) {
             QMS_INFO("screenshot %s (frame %.1f ms, png %.1f ms)", png, (double)(t1 - t0) / 1e6,
                      (double)(qms_mono_ns() - t1) / 1e6);
@@ -455,8 +455,8 @@ static void on_msg(void *ud, const qms_mqtt_msg *m)
         D.calls_shown++;
         D.blink_start = now;
         D.last_phase = 0;
-        QMS_INFO("call %s counter %d seq %lld%s", call.ticket, call.counter,
-                 (long long)call.seq, call.recall ? " (recall)" : "");
+        QMS_INFO("call %s counter %d seq %lld%s", call.ticket, call.counter, (long long)call.seq,
+                 call.recall ? " (recall)" : "");
         char t[40];
         size_t i = 0;
         for (; call.ticket[i] && i + 1 < sizeof t; i++) {
@@ -502,8 +502,8 @@ static int open_window(void)
     Uint32 flags = SDL_WINDOW_RESIZABLE;
     if (D.o.fullscreen)
         flags |= SDL_WINDOW_FULLSCREEN_DESKTOP;
-    D.win = SDL_CreateWindow("QMS — bảng gọi số", SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED,
-                             w, h, flags);
+    D.win = SDL_CreateWindow("QMS — bảng gọi số", SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED, w,
+                             h, flags);
     if (!D.win) {
         QMS_ERROR("cannot open a window: %s", SDL_GetError());
         return QMS_ERR_IO;
@@ -700,8 +700,8 @@ int main(int argc, char **argv)
         return 1;
     }
     qms_mqtt_set_callbacks(D.mqtt, on_msg, on_conn, NULL);
-    static const char *const subs[] = {"config", "call", "calls/recent", "counter/+/state",
-                                       "stats", "device/controller/+/status"};
+    static const char *const subs[] = {"config",          "call",  "calls/recent",
+                                       "counter/+/state", "stats", "device/controller/+/status"};
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
         char t[200];
         qms_topic(t, sizeof t, site, subs[i]);

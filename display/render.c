@@ -46,9 +46,9 @@ struct qms_render {
     tex_entry tex[TEX_CACHE];
     unsigned long tick;
     /* the frame being drawn */
-    float s;     /* design px -> output px */
-    int ox, oy;  /* letterbox offset */
-    int dw, dh;  /* design size */
+    float s;    /* design px -> output px */
+    int ox, oy; /* letterbox offset */
+    int dw, dh; /* design size */
     FILE *dump;
 };
 
@@ -303,7 +303,8 @@ static void text(qms_render *rd, const char *region, box b, const char *s, int s
         }
         if (px > minpx) {
             /* jump close to the size that fits, then step down */
-            float kx = (float)ob.w / (float)(w ? w : 1), ky = (float)ob.h / (float)(ve.h ? ve.h : 1);
+            float kx = (float)ob.w / (float)(w ? w : 1),
+                  ky = (float)ob.h / (float)(ve.h ? ve.h : 1);
             float k = kx < ky ? kx : ky;
             int next = (int)((float)px * k);
             px = next < px - 1 ? next : px - 1;
@@ -339,7 +340,10 @@ static void text(qms_render *rd, const char *region, box b, const char *s, int s
         int glyphs = f && all_glyphs(f, buf);
         fprintf(rd->dump, "text\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", region, dst.x,
                 dst.y, dst.w, dst.h, ob.x, ob.y, ob.w, ob.h,
-                !glyphs ? "missing_glyph" : cut ? "cut" : (fitted ? "fit" : "over"), buf);
+                !glyphs ? "missing_glyph"
+                : cut   ? "cut"
+                        : (fitted ? "fit" : "over"),
+                buf);
     }
 }
 
@@ -454,8 +458,8 @@ static void draw_header(qms_render *rd, const layout *l, const qms_board *b, con
                                          "Thursday", "Friday", "Saturday"};
     int wd = (int)(((day % 7) + 7 + 4) % 7); /* 1970-01-01 was a Thursday */
     /* ds is YYYY-MM-DD; people here read DD/MM/YYYY */
-    snprintf(date, sizeof date, "%s, %.2s/%.2s/%.4s", v->en ? WD_EN[wd] : WD_VI[wd], ds + 8,
-             ds + 5, ds);
+    snprintf(date, sizeof date, "%s, %.2s/%.2s/%.4s", v->en ? WD_EN[wd] : WD_VI[wd], ds + 8, ds + 5,
+             ds);
     text(rd, "clock", l->clock, hhmm, 60, 30, 1, C_WHITE, v->portrait ? LEFT : RIGHT, 1);
     text(rd, "date", l->date, date, 30, 18, 0, C_SOFT, RIGHT, 0);
 }
@@ -468,8 +472,8 @@ static void draw_current(qms_render *rd, const layout *l, const qms_board *b, co
     fill(rd, l->cur, bg);
     frame_rect(rd, l->cur, 6, C_YELLOW);
     if (!c) {
-        text(rd, "current_title", l->cur_title, v->en ? "Now serving" : "Mời khách hàng số",
-             44, 24, 0, C_WHITE, CENTER, 0);
+        text(rd, "current_title", l->cur_title, v->en ? "Now serving" : "Mời khách hàng số", 44, 24,
+             0, C_WHITE, CENTER, 0);
         text(rd, "current_ticket", l->cur_ticket, "—", 200, 40, 1, C_GREY, CENTER, 0);
         text(rd, "current_counter", l->cur_counter,
              v->en ? "No number called yet" : "Chưa gọi số nào", 56, 24, 0, C_GREY, CENTER, 0);
@@ -483,8 +487,7 @@ static void draw_current(qms_render *rd, const layout *l, const qms_board *b, co
     char nb[64], line[256];
     const char *cn = counter_name(b, c->counter, c->counter_name, v->en, nb, sizeof nb);
     snprintf(line, sizeof line, "%s %s", v->en ? "at" : "đến", cn);
-    text(rd, "current_counter", l->cur_counter, line, 84, 30, 1, inv ? C_DARK : C_WHITE, CENTER,
-         0);
+    text(rd, "current_counter", l->cur_counter, line, 84, 30, 1, inv ? C_DARK : C_WHITE, CENTER, 0);
 }
 
 static void draw_recent(qms_render *rd, const layout *l, const qms_board *b, const qms_view *v)
@@ -518,8 +521,8 @@ static void draw_recent(qms_render *rd, const layout *l, const qms_board *b, con
         char nb[64];
         const char *cn =
             counter_name(b, shown[i]->counter, shown[i]->counter_name, v->en, nb, sizeof nb);
-        text(rd, "recent_ticket", (box){t.x + 14, t.y + 4, cw * 48 / 100, ch - 8},
-             shown[i]->ticket, 72, 30, 1, C_WHITE, LEFT, 1);
+        text(rd, "recent_ticket", (box){t.x + 14, t.y + 4, cw * 48 / 100, ch - 8}, shown[i]->ticket,
+             72, 30, 1, C_WHITE, LEFT, 1);
         text(rd, "recent_counter", (box){t.x + cw * 50 / 100, t.y + 4, cw * 50 / 100 - 14, ch - 8},
              cn, 44, 22, 0, C_SOFT, RIGHT, 0);
     }
@@ -569,8 +572,8 @@ static void draw_counters(qms_render *rd, const layout *l, const qms_board *b, c
              C_SOFT, CENTER, 0);
         box nb = {t.x + 8, t.y + th * 38 / 100, tw - 16, th * 60 / 100};
         if (k->state == QMS_CTR_PAUSED)
-            text(rd, "counter_paused", nb, v->en ? "Paused" : "Tạm dừng", 30, 14, 0, C_GREY,
-                 CENTER, 0);
+            text(rd, "counter_paused", nb, v->en ? "Paused" : "Tạm dừng", 30, 14, 0, C_GREY, CENTER,
+                 0);
         else if (k->ticket[0])
             text(rd, "counter_ticket", nb, k->ticket, 56, 20, 1, C_WHITE, CENTER, 1);
         else
@@ -602,10 +605,10 @@ static void draw_services(qms_render *rd, const layout *l, const qms_board *b, c
     fill(rd, l->svc, C_PANEL);
     box t = l->svc_title;
     int wq = t.w * 16 / 100, we = t.w * 22 / 100, wn = t.w - wq - we - 20;
-    text(rd, "services_title", (box){t.x, t.y, wn, t.h}, v->en ? "Waiting" : "Đang chờ", 36, 20,
-         1, C_SOFT, LEFT, 0);
-    text(rd, "services_head", (box){t.x + wn + 10, t.y, wq, t.h}, v->en ? "People" : "Số người",
-         26, 14, 0, C_SOFT, RIGHT, 0);
+    text(rd, "services_title", (box){t.x, t.y, wn, t.h}, v->en ? "Waiting" : "Đang chờ", 36, 20, 1,
+         C_SOFT, LEFT, 0);
+    text(rd, "services_head", (box){t.x + wn + 10, t.y, wq, t.h}, v->en ? "People" : "Số người", 26,
+         14, 0, C_SOFT, RIGHT, 0);
     text(rd, "services_head", (box){t.x + wn + wq + 20, t.y, we, t.h},
          v->en ? "Expected" : "Dự kiến", 26, 14, 0, C_SOFT, RIGHT, 0);
     int pages = qms_render_service_pages(b, v);
@@ -627,8 +630,8 @@ static void draw_services(qms_render *rd, const layout *l, const qms_board *b, c
         const qms_board_service *s = &b->services[si];
         box r = {l->svc_rows.x, l->svc_rows.y + i * rh, l->svc_rows.w, rh - 6};
         fill(rd, r, C_BG);
-        text(rd, "service_name", (box){r.x + 12, r.y, wn - 12, r.h}, v->en ? s->name_en : s->name_vi,
-             34, 20, 0, C_WHITE, LEFT, 0);
+        text(rd, "service_name", (box){r.x + 12, r.y, wn - 12, r.h},
+             v->en ? s->name_en : s->name_vi, 34, 20, 0, C_WHITE, LEFT, 0);
         char wq_s[16], eta[48];
         if (s->have_stats)
             snprintf(wq_s, sizeof wq_s, "%d", s->waiting);

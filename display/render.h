@@ -13,16 +13,16 @@
 #include <stdio.h>
 
 typedef struct qms_view {
-    int en;              /* labels in English instead of Vietnamese */
-    int portrait;        /* 1080x1920 design */
-    int64_t now_ms;      /* wall clock, for the clock and for "today" */
-    int broker_up;       /* 0: the broker is unreachable */
-    int controller_up;   /* 0: the controller is offline or never sent its config */
+    int en;                /* labels in English instead of Vietnamese */
+    int portrait;          /* 1080x1920 design */
+    int64_t now_ms;        /* wall clock, for the clock and for "today" */
+    int broker_up;         /* 0: the broker is unreachable */
+    int controller_up;     /* 0: the controller is offline or never sent its config */
     int highlight_inverse; /* blink phase: current call drawn inverted */
-    const char *notice;  /* scrolling notice, NULL or "" none */
-    int notice_x;        /* notice scroll offset in design pixels */
-    int page;            /* which page of the services table */
-    FILE *dump;          /* if set: one line per box and text drawn (tests read it) */
+    const char *notice;    /* scrolling notice, NULL or "" none */
+    int notice_x;          /* notice scroll offset in design pixels */
+    int page;              /* which page of the services table */
+    FILE *dump;            /* if set: one line per box and text drawn (tests read it) */
 } qms_view;
 
 typedef struct qms_render qms_render;

@@ -11,10 +11,10 @@
 static const char *const VI_DIGIT[10] = {"không", "một", "hai", "ba",  "bốn",
                                          "năm",   "sáu", "bảy", "tám", "chín"};
 
-static const char *const EN_SMALL[20] = {
-    "zero",    "one",     "two",       "three",    "four",     "five",    "six",
-    "seven",   "eight",   "nine",      "ten",      "eleven",   "twelve",  "thirteen",
-    "fourteen", "fifteen", "sixteen",  "seventeen", "eighteen", "nineteen"};
+static const char *const EN_SMALL[20] = {"zero",    "one",     "two",       "three",    "four",
+                                         "five",    "six",     "seven",     "eight",    "nine",
+                                         "ten",     "eleven",  "twelve",    "thirteen", "fourteen",
+                                         "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"};
 static const char *const EN_TENS[10] = {"",      "",      "twenty",  "thirty", "forty",
                                         "fifty", "sixty", "seventy", "eighty", "ninety"};
 
@@ -154,11 +154,11 @@ typedef struct clipword {
 } clipword;
 
 static const clipword VI_WORDS[] = {
-    {"không", "vi_khong"}, {"một", "vi_mot"},   {"mốt", "vi_mot_sac"},  {"hai", "vi_hai"},
-    {"ba", "vi_ba"},       {"bốn", "vi_bon"},   {"tư", "vi_tu"},        {"năm", "vi_nam"},
-    {"lăm", "vi_lam"},     {"sáu", "vi_sau"},   {"bảy", "vi_bay"},      {"tám", "vi_tam"},
+    {"không", "vi_khong"}, {"một", "vi_mot"},   {"mốt", "vi_mot_sac"},     {"hai", "vi_hai"},
+    {"ba", "vi_ba"},       {"bốn", "vi_bon"},   {"tư", "vi_tu"},           {"năm", "vi_nam"},
+    {"lăm", "vi_lam"},     {"sáu", "vi_sau"},   {"bảy", "vi_bay"},         {"tám", "vi_tam"},
     {"chín", "vi_chin"},   {"mười", "vi_muoi"}, {"mươi", "vi_muoi_ngang"}, {"trăm", "vi_tram"},
-    {"linh", "vi_linh"},   {"lẻ", "vi_le"},     {"nghìn", "vi_nghin"},  {"ngàn", "vi_ngan"},
+    {"linh", "vi_linh"},   {"lẻ", "vi_le"},     {"nghìn", "vi_nghin"},     {"ngàn", "vi_ngan"},
 };
 
 static const clipword EN_WORDS[] = {
@@ -203,8 +203,7 @@ static const char *const LETTER_CLIPS_EN[27] = {
     "en_letter_s", "en_letter_t", "en_letter_u", "en_letter_v", "en_letter_w", "en_letter_x",
     "en_letter_y", "en_letter_z", "en_letter_dd"};
 
-int qms_spell_number_clips(int n, const char *lang, qms_vi_dialect d, const char *clips[],
-                           int max)
+int qms_spell_number_clips(int n, const char *lang, qms_vi_dialect d, const char *clips[], int max)
 {
     const char *w[16];
     int en = lang && strcmp(lang, "en") == 0;
@@ -243,8 +242,8 @@ int qms_spell_label(const char *label, const char *lang, qms_vi_dialect d, qms_r
                 n += k;
             } else {
                 for (const unsigned char *r = p; r < q; r++) {
-                    int k = qms_spell_number_clips(*r - '0', en ? "en" : "vi", d, clips + n,
-                                                   max - n);
+                    int k =
+                        qms_spell_number_clips(*r - '0', en ? "en" : "vi", d, clips + n, max - n);
                     if (k < 0)
                         return k;
                     n += k;
@@ -275,43 +274,134 @@ int qms_spell_label(const char *label, const char *lang, qms_vi_dialect d, qms_r
 /* The pack: every clip and what it says. espeak-ng -v vi speaks each text
  * on its own, so its number reading never matters. */
 static const char *const VI_NAMES[] = {
-    "vi_moi",        "vi_den_quay",   "vi_letter_a",  "vi_letter_b",  "vi_letter_c",
-    "vi_letter_d",   "vi_letter_e",   "vi_letter_f",  "vi_letter_g",  "vi_letter_h",
-    "vi_letter_i",   "vi_letter_j",   "vi_letter_k",  "vi_letter_l",  "vi_letter_m",
-    "vi_letter_n",   "vi_letter_o",   "vi_letter_p",  "vi_letter_q",  "vi_letter_r",
-    "vi_letter_s",   "vi_letter_t",   "vi_letter_u",  "vi_letter_v",  "vi_letter_w",
-    "vi_letter_x",   "vi_letter_y",   "vi_letter_z",  "vi_letter_dd", "vi_khong",
-    "vi_mot",        "vi_mot_sac",    "vi_hai",       "vi_ba",        "vi_bon",
-    "vi_tu",         "vi_nam",        "vi_lam",       "vi_sau",       "vi_bay",
-    "vi_tam",        "vi_chin",       "vi_muoi",      "vi_muoi_ngang", "vi_tram",
-    "vi_linh",       "vi_le",         "vi_nghin",     "vi_ngan"};
-static const char *const VI_TEXTS[] = {
-    "Mời khách hàng số", "đến quầy số", "a",     "bê",    "xê",    "dê",   "e",     "ép",
-    "giê",  "hát",   "i",     "gi",    "ca",    "e lờ",  "em mờ", "en nờ", "o",     "pê",
-    "quy",  "e rờ",  "ét xì", "tê",    "u",     "vê",    "vê kép", "ích xì", "i dài", "dét",
-    "đê",   "không", "một",   "mốt",   "hai",   "ba",    "bốn",  "tư",    "năm",   "lăm",
-    "sáu",  "bảy",   "tám",   "chín",  "mười",  "mươi",  "trăm", "linh",  "lẻ",    "nghìn",
-    "ngàn"};
+    "vi_moi",      "vi_den_quay",   "vi_letter_a", "vi_letter_b", "vi_letter_c",  "vi_letter_d",
+    "vi_letter_e", "vi_letter_f",   "vi_letter_g", "vi_letter_h", "vi_letter_i",  "vi_letter_j",
+    "vi_letter_k", "vi_letter_l",   "vi_letter_m", "vi_letter_n", "vi_letter_o",  "vi_letter_p",
+    "vi_letter_q", "vi_letter_r",   "vi_letter_s", "vi_letter_t", "vi_letter_u",  "vi_letter_v",
+    "vi_letter_w", "vi_letter_x",   "vi_letter_y", "vi_letter_z", "vi_letter_dd", "vi_khong",
+    "vi_mot",      "vi_mot_sac",    "vi_hai",      "vi_ba",       "vi_bon",       "vi_tu",
+    "vi_nam",      "vi_lam",        "vi_sau",      "vi_bay",      "vi_tam",       "vi_chin",
+    "vi_muoi",     "vi_muoi_ngang", "vi_tram",     "vi_linh",     "vi_le",        "vi_nghin",
+    "vi_ngan"};
+static const char *const VI_TEXTS[] = {"Mời khách hàng số",
+                                       "đến quầy số",
+                                       "a",
+                                       "bê",
+                                       "xê",
+                                       "dê",
+                                       "e",
+                                       "ép",
+                                       "giê",
+                                       "hát",
+                                       "i",
+                                       "gi",
+                                       "ca",
+                                       "e lờ",
+                                       "em mờ",
+                                       "en nờ",
+                                       "o",
+                                       "pê",
+                                       "quy",
+                                       "e rờ",
+                                       "ét xì",
+                                       "tê",
+                                       "u",
+                                       "vê",
+                                       "vê kép",
+                                       "ích xì",
+                                       "i dài",
+                                       "dét",
+                                       "đê",
+                                       "không",
+                                       "một",
+                                       "mốt",
+                                       "hai",
+                                       "ba",
+                                       "bốn",
+                                       "tư",
+                                       "năm",
+                                       "lăm",
+                                       "sáu",
+                                       "bảy",
+                                       "tám",
+                                       "chín",
+                                       "mười",
+                                       "mươi",
+                                       "trăm",
+                                       "linh",
+                                       "lẻ",
+                                       "nghìn",
+                                       "ngàn"};
 static const char *const EN_NAMES[] = {
-    "en_ticket",    "en_counter",   "en_letter_a",  "en_letter_b",  "en_letter_c",
-    "en_letter_d",  "en_letter_e",  "en_letter_f",  "en_letter_g",  "en_letter_h",
-    "en_letter_i",  "en_letter_j",  "en_letter_k",  "en_letter_l",  "en_letter_m",
-    "en_letter_n",  "en_letter_o",  "en_letter_p",  "en_letter_q",  "en_letter_r",
-    "en_letter_s",  "en_letter_t",  "en_letter_u",  "en_letter_v",  "en_letter_w",
-    "en_letter_x",  "en_letter_y",  "en_letter_z",  "en_letter_dd", "en_zero",
-    "en_one",       "en_two",       "en_three",     "en_four",      "en_five",
-    "en_six",       "en_seven",     "en_eight",     "en_nine",      "en_ten",
-    "en_eleven",    "en_twelve",    "en_thirteen",  "en_fourteen",  "en_fifteen",
-    "en_sixteen",   "en_seventeen", "en_eighteen",  "en_nineteen",  "en_twenty",
-    "en_thirty",    "en_forty",     "en_fifty",     "en_sixty",     "en_seventy",
-    "en_eighty",    "en_ninety",    "en_hundred",   "en_thousand"};
-static const char *const EN_TEXTS[] = {
-    "Ticket number", "please go to counter", "ay", "bee", "see", "dee", "ee", "eff", "jee",
-    "aitch", "eye", "jay", "kay", "ell", "em", "en", "oh", "pee", "cue", "are", "ess", "tee",
-    "you", "vee", "double you", "ex", "why", "zed", "dee", "zero", "one", "two", "three",
-    "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen",
-    "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty", "thirty",
-    "forty", "fifty", "sixty", "seventy", "eighty", "ninety", "hundred", "thousand"};
+    "en_ticket",   "en_counter",  "en_letter_a", "en_letter_b", "en_letter_c",  "en_letter_d",
+    "en_letter_e", "en_letter_f", "en_letter_g", "en_letter_h", "en_letter_i",  "en_letter_j",
+    "en_letter_k", "en_letter_l", "en_letter_m", "en_letter_n", "en_letter_o",  "en_letter_p",
+    "en_letter_q", "en_letter_r", "en_letter_s", "en_letter_t", "en_letter_u",  "en_letter_v",
+    "en_letter_w", "en_letter_x", "en_letter_y", "en_letter_z", "en_letter_dd", "en_zero",
+    "en_one",      "en_two",      "en_three",    "en_four",     "en_five",      "en_six",
+    "en_seven",    "en_eight",    "en_nine",     "en_ten",      "en_eleven",    "en_twelve",
+    "en_thirteen", "en_fourteen", "en_fifteen",  "en_sixteen",  "en_seventeen", "en_eighteen",
+    "en_nineteen", "en_twenty",   "en_thirty",   "en_forty",    "en_fifty",     "en_sixty",
+    "en_seventy",  "en_eighty",   "en_ninety",   "en_hundred",  "en_thousand"};
+static const char *const EN_TEXTS[] = {"Ticket number",
+                                       "please go to counter",
+                                       "ay",
+                                       "bee",
+                                       "see",
+                                       "dee",
+                                       "ee",
+                                       "eff",
+                                       "jee",
+                                       "aitch",
+                                       "eye",
+                                       "jay",
+                                       "kay",
+                                       "ell",
+                                       "em",
+                                       "en",
+                                       "oh",
+                                       "pee",
+                                       "cue",
+                                       "are",
+                                       "ess",
+                                       "tee",
+                                       "you",
+                                       "vee",
+                                       "double you",
+                                       "ex",
+                                       "why",
+                                       "zed",
+                                       "dee",
+                                       "zero",
+                                       "one",
+                                       "two",
+                                       "three",
+                                       "four",
+                                       "five",
+                                       "six",
+                                       "seven",
+                                       "eight",
+                                       "nine",
+                                       "ten",
+                                       "eleven",
+                                       "twelve",
+                                       "thirteen",
+                                       "fourteen",
+                                       "fifteen",
+                                       "sixteen",
+                                       "seventeen",
+                                       "eighteen",
+                                       "nineteen",
+                                       "twenty",
+                                       "thirty",
+                                       "forty",
+                                       "fifty",
+                                       "sixty",
+                                       "seventy",
+                                       "eighty",
+                                       "ninety",
+                                       "hundred",
+                                       "thousand"};
 
 _Static_assert(NELEM(VI_NAMES) == NELEM(VI_TEXTS), "vi pack list");
 _Static_assert(NELEM(EN_NAMES) == NELEM(EN_TEXTS), "en pack list");

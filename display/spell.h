@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 #define QMS_SPELL_MAX 0x270F /* 9999: the largest number read as a whole */
-#define QMS_WORDS_MAX 64      /* enough for any label we accept */
+#define QMS_WORDS_MAX 64     /* enough for any label we accept */
 
 typedef enum {
     QMS_VI_NORTH = 0, /* "linh", "nghìn" (Hà Nội, the default) */
@@ -44,8 +44,7 @@ int qms_spell_label(const char *label, const char *lang, qms_vi_dialect d, qms_r
                     const char *clips[], int max);
 
 /* The clip names of the number n (0..9999) in lang; as qms_spell_vi/en. */
-int qms_spell_number_clips(int n, const char *lang, qms_vi_dialect d, const char *clips[],
-                           int max);
+int qms_spell_number_clips(int n, const char *lang, qms_vi_dialect d, const char *clips[], int max);
 
 /* The clip name of one word returned by qms_spell_vi / qms_spell_en
  * ("mươi" -> "vi_muoi_ngang"), or NULL if it is not one of ours. */

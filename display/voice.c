@@ -36,8 +36,8 @@ struct qms_voice {
     SDL_AudioDeviceID dev; /* 0: not playing */
     pending q[QMS_VOICE_QUEUE];
     int qhead, qlen;
-    int64_t busy_until; /* monotonic ms when the current announcement ends, 0 idle */
-    int count;          /* announcements started */
+    int64_t busy_until;  /* monotonic ms when the current announcement ends, 0 idle */
+    int count;           /* announcements started */
     char warned[16][32]; /* missing clips already logged */
     int nwarned;
 };
@@ -252,8 +252,8 @@ static int sentence(const qms_voice_opts *o, const char *lang, const char *ticke
     return k;
 }
 
-int qms_voice_script(const qms_voice_opts *o, const char *ticket, int counter,
-                     qms_voice_piece *out, int max)
+int qms_voice_script(const qms_voice_opts *o, const char *ticket, int counter, qms_voice_piece *out,
+                     int max)
 {
     if (counter < 0 || counter > QMS_SPELL_MAX || max < 1)
         return counter < 0 || counter > QMS_SPELL_MAX ? -QMS_ERR_INVAL : -QMS_ERR_TOO_LARGE;
@@ -399,8 +399,8 @@ static void safe_name(char *out, size_t cap, const char *s)
 
 /* One JSON line per announcement: what was said, and when (monotonic ms,
  * the same clock for every process on the machine). */
-static void manifest(qms_voice *v, const pending *p, const char *file, int64_t start,
-                     int64_t end, size_t samples)
+static void manifest(qms_voice *v, const pending *p, const char *file, int64_t start, int64_t end,
+                     size_t samples)
 {
     if (!v->o.wav_dir)
         return;
@@ -473,8 +473,8 @@ static void start_next(qms_voice *v, int64_t now)
             file[0] = 0;
         }
     }
-    QMS_INFO("announce %s counter %d%s (%lld ms)", p.ticket, p.counter,
-             p.recall ? " (recall)" : "", (long long)dur);
+    QMS_INFO("announce %s counter %d%s (%lld ms)", p.ticket, p.counter, p.recall ? " (recall)" : "",
+             (long long)dur);
     manifest(v, &p, file[0] ? file : NULL, now, now + dur, n);
     v->busy_until = now + dur;
     qms_free(pcm);

@@ -18,23 +18,23 @@
 
 #define QMS_VOICE_RATE 22050 /* samples per second, mono, signed 16 bit */
 #define QMS_VOICE_DIRS 4
-#define QMS_VOICE_QUEUE 32   /* announcements waiting; beyond, the oldest is dropped */
+#define QMS_VOICE_QUEUE 32 /* announcements waiting; beyond, the oldest is dropped */
 
 /* Silences between the parts of an announcement (ms). */
-#define QMS_GAP_CHIME 300   /* after the chime */
-#define QMS_GAP_WORD 40     /* between the words of one phrase */
-#define QMS_GAP_PHRASE 150  /* between "... số", the label, "đến quầy số", the counter */
-#define QMS_GAP_REPEAT 700  /* between two sayings of the sentence */
+#define QMS_GAP_CHIME 300  /* after the chime */
+#define QMS_GAP_WORD 40    /* between the words of one phrase */
+#define QMS_GAP_PHRASE 150 /* between "... số", the label, "đến quầy số", the counter */
+#define QMS_GAP_REPEAT 700 /* between two sayings of the sentence */
 
 typedef struct qms_voice_opts {
     const char *dirs[QMS_VOICE_DIRS]; /* clip folders, first wins */
     int ndirs;
-    const char *lang;         /* "vi" (default), "en", or "vi+en" (both, Vietnamese first) */
-    qms_vi_dialect dialect;   /* linh/nghìn or lẻ/ngàn */
-    qms_read_mode read_mode;  /* label digits as one number (default) or one by one */
-    int repeat;               /* how many times the sentence is said (default 1) */
-    const char *wav_dir;      /* write every announcement here; NULL: none */
-    int play;                 /* open an SDL audio device and play */
+    const char *lang;        /* "vi" (default), "en", or "vi+en" (both, Vietnamese first) */
+    qms_vi_dialect dialect;  /* linh/nghìn or lẻ/ngàn */
+    qms_read_mode read_mode; /* label digits as one number (default) or one by one */
+    int repeat;              /* how many times the sentence is said (default 1) */
+    const char *wav_dir;     /* write every announcement here; NULL: none */
+    int play;                /* open an SDL audio device and play */
 } qms_voice_opts;
 
 /* One part of an announcement: a clip, then a silence. */
@@ -47,8 +47,8 @@ typedef struct qms_voice_piece {
  * sentence repeat times (per language). Returns the piece count or
  * -QMS_ERR_INVAL (unreadable label, counter out of 0..9999),
  * -QMS_ERR_TOO_LARGE (max too small). */
-int qms_voice_script(const qms_voice_opts *o, const char *ticket, int counter,
-                     qms_voice_piece *out, int max);
+int qms_voice_script(const qms_voice_opts *o, const char *ticket, int counter, qms_voice_piece *out,
+                     int max);
 
 typedef struct qms_voice qms_voice;
 

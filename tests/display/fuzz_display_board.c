@@ -11,9 +11,14 @@
 #include <string.h>
 
 static const char *const TOPICS[] = {
-    "qms/s/call",           "qms/s/calls/recent",      "qms/s/stats",
-    "qms/s/config",         "qms/s/counter/7/state",   "qms/s/device/controller/1/status",
-    "qms/s/counter/x/state", "qms/s/device/controller//status",
+    "qms/s/call",
+    "qms/s/calls/recent",
+    "qms/s/stats",
+    "qms/s/config",
+    "qms/s/counter/7/state",
+    "qms/s/device/controller/1/status",
+    "qms/s/counter/x/state",
+    "qms/s/device/controller//status",
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -181,9 +181,9 @@ static void test_stats_and_controller(void **state)
     assert_int_equal(feed("qms/demo/device/controller/main/status", "{\"state\":\"online\"}", NULL),
                      QMS_BOARD_CHANGED);
     assert_int_equal(qms_board_controller_online(B), 1);
-    assert_int_equal(feed("qms/demo/device/controller/main/status", "{\"state\":\"offline\"}",
-                          NULL),
-                     QMS_BOARD_CHANGED);
+    assert_int_equal(
+        feed("qms/demo/device/controller/main/status", "{\"state\":\"offline\"}", NULL),
+        QMS_BOARD_CHANGED);
     assert_int_equal(qms_board_controller_online(B), 0);
     assert_int_equal(feed("qms/demo/device/controller/main/status", "nope", NULL), -QMS_ERR_INVAL);
     assert_int_equal(qms_board_controller_online(B), 0);

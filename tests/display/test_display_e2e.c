@@ -44,9 +44,16 @@ static int start_controller(void)
     char port[32], logp[320];
     snprintf(port, sizeof port, "127.0.0.1:%d", broker.port);
     snprintf(logp, sizeof logp, "%s/controller.log", work);
-    char *argv[] = {(char *)qms_test_bin("qms-controller"), "--config",
-                    (char *)QMS_EXAMPLES "/center.json", "--db", db, "--broker", port, "--clock",
-                    clockarg, NULL};
+    char *argv[] = {(char *)qms_test_bin("qms-controller"),
+                    "--config",
+                    (char *)QMS_EXAMPLES "/center.json",
+                    "--db",
+                    db,
+                    "--broker",
+                    port,
+                    "--clock",
+                    clockarg,
+                    NULL};
     ctl = qms_test_spawn(argv, logp);
     return ctl > 0 ? 0 : -1;
 }
@@ -56,10 +63,23 @@ static pid_t start_display(const char *dir, const char *tag)
     char port[32], logp[320];
     snprintf(port, sizeof port, "127.0.0.1:%d", broker.port);
     snprintf(logp, sizeof logp, "%s/%s.log", work, tag);
-    char *argv[] = {(char *)qms_test_bin("qms-display"), "--config",
-                    (char *)QMS_EXAMPLES "/center.json", "--broker", port, "--screenshot-dir",
-                    (char *)dir, "--wav-dir", wavs, "--voice-dir", pack, "--mute", "--page-s", "600",
-                    "--id", (char *)tag, NULL};
+    char *argv[] = {(char *)qms_test_bin("qms-display"),
+                    "--config",
+                    (char *)QMS_EXAMPLES "/center.json",
+                    "--broker",
+                    port,
+                    "--screenshot-dir",
+                    (char *)dir,
+                    "--wav-dir",
+                    wavs,
+                    "--voice-dir",
+                    pack,
+                    "--mute",
+                    "--page-s",
+                    "600",
+                    "--id",
+                    (char *)tag,
+                    NULL};
     return qms_test_spawn(argv, logp);
 }
 
@@ -120,8 +140,8 @@ static int wait_file(const char *path, int ms)
     return -1;
 }
 
-static int find_file(const char *dir, const char *prefix, const char *suffix, char *out,
-                     size_t cap, int ms)
+static int find_file(const char *dir, const char *prefix, const char *suffix, char *out, size_t cap,
+                     int ms)
 {
     int64_t end = qms_mono_ms() + ms;
     do {
@@ -182,8 +202,11 @@ static int setup(void **state)
     strftime(clockarg, sizeof clockarg, "%Y-%m-%dT08:00:00", &tm);
     if (qms_test_broker_start(&broker, 0))
         return -1;
-    qms_mqtt_opts o = {.port = broker.port, .client_id = "e2e-client", .site = "demo",
-                       .device_kind = "counter", .device_id = "e2e"};
+    qms_mqtt_opts o = {.port = broker.port,
+                       .client_id = "e2e-client",
+                       .site = "demo",
+                       .device_kind = "counter",
+                       .device_id = "e2e"};
     if (qms_mqtt_new(&o, &cli) != QMS_OK)
         return -1;
     return 0;

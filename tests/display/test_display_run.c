@@ -45,8 +45,8 @@ static void loop_ms(int ms)
 
 static void connect_pub(void)
 {
-    qms_mqtt_opts o = {.port = broker.port, .client_id = "test-display-pub", .site = SITE,
-                       .device_kind = "test"};
+    qms_mqtt_opts o = {
+        .port = broker.port, .client_id = "test-display-pub", .site = SITE, .device_kind = "test"};
     assert_int_equal(qms_mqtt_new(&o, &pub), QMS_OK);
     int64_t end = qms_mono_ms() + 5000;
     while (!qms_mqtt_connected(pub) && qms_mono_ms() < end)
@@ -88,30 +88,33 @@ static void publish_retained_state(int64_t t)
     publish("device/controller/main/status", "{\"state\":\"online\"}", 1);
     char p[600];
     for (int n = 1; n <= 6; n++) {
-        snprintf(p, sizeof p,
-                 "{\"counter\":%d,\"state\":\"%s\",\"ticket\":\"%s%03d\",\"ticket_state\":\"serving\","
-                 "\"service\":\"TP\",\"staff\":\"\",\"since_ms\":%lld,\"waiting\":3}",
-                 n, n == 6 ? "paused" : "open", n % 2 ? "A" : "B", 40 + n, (long long)t);
+        snprintf(
+            p, sizeof p,
+            "{\"counter\":%d,\"state\":\"%s\",\"ticket\":\"%s%03d\",\"ticket_state\":\"serving\","
+            "\"service\":\"TP\",\"staff\":\"\",\"since_ms\":%lld,\"waiting\":3}",
+            n, n == 6 ? "paused" : "open", n % 2 ? "A" : "B", 40 + n, (long long)t);
         char topic[64];
         snprintf(topic, sizeof topic, "counter/%d/state", n);
         publish(topic, p, 1);
     }
-    snprintf(p, sizeof p,
-             "{\"at_ms\":%lld,\"day\":\"x\",\"services\":[{\"code\":\"TP\",\"waiting\":4,"
-             "\"longest_wait_s\":610,\"eta_s\":540,\"taken\":40,\"served\":31,\"noshow\":2,"
-             "\"transferred\":1,\"mean_wait_s\":420},{\"code\":\"DD\",\"waiting\":11,\"eta_s\":2400}],"
-             "\"today\":{\"taken\":40,\"served\":31,\"noshow\":2,\"mean_wait_s\":400,\"ratings\":0,"
-             "\"satisfied_share\":null}}",
-             (long long)t);
+    snprintf(
+        p, sizeof p,
+        "{\"at_ms\":%lld,\"day\":\"x\",\"services\":[{\"code\":\"TP\",\"waiting\":4,"
+        "\"longest_wait_s\":610,\"eta_s\":540,\"taken\":40,\"served\":31,\"noshow\":2,"
+        "\"transferred\":1,\"mean_wait_s\":420},{\"code\":\"DD\",\"waiting\":11,\"eta_s\":2400}],"
+        "\"today\":{\"taken\":40,\"served\":31,\"noshow\":2,\"mean_wait_s\":400,\"ratings\":0,"
+        "\"satisfied_share\":null}}",
+        (long long)t);
     publish("stats", p, 1);
-    snprintf(p, sizeof p,
-             "{\"calls\":[{\"ticket\":\"A045\",\"counter\":5,\"counter_name_vi\":\"Quầy 5\","
-             "\"service\":\"TP\",\"recall\":false,\"at_ms\":%lld,\"seq\":5},"
-             "{\"ticket\":\"B044\",\"counter\":4,\"service\":\"DD\",\"recall\":false,\"at_ms\":%lld,"
-             "\"seq\":4},"
-             "{\"ticket\":\"A043\",\"counter\":3,\"service\":\"TP\",\"recall\":false,\"at_ms\":%lld,"
-             "\"seq\":3}]}",
-             (long long)(t - 1000), (long long)(t - 2000), (long long)(t - 3000));
+    snprintf(
+        p, sizeof p,
+        "{\"calls\":[{\"ticket\":\"A045\",\"counter\":5,\"counter_name_vi\":\"Quầy 5\","
+        "\"service\":\"TP\",\"recall\":false,\"at_ms\":%lld,\"seq\":5},"
+        "{\"ticket\":\"B044\",\"counter\":4,\"service\":\"DD\",\"recall\":false,\"at_ms\":%lld,"
+        "\"seq\":4},"
+        "{\"ticket\":\"A043\",\"counter\":3,\"service\":\"TP\",\"recall\":false,\"at_ms\":%lld,"
+        "\"seq\":3}]}",
+        (long long)(t - 1000), (long long)(t - 2000), (long long)(t - 3000));
     publish("calls/recent", p, 1);
     loop_ms(100);
 }
@@ -132,8 +135,8 @@ static int wait_file(const char *path, int timeout_ms)
 }
 
 /* The name of the first file in dir starting with prefix and ending with suffix. */
-static int find_file(const char *dir, const char *prefix, const char *suffix, char *out,
-                     size_t cap, int timeout_ms)
+static int find_file(const char *dir, const char *prefix, const char *suffix, char *out, size_t cap,
+                     int timeout_ms)
 {
     int64_t end = qms_mono_ms() + timeout_ms;
     do {
@@ -205,8 +208,8 @@ static int dump_check_layout(const char *dump, int *w_out, int *h_out)
         if (x < bx || y < by || x + w > bx + bw || y + h > by + bh || x < 0 || y < 0 ||
             x + w > sw || y + h > sh || strcmp(st, "over") == 0 ||
             strcmp(st, "missing_glyph") == 0) {
-            print_error("%s: \"%s\" %d,%d %dx%d outside its box %d,%d %dx%d (%s)\n", dump, str,
-                        x, y, w, h, bx, by, bw, bh, st);
+            print_error("%s: \"%s\" %d,%d %dx%d outside its box %d,%d %dx%d (%s)\n", dump, str, x,
+                        y, w, h, bx, by, bw, bh, st);
             fail();
         }
         if (strcmp(st, "cut") == 0) {
@@ -236,9 +239,16 @@ static void start_display(char **extra)
 {
     char port[32];
     snprintf(port, sizeof port, "127.0.0.1:%d", broker.port);
-    char *argv[40] = {(char *)qms_test_bin("qms-display"), "--config",
-                      (char *)QMS_EXAMPLES "/center.json", "--broker", port,
-                      "--screenshot-dir", shots, "--wav-dir", wavs, "--mute"};
+    char *argv[40] = {(char *)qms_test_bin("qms-display"),
+                      "--config",
+                      (char *)QMS_EXAMPLES "/center.json",
+                      "--broker",
+                      port,
+                      "--screenshot-dir",
+                      shots,
+                      "--wav-dir",
+                      wavs,
+                      "--mute"};
     int n = 10;
     for (int i = 0; extra && extra[i] && n < 38; i++)
         argv[n++] = extra[i];
@@ -353,7 +363,7 @@ static void test_board_follows_the_controller(void **state)
     snprintf(txt, sizeof txt, "%s/call-0001-A101-c1.txt", shots);
     assert_true(dump_has(txt, "current_ticket", "A101"));
     assert_true(dump_has(txt, "current_counter", "đến Quầy 1"));
-    assert_true(dump_has(txt, "recent_ticket", "A045")); /* the old current moved down */
+    assert_true(dump_has(txt, "recent_ticket", "A045"));  /* the old current moved down */
     assert_true(dump_has(txt, "counter_ticket", "A101")); /* counter 1 shows it already */
     assert_int_equal(dump_check_layout(txt, NULL, NULL), 0);
     snprintf(png, sizeof png, "%s/call-0002-B202-c12.png", shots);
@@ -464,8 +474,16 @@ static void test_portrait_english_no_pack_late_broker(void **state)
     qms_test_broker_stop(&broker);
     char none[400];
     snprintf(none, sizeof none, "%s/no-pack", work);
-    char *extra[] = {"--voice-dir", none, "--portrait", "--lang", "en", "--page-s", "600", "--notice",
-                     "Giờ làm việc: 7:30 – 11:30 và 13:30 – 17:00. Xin cảm ơn quý khách!", NULL};
+    char *extra[] = {"--voice-dir",
+                     none,
+                     "--portrait",
+                     "--lang",
+                     "en",
+                     "--page-s",
+                     "600",
+                     "--notice",
+                     "Giờ làm việc: 7:30 – 11:30 và 13:30 – 17:00. Xin cảm ơn quý khách!",
+                     NULL};
     broker.port = port;
     start_display(extra);
     char png[400], txt[400];
@@ -513,16 +531,29 @@ static void test_portrait_english_no_pack_late_broker(void **state)
 static void test_bad_arguments(void **state)
 {
     (void)state;
-    char *a1[] = {(char *)qms_test_bin("qms-display"), "--config", "/nonexistent.json", "--broker",
-                  "127.0.0.1:1", NULL};
+    char *a1[] = {(char *)qms_test_bin("qms-display"),
+                  "--config",
+                  "/nonexistent.json",
+                  "--broker",
+                  "127.0.0.1:1",
+                  NULL};
     pid_t p = qms_test_spawn(a1, logp);
     assert_int_equal(qms_test_wait_pid(p, 10000), 2);
-    char *a2[] = {(char *)qms_test_bin("qms-display"), "--config",
-                  (char *)QMS_EXAMPLES "/center.json", "--broker", "127.0.0.1:99999", NULL};
+    char *a2[] = {(char *)qms_test_bin("qms-display"),
+                  "--config",
+                  (char *)QMS_EXAMPLES "/center.json",
+                  "--broker",
+                  "127.0.0.1:99999",
+                  NULL};
     p = qms_test_spawn(a2, logp);
     assert_int_equal(qms_test_wait_pid(p, 10000), 2);
-    char *a3[] = {(char *)qms_test_bin("qms-display"), "--config",
-                  (char *)QMS_EXAMPLES "/center.json", "--broker", "127.0.0.1:1", "--repeat", "0",
+    char *a3[] = {(char *)qms_test_bin("qms-display"),
+                  "--config",
+                  (char *)QMS_EXAMPLES "/center.json",
+                  "--broker",
+                  "127.0.0.1:1",
+                  "--repeat",
+                  "0",
                   NULL};
     p = qms_test_spawn(a3, logp);
     assert_int_equal(qms_test_wait_pid(p, 10000), 2);
@@ -534,8 +565,7 @@ int main(void)
     qms_mqtt_lib_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_board_follows_the_controller, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_portrait_english_no_pack_late_broker, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_portrait_english_no_pack_late_broker, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

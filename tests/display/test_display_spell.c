@@ -163,11 +163,16 @@ static void test_english(void **state)
     static const struct {
         int n;
         const char *en;
-    } cases[] = {{0, "zero"},           {5, "five"},
-                 {13, "thirteen"},      {20, "twenty"},
-                 {21, "twenty one"},    {100, "one hundred"},
-                 {105, "one hundred five"}, {110, "one hundred ten"},
-                 {1000, "one thousand"}, {1005, "one thousand five"},
+    } cases[] = {{0, "zero"},
+                 {5, "five"},
+                 {13, "thirteen"},
+                 {20, "twenty"},
+                 {21, "twenty one"},
+                 {100, "one hundred"},
+                 {105, "one hundred five"},
+                 {110, "one hundred ten"},
+                 {1000, "one thousand"},
+                 {1005, "one thousand five"},
                  {2024, "two thousand twenty four"},
                  {9999, "nine thousand nine hundred ninety nine"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -180,8 +185,7 @@ static void test_english(void **state)
     }
 }
 
-static void expect_clips(const char *label, const char *lang, qms_read_mode mode,
-                         const char *want)
+static void expect_clips(const char *label, const char *lang, qms_read_mode mode, const char *want)
 {
     const char *c[QMS_WORDS_MAX];
     int k = qms_spell_label(label, lang, QMS_VI_NORTH, mode, c, QMS_WORDS_MAX);
@@ -200,12 +204,13 @@ static void test_labels(void **state)
     expect_clips("1023", "vi", QMS_READ_WHOLE,
                  "vi_mot vi_nghin vi_khong vi_tram vi_hai vi_muoi_ngang vi_ba");
     expect_clips("A000", "vi", QMS_READ_WHOLE, "vi_letter_a vi_khong");
-    expect_clips("\xC4\x90" "12", "vi", QMS_READ_WHOLE, "vi_letter_dd vi_muoi vi_hai");
+    expect_clips("\xC4\x90"
+                 "12",
+                 "vi", QMS_READ_WHOLE, "vi_letter_dd vi_muoi vi_hai");
     expect_clips("b-21", "en", QMS_READ_WHOLE, "en_letter_b en_twenty en_one");
     expect_clips("123456", "vi", QMS_READ_WHOLE, "vi_mot vi_hai vi_ba vi_bon vi_nam vi_sau");
     const char *c[4];
-    assert_int_equal(qms_spell_label("", "vi", QMS_VI_NORTH, QMS_READ_WHOLE, c, 4),
-                     -QMS_ERR_INVAL);
+    assert_int_equal(qms_spell_label("", "vi", QMS_VI_NORTH, QMS_READ_WHOLE, c, 4), -QMS_ERR_INVAL);
     assert_int_equal(qms_spell_label("--", "vi", QMS_VI_NORTH, QMS_READ_WHOLE, c, 4),
                      -QMS_ERR_INVAL);
     assert_int_equal(qms_spell_label("A1234", "vi", QMS_VI_NORTH, QMS_READ_WHOLE, c, 4),
@@ -232,8 +237,7 @@ static void test_pack_covers_speller(void **state)
         for (int n = 0; n <= 9999; n++)
             for (int d = 0; d < 2; d++) {
                 const char *c[16];
-                int k = qms_spell_number_clips(n, langs[l], d ? QMS_VI_SOUTH : QMS_VI_NORTH, c,
-                                               16);
+                int k = qms_spell_number_clips(n, langs[l], d ? QMS_VI_SOUTH : QMS_VI_NORTH, c, 16);
                 assert_true(k > 0);
                 for (int i = 0; i < k; i++) {
                     assert_non_null(c[i]);
@@ -259,10 +263,9 @@ static void test_script(void **state)
     int n = qms_voice_script(&o, "A015", 5, p, 128);
     /* chime, then twice: moi, a, muoi, lam, den_quay, nam */
     assert_int_equal(n, 1 + 2 * 6);
-    static const char *const want[] = {"chime",      "vi_moi",   "vi_letter_a", "vi_muoi",
-                                       "vi_lam",     "vi_den_quay", "vi_nam",   "vi_moi",
-                                       "vi_letter_a", "vi_muoi", "vi_lam",      "vi_den_quay",
-                                       "vi_nam"};
+    static const char *const want[] = {
+        "chime",  "vi_moi",      "vi_letter_a", "vi_muoi", "vi_lam",      "vi_den_quay", "vi_nam",
+        "vi_moi", "vi_letter_a", "vi_muoi",     "vi_lam",  "vi_den_quay", "vi_nam"};
     for (int i = 0; i < n; i++)
         assert_string_equal(p[i].clip, want[i]);
     assert_int_equal(p[0].gap_ms, QMS_GAP_CHIME);
@@ -285,9 +288,12 @@ static void test_script(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_table_0_9999), cmocka_unit_test(test_hard_cases),
-        cmocka_unit_test(test_english),      cmocka_unit_test(test_labels),
-        cmocka_unit_test(test_pack_covers_speller), cmocka_unit_test(test_script),
+        cmocka_unit_test(test_table_0_9999),
+        cmocka_unit_test(test_hard_cases),
+        cmocka_unit_test(test_english),
+        cmocka_unit_test(test_labels),
+        cmocka_unit_test(test_pack_covers_speller),
+        cmocka_unit_test(test_script),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

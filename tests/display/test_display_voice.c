@@ -148,7 +148,7 @@ static void test_order_gaps_duration(void **state)
     int k = segments(pcm, n, s, 64);
     static const char *const want[] = {"chime",  "vi_moi",      "vi_letter_a", "vi_muoi",
                                        "vi_lam", "vi_den_quay", "vi_muoi",     "vi_lam"};
-    static const int gaps[] = {QMS_GAP_CHIME, QMS_GAP_PHRASE, QMS_GAP_WORD, QMS_GAP_WORD,
+    static const int gaps[] = {QMS_GAP_CHIME,  QMS_GAP_PHRASE, QMS_GAP_WORD, QMS_GAP_WORD,
                                QMS_GAP_PHRASE, QMS_GAP_PHRASE, QMS_GAP_WORD, 0};
     assert_int_equal(k, 8);
     size_t total = 0;
@@ -175,11 +175,12 @@ static void test_order_gaps_duration(void **state)
     assert_int_equal(qms_voice_render(v, "B7", 21, &pcm, &n), QMS_OK);
     k = segments(pcm, n, s, 64);
     static const char *const want2[] = {
-        "chime",       "vi_moi",    "vi_letter_b", "vi_bay",      "vi_den_quay", "vi_hai",
-        "vi_muoi_ngang", "vi_mot_sac", "vi_moi",   "vi_letter_b", "vi_bay",      "vi_den_quay",
-        "vi_hai",      "vi_muoi_ngang", "vi_mot_sac", "en_ticket", "en_letter_b", "en_seven",
-        "en_counter",  "en_twenty", "en_one",      "en_ticket",   "en_letter_b", "en_seven",
-        "en_counter",  "en_twenty", "en_one"};
+        "chime",     "vi_moi",        "vi_letter_b", "vi_bay",        "vi_den_quay",
+        "vi_hai",    "vi_muoi_ngang", "vi_mot_sac",  "vi_moi",        "vi_letter_b",
+        "vi_bay",    "vi_den_quay",   "vi_hai",      "vi_muoi_ngang", "vi_mot_sac",
+        "en_ticket", "en_letter_b",   "en_seven",    "en_counter",    "en_twenty",
+        "en_one",    "en_ticket",     "en_letter_b", "en_seven",      "en_counter",
+        "en_twenty", "en_one"};
     assert_int_equal(k, (int)(sizeof want2 / sizeof want2[0]));
     for (int i = 0; i < k; i++)
         assert_string_equal(which(s[i].len), want2[i]);

@@ -12,7 +12,7 @@
 #include <math.h>
 #include <stdio.h>
 
-#define TP_MS(x) ((size_t)(x) * QMS_VOICE_RATE / 1000)
+#define TP_MS(x) ((size_t)(x)*QMS_VOICE_RATE / 1000)
 
 static inline size_t tonepack_len(int k)
 {
