@@ -885,16 +885,26 @@ int qms_engine_next(qms_engine *e, int ci, const qms_ticket **out)
     return QMS_OK;
 }
 
-int qms_engine_recall(qms_engine *e, int ci, const qms_ticket **out)
+/* The prelude of an operation on a counter's current ticket: the counter
+ * exists, it has a current ticket (CALLED, if called_only), and room for one
+ * journal entry is reserved. */
+static int current_for_op(qms_engine *e, int ci, int called_only, qms_ticket **cur)
 {
     int rc = check_counter(e, ci);
     if (rc)
         return rc;
-    qms_ticket *cur = current_of(e, ci);
-    if (!cur || cur->state != QMS_T_CALLED)
+    *cur = current_of(e, ci);
+    if (!*cur || (called_only && (*cur)->state != QMS_T_CALLED))
         return QMS_ERR_BAD_STATE;
-    if (reserve(e, 1, 0, 0))
-        return QMS_ERR_NOMEM;
+    return reserve(e, 1, 0, 0) ? QMS_ERR_NOMEM : QMS_OK;
+}
+
+int qms_engine_recall(qms_engine *e, int ci, const qms_ticket **out)
+{
+    qms_ticket *cur;
+    int rc = current_for_op(e, ci, 1, &cur);
+    if (rc)
+        return rc;
     cur->ncalls++;
     cur->called_ms = now_ms(e);
     journal(e, QMS_EV_RECALL, cur, ci, 0, 0);
@@ -934,14 +944,10 @@ int qms_engine_call(qms_engine *e, int ci, const char *label, const qms_ticket *
 
 int qms_engine_start(qms_engine *e, int ci)
 {
-    int rc = check_counter(e, ci);
+    qms_ticket *cur;
+    int rc = current_for_op(e, ci, 1, &cur);
     if (rc)
         return rc;
-    qms_ticket *cur = current_of(e, ci);
-    if (!cur || cur->state != QMS_T_CALLED)
-        return QMS_ERR_BAD_STATE;
-    if (reserve(e, 1, 0, 0))
-        return QMS_ERR_NOMEM;
     cur->state = QMS_T_SERVING;
     cur->start_ms = now_ms(e);
     journal(e, QMS_EV_START, cur, ci, 0, 0);
@@ -950,14 +956,10 @@ int qms_engine_start(qms_engine *e, int ci)
 
 int qms_engine_done(qms_engine *e, int ci, const qms_ticket **out)
 {
-    int rc = check_counter(e, ci);
+    qms_ticket *cur;
+    int rc = current_for_op(e, ci, 0, &cur);
     if (rc)
         return rc;
-    qms_ticket *cur = current_of(e, ci);
-    if (!cur)
-        return QMS_ERR_BAD_STATE;
-    if (reserve(e, 1, 0, 0))
-        return QMS_ERR_NOMEM;
     finish_current(e, ci, cur);
     if (out)
         *out = cur;
@@ -966,14 +968,10 @@ int qms_engine_done(qms_engine *e, int ci, const qms_ticket **out)
 
 int qms_engine_skip(qms_engine *e, int ci, const qms_ticket **out)
 {
-    int rc = check_counter(e, ci);
+    qms_ticket *cur;
+    int rc = current_for_op(e, ci, 1, &cur);
     if (rc)
         return rc;
-    qms_ticket *cur = current_of(e, ci);
-    if (!cur || cur->state != QMS_T_CALLED)
-        return QMS_ERR_BAD_STATE;
-    if (reserve(e, 1, 0, 0))
-        return QMS_ERR_NOMEM;
     cur->state = QMS_T_NOSHOW;
     cur->end_ms = now_ms(e);
     e->ctr[ci].current = 0;
