@@ -155,6 +155,14 @@ int qms_test_broker_start(qms_test_broker *b, int port_hint)
         waitpid(b->pid, NULL, 0);
         poll(NULL, 0, 500); /* port still held after a restart (a loaded machine): try again */
     }
+    /* say why, for the test's log */
+    FILE *lf = fopen(log, "r");
+    if (lf) {
+        char line[512];
+        while (fgets(line, sizeof line, lf))
+            fprintf(stderr, "mosquitto: %s", line);
+        fclose(lf);
+    }
     return -1;
 }
 
