@@ -440,8 +440,9 @@ int qms_mqtt_request_sync(qms_mqtt *m, const char *topic, const char *payload, i
     snprintf(corr, sizeof corr, "%lx-%lu", (unsigned long)(qms_mono_ns() & 0xffffffff),
              ++m->corr_seq);
     size_t len = strlen(payload);
-    int sent = 0, ever_sent = 0;
+    int sent = 0, ever_sent = 0, resend_ms = 1000;
     unsigned long sent_on = 0;
+    int64_t resend_at = 0;
     m->wait_corr = corr;
     qms_free(m->wait_reply);
     m->wait_reply = NULL;
@@ -451,10 +452,17 @@ int qms_mqtt_request_sync(qms_mqtt *m, const char *topic, const char *payload, i
             m->wait_corr = NULL;
             return ever_sent && m->connected ? QMS_ERR_TIMEOUT : QMS_ERR_UNAVAILABLE;
         }
-        /* (re)send when connected and not sent on this connection: the link
-         * may have dropped with the request or its reply */
-        if (m->connected && (!sent || m->connects != sent_on)) {
+        /* (re)send when connected and not sent on this connection (the link
+         * may have dropped with the request or its reply), and again now and
+         * then on the same link: after a broker restart the responder may not
+         * have subscribed yet when our first copy arrived, and the broker
+         * drops a message nobody subscribes to. */
+        int64_t now = qms_mono_ms();
+        if (m->connected && (!sent || m->connects != sent_on || now >= resend_at)) {
+            if (sent && m->connects == sent_on)
+                resend_ms = resend_ms * 2 > 4000 ? 4000 : resend_ms * 2;
             sent_on = m->connects;
+            resend_at = now + resend_ms;
             sent = send_request(m, topic, payload, len, corr, (int)((left + 999) / 1000)) == QMS_OK;
             ever_sent |= sent;
         }

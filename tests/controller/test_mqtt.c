@@ -363,6 +363,34 @@ static void test_request_survives_restart(void **state)
     qms_test_rmdir(b.dir);
 }
 
+/* A request that reached the broker while nobody listened is sent again on
+ * the same link: the responder subscribes only 1.5 s after the request. */
+static void test_request_resent_until_answered(void **state)
+{
+    (void)state;
+    qms_test_broker b;
+    assert_int_equal(qms_test_broker_start(&b, 0), 0);
+    qms_mqtt *c = session(b.port, "patient2", "test", 0);
+    assert_true(wait_connected(c, 3000));
+    pid_t pid = fork();
+    if (pid == 0) {
+        poll(NULL, 0, 1500);
+        responder r;
+        responder_start(&r, b.port);
+        poll(NULL, 0, 5000);
+        responder_stop(&r);
+        _exit(0);
+    }
+    char *reply = NULL;
+    assert_int_equal(qms_mqtt_request_sync(c, "qms/t/echo", "early", 9000, &reply), QMS_OK);
+    assert_string_equal(reply, "echo:early");
+    qms_free(reply);
+    qms_mqtt_free(c);
+    kill(pid, SIGTERM);
+    qms_test_wait_pid(pid, 10000);
+    qms_test_broker_stop(&b);
+}
+
 int main(void)
 {
     qms_log_init("test_mqtt", QMS_LOG_WARN);
@@ -375,6 +403,7 @@ int main(void)
         cmocka_unit_test(test_reconnect),
         cmocka_unit_test(test_persistent_session),
         cmocka_unit_test(test_request_survives_restart),
+        cmocka_unit_test(test_request_resent_until_answered),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     qms_mqtt_lib_cleanup();

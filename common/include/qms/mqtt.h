@@ -81,8 +81,10 @@ int qms_mqtt_request_expiring(qms_mqtt *m, const char *topic, const void *payloa
  * it. QMS_ERR_TIMEOUT or QMS_ERR_UNAVAILABLE (not connected) on failure.
  * The request carries a message expiry of the time left, so a broker never
  * delivers it after we gave up; if the link drops and comes back while we
- * wait, the same request (same payload, same correlation) is sent again —
- * the payload's "req" makes the controller answer it once. */
+ * wait, the same request (same payload, same correlation) is sent again, and
+ * again after 1, 2, 4, 4... s without a reply (the responder may have been
+ * away from the broker when it arrived) — the payload's "req" makes the
+ * controller answer it once. */
 int qms_mqtt_request_sync(qms_mqtt *m, const char *topic, const char *payload, int timeout_ms,
                           char **reply);
 
