@@ -176,21 +176,34 @@ static void test_ticket_bytes(void **state)
 static void test_labels(void **state)
 {
     (void)state;
-    char s[100];
-    qms_ticket_label_ahead("vi", 0, s, sizeof s);
+    char s[100], v[32];
+    qms_ticket_label_ahead("vi", 0, s, sizeof s, v, sizeof v);
     assert_string_equal(s, "Bạn là người tiếp theo");
-    qms_ticket_label_ahead("vi", 12, s, sizeof s);
-    assert_string_equal(s, "Trước bạn: 12 người");
-    qms_ticket_label_wait("vi", 30, s, sizeof s);
-    assert_string_equal(s, "Chờ dự kiến: dưới 1 phút");
-    qms_ticket_label_wait("vi", 61, s, sizeof s);
-    assert_string_equal(s, "Chờ dự kiến: 1 phút");
-    qms_ticket_label_wait("vi", 90, s, sizeof s);
-    assert_string_equal(s, "Chờ dự kiến: 2 phút");
-    qms_ticket_label_wait("vi", 3600 * 2 + 60 * 5, s, sizeof s);
-    assert_string_equal(s, "Chờ dự kiến: 2 giờ 5 phút");
-    qms_ticket_label_wait("en", 900, s, sizeof s);
+    assert_string_equal(v, "");
+    /* the Vietnamese label is fixed (it can live in the printer's NV
+     * memory); the number goes under it in the printer's font */
+    qms_ticket_label_ahead("vi", 12, s, sizeof s, v, sizeof v);
+    assert_string_equal(s, "Số người chờ trước bạn:");
+    assert_string_equal(v, "12");
+    qms_ticket_label_ahead("vi", 3, s, sizeof s, v, sizeof v);
+    assert_string_equal(s, "Số người chờ trước bạn:");
+    assert_string_equal(v, "3");
+    qms_ticket_label_wait("vi", 30, s, sizeof s, v, sizeof v);
+    assert_string_equal(s, "Thời gian chờ dự kiến (phút):");
+    assert_string_equal(v, "< 1");
+    qms_ticket_label_wait("vi", 61, s, sizeof s, v, sizeof v);
+    assert_string_equal(v, "1");
+    qms_ticket_label_wait("vi", 90, s, sizeof s, v, sizeof v);
+    assert_string_equal(v, "2");
+    qms_ticket_label_wait("vi", 3600 * 2 + 60 * 5, s, sizeof s, v, sizeof v);
+    assert_string_equal(s, "Thời gian chờ dự kiến (phút):");
+    assert_string_equal(v, "125");
+    qms_ticket_label_wait("en", 900, s, sizeof s, v, sizeof v);
     assert_string_equal(s, "Expected wait: 15 min");
+    assert_string_equal(v, "");
+    qms_ticket_label_ahead("en", 4, s, sizeof s, v, sizeof v);
+    assert_string_equal(s, "People ahead: 4");
+    assert_string_equal(v, "");
 }
 
 /* Wrapping keeps every line inside the width, loses no word, and cuts a word
