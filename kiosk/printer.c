@@ -25,6 +25,7 @@ struct qms_printer {
     qms_nv_table nv;      /* the record of what the printer's NV memory holds */
     int nv_loaded;        /* the record was read: NV graphics in use */
     int nv_checked;       /* the printer's key list was asked since open */
+    int nv_missing;       /* no record file yet */
 };
 
 /* A printer that writes an image to NV memory is busy for a while (Epson
@@ -89,10 +90,7 @@ int qms_printer_open(const qms_printer_opts *o, qms_printer **out)
             /* raster prints the same ticket: a bad record costs bytes, not tickets */
             QMS_ERROR("printer: NV record %s; printing without NV graphics", err);
         } else {
-            if (missing)
-                QMS_WARN("printer: no NV record at %s yet (qms-printer store-nv writes it); "
-                         "printing raster",
-                         p->nv_state);
+            p->nv_missing = missing;
             p->nv_loaded = 1;
         }
     } else {
@@ -238,6 +236,19 @@ static int send_byte(qms_printer *p, uint8_t c)
     return send(p, &c, 1);
 }
 
+/* Wait until the printer has worked through everything sent (GS r 1). */
+static int nv_sync(qms_printer *p, int timeout_ms)
+{
+    qms_escpos_buf b;
+    qms_escpos_init_buf(&b);
+    qms_escpos_sensor_request(&b);
+    p->rd.sensor = -1;
+    int rc = send_buf(p, &b);
+    if (!rc)
+        rc = pump(p, qms_mono_ms() + timeout_ms, have_sensor);
+    return rc;
+}
+
 int qms_printer_nv_keys(qms_printer *p, uint8_t (*keys)[2], int max, int *n)
 {
     *n = 0;
@@ -262,8 +273,12 @@ int qms_printer_nv_keys(qms_printer *p, uint8_t (*keys)[2], int max, int *n)
         }
         /* the printer waits for the host's word after every block */
         rc = send_byte(p, QMS_NV_ACK);
-        if (!more)
-            return rc;
+        if (!more) {
+            /* and in order after it: once this is answered the printer took
+             * the ACK (a line closed right away could lose it: the next
+             * open flushes what the printer has not read yet) */
+            return rc ? rc : nv_sync(p, p->o.status_timeout_ms);
+        }
     }
     if (rc == QMS_OK)
         rc = QMS_ERR_PROTOCOL; /* blocks without end */
@@ -304,6 +319,12 @@ static int nv_mark_present(qms_printer *p, uint8_t (*keys)[2], int nkeys)
 static void nv_check(qms_printer *p)
 {
     p->nv_checked = 1;
+    if (p->nv_missing) {
+        QMS_WARN("printer: no NV record at %s yet (qms-printer store-nv writes it); "
+                 "printing raster",
+                 p->nv_state);
+        return;
+    }
     uint8_t keys[NV_MAX_KEYS][2];
     int nkeys = 0;
     if (qms_printer_nv_keys(p, keys, NV_MAX_KEYS, &nkeys) != QMS_OK) {
@@ -317,19 +338,6 @@ static void nv_check(qms_printer *p)
                  p->nv.n - present, p->nv.n);
     else
         QMS_INFO("printer: %d NV images in the printer", present);
-}
-
-/* Wait until the printer has worked through everything sent (GS r 1). */
-static int nv_sync(qms_printer *p, int timeout_ms)
-{
-    qms_escpos_buf b;
-    qms_escpos_init_buf(&b);
-    qms_escpos_sensor_request(&b);
-    p->rd.sensor = -1;
-    int rc = send_buf(p, &b);
-    if (!rc)
-        rc = pump(p, qms_mono_ms() + timeout_ms, have_sensor);
-    return rc;
 }
 
 static void set_err(char *err, size_t errlen, const char *msg)

@@ -77,13 +77,21 @@ int qms_nv_add(qms_nv_table *t, const uint8_t kc[2], uint64_t hash, int w, int h
     e->h = h;
     /* one line in the file: no line breaks in the description */
     size_t k = 0;
-    for (const char *p = what ? what : ""; *p && k + 1 < sizeof e->what; p++)
+    const char *p = what ? what : "";
+    for (; *p && k + 1 < sizeof e->what; p++)
         e->what[k++] = (*p == '\n' || *p == '\r') ? ' ' : *p;
-    /* do not leave half a UTF-8 sequence at the cut */
-    while (k > 0 && ((unsigned char)e->what[k - 1] & 0xc0) == 0x80)
-        k--;
-    if (k > 0 && ((unsigned char)e->what[k - 1] & 0xc0) == 0xc0)
-        k--;
+    if (*p) {
+        /* cut short: do not leave half a UTF-8 sequence at the end */
+        size_t lead = k;
+        while (lead > 0 && ((unsigned char)e->what[lead - 1] & 0xc0) == 0x80)
+            lead--;
+        if (lead > 0 && ((unsigned char)e->what[lead - 1] & 0xc0) == 0xc0) {
+            unsigned char c = (unsigned char)e->what[lead - 1];
+            size_t want = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+            if (k - (lead - 1) < want)
+                k = lead - 1;
+        }
+    }
     e->what[k] = '\0';
     return QMS_OK;
 }
