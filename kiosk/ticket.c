@@ -179,9 +179,9 @@ static int is_en(const char *lang)
 
 /* The fixed Vietnamese labels: the numbers go on their own line in the
  * printer's font, so these lines are the same on every ticket. */
-#define VI_AHEAD "Số người chờ trước bạn:"
+#define VI_AHEAD "Số người trước bạn:"
 #define VI_NEXT "Bạn là người tiếp theo"
-#define VI_WAIT "Thời gian chờ dự kiến (phút):"
+#define VI_WAIT "Chờ dự kiến (phút):"
 #define VI_PRIORITY "Ưu tiên"
 
 void qms_ticket_label_ahead(const char *lang, int ahead, char *label, size_t labellen, char *value,

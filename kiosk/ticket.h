@@ -48,7 +48,7 @@ int qms_ticket_text_rasters(qms_ticket_enc *e, const char *utf8, int bold, qms_r
 /* The people-ahead and expected-wait parts: a label line and a value line
  * under it ("" when there is none). In Vietnamese the label is the same on
  * every ticket (so it can be stored in the printer) and the value is
- * digits in the printer's font ("Số người chờ trước bạn:" / "12"); in
+ * digits in the printer's font ("Số người trước bạn:" / "12"); in
  * English both fit one ASCII line ("People ahead: 12" / ""). */
 void qms_ticket_label_ahead(const char *lang, int ahead, char *label, size_t labellen, char *value,
                             size_t valuelen);

@@ -185,20 +185,20 @@ static void test_labels(void **state)
     /* the Vietnamese label is fixed (it can live in the printer's NV
      * memory); the number goes under it in the printer's font */
     qms_ticket_label_ahead("vi", 12, s, sizeof s, v, sizeof v);
-    assert_string_equal(s, "Số người chờ trước bạn:");
+    assert_string_equal(s, "Số người trước bạn:");
     assert_string_equal(v, "12");
     qms_ticket_label_ahead("vi", 3, s, sizeof s, v, sizeof v);
-    assert_string_equal(s, "Số người chờ trước bạn:");
+    assert_string_equal(s, "Số người trước bạn:");
     assert_string_equal(v, "3");
     qms_ticket_label_wait("vi", 30, s, sizeof s, v, sizeof v);
-    assert_string_equal(s, "Thời gian chờ dự kiến (phút):");
+    assert_string_equal(s, "Chờ dự kiến (phút):");
     assert_string_equal(v, "< 1");
     qms_ticket_label_wait("vi", 61, s, sizeof s, v, sizeof v);
     assert_string_equal(v, "1");
     qms_ticket_label_wait("vi", 90, s, sizeof s, v, sizeof v);
     assert_string_equal(v, "2");
     qms_ticket_label_wait("vi", 3600 * 2 + 60 * 5, s, sizeof s, v, sizeof v);
-    assert_string_equal(s, "Thời gian chờ dự kiến (phút):");
+    assert_string_equal(s, "Chờ dự kiến (phút):");
     assert_string_equal(v, "125");
     qms_ticket_label_wait("en", 900, s, sizeof s, v, sizeof v);
     assert_string_equal(s, "Expected wait: 15 min");
