@@ -2,8 +2,9 @@
  *
  *   qms-printer list                                  serial ports libserialport sees
  *   qms-printer status --device D [--baud B]          ask the printer (DLE EOT)
- *   qms-printer test --device D [--baud B] [--width 576|512] [--raster-qr]
- *                                                     print a sample ticket
+ *   qms-printer test --device D [--baud B] [--width 576|512] [--raster-qr] [--nv-state F]
+ *                                                     print a sample ticket (its labels
+ *                                                     from NV with --nv-state)
  *   qms-printer encode [--width W] [--raster-qr] [--nv-state F] > t.bin
  *                                                     the sample ticket's bytes
  *   qms-printer store-nv --device D --config center.json --nv-state F [--width W]
