@@ -99,6 +99,7 @@ static const struct field fields[] = {
     F("printer", "baud", K_INT, baud, 1200, 4000000),
     F("printer", "paper_dots", K_INT, paper_dots, 128, 2048),
     F("printer", "qr_native", K_BOOL, qr_native, 0, 1),
+    F("printer", "nv_state", K_STR, nv_state, 0, 0),
     F("printer", "poll_s", K_INT, printer_poll_s, 1, 3600),
     F("printer", "fault_poll_ms", K_INT, fault_poll_ms, 100, 60000),
     F("timeouts", "idle_s", K_INT, idle_timeout_s, 3, 3600),

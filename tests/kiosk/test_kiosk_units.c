@@ -37,7 +37,8 @@ static void test_config(void **state)
                                "\"screen\":{\"width\":1080,\"height\":1920,\"diagonal_in\":32,"
                                "\"portrait\":true,\"min_target_mm\":18},"
                                "\"printer\":{\"device\":\"/dev/ttyUSB0\",\"baud\":9600,"
-                               "\"paper_dots\":512,\"qr_native\":false},"
+                               "\"paper_dots\":512,\"qr_native\":false,"
+                               "\"nv_state\":\"/var/lib/qms/nv.state\"},"
                                "\"timeouts\":{\"idle_s\":45}}",
                                &c, err),
                      QMS_OK);
@@ -52,6 +53,7 @@ static void test_config(void **state)
     assert_int_equal(c.baud, 9600);
     assert_int_equal(c.paper_dots, 512);
     assert_int_equal(c.qr_native, 0);
+    assert_string_equal(c.nv_state, "/var/lib/qms/nv.state");
     assert_int_equal(c.idle_timeout_s, 45);
     assert_int_equal(c.ticket_timeout_s, 10); /* default kept */
 
