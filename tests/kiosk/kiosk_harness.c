@@ -317,7 +317,8 @@ const char *kh_kiosk_config(kh_world *w, const char *extra)
              "{\"site\":\"%s\",\"kiosk_id\":\"k1\",\"lang\":\"vi\","
              "\"qr_base\":\"http://qms.test/t/{site}/{day}/{ticket}?id={id}\","
              "\"printer\":{\"poll_s\":2,\"fault_poll_ms\":200},"
-             "\"timeouts\":{\"startup_ms\":3000,\"take_ms\":3000}%s%s}",
+             "\"timeouts\":{\"startup_ms\":3000,\"take_ms\":3000},"
+             "\"state_file\":\"kiosk.journal\"%s%s}",
              w->site, extra && *extra ? "," : "", extra ? extra : "");
     write_file(path, text);
     return path;
