@@ -474,6 +474,13 @@ static void test_journal(void **state)
     assert_int_equal(kiosk_journal_printed(j, "k1-x-1"), QMS_OK);
     assert_int_equal(fsize(path), 0);
     kiosk_journal_close(j);
+    /* a path that cannot be a file (under a regular file): an error with
+     * the reason, which the kiosk logs before serving without a journal */
+    char under[600];
+    snprintf(under, sizeof under, "%s/j", path);
+    assert_int_equal(kiosk_journal_open(under, &j2, err, sizeof err), QMS_ERR_IO);
+    assert_null(j2);
+    assert_non_null(strstr(err, "cannot open the state file"));
     /* the default place */
     char def[512];
     kiosk_journal_default_path("demo", "k1", "/etc/qms", def, sizeof def);
