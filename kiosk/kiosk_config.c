@@ -87,6 +87,7 @@ static const struct field fields[] = {
     F(NULL, "qr_base", K_STR, qr_base, 0, 0),
     F(NULL, "font_dir", K_STR, font_dir, 0, 0),
     F(NULL, "ask_priority", K_BOOL, ask_priority, 0, 1),
+    F(NULL, "state_file", K_STR, state_file, 0, 0),
     F("screen", "width", K_INT, width, 200, 16384),
     F("screen", "height", K_INT, height, 200, 16384),
     F("screen", "diagonal_in", K_NUM, diagonal_in, 3, 200),

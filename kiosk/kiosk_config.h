@@ -39,6 +39,7 @@ typedef struct kiosk_config {
     int notice_timeout_s; /* "service closed" and similar notices back to the menu */
     int take_timeout_ms;  /* wait for the controller's reply to a take */
     int startup_grace_ms; /* how long "starting" may last before a fault shows */
+    char state_file[512]; /* the journal (docs/kiosk.md); "" = the default place */
 } kiosk_config;
 
 /* Defaults: site "default", kiosk "1", 1920x1080 landscape 21.5", 15 mm. */
