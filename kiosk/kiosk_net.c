@@ -328,7 +328,12 @@ static void on_reply(kiosk_net *n, struct pend *p, const char *payload, size_t l
     case P_CANCEL: {
         if (prc == QMS_OK && r.err == QMS_ERR_DB)
             break; /* retry */
-        if (prc == QMS_OK && r.err && r.err != QMS_ERR_BAD_STATE && r.err != QMS_ERR_UNKNOWN_TICKET)
+        if (prc == QMS_OK && r.err == QMS_ERR_BAD_STATE)
+            /* a counter called it (or it ended) before the cancel arrived:
+             * nothing left to cancel, and nothing to retry */
+            QMS_WARN("ticket id %lld not cancelled: no longer waiting (%s)", (long long)p->ticket,
+                     r.code);
+        else if (prc == QMS_OK && r.err && r.err != QMS_ERR_UNKNOWN_TICKET)
             QMS_WARN("cancel of ticket id %lld refused: %s", (long long)p->ticket, r.code);
         else
             QMS_INFO("ticket id %lld cancelled", (long long)p->ticket);
