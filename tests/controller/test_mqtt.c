@@ -164,7 +164,7 @@ static void test_request_reply(void **state)
     int64_t t0 = qms_mono_ms();
     assert_int_equal(qms_mqtt_request_sync(c, "qms/t/nobody", "x", 300, &reply), QMS_ERR_TIMEOUT);
     assert_null(reply);
-    assert_true(qms_mono_ms() - t0 < 2000);
+    assert_true(qms_mono_ms() - t0 < 30000); /* a bound on a loaded machine, not a speed check */
     qms_mqtt_free(c);
     responder_stop(&r);
     qms_test_broker_stop(&b);
@@ -377,12 +377,12 @@ static void test_request_resent_until_answered(void **state)
         poll(NULL, 0, 1500);
         responder r;
         responder_start(&r, b.port);
-        poll(NULL, 0, 5000);
+        poll(NULL, 0, 30000); /* until killed once answered; slow starts on a loaded machine */
         responder_stop(&r);
         _exit(0);
     }
     char *reply = NULL;
-    assert_int_equal(qms_mqtt_request_sync(c, "qms/t/echo", "early", 9000, &reply), QMS_OK);
+    assert_int_equal(qms_mqtt_request_sync(c, "qms/t/echo", "early", 30000, &reply), QMS_OK);
     assert_string_equal(reply, "echo:early");
     qms_free(reply);
     qms_mqtt_free(c);

@@ -408,15 +408,32 @@ int kh_kiosk_run(kh_world *w, const char *script, const char *const *args, int t
     }
 }
 
+/* Is the file there and whole? The kiosk writes its screenshots in place,
+ * so a PNG is whole once it ends with its IEND chunk (saving one can take
+ * far longer than any fixed pause on a loaded machine). */
+static int file_whole(const char *path)
+{
+    size_t n = strlen(path);
+    if (n < 4 || strcmp(path + n - 4, ".png") != 0)
+        return access(path, F_OK) == 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    unsigned char tail[8];
+    int ok = fseek(f, -8, SEEK_END) == 0 && fread(tail, 1, 8, f) == 8 &&
+             memcmp(tail, "IEND\xae\x42\x60\x82", 8) == 0;
+    fclose(f);
+    return ok;
+}
+
 int kh_wait_file(const char *path, int timeout_ms)
 {
     int64_t end = qms_mono_ms() + timeout_ms;
-    while (access(path, F_OK) != 0) {
+    while (!file_whole(path)) {
         if (qms_mono_ms() >= end)
             return -1;
         poll(NULL, 0, 10);
     }
-    poll(NULL, 0, 50); /* let the writer finish the file */
     return 0;
 }
 

@@ -1,6 +1,7 @@
 #include "support.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -116,6 +117,68 @@ int qms_test_wait_pid(pid_t pid, int timeout_ms)
     }
 }
 
+/* Does process pid hold a socket listening on 127.0.0.1:port? Looked up in
+ * the kernel's tables rather than by connecting: a connection would also be
+ * accepted by another test's broker that took the port while ours was down,
+ * and a test would then talk to the wrong broker. */
+static int pid_listens(pid_t pid, int port)
+{
+    char path[64], line[512];
+    snprintf(path, sizeof path, "/proc/%ld/net/tcp", (long)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    unsigned long inode = 0;
+    while (!inode && fgets(line, sizeof line, f)) {
+        unsigned a, p, st;
+        unsigned long ino;
+        if (sscanf(line, " %*d: %8X:%4X %*8X:%*4X %2X %*s %*s %*s %*d %*d %lu", &a, &p, &st,
+                   &ino) == 4 &&
+            p == (unsigned)port && st == 0x0A /* LISTEN */)
+            inode = ino;
+    }
+    fclose(f);
+    if (!inode)
+        return 0;
+    snprintf(path, sizeof path, "/proc/%ld/fd", (long)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return 0;
+    char want[64];
+    snprintf(want, sizeof want, "socket:[%lu]", inode);
+    int found = 0;
+    struct dirent *e;
+    while (!found && (e = readdir(d))) {
+        char fd[320], target[64];
+        snprintf(fd, sizeof fd, "%s/%s", path, e->d_name);
+        ssize_t n = readlink(fd, target, sizeof target - 1);
+        if (n > 0) {
+            target[n] = 0;
+            found = strcmp(target, want) == 0;
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+/* Wait until our mosquitto listens on its port: 0; -1 when it exited (the
+ * port is taken: its log says so) or timeout_ms passed. */
+static int wait_broker(qms_test_broker *b, int timeout_ms)
+{
+    long deadline = now_ms() + timeout_ms;
+    for (;;) {
+        if (waitpid(b->pid, NULL, WNOHANG) == b->pid) {
+            b->pid = 0;
+            return -1;
+        }
+        if (pid_listens(b->pid, b->port))
+            return 0;
+        if (now_ms() >= deadline)
+            return -1;
+        poll(NULL, 0, 10);
+    }
+}
+
 int qms_test_broker_start(qms_test_broker *b, int port_hint)
 {
     memset(b, 0, sizeof *b);
@@ -149,11 +212,18 @@ int qms_test_broker_start(qms_test_broker *b, int port_hint)
         b->pid = qms_test_spawn(argv, log);
         if (b->pid < 0)
             return -1;
-        if (qms_test_wait_port(b->port, 5000) == 0)
+        /* a generous bound: mosquitto starts in a few ms, but a loaded
+         * machine can keep it off the CPU for seconds */
+        if (wait_broker(b, 30000) == 0)
             return 0;
-        kill(b->pid, SIGKILL);
-        waitpid(b->pid, NULL, 0);
-        poll(NULL, 0, 500); /* port still held after a restart (a loaded machine): try again */
+        if (b->pid > 0) {
+            kill(b->pid, SIGKILL);
+            waitpid(b->pid, NULL, 0);
+        }
+        b->pid = 0;
+        /* it exited: the port is held by someone else (for a restart on the
+         * same port, possibly for a moment only): try again */
+        poll(NULL, 0, 500);
     }
     /* say why, for the test's log */
     FILE *lf = fopen(log, "r");
