@@ -337,9 +337,14 @@ static void test_request_survives_restart(void **state)
     int port = b.port;
     qms_mqtt *c = session(port, "patient", "test", 0);
     assert_true(wait_connected(c, 3000));
+    /* the child answers until the parent closes this pipe (it may have to
+     * wait for the client's reconnect backoff, up to 5 s, on a slow machine) */
+    int done[2];
+    assert_int_equal(pipe(done), 0);
     pid_t pid = fork();
     if (pid == 0) {
         /* child: restart the broker in a moment, then answer requests */
+        close(done[1]);
         poll(NULL, 0, 300);
         kill(b.pid, SIGKILL);
         poll(NULL, 0, 500);
@@ -348,17 +353,21 @@ static void test_request_survives_restart(void **state)
             _exit(2);
         responder r;
         responder_start(&r, port);
-        poll(NULL, 0, 4000);
+        struct pollfd pf = {.fd = done[0], .events = POLLIN};
+        poll(&pf, 1, 120000);
         responder_stop(&r);
         qms_test_broker_stop(&nb);
         _exit(0);
     }
+    close(done[0]);
     char *reply = NULL;
-    assert_int_equal(qms_mqtt_request_sync(c, "qms/t/echo", "late", 8000, &reply), QMS_OK);
+    int rc = qms_mqtt_request_sync(c, "qms/t/echo", "late", 30000, &reply);
+    close(done[1]);
+    assert_int_equal(rc, QMS_OK);
     assert_string_equal(reply, "echo:late");
     qms_free(reply);
     qms_mqtt_free(c);
-    assert_int_equal(qms_test_wait_pid(pid, 10000), 0);
+    assert_int_equal(qms_test_wait_pid(pid, 30000), 0);
     qms_test_wait_pid(b.pid, 1000);
     qms_test_rmdir(b.dir);
 }
