@@ -131,9 +131,11 @@ static void print_queue(const counter_info *r, const qms_config *cfg, int en)
         int n = snprintf(line, sizeof line, "%3d. %-6s %s", i + 1, q->ticket,
                          svc ? counter_service_name(cfg, svc, en) : "");
         if (q->priority > 0 && n > 0 && (size_t)n < sizeof line)
-            n += snprintf(line + n, sizeof line - (size_t)n, "%s",
-                          q->priority >= 2 ? (en ? " [appointment]" : " [lịch hẹn]")
-                                           : (en ? " [priority]" : " [ưu tiên]"));
+            n += snprintf(line + n, sizeof line - (size_t)n, " [%s%s%s]",
+                          q->priority >= 2 ? (en ? "appointment" : "lịch hẹn")
+                                           : (en ? "priority" : "ưu tiên"),
+                          q->priority >= 2 && q->appt[0] ? " " : "",
+                          q->priority >= 2 ? q->appt : "");
         if (q->taken_ms > 0 && now >= q->taken_ms && n > 0 && (size_t)n < sizeof line)
             snprintf(line + n, sizeof line - (size_t)n,
                      en ? ", waiting %lld min" : ", chờ %lld phút",

@@ -184,6 +184,7 @@ int counter_info_decode(const char *json, size_t len, counter_info *out)
             get_str(e, "service", qe->service, sizeof qe->service);
             qe->priority = (int)get_int(e, "priority", 0, 9, 0);
             qe->taken_ms = get_int(e, "taken_ms", 0, MS_MAX, 0);
+            get_str(e, "appointment", qe->appt, sizeof qe->appt);
             out->nqueue++;
         }
         out->queue_len = (int)get_int(root, "queue_len", 0, I32_MAX, -1);
