@@ -381,7 +381,14 @@ static void build_bottom(tui *t)
     }
     rule[n] = 0;
     line(t, STYLE_DIM, "%s", rule);
-    if (!t->link_up) {
+    int failure = t->link_up ? QMS_MQTT_FAIL_NONE : counter_client_link_failure(t->cl);
+    if (!t->link_up && failure != QMS_MQTT_FAIL_NONE && failure != QMS_MQTT_FAIL_UNREACHABLE) {
+        /* the broker is there but will not have us: say why (TLS, login) */
+        char why[512];
+        counter_link_text(failure, t->o->broker, t->o->has_cert, t->en, why, sizeof why);
+        line_wrap(t, STYLE_ERROR, 4, "!! %s — %s", why,
+                  T(t, "đang thử lại", "retrying"));
+    } else if (!t->link_up) {
         line_wrap(t, STYLE_ERROR, 3, "!! %s %s — %s",
                   T(t, "Không kết nối được tới máy chủ tin nhắn (broker)",
                     "Cannot reach the message broker"),
