@@ -332,8 +332,7 @@ void counter_copy(char *dst, size_t cap, const char *src)
     dst[n] = 0;
 }
 
-void counter_link_text(int failure, const char *broker, int has_cert, int en, char *out,
-                       size_t cap)
+void counter_link_text(int failure, const char *broker, int has_cert, int en, char *out, size_t cap)
 {
     if (!broker)
         broker = "";

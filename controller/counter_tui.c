@@ -305,8 +305,7 @@ static void build_queue(tui *t, int room, int64_t now)
         counter_text_fit(svc ? counter_service_name(cfg, svc, t->en) : "", 28, name, sizeof name);
         size_t pad = 28 - counter_text_width(name);
         line(t, q->priority > 0 ? STYLE_BOLD : STYLE_PLAIN, "  %2d. %-6s %s%*s %s%s%s", i + 1,
-             q->ticket, name, (int)pad, "",
-             wait[0] ? T(t, "chờ ", "waiting ") : "", wait, prio);
+             q->ticket, name, (int)pad, "", wait[0] ? T(t, "chờ ", "waiting ") : "", wait, prio);
         room--;
         shown++;
     }
@@ -386,8 +385,7 @@ static void build_bottom(tui *t)
         /* the broker is there but will not have us: say why (TLS, login) */
         char why[512];
         counter_link_text(failure, t->o->broker, t->o->has_cert, t->en, why, sizeof why);
-        line_wrap(t, STYLE_ERROR, 4, "!! %s — %s", why,
-                  T(t, "đang thử lại", "retrying"));
+        line_wrap(t, STYLE_ERROR, 4, "!! %s — %s", why, T(t, "đang thử lại", "retrying"));
     } else if (!t->link_up) {
         line_wrap(t, STYLE_ERROR, 3, "!! %s %s — %s",
                   T(t, "Không kết nối được tới máy chủ tin nhắn (broker)",

@@ -357,8 +357,7 @@ static int load_all(sqlite3 *db, loader *L, int32_t from, int32_t to, char *err,
         if (t->rating > d->max_rating)
             d->max_rating = t->rating;
         t->transfers = (int)col_opt(st, 11);
-        t->settings =
-            report_settings_for(d->set, d->nset, t->day, &t->utc_offset_min, &t->levels);
+        t->settings = report_settings_for(d->set, d->nset, t->day, &t->utc_offset_min, &t->levels);
         d->nt++;
     }
     if (s != SQLITE_DONE)

@@ -237,7 +237,8 @@ int main(int argc, char **argv)
                    : "qms-report: kho dữ liệu không ghi múi giờ và số mức đánh giá của trung tâm "
                      "(kho cũ hơn phiên bản 3, hoặc không do qms-controller ghi): %d phiếu được "
                      "tính theo +07:00%s; hãy dùng --config cho chắc chắn\n",
-                ndefault, given_levels ? "" : (en ? " with 4 rating levels" : " và 4 mức đánh giá"));
+                ndefault,
+                given_levels ? "" : (en ? " with 4 rating levels" : " và 4 mức đánh giá"));
     if (nlater) {
         char first[11];
         qms_day_str(data.set[0].day, first);

@@ -122,8 +122,8 @@ static void test_every_operation(void **state)
     cJSON_Delete(o);
     /* the retained list says the same */
     assert_true(coll_wait(&col, 0, "qms/t1/counter/1/queue",
-                          "\"queue\":[{\"ticket\":\"B0001\",\"service\":\"DD\",\"priority\":2,", 3000) >=
-                0);
+                          "\"queue\":[{\"ticket\":\"B0001\",\"service\":\"DD\",\"priority\":2,",
+                          3000) >= 0);
 
     /* counter 1 (TP, DD): the appointment first */
     int from = col.n;
@@ -180,8 +180,7 @@ static void test_every_operation(void **state)
     assert_string_equal(js_str(cJSON_GetArrayItem(q, 0), "ticket"), "A0001");
     assert_int_equal((int)js_num(o, "waiting"), 1);
     cJSON_Delete(o);
-    assert_true(coll_wait(&col, 0, "qms/t1/counter/1/queue", "[{\"ticket\":\"A0001\"", 3000) >=
-                0);
+    assert_true(coll_wait(&col, 0, "qms/t1/counter/1/queue", "[{\"ticket\":\"A0001\"", 3000) >= 0);
 
     /* cancel by number and by id */
     expect_ok(&e, k, "ticket/cancel",
@@ -746,12 +745,17 @@ int main(void)
     qms_mqtt_lib_init();
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_options),      cmocka_unit_test(test_every_operation),
+        cmocka_unit_test(test_options),
+        cmocka_unit_test(test_every_operation),
         cmocka_unit_test(test_queue_cap),
-        cmocka_unit_test(test_mosquitto_rr), cmocka_unit_test(test_dedup),
-        cmocka_unit_test(test_malformed),    cmocka_unit_test(test_retained_after_restart),
-        cmocka_unit_test(test_sigterm),      cmocka_unit_test(test_sighup_reload),
-        cmocka_unit_test(test_day_rollover), cmocka_unit_test(test_commit_failure),
+        cmocka_unit_test(test_mosquitto_rr),
+        cmocka_unit_test(test_dedup),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_retained_after_restart),
+        cmocka_unit_test(test_sigterm),
+        cmocka_unit_test(test_sighup_reload),
+        cmocka_unit_test(test_day_rollover),
+        cmocka_unit_test(test_commit_failure),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     qms_mqtt_lib_cleanup();

@@ -233,8 +233,20 @@ static void test_client_certificates(void **state)
     char broker[32], log[320], *out = NULL;
     snprintf(broker, sizeof broker, "127.0.0.1:%d", e.broker.port);
     snprintf(log, sizeof log, "%s/counter.log", dir);
-    char *ok_argv[] = {(char *)qms_test_bin("qms-counter"), "--broker", broker, "--site", "t1",
-                       "--counter", "1", "--cafile", ca, "--cert", ucrt, "--key", ukey, "next",
+    char *ok_argv[] = {(char *)qms_test_bin("qms-counter"),
+                       "--broker",
+                       broker,
+                       "--site",
+                       "t1",
+                       "--counter",
+                       "1",
+                       "--cafile",
+                       ca,
+                       "--cert",
+                       ucrt,
+                       "--key",
+                       ukey,
+                       "next",
                        NULL};
     int st = run_capture(ok_argv, log, &out);
     if (st != 0 || !strstr(out, "A0001"))
@@ -242,17 +254,40 @@ static void test_client_certificates(void **state)
     qms_free(out);
 
     /* without one: refused by the broker, and the clerk is told why */
-    char *no_argv[] = {(char *)qms_test_bin("qms-counter"), "--broker", broker, "--site", "t1",
-                       "--counter", "1", "--cafile", ca, "next", NULL};
+    char *no_argv[] = {(char *)qms_test_bin("qms-counter"),
+                       "--broker",
+                       broker,
+                       "--site",
+                       "t1",
+                       "--counter",
+                       "1",
+                       "--cafile",
+                       ca,
+                       "next",
+                       NULL};
     st = run_capture(no_argv, log, &out);
     if (st != 3 || !strstr(out, "ngắt kết nối TLS: broker yêu cầu chứng chỉ máy khách. Hãy cho "
                                 "chứng chỉ bằng --cert và --key"))
         fail_msg("qms-counter without a certificate (%d):\n%s", st, out);
     qms_free(out);
     /* one the broker's CA did not sign: refused too, with its own words */
-    char *bad_argv[] = {(char *)qms_test_bin("qms-counter"), "--broker", broker, "--site", "t1",
-                        "--counter", "1", "--cafile", ca, "--cert", scrt, "--key", skey,
-                        "--lang", "en", "next", NULL};
+    char *bad_argv[] = {(char *)qms_test_bin("qms-counter"),
+                        "--broker",
+                        broker,
+                        "--site",
+                        "t1",
+                        "--counter",
+                        "1",
+                        "--cafile",
+                        ca,
+                        "--cert",
+                        scrt,
+                        "--key",
+                        skey,
+                        "--lang",
+                        "en",
+                        "next",
+                        NULL};
     st = run_capture(bad_argv, log, &out);
     if (st != 3 || !strstr(out, "broke off the TLS connection: it did not accept this client "
                                 "certificate"))
@@ -265,10 +300,28 @@ static void test_client_certificates(void **state)
     char port[16], rr[320];
     snprintf(port, sizeof port, "%d", e.broker.port);
     snprintf(rr, sizeof rr, "%s/rr.out", dir);
-    char *rr_argv[] = {"mosquitto_rr", "-V", "5", "-h", "127.0.0.1", "-p", port, "--cafile", ca,
-                       "--cert", kcrt, "--key", kkey, "-t", "qms/t1/ticket/take", "-e",
-                       "qms/t1/reply/rr-mtls", "-W", "5", "-m",
-                       "{\"req\":\"mtls-3\",\"service\":\"TP\"}", NULL};
+    char *rr_argv[] = {"mosquitto_rr",
+                       "-V",
+                       "5",
+                       "-h",
+                       "127.0.0.1",
+                       "-p",
+                       port,
+                       "--cafile",
+                       ca,
+                       "--cert",
+                       kcrt,
+                       "--key",
+                       kkey,
+                       "-t",
+                       "qms/t1/ticket/take",
+                       "-e",
+                       "qms/t1/reply/rr-mtls",
+                       "-W",
+                       "5",
+                       "-m",
+                       "{\"req\":\"mtls-3\",\"service\":\"TP\"}",
+                       NULL};
     st = run_capture(rr_argv, rr, &out);
     if (st != 0 || !strstr(out, "\"ticket\":\"A0003\""))
         fail_msg("mosquitto_rr with a certificate (%d):\n%s", st, out);

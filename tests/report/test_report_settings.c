@@ -168,8 +168,7 @@ static void report(const ctl_env *e, out *o, const char *first, ...)
 static void expect_quiet(const out *o)
 {
     const char *nl = strchr(o->log, '\n');
-    if (strncmp(o->log, "qms-report: đã ghi ", strlen("qms-report: đã ghi ")) != 0 || !nl ||
-        nl[1])
+    if (strncmp(o->log, "qms-report: đã ghi ", strlen("qms-report: đã ghi ")) != 0 || !nl || nl[1])
         fail_msg("qms-report said more than that it wrote the file:\n%s", o->log);
 }
 
@@ -313,7 +312,9 @@ static void test_settings_from_the_store(void **state)
     for (int l = 1; l <= 3; l++) {
         char t[64];
         snprintf(t, sizeof t, "Đánh giá mức %d (%s)", l,
-                 l == 1 ? "Không hài lòng" : l == 2 ? "Hài lòng" : "Rất hài lòng");
+                 l == 1   ? "Không hài lòng"
+                 : l == 2 ? "Hài lòng"
+                          : "Rất hài lòng");
         expect_int(&r, tot, t, with_level(&D[0], l));
     }
     expect_share(&r, tot, at_least(&D[0], D[0].levels - 1), NT);

@@ -618,8 +618,7 @@ static void test_record_settings(void **state)
     assert_int_equal(sql_int(db, "SELECT rating_levels FROM day_settings"), 5);
     assert_int_equal(sql_int(db, "SELECT recorded_ms FROM day_settings"), now + 1000);
     /* another day: a row of its own */
-    assert_int_equal(qms_store_record_settings(f->s, f->day + 1, 420, 4, now + 86400000),
-                     QMS_OK);
+    assert_int_equal(qms_store_record_settings(f->s, f->day + 1, 420, 4, now + 86400000), QMS_OK);
     assert_int_equal(sql_int(db, "SELECT count(*) FROM day_settings"), 2);
     /* out of range: refused, nothing written */
     assert_int_equal(qms_store_record_settings(f->s, f->day, 900, 4, now), QMS_ERR_INVAL);
