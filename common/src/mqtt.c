@@ -47,10 +47,10 @@ struct qms_mqtt {
     /* request_sync state */
     const char *wait_corr;
     char *wait_reply;
-    int closing; /* qms_mqtt_free in progress: no reconnect scheduling */
-    int tls, has_cert;          /* TLS configured; with a client certificate */
-    int fail_kind;              /* why the link is not up (qms_mqtt_failure), 0 once up */
-    int acked;                  /* the current attempt got a CONNACK (accepted or not) */
+    int closing;       /* qms_mqtt_free in progress: no reconnect scheduling */
+    int tls, has_cert; /* TLS configured; with a client certificate */
+    int fail_kind;     /* why the link is not up (qms_mqtt_failure), 0 once up */
+    int acked;         /* the current attempt got a CONNACK (accepted or not) */
     char fail_text[200];
     int logged_kind; /* the TLS failure last logged (once per cause until connected) */
 };
