@@ -250,7 +250,7 @@ static void expect_hours(const out *o, const int *off, int ndays)
         }
     assert_int_equal(o->nrows, 1 + (hi - lo + 1) + 1); /* header, hours, total */
     for (int h = lo; h <= hi; h++) {
-        char key[16];
+        char key[32];
         snprintf(key, sizeof key, "%02d:00-%02d:00", h, h + 1);
         int r = row(o, key);
         if (r < 0)
