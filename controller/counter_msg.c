@@ -170,8 +170,10 @@ int counter_info_decode(const char *json, size_t len, counter_info *out)
                 break;
             counter_qentry *qe = &out->queue[out->nqueue];
             memset(qe, 0, sizeof *qe);
-            if (cJSON_IsString(e) && e->valuestring && strlen(e->valuestring) < sizeof qe->ticket) {
-                /* a bare label */
+            if (cJSON_IsString(e) && e->valuestring && e->valuestring[0] &&
+                strlen(e->valuestring) < sizeof qe->ticket) {
+                /* a bare label (an empty one shows nothing: skipped, as an
+                 * object without a number is) */
                 strcpy(qe->ticket, e->valuestring);
                 out->nqueue++;
                 continue;

@@ -204,10 +204,10 @@ static void test_decode_queue(void **state)
 
     /* a list of bare labels (a controller's status), its count in queue_len */
     const char *labels = "{\"req\":\"s1\",\"ticket\":\"A1\",\"current\":null,"
-                         "\"queue\":[\"E003\",\"M001\",\"A-very-long-label-x\"],"
+                         "\"queue\":[\"E003\",\"\",\"M001\",\"A-very-long-label-x\"],"
                          "\"queue_len\":9,\"at_ms\":5000}";
     assert_int_equal(counter_info_decode(labels, strlen(labels), i), QMS_OK);
-    assert_int_equal(i->nqueue, 2); /* a label too long to be one is dropped */
+    assert_int_equal(i->nqueue, 2); /* an empty label and one too long to be one are dropped */
     assert_string_equal(i->queue[0].ticket, "E003");
     assert_string_equal(i->queue[0].service, "");
     assert_string_equal(i->queue[1].ticket, "M001");
