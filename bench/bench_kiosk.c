@@ -292,7 +292,7 @@ int main(int argc, char **argv)
     snprintf(klog, sizeof klog, "%s/kiosk.log", dir);
     FILE *f = fopen(kcfg, "w");
     fprintf(f, "{\"site\":\"demo\",\"kiosk_id\":\"bench\",\"ask_priority\":false,"
-               "\"printer\":{\"poll_s\":3600}}");
+               "\"state_file\":\"kiosk.journal\",\"printer\":{\"poll_s\":3600}}");
     fclose(f);
     qms_config *c = NULL;
     char err[256];

@@ -1,13 +1,17 @@
 /* Bytes on the wire are time: for every sample service, the size of its
  * ticket (native QR and raster QR, 576 and 512 dots) and the wire time at
- * 115200 baud (10 bits a byte), plus the CPU time to encode it. The floor
- * in the same run: the same ticket with every text in ASCII (no raster at
- * all), i.e. what the fixed parts cost.
+ * 115200 baud (10 bits a byte), plus the CPU time to encode it - sent all
+ * as raster, and with the static images (center name, service names,
+ * labels) stored in the printer's NV memory ("nv": true; plus the one-time
+ * upload those images cost). The floor in the same run: the same ticket
+ * with every text in ASCII (no raster at all), i.e. what the fixed parts
+ * cost.
  *
  *   bench_printer [--dump DIR] [center.json]     one JSON object per line
  *
  * --dump DIR also writes each ticket's bytes to DIR/<code>-<width>-<qr>.bin
  * (what a technician can `cat` to a printer, or to qms-vprinter's pty). */
+#include "printer_nv.h"
 #include "ticket.h"
 
 #include "qms/alloc.h"
@@ -82,6 +86,44 @@ static int measure(qms_ticket_enc *e, const qms_ticket_print *t, size_t *bytes, 
     return QMS_OK;
 }
 
+/* The NV record as qms-printer store-nv would leave it, every image
+ * present, and the bytes of the define commands that store them. */
+static int nv_table_for(qms_ticket_enc *e, const qms_config *cfg, qms_nv_table *t, size_t *upload,
+                        size_t *image_bytes, int *nimages)
+{
+    const char *names[64], *codes[64];
+    int ns = cfg->nservices < 64 ? cfg->nservices : 64;
+    for (int i = 0; i < ns; i++) {
+        names[i] = cfg->services[i].name_vi;
+        codes[i] = cfg->services[i].code;
+    }
+    qms_ticket_image *im = NULL;
+    int n = 0;
+    int rc = qms_ticket_static_images(e, cfg->name_vi, names, codes, ns, &im, &n);
+    if (rc)
+        return rc;
+    qms_nv_init(t);
+    qms_escpos_buf b;
+    qms_escpos_init_buf(&b);
+    *image_bytes = 0;
+    for (int i = 0; i < n && !rc; i++) {
+        uint8_t kc[2];
+        rc = qms_nv_pick_key(t, im[i].hash, NULL, 0, kc);
+        if (!rc)
+            rc = qms_nv_add(t, kc, im[i].hash, im[i].r.stride * 8, im[i].r.h, im[i].what);
+        if (!rc) {
+            qms_nv_find_key(t, kc)->present = 1;
+            qms_escpos_nv_define(&b, kc[0], kc[1], im[i].r.bits, im[i].r.stride, im[i].r.h);
+            *image_bytes += (size_t)im[i].r.stride * (size_t)im[i].r.h;
+        }
+    }
+    *upload = b.len;
+    *nimages = n;
+    qms_escpos_free_buf(&b);
+    qms_ticket_images_free(im, n);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     const char *path = QMS_EXAMPLES "/center.json";
@@ -107,39 +149,65 @@ int main(int argc, char **argv)
                 return 1;
             }
             const char *qr = native ? "native" : "raster";
-            size_t max_bytes = 0, sum = 0;
-            for (int si = 0; si < cfg->nservices; si++) {
-                const qms_service *sv = &cfg->services[si];
-                char num[16], url[160];
-                qms_ticket_label(cfg, si, 23, num, sizeof num);
-                snprintf(url, sizeof url, "https://qms.example.vn/t/%s/2026-11-27/%s", cfg->site,
-                         num);
-                qms_ticket_print t = {.center_name = cfg->name_vi,
-                                      .service_name = sv->name_vi,
-                                      .number = num,
-                                      .ahead = 12,
-                                      .eta_s = 15 * 60,
-                                      .taken_ms = 1795741260000LL,
-                                      .utc_offset_min = cfg->utc_offset_min,
-                                      .qr_url = url,
-                                      .lang = "vi"};
-                size_t bytes = 0, raster = 0;
-                double ms = 0;
-                char name[64];
-                snprintf(name, sizeof name, "%s-%d-%s", sv->code, widths[wi], qr);
-                if (measure(&e, &t, &bytes, &raster, &ms, name)) {
-                    fprintf(stderr, "bench_printer: encode failed for %s\n", sv->code);
-                    return 1;
-                }
-                printf(
-                    "{\"bench\":\"printer_ticket\",\"width\":%d,\"qr\":\"%s\",\"service\":\"%s\","
-                    "\"bytes\":%zu,\"raster_bytes\":%zu,\"wire_ms_115200\":%.1f,"
-                    "\"encode_ms\":%.2f}\n",
-                    widths[wi], qr, sv->code, bytes, raster, wire_ms(bytes), ms);
-                if (bytes > max_bytes)
-                    max_bytes = bytes;
-                sum += bytes;
+            qms_nv_table tab;
+            size_t upload = 0, image_bytes = 0;
+            int nimages = 0;
+            if (nv_table_for(&e, cfg, &tab, &upload, &image_bytes, &nimages)) {
+                fprintf(stderr, "bench_printer: cannot render the static images\n");
+                return 1;
             }
+            printf("{\"bench\":\"printer_nv_upload\",\"width\":%d,\"qr\":\"%s\",\"images\":%d,"
+                   "\"image_bytes\":%zu,\"upload_bytes\":%zu,\"wire_ms_115200\":%.1f}\n",
+                   widths[wi], qr, nimages, image_bytes, upload, wire_ms(upload));
+            for (int nv = 0; nv <= 1; nv++) {
+                e.nv = nv ? &tab : NULL;
+                size_t max_bytes = 0, sum = 0;
+                for (int si = 0; si < cfg->nservices; si++) {
+                    const qms_service *sv = &cfg->services[si];
+                    char num[16], url[160];
+                    qms_ticket_label(cfg, si, 23, num, sizeof num);
+                    snprintf(url, sizeof url, "https://qms.example.vn/t/%s/2026-11-27/%s",
+                             cfg->site, num);
+                    qms_ticket_print t = {.center_name = cfg->name_vi,
+                                          .service_name = sv->name_vi,
+                                          .number = num,
+                                          .ahead = 12,
+                                          .eta_s = 15 * 60,
+                                          .taken_ms = 1795741260000LL,
+                                          .utc_offset_min = cfg->utc_offset_min,
+                                          .qr_url = url,
+                                          .lang = "vi"};
+                    size_t bytes = 0, raster = 0;
+                    double ms = 0;
+                    char name[64];
+                    snprintf(name, sizeof name, "%s-%d-%s%s", sv->code, widths[wi], qr,
+                             nv ? "-nv" : "");
+                    if (measure(&e, &t, &bytes, &raster, &ms, name)) {
+                        fprintf(stderr, "bench_printer: encode failed for %s\n", sv->code);
+                        return 1;
+                    }
+                    if (nv && e.nv_misses) {
+                        fprintf(stderr, "bench_printer: %s: %d lines not found in NV\n", sv->code,
+                                e.nv_misses);
+                        return 1;
+                    }
+                    printf("{\"bench\":\"printer_ticket\",\"width\":%d,\"qr\":\"%s\","
+                           "\"nv\":%s,\"service\":\"%s\",\"bytes\":%zu,\"raster_bytes\":%zu,"
+                           "\"wire_ms_115200\":%.1f,\"encode_ms\":%.2f}\n",
+                           widths[wi], qr, nv ? "true" : "false", sv->code, bytes, raster,
+                           wire_ms(bytes), ms);
+                    if (bytes > max_bytes)
+                        max_bytes = bytes;
+                    sum += bytes;
+                }
+                printf("{\"bench\":\"printer_summary\",\"width\":%d,\"qr\":\"%s\",\"nv\":%s,"
+                       "\"services\":%d,\"max_bytes\":%zu,\"mean_bytes\":%.0f,"
+                       "\"max_wire_ms_115200\":%.1f}\n",
+                       widths[wi], qr, nv ? "true" : "false", cfg->nservices, max_bytes,
+                       (double)sum / cfg->nservices, wire_ms(max_bytes));
+            }
+            e.nv = NULL;
+            qms_nv_free(&tab);
             /* the floor: everything ASCII, nothing rastered but the QR fallback */
             qms_ticket_print f = {.center_name = "Provincial Public Administration Service Center",
                                   .service_name = "Justice and civil status",
@@ -158,10 +226,6 @@ int main(int argc, char **argv)
             printf("{\"bench\":\"printer_floor_ascii\",\"width\":%d,\"qr\":\"%s\",\"bytes\":%zu,"
                    "\"wire_ms_115200\":%.1f,\"encode_ms\":%.2f}\n",
                    widths[wi], qr, fb, wire_ms(fb), fms);
-            printf("{\"bench\":\"printer_summary\",\"width\":%d,\"qr\":\"%s\",\"services\":%d,"
-                   "\"max_bytes\":%zu,\"mean_bytes\":%.0f,\"max_wire_ms_115200\":%.1f}\n",
-                   widths[wi], qr, cfg->nservices, max_bytes, (double)sum / cfg->nservices,
-                   wire_ms(max_bytes));
             qms_ticket_enc_free(&e);
         }
     }

@@ -7,6 +7,7 @@ add_library(qms_kiosk_core STATIC
   ${CMAKE_CURRENT_SOURCE_DIR}/kiosk_layout.c
   ${CMAKE_CURRENT_SOURCE_DIR}/kiosk_text.c
   ${CMAKE_CURRENT_SOURCE_DIR}/kiosk_view.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/kiosk_journal.c
   ${CMAKE_CURRENT_SOURCE_DIR}/kiosk_net.c)
 target_include_directories(qms_kiosk_core PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(qms_kiosk_core PUBLIC qms qms_warnings m)

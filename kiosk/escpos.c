@@ -150,6 +150,130 @@ void qms_escpos_qr(qms_escpos_buf *b, const char *data, int module, char ecc)
     qr_fn(b, 81, print, sizeof print);
 }
 
+static void nv_fn(qms_escpos_buf *b, uint8_t fn, const uint8_t *args, size_t n)
+{
+    size_t plen = n + 2; /* m, fn, args */
+    const uint8_t h[] = {QMS_GS, '(', 'L', (uint8_t)(plen & 0xff), (uint8_t)(plen >> 8), 48, fn};
+    qms_escpos_put(b, h, sizeof h);
+    qms_escpos_put(b, args, n);
+}
+
+static int nv_key_ok(uint8_t c)
+{
+    return c >= QMS_NV_KEY_MIN && c <= QMS_NV_KEY_MAX;
+}
+
+void qms_escpos_nv_define(qms_escpos_buf *b, uint8_t kc1, uint8_t kc2, const uint8_t *bits,
+                          int stride, int rows)
+{
+    if (!nv_key_ok(kc1) || !nv_key_ok(kc2) || stride <= 0 || rows <= 0 || stride > 8191 ||
+        rows > 0xffff)
+        return;
+    size_t n = (size_t)stride * (size_t)rows;
+    if (n > QMS_NV_MAX_DATA)
+        return;
+    int x = stride * 8;
+    size_t plen = 11 + n; /* m fn a kc1 kc2 b xL xH yL yH c, then the data */
+    /* m = 48, fn = 67, a = 48, b = 1 colour, c = 49 (colour 1) */
+    const uint8_t h[] = {QMS_GS,
+                         '(',
+                         'L',
+                         (uint8_t)(plen & 0xff),
+                         (uint8_t)(plen >> 8),
+                         48,
+                         67,
+                         48,
+                         kc1,
+                         kc2,
+                         1,
+                         (uint8_t)(x & 0xff),
+                         (uint8_t)(x >> 8),
+                         (uint8_t)(rows & 0xff),
+                         (uint8_t)(rows >> 8),
+                         49};
+    qms_escpos_put(b, h, sizeof h);
+    size_t at = b->len;
+    qms_escpos_put(b, bits, n);
+    if (!b->err)
+        qms_escpos_rt_safe(b->data + at, n);
+}
+
+void qms_escpos_nv_print(qms_escpos_buf *b, uint8_t kc1, uint8_t kc2)
+{
+    if (!nv_key_ok(kc1) || !nv_key_ok(kc2))
+        return;
+    const uint8_t a[] = {kc1, kc2, 1, 1};
+    nv_fn(b, 69, a, sizeof a);
+}
+
+void qms_escpos_nv_delete(qms_escpos_buf *b, uint8_t kc1, uint8_t kc2)
+{
+    if (!nv_key_ok(kc1) || !nv_key_ok(kc2))
+        return;
+    const uint8_t a[] = {kc1, kc2};
+    nv_fn(b, 66, a, sizeof a);
+}
+
+void qms_escpos_nv_delete_all(qms_escpos_buf *b)
+{
+    const uint8_t a[] = {'C', 'L', 'R'};
+    nv_fn(b, 65, a, sizeof a);
+}
+
+void qms_escpos_nv_keylist_request(qms_escpos_buf *b)
+{
+    const uint8_t a[] = {'K', 'C'};
+    nv_fn(b, 64, a, sizeof a);
+}
+
+void qms_escpos_nv_remaining_request(qms_escpos_buf *b)
+{
+    nv_fn(b, 51, NULL, 0);
+}
+
+void qms_escpos_nv_capacity_request(qms_escpos_buf *b)
+{
+    nv_fn(b, 48, NULL, 0);
+}
+
+int qms_escpos_nv_keylist_decode(const qms_escpos_reader *r, uint8_t (*keys)[2], int max, int *n,
+                                 int *more)
+{
+    *more = 0;
+    if (!r->blk_ready || r->blk_len < 2 || r->blk[0] != 0x72 ||
+        (r->blk[1] != 0x40 && r->blk[1] != 0x41))
+        return QMS_ERR_PROTOCOL;
+    int len = r->blk_len - 2;
+    if (len % 2 != 0 || len == (int)sizeof r->blk - 2)
+        return QMS_ERR_PROTOCOL; /* half a key, or cut off */
+    for (int i = 0; i < len; i += 2) {
+        uint8_t a = r->blk[2 + i], c = r->blk[3 + i];
+        if (!nv_key_ok(a) || !nv_key_ok(c))
+            return QMS_ERR_PROTOCOL;
+        if (*n < max) {
+            keys[*n][0] = a;
+            keys[*n][1] = c;
+            (*n)++;
+        }
+    }
+    *more = r->blk[1] == 0x41;
+    return QMS_OK;
+}
+
+int qms_escpos_nv_number_decode(const qms_escpos_reader *r, uint8_t ident, long *bytes)
+{
+    if (!r->blk_ready || r->blk_len < 2 || r->blk_len > 11 || r->blk[0] != ident)
+        return QMS_ERR_PROTOCOL;
+    long v = 0;
+    for (int i = 1; i < r->blk_len; i++) {
+        if (r->blk[i] < '0' || r->blk[i] > '9')
+            return QMS_ERR_PROTOCOL;
+        v = v * 10 + (r->blk[i] - '0');
+    }
+    *bytes = v;
+    return QMS_OK;
+}
+
 void qms_escpos_cut(qms_escpos_buf *b, int feed_dots)
 {
     const uint8_t c[] = {QMS_GS, 'V', 66, (uint8_t)clampi(feed_dots, 0, 255)};
@@ -221,11 +345,18 @@ void qms_escpos_reader_feed(qms_escpos_reader *r, const uint8_t *p, size_t n)
             r->skipped++;
         } else if (r->in_block) {
             r->in_block = c != 0x00;
+            if (c == 0x00)
+                r->blk_ready = 1;
+            else if (r->blk_len < (int)sizeof r->blk)
+                r->blk[r->blk_len++] = c;
             r->skipped++;
         } else if (c == 0x37 || c == 0x5f) {
             /* header of a NUL-terminated response block (e.g. the "buffer
-             * cleared" answer 37 25 00 to DLE DC4 8) */
+             * cleared" answer 37 25 00 to DLE DC4 8, the NV graphics
+             * answers): kept in blk for whoever asked */
             r->in_block = 1;
+            r->blk_len = 0;
+            r->blk_ready = 0;
             r->skipped++;
         } else if (qms_escpos_is_rt_status(c)) {
             if (r->nrt == (int)sizeof r->rt) {

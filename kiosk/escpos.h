@@ -9,7 +9,9 @@
  *   ESC d n          feed n lines          LF             print the line buffer
  *   GS v 0 m ...     raster image          GS ( k ...     QR code (model 2)
  *   GS V 66 n        feed n dots and cut   GS r 1         paper sensor status (in order)
- *   DLE EOT n        real-time status      DLE DC4 8 ...  real-time: clear buffers */
+ *   DLE EOT n        real-time status      DLE DC4 8 ...  real-time: clear buffers
+ *   GS ( L ...       NV graphics: define (fn 67), print (fn 69), delete (fn 65, 66),
+ *                    key code list (fn 64), capacity (fn 48) and what is left (fn 51) */
 #ifndef QMS_ESCPOS_H
 #define QMS_ESCPOS_H
 
@@ -59,6 +61,35 @@ void qms_escpos_raster_mode(qms_escpos_buf *b, const uint8_t *bits, int stride, 
 void qms_escpos_qr(qms_escpos_buf *b, const char *data, int module, char ecc);
 void qms_escpos_cut(qms_escpos_buf *b, int feed_dots); /* GS V 66 n: feed, partial cut */
 
+/* NV graphics (GS ( L, m = 48): images kept in the printer's non-volatile
+ * memory under a two-byte key code (each byte 32..126), defined once and
+ * printed with an 11-byte command. */
+#define QMS_NV_KEY_MIN 32
+#define QMS_NV_KEY_MAX 126
+/* Largest image data a GS ( L define carries (pL pH counts 11 more bytes). */
+#define QMS_NV_MAX_DATA (65535 - 11)
+/* Function 67: define raster image (kc1, kc2) of stride * 8 dots by rows,
+ * one colour; the data passes through qms_escpos_rt_safe like GS v 0's, so
+ * a stored image is bit for bit the one GS v 0 would print. Nothing is
+ * appended for a key outside 32..126 or data over QMS_NV_MAX_DATA. */
+void qms_escpos_nv_define(qms_escpos_buf *b, uint8_t kc1, uint8_t kc2, const uint8_t *bits,
+                          int stride, int rows);
+/* Function 69: print the image at (kc1, kc2), normal size (x = y = 1). */
+void qms_escpos_nv_print(qms_escpos_buf *b, uint8_t kc1, uint8_t kc2);
+void qms_escpos_nv_delete(qms_escpos_buf *b, uint8_t kc1, uint8_t kc2); /* function 66 */
+void qms_escpos_nv_delete_all(qms_escpos_buf *b);                       /* function 65 "CLR" */
+/* Function 64 "KC": the printer answers 37 72 s [kc1 kc2]... 00 (s = 0x41:
+ * more blocks follow, 0x40: last) and waits for the host's ACK (next
+ * block) / NAK (again) / CAN (stop) after each block. */
+void qms_escpos_nv_keylist_request(qms_escpos_buf *b);
+#define QMS_NV_ACK 0x06
+#define QMS_NV_NAK 0x15
+#define QMS_NV_CAN 0x18
+/* Function 51: bytes left, answered 37 31 <decimal digits> 00; function 48:
+ * the whole NV area, 37 30 <digits> 00. */
+void qms_escpos_nv_remaining_request(qms_escpos_buf *b);
+void qms_escpos_nv_capacity_request(qms_escpos_buf *b);
+
 /* Status requests. */
 void qms_escpos_status_request(qms_escpos_buf *b); /* DLE EOT 1, DLE EOT 2, DLE EOT 4 */
 void qms_escpos_sensor_request(qms_escpos_buf *b); /* GS r 1: answered after what precedes */
@@ -96,6 +127,11 @@ typedef struct qms_escpos_reader {
     int asb_skip;          /* bytes of an ASB packet still to skip */
     int in_block;          /* inside a 0x37/0x5f ... NUL response block */
     unsigned long skipped; /* bytes thrown away (for the log) */
+    /* the last complete 0x37 response block, without header and NUL (the
+     * answers to the NV graphics queries); longer blocks are cut here */
+    uint8_t blk[256];
+    int blk_len;   /* bytes in blk so far */
+    int blk_ready; /* 1: blk holds a whole block */
 } qms_escpos_reader;
 
 void qms_escpos_reader_reset(qms_escpos_reader *r);
@@ -103,6 +139,14 @@ void qms_escpos_reader_feed(qms_escpos_reader *r, const uint8_t *p, size_t n);
 /* Take the three oldest real-time bytes (replies to DLE EOT 1, 2, 4) if there
  * are three: 1 and out filled, else 0. */
 int qms_escpos_reader_take_rt(qms_escpos_reader *r, uint8_t out[3]);
+
+/* The NV key code list block in r (identifier 0x72): its keys (pairs) into
+ * keys[*n..] up to max, *more = 1 when the printer has another block.
+ * QMS_ERR_PROTOCOL when the block is something else or malformed. */
+int qms_escpos_nv_keylist_decode(const qms_escpos_reader *r, uint8_t (*keys)[2], int max, int *n,
+                                 int *more);
+/* The capacity block (identifier 0x30 or 0x31 as asked): bytes. */
+int qms_escpos_nv_number_decode(const qms_escpos_reader *r, uint8_t ident, long *bytes);
 
 /* Bytes of GS r 1 reply: paper near end (bits 0-1), paper out (bits 2-3). */
 int qms_escpos_sensor_decode(uint8_t c, int *paper_low, int *paper_out);

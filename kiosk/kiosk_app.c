@@ -1,5 +1,6 @@
 #include "kiosk_app.h"
 
+#include "kiosk_journal.h"
 #include "kiosk_net.h"
 #include "kiosk_prn.h"
 #include "kiosk_text.h"
@@ -17,6 +18,7 @@ struct kiosk_app {
     kiosk_config cfg;
     const qms_clock *clock;
     FILE *trace;
+    kiosk_journal *journal; /* NULL when it cannot be opened (logged) */
     kiosk_net *net;
     kiosk_prn prn;
     qms_printer_state published; /* printer state last put in the device status */
@@ -216,7 +218,10 @@ static void on_take(void *ud, int take_id, const kiosk_take_reply *r)
     kiosk_qr_url(a->cfg.qr_base, a->cfg.site, r, url, sizeof url);
     qms_ticket_print t;
     kiosk_ticket_fill(&t, r, center(a), a->lang, url);
+    kiosk_test_stop_at("reply");
     int rc = kiosk_prn_print(&a->prn, &t);
+    if (rc == QMS_OK) /* the cut is confirmed: the ticket is real, a restart keeps it */
+        kiosk_net_printed(a->net, r->req);
     trace(a, rc == QMS_OK ? "printed" : "print_failed", ex);
     publish_printer(a);
     schedule_printer_poll(a);
@@ -244,6 +249,19 @@ int kiosk_app_new(const kiosk_app_opts *o, kiosk_app **out)
     a->clock = o->clock ? o->clock : &qms_clock_real;
     a->trace = o->trace;
     memcpy(a->lang, a->cfg.lang, sizeof a->lang);
+    if (a->cfg.state_file[0]) {
+        char err[600];
+        int jrc = kiosk_journal_open(a->cfg.state_file, &a->journal, err, sizeof err);
+        if (jrc == QMS_ERR_UNAVAILABLE) {
+            QMS_ERROR("%s", err);
+            qms_free(a);
+            return jrc;
+        }
+        if (jrc)
+            QMS_ERROR("%s; running without it: a kiosk killed while a ticket is on its way may "
+                      "leave that ticket waiting",
+                      err);
+    }
     kiosk_net_opts no = {
         .host = o->host,
         .port = o->port,
@@ -252,9 +270,11 @@ int kiosk_app_new(const kiosk_app_opts *o, kiosk_app **out)
         .take_timeout_ms = a->cfg.take_timeout_ms,
         .on_take = on_take,
         .ud = a,
+        .journal = a->journal,
     };
     int rc = kiosk_net_new(&no, &a->net);
     if (rc) {
+        kiosk_journal_close(a->journal);
         qms_free(a);
         return rc;
     }
@@ -281,6 +301,7 @@ void kiosk_app_free(kiosk_app *a)
         kiosk_net_poll(a->net, 50);
     kiosk_prn_close(&a->prn);
     kiosk_net_free(a->net);
+    kiosk_journal_close(a->journal);
     qms_free(a);
 }
 

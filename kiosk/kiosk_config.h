@@ -28,6 +28,7 @@ typedef struct kiosk_config {
     int baud;           /* 115200 */
     int paper_dots;     /* 576 (80 mm, 203 dpi) or 512 */
     int qr_native;      /* 1: printer's QR command; 0: raster QR */
+    char nv_state[256]; /* NV graphics record (qms-printer store-nv); "": no NV graphics */
     int printer_poll_s; /* poll the printer's status this often while healthy */
     int fault_poll_ms;  /* ... and this often while it is faulted */
     /* behaviour */
@@ -38,6 +39,7 @@ typedef struct kiosk_config {
     int notice_timeout_s; /* "service closed" and similar notices back to the menu */
     int take_timeout_ms;  /* wait for the controller's reply to a take */
     int startup_grace_ms; /* how long "starting" may last before a fault shows */
+    char state_file[512]; /* the journal (docs/kiosk.md); "" = the default place */
 } kiosk_config;
 
 /* Defaults: site "default", kiosk "1", 1920x1080 landscape 21.5", 15 mm. */

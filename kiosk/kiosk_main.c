@@ -6,6 +6,7 @@
 #include "kiosk_app.h"
 #include "kiosk_config.h"
 #include "kiosk_draw.h"
+#include "kiosk_journal.h"
 #include "kiosk_script.h"
 #include "kiosk_take.h"
 #include "qms/clock.h"
@@ -87,7 +88,8 @@ static void usage(FILE *f)
             "  --script FILE        run a test script (taps, waits, screenshots), then exit\n"
             "  --screenshot-dir DIR where the script's screenshots go\n"
             "  --trace FILE         JSON lines with tap / take / print times (benchmarks)\n"
-            "  --log-level L        debug, info, warn (default), error\n");
+            "  --log-level L        debug, info, warn (default), error\n"
+            "  --state-file PATH    the journal of takes in flight (default: see docs/kiosk.md)\n");
 }
 
 static int parse_int(const char *s, int lo, int hi, int *out)
@@ -98,6 +100,35 @@ static int parse_int(const char *s, int lo, int hi, int *out)
     if (errno || *end || end == s || v < lo || v > hi)
         return -1;
     *out = (int)v;
+    return 0;
+}
+
+/* Where the journal lives (docs/kiosk.md): state_file as given on the
+ * command line; from the settings file, relative to that file's folder;
+ * not set, the default state folder. */
+static int resolve_state_file(kiosk_config *cfg, const char *config_path, int from_cli)
+{
+    char dir[512];
+    const char *slash = strrchr(config_path, '/');
+    if (slash)
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - config_path), config_path);
+    else
+        snprintf(dir, sizeof dir, ".");
+    if (!dir[0])
+        snprintf(dir, sizeof dir, "/");
+    char path[sizeof cfg->state_file];
+    int n;
+    if (!cfg->state_file[0]) {
+        kiosk_journal_default_path(cfg->site, cfg->kiosk_id, dir, path, sizeof path);
+        n = (int)strlen(path);
+    } else if (cfg->state_file[0] == '/' || from_cli) {
+        return 0;
+    } else {
+        n = snprintf(path, sizeof path, "%s/%s", dir, cfg->state_file);
+    }
+    if (n < 0 || (size_t)n >= sizeof path - 1)
+        return -1;
+    memcpy(cfg->state_file, path, (size_t)n + 1);
     return 0;
 }
 
@@ -678,6 +709,7 @@ int main(int argc, char **argv)
         O_SHOTS,
         O_TRACE,
         O_LOG,
+        O_STATE,
         O_HELP
     };
     static const struct option longopts[] = {
@@ -701,11 +733,13 @@ int main(int argc, char **argv)
         {"screenshot-dir", required_argument, 0, O_SHOTS},
         {"trace", required_argument, 0, O_TRACE},
         {"log-level", required_argument, 0, O_LOG},
+        {"state-file", required_argument, 0, O_STATE},
         {"help", no_argument, 0, O_HELP},
         {0, 0, 0, 0},
     };
     const char *config = NULL, *broker = "127.0.0.1:1883", *take = NULL, *prio = NULL;
     const char *script = NULL, *shots = NULL, *trace_path = NULL;
+    const char *o_state = NULL;
     const char *o_printer = NULL, *o_site = NULL, *o_kiosk = NULL, *o_lang = NULL, *o_qr = NULL;
     int o_portrait = 0, o_w = 0, o_h = 0, o_rot = -1, o_full = 0, o_idle = 0;
     double o_diag = 0;
@@ -754,6 +788,9 @@ int main(int argc, char **argv)
             break;
         case O_TRACE:
             trace_path = optarg;
+            break;
+        case O_STATE:
+            o_state = optarg;
             break;
         case O_WIDTH:
         case O_HEIGHT:
@@ -832,6 +869,7 @@ int main(int argc, char **argv)
     SETS(cfg->kiosk_id, o_kiosk);
     SETS(cfg->lang, o_lang);
     SETS(cfg->qr_base, o_qr);
+    SETS(cfg->state_file, o_state);
 #undef SETS
     if (o_w)
         cfg->width = o_w;
@@ -854,6 +892,11 @@ int main(int argc, char **argv)
     }
     if (kiosk_config_check(cfg, err, sizeof err)) {
         fprintf(stderr, "qms-kiosk: %s\n", err);
+        free(u);
+        return KIOSK_EXIT_USAGE;
+    }
+    if (resolve_state_file(cfg, config, o_state != NULL)) {
+        fprintf(stderr, "qms-kiosk: the state file path is too long\n");
         free(u);
         return KIOSK_EXIT_USAGE;
     }

@@ -1,5 +1,6 @@
 #include "kiosk_net.h"
 
+#include "kiosk_journal.h"
 #include "qms/alloc.h"
 #include "qms/clock.h"
 #include "qms/err.h"
@@ -33,7 +34,9 @@ struct pend {
     char *payload;  /* for resending with the same req */
     int64_t due_ms; /* P_TAKE: reply deadline; others: next resend (monotonic) */
     int backoff_ms;
-    int64_t ticket; /* P_CANCEL: the ticket id */
+    int64_t ticket;  /* P_CANCEL: the ticket id */
+    char reason[32]; /* P_ABANDONED: why a ticket it turns out to have made is cancelled */
+    char jreq[72];   /* P_CANCEL: the take it settles (its journal key) */
 };
 
 struct controller {
@@ -49,6 +52,7 @@ struct kiosk_net {
     int take_timeout_ms;
     kiosk_take_cb on_take;
     void *ud;
+    kiosk_journal *journal; /* NULL: settle in memory only */
     qms_config *config;
     int config_gen;
     struct controller ctrl[MAX_CONTROLLERS];
@@ -227,27 +231,57 @@ static int send_pend(kiosk_net *n, struct pend *p, const char *topic)
                                      p->corr);
 }
 
-int kiosk_net_cancel(kiosk_net *n, int64_t id, const char *reason)
+/* Start cancelling ticket id, repeated until the controller answers.
+ * jreq: the take this settles (its journal key); NULL: found by the ticket
+ * id. creq: the cancel's request id as journaled by a previous run (NULL:
+ * a new one). journal_it: write the cancel to the journal. */
+static int start_cancel(kiosk_net *n, int64_t id, const char *reason, const char *jreq,
+                        const char *creq, int journal_it)
 {
     struct pend *p = pend_new(n);
     if (!p) {
         QMS_ERROR("too many unsettled requests; cannot cancel ticket id %lld", (long long)id);
         return QMS_ERR_TOO_LARGE;
     }
-    make_req(n, p->req, sizeof p->req);
+    if (creq && *creq)
+        snprintf(p->req, sizeof p->req, "%s", creq);
+    else
+        make_req(n, p->req, sizeof p->req);
     char js[256];
     snprintf(js, sizeof js, "{\"req\":\"%s\",\"id\":%lld,\"reason\":\"%s\",\"kiosk\":\"%s\"}",
              p->req, (long long)id, reason, n->kiosk_id);
     p->payload = qms_strdup(js);
-    if (!p->payload)
+    if (!p->payload) {
+        pend_free(p);
         return QMS_ERR_NOMEM;
+    }
+    if (!jreq) {
+        const kiosk_journal_entry *e = kiosk_journal_find_id(n->journal, id);
+        jreq = e ? e->req : NULL;
+    }
+    /* a ticket the journal does not know (cannot normally happen) is kept
+     * under the cancel's own id, so a restart still sends the cancel */
+    snprintf(p->jreq, sizeof p->jreq, "%s", jreq ? jreq : p->req);
     p->kind = P_CANCEL;
     p->ticket = id;
     p->backoff_ms = RESEND_FIRST_MS;
     p->due_ms = qms_mono_ms() + p->backoff_ms;
+    if (journal_it)
+        kiosk_journal_cancel(n->journal, p->jreq, id, reason, p->req);
     QMS_WARN("cancelling ticket id %lld (%s), request %s", (long long)id, reason, p->req);
+    kiosk_test_stop_at("cancel");
     send_pend(n, p, n->t_cancel); /* if down, the resend timer sends it */
     return QMS_OK;
+}
+
+int kiosk_net_cancel(kiosk_net *n, int64_t id, const char *reason)
+{
+    return start_cancel(n, id, reason, NULL, NULL, 1);
+}
+
+int kiosk_net_printed(kiosk_net *n, const char *req)
+{
+    return kiosk_journal_printed(n->journal, req);
 }
 
 static void on_reply(kiosk_net *n, struct pend *p, const char *payload, size_t len)
@@ -262,31 +296,48 @@ static void on_reply(kiosk_net *n, struct pend *p, const char *payload, size_t l
             snprintf(r.code, sizeof r.code, "protocol");
         }
         int id = p->take_id;
+        snprintf(r.req, sizeof r.req, "%s", p->req); /* the journal's key, whatever came back */
+        /* a ticket: on paper or cancelled before the journal lets go of it */
+        if (r.err == QMS_OK)
+            kiosk_journal_ticket(n->journal, p->req, r.id, r.ticket);
+        else
+            kiosk_journal_done(n->journal, p->req);
         pend_free(p);
         push_outcome(n, id, &r);
         break;
     }
     case P_ABANDONED:
         if (prc == QMS_OK && r.err == QMS_OK) {
-            QMS_WARN("late reply: ticket %s (id %lld) was made after the kiosk gave up; "
+            QMS_WARN("late reply: ticket %s (id %lld) was made after the kiosk gave up on it%s; "
                      "cancelling it",
-                     r.ticket, (long long)r.id);
+                     r.ticket, (long long)r.id,
+                     strcmp(p->reason, "kiosk_restart") ? "" : " (before a restart)");
+            char req[sizeof p->req], reason[sizeof p->reason];
+            snprintf(req, sizeof req, "%s", p->req);
+            snprintf(reason, sizeof reason, "%s", p->reason);
             pend_free(p);
-            kiosk_net_cancel(n, r.id, "abandoned");
+            start_cancel(n, r.id, reason, req, NULL, 1);
         } else if (prc == QMS_OK && r.err == QMS_ERR_DB) {
             /* the store failed: ask again later */
         } else {
             QMS_INFO("abandoned take %s settled: no ticket (%s)", p->req, r.code);
+            kiosk_journal_done(n->journal, p->req);
             pend_free(p);
         }
         break;
     case P_CANCEL: {
         if (prc == QMS_OK && r.err == QMS_ERR_DB)
             break; /* retry */
-        if (prc == QMS_OK && r.err && r.err != QMS_ERR_BAD_STATE && r.err != QMS_ERR_UNKNOWN_TICKET)
+        if (prc == QMS_OK && r.err == QMS_ERR_BAD_STATE)
+            /* a counter called it (or it ended) before the cancel arrived:
+             * nothing left to cancel, and nothing to retry */
+            QMS_WARN("ticket id %lld not cancelled: no longer waiting (%s)", (long long)p->ticket,
+                     r.code);
+        else if (prc == QMS_OK && r.err && r.err != QMS_ERR_UNKNOWN_TICKET)
             QMS_WARN("cancel of ticket id %lld refused: %s", (long long)p->ticket, r.code);
         else
             QMS_INFO("ticket id %lld cancelled", (long long)p->ticket);
+        kiosk_journal_done(n->journal, p->jreq);
         pend_free(p);
         break;
     }
@@ -353,6 +404,49 @@ static void on_msg(void *ud, const qms_mqtt_msg *msg)
     }
 }
 
+/* What the previous run left open: each take is settled as soon as the
+ * controller is online, with the usual resend rules. A take whose outcome
+ * was unknown is asked again with the same req (the controller answers a
+ * repeat from its store, so no second ticket) and any ticket it made is
+ * cancelled; a ticket not confirmed printed is cancelled (kiosk_restart):
+ * the printer's confirmed cut is what makes a ticket real. */
+static void load_journal(kiosk_net *n)
+{
+    int64_t now = qms_mono_ms();
+    int k = kiosk_journal_count(n->journal);
+    if (k)
+        QMS_WARN("state file %s: %d request(s) left unsettled by the last run; settling them",
+                 kiosk_journal_path(n->journal), k);
+    for (int i = 0; i < k; i++) {
+        const kiosk_journal_entry *e = kiosk_journal_get(n->journal, i);
+        if (e->state == KJ_TAKE) {
+            struct pend *p = pend_new(n);
+            if (!p || !(p->payload = qms_strdup(e->payload))) {
+                QMS_ERROR("cannot settle take %s: too many requests", e->req);
+                continue;
+            }
+            snprintf(p->req, sizeof p->req, "%s", e->req);
+            snprintf(p->reason, sizeof p->reason, "kiosk_restart");
+            p->kind = P_ABANDONED;
+            p->backoff_ms = RESEND_FIRST_MS;
+            p->due_ms = now; /* as soon as the controller is online */
+            QMS_WARN("take %s: its outcome is unknown (the kiosk stopped before it was known); "
+                     "asking again to cancel any ticket it made",
+                     e->req);
+        } else if (e->state == KJ_TICKET) {
+            QMS_WARN("ticket %s (id %lld) of take %s was not confirmed printed before the kiosk "
+                     "stopped; cancelling it",
+                     e->ticket, (long long)e->id, e->req);
+            start_cancel(n, e->id, "kiosk_restart", e->req, NULL, 0);
+        } else if (e->state == KJ_CANCEL) {
+            QMS_WARN("ticket id %lld: its cancel (%s) was not acknowledged before the kiosk "
+                     "stopped; sending it again",
+                     (long long)e->id, e->reason);
+            start_cancel(n, e->id, e->reason, e->req, e->creq, 0);
+        }
+    }
+}
+
 int kiosk_net_new(const kiosk_net_opts *o, kiosk_net **out)
 {
     *out = NULL;
@@ -397,6 +491,8 @@ int kiosk_net_new(const kiosk_net_opts *o, kiosk_net **out)
         return rc;
     }
     qms_mqtt_set_callbacks(n->m, on_msg, NULL, n);
+    n->journal = o->journal;
+    load_journal(n);
     char sub[160];
     qms_mqtt_subscribe(n->m, n->t_config, 1);
     snprintf(sub, sizeof sub, "%s+/status", n->t_ctrl_prefix);
@@ -412,8 +508,10 @@ void kiosk_net_free(kiosk_net *n)
         return;
     for (int i = 0; i < MAX_PEND; i++)
         if (n->pend[i].kind == P_CANCEL || n->pend[i].kind == P_ABANDONED)
-            QMS_WARN("exiting with request %s unsettled (%s)", n->pend[i].req,
-                     n->pend[i].kind == P_CANCEL ? "cancel" : "take");
+            QMS_WARN("exiting with request %s unsettled (%s)%s%s%s", n->pend[i].req,
+                     n->pend[i].kind == P_CANCEL ? "cancel" : "take",
+                     n->journal ? "; kept in " : "", kiosk_journal_path(n->journal),
+                     n->journal ? " for the next start" : "");
     for (int i = 0; i < MAX_PEND; i++)
         pend_free(&n->pend[i]);
     qms_mqtt_free(n->m);
@@ -453,9 +551,13 @@ int kiosk_net_take(kiosk_net *n, const char *service, const char *prio, const ch
     }
     p->kind = P_TAKE;
     p->take_id = ++n->next_take_id;
+    /* on disk before it leaves: a kiosk killed from here on settles it at
+     * its next start (a failure is logged; the citizen is still served) */
+    kiosk_journal_take(n->journal, p->req, p->payload);
     p->due_ms = qms_mono_ms() + n->take_timeout_ms;
     int rc = send_pend(n, p, n->t_take);
     if (rc) {
+        kiosk_journal_done(n->journal, p->req);
         pend_free(p);
         return rc;
     }
@@ -483,6 +585,7 @@ static void run_timers(kiosk_net *n)
             QMS_WARN("take %s: no answer in %d ms; will settle it in the background", p->req,
                      n->take_timeout_ms);
             p->kind = P_ABANDONED;
+            snprintf(p->reason, sizeof p->reason, "abandoned");
             p->backoff_ms = RESEND_FIRST_MS;
             p->due_ms = now + p->backoff_ms;
             push_outcome(n, id, &r);

@@ -19,6 +19,7 @@
 #include "qms/config.h"
 
 typedef struct kiosk_net kiosk_net;
+struct kiosk_journal;
 
 /* A take's outcome. err is QMS_OK (a ticket), a refusal (QMS_ERR_CAP_REACHED,
  * QMS_ERR_OUTSIDE_HOURS, ...), QMS_ERR_TIMEOUT or QMS_ERR_UNAVAILABLE. */
@@ -62,6 +63,10 @@ typedef struct kiosk_net_opts {
     int take_timeout_ms;
     kiosk_take_cb on_take;
     void *ud;
+    /* optional, not owned: the journal (kiosk_journal.h). Every take is on
+     * disk before it is sent, and what a previous run left open in it is
+     * settled as soon as the controller is online. */
+    struct kiosk_journal *journal;
 } kiosk_net_opts;
 
 int kiosk_net_new(const kiosk_net_opts *o, kiosk_net **out);
@@ -91,8 +96,11 @@ int kiosk_net_config_gen(const kiosk_net *n);
 int kiosk_net_take(kiosk_net *n, const char *service, const char *prio, const char *lang,
                    int *take_id);
 /* Cancel ticket id (reason "print_failed"): sent now and repeated until
- * the controller answers. */
+ * the controller answers; kept in the journal until then. */
 int kiosk_net_cancel(kiosk_net *n, int64_t id, const char *reason);
+/* The ticket of take req (kiosk_take_reply.req) is confirmed on paper: it
+ * stands, and a restart must not cancel it (written to disk now). */
+int kiosk_net_printed(kiosk_net *n, const char *req);
 /* Requests not yet settled: cancels not acknowledged, takes not resolved. */
 int kiosk_net_unsettled(const kiosk_net *n);
 

@@ -17,6 +17,8 @@ void kiosk_prn_init(kiosk_prn *k, const kiosk_config *c)
     k->opts.width_dots = c->paper_dots;
     k->opts.font_dir = k->font_dir;
     k->opts.qr_native = c->qr_native;
+    snprintf(k->nv_state, sizeof k->nv_state, "%s", c->nv_state);
+    k->opts.nv_state = k->nv_state[0] ? k->nv_state : NULL; /* static parts from NV */
     k->opts.status_timeout_ms = 500;
     k->state = QMS_PRN_OFFLINE;
 }

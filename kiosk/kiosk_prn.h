@@ -12,6 +12,7 @@ typedef struct kiosk_prn {
     qms_printer_opts opts;
     char device[256];
     char font_dir[256];
+    char nv_state[256];
     qms_printer *p;          /* NULL while the device cannot be opened */
     qms_printer_state state; /* last known */
     int64_t next_open_ms;    /* a device that cannot be opened is retried with backoff */

@@ -1,5 +1,6 @@
 #include "kiosk_take.h"
 
+#include "kiosk_journal.h"
 #include "kiosk_net.h"
 #include "kiosk_prn.h"
 #include "qms/clock.h"
@@ -67,6 +68,19 @@ int kiosk_take_main(const kiosk_config *cfg, const char *host, int port, const c
                     const char *prio)
 {
     struct take_state st = {0};
+    /* the same journal as the kiosk on screen: a --take killed midway is
+     * settled by the next start of either (docs/kiosk.md) */
+    kiosk_journal *j = NULL;
+    if (cfg->state_file[0]) {
+        char err[600];
+        int jrc = kiosk_journal_open(cfg->state_file, &j, err, sizeof err);
+        if (jrc == QMS_ERR_UNAVAILABLE) {
+            fprintf(stderr, "qms-kiosk: %s\n", err);
+            return KIOSK_EXIT_USAGE;
+        }
+        if (jrc)
+            fprintf(stderr, "qms-kiosk: WARNING: %s; going on without it\n", err);
+    }
     kiosk_net_opts no = {
         .host = host,
         .port = port,
@@ -75,10 +89,12 @@ int kiosk_take_main(const kiosk_config *cfg, const char *host, int port, const c
         .take_timeout_ms = cfg->take_timeout_ms,
         .on_take = on_take,
         .ud = &st,
+        .journal = j,
     };
     kiosk_net *n = NULL;
     if (kiosk_net_new(&no, &n)) {
         fprintf(stderr, "qms-kiosk: cannot start the MQTT session\n");
+        kiosk_journal_close(j);
         return KIOSK_EXIT_NETWORK;
     }
     kiosk_prn prn;
@@ -139,6 +155,7 @@ int kiosk_take_main(const kiosk_config *cfg, const char *host, int port, const c
     kiosk_qr_url(cfg->qr_base, cfg->site, &st.r, url, sizeof url);
     qms_ticket_print t;
     kiosk_ticket_fill(&t, &st.r, c, cfg->lang, url);
+    kiosk_test_stop_at("reply");
     if (kiosk_prn_print(&prn, &t) != QMS_OK) {
         kiosk_net_set_printer(n, qms_printer_state_name(prn.state));
         kiosk_net_cancel(n, st.r.id, "print_failed");
@@ -147,6 +164,7 @@ int kiosk_take_main(const kiosk_config *cfg, const char *host, int port, const c
         rc = KIOSK_EXIT_PRINTER;
         goto out;
     }
+    kiosk_net_printed(n, st.r.req); /* the cut is confirmed: a restart keeps it */
     kiosk_net_set_printer(n, qms_printer_state_name(prn.state));
     if (!kiosk_prn_usable(prn.state))
         fprintf(stderr, "qms-kiosk: ticket printed; the printer is now %s\n",
@@ -157,9 +175,13 @@ int kiosk_take_main(const kiosk_config *cfg, const char *host, int port, const c
 out:
     /* settle what must not be left behind (a cancel, a take that timed out) */
     if (kiosk_net_unsettled(n) && !run_until(n, SETTLE_WAIT_MS, c_settled, NULL))
-        fprintf(stderr, "qms-kiosk: WARNING: a request is unsettled (see the log); check the "
-                        "controller for a waiting ticket from this kiosk\n");
+        fprintf(stderr, "qms-kiosk: WARNING: a request is unsettled (see the log)%s%s%s\n",
+                j ? "; it is kept in "
+                  : "; check the controller for a waiting ticket from "
+                    "this kiosk",
+                kiosk_journal_path(j), j ? " and settled at the next start" : "");
     kiosk_prn_close(&prn);
     kiosk_net_free(n);
+    kiosk_journal_close(j);
     return rc;
 }

@@ -4,6 +4,7 @@ pkg_check_modules(ZBAR REQUIRED IMPORTED_TARGET zbar)
 
 add_library(qms_printer STATIC
   ${CMAKE_CURRENT_LIST_DIR}/printer.c
+  ${CMAKE_CURRENT_LIST_DIR}/printer_nv.c
   ${CMAKE_CURRENT_LIST_DIR}/ticket.c
   ${CMAKE_CURRENT_LIST_DIR}/escpos.c
   ${CMAKE_CURRENT_LIST_DIR}/raster.c

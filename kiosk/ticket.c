@@ -101,6 +101,25 @@ int qms_ticket_text_rasters(qms_ticket_enc *e, const char *utf8, int bold, qms_r
     return QMS_OK;
 }
 
+/* One raster line as the printer prints it: from its NV memory when it
+ * holds exactly these bits (the lookup is by the hash of the bits as they go
+ * on the wire, so a changed text, font or width never finds an old image),
+ * else as GS v 0. Same pixels either way. */
+static void put_raster_line(qms_ticket_enc *e, qms_escpos_buf *b, qms_raster *r)
+{
+    qms_escpos_rt_safe(r->bits, (size_t)r->stride * (size_t)r->h);
+    if (e->nv) {
+        const qms_nv_entry *ne = qms_nv_find(e->nv, qms_raster_hash(r), r->stride * 8, r->h, 1);
+        if (ne) {
+            qms_escpos_nv_print(b, ne->kc[0], ne->kc[1]);
+            e->nv_hits++;
+            return;
+        }
+    }
+    e->nv_misses++;
+    qms_escpos_raster(b, r->bits, r->stride, r->h);
+}
+
 /* Raster lines of text, centered (ESC a 1 is in force), `gap` dots apart. */
 static int put_raster_text(qms_ticket_enc *e, qms_escpos_buf *b, const char *utf8, int bold,
                            int gap)
@@ -113,7 +132,7 @@ static int put_raster_text(qms_ticket_enc *e, qms_escpos_buf *b, const char *utf
     for (int i = 0; i < n; i++) {
         if (i > 0)
             qms_escpos_feed_dots(b, gap);
-        qms_escpos_raster(b, r[i].bits, r[i].stride, r[i].h);
+        put_raster_line(e, b, &r[i]);
         qms_raster_free(&r[i]);
     }
     qms_free(r);
@@ -158,42 +177,52 @@ static int is_en(const char *lang)
     return lang && strcmp(lang, "en") == 0;
 }
 
-void qms_ticket_label_ahead(const char *lang, int ahead, char *out, size_t outlen)
+/* The fixed Vietnamese labels: the numbers go on their own line in the
+ * printer's font, so these lines are the same on every ticket. */
+#define VI_AHEAD "Số người trước bạn:"
+#define VI_NEXT "Bạn là người tiếp theo"
+#define VI_WAIT "Chờ dự kiến (phút):"
+#define VI_PRIORITY "Ưu tiên"
+
+void qms_ticket_label_ahead(const char *lang, int ahead, char *label, size_t labellen, char *value,
+                            size_t valuelen)
 {
     if (ahead < 0)
         ahead = 0;
+    value[0] = '\0';
     if (is_en(lang)) {
         if (ahead == 0)
-            snprintf(out, outlen, "You are next");
+            snprintf(label, labellen, "You are next");
         else
-            snprintf(out, outlen, "People ahead: %d", ahead);
+            snprintf(label, labellen, "People ahead: %d", ahead);
     } else {
-        if (ahead == 0)
-            snprintf(out, outlen, "Bạn là người tiếp theo");
-        else
-            snprintf(out, outlen, "Trước bạn: %d người", ahead);
+        snprintf(label, labellen, "%s", ahead == 0 ? VI_NEXT : VI_AHEAD);
+        if (ahead > 0)
+            snprintf(value, valuelen, "%d", ahead);
     }
 }
 
-void qms_ticket_label_wait(const char *lang, int eta_s, char *out, size_t outlen)
+void qms_ticket_label_wait(const char *lang, int eta_s, char *label, size_t labellen, char *value,
+                           size_t valuelen)
 {
     /* under a minute says so; otherwise the nearest minute */
     int min = eta_s < 60 ? 0 : (eta_s + 30) / 60;
     int h = min / 60, m = min % 60;
+    value[0] = '\0';
     if (is_en(lang)) {
         if (min < 1)
-            snprintf(out, outlen, "Expected wait: under 1 min");
+            snprintf(label, labellen, "Expected wait: under 1 min");
         else if (h == 0)
-            snprintf(out, outlen, "Expected wait: %d min", m);
+            snprintf(label, labellen, "Expected wait: %d min", m);
         else
-            snprintf(out, outlen, "Expected wait: %d h %02d min", h, m);
+            snprintf(label, labellen, "Expected wait: %d h %02d min", h, m);
     } else {
+        /* minutes only: the unit is in the fixed label */
+        snprintf(label, labellen, "%s", VI_WAIT);
         if (min < 1)
-            snprintf(out, outlen, "Chờ dự kiến: dưới 1 phút");
-        else if (h == 0)
-            snprintf(out, outlen, "Chờ dự kiến: %d phút", m);
+            snprintf(value, valuelen, "< 1");
         else
-            snprintf(out, outlen, "Chờ dự kiến: %d giờ %d phút", h, m);
+            snprintf(value, valuelen, "%d", min);
     }
 }
 
@@ -213,6 +242,30 @@ static int put_text(qms_ticket_enc *e, qms_escpos_buf *b, const char *s, int bol
     return put_raster_text(e, b, s, bold, gap);
 }
 
+/* A label line and, under it, its value in the printer's font (bold). */
+static int put_label_value(qms_ticket_enc *e, qms_escpos_buf *b, const char *label,
+                           const char *value, int gap)
+{
+    int rc = put_text(e, b, label, 0, gap);
+    if (rc)
+        return rc;
+    int raster = !qms_text_is_ascii(label);
+    if (value[0]) {
+        if (raster)
+            qms_escpos_feed_dots(b, gap);
+        qms_escpos_bold(b, 1);
+        qms_escpos_size(b, 2, 2);
+        qms_escpos_text(b, value);
+        qms_escpos_byte(b, '\n');
+        qms_escpos_size(b, 1, 1);
+        qms_escpos_bold(b, 0);
+        qms_escpos_feed_dots(b, scaled(e, 8));
+    } else if (raster) {
+        qms_escpos_feed_dots(b, scaled(e, 8));
+    }
+    return QMS_OK;
+}
+
 int qms_ticket_encode(qms_ticket_enc *e, const qms_ticket_print *t, qms_escpos_buf *b)
 {
     if (!t || !t->number || !*t->number || !qms_text_is_ascii(t->number))
@@ -220,6 +273,7 @@ int qms_ticket_encode(qms_ticket_enc *e, const qms_ticket_print *t, qms_escpos_b
     int rc;
     char line[160];
     int gap = scaled(e, 6); /* between wrapped raster lines */
+    e->nv_hits = e->nv_misses = 0;
 
     qms_escpos_reset(b);
     qms_escpos_align(b, 1);
@@ -245,20 +299,17 @@ int qms_ticket_encode(qms_ticket_enc *e, const qms_ticket_print *t, qms_escpos_b
     qms_escpos_bold(b, 0);
 
     if (t->priority) {
-        if ((rc = put_text(e, b, is_en(t->lang) ? "PRIORITY" : "Ưu tiên", 1, gap)))
+        if ((rc = put_text(e, b, is_en(t->lang) ? "PRIORITY" : VI_PRIORITY, 1, gap)))
             return rc;
         qms_escpos_feed_dots(b, scaled(e, 8));
     }
-    qms_ticket_label_ahead(t->lang, t->ahead, line, sizeof line);
-    if ((rc = put_text(e, b, line, 0, gap)))
+    char value[32];
+    qms_ticket_label_ahead(t->lang, t->ahead, line, sizeof line, value, sizeof value);
+    if ((rc = put_label_value(e, b, line, value, gap)))
         return rc;
-    if (!qms_text_is_ascii(line))
-        qms_escpos_feed_dots(b, gap);
-    qms_ticket_label_wait(t->lang, t->eta_s, line, sizeof line);
-    if ((rc = put_text(e, b, line, 0, gap)))
+    qms_ticket_label_wait(t->lang, t->eta_s, line, sizeof line, value, sizeof value);
+    if ((rc = put_label_value(e, b, line, value, gap)))
         return rc;
-    if (!qms_text_is_ascii(line))
-        qms_escpos_feed_dots(b, scaled(e, 8));
 
     /* Date and time: digits, the printer's font. */
     int32_t day = qms_local_day(t->taken_ms, t->utc_offset_min);
@@ -285,4 +336,89 @@ int qms_ticket_encode(qms_ticket_enc *e, const qms_ticket_print *t, qms_escpos_b
     qms_escpos_align(b, 0);
     qms_escpos_cut(b, scaled(e, 24));
     return b->err;
+}
+
+void qms_ticket_images_free(qms_ticket_image *im, int n)
+{
+    for (int i = 0; i < n; i++)
+        qms_raster_free(&im[i].r);
+    qms_free(im);
+}
+
+/* Add the raster lines of one text (none if it is ASCII) to the list,
+ * skipping lines already in it. */
+static int add_static(qms_ticket_enc *e, const char *utf8, int bold, const char *what,
+                      qms_ticket_image **im, int *n, int *cap)
+{
+    if (!utf8 || !*utf8 || qms_text_is_ascii(utf8))
+        return QMS_OK;
+    qms_raster *r = NULL;
+    int nr = 0;
+    int rc = qms_ticket_text_rasters(e, utf8, bold, &r, &nr);
+    if (rc)
+        return rc;
+    for (int i = 0; i < nr; i++) {
+        qms_escpos_rt_safe(r[i].bits, (size_t)r[i].stride * (size_t)r[i].h);
+        uint64_t h = qms_raster_hash(&r[i]);
+        int dup = 0;
+        for (int k = 0; k < *n && !dup; k++)
+            dup = (*im)[k].hash == h && (*im)[k].r.w == r[i].w && (*im)[k].r.h == r[i].h;
+        if (dup || rc) {
+            qms_raster_free(&r[i]);
+            continue;
+        }
+        if (*n == *cap) {
+            int nc = *cap ? *cap * 2 : 16;
+            qms_ticket_image *m = qms_realloc(*im, (size_t)nc * sizeof *m);
+            if (!m) {
+                qms_raster_free(&r[i]);
+                rc = QMS_ERR_NOMEM;
+                continue;
+            }
+            *im = m;
+            *cap = nc;
+        }
+        qms_ticket_image *m = &(*im)[(*n)++];
+        memset(m, 0, sizeof *m);
+        m->r = r[i]; /* takes the bits */
+        m->hash = h;
+        if (nr > 1)
+            snprintf(m->what, sizeof m->what, "%s (line %d): %s", what, i + 1, utf8);
+        else
+            snprintf(m->what, sizeof m->what, "%s: %s", what, utf8);
+    }
+    qms_free(r);
+    return rc;
+}
+
+int qms_ticket_static_images(qms_ticket_enc *e, const char *center_name,
+                             const char *const *service_names, const char *const *service_codes,
+                             int nservices, qms_ticket_image **out, int *n)
+{
+    *out = NULL;
+    *n = 0;
+    qms_ticket_image *im = NULL;
+    int cnt = 0, cap = 0;
+    int rc = add_static(e, center_name, 0, "center", &im, &cnt, &cap);
+    for (int i = 0; i < nservices && !rc; i++) {
+        char what[32];
+        snprintf(what, sizeof what, "service %s", service_codes ? service_codes[i] : "");
+        rc = add_static(e, service_names[i], 1, what, &im, &cnt, &cap);
+    }
+    /* the same order as on the paper */
+    if (!rc)
+        rc = add_static(e, VI_PRIORITY, 1, "label", &im, &cnt, &cap);
+    if (!rc)
+        rc = add_static(e, VI_AHEAD, 0, "label", &im, &cnt, &cap);
+    if (!rc)
+        rc = add_static(e, VI_NEXT, 0, "label", &im, &cnt, &cap);
+    if (!rc)
+        rc = add_static(e, VI_WAIT, 0, "label", &im, &cnt, &cap);
+    if (rc) {
+        qms_ticket_images_free(im, cnt);
+        return rc;
+    }
+    *out = im;
+    *n = cnt;
+    return QMS_OK;
 }

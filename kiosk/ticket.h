@@ -6,6 +6,7 @@
 
 #include "escpos.h"
 #include "printer.h"
+#include "printer_nv.h"
 #include "raster.h"
 
 typedef struct qms_ticket_enc {
@@ -15,6 +16,11 @@ typedef struct qms_ticket_enc {
     TTF_Font *regular; /* center name, labels */
     TTF_Font *bold;    /* service name, priority mark */
     int ttf_inited;    /* this encoder holds a TTF_Init reference */
+    /* NV graphics: the images the printer holds (entries with present = 1
+     * are printed with GS ( L fn 69, the rest goes as GS v 0). NULL: all
+     * raster. Not owned. */
+    const qms_nv_table *nv;
+    int nv_hits, nv_misses; /* raster lines of the last ticket from NV / sent as raster */
 } qms_ticket_enc;
 
 /* Sizes in dots at 203 dpi (scaled for 180 dpi). Chosen by printing all 17
@@ -39,8 +45,31 @@ int qms_ticket_encode(qms_ticket_enc *e, const qms_ticket_print *t, qms_escpos_b
 int qms_ticket_text_rasters(qms_ticket_enc *e, const char *utf8, int bold, qms_raster **out,
                             int *n);
 
-/* The Vietnamese / English label lines (UTF-8) for ahead / expected wait. */
-void qms_ticket_label_ahead(const char *lang, int ahead, char *out, size_t outlen);
-void qms_ticket_label_wait(const char *lang, int eta_s, char *out, size_t outlen);
+/* The people-ahead and expected-wait parts: a label line and a value line
+ * under it ("" when there is none). In Vietnamese the label is the same on
+ * every ticket (so it can be stored in the printer) and the value is
+ * digits in the printer's font ("Số người trước bạn:" / "12"); in
+ * English both fit one ASCII line ("People ahead: 12" / ""). */
+void qms_ticket_label_ahead(const char *lang, int ahead, char *label, size_t labellen, char *value,
+                            size_t valuelen);
+void qms_ticket_label_wait(const char *lang, int eta_s, char *label, size_t labellen, char *value,
+                           size_t valuelen);
+
+/* One image that is the same on every ticket that shows it: its bits as
+ * they go on the wire (after qms_escpos_rt_safe) and what it is. */
+typedef struct qms_ticket_image {
+    qms_raster r;
+    uint64_t hash; /* qms_raster_hash(&r) */
+    char what[96]; /* "center: Trung tâm ...", "service TP: ...", "label: ..." */
+} qms_ticket_image;
+
+/* Every static raster line of this center's Vietnamese tickets: the center
+ * name, each service name (wrapped as printed), the priority mark and the
+ * fixed labels - without duplicates. ASCII texts print in the printer's font
+ * and need no image. Free with qms_ticket_images_free. */
+int qms_ticket_static_images(qms_ticket_enc *e, const char *center_name,
+                             const char *const *service_names, const char *const *service_codes,
+                             int nservices, qms_ticket_image **out, int *n);
+void qms_ticket_images_free(qms_ticket_image *im, int n);
 
 #endif

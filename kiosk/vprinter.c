@@ -15,6 +15,14 @@
 #define MAX_RASTER_ROWS 8192
 #define MAX_PAGE_H 2000000 /* 250 m of paper without a cut: cut it ourselves */
 
+#define MAX_NV 1024 /* images in the NV memory */
+
+typedef struct nv_image {
+    uint8_t kc[2];
+    int stride, rows;
+    uint8_t *bits;
+} nv_image;
+
 /* A run of characters waiting in the line buffer. */
 typedef struct line_run {
     char *text;
@@ -56,6 +64,16 @@ struct qms_vp {
     int qr_module;
     char qr_ecc;
 
+    /* NV graphics memory */
+    int nv_off; /* no NV support */
+    long nv_capacity;
+    nv_image *nv;
+    int nnv, nvcap;
+    /* the key list handshake: after a block the printer waits for ACK/NAK/CAN */
+    int kl_wait;  /* 1: waiting for the host's answer */
+    int kl_start; /* first key of the block sent */
+    int kl_count; /* keys in it */
+
     qms_vp_page page;
     int y;
 };
@@ -86,6 +104,7 @@ int qms_vp_new(int width_dots, const qms_vp_hooks *hooks, qms_vp **out)
     if (hooks)
         v->h = *hooks;
     v->paper_left = -1;
+    v->nv_capacity = QMS_VP_NV_CAPACITY;
     v->page.width = width_dots;
     reset_modes(v);
     *out = v;
@@ -129,6 +148,9 @@ void qms_vp_free(qms_vp *v)
     clear_page(v);
     qms_free(v->rx);
     qms_free(v->qr_data);
+    for (int i = 0; i < v->nnv; i++)
+        qms_free(v->nv[i].bits);
+    qms_free(v->nv);
     qms_free(v);
 }
 
@@ -289,15 +311,17 @@ static void put_char(qms_vp *v, char c)
     v->line_w += cw;
 }
 
-static void do_raster(qms_vp *v, int mode, int stride, int rows, const uint8_t *data)
+static void do_raster(qms_vp *v, int mode, int stride, int rows, const uint8_t *data,
+                      const uint8_t *nv_key)
 {
     int sx = (mode & 1) ? 2 : 1, sy = (mode & 2) ? 2 : 1;
+    const char *cmd = nv_key ? "GS ( L print NV graphics" : "GS v 0";
     if (v->nruns) {
-        refuse(v, "GS v 0 while the line buffer holds text (a printer ignores it)");
+        refuse(v, "%s while the line buffer holds text (a printer ignores it)", cmd);
         return;
     }
     if (stride * 8 * sx > v->width) {
-        refuse(v, "GS v 0 image %d dots wide on %d-dot paper", stride * 8 * sx, v->width);
+        refuse(v, "%s image %d dots wide on %d-dot paper", cmd, stride * 8 * sx, v->width);
         return;
     }
     qms_vp_elem *e = add_elem(v, QMS_VP_RASTER);
@@ -318,6 +342,10 @@ static void do_raster(qms_vp *v, int mode, int stride, int rows, const uint8_t *
     e->x = align_x(v, e->w);
     e->y = v->y;
     e->hash = qms_raster_hash_bits(stride * 8, rows, data, stride);
+    if (nv_key) {
+        e->nv[0] = (char)nv_key[0];
+        e->nv[1] = (char)nv_key[1];
+    }
     advance(v, e->h);
 }
 
@@ -394,6 +422,224 @@ static void do_qr(qms_vp *v, const uint8_t *p, size_t n)
     } else {
         refuse(v, "GS ( k: QR function %d (%zu bytes) not supported", fn, n);
     }
+}
+
+static int nv_find(const qms_vp *v, uint8_t kc1, uint8_t kc2)
+{
+    for (int i = 0; i < v->nnv; i++)
+        if (v->nv[i].kc[0] == kc1 && v->nv[i].kc[1] == kc2)
+            return i;
+    return -1;
+}
+
+long qms_vp_nv_used(const qms_vp *v)
+{
+    long used = 0;
+    for (int i = 0; i < v->nnv; i++)
+        used += (long)v->nv[i].stride * v->nv[i].rows;
+    return used;
+}
+
+static void nv_delete(qms_vp *v, int i)
+{
+    qms_free(v->nv[i].bits);
+    memmove(&v->nv[i], &v->nv[i + 1], (size_t)(v->nnv - 1 - i) * sizeof v->nv[0]);
+    v->nnv--;
+}
+
+static void nv_clear(qms_vp *v)
+{
+    while (v->nnv)
+        nv_delete(v, v->nnv - 1);
+}
+
+static void nv_changed(qms_vp *v)
+{
+    if (v->h.nv_changed)
+        v->h.nv_changed(v->h.ud);
+}
+
+static void reply(qms_vp *v, const uint8_t *p, size_t n)
+{
+    if (v->h.reply)
+        v->h.reply(v->h.ud, p, n);
+}
+
+/* "37 id <decimal> 00": the capacity answers. */
+static void reply_number(qms_vp *v, uint8_t id, long val)
+{
+    char d[24];
+    int k = snprintf(d, sizeof d, "%ld", val < 0 ? 0 : val);
+    uint8_t out[32] = {0x37, id};
+    memcpy(out + 2, d, (size_t)k);
+    out[2 + k] = 0;
+    reply(v, out, (size_t)k + 3);
+}
+
+/* One block of the key list from key `start`: at most 40 keys. */
+static void keylist_block(qms_vp *v, int start)
+{
+    int count = v->nnv - start;
+    if (count > 40)
+        count = 40;
+    if (count < 0)
+        count = 0;
+    uint8_t out[4 + 80];
+    size_t k = 0;
+    out[k++] = 0x37;
+    out[k++] = 0x72;
+    out[k++] = start + count < v->nnv ? 0x41 : 0x40;
+    for (int i = 0; i < count; i++) {
+        out[k++] = v->nv[start + i].kc[0];
+        out[k++] = v->nv[start + i].kc[1];
+    }
+    out[k++] = 0;
+    reply(v, out, k);
+    v->kl_wait = 1;
+    v->kl_start = start;
+    v->kl_count = count;
+}
+
+/* A define: p[0..n-1] = a kc1 kc2 b xL xH yL yH c d1..dk (after m fn).
+ * Returns the image index, or -1 after a refusal. Shared with loading. */
+static int nv_define(qms_vp *v, const uint8_t *p, size_t n, int quiet)
+{
+    if (n < 10 || p[0] != 48 || p[3] != 1 || p[8] != 49) {
+        if (!quiet)
+            refuse(v, "GS ( L define NV graphics: a = %d, b = %d, c = %d (one colour only)",
+                   n ? p[0] : -1, n > 3 ? p[3] : -1, n > 8 ? p[8] : -1);
+        return -1;
+    }
+    uint8_t kc1 = p[1], kc2 = p[2];
+    int x = p[4] | (p[5] << 8), y = p[6] | (p[7] << 8);
+    int stride = (x + 7) / 8;
+    if (kc1 < 32 || kc1 > 126 || kc2 < 32 || kc2 > 126 || x < 1 || x > 8192 || y < 1 || y > 2304 ||
+        (size_t)stride * (size_t)y != n - 9) {
+        if (!quiet)
+            refuse(v, "GS ( L define NV graphics: key %d %d, %d x %d dots, %zu data bytes", kc1,
+                   kc2, x, y, n - 9);
+        return -1;
+    }
+    size_t k = n - 9;
+    int old = nv_find(v, kc1, kc2);
+    long used = qms_vp_nv_used(v) - (old >= 0 ? (long)v->nv[old].stride * v->nv[old].rows : 0);
+    if (used + (long)k > v->nv_capacity) {
+        if (!quiet)
+            refuse(v, "GS ( L define NV graphics '%c%c': %zu bytes, only %ld left", kc1, kc2, k,
+                   v->nv_capacity - used);
+        return -1;
+    }
+    uint8_t *bits = qms_malloc(k);
+    if (!bits)
+        return -1;
+    memcpy(bits, p + 9, k);
+    if (old >= 0) { /* the same key again: the new image replaces the old */
+        qms_free(v->nv[old].bits);
+        v->nv[old].bits = bits;
+        v->nv[old].stride = stride;
+        v->nv[old].rows = y;
+        return old;
+    }
+    if (v->nnv >= MAX_NV) {
+        qms_free(bits);
+        if (!quiet)
+            refuse(v, "GS ( L define NV graphics: %d images already", MAX_NV);
+        return -1;
+    }
+    if (v->nnv == v->nvcap) {
+        int nc = v->nvcap ? v->nvcap * 2 : 16;
+        nv_image *a = qms_realloc(v->nv, (size_t)nc * sizeof *a);
+        if (!a) {
+            qms_free(bits);
+            return -1;
+        }
+        v->nv = a;
+        v->nvcap = nc;
+    }
+    nv_image *im = &v->nv[v->nnv++];
+    im->kc[0] = kc1;
+    im->kc[1] = kc2;
+    im->stride = stride;
+    im->rows = y;
+    im->bits = bits;
+    return v->nnv - 1;
+}
+
+/* GS ( L with its parameter bytes p[0..n-1] (m fn ...). */
+static void do_nv(qms_vp *v, const uint8_t *p, size_t n)
+{
+    if (v->nv_off) {
+        refuse(v, "GS ( L: this printer has no NV graphics");
+        return;
+    }
+    if (n < 2 || (p[0] != 48 && p[0] != 0)) {
+        refuse(v, "GS ( L m = %d", n ? p[0] : -1);
+        return;
+    }
+    uint8_t fn = p[1];
+    const uint8_t *a = p + 2;
+    size_t na = n - 2;
+    if ((fn == 48 || fn == 0) && na == 0) {
+        reply_number(v, 0x30, v->nv_capacity);
+    } else if ((fn == 51 || fn == 3) && na == 0) {
+        reply_number(v, 0x31, v->nv_capacity - qms_vp_nv_used(v));
+    } else if (fn == 64 && na == 2 && a[0] == 'K' && a[1] == 'C') {
+        keylist_block(v, 0);
+    } else if (fn == 65 && na == 3 && memcmp(a, "CLR", 3) == 0) {
+        nv_clear(v);
+        nv_changed(v);
+    } else if (fn == 66 && na == 2) {
+        int i = nv_find(v, a[0], a[1]);
+        if (i < 0) {
+            refuse(v, "GS ( L delete NV graphics: no image at key 0x%02x 0x%02x", a[0], a[1]);
+            return;
+        }
+        nv_delete(v, i);
+        nv_changed(v);
+    } else if (fn == 67) {
+        if (nv_define(v, a, na, 0) >= 0)
+            nv_changed(v);
+    } else if (fn == 69 && na == 4) {
+        if (a[2] < 1 || a[2] > 2 || a[3] < 1 || a[3] > 2) {
+            refuse(v, "GS ( L print NV graphics: scale %d x %d", a[2], a[3]);
+            return;
+        }
+        int i = nv_find(v, a[0], a[1]);
+        if (i < 0) {
+            /* a real printer prints nothing here: say it loudly */
+            refuse(v, "GS ( L print NV graphics: no image at key '%c%c' (0x%02x 0x%02x)",
+                   a[0] >= 32 && a[0] < 127 ? a[0] : '?', a[1] >= 32 && a[1] < 127 ? a[1] : '?',
+                   a[0], a[1]);
+            return;
+        }
+        const nv_image *im = &v->nv[i];
+        int mode = (a[2] == 2 ? 1 : 0) | (a[3] == 2 ? 2 : 0);
+        uint8_t kc[2] = {im->kc[0], im->kc[1]};
+        do_raster(v, mode, im->stride, im->rows, im->bits, kc);
+    } else {
+        refuse(v, "GS ( L function %d (%zu bytes) not supported", fn, n);
+    }
+}
+
+/* The host's answer to a key list block. Returns bytes consumed (0: the
+ * byte is not an answer; the handshake ends and it is processed as usual). */
+static size_t keylist_answer(qms_vp *v, uint8_t c)
+{
+    if (c == 0x06) { /* ACK: the next block, or the end */
+        v->kl_wait = 0;
+        if (v->kl_start + v->kl_count < v->nnv)
+            keylist_block(v, v->kl_start + v->kl_count);
+        return 1;
+    }
+    if (c == 0x15) { /* NAK: the same block again */
+        keylist_block(v, v->kl_start);
+        return 1;
+    }
+    v->kl_wait = 0;
+    if (c == 0x18) /* CAN */
+        return 1;
+    refuse(v, "byte 0x%02x where the NV key list handshake wants ACK, NAK or CAN", c);
+    return 0;
 }
 
 static void rt_reply(qms_vp *v, int n)
@@ -479,6 +725,12 @@ static int stopped(const qms_vp *v)
 static size_t step(qms_vp *v, const uint8_t *p, size_t avail)
 {
     uint8_t c = p[0];
+    /* real-time commands may come in the middle of the handshake */
+    if (v->kl_wait && c != 0x10) {
+        size_t used = keylist_answer(v, c);
+        if (used)
+            return used;
+    }
     if (c >= 0x20 && c < 0x7f) {
         put_char(v, (char)c);
         return 1;
@@ -584,13 +836,19 @@ static size_t step(qms_vp *v, const uint8_t *p, size_t avail)
             }
             if (avail < 8 + n)
                 return 0;
-            do_raster(v, mode, stride, rows, p + 8);
+            do_raster(v, mode, stride, rows, p + 8, NULL);
             return 8 + n;
         }
         if (k == '(') {
             if (avail < 5)
                 return 0;
             size_t n = (size_t)(p[3] | (p[4] << 8));
+            if (p[2] == 'L') {
+                if (avail < 5 + n)
+                    return 0;
+                do_nv(v, p + 5, n);
+                return 5 + n;
+            }
             if (p[2] != 'k') {
                 refuse(v, "unsupported command GS ( %c", p[2] >= 0x20 && p[2] < 0x7f ? p[2] : '?');
                 v->skip = n;
@@ -755,4 +1013,94 @@ uint64_t qms_vp_bytes_total(const qms_vp *v)
 int qms_vp_pending(const qms_vp *v)
 {
     return (int)(v->rxlen - v->rxoff);
+}
+
+void qms_vp_set_nv_support(qms_vp *v, int on)
+{
+    v->nv_off = !on;
+}
+
+void qms_vp_set_nv_capacity(qms_vp *v, long bytes)
+{
+    v->nv_capacity = bytes < 0 ? 0 : bytes;
+}
+
+int qms_vp_nv_count(const qms_vp *v)
+{
+    return v->nnv;
+}
+
+void qms_vp_nv_keys(const qms_vp *v, char *out, size_t outlen)
+{
+    size_t k = 0;
+    if (outlen)
+        out[0] = '\0';
+    for (int i = 0; i < v->nnv && k + 4 <= outlen; i++) {
+        out[k++] = (char)v->nv[i].kc[0];
+        out[k++] = (char)v->nv[i].kc[1];
+        out[k++] = i + 1 < v->nnv ? ' ' : '\0';
+        out[k] = '\0';
+    }
+}
+
+int qms_vp_nv_save(const qms_vp *v, uint8_t **out, size_t *len)
+{
+    size_t total = 0;
+    for (int i = 0; i < v->nnv; i++)
+        total += 16 + (size_t)v->nv[i].stride * (size_t)v->nv[i].rows;
+    uint8_t *d = qms_malloc(total ? total : 1);
+    if (!d)
+        return QMS_ERR_NOMEM;
+    size_t k = 0;
+    for (int i = 0; i < v->nnv; i++) {
+        const nv_image *im = &v->nv[i];
+        size_t data = (size_t)im->stride * (size_t)im->rows;
+        size_t plen = 11 + data;
+        int x = im->stride * 8;
+        const uint8_t h[16] = {0x1d,
+                               '(',
+                               'L',
+                               (uint8_t)plen,
+                               (uint8_t)(plen >> 8),
+                               48,
+                               67,
+                               48,
+                               im->kc[0],
+                               im->kc[1],
+                               1,
+                               (uint8_t)x,
+                               (uint8_t)(x >> 8),
+                               (uint8_t)im->rows,
+                               (uint8_t)(im->rows >> 8),
+                               49};
+        memcpy(d + k, h, sizeof h);
+        k += sizeof h;
+        memcpy(d + k, im->bits, data);
+        k += data;
+    }
+    *out = d;
+    *len = k;
+    return QMS_OK;
+}
+
+int qms_vp_nv_load(qms_vp *v, const uint8_t *p, size_t n)
+{
+    nv_clear(v);
+    size_t at = 0;
+    while (at < n) {
+        if (n - at < 7 || p[at] != 0x1d || p[at + 1] != '(' || p[at + 2] != 'L' ||
+            p[at + 5] != 48 || p[at + 6] != 67)
+            break;
+        size_t plen = (size_t)(p[at + 3] | (p[at + 4] << 8));
+        if (plen < 2 || n - at - 5 < plen)
+            break;
+        if (nv_define(v, p + at + 7, plen - 2, 1) < 0)
+            break;
+        at += 5 + plen;
+    }
+    if (at != n) {
+        nv_clear(v);
+        return QMS_ERR_INVAL;
+    }
+    return QMS_OK;
 }

@@ -30,6 +30,7 @@ typedef struct qms_vp_elem {
     int mode;      /* 0 normal, 1 double width, 2 double height, 3 both */
     uint8_t *bits; /* stride * rows bytes */
     uint64_t hash; /* qms_raster_hash_bits(stride * 8, rows, bits) */
+    char nv[3];    /* "" for GS v 0; the key code when printed from NV (GS ( L fn 69) */
     /* QR (GS ( k) */
     char *payload; /* the data stored, NUL-terminated */
     int module;    /* dots a module */
@@ -57,6 +58,8 @@ typedef struct qms_vp_hooks {
     void (*page)(void *ud, const qms_vp_page *pg);
     /* a refusal, for the loud message on stderr */
     void (*refuse)(void *ud, const char *msg);
+    /* the NV graphics memory changed (defined or deleted): persist it */
+    void (*nv_changed)(void *ud);
     void *ud;
 } qms_vp_hooks;
 
@@ -77,6 +80,24 @@ const char *qms_vp_state(const qms_vp *v);
 int qms_vp_paper_out(const qms_vp *v);
 int qms_vp_cover_open(const qms_vp *v);
 uint64_t qms_vp_bytes_total(const qms_vp *v);
+
+/* NV graphics memory (GS ( L): images defined under a two-byte key code,
+ * kept across restarts by whoever runs the model (qms-vprinter writes
+ * qms_vp_nv_save's bytes to its --nv-store file after every change). */
+#define QMS_VP_NV_CAPACITY 262144 /* bytes, like many 80 mm printers */
+/* 0: a printer without NV graphics: GS ( L is refused and not answered. */
+void qms_vp_set_nv_support(qms_vp *v, int on);
+void qms_vp_set_nv_capacity(qms_vp *v, long bytes);
+int qms_vp_nv_count(const qms_vp *v);
+long qms_vp_nv_used(const qms_vp *v); /* data bytes stored */
+/* Key codes, two characters each, space separated, into out. */
+void qms_vp_nv_keys(const qms_vp *v, char *out, size_t outlen);
+/* The memory as bytes: one GS ( L fn 67 define command per image. *out is
+ * qms_free'd by the caller. */
+int qms_vp_nv_save(const qms_vp *v, uint8_t **out, size_t *len);
+/* Replace the memory with what such bytes define. QMS_ERR_INVAL (memory
+ * left empty) when they hold anything but well-formed defines. */
+int qms_vp_nv_load(qms_vp *v, const uint8_t *p, size_t n);
 int qms_vp_pending(const qms_vp *v); /* bytes received but not yet processed */
 
 #endif

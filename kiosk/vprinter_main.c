@@ -1,17 +1,25 @@
 /* qms-vprinter: a virtual ESC/POS thermal printer on a pseudo-terminal.
  *
  *   qms-vprinter --out DIR [--width 576|512] [--paper-left DOTS] [--font-dir D]
+ *                [--nv-store FILE] [--nv-capacity BYTES] [--no-nv]
+ *
+ * NV graphics (GS ( L) are kept in --nv-store (default DIR/nv-store.bin),
+ * rewritten after every define or delete, and loaded at start: a restarted
+ * vprinter still holds them, like a printer's NV memory. --no-nv plays a
+ * printer without NV graphics (GS ( L refused, no answer).
  *
  * Prints the pty's device path as the first line on stdout, then one line per
  * event ("ticket N DIR/N.png bytes B", "abandoned N ...", "state S").
  * Control while running: lines on stdin ("paper out", "paper in", "paper low",
- * "paper ok", "paper left N", "cover open", "cover close", "status", "quit"),
+ * "paper ok", "paper left N", "cover open", "cover close", "status", "nv",
+ * "quit"),
  * or signals (SIGUSR1 toggles paper out, SIGUSR2 toggles the cover). See
  * docs/printer.md. */
 #define _XOPEN_SOURCE 700 /* posix_openpt, grantpt, ptsname */
 #include "vprinter.h"
 #include "vprinter_render.h"
 
+#include "qms/alloc.h"
 #include "qms/err.h"
 #include "qms/log.h"
 
@@ -33,6 +41,7 @@ typedef struct vprinter_app {
     qms_vp *vp;            /* the model */
     qms_vp_render *render; /* PNG + JSON */
     int pages;             /* pages written so far */
+    char nv_store[1024];   /* where the NV memory lives; "" with --no-nv */
 } vprinter_app;
 
 static int sig_pipe[2] = {-1, -1};
@@ -81,6 +90,53 @@ static void on_refuse(void *ud, const char *msg)
     fprintf(stderr, "qms-vprinter: REFUSED %s\n", msg);
 }
 
+static void on_nv_changed(void *ud)
+{
+    vprinter_app *a = ud;
+    if (!a->nv_store[0])
+        return;
+    uint8_t *d = NULL;
+    size_t n = 0;
+    if (qms_vp_nv_save(a->vp, &d, &n) != QMS_OK)
+        return;
+    char tmp[1100];
+    snprintf(tmp, sizeof tmp, "%s.tmp", a->nv_store);
+    FILE *f = fopen(tmp, "wb");
+    int ok = f && fwrite(d, 1, n, f) == n;
+    if (f && fclose(f) != 0)
+        ok = 0;
+    if (!ok || rename(tmp, a->nv_store) != 0)
+        fprintf(stderr, "qms-vprinter: cannot write the NV store %s: %s\n", a->nv_store,
+                strerror(errno));
+    qms_free(d);
+    printf("nv %d images %ld bytes\n", qms_vp_nv_count(a->vp), qms_vp_nv_used(a->vp));
+    fflush(stdout);
+}
+
+/* Read the NV store left by an earlier run. 0, or -1 when it is corrupt. */
+static int load_nv(vprinter_app *a)
+{
+    FILE *f = fopen(a->nv_store, "rb");
+    if (!f)
+        return 0; /* a printer fresh from the factory */
+    size_t cap = 1 << 20, n = 0;
+    uint8_t *d = qms_malloc(cap);
+    if (!d) {
+        fclose(f);
+        return -1;
+    }
+    n = fread(d, 1, cap, f);
+    fclose(f);
+    int rc = n < cap ? qms_vp_nv_load(a->vp, d, n) : QMS_ERR_TOO_LARGE;
+    qms_free(d);
+    if (rc) {
+        fprintf(stderr, "qms-vprinter: the NV store %s is not a list of NV graphics definitions\n",
+                a->nv_store);
+        return -1;
+    }
+    return 0;
+}
+
 static void print_state(vprinter_app *a)
 {
     printf("state %s\n", qms_vp_state(a->vp));
@@ -107,10 +163,14 @@ static int command(vprinter_app *a, char *line)
         qms_vp_set_cover_open(a->vp, 0);
     else if (strcmp(line, "quit") == 0)
         return 1;
-    else if (strcmp(line, "status") != 0 && line[0]) {
+    else if (strcmp(line, "nv") == 0) {
+        char keys[4096];
+        qms_vp_nv_keys(a->vp, keys, sizeof keys);
+        printf("nv %d images %ld bytes: %s\n", qms_vp_nv_count(a->vp), qms_vp_nv_used(a->vp), keys);
+    } else if (strcmp(line, "status") != 0 && line[0]) {
         fprintf(stderr,
                 "qms-vprinter: unknown control \"%s\" (paper out|in|low|ok, paper left N, "
-                "cover open|close, status, quit)\n",
+                "cover open|close, status, nv, quit)\n",
                 line);
         return 0;
     }
@@ -144,14 +204,15 @@ static int open_pty(vprinter_app *a)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: qms-vprinter --out DIR [--width 576|512] [--paper-left DOTS] [--font-dir D]\n");
+            "usage: qms-vprinter --out DIR [--width 576|512] [--paper-left DOTS] [--font-dir D]\n"
+            "                    [--nv-store FILE] [--nv-capacity BYTES] [--no-nv]\n");
 }
 
 int main(int argc, char **argv)
 {
-    const char *out = NULL, *font_dir = NULL;
-    int width = 576;
-    long paper_left = -1;
+    const char *out = NULL, *font_dir = NULL, *nv_store = NULL;
+    int width = 576, no_nv = 0;
+    long paper_left = -1, nv_capacity = QMS_VP_NV_CAPACITY;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
             out = argv[++i];
@@ -161,6 +222,12 @@ int main(int argc, char **argv)
             paper_left = atol(argv[++i]);
         else if (strcmp(argv[i], "--font-dir") == 0 && i + 1 < argc)
             font_dir = argv[++i];
+        else if (strcmp(argv[i], "--nv-store") == 0 && i + 1 < argc)
+            nv_store = argv[++i];
+        else if (strcmp(argv[i], "--nv-capacity") == 0 && i + 1 < argc)
+            nv_capacity = atol(argv[++i]);
+        else if (strcmp(argv[i], "--no-nv") == 0)
+            no_nv = 1;
         else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage();
             return 0;
@@ -184,9 +251,24 @@ int main(int argc, char **argv)
     vprinter_app a = {.master = -1, .slave_keep = -1, .out_dir = out};
     if (qms_vp_render_new(font_dir, &a.render) != QMS_OK)
         return 1;
-    qms_vp_hooks h = {.reply = on_reply, .page = on_page, .refuse = on_refuse, .ud = &a};
+    qms_vp_hooks h = {.reply = on_reply,
+                      .page = on_page,
+                      .refuse = on_refuse,
+                      .nv_changed = on_nv_changed,
+                      .ud = &a};
     if (qms_vp_new(width, &h, &a.vp) != QMS_OK)
         return 1;
+    qms_vp_set_nv_capacity(a.vp, nv_capacity);
+    if (no_nv) {
+        qms_vp_set_nv_support(a.vp, 0);
+    } else {
+        if (nv_store)
+            snprintf(a.nv_store, sizeof a.nv_store, "%s", nv_store);
+        else
+            snprintf(a.nv_store, sizeof a.nv_store, "%s/nv-store.bin", out);
+        if (load_nv(&a) != 0)
+            return 1;
+    }
     if (paper_left >= 0)
         qms_vp_set_paper_left(a.vp, paper_left);
     if (open_pty(&a) != 0) {

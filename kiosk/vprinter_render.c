@@ -213,6 +213,8 @@ int qms_vp_render_page(qms_vp_render *r, const qms_vp_page *pg, int n, const cha
             cJSON_AddNumberToObject(o, "mode", e->mode);
             cJSON_AddNumberToObject(o, "bytes", (double)e->stride * e->rows);
             cJSON_AddStringToObject(o, "hash", hx);
+            if (e->nv[0])
+                cJSON_AddStringToObject(o, "nv", e->nv);
             cJSON_AddItemToArray(rasters, o);
         } else {
             draw_qr(s, e);

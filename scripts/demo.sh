@@ -146,11 +146,12 @@ if [ -x "$bin/qms-kiosk" ] && [ -n "$pty" ]; then
   if [ $headless = 1 ]; then
     # a citizen's visit, by script: welcome, menu, a ticket for "Tư pháp"
     "$bin/qms-kiosk" --config examples/center.json --broker "$broker" --printer "$pty" \
-      --script scripts/demo-kiosk.txt --screenshot-dir "$out/kiosk" \
+      --state-file "$out/kiosk.journal" --script scripts/demo-kiosk.txt --screenshot-dir "$out/kiosk" \
       >"$out/logs/kiosk.log" 2>&1 || echo "demo: the kiosk's script failed (see $out/logs/kiosk.log)"
   else
     start qms-kiosk "$out/logs/kiosk.log" "$bin/qms-kiosk" --config examples/center.json \
-      --broker "$broker" --printer "$pty" --width 768 --height 1024
+      --broker "$broker" --printer "$pty" --state-file "$out/kiosk.journal" \
+      --width 768 --height 1024
   fi
 fi
 

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +28,20 @@ static struct {
 } statuses[MAX_STATUS];
 static int ctrl_online;
 
+#define MAX_WATCH 8
+static struct {
+    char topic[160];
+    int count;
+} watched[MAX_WATCH];
+
 static void on_msg(void *ud, const qms_mqtt_msg *msg)
 {
     (void)ud;
+    for (int i = 0; i < MAX_WATCH; i++)
+        if (watched[i].topic[0] && !strcmp(watched[i].topic, msg->topic)) {
+            watched[i].count++;
+            return;
+        }
     int slot = -1;
     for (int i = 0; i < MAX_STATUS; i++)
         if (!strcmp(statuses[i].topic, msg->topic) || (slot < 0 && !statuses[i].topic[0]))
@@ -59,6 +71,7 @@ int kh_world_start(kh_world *w, const char *center_json)
 {
     memset(w, 0, sizeof *w);
     memset(statuses, 0, sizeof statuses);
+    memset(watched, 0, sizeof watched);
     ctrl_online = 0;
     w->vp_in = w->vp_out = -1;
     if (qms_test_tmpdir(w->dir, sizeof w->dir, "kiosk"))
@@ -317,7 +330,8 @@ const char *kh_kiosk_config(kh_world *w, const char *extra)
              "{\"site\":\"%s\",\"kiosk_id\":\"k1\",\"lang\":\"vi\","
              "\"qr_base\":\"http://qms.test/t/{site}/{day}/{ticket}?id={id}\","
              "\"printer\":{\"poll_s\":2,\"fault_poll_ms\":200},"
-             "\"timeouts\":{\"startup_ms\":3000,\"take_ms\":3000}%s%s}",
+             "\"timeouts\":{\"startup_ms\":3000,\"take_ms\":3000},"
+             "\"state_file\":\"kiosk.journal\"%s%s}",
              w->site, extra && *extra ? "," : "", extra ? extra : "");
     write_file(path, text);
     return path;
@@ -455,4 +469,132 @@ int kh_kiosk_status_wait(kh_world *w, const char *kiosk_id, const char *needle, 
             return -1;
         qms_mqtt_loop(w->m, 20);
     }
+}
+
+int kh_watch(kh_world *w, const char *suffix)
+{
+    for (int i = 0; i < MAX_WATCH; i++)
+        if (!watched[i].topic[0]) {
+            snprintf(watched[i].topic, sizeof watched[i].topic, "qms/%s/%s", w->site, suffix);
+            watched[i].count = 0;
+            if (qms_mqtt_subscribe(w->m, watched[i].topic, 1))
+                return -1;
+            /* let the subscription reach the broker */
+            int64_t end = qms_mono_ms() + 300;
+            while (qms_mono_ms() < end)
+                qms_mqtt_loop(w->m, 20);
+            return 0;
+        }
+    return -1;
+}
+
+int kh_seen(kh_world *w, const char *suffix, int min, int timeout_ms)
+{
+    char topic[160];
+    snprintf(topic, sizeof topic, "qms/%s/%s", w->site, suffix);
+    int64_t end = qms_mono_ms() + timeout_ms;
+    for (;;) {
+        qms_mqtt_loop(w->m, 10);
+        for (int i = 0; i < MAX_WATCH; i++)
+            if (!strcmp(watched[i].topic, topic) &&
+                (watched[i].count >= min || qms_mono_ms() >= end))
+                return watched[i].count;
+        if (qms_mono_ms() >= end)
+            return -1;
+    }
+}
+
+void kh_controller_freeze(kh_world *w, int frozen)
+{
+    if (w->ctrl > 0)
+        kill(w->ctrl, frozen ? SIGSTOP : SIGCONT);
+}
+
+int kh_wait_stopped(pid_t pid, int timeout_ms)
+{
+    int64_t end = qms_mono_ms() + timeout_ms;
+    for (;;) {
+        int st;
+        pid_t r = waitpid(pid, &st, WUNTRACED | WNOHANG);
+        if (r == pid)
+            return WIFSTOPPED(st) ? 0 : -1; /* exited instead */
+        if (r < 0 || qms_mono_ms() >= end)
+            return -1;
+        poll(NULL, 0, 10);
+    }
+}
+
+void kh_kill9(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    qms_test_wait_pid(pid, 5000);
+}
+
+static sqlite3 *store_open(kh_world *w)
+{
+    char db[320];
+    snprintf(db, sizeof db, "%s/ctrl.db", w->dir);
+    sqlite3 *h = NULL;
+    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        sqlite3_close(h);
+        return NULL;
+    }
+    sqlite3_busy_timeout(h, 5000);
+    return h;
+}
+
+static int store_one(kh_world *w, const char *sql, long long id, kh_ticket *t)
+{
+    sqlite3 *h = store_open(w);
+    if (!h)
+        return -1;
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
+        if (id)
+            sqlite3_bind_int64(st, 1, id);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            t->id = sqlite3_column_int64(st, 0);
+            snprintf(t->label, sizeof t->label, "%s", (const char *)sqlite3_column_text(st, 1));
+            snprintf(t->state, sizeof t->state, "%s", (const char *)sqlite3_column_text(st, 2));
+            rc = 0;
+        }
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return rc;
+}
+
+int kh_store_newest(kh_world *w, kh_ticket *t)
+{
+    memset(t, 0, sizeof *t);
+    return store_one(w, "SELECT id, label, state FROM tickets ORDER BY id DESC LIMIT 1", 0, t);
+}
+
+int kh_store_ticket(kh_world *w, long long id, kh_ticket *t)
+{
+    memset(t, 0, sizeof *t);
+    return store_one(w, "SELECT id, label, state FROM tickets WHERE id = ?1", id, t);
+}
+
+int kh_store_waiting(kh_world *w, char *out, size_t outlen)
+{
+    out[0] = 0;
+    sqlite3 *h = store_open(w);
+    if (!h)
+        return -1;
+    sqlite3_stmt *st = NULL;
+    int n = -1;
+    if (sqlite3_prepare_v2(h, "SELECT label FROM tickets WHERE state = 'waiting' ORDER BY label",
+                           -1, &st, NULL) == SQLITE_OK) {
+        n = 0;
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            size_t k = strlen(out);
+            snprintf(out + k, outlen - k, "%s%s", n ? "," : "", sqlite3_column_text(st, 0));
+            n++;
+        }
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return n;
 }

@@ -79,4 +79,31 @@ int kh_counter_cmd(kh_world *w, int counter, const char *op, char *err, size_t e
 int kh_kiosk_status_wait(kh_world *w, const char *kiosk_id, const char *needle, int timeout_ms,
                          char *out, size_t outlen);
 
+/* Count what the broker carries on qms/<site>/<suffix> (e.g. "ticket/take"):
+ * kh_watch subscribes the test's client; kh_seen runs it for up to
+ * timeout_ms until at least min messages were seen, and returns the count. */
+int kh_watch(kh_world *w, const char *suffix);
+int kh_seen(kh_world *w, const char *suffix, int min, int timeout_ms);
+
+/* Freeze (SIGSTOP) or thaw (SIGCONT) the controller. */
+void kh_controller_freeze(kh_world *w, int frozen);
+
+/* Wait until child pid is stopped (a SIGSTOP, e.g. a test hook); 0 = it is. */
+int kh_wait_stopped(pid_t pid, int timeout_ms);
+/* kill -9 a child and reap it. */
+void kh_kill9(pid_t pid);
+
+/* The controller's store, read directly (SQLite, the file it runs on). */
+typedef struct kh_ticket {
+    long long id;
+    char label[24];
+    char state[16];
+} kh_ticket;
+/* The newest ticket; 0 = found. */
+int kh_store_newest(kh_world *w, kh_ticket *t);
+/* Ticket by id; 0 = found. */
+int kh_store_ticket(kh_world *w, long long id, kh_ticket *t);
+/* The labels of all waiting tickets, sorted, comma-separated; their count. */
+int kh_store_waiting(kh_world *w, char *out, size_t outlen);
+
 #endif

@@ -475,14 +475,28 @@ static void test_controller_down(void **state)
     kh_controller_stop(&W);
     snprintf(p, sizeof p, "%s/ctrl-sync2.png", shots);
     assert_int_equal(kh_wait_file(p, 20000), 0);
-    /* while it is down the technician's command says so */
+    /* while it is down the technician's command says so (as another kiosk:
+     * the running kiosk holds k1's state file, and its broker identity) */
     char port[32], cmd[1024];
     snprintf(port, sizeof port, "127.0.0.1:%d", W.broker.port);
     snprintf(cmd, sizeof cmd,
-             "%s --config %s/kiosk.json --broker %s --printer %s --take TP "
-             ">/dev/null 2>&1",
-             qms_test_bin("qms-kiosk"), W.dir, port, W.pty);
+             "%s --config %s/kiosk.json --broker %s --printer %s --take TP --kiosk-id tech "
+             "--state-file %s/tech.journal >/dev/null 2>&1",
+             qms_test_bin("qms-kiosk"), W.dir, port, W.pty, W.dir);
     assert_int_equal(WEXITSTATUS(system(cmd)), 3);
+    /* the same kiosk id twice: refused, with the reason, before anything is taken */
+    char err[320];
+    snprintf(err, sizeof err, "%s/twice.err", W.dir);
+    snprintf(cmd, sizeof cmd,
+             "%s --config %s/kiosk.json --broker %s --printer %s --take TP >/dev/null 2>%s",
+             qms_test_bin("qms-kiosk"), W.dir, port, W.pty, err);
+    assert_int_equal(WEXITSTATUS(system(cmd)), 1);
+    char *text = NULL;
+    size_t len = 0;
+    assert_int_equal(qms_read_file(err, &text, &len, 1 << 16), 0);
+    if (!strstr(text, "in use by another qms-kiosk"))
+        fail_msg("no clear reason for a second kiosk k1: %s", text);
+    qms_free(text);
     /* back up: the kiosk recovers by itself */
     assert_int_equal(kh_controller_start(&W, CLOCK), 0);
     assert_int_equal(qms_test_wait_pid(pid, 30000), 0);

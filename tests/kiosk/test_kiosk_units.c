@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "kiosk_config.h"
+#include "kiosk_journal.h"
 #include "kiosk_layout.h"
 #include "kiosk_net.h"
 #include "kiosk_script.h"
@@ -21,6 +22,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#include "support.h"
 
 static int parse_cfg(const char *js, kiosk_config *c, char *err)
 {
@@ -37,7 +41,8 @@ static void test_config(void **state)
                                "\"screen\":{\"width\":1080,\"height\":1920,\"diagonal_in\":32,"
                                "\"portrait\":true,\"min_target_mm\":18},"
                                "\"printer\":{\"device\":\"/dev/ttyUSB0\",\"baud\":9600,"
-                               "\"paper_dots\":512,\"qr_native\":false},"
+                               "\"paper_dots\":512,\"qr_native\":false,"
+                               "\"nv_state\":\"/var/lib/qms/nv.state\"},"
                                "\"timeouts\":{\"idle_s\":45}}",
                                &c, err),
                      QMS_OK);
@@ -52,6 +57,7 @@ static void test_config(void **state)
     assert_int_equal(c.baud, 9600);
     assert_int_equal(c.paper_dots, 512);
     assert_int_equal(c.qr_native, 0);
+    assert_string_equal(c.nv_state, "/var/lib/qms/nv.state");
     assert_int_equal(c.idle_timeout_s, 45);
     assert_int_equal(c.ticket_timeout_s, 10); /* default kept */
 
@@ -368,6 +374,122 @@ static void test_replies(void **state)
     assert_int_equal(kiosk_status_online("online", 6), 0);
 }
 
+static long fsize(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) ? -1 : (long)st.st_size;
+}
+
+/* The journal: records round-trip, damage is detected (a flipped digit in a
+ * ticket id must not cancel somebody else's number), a torn last line is
+ * dropped, the file empties when nothing is open, and a second holder is
+ * refused. */
+static void test_journal(void **state)
+{
+    (void)state;
+    char line[1200];
+    const char *pay = "{\"req\":\"k1-x-1\",\"service\":\"TP\"}";
+    size_t n = kiosk_journal_format(line, sizeof line, 'T', "k1-x-1", pay);
+    assert_true(n > 0);
+    kiosk_journal_scan s;
+    kiosk_journal_parse(line, n, &s);
+    assert_int_equal(s.nopen, 1);
+    assert_int_equal(s.bad, 0);
+    assert_string_equal(s.open[0].payload, pay);
+    /* what the writer refuses: a payload for another req, a space in a
+     * token, a newline, a non-positive id */
+    assert_int_equal(kiosk_journal_format(line, sizeof line, 'T', "k1-x-2", pay), 0);
+    assert_int_equal(kiosk_journal_format(line, sizeof line, 'K', "k1 x", "5 A001"), 0);
+    assert_int_equal(kiosk_journal_format(line, sizeof line, 'K', "k1-x-1", "5 A0\n01"), 0);
+    assert_int_equal(kiosk_journal_format(line, sizeof line, 'K', "k1-x-1", "0 A001"), 0);
+
+    char text[4096] = "";
+    size_t at = 0;
+    at += kiosk_journal_format(text + at, sizeof text - at, 'T', "k1-x-1", pay);
+    at += kiosk_journal_format(text + at, sizeof text - at, 'K', "k1-x-1", "1234 A023");
+    size_t k_line = at;
+    at += kiosk_journal_format(text + at, sizeof text - at, 'T', "k1-x-2",
+                               "{\"req\":\"k1-x-2\",\"service\":\"KD\"}");
+    at += kiosk_journal_format(text + at, sizeof text - at, 'D', "k1-x-2", NULL);
+    kiosk_journal_parse(text, at, &s);
+    assert_int_equal(s.nopen, 1);
+    assert_int_equal(s.open[0].state, KJ_TICKET);
+    assert_int_equal(s.open[0].id, 1234);
+    assert_string_equal(s.open[0].ticket, "A023");
+    assert_int_equal(s.records, 4);
+    /* flip a digit of the id: that line is skipped, not believed */
+    char bad[4096];
+    memcpy(bad, text, at);
+    char *id = strstr(bad, " 1234 ");
+    assert_non_null(id);
+    id[1] = '7';
+    kiosk_journal_parse(bad, at, &s);
+    assert_int_equal(s.bad, 1);
+    assert_int_equal(s.nopen, 1);
+    assert_int_equal(s.open[0].state, KJ_TAKE); /* still known: its take is resent */
+    /* torn: the last line cut short */
+    kiosk_journal_parse(text, k_line - 3, &s);
+    assert_true(s.torn);
+    assert_int_equal(s.bad, 0);
+    assert_int_equal(s.open[0].state, KJ_TAKE);
+    assert_true(s.good_len < k_line);
+
+    /* the file */
+    char dir[256], path[400];
+    assert_int_equal(qms_test_tmpdir(dir, sizeof dir, "journal"), 0);
+    snprintf(path, sizeof path, "%s/state/sub/k.journal", dir); /* folders are made */
+    kiosk_journal *j = NULL, *j2 = NULL;
+    char err[600];
+    assert_int_equal(kiosk_journal_open(path, &j, err, sizeof err), QMS_OK);
+    assert_int_equal(kiosk_journal_count(j), 0);
+    assert_int_equal(kiosk_journal_open(path, &j2, err, sizeof err), QMS_ERR_UNAVAILABLE);
+    assert_non_null(strstr(err, "in use by another qms-kiosk"));
+    assert_int_equal(kiosk_journal_take(j, "k1-x-1", pay), QMS_OK);
+    assert_int_equal(kiosk_journal_ticket(j, "k1-x-1", 1234, "A023"), QMS_OK);
+    assert_non_null(kiosk_journal_find_id(j, 1234));
+    assert_int_equal(kiosk_journal_take(j, "k1-x-3", "{\"req\":\"k1-x-3\"}"), QMS_OK);
+    assert_int_equal(kiosk_journal_printed(j, "k1-x-3"), QMS_OK);
+    assert_true(fsize(path) > 0);
+    kiosk_journal_close(j); /* as if killed: k1-x-1 stays open */
+    assert_int_equal(kiosk_journal_open(path, &j, err, sizeof err), QMS_OK);
+    assert_int_equal(kiosk_journal_count(j), 1);
+    const kiosk_journal_entry *e = kiosk_journal_get(j, 0);
+    assert_string_equal(e->req, "k1-x-1");
+    assert_int_equal(e->state, KJ_TICKET);
+    assert_int_equal(kiosk_journal_cancel(j, "k1-x-1", 1234, "kiosk_restart", "k1-y-1"), QMS_OK);
+    assert_int_equal(kiosk_journal_done(j, "k1-x-1"), QMS_OK);
+    assert_int_equal(kiosk_journal_count(j), 0);
+    assert_int_equal(fsize(path), 0); /* nothing open: emptied */
+    kiosk_journal_close(j);
+    /* damaged and torn on disk: opened anyway, a copy kept, the tail cut */
+    FILE *f = fopen(path, "w");
+    fwrite(text, 1, at, f);
+    fputs("nonsense\n0123", f);
+    fclose(f);
+    assert_int_equal(kiosk_journal_open(path, &j, err, sizeof err), QMS_OK);
+    assert_int_equal(kiosk_journal_count(j), 1);
+    assert_int_equal(fsize(path), (long)at + 9); /* the torn "0123" is gone */
+    char copy[420];
+    snprintf(copy, sizeof copy, "%s.corrupt", path);
+    assert_true(fsize(copy) > 0);
+    /* a new record after it reads back (a clean line) */
+    assert_int_equal(kiosk_journal_printed(j, "k1-x-1"), QMS_OK);
+    assert_int_equal(fsize(path), 0);
+    kiosk_journal_close(j);
+    /* a path that cannot be a file (under a regular file): an error with
+     * the reason, which the kiosk logs before serving without a journal */
+    char under[600];
+    snprintf(under, sizeof under, "%s/j", path);
+    assert_int_equal(kiosk_journal_open(under, &j2, err, sizeof err), QMS_ERR_IO);
+    assert_null(j2);
+    assert_non_null(strstr(err, "cannot open the state file"));
+    /* the default place */
+    char def[512];
+    kiosk_journal_default_path("demo", "k1", "/etc/qms", def, sizeof def);
+    assert_non_null(strstr(def, "/kiosk-demo-k1.journal"));
+    qms_test_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -378,6 +500,7 @@ int main(void)
         cmocka_unit_test(test_texts),
         cmocka_unit_test(test_view_hits),
         cmocka_unit_test(test_replies),
+        cmocka_unit_test(test_journal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

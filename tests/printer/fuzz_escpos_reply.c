@@ -27,6 +27,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         if (r.nrt < 0 || r.nrt > (int)sizeof r.rt)
             __builtin_trap();
+        if (r.blk_len < 0 || r.blk_len > (int)sizeof r.blk)
+            __builtin_trap();
+        if (r.blk_ready) {
+            /* the NV answers' decoders on whatever block came */
+            uint8_t keys[64][2];
+            int nk = 0, more = 0;
+            if (qms_escpos_nv_keylist_decode(&r, keys, 64, &nk, &more) == QMS_OK)
+                for (int i = 0; i < nk; i++)
+                    if (keys[i][0] < 32 || keys[i][0] > 126 || keys[i][1] < 32 || keys[i][1] > 126)
+                        __builtin_trap();
+            long bytes = -1;
+            if (qms_escpos_nv_number_decode(&r, 0x31, &bytes) == QMS_OK && bytes < 0)
+                __builtin_trap();
+        }
         if (r.sensor >= 0) {
             int lo, po;
             if (qms_escpos_sensor_decode((uint8_t)r.sensor, &lo, &po) != QMS_OK)

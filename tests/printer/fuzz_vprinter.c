@@ -1,6 +1,11 @@
 /* The vprinter's decoder and paper model on arbitrary bytes: the first byte
- * picks the paper width and a fault to apply halfway, the rest is the line. */
+ * picks the paper width and a fault to apply halfway, the rest is the line.
+ * With bit 4 of the first byte the first half is an NV store file to load
+ * (what qms-vprinter reads at start) instead; with bit 5 the printer has no
+ * NV graphics. Whatever NV memory results must save and load back. */
 #include "vprinter.h"
+
+#include "qms/alloc.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -38,8 +43,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     if (data[0] & 2)
         qms_vp_set_paper_left(v, (data[0] >> 2) * 16);
+    if (data[0] & 32)
+        qms_vp_set_nv_support(v, 0);
     size_t half = (size - 1) / 2;
-    qms_vp_feed(v, data + 1, half);
+    if (data[0] & 16) {
+        if (qms_vp_nv_load(v, data + 1, half) != 0 && qms_vp_nv_count(v) != 0)
+            __builtin_trap(); /* a refused store leaves the memory empty */
+    } else {
+        qms_vp_feed(v, data + 1, half);
+    }
     if (data[0] & 4)
         qms_vp_set_paper_out(v, 0);
     if (data[0] & 8)
@@ -47,6 +59,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     qms_vp_feed(v, data + 1 + half, size - 1 - half);
     if (data[0] & 8)
         qms_vp_set_cover_open(v, 0);
+    uint8_t *saved = NULL;
+    size_t n = 0;
+    if (qms_vp_nv_save(v, &saved, &n) == 0) {
+        int count = qms_vp_nv_count(v);
+        long used = qms_vp_nv_used(v);
+        if (qms_vp_nv_load(v, saved, n) != 0 || qms_vp_nv_count(v) != count ||
+            qms_vp_nv_used(v) != used)
+            __builtin_trap(); /* the NV memory survives a restart whole */
+        qms_free(saved);
+    }
     qms_vp_free(v);
     return 0;
 }

@@ -3,6 +3,7 @@
  * native, diacritics rastered). */
 #define _GNU_SOURCE /* memmem */
 #include "escpos.h"
+#include "printer_nv.h"
 #include "raster.h"
 #include "ticket.h"
 
@@ -10,6 +11,7 @@
 #include "qms/err.h"
 
 #include <SDL2/SDL_ttf.h>
+#include <ctype.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -176,21 +178,34 @@ static void test_ticket_bytes(void **state)
 static void test_labels(void **state)
 {
     (void)state;
-    char s[100];
-    qms_ticket_label_ahead("vi", 0, s, sizeof s);
+    char s[100], v[32];
+    qms_ticket_label_ahead("vi", 0, s, sizeof s, v, sizeof v);
     assert_string_equal(s, "Bạn là người tiếp theo");
-    qms_ticket_label_ahead("vi", 12, s, sizeof s);
-    assert_string_equal(s, "Trước bạn: 12 người");
-    qms_ticket_label_wait("vi", 30, s, sizeof s);
-    assert_string_equal(s, "Chờ dự kiến: dưới 1 phút");
-    qms_ticket_label_wait("vi", 61, s, sizeof s);
-    assert_string_equal(s, "Chờ dự kiến: 1 phút");
-    qms_ticket_label_wait("vi", 90, s, sizeof s);
-    assert_string_equal(s, "Chờ dự kiến: 2 phút");
-    qms_ticket_label_wait("vi", 3600 * 2 + 60 * 5, s, sizeof s);
-    assert_string_equal(s, "Chờ dự kiến: 2 giờ 5 phút");
-    qms_ticket_label_wait("en", 900, s, sizeof s);
+    assert_string_equal(v, "");
+    /* the Vietnamese label is fixed (it can live in the printer's NV
+     * memory); the number goes under it in the printer's font */
+    qms_ticket_label_ahead("vi", 12, s, sizeof s, v, sizeof v);
+    assert_string_equal(s, "Số người trước bạn:");
+    assert_string_equal(v, "12");
+    qms_ticket_label_ahead("vi", 3, s, sizeof s, v, sizeof v);
+    assert_string_equal(s, "Số người trước bạn:");
+    assert_string_equal(v, "3");
+    qms_ticket_label_wait("vi", 30, s, sizeof s, v, sizeof v);
+    assert_string_equal(s, "Chờ dự kiến (phút):");
+    assert_string_equal(v, "< 1");
+    qms_ticket_label_wait("vi", 61, s, sizeof s, v, sizeof v);
+    assert_string_equal(v, "1");
+    qms_ticket_label_wait("vi", 90, s, sizeof s, v, sizeof v);
+    assert_string_equal(v, "2");
+    qms_ticket_label_wait("vi", 3600 * 2 + 60 * 5, s, sizeof s, v, sizeof v);
+    assert_string_equal(s, "Chờ dự kiến (phút):");
+    assert_string_equal(v, "125");
+    qms_ticket_label_wait("en", 900, s, sizeof s, v, sizeof v);
     assert_string_equal(s, "Expected wait: 15 min");
+    assert_string_equal(v, "");
+    qms_ticket_label_ahead("en", 4, s, sizeof s, v, sizeof v);
+    assert_string_equal(s, "People ahead: 4");
+    assert_string_equal(v, "");
 }
 
 /* Wrapping keeps every line inside the width, loses no word, and cuts a word
@@ -242,6 +257,69 @@ static void test_wrap(void **state)
     qms_ticket_enc_free(&e);
 }
 
+/* NV graphics commands byte for byte (GS ( L, m = 48), and the record file. */
+static void test_nv_bytes_and_record(void **state)
+{
+    (void)state;
+    qms_escpos_buf b;
+    qms_escpos_init_buf(&b);
+    const uint8_t bits[6] = {1, 2, 0x10, 0x04, 5, 6};
+    qms_escpos_nv_define(&b, 'A', 'b', bits, 2, 3);
+    const uint8_t def[] = {
+        0x1d, '(', 'L', 17, 0,  48, 67, 48, 'A', 'b', 1,
+        16,   0,   3,   0,  49, 1,  2,  0,  4,   5,   6}; /* 0x10 0x04 made real-time safe */
+    assert_int_equal(b.len, sizeof def);
+    assert_memory_equal(b.data, def, sizeof def);
+    b.len = 0;
+    qms_escpos_nv_print(&b, 'A', 'b');
+    qms_escpos_nv_delete(&b, 'A', 'b');
+    qms_escpos_nv_keylist_request(&b);
+    qms_escpos_nv_remaining_request(&b);
+    qms_escpos_nv_delete_all(&b);
+    const uint8_t cmds[] = {0x1d, '(', 'L', 6, 0, 48, 69, 'A', 'b', 1,  1, /* print */
+                            0x1d, '(', 'L', 4, 0, 48, 66, 'A', 'b',        /* delete */
+                            0x1d, '(', 'L', 4, 0, 48, 64, 'K', 'C',        /* key list */
+                            0x1d, '(', 'L', 2, 0, 48, 51,                  /* left */
+                            0x1d, '(', 'L', 5, 0, 48, 65, 'C', 'L', 'R'};  /* all */
+    assert_int_equal(b.len, sizeof cmds);
+    assert_memory_equal(b.data, cmds, sizeof cmds);
+    b.len = 0;
+    qms_escpos_nv_print(&b, 31, 'b'); /* keys are 32..126: nothing sent */
+    qms_escpos_nv_define(&b, 'A', 127, bits, 2, 3);
+    assert_int_equal(b.len, 0);
+    qms_escpos_free_buf(&b);
+
+    qms_nv_table t;
+    qms_nv_init(&t);
+    char err[200];
+    const char *ok = "# c\nqms-nv 1\nZb 1c6a8de3759cc4b5 392 20 center: Trung tâm\n"
+                     "sA 0ad5c870d1cf3f00 224 27\n";
+    assert_int_equal(qms_nv_parse(ok, strlen(ok), &t, err, sizeof err), QMS_OK);
+    assert_int_equal(t.n, 2);
+    assert_string_equal(t.e[0].what, "center: Trung tâm");
+    assert_non_null(qms_nv_find(&t, 0x1c6a8de3759cc4b5ull, 392, 20, 0));
+    assert_null(qms_nv_find(&t, 0x1c6a8de3759cc4b5ull, 392, 20, 1)); /* not seen in the printer */
+    assert_null(qms_nv_find(&t, 0x1c6a8de3759cc4b5ull, 392, 21, 0));
+    uint8_t kc[2];
+    const uint8_t taken[1][2] = {{'Q', 'q'}};
+    assert_int_equal(qms_nv_pick_key(&t, 0x1c6a8de3759cc4b5ull, taken, 1, kc), QMS_OK);
+    assert_true(isalnum(kc[0]) && isalnum(kc[1]));
+    assert_null(qms_nv_find_key(&t, kc));
+    const char *bad[] = {"Zb 1c6a8de3759cc4b5 392 20 x\n",          /* no header */
+                         "qms-nv 1\nZb 1c6a8de3759cc4b 392 20 x\n", /* short hash */
+                         "qms-nv 1\nZ 1c6a8de3759cc4b5 392 20 x\n", /* one-byte key */
+                         "qms-nv 1\nZb 1c6a8de3759cc4b5 0 20 x\n",  /* no width */
+                         "qms-nv 1\nZb 1c6a8de3759cc4b5 392 20\nZb "
+                         "2c6a8de3759cc4b5 392 20\n"}; /* key twice */
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        assert_int_equal(qms_nv_parse(bad[i], strlen(bad[i]), &t, err, sizeof err), QMS_ERR_INVAL);
+        assert_int_equal(t.n, 0);
+        assert_non_null(strstr(err, "line "));
+    }
+    qms_nv_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -253,6 +331,7 @@ int main(void)
         cmocka_unit_test(test_ticket_bytes),
         cmocka_unit_test(test_labels),
         cmocka_unit_test(test_wrap),
+        cmocka_unit_test(test_nv_bytes_and_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -185,11 +185,14 @@ static void check_service_tickets(int width, int native)
         n = wire_hashes(&e, cfg->name_vi, 0, hs, 8);
         assert_int_equal(find_lines(rasters, hs, n), 0);
         assert_int_equal(at, n);
-        /* the people-ahead line with its number */
-        char label[160];
-        qms_ticket_label_ahead("vi", k.t.ahead, label, sizeof label);
+        /* the people-ahead label, its number under it in the printer's font */
+        char label[160], value[32];
+        qms_ticket_label_ahead("vi", k.t.ahead, label, sizeof label, value, sizeof value);
         n = wire_hashes(&e, label, 0, hs, 8);
         assert_true(find_lines(rasters, hs, n) > at);
+        assert_non_null(text_run(j, value));
+        qms_ticket_label_wait("vi", k.t.eta_s, label, sizeof label, value, sizeof value);
+        assert_non_null(text_run(j, value));
 
         /* the QR code: the payload sent and the one read back from the paper */
         if (native)

@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 typedef struct seen {
-    uint8_t reply[64];
+    uint8_t reply[256];
     size_t nreply;
     int pages, cut, nelems, nrefused, height;
     uint64_t bytes;
@@ -234,12 +234,118 @@ static void test_refusals(void **state)
     qms_vp_free(v);
 }
 
+/* NV graphics in the model: a define and a print give the same raster
+ * element as GS v 0 of the same bits; the key list comes in blocks of 40
+ * with the ACK / NAK / CAN handshake; the memory saves and loads back; an
+ * unknown key and a full memory are refused. */
+static void test_nv_graphics(void **state)
+{
+    (void)state;
+    seen s;
+    qms_vp *v = make(&s, 576);
+    const uint8_t bits[6] = {0xff, 0x0f, 0x81, 0x81, 0xf0, 0xff};
+    qms_escpos_buf b;
+    qms_escpos_init_buf(&b);
+    qms_escpos_align(&b, 1);
+    qms_escpos_nv_define(&b, 'A', 'b', bits, 2, 3);
+    qms_escpos_nv_print(&b, 'A', 'b');
+    qms_escpos_raster(&b, bits, 2, 3);
+    qms_escpos_nv_print(&b, 'Z', 'z');
+    qms_escpos_cut(&b, 0);
+    assert_int_equal(b.err, QMS_OK);
+    feed(v, b.data, b.len);
+    qms_escpos_free_buf(&b);
+    assert_int_equal(s.pages, 1);
+    assert_int_equal(s.nelems, 2);
+    assert_int_equal(s.elems[0].kind, QMS_VP_RASTER);
+    assert_string_equal(s.elems[0].nv, "Ab");
+    assert_string_equal(s.elems[1].nv, "");
+    assert_true(s.elems[0].hash == s.elems[1].hash);
+    assert_int_equal(s.elems[0].x, s.elems[1].x);
+    assert_int_equal(s.elems[0].w, 16);
+    assert_int_equal(s.nrefused, 1);
+    assert_non_null(strstr(s.last_refused, "no image at key 'Zz'"));
+    assert_int_equal(qms_vp_nv_count(v), 1);
+    assert_int_equal(qms_vp_nv_used(v), 6);
+
+    /* 45 images: the key list takes two blocks */
+    qms_escpos_init_buf(&b);
+    for (int i = 1; i < 45; i++)
+        qms_escpos_nv_define(&b, 'k', (uint8_t)('0' + i), bits, 1, 1);
+    qms_escpos_nv_keylist_request(&b);
+    feed(v, b.data, b.len);
+    qms_escpos_free_buf(&b);
+    assert_int_equal(qms_vp_nv_count(v), 45);
+    qms_escpos_reader r;
+    qms_escpos_reader_reset(&r);
+    qms_escpos_reader_feed(&r, s.reply, s.nreply);
+    uint8_t keys[64][2];
+    int n = 0, more = 0;
+    assert_int_equal(qms_escpos_nv_keylist_decode(&r, keys, 64, &n, &more), QMS_OK);
+    assert_int_equal(n, 40);
+    assert_int_equal(more, 1);
+    assert_int_equal(keys[0][0], 'A');
+    s.nreply = 0;
+    feed(v, "\x15", 1); /* NAK: the same block again */
+    assert_int_equal(s.nreply, 4 + 80);
+    s.nreply = 0;
+    feed(v, "\x06", 1); /* ACK: the rest */
+    qms_escpos_reader_reset(&r);
+    qms_escpos_reader_feed(&r, s.reply, s.nreply);
+    n = 0;
+    assert_int_equal(qms_escpos_nv_keylist_decode(&r, keys, 64, &n, &more), QMS_OK);
+    assert_int_equal(n, 5);
+    assert_int_equal(more, 0);
+    s.nreply = 0;
+    feed(v, "\x06", 1); /* ACK of the last block: done, nothing more */
+    assert_int_equal(s.nreply, 0);
+
+    /* the remaining capacity */
+    qms_escpos_init_buf(&b);
+    qms_escpos_nv_remaining_request(&b);
+    feed(v, b.data, b.len);
+    qms_escpos_free_buf(&b);
+    qms_escpos_reader_reset(&r);
+    qms_escpos_reader_feed(&r, s.reply, s.nreply);
+    long left = 0;
+    assert_int_equal(qms_escpos_nv_number_decode(&r, 0x31, &left), QMS_OK);
+    assert_int_equal(left, QMS_VP_NV_CAPACITY - 6 - 44);
+
+    /* saved and loaded into another printer: the same images */
+    uint8_t *saved = NULL;
+    size_t len = 0;
+    assert_int_equal(qms_vp_nv_save(v, &saved, &len), QMS_OK);
+    seen s2;
+    qms_vp *v2 = make(&s2, 576);
+    assert_int_equal(qms_vp_nv_load(v2, saved, len), QMS_OK);
+    assert_int_equal(qms_vp_nv_count(v2), 45);
+    /* a truncated store is refused whole */
+    assert_int_equal(qms_vp_nv_load(v2, saved, len - 1), QMS_ERR_INVAL);
+    assert_int_equal(qms_vp_nv_count(v2), 0);
+    qms_free(saved);
+    qms_vp_free(v2);
+
+    /* a full memory refuses a define */
+    qms_vp_set_nv_capacity(v, 53);
+    s.pages = 0;
+    qms_escpos_init_buf(&b);
+    qms_escpos_nv_define(&b, 'Q', 'q', bits, 2, 3);
+    qms_escpos_cut(&b, 0);
+    feed(v, b.data, b.len);
+    qms_escpos_free_buf(&b);
+    assert_int_equal(s.pages, 1);
+    assert_non_null(strstr(s.last_refused, "only 3 left"));
+    assert_int_equal(qms_vp_nv_count(v), 45);
+    qms_vp_free(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_text_layout),      cmocka_unit_test(test_status_replies),
         cmocka_unit_test(test_stopped_printing), cmocka_unit_test(test_paper_runs_out_and_clear),
         cmocka_unit_test(test_raster_and_qr),    cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_nv_graphics),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
