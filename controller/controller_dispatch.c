@@ -276,8 +276,12 @@ static int execute(qms_ctl *c, const qms_request *r, cJSON *o)
     counter_reply(c, o, ci, t);
     if (finished[0] && (!t || strcmp(finished, t->label) != 0))
         cJSON_AddStringToObject(o, "finished", finished);
-    if (r->op == QMS_OP_STATUS)
+    if (r->op == QMS_OP_STATUS) {
         ctl_add_counter_fields(c, o, ci, 1);
+        /* the controller's clock, to turn the list's taken_ms into waits (a
+         * status reply is not remembered, so this is always now) */
+        cJSON_AddNumberToObject(o, "at_ms", (double)qms_now(&c->clock));
+    }
     return QMS_OK;
 }
 

@@ -136,6 +136,19 @@ static int reload_allowed(const qms_ctl *c, const qms_config *nc, char *why, siz
     return 1;
 }
 
+/* Tell the store the center's UTC offset and rating scale under today's
+ * date, so qms-report reads the day's rows right without the config file.
+ * A failure costs reports only (they fall back to an earlier day's values):
+ * logged, not fatal. */
+static void record_settings(qms_ctl *c)
+{
+    int rc = qms_store_record_settings(c->store, qms_engine_day(c->eng), c->cfg->utc_offset_min,
+                                       c->cfg->rating_levels, qms_now(&c->clock));
+    if (rc)
+        QMS_ERROR("store: could not record the UTC offset and rating levels for reports (%s)",
+                  qms_err_code(rc));
+}
+
 /* SIGHUP: load the config again; take it only if today's state fits it. The
  * engine is rebuilt from the store (the truth) under the new config. */
 static void reload(qms_ctl *c)
@@ -178,6 +191,7 @@ static void reload(qms_ctl *c)
         c->fatal = QMS_ERR_NOMEM;
         return;
     }
+    record_settings(c);
     QMS_INFO("config reloaded: %d services, %d counters", nc->nservices, nc->ncounters);
 }
 
@@ -322,6 +336,7 @@ int main(int argc, char **argv)
         QMS_ERROR("cannot load today's state from %s: %s", c->db_path, qms_err_code(rc));
         return 1;
     }
+    record_settings(c);
     {
         char day[11];
         qms_day_str(qms_engine_day(c->eng), day);

@@ -12,7 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define QUEUE_SHOWN 10 /* labels listed in counter/<n>/queue */
+/* Entries listed in counter/<n>/queue and a status reply (queue_len says how
+ * many there are in all): a clerk's screen shows about this many, and the
+ * retained message stays around 2 KiB. */
+#define QUEUE_SHOWN 20
 
 const char *ctl_topic(const qms_ctl *c, const char *suffix)
 {
@@ -104,10 +107,22 @@ void ctl_add_counter_fields(qms_ctl *c, void *obj, int ci, int with_queue)
     int64_t ids[QUEUE_SHOWN];
     int n = qms_engine_waiting_for_counter(c->eng, ci, ids, QUEUE_SHOWN);
     cJSON *q = cJSON_AddArrayToObject(o, "queue");
-    for (int i = 0; i < n && i < QUEUE_SHOWN; i++) {
+    for (int i = 0; q && i < n && i < QUEUE_SHOWN; i++) {
         const qms_ticket *t = qms_engine_ticket(c->eng, ids[i]);
-        if (t)
-            cJSON_AddItemToArray(q, cJSON_CreateString(t->label));
+        cJSON *e = t ? cJSON_CreateObject() : NULL;
+        if (!e)
+            continue;
+        /* what a clerk needs to see; no wait in seconds: it would change the
+         * retained message every second (clients subtract taken_ms from the
+         * controller's clock, docs/protocol.md) */
+        cJSON_AddStringToObject(e, "ticket", t->label);
+        if (t->service >= 0 && t->service < c->cfg->nservices)
+            cJSON_AddStringToObject(e, "service", c->cfg->services[t->service].code);
+        cJSON_AddNumberToObject(e, "priority", t->priority);
+        cJSON_AddNumberToObject(e, "taken_ms", (double)t->taken_ms);
+        if (t->appt[0])
+            cJSON_AddStringToObject(e, "appointment", t->appt);
+        cJSON_AddItemToArray(q, e);
     }
     cJSON_AddNumberToObject(o, "queue_len", n);
 }

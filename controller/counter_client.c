@@ -384,3 +384,8 @@ int counter_client_counter(const counter_client *c)
 {
     return c->counter;
 }
+
+int counter_client_link_failure(const counter_client *c)
+{
+    return qms_mqtt_last_failure(c->mqtt, NULL, 0);
+}

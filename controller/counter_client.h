@@ -69,6 +69,9 @@ void counter_client_poll(counter_client *c, int timeout_ms);
 int counter_client_poll_fd(counter_client *c, int fd, int timeout_ms);
 
 int counter_client_connected(const counter_client *c);
+/* Why the broker link is not up (qms_mqtt_failure; QMS_MQTT_FAIL_NONE while
+ * connected or before an attempt failed). */
+int counter_client_link_failure(const counter_client *c);
 /* 1 online, 0 offline (its retained status or last will), -1 not heard of. */
 int counter_client_controller_online(const counter_client *c);
 /* The center's configuration, or NULL while not known. */

@@ -131,9 +131,11 @@ static void print_queue(const counter_info *r, const qms_config *cfg, int en)
         int n = snprintf(line, sizeof line, "%3d. %-6s %s", i + 1, q->ticket,
                          svc ? counter_service_name(cfg, svc, en) : "");
         if (q->priority > 0 && n > 0 && (size_t)n < sizeof line)
-            n += snprintf(line + n, sizeof line - (size_t)n, "%s",
-                          q->priority >= 2 ? (en ? " [appointment]" : " [lịch hẹn]")
-                                           : (en ? " [priority]" : " [ưu tiên]"));
+            n += snprintf(line + n, sizeof line - (size_t)n, " [%s%s%s]",
+                          q->priority >= 2 ? (en ? "appointment" : "lịch hẹn")
+                                           : (en ? "priority" : "ưu tiên"),
+                          q->priority >= 2 && q->appt[0] ? " " : "",
+                          q->priority >= 2 ? q->appt : "");
         if (q->taken_ms > 0 && now >= q->taken_ms && n > 0 && (size_t)n < sizeof line)
             snprintf(line + n, sizeof line - (size_t)n,
                      en ? ", waiting %lld min" : ", chờ %lld phút",
@@ -160,7 +162,7 @@ static int ask(counter_client *cl, counter_req *req, oneshot *s)
 }
 
 static int run_oneshot(counter_client *cl, counter_req *req, int list, int timeout_ms, int en,
-                       const char *broker)
+                       const char *broker, int has_cert)
 {
     oneshot s = {0};
     char suffix[64];
@@ -174,11 +176,10 @@ static int run_oneshot(counter_client *cl, counter_req *req, int list, int timeo
     while (!counter_client_connected(cl) && qms_mono_ms() < deadline)
         counter_client_poll(cl, 50);
     if (!counter_client_connected(cl)) {
-        fprintf(stderr,
-                en ? "Cannot reach the message broker at %s. Is it running, is the address right?\n"
-                   : "Không kết nối được tới máy chủ tin nhắn (broker) %s. Kiểm tra máy chủ "
-                     "có đang chạy và địa chỉ có đúng không.\n",
-                broker);
+        /* why, when the session knows (TLS, login), else the plain words */
+        char why[512];
+        counter_link_text(counter_client_link_failure(cl), broker, has_cert, en, why, sizeof why);
+        fprintf(stderr, "%s\n", why);
         return EXIT_NO_BROKER;
     }
     if (req->op == COUNTER_OP_TRANSFER && req->to_service[0]) {
@@ -472,10 +473,11 @@ int main(int argc, char **argv)
     }
     int status;
     if (interactive) {
-        counter_tui_opts to = {.in_fd = 0, .out_fd = 1, .lang_en = en, .broker = broker};
+        counter_tui_opts to = {
+            .in_fd = 0, .out_fd = 1, .lang_en = en, .broker = broker, .has_cert = cert != NULL};
         status = counter_tui_run(cl, &to);
     } else {
-        status = run_oneshot(cl, &req, list, timeout_s * 1000, en, broker);
+        status = run_oneshot(cl, &req, list, timeout_s * 1000, en, broker, cert != NULL);
     }
     counter_client_free(cl);
     qms_mqtt_lib_cleanup();

@@ -170,8 +170,10 @@ int counter_info_decode(const char *json, size_t len, counter_info *out)
                 break;
             counter_qentry *qe = &out->queue[out->nqueue];
             memset(qe, 0, sizeof *qe);
-            if (cJSON_IsString(e) && e->valuestring && strlen(e->valuestring) < sizeof qe->ticket) {
-                /* a bare label */
+            if (cJSON_IsString(e) && e->valuestring && e->valuestring[0] &&
+                strlen(e->valuestring) < sizeof qe->ticket) {
+                /* a bare label (an empty one shows nothing: skipped, as an
+                 * object without a number is) */
                 strcpy(qe->ticket, e->valuestring);
                 out->nqueue++;
                 continue;
@@ -184,6 +186,7 @@ int counter_info_decode(const char *json, size_t len, counter_info *out)
             get_str(e, "service", qe->service, sizeof qe->service);
             qe->priority = (int)get_int(e, "priority", 0, 9, 0);
             qe->taken_ms = get_int(e, "taken_ms", 0, MS_MAX, 0);
+            get_str(e, "appointment", qe->appt, sizeof qe->appt);
             out->nqueue++;
         }
         out->queue_len = (int)get_int(root, "queue_len", 0, I32_MAX, -1);

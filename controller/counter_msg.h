@@ -45,14 +45,15 @@ typedef struct counter_req {
     int lang_en;                   /* ask for English refusal messages */
 } counter_req;
 
-/* One waiting ticket of a "queue" list: the controller's lists hold labels
- * ("A024": service "", priority 0, taken_ms 0); objects with those fields
- * are read too, should a controller send more. */
+/* One waiting ticket of a "queue" list (docs/protocol.md): objects with the
+ * fields below. A list of bare labels ("A024", what earlier
+ * controllers sent) is read too: service "", priority 0, taken_ms 0. */
 typedef struct counter_qentry {
     char ticket[16];            /* "A024" */
-    char service[QMS_CODE_MAX]; /* service it waits for */
+    char service[QMS_CODE_MAX]; /* service it waits for, "" if not sent */
     int priority;               /* 0 normal, 1 priority class, 2 appointment */
-    int64_t taken_ms;           /* when taken, 0 if not sent */
+    int64_t taken_ms;           /* when taken (controller's clock), 0 if not sent */
+    char appt[40];              /* appointment reference, "" if none */
 } counter_qentry;
 
 /* A reply to a counter request, or a retained counter state (same shape). */

@@ -1,5 +1,7 @@
 #include "counter_text.h"
 
+#include "qms/mqtt.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -328,4 +330,53 @@ void counter_copy(char *dst, size_t cap, const char *src)
     }
     memmove(dst, src, n);
     dst[n] = 0;
+}
+
+void counter_link_text(int failure, const char *broker, int has_cert, int en, char *out, size_t cap)
+{
+    if (!broker)
+        broker = "";
+    switch (failure) {
+    case QMS_MQTT_FAIL_TLS_CLIENT_CERT:
+        if (has_cert)
+            snprintf(out, cap,
+                     en ? "The message broker at %s broke off the TLS connection: it did not "
+                          "accept this client certificate (--cert; is it signed by the CA the "
+                          "broker trusts?)"
+                        : "Máy chủ tin nhắn (broker) %s ngắt kết nối TLS: không chấp nhận chứng "
+                          "chỉ máy khách này (--cert; chứng chỉ có do CA mà broker tin cậy ký "
+                          "không?)",
+                     broker);
+        else
+            snprintf(out, cap,
+                     en ? "The message broker at %s broke off the TLS connection: it requires a "
+                          "client certificate. Give one with --cert and --key"
+                        : "Máy chủ tin nhắn (broker) %s ngắt kết nối TLS: broker yêu cầu chứng "
+                          "chỉ máy khách. Hãy cho chứng chỉ bằng --cert và --key",
+                     broker);
+        break;
+    case QMS_MQTT_FAIL_TLS:
+        snprintf(out, cap,
+                 en ? "No TLS connection to the message broker at %s: is its certificate signed "
+                      "by --cafile, for this address (and do --cert and --key belong together)?"
+                    : "Không thiết lập được kết nối TLS tới máy chủ tin nhắn (broker) %s: chứng "
+                      "chỉ của broker có do --cafile ký, cho đúng địa chỉ này không (và --cert, "
+                      "--key có khớp nhau không)?",
+                 broker);
+        break;
+    case QMS_MQTT_FAIL_REFUSED:
+        snprintf(out, cap,
+                 en ? "The message broker at %s refused the login: check --user and --password"
+                    : "Máy chủ tin nhắn (broker) %s từ chối đăng nhập: kiểm tra --user và "
+                      "--password",
+                 broker);
+        break;
+    default:
+        snprintf(out, cap,
+                 en ? "Cannot reach the message broker at %s. Is it running, is the address right?"
+                    : "Không kết nối được tới máy chủ tin nhắn (broker) %s. Kiểm tra máy chủ "
+                      "có đang chạy và địa chỉ có đúng không.",
+                 broker);
+        break;
+    }
 }

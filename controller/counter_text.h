@@ -43,6 +43,12 @@ void counter_ticket_upcase(char *s);
  * "KD"), or typed itself when cfg is NULL or has no such code. */
 const char *counter_service_code(const qms_config *cfg, const char *typed);
 
+/* Why the broker cannot be reached, for the clerk: failure is a
+ * qms_mqtt_failure, broker "host:port", has_cert whether a client
+ * certificate was given. Writes one sentence (no newline) into out. */
+void counter_link_text(int failure, const char *broker, int has_cert, int en, char *out,
+                       size_t cap);
+
 /* Copy src into dst (cap bytes), cut on a UTF-8 code point boundary. */
 void counter_copy(char *dst, size_t cap, const char *src);
 

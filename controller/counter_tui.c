@@ -55,7 +55,7 @@ typedef struct tui {
     int have_stats;
     counter_info queue; /* the waiting list: retained counter/<n>/queue, or a status reply */
     int have_queue;
-    int64_t ctl_offset_ms; /* the controller's clock minus ours (from replies' at_ms) */
+    int64_t ctl_offset_ms; /* the controller's clock minus ours (status replies', stats' at_ms) */
     counter_call calls[RECENT_CALLS];
     int ncalls;
     char msg[LINE_CAP];
@@ -293,15 +293,19 @@ static void build_queue(tui *t, int room, int64_t now)
         char wait[32] = "";
         if (q->taken_ms > 0 && now >= q->taken_ms)
             fmt_minutes(t, (int32_t)((now - q->taken_ms) / 1000), wait, sizeof wait);
-        const char *prio = q->priority >= 2   ? T(t, "  [lịch hẹn]", "  [appointment]")
-                           : q->priority == 1 ? T(t, "  [ưu tiên]", "  [priority]")
-                                              : "";
+        /* the mark a clerk looks for: served first, and why */
+        char prio[80] = "";
+        if (q->priority >= 2)
+            snprintf(prio, sizeof prio, "  [%s%s%s]", T(t, "lịch hẹn", "appointment"),
+                     q->appt[0] ? " " : "", q->appt);
+        else if (q->priority == 1)
+            snprintf(prio, sizeof prio, "  [%s]", T(t, "ưu tiên", "priority"));
         char name[120];
         const char *svc = q->service[0] ? q->service : counter_service_of_label(cfg, q->ticket);
         counter_text_fit(svc ? counter_service_name(cfg, svc, t->en) : "", 28, name, sizeof name);
         size_t pad = 28 - counter_text_width(name);
-        line(t, STYLE_PLAIN, "  %2d. %-6s %s%*s %s%s%s", i + 1, q->ticket, name, (int)pad, "",
-             wait[0] ? T(t, "chờ ", "waiting ") : "", wait, prio);
+        line(t, q->priority > 0 ? STYLE_BOLD : STYLE_PLAIN, "  %2d. %-6s %s%*s %s%s%s", i + 1,
+             q->ticket, name, (int)pad, "", wait[0] ? T(t, "chờ ", "waiting ") : "", wait, prio);
         room--;
         shown++;
     }
@@ -376,7 +380,13 @@ static void build_bottom(tui *t)
     }
     rule[n] = 0;
     line(t, STYLE_DIM, "%s", rule);
-    if (!t->link_up) {
+    int failure = t->link_up ? QMS_MQTT_FAIL_NONE : counter_client_link_failure(t->cl);
+    if (!t->link_up && failure != QMS_MQTT_FAIL_NONE && failure != QMS_MQTT_FAIL_UNREACHABLE) {
+        /* the broker is there but will not have us: say why (TLS, login) */
+        char why[512];
+        counter_link_text(failure, t->o->broker, t->o->has_cert, t->en, why, sizeof why);
+        line_wrap(t, STYLE_ERROR, 4, "!! %s — %s", why, T(t, "đang thử lại", "retrying"));
+    } else if (!t->link_up) {
         line_wrap(t, STYLE_ERROR, 3, "!! %s %s — %s",
                   T(t, "Không kết nối được tới máy chủ tin nhắn (broker)",
                     "Cannot reach the message broker"),
@@ -604,6 +614,11 @@ static void on_reply(void *ud, const counter_req *req, int err, const counter_in
         return;
     }
     apply_state(t, reply);
+    if (req->op == COUNTER_OP_STATUS && reply->at_ms > 0) {
+        /* the controller's time (a status reply is never a remembered one):
+         * waits are counted on its clock, as the hall's displays do */
+        t->ctl_offset_ms = reply->at_ms - qms_now(&qms_clock_real);
+    }
     if (req->op == COUNTER_OP_STATUS && reply->has_queue) {
         /* the status lists the waiting tickets too: as fresh as it gets */
         t->queue = *reply;

@@ -12,6 +12,7 @@ typedef struct counter_tui_opts {
     int out_fd;         /* and to draw on (1) */
     int lang_en;        /* English instead of Vietnamese */
     const char *broker; /* "host:port", shown when it cannot be reached */
+    int has_cert;       /* a client certificate was given (to say why TLS fails) */
 } counter_tui_opts;
 
 /* Run until the clerk quits (q, Ctrl-C) or SIGTERM/SIGHUP. Returns 0, or 2

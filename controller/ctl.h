@@ -111,7 +111,9 @@ void ctl_state_free(qms_ctl *c);
 int ctl_state_resize(qms_ctl *c);
 /* Build JSON text of a counter's state / stats (qms_free). */
 char *ctl_counter_json(qms_ctl *c, int ci, int with_queue);
-/* Add {"waiting":n} and the first queue labels of counter ci to o (a cJSON *). */
+/* With with_queue, add counter ci's waiting list to o (a cJSON *): "queue",
+ * the first entries in call order as objects (ticket, service, priority,
+ * taken_ms, appointment), and "queue_len", how many wait in all. */
 void ctl_add_counter_fields(qms_ctl *c, void *o, int ci, int with_queue);
 int ctl_counter_waiting(const qms_ctl *c, int ci);
 const char *ctl_topic(const qms_ctl *c,

@@ -44,7 +44,25 @@ typedef struct report_ticket {
     int64_t end_ms;          /* reached its final state, 0 if not */
     int rating;              /* 0 none, else 1..levels */
     int transfers;           /* how many times it was transferred */
+    int levels;              /* the rating scale of its day (top level = very satisfied) */
+    int utc_offset_min;      /* the center's UTC offset on its day (places its hour) */
+    int settings;            /* where levels/offset came from: REPORT_SET_* */
 } report_ticket;
+
+/* Where a ticket's day's settings (UTC offset, rating levels) came from. */
+enum {
+    REPORT_SET_DEFAULT = 0, /* nothing recorded: +07:00 and 4 levels */
+    REPORT_SET_LATER,       /* only later days recorded: the first of them */
+    REPORT_SET_STORE,       /* recorded on that day, or the last earlier day */
+    REPORT_SET_GIVEN,       /* --config / --levels */
+};
+
+/* The settings the controller recorded on a day (store table day_settings). */
+typedef struct report_setting {
+    int32_t day;
+    int utc_offset_min;
+    int levels;
+} report_setting;
 
 /* A transfer made by a counter (from the store's history). */
 typedef struct report_transfer {
@@ -63,16 +81,31 @@ typedef struct report_data {
     int ntr;
     int max_rating; /* the highest rating level met */
     int schema_version;
+    report_setting *set; /* recorded settings, by day ascending (schema 3 on) */
+    int nset;
+    int nbadset; /* recorded rows that make no sense (skipped) */
 } report_data;
 
 /* Open the store at path read-only and read the tickets of local days
  * from..to (inclusive), in one read transaction (a consistent snapshot even
  * while the controller commits). Names come from the store; cfg (may be
- * NULL) fills in what the store does not name. On error returns QMS_ERR_DB
- * (or NOMEM) with a sentence for a person in err. */
+ * NULL) fills in what the store does not name. Each ticket gets its day's
+ * recorded UTC offset and rating levels (report_settings_for). On error
+ * returns QMS_ERR_DB (or NOMEM) with a sentence for a person in err. */
 int report_load(const char *path, int32_t from, int32_t to, const qms_config *cfg, report_data *out,
                 char *err, size_t errlen);
 void report_data_free(report_data *d);
+/* The settings of day from the recorded ones: the row of that day or the
+ * last earlier one (REPORT_SET_STORE); for a day before the first row, that
+ * first row (REPORT_SET_LATER); none recorded: +07:00, 4 levels
+ * (REPORT_SET_DEFAULT). Returns the REPORT_SET_* kind. */
+int report_settings_for(const report_setting *set, int nset, int32_t day, int *utc_offset_min,
+                        int *levels);
+/* The last settings recorded in the store at path (to read "today" in the
+ * center's time before the range is known): REPORT_SET_STORE, or
+ * REPORT_SET_DEFAULT when nothing is recorded or the file cannot be read
+ * (report_load then says why). */
+int report_latest_settings(const char *path, int *utc_offset_min, int *levels);
 
 /* ---------- grouping and figures ---------- */
 
@@ -93,6 +126,7 @@ typedef struct report_fig {
     int nservice;
     int ratings[REPORT_MAX_LEVELS + 1]; /* ratings[level], 1..levels */
     int nratings;
+    int nsatisfied; /* ratings in the top two levels of their own day's scale */
 } report_fig;
 
 typedef struct report_row {
@@ -103,17 +137,19 @@ typedef struct report_row {
 
 typedef struct report {
     report_by by;
-    int levels; /* rating levels shown */
+    int levels;       /* rating level columns shown */
+    int mixed_levels; /* the tickets' days have different scales: no level names */
     report_row *rows;
     int nrows;
     report_row total; /* every ticket of the range */
 } report;
 
-/* Group d's tickets. levels = rating levels (3..9); utc_offset_min places
- * hours of the day; from/to bound the days listed by REPORT_BY_DAY; en picks
+/* Group d's tickets. levels = rating level columns (2..9; a ticket's own
+ * levels and utc_offset_min say what its rating means and which hour it was
+ * taken in); from/to bound the days listed by REPORT_BY_DAY; en picks
  * English names. QMS_OK or QMS_ERR_NOMEM. */
-int report_build(const report_data *d, report_by by, int levels, int utc_offset_min, int32_t from,
-                 int32_t to, int en, report *out);
+int report_build(const report_data *d, report_by by, int levels, int32_t from, int32_t to, int en,
+                 report *out);
 void report_free(report *r);
 
 /* Mean wait in ms, < 0 when nobody was called. */
@@ -122,8 +158,9 @@ double report_mean_wait_ms(const report_fig *f);
  * least 90 % of the waits do not exceed), < 0 when none. */
 double report_p90_wait_ms(const report_fig *f);
 double report_mean_service_ms(const report_fig *f);
-/* SIPAS-style: ratings in the top two levels over all ratings, < 0 if none. */
-double report_satisfied_share(const report_fig *f, int levels);
+/* SIPAS-style: ratings in the top two levels (of each rating's own day's
+ * scale) over all ratings, < 0 if none. */
+double report_satisfied_share(const report_fig *f);
 
 /* ---------- CSV ---------- */
 

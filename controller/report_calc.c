@@ -67,6 +67,8 @@ static int add_outcome(report_fig *f, const report_ticket *t, int levels)
     if (t->rating >= 1 && t->rating <= levels) {
         f->ratings[t->rating]++;
         f->nratings++;
+        /* "satisfied" + "very satisfied" on the scale the citizen was shown */
+        f->nsatisfied += t->rating >= t->levels - 1;
     }
     return QMS_OK;
 }
@@ -123,11 +125,11 @@ double report_mean_service_ms(const report_fig *f)
     return f->nservice ? (double)f->service_sum_ms / f->nservice : -1;
 }
 
-double report_satisfied_share(const report_fig *f, int levels)
+double report_satisfied_share(const report_fig *f)
 {
-    if (f->nratings == 0 || levels < 2)
+    if (f->nratings == 0)
         return -1;
-    return (double)(f->ratings[levels] + f->ratings[levels - 1]) / f->nratings;
+    return (double)f->nsatisfied / f->nratings;
 }
 
 void report_free(report *r)
@@ -145,8 +147,8 @@ static const char *pick_name(const char *vi, const char *en, int want_en)
     return n ? n : "";
 }
 
-int report_build(const report_data *d, report_by by, int levels, int utc_offset_min, int32_t from,
-                 int32_t to, int en, report *out)
+int report_build(const report_data *d, report_by by, int levels, int32_t from, int32_t to, int en,
+                 report *out)
 {
     memset(out, 0, sizeof *out);
     out->by = by;
@@ -164,7 +166,7 @@ int report_build(const report_data *d, report_by by, int levels, int utc_offset_
         break;
     case REPORT_BY_HOUR:
         for (int i = 0; i < d->nt; i++) {
-            int h = qms_local_sec(d->t[i].taken_ms, utc_offset_min) / 3600;
+            int h = qms_local_sec(d->t[i].taken_ms, d->t[i].utc_offset_min) / 3600;
             first_hour = h < first_hour ? h : first_hour;
             last_hour = h > last_hour ? h : last_hour;
         }
@@ -216,7 +218,7 @@ int report_build(const report_data *d, report_by by, int levels, int utc_offset_
             outcome_in = t->counter >= 0 ? &out->rows[t->counter].fig : NULL;
             break;
         case REPORT_BY_HOUR: {
-            int h = qms_local_sec(t->taken_ms, utc_offset_min) / 3600;
+            int h = qms_local_sec(t->taken_ms, t->utc_offset_min) / 3600;
             taken_in = outcome_in = &out->rows[h - first_hour].fig;
             break;
         }

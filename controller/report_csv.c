@@ -115,7 +115,7 @@ static void write_fig(report_csv *w, const report_fig *f, int levels)
     for (int l = 1; l <= levels; l++)
         report_csv_int(w, f->ratings[l]);
     report_csv_int(w, f->nratings);
-    double share = report_satisfied_share(f, levels);
+    double share = report_satisfied_share(f);
     report_csv_dec(w, share < 0 ? -1 : share * 100.0, 1);
 }
 
@@ -149,7 +149,10 @@ void report_write_csv(const report *r, report_csv *w, int en, int no_data)
     report_csv_str(w, H(en, "Thời gian phục vụ TB (phút)", "Mean service time (min)"));
     for (int l = 1; l <= r->levels; l++) {
         char title[96];
-        const char *ln = r->levels <= 5 ? counter_rating_text(l, r->levels, en) : NULL;
+        /* level names only when every day had this scale: level 3 is
+         * "satisfied" of 4 but "neutral" of 5 */
+        const char *ln =
+            r->levels <= 5 && !r->mixed_levels ? counter_rating_text(l, r->levels, en) : NULL;
         if (ln)
             snprintf(title, sizeof title, "%s %d (%s)", H(en, "Đánh giá mức", "Rating"), l, ln);
         else

@@ -18,7 +18,14 @@
 /* Schema versions this reader understands (the columns it reads exist in
  * all of them). */
 #define SCHEMA_MIN 2
-#define SCHEMA_MAX 2
+#define SCHEMA_MAX 3
+/* From this version on the store records each day's UTC offset and rating
+ * levels (table day_settings). */
+#define SCHEMA_SETTINGS 3
+/* What qms-report assumed before the store said: Vietnam's offset and the
+ * sample center's 4 levels. */
+#define DEFAULT_OFFSET 420
+#define DEFAULT_LEVELS 4
 
 static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -49,6 +56,7 @@ void report_data_free(report_data *d)
     qms_free(d->ctrs);
     qms_free(d->t);
     qms_free(d->tr);
+    qms_free(d->set);
     memset(d, 0, sizeof *d);
 }
 
@@ -79,9 +87,63 @@ static int64_t col_opt(sqlite3_stmt *st, int i)
     return sqlite3_column_type(st, i) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, i);
 }
 
+int report_settings_for(const report_setting *set, int nset, int32_t day, int *utc_offset_min,
+                        int *levels)
+{
+    *utc_offset_min = DEFAULT_OFFSET;
+    *levels = DEFAULT_LEVELS;
+    if (nset <= 0)
+        return REPORT_SET_DEFAULT;
+    /* the last row at or before day (rows are few: one per (re)start day) */
+    int k = -1;
+    for (int i = 0; i < nset && set[i].day <= day; i++)
+        k = i;
+    int kind = k >= 0 ? REPORT_SET_STORE : REPORT_SET_LATER;
+    if (k < 0)
+        k = 0;
+    *utc_offset_min = set[k].utc_offset_min;
+    *levels = set[k].levels;
+    return kind;
+}
+
+/* A recorded row a report can use: the store checks them on the way in,
+ * but the file may come from anywhere. */
+static int setting_ok(int off, int levels)
+{
+    return off >= -14 * 60 && off <= 14 * 60 && levels >= 2 && levels <= REPORT_MAX_LEVELS;
+}
+
+int report_latest_settings(const char *path, int *utc_offset_min, int *levels)
+{
+    *utc_offset_min = DEFAULT_OFFSET;
+    *levels = DEFAULT_LEVELS;
+    sqlite3 *db = NULL;
+    int kind = REPORT_SET_DEFAULT;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) == SQLITE_OK) {
+        sqlite3_busy_timeout(db, 5000);
+        sqlite3_stmt *st = NULL;
+        /* an older store has no such table: the prepare fails, defaults stay */
+        if (sqlite3_prepare_v2(db,
+                               "SELECT utc_offset_min, rating_levels FROM day_settings"
+                               " ORDER BY day DESC LIMIT 1",
+                               -1, &st, NULL) == SQLITE_OK &&
+            sqlite3_step(st) == SQLITE_ROW) {
+            int off = sqlite3_column_int(st, 0), lv = sqlite3_column_int(st, 1);
+            if (setting_ok(off, lv)) {
+                *utc_offset_min = off;
+                *levels = lv;
+                kind = REPORT_SET_STORE;
+            }
+        }
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return kind;
+}
+
 typedef struct loader {
     report_data *d;
-    int capsvcs, capctrs, capt, captr;
+    int capsvcs, capctrs, capt, captr, capset;
     const qms_config *cfg;
 } loader;
 
@@ -205,6 +267,25 @@ static int load_all(sqlite3 *db, loader *L, int32_t from, int32_t to, char *err,
         goto out;
     }
 
+    /* each day's UTC offset and rating levels, as the controller recorded them */
+    if (d->schema_version >= SCHEMA_SETTINGS) {
+        PREP("SELECT day, utc_offset_min, rating_levels FROM day_settings ORDER BY day");
+        while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+            const char *day = (const char *)sqlite3_column_text(st, 0);
+            report_setting rs = {0, sqlite3_column_int(st, 1), sqlite3_column_int(st, 2)};
+            if (!day || qms_day_parse(day, &rs.day) != QMS_OK ||
+                !setting_ok(rs.utc_offset_min, rs.levels)) {
+                d->nbadset++; /* not ours: skipped, and qms-report says so */
+                continue;
+            }
+            if (grow((void **)&d->set, &L->capset, d->nset + 1, sizeof *d->set))
+                goto nomem;
+            d->set[d->nset++] = rs;
+        }
+        if (s != SQLITE_DONE)
+            goto dberr;
+    }
+
     /* names, in the order the center lists them */
     PREP("SELECT code, name_vi, name_en FROM services ORDER BY rowid");
     while ((s = sqlite3_step(st)) == SQLITE_ROW) {
@@ -276,6 +357,7 @@ static int load_all(sqlite3 *db, loader *L, int32_t from, int32_t to, char *err,
         if (t->rating > d->max_rating)
             d->max_rating = t->rating;
         t->transfers = (int)col_opt(st, 11);
+        t->settings = report_settings_for(d->set, d->nset, t->day, &t->utc_offset_min, &t->levels);
         d->nt++;
     }
     if (s != SQLITE_DONE)

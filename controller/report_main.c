@@ -29,14 +29,16 @@ static void usage(FILE *f)
           "\n"
           "Options:\n"
           "  --db FILE             the controller's SQLite store (opened read-only)\n"
-          "  --config FILE         the center's configuration: time zone offset, rating\n"
-          "                        levels, and names the store does not have\n"
+          "  --config FILE         the center's configuration: its UTC offset and rating\n"
+          "                        levels override what the store recorded, and it names\n"
+          "                        what the store does not\n"
           "  --from DATE           first day (required)\n"
           "  --to DATE             last day (default: the --from day)\n"
           "  --by KIND             service (default), counter, hour or day\n"
           "  --out FILE            write there (replaced as a whole), default stdout\n"
           "  --lang vi|en          column titles and names (default vi)\n"
-          "  --levels N            rating levels (3..9; default: --config's, else 4)\n"
+          "  --levels N            rating levels (3..9; default: each day's as the store\n"
+          "                        recorded it, or --config's)\n"
           "  --decimal-comma       decimals as 8,5 and ';' between fields (spreadsheets\n"
           "                        set to Vietnamese number format)\n"
           "  --no-bom              leave out the UTF-8 byte order mark\n"
@@ -173,7 +175,15 @@ int main(int argc, char **argv)
     memset(&rep, 0, sizeof rep);
     char *tmp_path = NULL;
     FILE *out = NULL;
-    int utc_off = cfg ? cfg->utc_offset_min : 420;
+    /* "today" in the center's time: the configuration's, else the offset the
+     * controller recorded last */
+    int utc_off, latest_levels;
+    if (cfg) {
+        utc_off = cfg->utc_offset_min;
+        latest_levels = cfg->rating_levels;
+    } else {
+        report_latest_settings(db, &utc_off, &latest_levels);
+    }
     int32_t from, to;
     if (parse_day(from_s, utc_off, &from) != QMS_OK) {
         fprintf(stderr, "qms-report: --from wants a date YYYY-MM-DD, not '%s'\n", from_s);
@@ -187,8 +197,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "qms-report: --to is before --from\n");
         goto done;
     }
-    if (!levels)
-        levels = cfg ? cfg->rating_levels : 4;
+    int given_levels = levels;
 
     status = EXIT_FAIL;
     char err[512];
@@ -197,17 +206,75 @@ int main(int argc, char **argv)
         fprintf(stderr, "qms-report: %s\n", err);
         goto done;
     }
-    if (data.max_rating > levels) {
-        fprintf(stderr,
-                en ? "qms-report: the store has ratings up to %d; counting %d levels (--levels)\n"
-                   : "qms-report: có đánh giá tới mức %d; báo cáo tính %d mức (--levels)\n",
-                data.max_rating, data.max_rating);
-        levels = data.max_rating;
+    /* Each ticket is read with its own day's offset and scale, unless the
+     * command line says otherwise. */
+    int ndefault = 0, nlater = 0, nabove = 0, lvmin = REPORT_MAX_LEVELS + 1, lvmax = 0;
+    for (int i = 0; i < data.nt; i++) {
+        report_ticket *t = &data.t[i];
+        if (cfg) {
+            t->utc_offset_min = cfg->utc_offset_min;
+            t->levels = cfg->rating_levels;
+            t->settings = REPORT_SET_GIVEN;
+        }
+        if (given_levels)
+            t->levels = given_levels;
+        ndefault += t->settings == REPORT_SET_DEFAULT;
+        nlater += t->settings == REPORT_SET_LATER;
+        nabove += t->rating > t->levels;
+        lvmin = t->levels < lvmin ? t->levels : lvmin;
+        lvmax = t->levels > lvmax ? t->levels : lvmax;
     }
-    if (report_build(&data, by, levels, utc_off, from, to, en, &rep) != QMS_OK) {
+    if (data.nbadset)
+        fprintf(stderr,
+                en ? "qms-report: %d day settings in the store make no sense; skipped\n"
+                   : "qms-report: %d dòng cài đặt ngày trong kho không hợp lệ; bỏ qua\n",
+                data.nbadset);
+    if (ndefault)
+        fprintf(stderr,
+                en ? "qms-report: the store does not record the center's UTC offset and rating "
+                     "levels (written before schema version 3, or not by qms-controller): %d "
+                     "tickets are read as +07:00%s; give --config to be sure\n"
+                   : "qms-report: kho dữ liệu không ghi múi giờ và số mức đánh giá của trung tâm "
+                     "(kho cũ hơn phiên bản 3, hoặc không do qms-controller ghi): %d phiếu được "
+                     "tính theo +07:00%s; hãy dùng --config cho chắc chắn\n",
+                ndefault,
+                given_levels ? "" : (en ? " with 4 rating levels" : " và 4 mức đánh giá"));
+    if (nlater) {
+        char first[11];
+        qms_day_str(data.set[0].day, first);
+        fprintf(stderr,
+                en ? "qms-report: %d tickets are from days before the store first recorded the "
+                     "center's settings (%s): read with those\n"
+                   : "qms-report: %d phiếu thuộc những ngày trước lần đầu kho ghi cài đặt của "
+                     "trung tâm (%s): tính theo cài đặt đó\n",
+                nlater, first);
+    }
+    if (lvmax > 0 && lvmin != lvmax)
+        fprintf(stderr,
+                en ? "qms-report: the range mixes rating scales (%d to %d levels): the level "
+                     "columns count the levels as given, without names; the satisfied share "
+                     "takes the top two levels of each day's scale (--levels N reads all as N)\n"
+                   : "qms-report: khoảng ngày có nhiều thang đánh giá (%d đến %d mức): các cột "
+                     "mức đếm đúng mức đã chấm, không ghi tên mức; tỷ lệ hài lòng lấy hai mức "
+                     "cao nhất của thang từng ngày (--levels N để tính tất cả theo N mức)\n",
+                lvmin, lvmax);
+    if (!levels)
+        levels = lvmax > 0 ? lvmax : latest_levels;
+    if (nabove) {
+        fprintf(stderr,
+                en ? "qms-report: %d ratings are above their day's scale (up to %d); counting %d "
+                     "levels\n"
+                   : "qms-report: %d đánh giá vượt thang của ngày đó (tới mức %d); báo cáo tính "
+                     "%d mức\n",
+                nabove, data.max_rating, data.max_rating > levels ? data.max_rating : levels);
+    }
+    if (data.max_rating > levels)
+        levels = data.max_rating;
+    if (report_build(&data, by, levels, from, to, en, &rep) != QMS_OK) {
         fprintf(stderr, "qms-report: out of memory\n");
         goto done;
     }
+    rep.mixed_levels = lvmax > 0 && lvmin != lvmax;
     int no_data = data.nt == 0;
     char dfrom[11], dto[11];
     qms_day_str(from, dfrom);

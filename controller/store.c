@@ -14,7 +14,7 @@
 
 /* The schema version this code writes. Older files are migrated step by step
  * (migrate_0_1, migrate_1_2, ...); a newer file is refused. */
-#define STORE_VERSION 2
+#define STORE_VERSION 3
 /* Replies are kept for de-duplication of redelivered requests; a request is
  * redelivered within seconds, so a week is generous. Pruned when a day starts. */
 #define REPLY_KEEP_DAYS 7
@@ -198,8 +198,22 @@ static int migrate_1_2(sqlite3 *db)
             " BEGIN SELECT RAISE(ABORT, 'a ticket keeps its day, service and number'); END;");
 }
 
+/* Version 3: what a report needs to read a day's rows without the center's
+ * configuration file — its UTC offset (hours of the day) and its rating
+ * scale (what level is "satisfied"). One row per local day on which the
+ * controller recorded them (start, reload); a day without a row uses the
+ * last earlier row (docs/store.md). */
+static int migrate_2_3(sqlite3 *db)
+{
+    return exec_sql(db, "CREATE TABLE day_settings("
+                        " day TEXT PRIMARY KEY,"
+                        " utc_offset_min INTEGER NOT NULL,"
+                        " rating_levels INTEGER NOT NULL,"
+                        " recorded_ms INTEGER NOT NULL);");
+}
+
 typedef int (*migration_fn)(sqlite3 *db);
-static const migration_fn migrations[STORE_VERSION] = {migrate_0_1, migrate_1_2};
+static const migration_fn migrations[STORE_VERSION] = {migrate_0_1, migrate_1_2, migrate_2_3};
 
 /* The file's schema version; 0 for a file without the meta table. */
 static int read_version(sqlite3 *db, int *version)
@@ -991,4 +1005,39 @@ int qms_store_load(qms_store *s, qms_engine *e)
     s->day = today;
     qms_engine_journal_clear(e);
     return QMS_OK;
+}
+
+int qms_store_record_settings(qms_store *s, int32_t day, int utc_offset_min, int rating_levels,
+                              int64_t at_ms)
+{
+    if (!s || day <= 0 || utc_offset_min < -14 * 60 || utc_offset_min > 14 * 60 ||
+        rating_levels < 2 || rating_levels > 9)
+        return QMS_ERR_INVAL;
+    char d[11];
+    qms_day_str(day, d);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT INTO day_settings(day, utc_offset_min, rating_levels,"
+                           " recorded_ms) VALUES(?1,?2,?3,?4) ON CONFLICT(day) DO UPDATE SET"
+                           " utc_offset_min=excluded.utc_offset_min,"
+                           " rating_levels=excluded.rating_levels,"
+                           " recorded_ms=excluded.recorded_ms",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_fail(s, "recording the day's settings");
+    sqlite3_bind_text(st, 1, d, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 2, utc_offset_min);
+    sqlite3_bind_int(st, 3, rating_levels);
+    sqlite3_bind_int64(st, 4, at_ms);
+    /* its own transaction: called between commits, never inside one */
+    int rc = run(s, ST_BEGIN);
+    if (rc == QMS_OK) {
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = db_fail(s, "recording the day's settings");
+        if (rc == QMS_OK)
+            rc = run(s, ST_COMMIT);
+        if (rc != QMS_OK && !sqlite3_get_autocommit(s->db))
+            run(s, ST_ROLLBACK);
+    }
+    sqlite3_finalize(st);
+    return rc;
 }

@@ -46,6 +46,15 @@ int qms_store_queue_reply(qms_store *s, const char *req_id, const char *reply_js
 /* Look up a remembered reply; *reply is qms_malloc'd or NULL if unknown. */
 int qms_store_find_reply(qms_store *s, const char *req_id, char **reply);
 
+/* Record what reports need to read day's rows (local day number): the
+ * center's UTC offset (minutes, -840..840) and rating scale (levels 2..9),
+ * in their own transaction (call it between commits). The day's row is
+ * replaced, so a day keeps the values recorded last on it; days without a
+ * row take the last earlier one. The controller calls it after loading the
+ * store at start and after a reload. QMS_OK, QMS_ERR_INVAL, QMS_ERR_DB. */
+int qms_store_record_settings(qms_store *s, int32_t day, int utc_offset_min, int rating_levels,
+                              int64_t at_ms);
+
 /* For reports and tests: the underlying sqlite3 *. */
 void *qms_store_db(qms_store *s);
 

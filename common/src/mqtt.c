@@ -47,7 +47,12 @@ struct qms_mqtt {
     /* request_sync state */
     const char *wait_corr;
     char *wait_reply;
-    int closing; /* qms_mqtt_free in progress: no reconnect scheduling */
+    int closing;       /* qms_mqtt_free in progress: no reconnect scheduling */
+    int tls, has_cert; /* TLS configured; with a client certificate */
+    int fail_kind;     /* why the link is not up (qms_mqtt_failure), 0 once up */
+    int acked;         /* the current attempt got a CONNACK (accepted or not) */
+    char fail_text[200];
+    int logged_kind; /* the TLS failure last logged (once per cause until connected) */
 };
 
 static int mosq_err(int rc)
@@ -132,6 +137,49 @@ static void schedule_retry(qms_mqtt *m)
     m->backoff_ms = m->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : m->backoff_ms * 2;
 }
 
+/* An attempt failed before the broker accepted us (rc from libmosquitto, err
+ * the errno of MOSQ_ERR_ERRNO): remember why, for qms_mqtt_last_failure. A
+ * TLS broker that wants a client certificate (mosquitto's
+ * require_certificate) lets the handshake finish and then breaks the session
+ * off (TLS 1.3): the client only sees EPROTO. Those TLS cases are logged
+ * once per cause, as nothing else would say why the program never connects. */
+static void note_failure(qms_mqtt *m, int rc, int err)
+{
+    int kind;
+    char text[sizeof m->fail_text];
+    if (m->tls && (rc == MOSQ_ERR_PROTOCOL ||
+                   ((rc == MOSQ_ERR_ERRNO || rc == MOSQ_ERR_CONN_LOST) && err == EPROTO))) {
+        kind = QMS_MQTT_FAIL_TLS_CLIENT_CERT;
+        snprintf(text, sizeof text, "%s",
+                 m->has_cert ? "the broker broke off the TLS session: it did not accept this "
+                               "client certificate (signed by a CA the broker trusts?)"
+                             : "the broker broke off the TLS session: it requires a client "
+                               "certificate, and none was given");
+    } else if (m->tls && rc == MOSQ_ERR_TLS) {
+        kind = QMS_MQTT_FAIL_TLS;
+        snprintf(text, sizeof text, "%s",
+                 "the TLS handshake failed (is the broker's certificate signed by the given CA, "
+                 "for this address? a client certificate that does not match its key?)");
+    } else {
+        kind = QMS_MQTT_FAIL_UNREACHABLE;
+        snprintf(text, sizeof text, "%s",
+                 rc == MOSQ_ERR_ERRNO ? strerror(err) : mosquitto_strerror(rc));
+    }
+    if (kind != QMS_MQTT_FAIL_UNREACHABLE && kind != m->logged_kind) {
+        QMS_WARN("broker %s:%d: %s; will keep trying", m->host, m->port, text);
+        m->logged_kind = kind;
+    }
+    m->fail_kind = kind;
+    memcpy(m->fail_text, text, sizeof text);
+}
+
+int qms_mqtt_last_failure(const qms_mqtt *m, char *text, size_t cap)
+{
+    if (text && cap)
+        snprintf(text, cap, "%s", m->connected ? "" : m->fail_text);
+    return m->connected ? QMS_MQTT_FAIL_NONE : m->fail_kind;
+}
+
 static void lost(qms_mqtt *m)
 {
     int was = m->connected;
@@ -149,6 +197,7 @@ static void attempt(qms_mqtt *m)
 {
     int rc;
     m->down = 0;
+    m->acked = 0;
     if (m->session_expiry_s > 0) {
         mosquitto_property *props = NULL;
         rc = mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
@@ -160,8 +209,10 @@ static void attempt(qms_mqtt *m)
         rc = mosquitto_connect_bind_async(m->mosq, m->host, m->port, m->keepalive, NULL);
     }
     if (rc != MOSQ_ERR_SUCCESS) {
+        int err = errno;
         QMS_DEBUG("cannot reach broker %s:%d (%s); will retry", m->host, m->port,
-                  rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+                  rc == MOSQ_ERR_ERRNO ? strerror(err) : mosquitto_strerror(rc));
+        note_failure(m, rc, err);
         schedule_retry(m);
     }
 }
@@ -173,12 +224,19 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
     (void)flags;
     (void)props;
     qms_mqtt *m = obj;
+    m->acked = 1;
     if (rc != 0) {
         QMS_WARN("broker %s:%d refused connection: %s", m->host, m->port,
+                 mosquitto_reason_string(rc));
+        m->fail_kind = QMS_MQTT_FAIL_REFUSED;
+        snprintf(m->fail_text, sizeof m->fail_text, "the broker refused the connection: %s",
                  mosquitto_reason_string(rc));
         return; /* the broker closes the link; on_disconnect schedules a retry */
     }
     m->connected = 1;
+    m->fail_kind = QMS_MQTT_FAIL_NONE;
+    m->fail_text[0] = 0;
+    m->logged_kind = QMS_MQTT_FAIL_NONE;
     m->connects++;
     m->backoff_ms = BACKOFF_MIN_MS;
     QMS_INFO("connected to broker %s:%d", m->host, m->port);
@@ -196,8 +254,11 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc,
     (void)mosq;
     (void)props;
     qms_mqtt *m = obj;
+    int err = errno;
     if (m->connected && !m->closing)
         QMS_WARN("lost broker connection (%s)", rc ? mosquitto_strerror(rc) : "asked");
+    if (!m->acked && !m->closing && rc)
+        note_failure(m, rc, err); /* the broker closed the link before accepting us */
     lost(m);
     schedule_retry(m);
 }
@@ -299,6 +360,8 @@ int qms_mqtt_new(const qms_mqtt_opts *o, qms_mqtt **out)
         rc = mosquitto_username_pw_set(m->mosq, o->username, o->password);
     if (!rc && o->cafile)
         rc = mosquitto_tls_set(m->mosq, o->cafile, NULL, o->certfile, o->keyfile, NULL);
+    m->tls = o->cafile != NULL;
+    m->has_cert = o->certfile != NULL;
     const char *offline = "{\"state\":\"offline\"}";
     if (!rc)
         rc = mosquitto_will_set_v5(m->mosq, m->status_topic, (int)strlen(offline), offline, 1, true,
@@ -537,6 +600,8 @@ int qms_mqtt_io(qms_mqtt *m, short revents)
     if (rc || mosquitto_socket(m->mosq) < 0) {
         /* libmosquitto already called on_disconnect when it closed the socket;
          * make sure a retry is scheduled whatever path failed */
+        if (rc && !m->acked)
+            note_failure(m, rc, errno); /* an asynchronous connect that failed */
         lost(m);
         if (!m->down)
             schedule_retry(m);

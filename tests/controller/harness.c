@@ -238,7 +238,9 @@ static qms_mqtt *client_wait(const ctl_env *e, const char *id, int wait_ms)
                        .keepalive_s = 5,
                        .username = e->username,
                        .password = e->password,
-                       .cafile = e->cafile};
+                       .cafile = e->cafile,
+                       .certfile = e->certfile,
+                       .keyfile = e->keyfile};
     qms_mqtt *m = NULL;
     if (qms_mqtt_new(&o, &m))
         return NULL;

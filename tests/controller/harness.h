@@ -28,7 +28,7 @@ typedef struct ctl_env {
     int64_t mono0;
     int utc_offset_min;
     /* optional: how clients reach the broker, and extra controller options */
-    const char *username, *password, *cafile;
+    const char *username, *password, *cafile, *certfile, *keyfile;
     char *ctl_extra[8]; /* NULL-terminated */
     int online_wait_ms; /* how long env_controller_start waits; 0 = 10 s */
 } ctl_env;
@@ -38,7 +38,7 @@ typedef struct ctl_env {
 int env_start(ctl_env *e, const char *center_json, const char *clock);
 /* Like env_start, but the broker gets these extra config lines (its own
  * listener line comes first: "listener <port> 127.0.0.1"), and the controller
- * and clients use e->username/password/cafile and e->ctl_extra, which the
+ * and clients use e->username/password/cafile/certfile/keyfile and e->ctl_extra, which the
  * caller sets in *e before (env_start_custom keeps them). */
 int env_start_custom(ctl_env *e, const char *broker_extra, const char *center_json,
                      const char *clock);

@@ -82,6 +82,7 @@ static void test_every_operation(void **state)
     assert_true(js_num(o, "eta_s") >= 0);
     assert_string_equal(js_str(o, "service_name_vi"), "Tư pháp - Hộ tịch");
     assert_string_equal(js_str(o, "day"), "2026-11-26");
+    double a1_taken = js_num(o, "taken_ms");
     cJSON_Delete(o);
     o = must(&e, k, "ticket/take", "{\"req\":\"k-2\",\"service\":\"TP\",\"priority\":\"elderly\"}");
     assert_string_equal(js_str(o, "ticket"), "A0002");
@@ -94,6 +95,35 @@ static void test_every_operation(void **state)
     assert_int_equal((int)js_num(o, "priority"), 2);
     cJSON_Delete(o);
     expect_ok(&e, k, "ticket/take", "{\"req\":\"k-4\",\"service\":\"XD\"}", "C0001", NULL);
+
+    /* counter 1's waiting list: what a clerk needs of each, in call order */
+    o = must(&e, c, "counter/1/cmd", "{\"req\":\"c1-0\",\"op\":\"status\"}");
+    cJSON *q = cJSON_GetObjectItem(o, "queue");
+    assert_int_equal(cJSON_GetArraySize(q), 3);
+    assert_int_equal((int)js_num(o, "queue_len"), 3);
+    static const struct {
+        const char *ticket, *service, *appt;
+        int priority;
+    } want_q[] = {{"B0001", "DD", "HK-7", 2}, {"A0002", "TP", NULL, 1}, {"A0001", "TP", NULL, 0}};
+    for (int j = 0; j < 3; j++) {
+        cJSON *qe = cJSON_GetArrayItem(q, j);
+        assert_true(cJSON_IsObject(qe));
+        assert_string_equal(js_str(qe, "ticket"), want_q[j].ticket);
+        assert_string_equal(js_str(qe, "service"), want_q[j].service);
+        assert_int_equal((int)js_num(qe, "priority"), want_q[j].priority);
+        if (want_q[j].appt)
+            assert_string_equal(js_str(qe, "appointment"), want_q[j].appt);
+        else
+            assert_null(cJSON_GetObjectItem(qe, "appointment"));
+        assert_true(js_num(qe, "taken_ms") >= a1_taken);
+        if (j == 2)
+            assert_true(js_num(qe, "taken_ms") == a1_taken);
+    }
+    cJSON_Delete(o);
+    /* the retained list says the same */
+    assert_true(coll_wait(&col, 0, "qms/t1/counter/1/queue",
+                          "\"queue\":[{\"ticket\":\"B0001\",\"service\":\"DD\",\"priority\":2,",
+                          3000) >= 0);
 
     /* counter 1 (TP, DD): the appointment first */
     int from = col.n;
@@ -145,12 +175,12 @@ static void test_every_operation(void **state)
     cJSON_Delete(o);
     o = must(&e, c, "counter/1/cmd", "{\"req\":\"c1-11\",\"op\":\"status\"}");
     assert_string_equal(js_str(o, "state"), "open");
-    cJSON *q = cJSON_GetObjectItem(o, "queue");
+    q = cJSON_GetObjectItem(o, "queue");
     assert_int_equal(cJSON_GetArraySize(q), 1);
-    assert_string_equal(cJSON_GetArrayItem(q, 0)->valuestring, "A0001");
+    assert_string_equal(js_str(cJSON_GetArrayItem(q, 0), "ticket"), "A0001");
     assert_int_equal((int)js_num(o, "waiting"), 1);
     cJSON_Delete(o);
-    assert_true(coll_wait(&col, 0, "qms/t1/counter/1/queue", "[\"A0001\"]", 3000) >= 0);
+    assert_true(coll_wait(&col, 0, "qms/t1/counter/1/queue", "[{\"ticket\":\"A0001\"", 3000) >= 0);
 
     /* cancel by number and by id */
     expect_ok(&e, k, "ticket/cancel",
@@ -211,6 +241,51 @@ static void test_every_operation(void **state)
 }
 
 /* An outside client: mosquitto_rr takes a ticket. */
+/* A long queue: the list is cut, its length says how many wait in all. */
+static void test_queue_cap(void **state)
+{
+    (void)state;
+    ctl_env e;
+    assert_int_equal(env_start(&e, NULL, NULL), 0);
+    const char *pats[] = {"qms/t1/counter/3/queue", NULL};
+    collector col;
+    assert_int_equal(coll_start(&col, &e, "display", pats), 0);
+    qms_mqtt *k = env_client(&e, "kiosk1");
+    assert_non_null(k);
+    char body[96];
+    for (int i = 1; i <= 25; i++) {
+        snprintf(body, sizeof body, "{\"req\":\"cap-%d\",\"service\":\"%s\"}", i,
+                 i % 5 ? "TP" : "XD");
+        cJSON *o = must(&e, k, "ticket/take", body);
+        assert_null(js_str(o, "error"));
+        cJSON_Delete(o);
+    }
+    cJSON *o = must(&e, k, "counter/3/cmd", "{\"req\":\"c3-s\",\"op\":\"status\"}");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(o, "queue")), 20);
+    assert_int_equal((int)js_num(o, "queue_len"), 25);
+    assert_int_equal((int)js_num(o, "waiting"), 25);
+    cJSON_Delete(o);
+    int i = coll_wait(&col, 0, "qms/t1/counter/3/queue", "\"queue_len\":25", 3000);
+    assert_true(i >= 0);
+    assert_true(strlen(col.v[i].payload) < 4096); /* small enough to send every second */
+    o = cJSON_Parse(col.v[i].payload);
+    assert_non_null(o);
+    cJSON *q = cJSON_GetObjectItem(o, "queue");
+    assert_int_equal(cJSON_GetArraySize(q), 20);
+    /* in call order: by taking time here (no priorities), the first taken first */
+    assert_string_equal(js_str(cJSON_GetArrayItem(q, 0), "ticket"), "A0001");
+    double prev = 0;
+    for (int j = 0; j < 20; j++) {
+        double t = js_num(cJSON_GetArrayItem(q, j), "taken_ms");
+        assert_true(t >= prev);
+        prev = t;
+    }
+    cJSON_Delete(o);
+    qms_mqtt_free(k);
+    coll_stop(&col);
+    env_stop(&e);
+}
+
 static void test_mosquitto_rr(void **state)
 {
     (void)state;
@@ -670,11 +745,17 @@ int main(void)
     qms_mqtt_lib_init();
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_options),      cmocka_unit_test(test_every_operation),
-        cmocka_unit_test(test_mosquitto_rr), cmocka_unit_test(test_dedup),
-        cmocka_unit_test(test_malformed),    cmocka_unit_test(test_retained_after_restart),
-        cmocka_unit_test(test_sigterm),      cmocka_unit_test(test_sighup_reload),
-        cmocka_unit_test(test_day_rollover), cmocka_unit_test(test_commit_failure),
+        cmocka_unit_test(test_options),
+        cmocka_unit_test(test_every_operation),
+        cmocka_unit_test(test_queue_cap),
+        cmocka_unit_test(test_mosquitto_rr),
+        cmocka_unit_test(test_dedup),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_retained_after_restart),
+        cmocka_unit_test(test_sigterm),
+        cmocka_unit_test(test_sighup_reload),
+        cmocka_unit_test(test_day_rollover),
+        cmocka_unit_test(test_commit_failure),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     qms_mqtt_lib_cleanup();

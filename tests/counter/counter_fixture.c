@@ -69,7 +69,7 @@ int fx_ctl_start(fixture *f)
                     f->broker_addr,
                     /* a weekday morning inside the center's hours, whatever
                      * the time the test runs at */
-                    "--clock", "2026-11-26T09:00:00", NULL};
+                    "--clock", (char *)(f->clock ? f->clock : "2026-11-26T09:00:00"), NULL};
     f->ctl = qms_test_spawn(argv, f->ctl_log);
     if (f->ctl <= 0)
         return -1;

@@ -1,6 +1,7 @@
 /* Fuzz target: everything qms-counter decodes from the network (replies,
  * retained counter state, stats, call events, device status), and the
- * terminal sanitiser that shows the decoded text. */
+ * terminal sanitiser that shows the decoded text (the waiting list's
+ * entries included). */
 #include "counter_msg.h"
 #include "counter_text.h"
 #include "qms/alloc.h"
@@ -27,6 +28,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if ((unsigned char)*p < 0x20 || *p == 0x7f)
                 __builtin_trap(); /* a control byte would reach the terminal */
         if (counter_text_width(out) > 80)
+            __builtin_trap();
+        /* the waiting list: every entry has a number, bounded fields, and
+         * shows no control byte (what the clerk's screen prints of it) */
+        for (int i = 0; i < info->nqueue; i++) {
+            const counter_qentry *q = &info->queue[i];
+            if (!q->ticket[0] || strlen(q->ticket) >= sizeof q->ticket ||
+                strlen(q->service) >= sizeof q->service || strlen(q->appt) >= sizeof q->appt ||
+                q->priority < 0 || q->priority > 9 || q->taken_ms < 0)
+                __builtin_trap();
+            char shown[120];
+            counter_text_fit(q->appt, 20, shown, sizeof shown);
+            for (const char *p = shown; *p; p++)
+                if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                    __builtin_trap();
+        }
+        if (info->queue_len < -1)
             __builtin_trap();
     }
     qms_free(info);

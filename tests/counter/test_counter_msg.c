@@ -167,14 +167,27 @@ static void test_decode_queue(void **state)
     const char *q = "{\"req\":\"q1\",\"counter\":5,\"waiting\":3,\"queue\":["
                     "{\"ticket\":\"A024\",\"service\":\"TP\",\"priority\":0,\"taken_ms\":100},"
                     "{\"service\":\"TP\"},7,"
-                    "{\"ticket\":\"B003\",\"service\":\"DD\",\"priority\":1}]}";
+                    "{\"ticket\":\"B003\",\"service\":\"DD\",\"priority\":1},"
+                    "{\"ticket\":\"B004\",\"priority\":2,\"appointment\":\"HK-42\","
+                    "\"taken_ms\":-5},"
+                    "{\"ticket\":\"B005\",\"priority\":\"high\",\"appointment\":7,"
+                    "\"taken_ms\":\"now\"}]}";
     assert_int_equal(counter_info_decode(q, strlen(q), i), QMS_OK);
     assert_true(i->has_queue);
-    assert_int_equal(i->nqueue, 2); /* the entry without a number and the 7 are skipped */
+    assert_int_equal(i->nqueue, 4); /* the entry without a number and the 7 are skipped */
     assert_string_equal(i->queue[0].ticket, "A024");
     assert_true(i->queue[0].taken_ms == 100);
+    assert_string_equal(i->queue[0].appt, "");
     assert_string_equal(i->queue[1].ticket, "B003");
     assert_int_equal(i->queue[1].priority, 1);
+    assert_string_equal(i->queue[2].appt, "HK-42");
+    assert_int_equal(i->queue[2].priority, 2);
+    assert_true(i->queue[2].taken_ms == 0); /* a negative time is no time */
+    /* wrong types: the entry stays, its bad fields read as absent */
+    assert_string_equal(i->queue[3].ticket, "B005");
+    assert_int_equal(i->queue[3].priority, 0);
+    assert_string_equal(i->queue[3].appt, "");
+    assert_true(i->queue[3].taken_ms == 0);
     assert_int_equal(i->waiting, 3);
 
     /* more entries than the client keeps: the count still tells them all */
@@ -191,10 +204,10 @@ static void test_decode_queue(void **state)
 
     /* a list of bare labels (a controller's status), its count in queue_len */
     const char *labels = "{\"req\":\"s1\",\"ticket\":\"A1\",\"current\":null,"
-                         "\"queue\":[\"E003\",\"M001\",\"A-very-long-label-x\"],"
+                         "\"queue\":[\"E003\",\"\",\"M001\",\"A-very-long-label-x\"],"
                          "\"queue_len\":9,\"at_ms\":5000}";
     assert_int_equal(counter_info_decode(labels, strlen(labels), i), QMS_OK);
-    assert_int_equal(i->nqueue, 2); /* a label too long to be one is dropped */
+    assert_int_equal(i->nqueue, 2); /* an empty label and one too long to be one are dropped */
     assert_string_equal(i->queue[0].ticket, "E003");
     assert_string_equal(i->queue[0].service, "");
     assert_string_equal(i->queue[1].ticket, "M001");

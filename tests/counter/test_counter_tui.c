@@ -299,11 +299,130 @@ static void test_faults(void **state)
     assert_string_equal(F.counter5_status, "{\"state\":\"offline\"}");
 }
 
+/* The screen line holding label (as "N. label "); fails if none. */
+static const char *screen_line(const char *label, char *out, size_t cap)
+{
+    char want[32];
+    snprintf(want, sizeof want, ". %s ", label);
+    const char *p = strstr(screen, want);
+    if (!p)
+        fail_msg("no line for %s:\n%s", label, screen);
+    const char *b = p, *e = strchr(p, '\n');
+    while (b > screen && b[-1] != '\n')
+        b--;
+    size_t n = e ? (size_t)(e - b) : strlen(b);
+    snprintf(out, cap, "%.*s", (int)n, b);
+    return out;
+}
+
+static void expect_in(const char *line, const char *want)
+{
+    if (!strstr(line, want))
+        fail_msg("the line \"%s\" does not show \"%s\"", line, want);
+}
+
+/* The waiting list as a clerk needs it: priority marks and appointment
+ * references, the minutes each citizen has waited (on the controller's
+ * clock), and how many more wait than the screen can show. */
+static void test_waiting_list(void **state)
+{
+    (void)state;
+    char e1[16], m1[16], e3[16], appt[16];
+    assert_int_equal(fx_take(&F, "DT", 0, e1), 0); /* E001 */
+    assert_int_equal(fx_take(&F, "CT", 1, m1), 0); /* M001, priority */
+    char topic[128], *reply = NULL;
+    qms_topic(topic, sizeof topic, FX_SITE, "ticket/take");
+    assert_int_equal(qms_mqtt_request_sync(F.m, topic,
+                                           "{\"req\":\"wl-appt\",\"service\":\"DT\","
+                                           "\"appointment\":\"HK-42\"}",
+                                           5000, &reply),
+                     QMS_OK);
+    assert_non_null(strstr(reply, "\"ticket\":\"E002\""));
+    qms_free(reply);
+    snprintf(appt, sizeof appt, "E002");
+
+    /* twelve and a half minutes later (the controller restarted on a later
+     * clock; the store keeps when each ticket was taken), one more citizen */
+    fx_ctl_kill(&F, SIGTERM);
+    F.clock = "2026-11-26T09:12:30";
+    assert_int_equal(fx_ctl_start(&F), 0);
+    assert_int_equal(fx_take(&F, "DT", 0, e3), 0); /* E003, just taken */
+
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s --counter 5 --broker %s --site %s --config %s -i; echo $? > %s",
+             qms_test_bin("qms-counter"), F.broker_addr, FX_SITE,
+             qms_test_src("examples/center.json"), exit_file);
+    assert_int_equal(tmux(NULL, 0, "-f", "/dev/null", "new-session", "-d", "-s", "qc", "-x", "100",
+                          "-y", "32", cmd, NULL),
+                     0);
+    wait_screen("Khách chờ cho quầy này: 4");
+    wait_screen("4. E003");
+    char l[512];
+    /* the appointment first, with its reference; then the priority citizen */
+    expect_in(screen_line(appt, l, sizeof l), "   1. E002   Đầu tư");
+    expect_in(l, "chờ 12 phút  [lịch hẹn HK-42]");
+    expect_in(screen_line(m1, l, sizeof l), "   2. M001   Công Thương");
+    expect_in(l, "chờ 12 phút  [ưu tiên]");
+    expect_in(screen_line(e1, l, sizeof l), "   3. E001   Đầu tư");
+    expect_in(l, "chờ 12 phút");
+    assert_null(strstr(l, "["));
+    expect_in(screen_line(e3, l, sizeof l), "   4. E003   Đầu tư");
+    expect_in(l, "chờ <1 phút");
+
+    /* the one-shot list says the same, by the controller's clock too */
+    fx_run run;
+    fx_counter(&F, &run, 0, "--config", qms_test_src("examples/center.json"), "--counter", "5",
+               "queue", NULL);
+    assert_int_equal(run.status, 0);
+    if (!strstr(run.out, "E002   Đầu tư [lịch hẹn HK-42], chờ 12 phút") ||
+        !strstr(run.out, "M001   Công Thương [ưu tiên], chờ 12 phút") ||
+        !strstr(run.out, "E003   Đầu tư, chờ 0 phút"))
+        fail_msg("qms-counter queue printed:\n%s", run.out);
+    fx_run_free(&run);
+
+    /* more than fit: the list is cut, the rest counted; the screen's
+     * "and N more" agrees with the rows it shows */
+    for (int i = 0; i < 30; i++) {
+        char lb[16];
+        assert_int_equal(fx_take(&F, "KD", 0, lb), 0);
+    }
+    wait_screen("Khách chờ cho quầy này: 34");
+    wait_screen("... và ");
+    int rows = 0;
+    for (const char *p = screen; *p;) {
+        int n;
+        char dot, sp;
+        /* a list row starts "  NN. " */
+        if (sscanf(p, "%d%c%c", &n, &dot, &sp) == 3 && dot == '.' && sp == ' ' && n == rows + 1)
+            rows++;
+        const char *e = strchr(p, '\n');
+        p = e ? e + 1 : p + strlen(p);
+    }
+    assert_true(rows >= 10 && rows < 34);
+    char more[64];
+    snprintf(more, sizeof more, "... và %d số nữa", 34 - rows);
+    wait_screen(more);
+    keys("q");
+    int64_t end = qms_mono_ms() + 5000;
+    char *text = NULL;
+    size_t len;
+    while (qms_read_file(exit_file, &text, &len, 64) != QMS_OK && qms_mono_ms() < end)
+        fx_pump(&F, 50);
+    assert_non_null(text);
+    qms_free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_terminal),
         cmocka_unit_test(test_faults),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    /* a fresh center for the waiting list */
+    const struct CMUnitTest list_tests[] = {
+        cmocka_unit_test(test_waiting_list),
+    };
+    int rc = cmocka_run_group_tests(tests, setup, teardown);
+    rc += cmocka_run_group_tests(list_tests, setup, teardown);
+    return rc;
 }

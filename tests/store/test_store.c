@@ -111,8 +111,10 @@ static void test_fresh_open(void **state)
     sqlite3 *db = dbof(f);
     assert_string_equal(sql_text(db, "PRAGMA journal_mode"), "wal");
     assert_int_equal(sql_int(db, "PRAGMA synchronous"), 2); /* FULL */
-    assert_int_equal(sql_int(db, "SELECT value FROM meta WHERE key='schema_version'"), 2);
+    assert_int_equal(sql_int(db, "SELECT value FROM meta WHERE key='schema_version'"), 3);
     assert_string_equal(sql_text(db, "SELECT value FROM meta WHERE key='day'"), "2026-11-26");
+    /* the settings reports need: only what the caller records (the controller) */
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM day_settings"), 0);
     /* every counter has a row of today, by its id, with its name */
     assert_int_equal(sql_int(db, "SELECT count(*) FROM counters WHERE day='2026-11-26'"), 4);
     assert_int_equal(sql_int(db, "SELECT count(*) FROM services"), 3);
@@ -558,7 +560,9 @@ static void test_migrate_from_v1(void **state)
     assert_int_equal(qms_engine_new(cfg, &clk.clock, &e), QMS_OK);
     assert_int_equal(qms_store_open(path, &s), QMS_OK);
     db = qms_store_db(s);
-    assert_int_equal(sql_int(db, "SELECT value FROM meta WHERE key='schema_version'"), 2);
+    assert_int_equal(sql_int(db, "SELECT value FROM meta WHERE key='schema_version'"), 3);
+    /* version 3's settings table starts empty: nobody recorded them before */
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM day_settings"), 0);
     /* what version 2 adds was derived from the old rows */
     assert_int_equal(sql_int(db, "SELECT transfers FROM tickets WHERE id=1"), 1);
     assert_string_equal(sql_text(db, "SELECT label FROM events WHERE ticket_id=1"), "A001");
@@ -587,10 +591,48 @@ static void test_migrate_from_v1(void **state)
     /* reopening a migrated file migrates nothing more */
     assert_int_equal(qms_store_open(path, &s), QMS_OK);
     assert_int_equal(sql_int(qms_store_db(s), "SELECT value FROM meta WHERE key='schema_version'"),
-                     2);
+                     3);
     qms_store_close(s);
     qms_config_free(cfg);
     qms_test_rmdir(dir);
+}
+
+/* The settings reports need: one row per day, the last recording wins,
+ * bad values refused, nothing of the queue touched. */
+static void test_record_settings(void **state)
+{
+    (void)state;
+    sfix *f = sfix_new("strict", "oldest");
+    sqlite3 *db = dbof(f);
+    morning(f);
+    int64_t now = sfix_at(f, 9, 0, 0);
+    assert_int_equal(qms_store_record_settings(f->s, f->day, 330, 3, now), QMS_OK);
+    assert_int_equal(sql_int(db, "SELECT utc_offset_min FROM day_settings WHERE day='2026-11-26'"),
+                     330);
+    assert_int_equal(sql_int(db, "SELECT rating_levels FROM day_settings WHERE day='2026-11-26'"),
+                     3);
+    /* recorded again the same day (a reload): replaced */
+    assert_int_equal(qms_store_record_settings(f->s, f->day, -300, 5, now + 1000), QMS_OK);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM day_settings"), 1);
+    assert_int_equal(sql_int(db, "SELECT utc_offset_min FROM day_settings"), -300);
+    assert_int_equal(sql_int(db, "SELECT rating_levels FROM day_settings"), 5);
+    assert_int_equal(sql_int(db, "SELECT recorded_ms FROM day_settings"), now + 1000);
+    /* another day: a row of its own */
+    assert_int_equal(qms_store_record_settings(f->s, f->day + 1, 420, 4, now + 86400000), QMS_OK);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM day_settings"), 2);
+    /* out of range: refused, nothing written */
+    assert_int_equal(qms_store_record_settings(f->s, f->day, 900, 4, now), QMS_ERR_INVAL);
+    assert_int_equal(qms_store_record_settings(f->s, f->day, 420, 1, now), QMS_ERR_INVAL);
+    assert_int_equal(qms_store_record_settings(f->s, f->day, 420, 10, now), QMS_ERR_INVAL);
+    assert_int_equal(sql_int(db, "SELECT utc_offset_min FROM day_settings WHERE day='2026-11-26'"),
+                     -300);
+    /* the queue goes on: commits after it work, and a reload matches */
+    take(f, "A", 0);
+    commit(f);
+    assert_store_matches(db, f->e);
+    sfix_reopen(f);
+    assert_store_matches(dbof(f), f->e);
+    sfix_free(f);
 }
 
 /* A file from a newer program is refused, untouched. */
@@ -742,6 +784,7 @@ int main(void)
         cmocka_unit_test(test_commit_readonly_and_locked),
         cmocka_unit_test(test_commit_nomem),
         cmocka_unit_test(test_migrate_from_v1),
+        cmocka_unit_test(test_record_settings),
         cmocka_unit_test(test_newer_version_refused),
         cmocka_unit_test(test_new_day_on_load),
         cmocka_unit_test(test_rollover_while_running),

@@ -117,6 +117,18 @@ int qms_mqtt_drain(qms_mqtt *m, int timeout_ms);
 int qms_mqtt_connected(const qms_mqtt *m);
 /* Socket fd for poll() (or -1 while disconnected); want_write if output is pending. */
 int qms_mqtt_socket(qms_mqtt *m, int *want_write);
+/* Why the link is not up, for telling a person: QMS_MQTT_FAIL_NONE while
+ * connected (or before any attempt failed), else the kind of the last
+ * failure, with a sentence (English) in text. The TLS kinds are also logged
+ * (warning) once per cause. */
+typedef enum {
+    QMS_MQTT_FAIL_NONE = 0,
+    QMS_MQTT_FAIL_UNREACHABLE,     /* no TCP connection (refused, timeout, no route...) */
+    QMS_MQTT_FAIL_REFUSED,         /* the broker answered CONNECT with a refusal (credentials) */
+    QMS_MQTT_FAIL_TLS,             /* the TLS handshake failed (the broker's certificate...) */
+    QMS_MQTT_FAIL_TLS_CLIENT_CERT, /* the broker broke off TLS: wants (another) client cert */
+} qms_mqtt_failure;
+int qms_mqtt_last_failure(const qms_mqtt *m, char *text, size_t cap);
 /* The underlying struct mosquitto *, for what the wrapper does not cover. */
 void *qms_mqtt_handle(qms_mqtt *m);
 const char *qms_mqtt_site(const qms_mqtt *m);
