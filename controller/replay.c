@@ -596,6 +596,13 @@ int qms_replay_run(const qms_config *c, const qms_trace *tr, const qms_replay_op
         say(err, errlen, "%s: cannot load the store (%s)", o->db_path, qms_err_code(rc));
         goto done;
     }
+    /* what qms-report needs to read this day: its UTC offset and rating scale */
+    if ((rc = qms_store_record_settings(R->s, qms_engine_day(R->e), c->utc_offset_min,
+                                        c->rating_levels, R->base_ms)) != QMS_OK) {
+        say(err, errlen, "%s: cannot record the day's settings (%s)", o->db_path,
+            qms_err_code(rc));
+        goto done;
+    }
     int k = 0;
     int64_t now = R->base_ms;
     if (qms_engine_ticket_count(R->e) > 0) {
