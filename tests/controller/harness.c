@@ -225,7 +225,7 @@ int env_log_count(const ctl_env *e, const char *needle)
 
 qms_mqtt *env_client(const ctl_env *e, const char *id)
 {
-    return client_wait(e, id, 5000);
+    return client_wait(e, id, QMS_TEST_WAIT_MS);
 }
 
 static qms_mqtt *client_wait(const ctl_env *e, const char *id, int wait_ms)
@@ -254,7 +254,7 @@ cJSON *env_req(const ctl_env *e, qms_mqtt *m, const char *suffix, const char *js
 {
     char topic[160], *reply = NULL;
     qms_topic(topic, sizeof topic, e->site, suffix);
-    if (qms_mqtt_request_sync(m, topic, json, 5000, &reply))
+    if (qms_mqtt_request_sync(m, topic, json, QMS_TEST_WAIT_MS, &reply))
         return NULL;
     cJSON *o = cJSON_Parse(reply);
     qms_free(reply);
@@ -308,6 +308,10 @@ void coll_pump(collector *c, int ms)
 
 int coll_wait(collector *c, int from, const char *topic, const char *needle, int ms)
 {
+    /* every caller waits for something that must come: a short limit only
+     * makes a loaded (ASan, -j2) machine fail, never a correct test pass */
+    if (ms < QMS_TEST_WAIT_MS)
+        ms = QMS_TEST_WAIT_MS;
     int64_t end = qms_mono_ms() + ms;
     for (;;) {
         for (int i = from; i < c->n; i++)

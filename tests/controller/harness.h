@@ -57,7 +57,12 @@ int env_log_count(const ctl_env *e, const char *needle);
 int64_t env_now(const ctl_env *e);
 
 qms_mqtt *env_client(const ctl_env *e, const char *id);
-/* Request on qms/<site>/<suffix>, wait for the reply (5 s): parsed, or NULL. */
+/* How long a test waits for something that must happen (a reply, an event):
+ * generous, since an ASan build under ctest -j2 can be slow; a passing test
+ * never waits it out. */
+#define QMS_TEST_WAIT_MS 20000
+
+/* Request on qms/<site>/<suffix>, wait for the reply (QMS_TEST_WAIT_MS): parsed, or NULL. */
 cJSON *env_req(const ctl_env *e, qms_mqtt *m, const char *suffix, const char *json);
 /* Shortcuts: a field of a reply as string / number (NULL / -1 when absent). */
 const char *js_str(const cJSON *o, const char *name);
@@ -77,7 +82,8 @@ typedef struct collector {
 int coll_start(collector *c, const ctl_env *e, const char *id, const char *const *patterns);
 void coll_pump(collector *c, int ms);
 /* Pump until a message on topic (exact) whose payload contains needle (or any
- * if NULL) has arrived after index from; returns its index or -1 after ms. */
+ * if NULL) has arrived after index from; returns its index, or -1 after ms
+ * (at least QMS_TEST_WAIT_MS). */
 int coll_wait(collector *c, int from, const char *topic, const char *needle, int ms);
 /* The last message on topic, or NULL. */
 const coll_msg *coll_last(const collector *c, const char *topic);

@@ -57,7 +57,7 @@ char *fx_counter_cmd(fixture *f, int counter, const char *json)
     snprintf(suffix, sizeof suffix, "counter/%d/cmd", counter);
     qms_topic(topic, sizeof topic, FX_SITE, suffix);
     char *reply = NULL;
-    if (qms_mqtt_request_sync(f->m, topic, json, 5000, &reply) != QMS_OK)
+    if (qms_mqtt_request_sync(f->m, topic, json, 20000, &reply) != QMS_OK)
         return NULL;
     return reply;
 }
@@ -148,7 +148,7 @@ int fx_take(fixture *f, const char *service, int priority, char label[16])
              ++f->seq, service, priority ? "true" : "false");
     qms_topic(topic, sizeof topic, FX_SITE, "ticket/take");
     char *reply = NULL;
-    if (qms_mqtt_request_sync(f->m, topic, body, 5000, &reply) != QMS_OK)
+    if (qms_mqtt_request_sync(f->m, topic, body, 20000, &reply) != QMS_OK)
         return -1;
     cJSON *o = cJSON_Parse(reply);
     qms_free(reply);
