@@ -23,6 +23,11 @@
 #define QMS_VERSION "0.0.0"
 #endif
 
+/* The store's checkpoint runs after this long without a request, or at once
+ * when the log has grown to CKPT_FORCE_PAGES (~40 MB) under unbroken load. */
+#define CKPT_QUIET_MS 200
+#define CKPT_FORCE_PAGES 10000
+
 static int sig_pipe[2] = {-1, -1};
 static qms_ctl *the_ctl; /* for the signal handler only */
 
@@ -327,6 +332,7 @@ int main(int argc, char **argv)
         QMS_ERROR("cannot open the store %s: %s", c->db_path, qms_err_code(rc));
         return 1;
     }
+    qms_store_defer_checkpoints(c->store); /* run when no request waits: see the loop */
     rc = qms_engine_new(c->cfg, &c->clock, &c->eng);
     if (!rc)
         rc = qms_store_load(c->store, c->eng);
@@ -392,6 +398,7 @@ int main(int argc, char **argv)
              c->db_path);
 
     int exit_code = 0;
+    int64_t last_in_ms = qms_mono_ms(), ckpt_try_ms = 0;
     while (!c->stop) {
         if (c->reload) {
             c->reload = 0;
@@ -414,12 +421,30 @@ int main(int argc, char **argv)
             exit_code = 1;
             break;
         }
+        /* the store's checkpoint (two fsyncs) when requests have paused, so
+         * that none waits for it; under a load that never pauses, once the
+         * log is long */
+        int pages = qms_store_wal_pages(c->store);
+        int64_t now = qms_mono_ms();
+        int quiet =
+            !busy && now - last_in_ms >= CKPT_QUIET_MS && now - ckpt_try_ms >= CKPT_QUIET_MS;
+        if (pages >= CKPT_FORCE_PAGES || (pages > 0 && quiet)) {
+            ckpt_try_ms = now;
+            if (qms_store_checkpoint(c->store))
+                QMS_WARN("store: checkpoint failed (the log stays; tried again later)");
+        }
         short events;
         int sleep_ms;
         int fd = qms_mqtt_pollfd(c->mqtt, &events, &sleep_ms);
         int t = ctl_next_timer_ms(c);
         if (t < sleep_ms)
             sleep_ms = t;
+        if (qms_store_wal_pages(c->store) > 0) {
+            int64_t due = (last_in_ms > ckpt_try_ms ? last_in_ms : ckpt_try_ms) + CKPT_QUIET_MS;
+            int64_t wait = due - qms_mono_ms();
+            if (wait < sleep_ms)
+                sleep_ms = wait < 0 ? 0 : (int)wait;
+        }
         struct pollfd p[2] = {{.fd = sig_pipe[0], .events = POLLIN}, {.fd = fd, .events = events}};
         int n = poll(p, fd >= 0 ? 2 : 1, sleep_ms);
         if (n < 0 && errno != EINTR) {
@@ -432,6 +457,8 @@ int main(int argc, char **argv)
             while (read(sig_pipe[0], buf, sizeof buf) > 0) {
             }
         }
+        if (n > 0 && fd >= 0 && (p[1].revents & POLLIN))
+            last_in_ms = qms_mono_ms();
         qms_mqtt_io(c->mqtt, n > 0 && fd >= 0 ? p[1].revents : 0);
     }
     if (!exit_code && ctl_flush(c))

@@ -98,6 +98,7 @@ struct qms_store {
     size_t cap_ev;
     unsigned char *touched; /* per counter index */
     int cap_counters;
+    int wal_pages; /* frames in the write-ahead log, when checkpoints are deferred */
 };
 
 /* ------------------------------------------------------------------ */
@@ -370,6 +371,37 @@ static void drop_replies(qms_store *s)
         qms_free(s->replies[i].json);
     }
     s->nreplies = 0;
+}
+
+static int wal_hook(void *ud, sqlite3 *db, const char *name, int pages)
+{
+    (void)db;
+    (void)name;
+    ((qms_store *)ud)->wal_pages = pages;
+    return SQLITE_OK;
+}
+
+void qms_store_defer_checkpoints(qms_store *s)
+{
+    /* our hook replaces SQLite's automatic checkpoint, which is itself a
+     * WAL hook that checkpoints inside the commit reaching 1000 pages */
+    sqlite3_wal_hook(s->db, wal_hook, s);
+}
+
+int qms_store_wal_pages(const qms_store *s)
+{
+    return s ? s->wal_pages : 0;
+}
+
+int qms_store_checkpoint(qms_store *s)
+{
+    int log = 0, done = 0;
+    int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    if (rc != SQLITE_OK)
+        return db_fail(s, "checkpointing the log");
+    /* a reader on an old snapshot keeps the rest in the log: count it */
+    s->wal_pages = log > done ? log - done : 0;
+    return QMS_OK;
 }
 
 void qms_store_close(qms_store *s)

@@ -31,6 +31,17 @@ typedef struct qms_store_opts {
 int qms_store_open_ex(const char *path, const qms_store_opts *o, qms_store **out);
 void qms_store_close(qms_store *s);
 
+/* Checkpoints — copying the write-ahead log back into the database file, an
+ * fsync of each — are left to the caller after this: by default SQLite runs
+ * one inside the commit that brings the log to 1000 pages, and the requests
+ * of that commit wait for it. Then qms_store_wal_pages says how many pages the
+ * log holds and qms_store_checkpoint (passive: never waits for a reader)
+ * copies what it can. Nothing about durability changes: a commit is on disk
+ * once it is in the log. */
+void qms_store_defer_checkpoints(qms_store *s);
+int qms_store_wal_pages(const qms_store *s);
+int qms_store_checkpoint(qms_store *s);
+
 /* Load the current day's state into a fresh engine (same config). If the store
  * is empty, or its day is not the engine's day, the engine starts a fresh day. */
 int qms_store_load(qms_store *s, qms_engine *e);

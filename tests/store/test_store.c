@@ -769,6 +769,34 @@ static void test_clock_behind_refused(void **state)
     sfix_free(f);
 }
 
+/* With checkpoints deferred, no commit runs one (the log grows past SQLite's
+ * automatic 1000 pages); qms_store_checkpoint empties it; nothing is lost. */
+static void test_deferred_checkpoint(void **state)
+{
+    (void)state;
+    sfix *f = sfix_new("strict", "oldest");
+    qms_store_defer_checkpoints(f->s);
+    int n = 0;
+    while (qms_store_wal_pages(f->s) <= 1100 && n < 1900) {
+        take(f, n % 2 ? "B" : "A", 0);
+        commit(f);
+        n++;
+    }
+    assert_true(qms_store_wal_pages(f->s) > 1100);
+    assert_int_equal(qms_store_checkpoint(f->s), QMS_OK);
+    assert_int_equal(qms_store_wal_pages(f->s), 0);
+    /* the log starts again from its beginning */
+    take(f, "A", 0);
+    commit(f);
+    assert_true(qms_store_wal_pages(f->s) > 0);
+    assert_true(qms_store_wal_pages(f->s) < 50);
+    assert_store_matches(dbof(f), f->e);
+    sfix_reopen(f);
+    assert_int_equal(qms_engine_ticket_count(f->e), n + 1);
+    assert_store_matches(dbof(f), f->e);
+    sfix_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -785,6 +813,7 @@ int main(void)
         cmocka_unit_test(test_commit_nomem),
         cmocka_unit_test(test_migrate_from_v1),
         cmocka_unit_test(test_record_settings),
+        cmocka_unit_test(test_deferred_checkpoint),
         cmocka_unit_test(test_newer_version_refused),
         cmocka_unit_test(test_new_day_on_load),
         cmocka_unit_test(test_rollover_while_running),
