@@ -136,6 +136,12 @@ static int list_clips(const char *lang)
     return 0;
 }
 
+/* Is s one of the given words (c may be NULL)? */
+static int one_of(const char *s, const char *a, const char *b, const char *c)
+{
+    return strcmp(s, a) == 0 || strcmp(s, b) == 0 || (c && strcmp(s, c) == 0);
+}
+
 /* The display's own settings may sit in the config file's "display"
  * object; the command line wins over them. */
 static int load_file_options(const char *path, options *o, qms_config **center, char *site,
@@ -184,31 +190,35 @@ static int load_file_options(const char *path, options *o, qms_config **center, 
             snprintf(keep[nkeep], sizeof keep[0], "%s", sv);
             sv = keep[nkeep++];
         }
-        if (strcmp(k, "lang") == 0 && isstr)
+        if (strcmp(k, "lang") == 0 && isstr && one_of(sv, "vi", "en", NULL))
             o->lang_en = strcmp(sv, "en") == 0;
-        else if (strcmp(k, "voice_lang") == 0 && isstr)
+        else if (strcmp(k, "voice_lang") == 0 && isstr && one_of(sv, "vi", "en", "vi+en"))
             o->voice_lang = sv;
         else if (strcmp(k, "notice") == 0 && isstr)
             o->notice = sv;
-        else if (strcmp(k, "blink_s") == 0 && isnum)
+        else if (strcmp(k, "blink_s") == 0 && isnum && it->valuedouble >= 0 &&
+                 it->valuedouble <= 3600)
             o->blink_s = it->valuedouble;
-        else if (strcmp(k, "page_s") == 0 && isnum && it->valuedouble >= 1)
+        else if (strcmp(k, "page_s") == 0 && isnum && it->valuedouble >= 1 &&
+                 it->valuedouble <= 86400)
             o->page_s = it->valuedouble;
-        else if (strcmp(k, "repeat") == 0 && isnum)
+        else if (strcmp(k, "repeat") == 0 && isnum && it->valuedouble >= 1 && it->valuedouble <= 5)
             o->repeat = it->valueint;
         else if (strcmp(k, "portrait") == 0 && cJSON_IsBool(it))
             o->portrait = cJSON_IsTrue(it);
-        else if (strcmp(k, "read") == 0 && isstr)
+        else if (strcmp(k, "read") == 0 && isstr && one_of(sv, "whole", "digits", NULL))
             o->read_mode = strcmp(sv, "digits") == 0 ? QMS_READ_DIGITS : QMS_READ_WHOLE;
-        else if (strcmp(k, "dialect") == 0 && isstr)
+        else if (strcmp(k, "dialect") == 0 && isstr && one_of(sv, "north", "south", NULL))
             o->dialect = strcmp(sv, "south") == 0 ? QMS_VI_SOUTH : QMS_VI_NORTH;
         else if (strcmp(k, "voice_dir") == 0 && isstr && o->nvoice_dirs < QMS_VOICE_DIRS &&
                  nkeep < 8) {
             snprintf(keep[nkeep], sizeof keep[0], "%s", sv);
             o->voice_dirs[o->nvoice_dirs++] = keep[nkeep++];
         } else {
-            fprintf(stderr, "qms-display: %s: unknown or ill-typed display setting \"%s\"\n", path,
-                    k);
+            fprintf(stderr,
+                    "qms-display: %s: unknown display setting, or a wrong type or value: "
+                    "\"%s\" (docs/display.md)\n",
+                    path, k);
             rc = QMS_ERR_INVAL;
         }
     }
@@ -313,9 +323,17 @@ static int parse_args(int argc, char **argv, options *o)
             o->font_dir = val;
         } else if (strcmp(a, "--read") == 0) {
             NEEDVAL();
+            if (strcmp(val, "whole") && strcmp(val, "digits")) {
+                fprintf(stderr, "qms-display: --read is whole or digits\n");
+                return -1;
+            }
             o->read_mode = strcmp(val, "digits") == 0 ? QMS_READ_DIGITS : QMS_READ_WHOLE;
         } else if (strcmp(a, "--dialect") == 0) {
             NEEDVAL();
+            if (strcmp(val, "north") && strcmp(val, "south")) {
+                fprintf(stderr, "qms-display: --dialect is north or south\n");
+                return -1;
+            }
             o->dialect = strcmp(val, "south") == 0 ? QMS_VI_SOUTH : QMS_VI_NORTH;
         } else if (strcmp(a, "--size") == 0) {
             NEEDVAL();
@@ -610,6 +628,11 @@ int main(int argc, char **argv)
     o->repeat = 0;
     if (argc == 3 && strcmp(argv[1], "--list-clips") == 0)
         return list_clips(argv[2]);
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout); /* asked for: not an error, even without --config */
+            return 0;
+        }
     /* the config file first, so the command line can override it */
     for (int i = 1; i + 1 < argc; i++)
         if (strcmp(argv[i], "--config") == 0)

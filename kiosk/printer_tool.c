@@ -30,20 +30,40 @@
 #include <string.h>
 #include <time.h>
 
-static void usage(void)
+static void usage_to(FILE *f)
 {
     fprintf(
-        stderr,
-        "usage: qms-printer list\n"
-        "       qms-printer status --device D [--baud B]\n"
-        "       qms-printer test --device D [--baud B] [--width 576|512] [--raster-qr]\n"
-        "       qms-printer encode [--width 576|512] [--raster-qr] [--nv-state F] > ticket.bin\n"
-        "       qms-printer store-nv --device D --config center.json --nv-state F "
-        "[--width 576|512]\n"
-        "       qms-printer nv-list --device D [--nv-state F]\n"
-        "       qms-printer nv-clear --device D --nv-state F\n"
-        "D: /dev/ttyUSB0, name:ttyUSB0, usb:VID:PID, termios:PATH; ,rtscts or "
-        ",xonxoff after it\n");
+        f, "usage: qms-printer list\n"
+           "       qms-printer status --device D [--baud B]\n"
+           "       qms-printer test --device D [--baud B] [--width 576|512] [--raster-qr]\n"
+           "       qms-printer encode [--width 576|512] [--raster-qr] [--nv-state F] > ticket.bin\n"
+           "       qms-printer store-nv --device D --config center.json --nv-state F "
+           "[--width 576|512]\n"
+           "       qms-printer nv-list --device D [--nv-state F]\n"
+           "       qms-printer nv-clear --device D --nv-state F\n"
+           "D: /dev/ttyUSB0, name:ttyUSB0, usb:VID:PID, termios:PATH; ,rtscts or "
+           ",xonxoff after it\n");
+}
+
+static void usage(void)
+{
+    usage_to(stderr);
+}
+
+/* A usage error: say what is wrong, then how it is used; exit status 2. */
+static int bad_usage(const char *what, const char *arg)
+{
+    fprintf(stderr, "qms-printer: %s%s%s\n", what, arg ? " " : "", arg ? arg : "");
+    usage();
+    return 2;
+}
+
+/* A whole decimal number in [lo, hi], or -1. */
+static long number_arg(const char *s, long lo, long hi)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    return *s && !*end && v >= lo && v <= hi ? v : -1;
 }
 
 static qms_ticket_print sample(void)
@@ -149,16 +169,27 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage_to(stdout); /* asked for: not an error */
+            return 0;
+        }
     const char *config = NULL;
     qms_printer_opts o = {.baud = 115200, .width_dots = 576, .qr_native = 1};
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--device") == 0 && i + 1 < argc)
             o.device = argv[++i];
-        else if (strcmp(argv[i], "--baud") == 0 && i + 1 < argc)
-            o.baud = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--width") == 0 && i + 1 < argc)
-            o.width_dots = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--raster-qr") == 0)
+        else if (strcmp(argv[i], "--baud") == 0 && i + 1 < argc) {
+            long b = number_arg(argv[++i], 1, 4000000);
+            if (b < 0)
+                return bad_usage("--baud is a number of bits per second, not", argv[i]);
+            o.baud = (int)b;
+        } else if (strcmp(argv[i], "--width") == 0 && i + 1 < argc) {
+            long w = number_arg(argv[++i], 0, 100000);
+            if (w != 576 && w != 512)
+                return bad_usage("--width is 576 or 512 (dots), not", argv[i]);
+            o.width_dots = (int)w;
+        } else if (strcmp(argv[i], "--raster-qr") == 0)
             o.qr_native = 0;
         else if (strcmp(argv[i], "--font-dir") == 0 && i + 1 < argc)
             o.font_dir = argv[++i];
@@ -166,10 +197,10 @@ int main(int argc, char **argv)
             o.nv_state = argv[++i];
         else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
             config = argv[++i];
-        else {
-            usage();
-            return 2;
-        }
+        else
+            return bad_usage(argv[i][0] == '-' && i + 1 == argc ? "a value is missing after"
+                                                                : "unknown option",
+                             argv[i]);
     }
     qms_log_init("qms-printer", QMS_LOG_WARN);
 
@@ -202,19 +233,14 @@ int main(int argc, char **argv)
     }
     int nv_cmd =
         strcmp(cmd, "store-nv") == 0 || strcmp(cmd, "nv-list") == 0 || strcmp(cmd, "nv-clear") == 0;
-    if (strcmp(cmd, "status") != 0 && strcmp(cmd, "test") != 0 && !nv_cmd) {
-        usage();
-        return 2;
-    }
-    if ((strcmp(cmd, "store-nv") == 0 && (!config || !o.nv_state)) ||
-        (strcmp(cmd, "nv-clear") == 0 && !o.nv_state)) {
-        usage();
-        return 2;
-    }
-    if (!o.device) {
-        usage();
-        return 2;
-    }
+    if (strcmp(cmd, "status") != 0 && strcmp(cmd, "test") != 0 && !nv_cmd)
+        return bad_usage("unknown command", cmd);
+    if (strcmp(cmd, "store-nv") == 0 && !config)
+        return bad_usage("store-nv needs --config (the center file)", NULL);
+    if ((strcmp(cmd, "store-nv") == 0 || strcmp(cmd, "nv-clear") == 0) && !o.nv_state)
+        return bad_usage(cmd, "needs --nv-state (the NV record file)");
+    if (!o.device)
+        return bad_usage(cmd, "needs --device (see qms-printer list)");
     qms_printer *p = NULL;
     int rc = qms_printer_open(&o, &p);
     if (rc) {

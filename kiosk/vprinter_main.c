@@ -201,11 +201,16 @@ static int open_pty(vprinter_app *a)
     return 0;
 }
 
-static void usage(void)
+static void usage_to(FILE *f)
 {
-    fprintf(stderr,
+    fprintf(f,
             "usage: qms-vprinter --out DIR [--width 576|512] [--paper-left DOTS] [--font-dir D]\n"
             "                    [--nv-store FILE] [--nv-capacity BYTES] [--no-nv]\n");
+}
+
+static void usage(void)
+{
+    usage_to(stderr);
 }
 
 int main(int argc, char **argv)
@@ -229,7 +234,7 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--no-nv") == 0)
             no_nv = 1;
         else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage();
+            usage_to(stdout); /* asked for: stdout, like the other programs */
             return 0;
         } else {
             usage();

@@ -601,6 +601,48 @@ static void test_bad_arguments(void **state)
                   NULL};
     p = qms_test_spawn(a3, logp);
     assert_int_equal(qms_test_wait_pid(p, 10000), 2);
+    /* a value that is not one of the documented words is refused, not
+     * silently taken as the default */
+    char *a4[] = {(char *)qms_test_bin("qms-display"),
+                  "--config",
+                  (char *)QMS_EXAMPLES "/center.json",
+                  "--broker",
+                  "127.0.0.1:1",
+                  "--read",
+                  "digit",
+                  NULL};
+    p = qms_test_spawn(a4, logp);
+    assert_int_equal(qms_test_wait_pid(p, 10000), 2);
+    char *lg = slurp(logp);
+    assert_non_null(strstr(lg, "--read is whole or digits"));
+    qms_free(lg);
+    a4[5] = "--dialect";
+    a4[6] = "southern";
+    p = qms_test_spawn(a4, logp);
+    assert_int_equal(qms_test_wait_pid(p, 10000), 2);
+    /* the same in a display file, named */
+    char file[400];
+    snprintf(file, sizeof file, "%s/display.json", work);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fputs("{\"site\":\"demo\",\"display\":{\"lang\":\"vi\",\"dialect\":\"sud\"}}", f);
+    fclose(f);
+    char *a5[] = {
+        (char *)qms_test_bin("qms-display"), "--config", file, "--broker", "127.0.0.1:1", NULL};
+    p = qms_test_spawn(a5, logp);
+    assert_int_equal(qms_test_wait_pid(p, 10000), 2);
+    lg = slurp(logp);
+    assert_non_null(strstr(lg, "\"dialect\""));
+    qms_free(lg);
+    /* --help is an answer, not an error: exit 0, even without --config */
+    char *a6[] = {(char *)qms_test_bin("qms-display"), "--help", NULL};
+    char helplog[400];
+    snprintf(helplog, sizeof helplog, "%s/help.log", work);
+    p = qms_test_spawn(a6, helplog);
+    assert_int_equal(qms_test_wait_pid(p, 10000), 0);
+    lg = slurp(helplog);
+    assert_non_null(strstr(lg, "usage: qms-display"));
+    qms_free(lg);
 }
 
 int main(void)

@@ -331,6 +331,55 @@ static void test_fault_before_ticket(void **state)
     vp_stop(&v, 0);
 }
 
+/* The technician's tool: the state on stdout and the exit status docs/printer.md
+ * gives (0 fine, 1 printer fault, 2 usage, with the reason named). */
+static int run_tool(char **argv, const char *out, char *text, size_t n)
+{
+    pid_t p = qms_test_spawn(argv, out);
+    int rc = qms_test_wait_pid(p, 20000);
+    text[0] = 0;
+    FILE *f = fopen(out, "r");
+    if (f) {
+        size_t k = fread(text, 1, n - 1, f);
+        text[k] = 0;
+        fclose(f);
+    }
+    unlink(out);
+    return rc;
+}
+
+static void test_printer_tool_exit_status(void **state)
+{
+    (void)state;
+    vp_proc v;
+    assert_int_equal(vp_start(&v, 576, NULL, NULL), 0);
+    char out[400], text[4096], s[64];
+    snprintf(out, sizeof out, "%s/tool.out", v.dir);
+    char *bin = (char *)qms_test_bin("qms-printer");
+    char *st[] = {bin, "status", "--device", v.dev, NULL};
+    assert_int_equal(run_tool(st, out, text, sizeof text), 0);
+    assert_non_null(strstr(text, "ok"));
+    assert_int_equal(vp_cmd(&v, "paper out", s, sizeof s), 0);
+    assert_int_equal(run_tool(st, out, text, sizeof text), 1);
+    assert_non_null(strstr(text, "paper_out"));
+    assert_int_equal(vp_cmd(&v, "paper in", s, sizeof s), 0);
+
+    char *help[] = {bin, "--help", NULL};
+    assert_int_equal(run_tool(help, out, text, sizeof text), 0);
+    assert_non_null(strstr(text, "usage: qms-printer"));
+    char *nodev[] = {bin, "status", NULL};
+    assert_int_equal(run_tool(nodev, out, text, sizeof text), 2);
+    assert_non_null(strstr(text, "status needs --device"));
+    char *width[] = {bin, "test", "--device", v.dev, "--width", "58mm", NULL};
+    assert_int_equal(run_tool(width, out, text, sizeof text), 2);
+    assert_non_null(strstr(text, "--width is 576 or 512"));
+    char *nocfg[] = {bin, "store-nv", "--device", v.dev, "--nv-state", out, NULL};
+    assert_int_equal(run_tool(nocfg, out, text, sizeof text), 2);
+    assert_non_null(strstr(text, "needs --config"));
+    assert_int_equal(count_pages(&v), 0); /* none of these printed anything */
+    vp_stop(&v, 0);
+}
+
 /* The roll ends in the middle of a ticket: the print fails with paper_out,
  * the half ticket is abandoned (buffer cleared), and after a new roll the
  * next ticket is whole and holds nothing of the old one. */
@@ -535,6 +584,7 @@ int main(void)
         cmocka_unit_test(test_english_ticket_is_native_text),
         cmocka_unit_test(test_long_name_wraps),
         cmocka_unit_test(test_fault_before_ticket),
+        cmocka_unit_test(test_printer_tool_exit_status),
         cmocka_unit_test(test_paper_out_during_ticket),
         cmocka_unit_test(test_paper_low_reported),
         cmocka_unit_test(test_signals_toggle_faults),
