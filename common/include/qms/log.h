@@ -6,6 +6,8 @@ enum { QMS_LOG_DEBUG = 0, QMS_LOG_INFO, QMS_LOG_WARN, QMS_LOG_ERROR };
 
 void qms_log_init(const char *program, int min_level);
 void qms_log_set_level(int min_level);
+/* The current threshold: to quiet a noisy retry for a moment and restore it. */
+int qms_log_level(void);
 void qms_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define QMS_DEBUG(...) qms_log(QMS_LOG_DEBUG, __VA_ARGS__)
