@@ -37,9 +37,23 @@ int kiosk_prn_usable(qms_printer_state s)
 
 static void note(kiosk_prn *k, qms_printer_state st)
 {
-    if (st != k->state)
-        QMS_INFO("printer %s: %s", k->device, qms_printer_state_name(st));
+    if (st != k->state || (st == QMS_PRN_OFFLINE && !k->offline_told))
+        QMS_INFO("printer %s: %s%s", k->device, qms_printer_state_name(st),
+                 st == QMS_PRN_OFFLINE ? "; trying again every few seconds, quietly" : "");
+    k->offline_told = st == QMS_PRN_OFFLINE;
     k->state = st;
+}
+
+/* An unplugged printer is retried every 4 s all day: once the reason was
+ * logged, the retries' own lines (cannot open, no status answer) would be
+ * ~65,000 a day. They are quiet until the printer answers again, unless the
+ * log is at debug level. Returns the level to restore. */
+static int quiet_begin(const kiosk_prn *k)
+{
+    int lvl = qms_log_level();
+    if (k->offline_told && lvl > QMS_LOG_DEBUG)
+        qms_log_set_level(QMS_LOG_ERROR + 1);
+    return lvl;
 }
 
 /* Open the device unless a recent attempt failed: a missing device is
@@ -64,15 +78,15 @@ static int try_open(kiosk_prn *k)
 
 qms_printer_state kiosk_prn_check(kiosk_prn *k)
 {
-    if (!k->p && try_open(k) != QMS_OK) {
-        note(k, QMS_PRN_OFFLINE);
-        return k->state;
-    }
+    int lvl = quiet_begin(k);
     qms_printer_state st = QMS_PRN_OFFLINE;
-    if (qms_printer_status(k->p, &st) != QMS_OK)
-        st = QMS_PRN_OFFLINE;
-    if (st == QMS_PRN_OFFLINE)
-        kiosk_prn_close(k);
+    if (k->p || try_open(k) == QMS_OK) {
+        if (qms_printer_status(k->p, &st) != QMS_OK)
+            st = QMS_PRN_OFFLINE;
+        if (st == QMS_PRN_OFFLINE)
+            kiosk_prn_close(k);
+    }
+    qms_log_set_level(lvl);
     note(k, st);
     return st;
 }

@@ -17,6 +17,7 @@ typedef struct kiosk_prn {
     qms_printer_state state; /* last known */
     int64_t next_open_ms;    /* a device that cannot be opened is retried with backoff */
     int open_backoff_ms;
+    int offline_told; /* the reason it is offline was logged; retries are quiet */
 } kiosk_prn;
 
 void kiosk_prn_init(kiosk_prn *k, const kiosk_config *c);
