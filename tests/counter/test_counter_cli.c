@@ -198,6 +198,27 @@ static void test_names_from_the_controller(void **state)
     fx_run_free(&r);
 }
 
+/* The clerk left out --site and --config (the site is then "default") or
+ * mistyped it: nobody answers, and the message says which site was asked. */
+static void test_wrong_site(void **state)
+{
+    (void)state;
+    fx_run r;
+    fx_counter(&F, &r, 1, "--broker", F.broker_addr, "--timeout", "2", "--counter", "5", "next",
+               NULL);
+    assert_int_equal(r.status, 4);
+    assert_string_equal(r.out, "");
+    assert_non_null(strstr(r.err, "Bộ điều khiển không trả lời sau 2 giây, và không có bộ điều "
+                                  "khiển nào của trung tâm \"default\" (chủ đề qms/default/...)"));
+    assert_non_null(strstr(r.err, "--site hoặc --config"));
+    fx_run_free(&r);
+    fx_counter(&F, &r, 1, "--broker", F.broker_addr, "--site", "dmeo", "--lang", "en", "--timeout",
+               "2", "--counter", "5", "status", NULL);
+    assert_int_equal(r.status, 4);
+    assert_non_null(strstr(r.err, "no controller has announced itself on site \"dmeo\""));
+    fx_run_free(&r);
+}
+
 static void test_unreachable_broker(void **state)
 {
     (void)state;
@@ -342,6 +363,7 @@ int main(void)
         cmocka_unit_test(test_counter_states),
         cmocka_unit_test(test_queue),
         cmocka_unit_test(test_names_from_the_controller),
+        cmocka_unit_test(test_wrong_site),
         cmocka_unit_test(test_unreachable_broker),
         cmocka_unit_test(test_retry_acts_once),
         cmocka_unit_test(test_controller_down),
