@@ -411,7 +411,8 @@ int main(int argc, char **argv)
             counter_ticket_upcase(req.ticket);
         }
         if (req.op == COUNTER_OP_RATE && parse_int(arg, 1, 9, &req.level)) {
-            fprintf(stderr, "qms-counter: rate wants a level, 1 (worst) to 4 (best)\n");
+            fprintf(stderr, "qms-counter: rate wants a level, 1 (worst) to the center's "
+                            "rating_levels (3, 4 or 5: best)\n");
             return EXIT_USAGE;
         }
         if (req.op == COUNTER_OP_TRANSFER) {

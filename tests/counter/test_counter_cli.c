@@ -122,7 +122,8 @@ static void test_day_at_the_counter(void **state)
     expect(0, "Đã ghi đánh giá 4 (Rất hài lòng) cho số E001.\n", "", "--counter", "5", "rate", "4",
            NULL);
     /* a level the center does not have: the controller refuses */
-    expect(1, "", "Yêu cầu không hợp lệ\n", "--counter", "5", "rate", "9", NULL);
+    expect(1, "", "Không có mức đánh giá này: các mức từ 1 (kém nhất) đến 4 (tốt nhất)\n",
+           "--counter", "5", "rate", "9", NULL);
 
     /* no-show, then called back by number */
     expect(0, "Mời số E002 đến Quầy 5 (Đầu tư). Còn 1 khách chờ.\n", "", "--counter", "5", "next",
