@@ -248,6 +248,14 @@ static int execute(qms_ctl *c, const qms_request *r, cJSON *o)
         break;
     }
     case QMS_OP_RATE:
+        if (r->level > c->cfg->rating_levels) {
+            /* "invalid request" would not tell the clerk what to press */
+            snprintf(c->refusal, sizeof c->refusal,
+                     r->en ? "No such rating: the levels are 1 (worst) to %d (best)"
+                           : "Không có mức đánh giá này: các mức từ 1 (kém nhất) đến %d (tốt nhất)",
+                     c->cfg->rating_levels);
+            return QMS_ERR_INVAL;
+        }
         rc = qms_engine_rate(e, ci, r->level, &t);
         break;
     case QMS_OP_PAUSE:
@@ -294,8 +302,9 @@ static void answer(qms_ctl *c, const qms_mqtt_msg *msg, const qms_request *r, co
         body = cJSON_PrintUnformatted(o); /* "req" is its first field already */
     } else {
         c->nrefused++;
-        body = qms_proto_error_reply(r->req, rc, r->en);
+        body = qms_proto_error_reply_text(r->req, rc, r->en, c->refusal[0] ? c->refusal : NULL);
     }
+    c->refusal[0] = '\0';
     if (!body) {
         QMS_ERROR("out of memory building a reply to %s", r->req);
         return;

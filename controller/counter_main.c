@@ -214,6 +214,17 @@ static int run_oneshot(counter_client *cl, counter_req *req, int list, int timeo
                      : "Bộ điều khiển (qms-controller) đang ngừng hoạt động: lệnh chưa được thực "
                        "hiện.\n",
                   stderr);
+        else if (counter_client_controller_online(cl) < 0)
+            /* no controller status on this site at all: most often the wrong
+             * --site (or none, and no --config to give it) */
+            fprintf(stderr,
+                    en ? "The controller did not answer within %d s, and no controller has "
+                         "announced itself on site \"%s\" (topics qms/%s/...): is that the "
+                         "center's site? Give --site or --config.\n"
+                       : "Bộ điều khiển không trả lời sau %d giây, và không có bộ điều khiển "
+                         "nào của trung tâm \"%s\" (chủ đề qms/%s/...): đó có đúng là tên "
+                         "trung tâm (site) không? Hãy dùng --site hoặc --config.\n",
+                    timeout_ms / 1000, counter_client_site(cl), counter_client_site(cl));
         else
             fprintf(stderr,
                     en ? "The controller did not answer within %d s.\n"
@@ -400,7 +411,8 @@ int main(int argc, char **argv)
             counter_ticket_upcase(req.ticket);
         }
         if (req.op == COUNTER_OP_RATE && parse_int(arg, 1, 9, &req.level)) {
-            fprintf(stderr, "qms-counter: rate wants a level, 1 (worst) to 4 (best)\n");
+            fprintf(stderr, "qms-counter: rate wants a level, 1 (worst) to the center's "
+                            "rating_levels (3, 4 or 5: best)\n");
             return EXIT_USAGE;
         }
         if (req.op == COUNTER_OP_TRANSFER) {

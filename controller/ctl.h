@@ -60,8 +60,9 @@ typedef struct qms_ctl {
     int nremembered; /* replies queued in the store, waiting for the commit */
     char **events;   /* call events (JSON) derived from the journal, published after the commit */
     int nevents, capevents;
-    int fatal;    /* the store failed: answer db_error and exit */
-    int jscanned; /* journal entries already turned into events and counts */
+    int fatal;         /* the store failed: answer db_error and exit */
+    char refusal[160]; /* a refusal's own message for the request in hand ("" = its code's) */
+    int jscanned;      /* journal entries already turned into events and counts */
 
     /* retained state bookkeeping */
     char *recent[CTL_RECENT]; /* newest first */

@@ -149,6 +149,25 @@ static qms_ticket *ticket_mut(qms_engine *e, int64_t id)
     return i < 0 ? NULL : &e->t[i];
 }
 
+/* Split a label into its prefix (the leading non-digits) and the value of
+ * its digits; -1 when the rest is not all digits (or too many of them). */
+static long label_number(const char *label, size_t *prefix_len)
+{
+    size_t p = 0;
+    while (label[p] && (label[p] < '0' || label[p] > '9'))
+        p++;
+    *prefix_len = p;
+    if (!label[p] || strlen(label + p) > 9)
+        return -1;
+    long v = 0;
+    for (const char *d = label + p; *d; d++) {
+        if (*d < '0' || *d > '9')
+            return -1;
+        v = v * 10 + (*d - '0');
+    }
+    return v;
+}
+
 const qms_ticket *qms_engine_find_label(const qms_engine *e, const char *label)
 {
     if (!label)
@@ -156,6 +175,16 @@ const qms_ticket *qms_engine_find_label(const qms_engine *e, const char *label)
     /* newest first: after a transfer labels stay unique within a day anyway */
     for (int i = e->nt - 1; i >= 0; i--)
         if (strcmp(e->t[i].label, label) == 0)
+            return &e->t[i];
+    /* a clerk types "A23" or "A0023" for "A023": the same prefix and number
+     * is the same ticket (numbers are unique per prefix within a day) */
+    size_t plen, tlen;
+    long v = label_number(label, &plen);
+    if (v < 0)
+        return NULL;
+    for (int i = e->nt - 1; i >= 0; i--)
+        if (label_number(e->t[i].label, &tlen) == v && tlen == plen &&
+            strncmp(e->t[i].label, label, plen) == 0)
             return &e->t[i];
     return NULL;
 }

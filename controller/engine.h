@@ -32,57 +32,57 @@ typedef enum {
 } qms_cstate;
 
 typedef struct qms_ticket {
-    int64_t id;          /* unique forever (store rowid) */
-    int32_t day;         /* local day number of issue */
-    int orig_service;    /* service that issued the number (index) */
-    int service;         /* service it now waits for (differs after a transfer) */
-    int32_t number;      /* number within orig_service's day */
-    char label[16];      /* printed number, "A023" */
-    int priority;        /* 0 normal, 1 priority (elderly, disabled...), 2 appointment */
-    char appt[40];       /* appointment reference, "" if none */
+    int64_t id;       /* unique forever (store rowid) */
+    int32_t day;      /* local day number of issue */
+    int orig_service; /* service that issued the number (index) */
+    int service;      /* service it now waits for (differs after a transfer) */
+    int32_t number;   /* number within orig_service's day */
+    char label[16];   /* printed number, "A023" */
+    int priority;     /* 0 normal, 1 priority (elderly, disabled...), 2 appointment */
+    char appt[40];    /* appointment reference, "" if none */
     qms_tstate state;
-    int counter;         /* counter index of the last call, -1 if never called */
-    int target_counter;  /* counter index it was transferred to, -1 if any */
-    int64_t taken_ms;    /* when taken (kept across transfers) */
+    int counter;             /* counter index of the last call, -1 if never called */
+    int target_counter;      /* counter index it was transferred to, -1 if any */
+    int64_t taken_ms;        /* when taken (kept across transfers) */
     int64_t first_called_ms; /* first call, 0 if never */
-    int64_t called_ms;   /* latest call or recall, 0 if never */
-    int64_t start_ms;    /* service started, 0 if not */
-    int64_t end_ms;      /* reached a final state, 0 if not */
-    int ncalls;          /* calls + recalls */
-    int32_t eta_s;       /* expected wait given at taking (seconds) */
-    int32_t eta_now_s;   /* current expected wait from now (kept fresh), -1 if not waiting */
-    int rating;          /* 0 = none, 1..rating_levels (highest = very satisfied) */
-    int transfers;       /* how many times it was transferred (persist it) */
+    int64_t called_ms;       /* latest call or recall, 0 if never */
+    int64_t start_ms;        /* service started, 0 if not */
+    int64_t end_ms;          /* reached a final state, 0 if not */
+    int ncalls;              /* calls + recalls */
+    int32_t eta_s;           /* expected wait given at taking (seconds) */
+    int32_t eta_now_s;       /* current expected wait from now (kept fresh), -1 if not waiting */
+    int rating;              /* 0 = none, 1..rating_levels (highest = very satisfied) */
+    int transfers;           /* how many times it was transferred (persist it) */
 } qms_ticket;
 
 typedef struct qms_counter_state {
     qms_cstate state;
-    int64_t current;     /* ticket id being called/served, 0 if none */
-    int64_t last_done;   /* last ticket finished here (what "rate" applies to), 0 if none */
-    int normal_streak;   /* normal tickets called since the last priority one (interleave) */
-    int64_t since_ms;    /* when the state last changed */
-    char staff[64];      /* who is signed in, "" if nobody said */
+    int64_t current;   /* ticket id being called/served, 0 if none */
+    int64_t last_done; /* last ticket finished here (what "rate" applies to), 0 if none */
+    int normal_streak; /* normal tickets called since the last priority one (interleave) */
+    int64_t since_ms;  /* when the state last changed */
+    char staff[64];    /* who is signed in, "" if nobody said */
 } qms_counter_state;
 
 /* What the journal records: one entry per state change. */
 typedef enum {
     QMS_EV_TAKE = 0,
-    QMS_EV_CALL,     /* next or call-by-number */
+    QMS_EV_CALL, /* next or call-by-number */
     QMS_EV_RECALL,
     QMS_EV_START,
     QMS_EV_DONE,
-    QMS_EV_SKIP,     /* no-show */
+    QMS_EV_SKIP, /* no-show */
     QMS_EV_TRANSFER,
     QMS_EV_CANCEL,
     QMS_EV_RATE,
-    QMS_EV_COUNTER,  /* counter state change (pause/resume/close/open) */
+    QMS_EV_COUNTER, /* counter state change (pause/resume/close/open) */
     QMS_EV_NEW_DAY,
 } qms_event_kind;
 
 typedef struct qms_event {
     qms_event_kind kind;
-    int64_t ticket;  /* ticket id, 0 for counter/day events */
-    int counter;     /* counter index, -1 if none */
+    int64_t ticket; /* ticket id, 0 for counter/day events */
+    int counter;    /* counter index, -1 if none */
     int64_t at_ms;
     int arg;         /* rating level; transfer: to-service index; counter: new qms_cstate */
     int arg2;        /* transfer: from-service index; else 0 */
@@ -145,7 +145,9 @@ int qms_engine_set_staff(qms_engine *e, int ci, const char *staff);
 
 /* --- queries --- */
 const qms_ticket *qms_engine_ticket(const qms_engine *e, int64_t id);
-const qms_ticket *qms_engine_find_label(const qms_engine *e, const char *label); /* today */
+/* Today's ticket with that printed number; the digits may be written with
+ * more or fewer leading zeros ("A23", "A0023" find "A023"). NULL if none. */
+const qms_ticket *qms_engine_find_label(const qms_engine *e, const char *label);
 const qms_counter_state *qms_engine_counter(const qms_engine *e, int ci);
 /* Today's tickets in id order (includes finished ones). */
 int qms_engine_ticket_count(const qms_engine *e);
@@ -155,11 +157,11 @@ const qms_ticket *qms_engine_ticket_at(const qms_engine *e, int i);
 int qms_engine_waiting_for_counter(const qms_engine *e, int ci, int64_t *ids, int max);
 
 typedef struct qms_service_stats {
-    int waiting;           /* tickets waiting now */
+    int waiting;            /* tickets waiting now */
     int32_t longest_wait_s; /* the longest current wait */
-    int32_t eta_s;         /* expected wait for a ticket taken now */
+    int32_t eta_s;          /* expected wait for a ticket taken now */
     int taken, served, noshow, transferred;
-    int32_t mean_wait_s;   /* mean wait of tickets called today */
+    int32_t mean_wait_s;    /* mean wait of tickets called today */
     int32_t mean_service_s; /* the estimate in use */
 } qms_service_stats;
 int qms_engine_service_stats(qms_engine *e, int si, qms_service_stats *out);
@@ -181,8 +183,8 @@ int qms_engine_restore_counter(qms_engine *e, int ci, const qms_counter_state *c
 int qms_engine_restore_end(qms_engine *e);
 int64_t qms_engine_next_id(const qms_engine *e);
 
-const char *qms_tstate_name(qms_tstate s);   /* "waiting", "called", ... */
-const char *qms_cstate_name(qms_cstate s);   /* "open", "paused", "closed" */
+const char *qms_tstate_name(qms_tstate s);    /* "waiting", "called", ... */
+const char *qms_cstate_name(qms_cstate s);    /* "open", "paused", "closed" */
 const char *qms_event_name(qms_event_kind k); /* "take", "call", ... */
 
 #endif

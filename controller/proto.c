@@ -254,7 +254,9 @@ static int decode_fields(qms_topic_kind kind, const cJSON *o, qms_request *r, ch
                          "transfer needs \"service\" or \"to_counter\"");
         return QMS_OK;
     case QMS_OP_RATE:
-        if ((rc = get_int(o, "level", 1, 5, &v, &present, why, whylen)))
+        /* well-formed is any level a scale could have; whether it is on the
+         * center's scale (rating_levels) the controller says, in words */
+        if ((rc = get_int(o, "level", 1, 99, &v, &present, why, whylen)))
             return rc;
         if (!present)
             return failf(why, whylen, QMS_ERR_INVAL, "\"level\" is missing");
@@ -371,13 +373,19 @@ char *qms_proto_encode_request(const qms_request *r)
 
 char *qms_proto_error_reply(const char *req, int err, int en)
 {
+    return qms_proto_error_reply_text(req, err, en, NULL);
+}
+
+char *qms_proto_error_reply_text(const char *req, int err, int en, const char *message)
+{
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
     if (req && *req)
         cJSON_AddStringToObject(o, "req", req);
     cJSON_AddStringToObject(o, "error", qms_err_code(err));
-    cJSON_AddStringToObject(o, "message", qms_err_message(err, en ? "en" : "vi"));
+    cJSON_AddStringToObject(o, "message",
+                            message ? message : qms_err_message(err, en ? "en" : "vi"));
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;

@@ -78,6 +78,10 @@ char *qms_proto_encode_request(const qms_request *r);
  * (then omitted). qms_free it. */
 char *qms_proto_error_reply(const char *req, int err, int en);
 
+/* The same with a message of the caller's (a refusal that can say more than
+ * its code's words, e.g. the rating scale); message NULL = the code's words. */
+char *qms_proto_error_reply_text(const char *req, int err, int en, const char *message);
+
 const char *qms_op_name(qms_op op);     /* "take", "next", ... */
 int qms_op_from_name(const char *name); /* qms_op, or -1 */
 /* Does the op change state (and so has its reply remembered under its req)? */

@@ -599,8 +599,7 @@ int qms_replay_run(const qms_config *c, const qms_trace *tr, const qms_replay_op
     /* what qms-report needs to read this day: its UTC offset and rating scale */
     if ((rc = qms_store_record_settings(R->s, qms_engine_day(R->e), c->utc_offset_min,
                                         c->rating_levels, R->base_ms)) != QMS_OK) {
-        say(err, errlen, "%s: cannot record the day's settings (%s)", o->db_path,
-            qms_err_code(rc));
+        say(err, errlen, "%s: cannot record the day's settings (%s)", o->db_path, qms_err_code(rc));
         goto done;
     }
     int k = 0;
@@ -719,6 +718,63 @@ static int32_t p90(int32_t *v, int n)
     return v[rank - 1];
 }
 
+typedef struct {
+    int32_t from, to;
+} span;
+
+static int cmp_span(const void *a, const void *b)
+{
+    const span *x = a, *y = b;
+    return (x->from > y->from) - (x->from < y->from);
+}
+
+/* Seconds of [from, to) inside the opening hours (trace time, after 07:00). */
+static int32_t inside_hours(const qms_config *c, int32_t from, int32_t to)
+{
+    int32_t in = 0;
+    for (int h = 0; h < c->nhours; h++) {
+        int32_t a = c->hours[h].open_s - DAY0_S, b = c->hours[h].close_s - DAY0_S;
+        if (a < from)
+            a = from;
+        if (b > to)
+            b = to;
+        if (b > a)
+            in += b - a;
+    }
+    return in;
+}
+
+/* Staff are there during the opening hours, and outside them (over lunch,
+ * after closing) for as long as any counter still serves a citizen who took
+ * a ticket: the simulated clerks keep calling then. Counting only the
+ * opening hours and the time after the last closing made a counter that
+ * worked through lunch more than 100 % busy. */
+static int32_t staff_available_s(const qms_config *c, const qms_replay_result *r)
+{
+    int32_t avail = 0;
+    for (int h = 0; h < c->nhours; h++)
+        avail += c->hours[h].close_s - c->hours[h].open_s;
+    span *v = qms_malloc((size_t)(r->n ? r->n : 1) * sizeof *v);
+    if (!v)
+        return avail;
+    int n = 0;
+    for (int i = 0; i < r->n; i++)
+        if (r->t[i].called_s >= 0 && r->t[i].end_s > r->t[i].called_s)
+            v[n++] = (span){r->t[i].called_s, r->t[i].end_s};
+    qsort(v, (size_t)n, sizeof *v, cmp_span);
+    for (int i = 0; i < n;) {
+        span u = v[i++];
+        while (i < n && v[i].from <= u.to) {
+            if (v[i].to > u.to)
+                u.to = v[i].to;
+            i++;
+        }
+        avail += (u.to - u.from) - inside_hours(c, u.from, u.to);
+    }
+    qms_free(v);
+    return avail;
+}
+
 void qms_replay_summarize(const qms_config *c, const qms_replay_result *r, qms_replay_summary *s)
 {
     memset(s, 0, sizeof *s);
@@ -794,17 +850,7 @@ void qms_replay_summarize(const qms_config *c, const qms_replay_result *r, qms_r
                 one[n++] = r->t[i].called_s - r->t[i].arrive_s;
         sv->wait_p90_s = p90(one, n);
     }
-    /* Staff are there during the opening hours, and after closing for as
-     * long as citizens who took a ticket are still being served. */
-    int32_t last_close = 0;
-    s->span_s = 0;
-    for (int h = 0; h < c->nhours; h++) {
-        s->span_s += c->hours[h].close_s - c->hours[h].open_s;
-        if (c->hours[h].close_s - DAY0_S > last_close)
-            last_close = c->hours[h].close_s - DAY0_S;
-    }
-    if (s->last_end_s > last_close)
-        s->span_s += s->last_end_s - last_close;
+    s->span_s = staff_available_s(c, r);
     for (int ci = 0; ci < c->ncounters; ci++)
         s->ctr[ci].utilisation = s->span_s > 0 ? (double)s->ctr[ci].busy_s / s->span_s : 0;
     qms_free(all);
@@ -907,7 +953,7 @@ void qms_replay_print_summary(const qms_config *c, const qms_replay_result *r,
             s->wait_mean_s / 60, s->wait_p90_s / 60.0, s->mae_engine_s / 60);
     fprintf(f,
             "\ncounter   served  no-show  busy (h)  utilisation (of %.2f h: opening hours"
-            " + overtime)\n",
+            " + serving outside them)\n",
             s->span_s / 3600.0);
     for (int ci = 0; ci < c->ncounters; ci++) {
         const qms_replay_ctr *ct = &s->ctr[ci];

@@ -116,7 +116,7 @@ typedef struct qms_replay_summary {
     double wait_mean_s;
     int32_t wait_p90_s;
     int32_t last_end_s; /* the last ticket's end: the end of the working day */
-    int32_t span_s;     /* staff available: opening hours + overtime after closing */
+    int32_t span_s;     /* staff available: opening hours + serving outside them */
     int mae_n;          /* called tickets the errors are over */
     double mae_engine_s, mae_les_s, mae_queue_s;    /* mean absolute error of the expected wait */
     double bias_engine_s, bias_les_s, bias_queue_s; /* mean (predicted - actual) */

@@ -13,6 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#ifndef QMS_VERSION
+#define QMS_VERSION "0.0.0"
+#endif
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: qms-sim (--services S.csv --counters C.csv | --config center.json)\n"
@@ -31,7 +35,9 @@ static void usage(FILE *f)
                "  --until TIME    stop before TIME: seconds after 07:00, or HH:MM[:SS]\n"
                "  --sync LEVEL    SQLite synchronous level (default full; see docs/sim.md)\n"
                "  --recall-after  seconds from the first call to the recall of a no-show (60)\n"
-               "  --skip-after    seconds from the first call to skipping a no-show (120)\n");
+               "  --skip-after    seconds from the first call to skipping a no-show (120)\n"
+               "  --json          the summary as one JSON object\n"
+               "  -h, --help, -V, --version\n");
 }
 
 static int parse_policy(const char *spec, qms_policy *p)
@@ -119,7 +125,8 @@ int main(int argc, char **argv)
         O_RECALL,
         O_SKIP,
         O_JSON,
-        O_HELP
+        O_HELP,
+        O_VERSION
     };
     static const struct option longopts[] = {
         {"services", required_argument, NULL, O_SERVICES},
@@ -136,10 +143,11 @@ int main(int argc, char **argv)
         {"skip-after", required_argument, NULL, O_SKIP},
         {"json", no_argument, NULL, O_JSON},
         {"help", no_argument, NULL, O_HELP},
+        {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
     };
     int ch;
-    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
         switch (ch) {
         case O_SERVICES:
             services = optarg;
@@ -202,6 +210,10 @@ int main(int argc, char **argv)
         case 'h':
         case O_HELP:
             usage(stdout);
+            return 0;
+        case 'V':
+        case O_VERSION:
+            printf("qms-sim %s\n", QMS_VERSION);
             return 0;
         default:
             usage(stderr);

@@ -144,6 +144,17 @@ static void test_every_operation(void **state)
     cJSON_Delete(ev);
     expect_ok(&e, c, "counter/1/cmd", "{\"req\":\"c1-3\",\"op\":\"start\"}", "B0001", "serving");
     expect_ok(&e, c, "counter/1/cmd", "{\"req\":\"c1-4\",\"op\":\"done\"}", "B0001", "done");
+    /* a level above the center's scale (4): refused in words that say the scale */
+    cJSON *bad = must(&e, c, "counter/1/cmd", "{\"req\":\"c1-5a\",\"op\":\"rate\",\"level\":5}");
+    assert_string_equal(js_str(bad, "error"), "invalid");
+    assert_string_equal(js_str(bad, "message"),
+                        "Không có mức đánh giá này: các mức từ 1 (kém nhất) đến 4 (tốt nhất)");
+    cJSON_Delete(bad);
+    bad = must(&e, c, "counter/1/cmd",
+               "{\"req\":\"c1-5b\",\"op\":\"rate\",\"level\":9,\"lang\":\"en\"}");
+    assert_string_equal(js_str(bad, "message"),
+                        "No such rating: the levels are 1 (worst) to 4 (best)");
+    cJSON_Delete(bad);
     expect_ok(&e, c, "counter/1/cmd", "{\"req\":\"c1-5\",\"op\":\"rate\",\"level\":4}", "B0001",
               NULL);
 

@@ -122,7 +122,8 @@ static void test_day_at_the_counter(void **state)
     expect(0, "Đã ghi đánh giá 4 (Rất hài lòng) cho số E001.\n", "", "--counter", "5", "rate", "4",
            NULL);
     /* a level the center does not have: the controller refuses */
-    expect(1, "", "Yêu cầu không hợp lệ\n", "--counter", "5", "rate", "9", NULL);
+    expect(1, "", "Không có mức đánh giá này: các mức từ 1 (kém nhất) đến 4 (tốt nhất)\n",
+           "--counter", "5", "rate", "9", NULL);
 
     /* no-show, then called back by number */
     expect(0, "Mời số E002 đến Quầy 5 (Đầu tư). Còn 1 khách chờ.\n", "", "--counter", "5", "next",
@@ -195,6 +196,27 @@ static void test_names_from_the_controller(void **state)
     fx_counter(&F, &r, 0, "--counter", "5", "next", NULL);
     assert_int_equal(r.status, 0);
     assert_string_equal(r.out, "Mời số M001 đến Quầy 5 (Công Thương). Còn 1 khách chờ.\n");
+    fx_run_free(&r);
+}
+
+/* The clerk left out --site and --config (the site is then "default") or
+ * mistyped it: nobody answers, and the message says which site was asked. */
+static void test_wrong_site(void **state)
+{
+    (void)state;
+    fx_run r;
+    fx_counter(&F, &r, 1, "--broker", F.broker_addr, "--timeout", "2", "--counter", "5", "next",
+               NULL);
+    assert_int_equal(r.status, 4);
+    assert_string_equal(r.out, "");
+    assert_non_null(strstr(r.err, "Bộ điều khiển không trả lời sau 2 giây, và không có bộ điều "
+                                  "khiển nào của trung tâm \"default\" (chủ đề qms/default/...)"));
+    assert_non_null(strstr(r.err, "--site hoặc --config"));
+    fx_run_free(&r);
+    fx_counter(&F, &r, 1, "--broker", F.broker_addr, "--site", "dmeo", "--lang", "en", "--timeout",
+               "2", "--counter", "5", "status", NULL);
+    assert_int_equal(r.status, 4);
+    assert_non_null(strstr(r.err, "no controller has announced itself on site \"dmeo\""));
     fx_run_free(&r);
 }
 
@@ -342,6 +364,7 @@ int main(void)
         cmocka_unit_test(test_counter_states),
         cmocka_unit_test(test_queue),
         cmocka_unit_test(test_names_from_the_controller),
+        cmocka_unit_test(test_wrong_site),
         cmocka_unit_test(test_unreachable_broker),
         cmocka_unit_test(test_retry_acts_once),
         cmocka_unit_test(test_controller_down),
