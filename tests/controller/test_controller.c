@@ -833,12 +833,18 @@ int main(void)
     qms_mqtt_lib_init();
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_options),      cmocka_unit_test(test_every_operation),
-        cmocka_unit_test(test_queue_cap),    cmocka_unit_test(test_outside_hours),
-        cmocka_unit_test(test_mosquitto_rr), cmocka_unit_test(test_dedup),
-        cmocka_unit_test(test_malformed),    cmocka_unit_test(test_retained_after_restart),
-        cmocka_unit_test(test_sigterm),      cmocka_unit_test(test_sighup_reload),
-        cmocka_unit_test(test_day_rollover), cmocka_unit_test(test_commit_failure),
+        cmocka_unit_test(test_options),
+        cmocka_unit_test(test_every_operation),
+        cmocka_unit_test(test_queue_cap),
+        cmocka_unit_test(test_mosquitto_rr),
+        cmocka_unit_test(test_dedup),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_retained_after_restart),
+        cmocka_unit_test(test_sigterm),
+        cmocka_unit_test(test_sighup_reload),
+        cmocka_unit_test(test_day_rollover),
+        cmocka_unit_test(test_commit_failure),
+        cmocka_unit_test(test_outside_hours),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     qms_mqtt_lib_cleanup();
