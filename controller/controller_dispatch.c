@@ -153,6 +153,45 @@ static void counter_reply(qms_ctl *c, cJSON *o, int ci, const qms_ticket *acted)
     cJSON_AddNumberToObject(o, "waiting", ctl_counter_waiting(c, ci));
 }
 
+/* An outside_hours refusal that says when: the service's issuing hours and
+ * the next opening today, in the message and as fields of the reply (a
+ * citizen at a kiosk at 11:40 wants to know it opens again at 13:30). */
+static void refuse_hours(qms_ctl *c, const qms_request *r, int si)
+{
+    const qms_config *cfg = c->cfg;
+    const qms_service *s = &cfg->services[si];
+    int n = s->nhours ? s->nhours : cfg->nhours;
+    const qms_span *h = s->nhours ? s->hours : cfg->hours;
+    if (n <= 0)
+        return; /* cannot happen: a service without hours is always open */
+    int32_t now = qms_local_sec(qms_now(&c->clock), cfg->utc_offset_min);
+    int32_t next = -1;
+    char list[8 * QMS_MAX_SPANS * 2] = "";
+    for (int i = 0; i < n; i++) {
+        char from[16], to[16];
+        size_t len = strlen(list);
+        qms_proto_hhmm(h[i].open_s, from, sizeof from);
+        qms_proto_hhmm(h[i].close_s, to, sizeof to);
+        snprintf(list + len, sizeof list - len, "%s%s-%s", i ? ", " : "", from, to);
+        if (h[i].open_s > now && (next < 0 || h[i].open_s < next))
+            next = h[i].open_s;
+    }
+    char at[16] = "";
+    if (next >= 0)
+        qms_proto_hhmm(next, at, sizeof at);
+    if (r->en)
+        snprintf(c->refusal, sizeof c->refusal,
+                 "This service is not open now. Issuing hours: %s; %s%s.", list,
+                 next >= 0 ? "next opening today at " : "no more today", at);
+    else
+        snprintf(c->refusal, sizeof c->refusal,
+                 "Dịch vụ hiện không nhận hồ sơ (ngoài giờ). Giờ cấp số: %s; %s%s.", list,
+                 next >= 0 ? "hôm nay mở lúc " : "hôm nay đã hết giờ", at);
+    c->refusal_hours = h;
+    c->refusal_nhours = n;
+    c->refusal_next_open_s = next;
+}
+
 static int take(qms_ctl *c, const qms_request *r, cJSON *o)
 {
     int si = qms_config_service_index(c->cfg, r->service);
@@ -160,6 +199,8 @@ static int take(qms_ctl *c, const qms_request *r, cJSON *o)
         return QMS_ERR_UNKNOWN_SERVICE;
     qms_take_result tr;
     int rc = qms_engine_take(c->eng, si, r->priority, r->appt[0] ? r->appt : NULL, &tr);
+    if (rc == QMS_ERR_OUTSIDE_HOURS)
+        refuse_hours(c, r, si);
     if (rc)
         return rc;
     const qms_ticket *t = tr.ticket;
@@ -302,9 +343,13 @@ static void answer(qms_ctl *c, const qms_mqtt_msg *msg, const qms_request *r, co
         body = cJSON_PrintUnformatted(o); /* "req" is its first field already */
     } else {
         c->nrefused++;
-        body = qms_proto_error_reply_text(r->req, rc, r->en, c->refusal[0] ? c->refusal : NULL);
+        body = qms_proto_error_reply_hours(r->req, rc, r->en, c->refusal[0] ? c->refusal : NULL,
+                                           c->refusal_hours, c->refusal_nhours,
+                                           c->refusal_next_open_s);
     }
     c->refusal[0] = '\0';
+    c->refusal_hours = NULL;
+    c->refusal_nhours = 0;
     if (!body) {
         QMS_ERROR("out of memory building a reply to %s", r->req);
         return;

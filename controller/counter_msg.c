@@ -246,6 +246,17 @@ int counter_stats_decode(const char *json, size_t len, counter_stats *out)
     return QMS_OK;
 }
 
+/* One call event's fields from its JSON object. */
+static void call_fill(const cJSON *o, counter_call *out)
+{
+    memset(out, 0, sizeof *out);
+    get_str(o, "ticket", out->ticket, sizeof out->ticket);
+    out->counter = (int)get_int(o, "counter", 0, I32_MAX, -1);
+    out->recall = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "recall"));
+    out->at_ms = get_int(o, "at_ms", 0, MS_MAX, 0);
+    out->seq = get_int(o, "seq", 0, MS_MAX, -1);
+}
+
 int counter_call_decode(const char *json, size_t len, counter_call *out)
 {
     memset(out, 0, sizeof *out);
@@ -254,13 +265,35 @@ int counter_call_decode(const char *json, size_t len, counter_call *out)
     cJSON *root = parse_object(json, len);
     if (!root)
         return QMS_ERR_INVAL;
-    get_str(root, "ticket", out->ticket, sizeof out->ticket);
-    out->counter = (int)get_int(root, "counter", 0, I32_MAX, -1);
-    out->recall = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "recall"));
-    out->at_ms = get_int(root, "at_ms", 0, MS_MAX, 0);
-    out->seq = get_int(root, "seq", 0, MS_MAX, -1);
+    call_fill(root, out);
     cJSON_Delete(root);
     return out->ticket[0] ? QMS_OK : QMS_ERR_INVAL;
+}
+
+int counter_calls_decode(const char *json, size_t len, counter_call *out, int max, int *n)
+{
+    *n = 0;
+    cJSON *root = parse_object(json, len);
+    if (!root)
+        return QMS_ERR_INVAL;
+    const cJSON *calls = cJSON_GetObjectItemCaseSensitive(root, "calls");
+    if (!cJSON_IsArray(calls)) {
+        cJSON_Delete(root);
+        return QMS_ERR_INVAL;
+    }
+    const cJSON *e;
+    cJSON_ArrayForEach(e, calls)
+    {
+        if (*n >= max)
+            break;
+        if (!cJSON_IsObject(e))
+            continue;
+        call_fill(e, &out[*n]);
+        if (out[*n].ticket[0]) /* an entry without a number shows nothing */
+            (*n)++;
+    }
+    cJSON_Delete(root);
+    return QMS_OK;
 }
 
 int counter_status_online(const char *json, size_t len)

@@ -126,6 +126,11 @@ int counter_info_decode(const char *json, size_t len, counter_info *out);
 int counter_stats_decode(const char *json, size_t len, counter_stats *out);
 /* Decode a call event. QMS_OK, or QMS_ERR_INVAL if not an object or no ticket. */
 int counter_call_decode(const char *json, size_t len, counter_call *out);
+/* Decode the retained recent calls ({"calls":[<call>, ...]}, newest first):
+ * up to max entries into out (entries that are not objects or have no ticket
+ * are left out), their number in *n. QMS_OK, or QMS_ERR_INVAL (*n 0) if not an
+ * object with a "calls" array. */
+int counter_calls_decode(const char *json, size_t len, counter_call *out, int max, int *n);
 /* Decode a device status: returns 1 for "online", 0 for anything else
  * (offline, or garbage: a device that says nothing sensible is not online). */
 int counter_status_online(const char *json, size_t len);

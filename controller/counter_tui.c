@@ -67,7 +67,7 @@ typedef struct tui {
     int ever_up;
     int ctrl_online; /* as last seen, to notice it coming back */
     int dirty;
-    char state_topic[256], queue_topic[256], stats_topic[256], call_topic[256];
+    char state_topic[256], queue_topic[256], stats_topic[256], call_topic[256], recent_topic[256];
     part *cur; /* the part of the screen being built */
 } tui;
 
@@ -670,6 +670,16 @@ static void on_msg(void *ud, const qms_mqtt_msg *m)
             if (!m->retained && t->stats.at_ms > 0)
                 t->ctl_offset_ms = t->stats.at_ms - qms_now(&qms_clock_real);
         }
+    } else if (strcmp(m->topic, t->recent_topic) == 0) {
+        /* the controller's own list (retained: what was called before we
+         * started, or while the link was down): it replaces ours */
+        counter_call c[RECENT_CALLS];
+        int n = 0;
+        if (m->len > 0 &&
+            counter_calls_decode(m->payload, (size_t)m->len, c, RECENT_CALLS, &n) == QMS_OK) {
+            memcpy(t->calls, c, sizeof c[0] * (size_t)n);
+            t->ncalls = n;
+        }
     } else if (strcmp(m->topic, t->call_topic) == 0) {
         counter_call c;
         if (counter_call_decode(m->payload, (size_t)m->len, &c) == QMS_OK) {
@@ -927,6 +937,8 @@ int counter_tui_run(counter_client *c, const counter_tui_opts *o)
     counter_client_subscribe(c, "call");
     qms_topic(t->stats_topic, sizeof t->stats_topic, counter_client_site(c), "stats");
     qms_topic(t->call_topic, sizeof t->call_topic, counter_client_site(c), "call");
+    counter_client_subscribe(c, "calls/recent");
+    qms_topic(t->recent_topic, sizeof t->recent_topic, counter_client_site(c), "calls/recent");
     counter_client_set_callbacks(c, on_reply, on_msg, on_link, t);
     t->link_up = counter_client_connected(c);
 

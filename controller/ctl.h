@@ -61,8 +61,11 @@ typedef struct qms_ctl {
     char **events;   /* call events (JSON) derived from the journal, published after the commit */
     int nevents, capevents;
     int fatal;         /* the store failed: answer db_error and exit */
-    char refusal[160]; /* a refusal's own message for the request in hand ("" = its code's) */
-    int jscanned;      /* journal entries already turned into events and counts */
+    char refusal[320]; /* a refusal's own message for the request in hand ("" = its code's) */
+    const qms_span *refusal_hours; /* outside_hours: the service's hours, for the reply */
+    int refusal_nhours;
+    int32_t refusal_next_open_s; /* the next opening today, -1 if none */
+    int jscanned;                /* journal entries already turned into events and counts */
 
     /* retained state bookkeeping */
     char *recent[CTL_RECENT]; /* newest first */

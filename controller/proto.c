@@ -378,6 +378,19 @@ char *qms_proto_error_reply(const char *req, int err, int en)
 
 char *qms_proto_error_reply_text(const char *req, int err, int en, const char *message)
 {
+    return qms_proto_error_reply_hours(req, err, en, message, NULL, 0, -1);
+}
+
+void qms_proto_hhmm(int32_t sec, char *out, size_t outlen)
+{
+    if (sec < 0)
+        sec = 0;
+    snprintf(out, outlen, "%02d:%02d", (int)(sec / 3600), (int)(sec / 60 % 60));
+}
+
+char *qms_proto_error_reply_hours(const char *req, int err, int en, const char *message,
+                                  const qms_span *hours, int nhours, int32_t next_open_s)
+{
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
@@ -386,6 +399,26 @@ char *qms_proto_error_reply_text(const char *req, int err, int en, const char *m
     cJSON_AddStringToObject(o, "error", qms_err_code(err));
     cJSON_AddStringToObject(o, "message",
                             message ? message : qms_err_message(err, en ? "en" : "vi"));
+    if (hours && nhours > 0) {
+        cJSON *a = cJSON_AddArrayToObject(o, "hours");
+        for (int i = 0; a && i < nhours; i++) {
+            char from[16], to[16];
+            qms_proto_hhmm(hours[i].open_s, from, sizeof from);
+            qms_proto_hhmm(hours[i].close_s, to, sizeof to);
+            cJSON *span = cJSON_CreateArray();
+            if (!span || !cJSON_AddItemToArray(a, span)) {
+                cJSON_Delete(span);
+                break;
+            }
+            cJSON_AddItemToArray(span, cJSON_CreateString(from));
+            cJSON_AddItemToArray(span, cJSON_CreateString(to));
+        }
+        if (next_open_s >= 0) {
+            char at[16];
+            qms_proto_hhmm(next_open_s, at, sizeof at);
+            cJSON_AddStringToObject(o, "next_open", at);
+        }
+    }
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;

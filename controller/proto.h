@@ -82,6 +82,15 @@ char *qms_proto_error_reply(const char *req, int err, int en);
  * its code's words, e.g. the rating scale); message NULL = the code's words. */
 char *qms_proto_error_reply_text(const char *req, int err, int en, const char *message);
 
+/* The same, for outside_hours: also "hours":[["07:30","11:30"],...] (the
+ * service's issuing hours, local time, nhours of them) and, when next_open_s
+ * >= 0, "next_open":"13:30" (the next opening today). */
+char *qms_proto_error_reply_hours(const char *req, int err, int en, const char *message,
+                                  const qms_span *hours, int nhours, int32_t next_open_s);
+
+/* "hh:mm" of a local second-of-day (86400 is "24:00"); out holds >= 6 bytes. */
+void qms_proto_hhmm(int32_t sec, char *out, size_t outlen);
+
 const char *qms_op_name(qms_op op);     /* "take", "next", ... */
 int qms_op_from_name(const char *name); /* qms_op, or -1 */
 /* Does the op change state (and so has its reply remembered under its req)? */

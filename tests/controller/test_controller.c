@@ -297,6 +297,83 @@ static void test_queue_cap(void **state)
     env_stop(&e);
 }
 
+/* A take outside the issuing hours says when the service issues tickets (its
+ * own hours or the center's) and the next opening today, in words and as
+ * fields; the code stays outside_hours. The controller's clock: 12:00. */
+static void test_outside_hours(void **state)
+{
+    (void)state;
+    const char *center =
+        "{\"site\":\"t1\",\"name_vi\":\"Trung tâm thử nghiệm\",\"name_en\":\"Test center\","
+        "\"utc_offset_min\":420,\"hours\":[[\"07:30\",\"11:30\"],[\"13:30\",\"17:00\"]],"
+        "\"services\":["
+        "{\"code\":\"TP\",\"prefix\":\"A\",\"name_vi\":\"Tư pháp\",\"name_en\":\"Justice\"},"
+        "{\"code\":\"DD\",\"prefix\":\"B\",\"name_vi\":\"Đất đai\",\"name_en\":\"Land\","
+        "\"hours\":[[\"08:00\",\"09:00\"],[\"13:00\",\"14:00\"]]},"
+        "{\"code\":\"XD\",\"prefix\":\"C\",\"name_vi\":\"Xây dựng\",\"name_en\":\"Construction\","
+        "\"hours\":[[\"08:00\",\"10:00\"]]}],"
+        "\"counters\":[{\"id\":1,\"name_vi\":\"Quầy 1\",\"name_en\":\"Counter 1\","
+        "\"services\":[\"TP\",\"DD\",\"XD\"]}]}";
+    ctl_env e;
+    assert_int_equal(env_start(&e, center, "2026-11-26T12:00:00"), 0);
+    qms_mqtt *k = env_client(&e, "kiosk1");
+    assert_non_null(k);
+
+    /* the center's hours: open again at 13:30 */
+    cJSON *o = must(&e, k, "ticket/take", "{\"req\":\"oh-1\",\"service\":\"TP\"}");
+    assert_string_equal(js_str(o, "error"), "outside_hours");
+    assert_string_equal(js_str(o, "message"),
+                        "Dịch vụ hiện không nhận hồ sơ (ngoài giờ). Giờ cấp số: 07:30-11:30, "
+                        "13:30-17:00; hôm nay mở lúc 13:30.");
+    assert_string_equal(js_str(o, "next_open"), "13:30");
+    char *hours = cJSON_PrintUnformatted(cJSON_GetObjectItem(o, "hours"));
+    assert_string_equal(hours, "[[\"07:30\",\"11:30\"],[\"13:30\",\"17:00\"]]");
+    cJSON_free(hours);
+    cJSON_Delete(o);
+    o = must(&e, k, "ticket/take", "{\"req\":\"oh-2\",\"service\":\"TP\",\"lang\":\"en\"}");
+    assert_string_equal(js_str(o, "error"), "outside_hours");
+    assert_string_equal(js_str(o, "message"),
+                        "This service is not open now. Issuing hours: 07:30-11:30, 13:30-17:00; "
+                        "next opening today at 13:30.");
+    cJSON_Delete(o);
+
+    /* the service's own hours: the earliest opening still ahead */
+    o = must(&e, k, "ticket/take", "{\"req\":\"oh-3\",\"service\":\"DD\"}");
+    assert_string_equal(js_str(o, "message"),
+                        "Dịch vụ hiện không nhận hồ sơ (ngoài giờ). Giờ cấp số: 08:00-09:00, "
+                        "13:00-14:00; hôm nay mở lúc 13:00.");
+    assert_string_equal(js_str(o, "next_open"), "13:00");
+    cJSON_Delete(o);
+
+    /* nothing more today: said, and no next_open */
+    o = must(&e, k, "ticket/take", "{\"req\":\"oh-4\",\"service\":\"XD\"}");
+    assert_string_equal(js_str(o, "error"), "outside_hours");
+    assert_string_equal(js_str(o, "message"), "Dịch vụ hiện không nhận hồ sơ (ngoài giờ). Giờ "
+                                              "cấp số: 08:00-10:00; hôm nay đã hết giờ.");
+    assert_null(js_str(o, "next_open"));
+    hours = cJSON_PrintUnformatted(cJSON_GetObjectItem(o, "hours"));
+    assert_string_equal(hours, "[[\"08:00\",\"10:00\"]]");
+    cJSON_free(hours);
+    cJSON_Delete(o);
+    o = must(&e, k, "ticket/take", "{\"req\":\"oh-5\",\"service\":\"XD\",\"lang\":\"en\"}");
+    assert_string_equal(js_str(o, "message"), "This service is not open now. Issuing hours: "
+                                              "08:00-10:00; no more today.");
+    cJSON_Delete(o);
+
+    /* a repeat of a refused take gets the same words; other refusals keep
+     * theirs and carry no hours */
+    o = must(&e, k, "ticket/take", "{\"req\":\"oh-1\",\"service\":\"TP\"}");
+    assert_string_equal(js_str(o, "next_open"), "13:30");
+    cJSON_Delete(o);
+    o = must(&e, k, "ticket/take", "{\"req\":\"oh-6\",\"service\":\"ZZ\"}");
+    assert_string_equal(js_str(o, "error"), "unknown_service");
+    assert_string_equal(js_str(o, "message"), "Không có dịch vụ này");
+    assert_null(cJSON_GetObjectItem(o, "hours"));
+    cJSON_Delete(o);
+    qms_mqtt_free(k);
+    env_stop(&e);
+}
+
 static void test_mosquitto_rr(void **state)
 {
     (void)state;
@@ -767,6 +844,7 @@ int main(void)
         cmocka_unit_test(test_sighup_reload),
         cmocka_unit_test(test_day_rollover),
         cmocka_unit_test(test_commit_failure),
+        cmocka_unit_test(test_outside_hours),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     qms_mqtt_lib_cleanup();

@@ -214,6 +214,21 @@ static void test_malformed_table(void **state)
         cJSON_Delete(o);
         qms_free(reply);
     }
+
+    /* outside_hours with its hours: every span, 24:00 for midnight, and the
+     * next opening only when there is one */
+    qms_span h[2] = {{7 * 3600 + 30 * 60, 11 * 3600 + 30 * 60}, {13 * 3600 + 30 * 60, 86400}};
+    char *reply = qms_proto_error_reply_hours("k-1", QMS_ERR_OUTSIDE_HOURS, 0, "x", h, 2,
+                                              13 * 3600 + 30 * 60);
+    assert_string_equal(reply, "{\"req\":\"k-1\",\"error\":\"outside_hours\",\"message\":\"x\","
+                               "\"hours\":[[\"07:30\",\"11:30\"],[\"13:30\",\"24:00\"]],"
+                               "\"next_open\":\"13:30\"}");
+    qms_free(reply);
+    reply = qms_proto_error_reply_hours("", QMS_ERR_OUTSIDE_HOURS, 1, NULL, h, 1, -1);
+    assert_string_equal(reply, "{\"error\":\"outside_hours\",\"message\":\"This service is not "
+                               "open now\",\"hours\":[[\"07:30\",\"11:30\"]]}");
+    qms_free(reply);
+
     /* a counter topic whose number is not a number */
     qms_request r;
     char why[160];

@@ -1,5 +1,5 @@
 /* Fuzz target: everything qms-counter decodes from the network (replies,
- * retained counter state, stats, call events, device status), and the
+ * retained counter state, stats, call events, the recent calls, device status), and the
  * terminal sanitiser that shows the decoded text (the waiting list's
  * entries included). */
 #include "counter_msg.h"
@@ -52,6 +52,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         __builtin_trap();
     counter_call c;
     counter_call_decode(js, size, &c);
+    counter_call recent[5];
+    int nrecent = -1;
+    if (counter_calls_decode(js, size, recent, 5, &nrecent) == 0) {
+        if (nrecent < 0 || nrecent > 5)
+            __builtin_trap();
+        for (int i = 0; i < nrecent; i++)
+            if (!recent[i].ticket[0] || strlen(recent[i].ticket) >= sizeof recent[i].ticket)
+                __builtin_trap();
+    } else if (nrecent != 0) {
+        __builtin_trap();
+    }
     counter_status_online(js, size);
     /* the raw bytes through the sanitiser too */
     char *raw = qms_strndup(js, size);

@@ -259,6 +259,32 @@ static void test_decode_events(void **state)
     assert_true(c.seq == 57);
     assert_int_equal(counter_call_decode("{\"counter\":5}", 13, &c), QMS_ERR_INVAL);
 
+    /* the retained recent calls: newest first, kept in order; entries that
+     * show nothing are left out; no more than asked for */
+    counter_call rc[3];
+    int n = -1;
+    const char *recent = "{\"calls\":[{\"ticket\":\"E002\",\"counter\":6,\"seq\":3},"
+                         "{\"counter\":5},\"E9\",{\"ticket\":\"E001\",\"counter\":5,"
+                         "\"recall\":true,\"seq\":2},{\"ticket\":\"A001\",\"counter\":1},"
+                         "{\"ticket\":\"A000\",\"counter\":1}]}";
+    assert_int_equal(counter_calls_decode(recent, strlen(recent), rc, 3, &n), QMS_OK);
+    assert_int_equal(n, 3);
+    assert_string_equal(rc[0].ticket, "E002");
+    assert_int_equal(rc[0].counter, 6);
+    assert_false(rc[0].recall);
+    assert_string_equal(rc[1].ticket, "E001");
+    assert_true(rc[1].recall);
+    assert_true(rc[1].seq == 2);
+    assert_string_equal(rc[2].ticket, "A001");
+    assert_int_equal(counter_calls_decode("{\"calls\":[]}", 12, rc, 3, &n), QMS_OK);
+    assert_int_equal(n, 0);
+    n = -1;
+    assert_int_equal(counter_calls_decode("{\"calls\":{}}", 12, rc, 3, &n), QMS_ERR_INVAL);
+    assert_int_equal(n, 0);
+    n = -1;
+    assert_int_equal(counter_calls_decode("[]", 2, rc, 3, &n), QMS_ERR_INVAL);
+    assert_int_equal(n, 0);
+
     assert_int_equal(counter_status_online("{\"state\":\"online\"}", 18), 1);
     assert_int_equal(counter_status_online("{\"state\":\"offline\"}", 19), 0);
     assert_int_equal(counter_status_online("online", 6), 0);

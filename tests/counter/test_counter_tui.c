@@ -412,6 +412,55 @@ static void test_waiting_list(void **state)
     qms_free(text);
 }
 
+/* Send a counter-5 command; the reply must not be a refusal. */
+static void cmd5(const char *json)
+{
+    char *r = fx_counter_cmd(&F, 5, json);
+    assert_non_null(r);
+    if (strstr(r, "\"error\""))
+        fail_msg("%s refused: %s", json, r);
+    qms_free(r);
+}
+
+/* A clerk who starts the terminal mid-morning sees the calls made before it
+ * started (the retained calls/recent), newest first, recalls marked; calls
+ * made afterwards join the list in front. */
+static void test_recent_at_start(void **state)
+{
+    (void)state;
+    char l[3][16];
+    assert_int_equal(fx_take(&F, "DT", 0, l[0]), 0); /* E001 */
+    assert_int_equal(fx_take(&F, "DT", 0, l[1]), 0); /* E002 */
+    assert_int_equal(fx_take(&F, "DT", 0, l[2]), 0); /* E003 */
+    cmd5("{\"req\":\"rc-1\",\"op\":\"next\"}");      /* E001 */
+    cmd5("{\"req\":\"rc-2\",\"op\":\"recall\"}");    /* E001 again */
+    cmd5("{\"req\":\"rc-3\",\"op\":\"next\"}");      /* E002 */
+
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s --counter 5 --broker %s --site %s --config %s -i; echo $? > %s",
+             qms_test_bin("qms-counter"), F.broker_addr, FX_SITE,
+             qms_test_src("examples/center.json"), exit_file);
+    assert_int_equal(tmux(NULL, 0, "-f", "/dev/null", "new-session", "-d", "-s", "qc", "-x", "100",
+                          "-y", "32", cmd, NULL),
+                     0);
+    wait_screen("Khách chờ cho quầy này: 1");
+    wait_screen("Gọi gần đây: E002→Q5  E001→Q5 (gọi lại)  E001→Q5");
+    /* a call from the terminal itself goes in front, once */
+    keys("n");
+    wait_screen(">> Mời số E003 đến Quầy 5 (Đầu tư).");
+    wait_screen("Gọi gần đây: E003→Q5  E002→Q5  E001→Q5 (gọi lại)  E001→Q5");
+    fx_pump(&F, 300); /* the controller's new calls/recent arrives too: same list */
+    wait_screen("Gọi gần đây: E003→Q5  E002→Q5  E001→Q5 (gọi lại)  E001→Q5");
+    keys("q");
+    int64_t end = qms_mono_ms() + 5000;
+    char *text = NULL;
+    size_t len;
+    while (qms_read_file(exit_file, &text, &len, 64) != QMS_OK && qms_mono_ms() < end)
+        fx_pump(&F, 50);
+    assert_non_null(text);
+    qms_free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -422,7 +471,12 @@ int main(void)
     const struct CMUnitTest list_tests[] = {
         cmocka_unit_test(test_waiting_list),
     };
+    /* and one for the calls made before the terminal started */
+    const struct CMUnitTest recent_tests[] = {
+        cmocka_unit_test(test_recent_at_start),
+    };
     int rc = cmocka_run_group_tests(tests, setup, teardown);
     rc += cmocka_run_group_tests(list_tests, setup, teardown);
+    rc += cmocka_run_group_tests(recent_tests, setup, teardown);
     return rc;
 }
