@@ -89,10 +89,23 @@ static void deliver(kiosk_net *n)
 
 /* ---- parsing (pure, fuzzed) -------------------------------------------- */
 
+/* A string field, cut to cap if longer — at a character boundary, so a
+ * long Vietnamese sentence never ends in half a letter. */
 static void copy_str(char *dst, size_t cap, const cJSON *v)
 {
-    if (cJSON_IsString(v) && v->valuestring)
-        snprintf(dst, cap, "%s", v->valuestring);
+    if (!cJSON_IsString(v) || !v->valuestring)
+        return;
+    size_t n = strlen(v->valuestring);
+    if (n >= cap) {
+        n = cap - 1;
+        /* step back over continuation bytes to the start of the cut character */
+        size_t k = n;
+        while (k > 0 && ((unsigned char)v->valuestring[k] & 0xC0) == 0x80)
+            k--;
+        n = k;
+    }
+    memcpy(dst, v->valuestring, n);
+    dst[n] = 0;
 }
 
 static int get_int64(const cJSON *v, int64_t *out)

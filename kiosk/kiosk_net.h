@@ -26,7 +26,7 @@ struct kiosk_journal;
 typedef struct kiosk_take_reply {
     int err;
     char code[32];     /* the protocol's error code, "" on success */
-    char message[256]; /* the controller's sentence for a person */
+    char message[512]; /* the controller's sentence for a person */
     char req[72];
     char ticket[24]; /* "A023" */
     int64_t id;      /* ticket id, for cancel and the QR URL */

@@ -355,6 +355,15 @@ static void test_replies(void **state)
     assert_int_equal(kiosk_take_reply_parse(refused, strlen(refused), &r), QMS_OK);
     assert_int_equal(r.err, QMS_ERR_CAP_REACHED);
     assert_string_equal(r.code, "cap_reached");
+    /* a message longer than the kiosk keeps is cut between letters: 200 × "ữ"
+     * (3 bytes each) in 512 bytes keeps 170 whole letters, not 170 and a third */
+    char lng[800] = "{\"req\":\"k\",\"error\":\"outside_hours\",\"message\":\"";
+    for (int i = 0; i < 200; i++)
+        strcat(lng, "\xe1\xbb\xaf");
+    strcat(lng, "\"}");
+    assert_int_equal(kiosk_take_reply_parse(lng, strlen(lng), &r), QMS_OK);
+    assert_int_equal(strlen(r.message), 510);
+    assert_memory_equal(r.message + 507, "\xe1\xbb\xaf", 3);
     const char *odd = "{\"req\":\"k\",\"error\":\"something_new\"}";
     assert_int_equal(kiosk_take_reply_parse(odd, strlen(odd), &r), QMS_OK);
     assert_int_equal(r.err, QMS_ERR_PROTOCOL);
