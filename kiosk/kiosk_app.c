@@ -31,6 +31,7 @@ struct kiosk_app {
     kiosk_screen screen;
     kiosk_fault fault;
     char fault_detail[160];
+    char fault_next[8];
     char lang[3];
     int page;
     int chosen;                     /* service index in the current configuration, -1 none */
@@ -77,6 +78,7 @@ static void set_screen(kiosk_app *a, kiosk_screen s, kiosk_fault f, int timeout_
     a->deadline_ms = timeout_s > 0 ? qms_mono_ms() + (int64_t)timeout_s * 1000 : 0;
     if (s != KV_FAULT)
         a->fault_detail[0] = 0;
+    a->fault_next[0] = 0;
     a->dirty = 1;
 }
 
@@ -206,8 +208,12 @@ static void on_take(void *ud, int take_id, const kiosk_take_reply *r)
                         : r->err == QMS_ERR_OUTSIDE_HOURS ? KF_CLOSED
                                                           : KF_TAKE_FAILED;
         set_screen(a, KV_FAULT, f, a->cfg.notice_timeout_s);
-        if (f == KF_CLOSED)
+        if (f == KF_CLOSED) {
             service_hours(center(a), a->chosen, a->fault_detail, sizeof a->fault_detail);
+            /* the controller's clock says when, as "13:30" (anything else is ignored) */
+            if (strlen(r->next_open) == 5 && r->next_open[2] == ':')
+                snprintf(a->fault_next, sizeof a->fault_next, "%s", r->next_open);
+        }
         return;
     }
     char ex[96];
@@ -599,4 +605,5 @@ void kiosk_app_view(kiosk_app *a, kiosk_view *v)
             v->chosen_service = a->ticket.name_vi;
     }
     snprintf(v->fault_detail, sizeof v->fault_detail, "%s", a->fault_detail);
+    snprintf(v->fault_next, sizeof v->fault_next, "%s", a->fault_next);
 }

@@ -588,8 +588,11 @@ static void fault_texts(const kiosk_view *v, kiosk_text_id *title, char *body, s
         *title = KT_F_CLOSED;
         if (v->fault_detail[0])
             kiosk_text_fill(extra, sizeof extra, KT_B_HOURS, lang, v->fault_detail, 0, 0);
-        snprintf(body, bodylen, "%s%s%s", extra, extra[0] ? ". " : "",
-                 kiosk_text(KT_B_NO_TICKET, lang));
+        char again[96] = "";
+        if (extra[0] && v->fault_next[0])
+            kiosk_text_fill(again, sizeof again, KT_B_NEXT_OPEN, lang, v->fault_next, 0, 0);
+        snprintf(body, bodylen, "%s%s%s%s%s", extra, again[0] ? "; " : "", again,
+                 extra[0] ? ". " : "", kiosk_text(KT_B_NO_TICKET, lang));
         return;
     case KF_CAP:
         *title = KT_F_CAP;

@@ -133,6 +133,8 @@ int kiosk_take_reply_parse(const char *payload, size_t len, kiosk_take_reply *r)
             goto out;
         copy_str(r->code, sizeof r->code, err);
         copy_str(r->message, sizeof r->message, cJSON_GetObjectItemCaseSensitive(js, "message"));
+        copy_str(r->next_open, sizeof r->next_open,
+                 cJSON_GetObjectItemCaseSensitive(js, "next_open"));
         r->err = qms_err_from_code(r->code);
         if (r->err == QMS_OK) /* "ok" is not a refusal */
             r->err = QMS_ERR_PROTOCOL;

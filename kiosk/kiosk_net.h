@@ -27,6 +27,7 @@ typedef struct kiosk_take_reply {
     int err;
     char code[32];     /* the protocol's error code, "" on success */
     char message[512]; /* the controller's sentence for a person */
+    char next_open[8]; /* outside_hours: the next opening today ("13:30"), or "" */
     char req[72];
     char ticket[24]; /* "A023" */
     int64_t id;      /* ticket id, for cancel and the QR URL */

@@ -54,6 +54,7 @@ static const char *const texts[KT__COUNT][2] = {
     [KT_B_RECOVERS] = {"Kiosk sẽ tự hoạt động lại khi sự cố được khắc phục.",
                        "The kiosk starts again by itself once this is fixed."},
     [KT_B_HOURS] = {"Giờ cấp số: %s", "Numbers are given: %s"},
+    [KT_B_NEXT_OPEN] = {"hôm nay từ %s", "today from %s"},
     [KT_B_CAP] = {"Xin mời quý khách quay lại vào ngày làm việc tiếp theo.",
                   "Please come back on the next working day."},
     [KT_B_TRY_AGAIN] = {"Xin vui lòng thử lại sau giây lát.", "Please try again in a moment."},

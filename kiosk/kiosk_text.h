@@ -44,7 +44,8 @@ typedef enum {
     KT_F_TAKE_FAILED,
     KT_B_KIOSK_STOPPED,
     KT_B_RECOVERS,
-    KT_B_HOURS, /* %s: opening hours */
+    KT_B_HOURS,     /* %s: opening hours */
+    KT_B_NEXT_OPEN, /* %s: the next opening today */
     KT_B_CAP,
     KT_B_TRY_AGAIN,
     KT_B_NO_TICKET,

@@ -75,6 +75,7 @@ typedef struct kiosk_view {
     int priority; /* 1: priority ticket */
     /* fault */
     char fault_detail[160]; /* opening hours, or the cancelled number */
+    char fault_next[8];     /* service closed: the next opening today, or "" */
 } kiosk_view;
 
 /* Stable names of screens for scripts and logs: "idle", "menu", "priority",

@@ -364,6 +364,11 @@ static void test_replies(void **state)
     assert_int_equal(kiosk_take_reply_parse(lng, strlen(lng), &r), QMS_OK);
     assert_int_equal(strlen(r.message), 510);
     assert_memory_equal(r.message + 507, "\xe1\xbb\xaf", 3);
+    const char *closed = "{\"req\":\"k\",\"error\":\"outside_hours\",\"message\":\"x\","
+                         "\"hours\":[[\"13:30\",\"17:00\"]],\"next_open\":\"13:30\"}";
+    assert_int_equal(kiosk_take_reply_parse(closed, strlen(closed), &r), QMS_OK);
+    assert_int_equal(r.err, QMS_ERR_OUTSIDE_HOURS);
+    assert_string_equal(r.next_open, "13:30");
     const char *odd = "{\"req\":\"k\",\"error\":\"something_new\"}";
     assert_int_equal(kiosk_take_reply_parse(odd, strlen(odd), &r), QMS_OK);
     assert_int_equal(r.err, QMS_ERR_PROTOCOL);
