@@ -28,6 +28,13 @@
 #define CKPT_QUIET_MS 200
 #define CKPT_FORCE_PAGES 10000
 
+/* When a checkpoint may run: CKPT_QUIET_MS after the last request arrived
+ * and after the last attempt (one a reader held back is not retried at once). */
+static int64_t ckpt_due(int64_t last_in_ms, int64_t ckpt_try_ms)
+{
+    return (last_in_ms > ckpt_try_ms ? last_in_ms : ckpt_try_ms) + CKPT_QUIET_MS;
+}
+
 static int sig_pipe[2] = {-1, -1};
 static qms_ctl *the_ctl; /* for the signal handler only */
 
@@ -426,9 +433,8 @@ int main(int argc, char **argv)
          * log is long */
         int pages = qms_store_wal_pages(c->store);
         int64_t now = qms_mono_ms();
-        int quiet =
-            !busy && now - last_in_ms >= CKPT_QUIET_MS && now - ckpt_try_ms >= CKPT_QUIET_MS;
-        if (pages >= CKPT_FORCE_PAGES || (pages > 0 && quiet)) {
+        if (pages >= CKPT_FORCE_PAGES ||
+            (pages > 0 && !busy && now >= ckpt_due(last_in_ms, ckpt_try_ms))) {
             ckpt_try_ms = now;
             if (qms_store_checkpoint(c->store))
                 QMS_WARN("store: checkpoint failed (the log stays; tried again later)");
@@ -440,8 +446,7 @@ int main(int argc, char **argv)
         if (t < sleep_ms)
             sleep_ms = t;
         if (qms_store_wal_pages(c->store) > 0) {
-            int64_t due = (last_in_ms > ckpt_try_ms ? last_in_ms : ckpt_try_ms) + CKPT_QUIET_MS;
-            int64_t wait = due - qms_mono_ms();
+            int64_t wait = ckpt_due(last_in_ms, ckpt_try_ms) - qms_mono_ms();
             if (wait < sleep_ms)
                 sleep_ms = wait < 0 ? 0 : (int)wait;
         }
