@@ -16,6 +16,15 @@ PKGS=(
   socat tmux
   fonts-noto-core fonts-noto-mono
   python3
+  # tests that read what people see (issue: tests that see)
+  tesseract-ocr tesseract-ocr-vie zbar-tools imagemagick
+  # firmware, the RS-485 bus and its gateway
+  gcc-arm-none-eabi picolibc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
+  libmodbus-dev mbpoll
+  # provisioning (CA, certificates), packaging
+  openssl dpkg-dev file
+  # the browser side: headless chromium for tests, node + npm for the bundles
+  chromium nodejs npm
 )
 
 missing=()
