@@ -103,6 +103,29 @@ static int utf8_valid(const unsigned char *s, size_t n)
     return 1;
 }
 
+/* Does the JSON text escape a NUL ("\u0000") inside a string? cJSON would
+ * decode it and the string would end there: "TP\u0000ZZZ" would read as
+ * "TP", and two request ids differing after it would collide. Walks the
+ * strings of the raw text; an escaped backslash followed by "u0000" is text. */
+static int json_escapes_nul(const char *s, size_t n)
+{
+    int in_str = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!in_str) {
+            in_str = s[i] == '"';
+            continue;
+        }
+        if (s[i] == '"') {
+            in_str = 0;
+        } else if (s[i] == '\\' && i + 1 < n) {
+            if (s[i + 1] == 'u' && i + 5 < n && memcmp(s + i + 2, "0000", 4) == 0)
+                return 1;
+            i++; /* the escaped character (also a backslash) */
+        }
+    }
+    return 0;
+}
+
 static int failf(char *why, size_t whylen, int err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static int failf(char *why, size_t whylen, int err, const char *fmt, ...)
@@ -284,6 +307,11 @@ int qms_proto_decode(qms_topic_kind kind, int counter, const char *payload, size
         return failf(why, whylen, QMS_ERR_INVAL, "empty payload");
     if (!utf8_valid((const unsigned char *)payload, len))
         return failf(why, whylen, QMS_ERR_INVAL, "payload is not UTF-8");
+    /* cJSON skips a byte order mark; the protocol is plain UTF-8 JSON */
+    if (len >= 3 && memcmp(payload, "\xef\xbb\xbf", 3) == 0)
+        return failf(why, whylen, QMS_ERR_INVAL, "a byte order mark before the JSON");
+    if (json_escapes_nul(payload, len))
+        return failf(why, whylen, QMS_ERR_INVAL, "a NUL (\\u0000) inside a string");
     const char *end = NULL;
     cJSON *o = cJSON_ParseWithLengthOpts(payload, len, &end, 0);
     if (!o)

@@ -119,6 +119,11 @@ static void test_counter_ops(void **state)
     assert_int_equal(r.id, 12);
     assert_int_equal(decode(QMS_TOPIC_CANCEL, "{\"req\":\"k\",\"ticket\":\"A001\"}", &r), QMS_OK);
     assert_string_equal(r.ticket, "A001");
+    /* "\\u0000" is a backslash and the text u0000, not a NUL: accepted as
+     * such (a control character check refuses real control bytes) */
+    assert_int_equal(decode(QMS_TOPIC_TAKE, "{\"req\":\"k\\\\u0000\",\"service\":\"TP\"}", &r),
+                     QMS_OK);
+    assert_string_equal(r.req, "k\\u0000");
 }
 
 /* The table of bad payloads: each must be refused with the stated code, and
@@ -194,6 +199,18 @@ static void test_malformed_table(void **state)
         {QMS_TOPIC_COUNTER_CMD, "{\"req\":\"a\",\"op\":\"transfer\",\"to_counter\":true}",
          QMS_ERR_INVAL, "a"},
         {QMS_TOPIC_COUNTER_CMD, "{\"req\":\"a\",\"op\":\"open\",\"staff\":[]}", QMS_ERR_INVAL, "a"},
+        /* a NUL escaped inside a string would cut it short ("TP\0ZZZ" taking a
+         * TP ticket, two req ids colliding after the NUL): refused, in values
+         * and keys alike; an escaped backslash before "u0000" is no NUL */
+        {QMS_TOPIC_TAKE, "{\"req\":\"a\",\"service\":\"TP\\u0000ZZZ\"}", QMS_ERR_INVAL, ""},
+        {QMS_TOPIC_TAKE, "{\"req\":\"a\\u0000b\",\"service\":\"TP\"}", QMS_ERR_INVAL, ""},
+        {QMS_TOPIC_TAKE, "{\"req\":\"a\",\"service\":\"TP\",\"x\\u0000\":1}", QMS_ERR_INVAL,
+         ""},
+        {QMS_TOPIC_TAKE, "{\"req\":\"a\",\"service\":\"\\u0000\"}", QMS_ERR_INVAL, ""},
+        /* a UTF-8 byte order mark before the JSON */
+        {QMS_TOPIC_TAKE, "\xef\xbb\xbf{\"req\":\"a\",\"service\":\"TP\"}", QMS_ERR_INVAL, ""},
+        {QMS_TOPIC_COUNTER_CMD, "\xef\xbb\xbf{\"req\":\"a\",\"op\":\"next\"}", QMS_ERR_INVAL,
+         ""},
     };
     for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
         qms_request r;
