@@ -273,6 +273,53 @@ static void refuse_malformed(qms_ctl *c, const qms_mqtt_msg *msg, const qms_requ
     ctl_batch_add_reply(c, msg, qms_proto_error_reply(r->req, rc, r->en), NULL);
 }
 
+/* A reply goes only under qms/<site>/reply/<client>: anywhere else it would
+ * go out with the controller's rights (a forged call on the hall board, a
+ * ghost request on ticket/take). Such a request is refused unexecuted and
+ * logged once per response topic (a client that repeats it does not flood
+ * the log). Returns 1 when the request must be dropped. */
+static int bad_response_topic(qms_ctl *c, const qms_mqtt_msg *msg)
+{
+    if (!msg->response_topic)
+        return 0; /* executed, no reply (docs/protocol.md) */
+    qms_rt_check k = qms_proto_reply_topic(msg->response_topic, c->site);
+    if (k == QMS_RT_OK)
+        return 0;
+    c->nbadrt++;
+    c->nrefused++;
+    uint32_t h = 2166136261u;
+    for (const char *p = msg->response_topic; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    h |= 1; /* 0 marks an empty slot */
+    uint32_t cap = sizeof c->badrt_seen / sizeof *c->badrt_seen;
+    for (uint32_t i = h & (cap - 1), n = 0; n < cap; i = (i + 1) & (cap - 1), n++) {
+        if (c->badrt_seen[i] == h)
+            return 1; /* logged already */
+        if (!c->badrt_seen[i]) {
+            if (c->nbadrt_seen >= (int)cap / 2)
+                break; /* full: log no more topics one by one */
+            c->badrt_seen[i] = h;
+            c->nbadrt_seen++;
+            if (k == QMS_RT_WILDCARD)
+                QMS_WARN("refused a request on %s: its response topic \"%.200s\" holds a "
+                         "wildcard (+ or #), where no reply can be published (not executed; "
+                         "not logged again for this topic)",
+                         msg->topic, msg->response_topic);
+            else
+                QMS_WARN("refused a request on %s: its response topic \"%.200s\" is not under "
+                         "qms/%s/reply/<client-id> (not executed; not logged again for this "
+                         "topic)",
+                         msg->topic, msg->response_topic, c->site);
+            if (c->nbadrt_seen == (int)cap / 2)
+                QMS_WARN("%d different bad response topics: from now on only counted (%llu so "
+                         "far)",
+                         c->nbadrt_seen, (unsigned long long)c->nbadrt);
+            return 1;
+        }
+    }
+    return 1;
+}
+
 void ctl_on_message(void *ud, const qms_mqtt_msg *msg)
 {
     qms_ctl *c = ud;
@@ -287,6 +334,8 @@ void ctl_on_message(void *ud, const qms_mqtt_msg *msg)
         return;
     }
     c->nreq++;
+    if (bad_response_topic(c, msg))
+        return;
     qms_request r;
     char why[160];
     int rc = qms_proto_decode(kind, counter, msg->payload, msg->len < 0 ? 0 : (size_t)msg->len, &r,

@@ -472,11 +472,12 @@ int main(int argc, char **argv)
     qms_mqtt_drain(c->mqtt, 2000);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    QMS_INFO("stopping: %llu requests (%llu refused, %llu malformed, %llu repeated), %llu commits, "
-             "cpu %.2f s user + %.2f s system",
+    QMS_INFO("stopping: %llu requests (%llu refused, %llu malformed, %llu with a bad response "
+             "topic, %llu repeated), %llu commits, cpu %.2f s user + %.2f s system",
              (unsigned long long)c->nreq, (unsigned long long)c->nrefused,
-             (unsigned long long)c->nmalformed, (unsigned long long)c->ndup,
-             (unsigned long long)c->ncommits, ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
+             (unsigned long long)c->nmalformed, (unsigned long long)c->nbadrt,
+             (unsigned long long)c->ndup, (unsigned long long)c->ncommits,
+             ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
              ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
     qms_mqtt_free(c->mqtt);
     qms_mqtt_lib_cleanup();

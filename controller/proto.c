@@ -69,6 +69,21 @@ qms_topic_kind qms_proto_topic(const char *topic, const char *site, int *counter
     return QMS_TOPIC_COUNTER_CMD;
 }
 
+qms_rt_check qms_proto_reply_topic(const char *topic, const char *site)
+{
+    if (strpbrk(topic, "+#"))
+        return QMS_RT_WILDCARD;
+    size_t sl = strlen(site);
+    if (strncmp(topic, "qms/", 4) != 0 || strncmp(topic + 4, site, sl) != 0 ||
+        strncmp(topic + 4 + sl, "/reply/", 7) != 0)
+        return QMS_RT_OUTSIDE;
+    const char *rest = topic + 4 + sl + 7;
+    /* the client segment and any deeper ones: none empty */
+    if (!*rest || strstr(rest, "//") || rest[0] == '/' || rest[strlen(rest) - 1] == '/')
+        return QMS_RT_OUTSIDE;
+    return QMS_RT_OK;
+}
+
 /* Well-formed UTF-8 (no overlongs, no surrogates, nothing past U+10FFFF). */
 static int utf8_valid(const unsigned char *s, size_t n)
 {

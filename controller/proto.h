@@ -60,6 +60,18 @@ typedef struct qms_request {
  * the number in the topic, or -1 when that segment is not a number. */
 qms_topic_kind qms_proto_topic(const char *topic, const char *site, int *counter);
 
+/* May a reply go to this response topic? Only under qms/<site>/reply/<client>
+ * (one non-empty segment: the requester's client id, which the broker's ACL
+ * pattern qms/<site>/reply/%c/# lets only that client read), optionally
+ * deeper (qms/<site>/reply/<client>/...), never with a wildcard and never an
+ * empty level. */
+typedef enum {
+    QMS_RT_OK = 0,
+    QMS_RT_OUTSIDE,  /* not under qms/<site>/reply/<client> */
+    QMS_RT_WILDCARD, /* holds + or # (a reply cannot be published there) */
+} qms_rt_check;
+qms_rt_check qms_proto_reply_topic(const char *topic, const char *site);
+
 /* Decode and validate a request body (any bytes, len of them) that came on a
  * topic of the given kind. QMS_OK, or QMS_ERR_INVAL (not UTF-8 JSON, not an
  * object, a field missing or of the wrong type), QMS_ERR_TOO_LARGE (payload

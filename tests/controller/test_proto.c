@@ -43,6 +43,40 @@ static void test_topics(void **state)
     assert_int_equal(qms_proto_topic("", "demo", &n), QMS_TOPIC_NONE);
 }
 
+/* Where a reply may go (issue 9 #2, #8). */
+static void test_reply_topic(void **state)
+{
+    (void)state;
+    const struct {
+        const char *topic;
+        qms_rt_check want;
+    } rows[] = {
+        {"qms/demo/reply/kiosk-1", QMS_RT_OK},
+        {"qms/demo/reply/kiosk-1/sub/x", QMS_RT_OK},
+        {"qms/demo/reply", QMS_RT_OUTSIDE},
+        {"qms/demo/reply/", QMS_RT_OUTSIDE},
+        {"qms/demo/reply//x", QMS_RT_OUTSIDE},
+        {"qms/demo/reply/k/", QMS_RT_OUTSIDE},
+        {"qms/demo/call", QMS_RT_OUTSIDE},
+        {"qms/demo/ticket/take", QMS_RT_OUTSIDE},
+        {"qms/demo/counter/1/state", QMS_RT_OUTSIDE},
+        {"qms/demox/reply/k", QMS_RT_OUTSIDE},
+        {"qms/dem/reply/k", QMS_RT_OUTSIDE},
+        {"qms/other/reply/k", QMS_RT_OUTSIDE},
+        {"/qms/demo/reply/k", QMS_RT_OUTSIDE},
+        {"device/controller/x", QMS_RT_OUTSIDE},
+        {"", QMS_RT_OUTSIDE},
+        {"qms/demo/reply/+", QMS_RT_WILDCARD},
+        {"qms/demo/reply/k/#", QMS_RT_WILDCARD},
+        {"#", QMS_RT_WILDCARD},
+        {"qms/+/reply/k", QMS_RT_WILDCARD},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++)
+        if (qms_proto_reply_topic(rows[i].topic, "demo") != rows[i].want)
+            fail_msg("\"%s\": got %d, want %d", rows[i].topic,
+                     qms_proto_reply_topic(rows[i].topic, "demo"), rows[i].want);
+}
+
 static void test_take(void **state)
 {
     (void)state;
@@ -204,13 +238,11 @@ static void test_malformed_table(void **state)
          * and keys alike; an escaped backslash before "u0000" is no NUL */
         {QMS_TOPIC_TAKE, "{\"req\":\"a\",\"service\":\"TP\\u0000ZZZ\"}", QMS_ERR_INVAL, ""},
         {QMS_TOPIC_TAKE, "{\"req\":\"a\\u0000b\",\"service\":\"TP\"}", QMS_ERR_INVAL, ""},
-        {QMS_TOPIC_TAKE, "{\"req\":\"a\",\"service\":\"TP\",\"x\\u0000\":1}", QMS_ERR_INVAL,
-         ""},
+        {QMS_TOPIC_TAKE, "{\"req\":\"a\",\"service\":\"TP\",\"x\\u0000\":1}", QMS_ERR_INVAL, ""},
         {QMS_TOPIC_TAKE, "{\"req\":\"a\",\"service\":\"\\u0000\"}", QMS_ERR_INVAL, ""},
         /* a UTF-8 byte order mark before the JSON */
         {QMS_TOPIC_TAKE, "\xef\xbb\xbf{\"req\":\"a\",\"service\":\"TP\"}", QMS_ERR_INVAL, ""},
-        {QMS_TOPIC_COUNTER_CMD, "\xef\xbb\xbf{\"req\":\"a\",\"op\":\"next\"}", QMS_ERR_INVAL,
-         ""},
+        {QMS_TOPIC_COUNTER_CMD, "\xef\xbb\xbf{\"req\":\"a\",\"op\":\"next\"}", QMS_ERR_INVAL, ""},
     };
     for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
         qms_request r;
@@ -286,8 +318,11 @@ static void test_encode_roundtrip(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_topics),           cmocka_unit_test(test_take),
-        cmocka_unit_test(test_counter_ops),      cmocka_unit_test(test_malformed_table),
+        cmocka_unit_test(test_topics),
+        cmocka_unit_test(test_reply_topic),
+        cmocka_unit_test(test_take),
+        cmocka_unit_test(test_counter_ops),
+        cmocka_unit_test(test_malformed_table),
         cmocka_unit_test(test_encode_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

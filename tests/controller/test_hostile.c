@@ -1,0 +1,125 @@
+/* qms-controller against clients that do not play by the rules, through a
+ * real mosquitto: requests naming a response topic outside the reply prefix
+ * (a reply there would be a forged call, a ghost take...), or a wildcard one.
+ * Such a request is refused (not executed) and logged once per topic. */
+#include "harness.h"
+
+#include "qms/alloc.h"
+#include "qms/clock.h"
+#include "qms/err.h"
+
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Publish a request with any response topic (what qms_mqtt_request never does). */
+static void raw_request(qms_mqtt *m, const char *topic, const char *body, const char *rt)
+{
+    struct mosquitto *mosq = qms_mqtt_handle(m);
+    mosquitto_property *props = NULL;
+    assert_int_equal(mosquitto_property_add_string(&props, MQTT_PROP_RESPONSE_TOPIC, rt), 0);
+    assert_int_equal(mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, "c", 1), 0);
+    assert_int_equal(
+        mosquitto_publish_v5(mosq, NULL, topic, (int)strlen(body), body, 1, false, props), 0);
+    mosquitto_property_free_all(&props);
+    qms_mqtt_flush(m);
+}
+
+/* Pump the client until the controller's log has needle (or the wait is over). */
+static int wait_log(const ctl_env *e, qms_mqtt *m, const char *needle, int want)
+{
+    int64_t end = qms_mono_ms() + QMS_TEST_WAIT_MS;
+    while (env_log_count(e, needle) < want && qms_mono_ms() < end)
+        qms_mqtt_loop(m, 20);
+    return env_log_count(e, needle);
+}
+
+static void test_reply_prefix(void **state)
+{
+    (void)state;
+    ctl_env e;
+    assert_int_equal(env_start(&e, NULL, NULL), 0);
+    collector all;
+    const char *const pats[] = {"qms/t1/#", NULL};
+    assert_int_equal(coll_start(&all, &e, "watch-all", pats), 0);
+    qms_mqtt *evil = env_client(&e, "evil");
+    assert_non_null(evil);
+
+    /* a status reply on the hall board's call topic; a take and a pause whose
+     * replies would land on ticket/take (as a ghost request); twice the same
+     * topic (logged once) */
+    raw_request(evil, "qms/t1/counter/1/cmd", "{\"req\":\"ev-1\",\"op\":\"status\"}",
+                "qms/t1/call");
+    raw_request(evil, "qms/t1/ticket/take", "{\"req\":\"ev-2\",\"service\":\"TP\"}", "qms/t1/call");
+    raw_request(evil, "qms/t1/counter/1/cmd", "{\"req\":\"ev-3\",\"op\":\"pause\"}",
+                "qms/t1/ticket/take");
+    /* the prefix alone (no client segment), another site's prefix, a look-alike */
+    raw_request(evil, "qms/t1/ticket/take", "{\"req\":\"ev-4\",\"service\":\"TP\"}",
+                "qms/t1/reply");
+    raw_request(evil, "qms/t1/ticket/take", "{\"req\":\"ev-5\",\"service\":\"TP\"}",
+                "qms/t2/reply/evil");
+    raw_request(evil, "qms/t1/ticket/take", "{\"req\":\"ev-6\",\"service\":\"TP\"}",
+                "qms/t1/replyX/evil");
+    raw_request(evil, "qms/t1/ticket/take", "{\"req\":\"ev-7\",\"service\":\"TP\"}",
+                "qms/t1/reply//x");
+    /* wildcards (issue 9 #8: the reply was dropped without a word) */
+    raw_request(evil, "qms/t1/ticket/take", "{\"req\":\"ev-8\",\"service\":\"TP\"}",
+                "qms/t1/reply/+");
+    raw_request(evil, "qms/t1/ticket/take", "{\"req\":\"ev-9\",\"service\":\"TP\"}",
+                "qms/t1/reply/evil/#");
+
+    assert_int_equal(wait_log(&e, evil, "response topic", 8), 8);
+    assert_int_equal(env_log_count(&e, "\"qms/t1/call\""), 1); /* once per topic */
+    assert_int_equal(env_log_count(&e, "\"qms/t1/ticket/take\""), 1);
+    assert_int_equal(env_log_count(&e, "\"qms/t1/reply/+\""), 1);
+    assert_int_equal(env_log_count(&e, "\"qms/t1/reply/evil/#\""), 1);
+    assert_int_equal(env_log_count(&e, "wildcard"), 2);
+
+    /* nothing was executed: the first real take is A0001, counter 1 is open */
+    qms_mqtt *k = env_client(&e, "kiosk-h");
+    cJSON *o = env_req(&e, k, "ticket/take", "{\"req\":\"h-1\",\"service\":\"TP\"}");
+    assert_non_null(o);
+    assert_string_equal(js_str(o, "ticket"), "A0001");
+    cJSON_Delete(o);
+    o = env_req(&e, k, "counter/1/cmd", "{\"req\":\"h-2\",\"op\":\"status\"}");
+    assert_non_null(o);
+    assert_string_equal(js_str(o, "state"), "open");
+    cJSON_Delete(o);
+
+    /* a deeper topic under one's own segment is fine (qms/<site>/reply/<id>/...) */
+    raw_request(evil, "qms/t1/ticket/take", "{\"req\":\"ev-10\",\"service\":\"DD\"}",
+                "qms/t1/reply/evil/sub");
+    int at = coll_wait(&all, 0, "qms/t1/reply/evil/sub", "B0001", QMS_TEST_WAIT_MS);
+    assert_true(at >= 0);
+
+    /* no forged call, no reply on a request topic */
+    coll_pump(&all, 300);
+    for (int i = 0; i < all.n; i++) {
+        if (strcmp(all.v[i].topic, "qms/t1/call") == 0 && strstr(all.v[i].payload, "ev-"))
+            fail_msg("a reply landed on qms/t1/call: %s", all.v[i].payload);
+        if (strcmp(all.v[i].topic, "qms/t1/ticket/take") == 0 &&
+            !strstr(all.v[i].payload, "\"service\""))
+            fail_msg("a reply landed on ticket/take: %s", all.v[i].payload);
+        if (strncmp(all.v[i].topic, "qms/t2/", 7) == 0 || strstr(all.v[i].topic, "replyX"))
+            fail_msg("a reply left the prefix: %s", all.v[i].topic);
+    }
+    qms_mqtt_free(k);
+    qms_mqtt_free(evil);
+    coll_stop(&all);
+    env_stop(&e);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reply_prefix),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
