@@ -52,9 +52,20 @@ struct qms_engine {
     int nj, capj;
     wait_ent *scratch; /* forecast copy of wait (+1 phantom) */
     int caps;
+    /* kept up to date by every change, so that a take costs the same with 1
+     * or 10,000 waiting (docs/engine.md, "Cost") */
+    int taken_cls[QMS_MAX_SERVICES]
+                 [2]; /* today's tickets per service issuing them, normal / priority */
+    int nwait_cls[QMS_MAX_SERVICES][3]; /* waiting per service waited for, per priority */
+    uint64_t work;                      /* waiting-list entries examined, ever (for tests) */
 };
 
-#define PRIOR_WEIGHT 4   /* the configured mean counts as this many observations */
+#define PRIOR_WEIGHT 4 /* the configured mean counts as this many observations */
+/* Up to this many waiting tickets the forecast plays the policy forward
+ * (O(waiting^2) entries examined, bounded by this constant); past it a
+ * take's expected wait is O(counters) from the waiting counts, and a refresh
+ * is O(waiting). */
+#define FORECAST_EXACT 256
 #define MAX_ARRIVALS 600 /* at most this many expected arrivals join a forecast */
 
 const char *qms_tstate_name(qms_tstate s)
@@ -221,6 +232,11 @@ int64_t qms_engine_next_id(const qms_engine *e)
     return e->next_id;
 }
 
+uint64_t qms_engine_work(const qms_engine *e)
+{
+    return e->work;
+}
+
 /* ---------- journal ---------- */
 
 static void journal(qms_engine *e, qms_event_kind kind, const qms_ticket *t, int ci, int arg,
@@ -274,16 +290,26 @@ static void wait_insert(qms_engine *e, const qms_ticket *t)
                               .target = t->target_counter,
                               .alive = 1};
     e->nw++;
+    e->nwait_cls[t->service][t->priority]++;
 }
 
-static void wait_remove(qms_engine *e, int64_t id)
+/* Remove waiting ticket t: found by binary search on (taken time, id). */
+static void wait_remove(qms_engine *e, const qms_ticket *t)
 {
-    for (int i = 0; i < e->nw; i++)
-        if (e->wait[i].id == id) {
-            memmove(&e->wait[i], &e->wait[i + 1], (size_t)(e->nw - i - 1) * sizeof *e->wait);
-            e->nw--;
-            return;
-        }
+    int lo = 0, hi = e->nw;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (wait_before(&e->wait[mid], t->taken_ms, t->id))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo >= e->nw || e->wait[lo].id != t->id)
+        return;
+    const wait_ent *w = &e->wait[lo];
+    e->nwait_cls[w->service][w->priority]--;
+    memmove(&e->wait[lo], &e->wait[lo + 1], (size_t)(e->nw - lo - 1) * sizeof *e->wait);
+    e->nw--;
 }
 
 /* ---------- the calling policy ---------- */
@@ -317,10 +343,11 @@ static int eligible(const qms_config *c, int ci, const wait_ent *w, int64_t avai
  *  - within a class: the oldest (order "oldest"), or the counter's first
  *    service in its own order, oldest within it (order "counter"). */
 static int pick(const qms_config *c, int ci, int streak, const wait_ent *list, int n,
-                int64_t avail_ms)
+                int64_t avail_ms, uint64_t *work)
 {
     int best_p = -1, best_n = -1, rank_p = 0, rank_n = 0;
     int by_counter = c->policy.order == QMS_ORDER_COUNTER;
+    *work += (uint64_t)n;
     for (int i = 0; i < n; i++) {
         const wait_ent *w = &list[i];
         if (!eligible(c, ci, w, avail_ms))
@@ -460,8 +487,7 @@ static int counter_usable(const qms_engine *e, int ci, int pass)
  * waiting list, maybe with the one being taken), the rest expected arrivals
  * in arrival order. Writes out[i].eta_s for the tickets, and
  * out[ahead_of].ahead (-1: none). */
-static void forecast(const qms_engine *e, wait_ent *list, int n_real, int n, fc_out *out,
-                     int ahead_of)
+static void forecast(qms_engine *e, wait_ent *list, int n_real, int n, fc_out *out, int ahead_of)
 {
     const qms_config *c = e->cfg;
     int64_t now = now_ms(e);
@@ -502,7 +528,7 @@ static void forecast(const qms_engine *e, wait_ent *list, int n_real, int n, fc_
         fc_counter *f = &fc[best];
         /* rounded up: a counter waiting for an arrival at ms X must see it */
         int64_t at = now + (int64_t)ceil(f->free_at * 1000);
-        int i = pick(c, f->ci, f->streak, list, n, at);
+        int i = pick(c, f->ci, f->streak, list, n, at, &e->work);
         if (i < 0) {
             /* nobody yet: wait for the next expected arrival it could call */
             int64_t next = INT64_MAX;
@@ -546,25 +572,51 @@ static fc_out *fc_alloc(const qms_engine *e)
     return qms_malloc(n * sizeof(fc_out) + 2 * n * sizeof(int));
 }
 
-/* Too long a queue makes the quadratic forecast slow; past this many
- * waiting tickets the estimate falls back to arrival order over capacity. */
-#define FORECAST_MAX 3000
-
-static void forecast_simple(const qms_engine *e, wait_ent *list, int n, fc_out *out, int ahead_of)
+/* Counters that would call a ticket of service si: the open ones, or if
+ * none is open, the paused ones (they come back), as the forecast does. */
+static int servers_of(const qms_engine *e, int si)
 {
     const qms_config *c = e->cfg;
-    for (int i = 0; i < n; i++) {
-        int servers = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        int n = 0;
         for (int ci = 0; ci < c->ncounters; ci++)
-            if (e->ctr[ci].state == QMS_C_OPEN && counter_rank(c, ci, list[i].service) >= 0)
-                servers++;
-        int ahead = 0;
-        for (int k = 0; k < i; k++)
-            if (list[k].service == list[i].service)
-                ahead++;
+            if (counter_usable(e, ci, pass) && counter_rank(c, ci, si) >= 0)
+                n++;
+        if (n)
+            return n;
+    }
+    return 0;
+}
+
+/* The linear estimate for a long queue: a ticket with `ahead` tickets of its
+ * service before it is called when its service's counters have worked
+ * through them, servers at a time (each for the service's mean occupancy). */
+static int32_t simple_eta(const qms_engine *e, int si, int servers, int ahead)
+{
+    if (!servers)
+        return -1;
+    return (int32_t)((double)(ahead / servers) * occ_mean_s(e, si) + 0.5);
+}
+
+/* The linear estimate over list[0..n) (arrival order): O(n + counters x
+ * services). "Ahead" counts the same service's tickets before it, of its
+ * priority or higher (higher ones first). */
+static void forecast_simple(qms_engine *e, wait_ent *list, int n, fc_out *out, int ahead_of)
+{
+    const qms_config *c = e->cfg;
+    int servers[QMS_MAX_SERVICES], seen[QMS_MAX_SERVICES][3];
+    memset(seen, 0, sizeof seen);
+    for (int si = 0; si < c->nservices; si++)
+        servers[si] = servers_of(e, si);
+    e->work += (uint64_t)n;
+    for (int i = 0; i < n; i++) {
+        int si = list[i].service, p = list[i].priority;
+        int ahead = seen[si][p];
+        for (int q = p + 1; q < 3; q++)
+            ahead += e->nwait_cls[si][q]; /* every higher class goes first (strict) */
+        seen[si][p]++;
         out[i].ahead = i == ahead_of ? ahead : 0;
-        out[i].eta_s =
-            servers ? (int32_t)((ahead + 1) * occ_mean_s(e, list[i].service) / servers) : -1;
+        out[i].eta_s = simple_eta(e, si, servers[si], ahead);
     }
 }
 
@@ -595,10 +647,7 @@ static int add_expected_arrivals(const qms_engine *e, wait_ent *list, int n, dou
     const qms_config *c = e->cfg;
     int64_t now = now_ms(e);
     int first = n;
-    int counts[QMS_MAX_SERVICES][2];
-    memset(counts, 0, sizeof counts);
-    for (int i = 0; i < e->nt; i++)
-        counts[e->t[i].orig_service][e->t[i].priority > 0]++;
+    const int(*counts)[2] = e->taken_cls;
     for (int si = 0; si < c->nservices; si++) {
         double elapsed = open_seconds_until(e, si, now);
         if (elapsed < 1800)
@@ -648,7 +697,7 @@ static int forecast_now(qms_engine *e, int phantom_si, int phantom_prio, fc_out 
                                      .target = -1,
                                      .alive = 1};
     int ahead_of = phantom_si >= 0 ? n - 1 : -1;
-    if (n > FORECAST_MAX) {
+    if (n > FORECAST_EXACT) {
         forecast_simple(e, e->scratch, n, out, ahead_of);
         return n;
     }
@@ -694,6 +743,8 @@ static void reset_day(qms_engine *e, int32_t day)
     e->day = day;
     e->nt = 0;
     e->nw = 0;
+    memset(e->taken_cls, 0, sizeof e->taken_cls);
+    memset(e->nwait_cls, 0, sizeof e->nwait_cls);
     for (int s = 0; s < e->cfg->nservices; s++) {
         e->issued[s] = 0;
         e->learn[s].n = 0;
@@ -803,14 +854,26 @@ int qms_engine_take(qms_engine *e, int si, int priority, const char *appt, qms_t
         return QMS_ERR_CAP_REACHED;
     if (reserve(e, 1, 1, 1))
         return QMS_ERR_NOMEM;
-    fc_out *fo = fc_alloc(e);
-    if (!fo)
-        return QMS_ERR_NOMEM;
-
-    /* forecast with this ticket as a phantom first: the same result as after
-     * adding it, and nothing changed yet if it fails */
     int prio = appt && *appt ? 2 : priority;
-    int n = forecast_now(e, si, prio, fo);
+    fc_out *fo = NULL;
+    int n = 0, ahead = 0;
+    int32_t eta;
+    if (e->nw + 1 <= FORECAST_EXACT) {
+        fo = fc_alloc(e);
+        if (!fo)
+            return QMS_ERR_NOMEM;
+        /* forecast with this ticket as a phantom first: the same result as
+         * after adding it, and nothing changed yet if it fails */
+        n = forecast_now(e, si, prio, fo);
+        eta = fo[n - 1].eta_s;
+        ahead = fo[n - 1].ahead;
+    } else {
+        /* a long queue: O(counters), from the waiting counts; the others'
+         * expected waits stay as the last refresh left them */
+        for (int q = prio; q < 3; q++)
+            ahead += e->nwait_cls[si][q];
+        eta = simple_eta(e, si, servers_of(e, si), ahead);
+    }
     qms_ticket *t = &e->t[e->nt++];
     memset(t, 0, sizeof *t);
     t->id = e->next_id++;
@@ -826,11 +889,12 @@ int qms_engine_take(qms_engine *e, int si, int priority, const char *appt, qms_t
     t->counter = -1;
     t->target_counter = -1;
     t->taken_ms = now;
-    t->eta_s = fo[n - 1].eta_s;
+    t->eta_s = eta;
     t->eta_now_s = t->eta_s;
     e->issued[si] = number;
-    /* the forecast also refreshed everyone else's */
-    for (int i = 0; i < e->nw; i++) {
+    e->taken_cls[si][prio > 0]++;
+    /* the exact forecast also refreshed everyone else's */
+    for (int i = 0; fo && i < e->nw; i++) {
         qms_ticket *w = ticket_mut(e, e->wait[i].id);
         if (w)
             w->eta_now_s = fo[i].eta_s;
@@ -839,7 +903,7 @@ int qms_engine_take(qms_engine *e, int si, int priority, const char *appt, qms_t
     journal(e, QMS_EV_TAKE, t, -1, 0, 0);
     if (out) {
         out->ticket = t;
-        out->ahead = fo[n - 1].ahead;
+        out->ahead = ahead;
         out->eta_s = t->eta_s;
     }
     qms_free(fo);
@@ -872,7 +936,7 @@ static void call_ticket(qms_engine *e, int ci, qms_ticket *t, int by_policy)
     if (t->state == QMS_T_NOSHOW)
         learn_remove(e, t);
     else
-        wait_remove(e, t->id);
+        wait_remove(e, t);
     t->state = QMS_T_CALLED;
     t->counter = ci;
     t->target_counter = -1;
@@ -899,7 +963,7 @@ int qms_engine_next(qms_engine *e, int ci, const qms_ticket **out)
         return QMS_ERR_COUNTER_CLOSED;
     for (int i = 0; i < e->nw; i++)
         e->wait[i].alive = 1;
-    int i = pick(e->cfg, ci, e->ctr[ci].normal_streak, e->wait, e->nw, INT64_MAX);
+    int i = pick(e->cfg, ci, e->ctr[ci].normal_streak, e->wait, e->nw, INT64_MAX, &e->work);
     if (i < 0)
         return QMS_ERR_NOTHING_TO_CALL;
     if (reserve(e, 2, 0, 0))
@@ -1074,7 +1138,7 @@ int qms_engine_cancel(qms_engine *e, int64_t id)
         return QMS_ERR_BAD_STATE;
     if (reserve(e, 1, 0, 0))
         return QMS_ERR_NOMEM;
-    wait_remove(e, id);
+    wait_remove(e, t);
     t->state = QMS_T_CANCELLED;
     t->end_ms = now_ms(e);
     t->eta_now_s = -1;
@@ -1138,7 +1202,7 @@ int qms_engine_set_staff(qms_engine *e, int ci, const char *staff)
 
 /* ---------- queries ---------- */
 
-int qms_engine_waiting_for_counter(const qms_engine *e, int ci, int64_t *ids, int max)
+int qms_engine_waiting_for_counter(qms_engine *e, int ci, int64_t *ids, int max)
 {
     if (ci < 0 || ci >= e->cfg->ncounters || e->nw == 0)
         return 0;
@@ -1149,15 +1213,20 @@ int qms_engine_waiting_for_counter(const qms_engine *e, int ci, int64_t *ids, in
     for (int i = 0; i < e->nw; i++)
         list[i].alive = 1;
     int streak = e->ctr[ci].normal_streak, n = 0;
-    for (;;) {
-        int i = pick(e->cfg, ci, streak, list, e->nw, INT64_MAX);
+    /* the first max in call order (max picks), then the rest only counted:
+     * every eligible ticket is called some time */
+    while (n < max) {
+        int i = pick(e->cfg, ci, streak, list, e->nw, INT64_MAX, &e->work);
         if (i < 0)
             break;
         list[i].alive = 0;
         streak = list[i].priority > 0 ? 0 : streak + 1;
-        if (n < max)
-            ids[n] = list[i].id;
-        n++;
+        ids[n++] = list[i].id;
+    }
+    if (n == max) {
+        e->work += (uint64_t)e->nw;
+        for (int i = 0; i < e->nw; i++)
+            n += eligible(e->cfg, ci, &list[i], INT64_MAX);
     }
     qms_free(list);
     return n;
@@ -1194,6 +1263,11 @@ int qms_engine_service_stats(qms_engine *e, int si, qms_service_stats *out)
     }
     out->mean_wait_s = called ? (int32_t)(wait_sum / called / 1000) : 0;
     out->mean_service_s = (int32_t)(occ_mean_s(e, si) + 0.5);
+    if (e->nw + 1 > FORECAST_EXACT) {
+        out->eta_s = simple_eta(e, si, servers_of(e, si),
+                                e->nwait_cls[si][0] + e->nwait_cls[si][1] + e->nwait_cls[si][2]);
+        return QMS_OK;
+    }
     if (grow((void **)&e->scratch, &e->caps, e->nw + 1 + MAX_ARRIVALS, sizeof *e->scratch))
         return QMS_ERR_NOMEM;
     fc_out *fo = fc_alloc(e);
@@ -1222,9 +1296,12 @@ int qms_engine_restore_ticket(qms_engine *e, const qms_ticket *t)
         return QMS_ERR_UNKNOWN_SERVICE;
     if (e->nt > 0 && t->id <= e->t[e->nt - 1].id)
         return QMS_ERR_INVAL; /* must come in id order */
+    if (t->priority < 0 || t->priority > 2)
+        return QMS_ERR_INVAL;
     if (grow((void **)&e->t, &e->capt, e->nt + 1, sizeof *e->t))
         return QMS_ERR_NOMEM;
     e->t[e->nt++] = *t;
+    e->taken_cls[t->orig_service][t->priority > 0]++;
     if (t->number > e->issued[t->orig_service])
         e->issued[t->orig_service] = t->number;
     if (t->id >= e->next_id)
@@ -1244,6 +1321,7 @@ int qms_engine_restore_counter(qms_engine *e, int ci, const qms_counter_state *c
 int qms_engine_restore_end(qms_engine *e)
 {
     e->nw = 0;
+    memset(e->nwait_cls, 0, sizeof e->nwait_cls);
     int waiting = 0;
     for (int i = 0; i < e->nt; i++)
         waiting += e->t[i].state == QMS_T_WAITING;

@@ -154,7 +154,11 @@ int qms_engine_ticket_count(const qms_engine *e);
 const qms_ticket *qms_engine_ticket_at(const qms_engine *e, int i);
 /* Waiting tickets that counter ci would call, in the order it would call them
  * now; fills up to max ids, returns how many there are in all. */
-int qms_engine_waiting_for_counter(const qms_engine *e, int ci, int64_t *ids, int max);
+int qms_engine_waiting_for_counter(qms_engine *e, int ci, int64_t *ids, int max);
+/* How many waiting-list entries the engine has examined so far (pick, the
+ * forecast, list scans): a cost counter, for tests that check an operation
+ * does not scan the queue. */
+uint64_t qms_engine_work(const qms_engine *e);
 
 typedef struct qms_service_stats {
     int waiting;            /* tickets waiting now */

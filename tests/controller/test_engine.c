@@ -465,6 +465,81 @@ static void test_expected_wait(void **state)
     assert_int_equal(qms_engine_ticket_at(f->e, 1)->eta_now_s, 200);
 }
 
+/* Issue 9 #1: a take must not cost more with a long queue. 10,000 waiting,
+ * then a take: the engine's cost counter (waiting-list entries examined)
+ * must not move by anything near the queue's length; the refresh of every
+ * expected wait is linear, not quadratic. Not a timing test. */
+static void test_take_cost_independent_of_queue(void **state)
+{
+    (void)state;
+    const char *json =
+        "{\"site\":\"t\",\"name_vi\":\"T\",\"utc_offset_min\":420,\"hours\":[[\"00:00\",\"24:00\"]]"
+        ","
+        "\"services\":[{\"code\":\"A\",\"name_vi\":\"A\",\"prefix\":\"A\",\"digits\":5,\"mean_"
+        "service_s\":300},"
+        "{\"code\":\"B\",\"name_vi\":\"B\",\"prefix\":\"B\",\"digits\":5,\"mean_service_s\":600}],"
+        "\"counters\":[{\"id\":1,\"services\":[\"A\",\"B\"]},{\"id\":2,\"services\":[\"A\"]}]}";
+    qms_config *cfg;
+    char err[256];
+    if (qms_config_parse_json(json, strlen(json), &cfg, err, sizeof err))
+        fail_msg("config: %s", err);
+    int32_t day;
+    qms_day_parse("2026-11-26", &day);
+    qms_vclock clk;
+    qms_vclock_init(&clk, qms_local_to_epoch_ms(day, 8 * 3600, 420));
+    qms_engine *e;
+    assert_int_equal(qms_engine_new(cfg, &clk.clock, &e), QMS_OK);
+    qms_take_result r;
+    uint64_t w0 = 0;
+    for (int i = 0; i < 10000; i++) {
+        if (i == 1)
+            w0 = qms_engine_work(e);
+        assert_int_equal(qms_engine_take(e, i % 10 == 9, 0, NULL, &r), QMS_OK);
+        if (i == 0)
+            assert_int_equal(r.eta_s, 0);
+        if (i == 1) /* with a short queue the exact forecast runs, and costs */
+            assert_true(qms_engine_work(e) > w0);
+        if (i % 1000 == 999)
+            qms_vclock_set(&clk, clk.now + 1000);
+    }
+    /* 9,000 A and 1,000 B wait; one more A */
+    w0 = qms_engine_work(e);
+    assert_int_equal(qms_engine_take(e, 0, 0, NULL, &r), QMS_OK);
+    uint64_t dw = qms_engine_work(e) - w0;
+    if (dw > 100)
+        fail_msg("a take with 10,000 waiting examined %llu waiting entries",
+                 (unsigned long long)dw);
+    assert_int_equal(r.ahead, 9000);
+    assert_int_equal(r.eta_s, 9000 / 2 * 300); /* two counters serve A */
+    /* a priority ticket goes ahead of the normal ones */
+    assert_int_equal(qms_engine_take(e, 0, 1, NULL, &r), QMS_OK);
+    assert_int_equal(r.ahead, 0);
+    assert_int_equal(r.eta_s, 0);
+    /* the refresh of every waiting ticket: linear */
+    w0 = qms_engine_work(e);
+    qms_engine_refresh_etas(e);
+    dw = qms_engine_work(e) - w0;
+    assert_true(dw <= 2 * 10002);
+    const qms_ticket *last = qms_engine_ticket_at(e, 10000); /* the 9,001st A */
+    assert_int_equal(last->eta_now_s, 9001 / 2 * 300);       /* the priority one goes first */
+    /* the statistics' expected wait: no forecast over the queue either */
+    qms_service_stats st;
+    w0 = qms_engine_work(e);
+    assert_int_equal(qms_engine_service_stats(e, 1, &st), QMS_OK);
+    assert_true(qms_engine_work(e) - w0 <= 100);
+    assert_int_equal(st.waiting, 1000);
+    assert_int_equal(st.eta_s, 1000 * 600); /* one counter serves B */
+    /* a counter's list: the first 10 in call order, all of them counted */
+    int64_t ids[10];
+    w0 = qms_engine_work(e);
+    assert_int_equal(qms_engine_waiting_for_counter(e, 1, ids, 10), 9002);
+    assert_true(qms_engine_work(e) - w0 <= 11 * 10002);
+    assert_int_equal(ids[0], qms_engine_ticket_at(e, 10001)->id); /* the priority one */
+    assert_int_equal(ids[1], qms_engine_ticket_at(e, 0)->id);
+    qms_engine_free(e);
+    qms_config_free(cfg);
+}
+
 static void test_waiting_for_counter_matches_next(void **state)
 {
     fixture *f = make("interleave", "counter");
@@ -574,6 +649,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cancel, setup_default, teardown),
         cmocka_unit_test_setup_teardown(test_daily_restart, setup_default, teardown),
         cmocka_unit_test_setup_teardown(test_expected_wait, setup_default, teardown),
+        cmocka_unit_test(test_take_cost_independent_of_queue),
         cmocka_unit_test(test_waiting_for_counter_matches_next),
         cmocka_unit_test_setup_teardown(test_restore_roundtrip, setup_default, teardown),
         cmocka_unit_test_setup_teardown(test_restore_roundtrip, setup_counter_order, teardown),
