@@ -334,6 +334,8 @@ void ctl_on_message(void *ud, const qms_mqtt_msg *msg)
         return;
     }
     c->nreq++;
+    if (++c->batch_reqs > c->max_batch)
+        c->max_batch = c->batch_reqs;
     if (bad_response_topic(c, msg))
         return;
     qms_request r;

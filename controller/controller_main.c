@@ -26,6 +26,10 @@
 /* The store's checkpoint runs after this long without a request, or at once
  * when the log has grown to CKPT_FORCE_PAGES (~40 MB) under unbroken load. */
 #define CKPT_QUIET_MS 200
+/* Requests read in one turn of the loop at most; then the turn commits and
+ * answers them (and runs due timers) before it reads on. A burst of any size
+ * is answered in slices of this many, from the start. */
+#define CTL_READ_MAX 128
 #define CKPT_FORCE_PAGES 10000
 
 /* When a checkpoint may run: CKPT_QUIET_MS after the last request arrived
@@ -392,6 +396,7 @@ int main(int argc, char **argv)
     mo->session_expiry_s = 600;
     /* a burst of requests should reach us in one read, to be committed at once */
     mo->inflight_max = 1000;
+    mo->read_max = CTL_READ_MAX;
     if (qms_mqtt_new(mo, &c->mqtt)) {
         QMS_ERROR("cannot set up the MQTT session");
         return 1;
@@ -418,7 +423,9 @@ int main(int argc, char **argv)
         short ev;
         int dummy, busy = 0;
         int mfd = qms_mqtt_pollfd(c->mqtt, &ev, &dummy);
-        if (mfd >= 0) {
+        if (qms_mqtt_more(c->mqtt)) {
+            busy = 1;
+        } else if (mfd >= 0) {
             struct pollfd pin = {.fd = mfd, .events = POLLIN};
             busy = poll(&pin, 1, 0) > 0;
         }
@@ -450,6 +457,9 @@ int main(int argc, char **argv)
             if (wait < sleep_ms)
                 sleep_ms = wait < 0 ? 0 : (int)wait;
         }
+        int more = qms_mqtt_more(c->mqtt); /* the last read stopped at CTL_READ_MAX */
+        if (more)
+            sleep_ms = 0;
         struct pollfd p[2] = {{.fd = sig_pipe[0], .events = POLLIN}, {.fd = fd, .events = events}};
         int n = poll(p, fd >= 0 ? 2 : 1, sleep_ms);
         if (n < 0 && errno != EINTR) {
@@ -462,9 +472,12 @@ int main(int argc, char **argv)
             while (read(sig_pipe[0], buf, sizeof buf) > 0) {
             }
         }
-        if (n > 0 && fd >= 0 && (p[1].revents & POLLIN))
+        short rev = n > 0 && fd >= 0 ? p[1].revents : 0;
+        if (more && fd >= 0)
+            rev |= POLLIN;
+        if (rev & POLLIN)
             last_in_ms = qms_mono_ms();
-        qms_mqtt_io(c->mqtt, n > 0 && fd >= 0 ? p[1].revents : 0);
+        qms_mqtt_io(c->mqtt, rev);
     }
     if (!exit_code && ctl_flush(c))
         exit_code = 1;
@@ -473,10 +486,11 @@ int main(int argc, char **argv)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     QMS_INFO("stopping: %llu requests (%llu refused, %llu malformed, %llu with a bad response "
-             "topic, %llu repeated), %llu commits, cpu %.2f s user + %.2f s system",
+             "topic, %llu repeated), %llu commits, largest batch %d requests, cpu %.2f s user + "
+             "%.2f s system",
              (unsigned long long)c->nreq, (unsigned long long)c->nrefused,
              (unsigned long long)c->nmalformed, (unsigned long long)c->nbadrt,
-             (unsigned long long)c->ndup, (unsigned long long)c->ncommits,
+             (unsigned long long)c->ndup, (unsigned long long)c->ncommits, c->max_batch,
              ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
              ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
     qms_mqtt_free(c->mqtt);

@@ -170,6 +170,7 @@ static void publish_config(qms_ctl *c)
 
 int ctl_flush(qms_ctl *c)
 {
+    c->batch_reqs = 0;
     int nj = qms_engine_journal_len(c->eng);
     if (nj == 0 && c->npend == 0 && !c->republish && !c->recent_dirty && !c->fatal) {
         int any = 0;

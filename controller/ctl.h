@@ -93,8 +93,9 @@ typedef struct qms_ctl {
 
     /* counters for the log and the status topic */
     uint64_t nreq, nrefused, ndup, ncommits, nmalformed;
-    uint64_t nbadrt;          /* requests refused for their response topic */
-    uint32_t badrt_seen[256]; /* hashes of response topics already logged (0 = empty) */
+    uint64_t nbadrt;           /* requests refused for their response topic */
+    int batch_reqs, max_batch; /* requests since the last flush; the most there were */
+    uint32_t badrt_seen[256];  /* hashes of response topics already logged (0 = empty) */
     int nbadrt_seen;
 
     volatile sig_atomic_t stop, reload;

@@ -21,6 +21,12 @@ struct sub {
     int qos;
 };
 
+struct held {
+    char *topic, *payload, *rtopic;
+    void *corr;
+    int len, corr_len, retained;
+};
+
 struct qms_mqtt {
     struct mosquitto *mosq;
     char host[256];
@@ -53,6 +59,12 @@ struct qms_mqtt {
     int acked;         /* the current attempt got a CONNACK (accepted or not) */
     char fail_text[200];
     int logged_kind; /* the TLS failure last logged (once per cause until connected) */
+    int read_max;    /* messages handed to on_msg per qms_mqtt_io, 0 = all available */
+    int delivered;   /* handed over in the current qms_mqtt_io */
+    /* messages read past read_max (libmosquitto reads many packets a call),
+     * handed over by the next calls, oldest first */
+    struct held *held;
+    int nheld, held_first, capheld;
 };
 
 static int mosq_err(int rc)
@@ -283,6 +295,75 @@ static int counted(qms_mqtt *m, int rc)
     return rc;
 }
 
+static void held_free(struct held *h)
+{
+    qms_free(h->topic);
+    qms_free(h->payload);
+    qms_free(h->rtopic);
+    qms_free(h->corr);
+}
+
+/* Keep a copy of a message for a later qms_mqtt_io (it was acknowledged
+ * already, as any message libmosquitto reads). */
+static void hold(qms_mqtt *m, const qms_mqtt_msg *msg)
+{
+    if (m->nheld == m->capheld) {
+        int ncap = m->capheld ? m->capheld * 2 : 256;
+        struct held *n = qms_malloc((size_t)ncap * sizeof *n);
+        if (!n)
+            goto now;
+        for (int i = 0; i < m->nheld; i++)
+            n[i] = m->held[(m->held_first + i) % m->capheld];
+        qms_free(m->held);
+        m->held = n;
+        m->capheld = ncap;
+        m->held_first = 0;
+    }
+    struct held h = {.topic = qms_strdup(msg->topic),
+                     .payload = qms_malloc((size_t)msg->len + 1),
+                     .rtopic = msg->response_topic ? qms_strdup(msg->response_topic) : NULL,
+                     .corr = msg->corr ? qms_malloc((size_t)msg->corr_len + 1) : NULL,
+                     .len = msg->len,
+                     .corr_len = msg->corr_len,
+                     .retained = msg->retained};
+    if (!h.topic || !h.payload || (msg->response_topic && !h.rtopic) || (msg->corr && !h.corr)) {
+        held_free(&h);
+        goto now;
+    }
+    if (msg->len > 0)
+        memcpy(h.payload, msg->payload, (size_t)msg->len);
+    h.payload[msg->len] = 0;
+    if (msg->corr)
+        memcpy(h.corr, msg->corr, (size_t)msg->corr_len);
+    m->held[(m->held_first + m->nheld) % m->capheld] = h;
+    m->nheld++;
+    return;
+now:
+    /* no memory to keep it: hand it over now rather than lose it */
+    m->delivered++;
+    m->on_msg(m->ud, msg);
+}
+
+/* Hand over held messages, up to read_max in this qms_mqtt_io. */
+static void deliver_held(qms_mqtt *m)
+{
+    while (m->nheld > 0 && m->delivered < m->read_max && m->on_msg) {
+        struct held h = m->held[m->held_first];
+        m->held_first = (m->held_first + 1) % m->capheld;
+        m->nheld--;
+        qms_mqtt_msg msg = {.topic = h.topic,
+                            .payload = h.payload,
+                            .len = h.len,
+                            .retained = h.retained,
+                            .response_topic = h.rtopic,
+                            .corr = h.corr,
+                            .corr_len = h.corr_len};
+        m->delivered++;
+        m->on_msg(m->ud, &msg);
+        held_free(&h);
+    }
+}
+
 static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *mm,
                        const mosquitto_property *props)
 {
@@ -307,7 +388,10 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
         qms_free(m->wait_reply);
         m->wait_reply = qms_strndup(mm->payload ? mm->payload : "", (size_t)mm->payloadlen);
         m->wait_corr = NULL;
+    } else if (m->on_msg && m->read_max && (m->delivered >= m->read_max || m->nheld > 0)) {
+        hold(m, &msg);
     } else if (m->on_msg) {
+        m->delivered++;
         m->on_msg(m->ud, &msg);
     }
     free(rtopic);
@@ -346,6 +430,7 @@ int qms_mqtt_new(const qms_mqtt_opts *o, qms_mqtt **out)
     }
     mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
     mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
+    m->read_max = o->read_max > 0 ? o->read_max : 0;
     if (o->inflight_max > 0) {
         int n = o->inflight_max > 65535 ? 65535 : o->inflight_max;
         mosquitto_int_option(m->mosq, MOSQ_OPT_RECEIVE_MAXIMUM, n);
@@ -405,6 +490,9 @@ void qms_mqtt_free(qms_mqtt *m)
                 break;
     }
     mosquitto_destroy(m->mosq);
+    for (int i = 0; i < m->nheld; i++)
+        held_free(&m->held[(m->held_first + i) % m->capheld]);
+    qms_free(m->held);
     for (int i = 0; i < m->nsubs; i++)
         qms_free(m->subs[i].pattern);
     qms_free(m->status_json);
@@ -565,8 +653,9 @@ int qms_mqtt_pollfd(qms_mqtt *m, short *events, int *max_sleep_ms)
     return fd;
 }
 
-/* Read every packet available now. mosquitto_loop_read reads about one packet
- * a call and leaves errno at EAGAIN when the socket ran dry. */
+/* Read every packet available now, or read_max of them. mosquitto_loop_read
+ * reads about one packet a call and leaves errno at EAGAIN when the socket
+ * ran dry. */
 static int read_all(qms_mqtt *m)
 {
     for (int i = 0; i < 100000; i++) {
@@ -576,12 +665,16 @@ static int read_all(qms_mqtt *m)
             return rc;
         if (errno == EAGAIN || errno == EWOULDBLOCK || mosquitto_socket(m->mosq) < 0)
             break;
+        if (m->nheld > 0)
+            break; /* read_max reached: the rest waits in the socket */
     }
     return MOSQ_ERR_SUCCESS;
 }
 
 int qms_mqtt_io(qms_mqtt *m, short revents)
 {
+    m->delivered = 0;
+    deliver_held(m); /* read before, acknowledged: handed over even while the link is down */
     if (m->down || mosquitto_socket(m->mosq) < 0) {
         if (!m->down)
             schedule_retry(m);
@@ -590,7 +683,7 @@ int qms_mqtt_io(qms_mqtt *m, short revents)
         return m->connected ? QMS_OK : QMS_ERR_UNAVAILABLE;
     }
     int rc = MOSQ_ERR_SUCCESS;
-    if (revents & (POLLIN | POLLHUP | POLLERR))
+    if (m->nheld == 0 && (revents & (POLLIN | POLLHUP | POLLERR)))
         rc = read_all(m);
     if (!rc && mosquitto_socket(m->mosq) >= 0 &&
         ((revents & POLLOUT) || mosquitto_want_write(m->mosq)))
@@ -646,6 +739,11 @@ int qms_mqtt_drain(qms_mqtt *m, int timeout_ms)
 int qms_mqtt_connected(const qms_mqtt *m)
 {
     return m->connected;
+}
+
+int qms_mqtt_more(const qms_mqtt *m)
+{
+    return m->nheld > 0;
 }
 
 int qms_mqtt_socket(qms_mqtt *m, int *want_write)

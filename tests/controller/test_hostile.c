@@ -9,6 +9,7 @@
 #include "qms/err.h"
 
 #include <mosquitto.h>
+#include <signal.h>
 #include <mqtt_protocol.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -116,10 +117,76 @@ static void test_reply_prefix(void **state)
     env_stop(&e);
 }
 
+/* Issue 9 #1: the controller read the whole socket before it committed or
+ * answered anything, so a burst got no answer until all of it was read. Now
+ * a turn of its loop reads at most 128 requests, then commits and answers.
+ * The burst is made certain (not a race): the controller is stopped
+ * (SIGSTOP) while 1,500 takes queue up at the broker and in its socket, then
+ * continued. Every take is answered, and its log says no batch (requests
+ * between two commits) was larger than the slice. */
+static void test_burst_answered_in_slices(void **state)
+{
+    (void)state;
+    ctl_env e; /* the harness's broker queues up to 100,000 messages a client */
+    assert_int_equal(env_start(&e, NULL, NULL), 0);
+    qms_mqtt *k = env_client(&e, "burst-k");
+    assert_non_null(k);
+    collector rep;
+    const char *const pats[] = {"qms/t1/reply/burst-k", NULL};
+    assert_int_equal(coll_start(&rep, &e, "burst-watch", pats), 0);
+    coll_pump(&rep, 200);
+    assert_int_equal(kill(e.pid, SIGSTOP), 0);
+    enum { N = 1500 };
+    for (int i = 0; i < N; i++) {
+        char body[96], corr[40];
+        snprintf(body, sizeof body, "{\"req\":\"burst-%d\",\"service\":\"%s\"}", i,
+                 i % 3 ? "TP" : "DD");
+        assert_int_equal(qms_mqtt_request(k, "qms/t1/ticket/take", body, strlen(body), corr),
+                         QMS_OK);
+        if (i % 50 == 49)
+            qms_mqtt_loop(k, 0);
+    }
+    assert_int_equal(qms_mqtt_drain(k, QMS_TEST_WAIT_MS), QMS_OK); /* all at the broker */
+    assert_int_equal(kill(e.pid, SIGCONT), 0);
+    int64_t end = qms_mono_ms() + 3 * QMS_TEST_WAIT_MS;
+    while (rep.n < N && qms_mono_ms() < end)
+        coll_pump(&rep, 50);
+    assert_int_equal(rep.n, N);
+    int errors = 0;
+    for (int i = 0; i < rep.n; i++)
+        errors += strstr(rep.v[i].payload, "\"error\"") != NULL;
+    assert_int_equal(errors, 0);
+    assert_int_equal(env_controller_signal(&e, SIGTERM), 0);
+    /* "..., 12 commits, largest batch 128 requests, ..." */
+    FILE *f = fopen(e.log, "r");
+    assert_non_null(f);
+    char line[4096];
+    int largest = -1;
+    long commits = -1;
+    while (fgets(line, sizeof line, f)) {
+        const char *p = strstr(line, "largest batch ");
+        const char *q = strstr(line, " commits, ");
+        if (p && q) {
+            largest = atoi(p + 14);
+            while (q > line && q[-1] >= '0' && q[-1] <= '9')
+                q--;
+            commits = atol(q);
+        }
+    }
+    fclose(f);
+    printf("burst of %d: largest batch %d requests, %ld commits\n", N, largest, commits);
+    assert_true(largest >= 1 && largest <= 128);
+    assert_true(commits >= N / 128);
+    qms_mqtt_free(k);
+    coll_stop(&rep);
+    env_stop(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reply_prefix),
+        cmocka_unit_test(test_burst_answered_in_slices),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,6 +32,9 @@ typedef struct qms_mqtt_opts {
                                 after a disconnect, so nothing sent to us meanwhile is lost
                                 (the controller uses this). */
     int inflight_max;        /* QoS 1 messages in flight each way; 0 = libmosquitto's 20 */
+    int read_max;            /* packets one qms_mqtt_io reads at most (0 = all there are):
+                                the caller gets to answer between slices of a burst;
+                                qms_mqtt_more says whether the slice ended at the cap */
 } qms_mqtt_opts;
 
 /* What came with a message beyond topic and payload. */
@@ -115,6 +118,10 @@ void qms_mqtt_flush(qms_mqtt *m);
  * link is down (nothing can leave then). */
 int qms_mqtt_drain(qms_mqtt *m, int timeout_ms);
 int qms_mqtt_connected(const qms_mqtt *m);
+/* The last qms_mqtt_io stopped reading at opts.read_max: more may be waiting
+ * (also inside TLS buffers, where poll does not see it); call qms_mqtt_io
+ * again with POLLIN without sleeping. */
+int qms_mqtt_more(const qms_mqtt *m);
 /* Socket fd for poll() (or -1 while disconnected); want_write if output is pending. */
 int qms_mqtt_socket(qms_mqtt *m, int *want_write);
 /* Why the link is not up, for telling a person: QMS_MQTT_FAIL_NONE while
