@@ -91,6 +91,16 @@ static int take(qms_ctl *c, const qms_request *r, cJSON *o)
     int si = qms_config_service_index(c->cfg, r->service);
     if (si < 0)
         return QMS_ERR_UNKNOWN_SERVICE;
+    if (c->disk_low) {
+        /* the last of the disk is kept for calling and serving those who
+         * wait; a retry (the same req) works once there is room again */
+        snprintf(c->refusal, sizeof c->refusal, "%s",
+                 r->en ? "Not issuing tickets now: the server's disk is nearly full. Please "
+                         "try again later."
+                       : "Tạm thời không cấp số: ổ đĩa của máy chủ gần đầy. Vui lòng thử lại "
+                         "sau.");
+        return QMS_ERR_DB;
+    }
     qms_take_result tr;
     int rc = qms_engine_take(c->eng, si, r->priority, r->appt[0] ? r->appt : NULL, &tr);
     if (rc == QMS_ERR_OUTSIDE_HOURS)
@@ -395,7 +405,7 @@ void ctl_on_message(void *ud, const qms_mqtt_msg *msg)
         QMS_WARN("refused %s on %s (req %s)", qms_err_code(rc), msg->topic, r.req);
     else if (rc)
         QMS_DEBUG("refused %s: %s", key, qms_err_code(rc));
-    if (rc == QMS_ERR_NOMEM)
+    if (rc == QMS_ERR_NOMEM || rc == QMS_ERR_DB)
         remember = 0; /* not an answer worth keeping: a retry may well succeed */
     answer(c, msg, &r, remember ? key : NULL, rc, o);
     cJSON_Delete(o);

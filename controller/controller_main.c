@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <libgen.h>
 #include <sys/resource.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #ifndef QMS_VERSION
@@ -24,13 +26,14 @@
 #endif
 
 /* The store's checkpoint runs after this long without a request, or at once
- * when the log has grown to CKPT_FORCE_PAGES (~40 MB) under unbroken load. */
+ * when the log has grown to CKPT_LOAD_PAGES (~1 MB of 4 KiB pages) under a
+ * load that never pauses, so the log stays bounded whatever the load. */
 #define CKPT_QUIET_MS 200
+#define CKPT_LOAD_PAGES 256
 /* Requests read in one turn of the loop at most; then the turn commits and
  * answers them (and runs due timers) before it reads on. A burst of any size
  * is answered in slices of this many, from the start. */
 #define CTL_READ_MAX 128
-#define CKPT_FORCE_PAGES 10000
 
 /* When a checkpoint may run: CKPT_QUIET_MS after the last request arrived
  * and after the last attempt (one a reader held back is not retried at once). */
@@ -84,6 +87,8 @@ static void usage(FILE *f)
             "  --username U, --password P   broker credentials (or QMS_BROKER_PASSWORD)\n"
             "  --cafile F       TLS with this CA; --certfile/--keyfile for a client certificate\n"
             "  --clock T        run the clock from local time T (tests and demos)\n"
+            "  --disk-reserve B refuse takes while the store's disk has fewer than B bytes\n"
+            "                   free (default 1048576; 0: only a failing commit stops them)\n"
             "  --verbose        debug logging\n");
 }
 
@@ -211,6 +216,60 @@ static void reload(qms_ctl *c)
     QMS_INFO("config reloaded: %d services, %d counters", nc->nservices, nc->ncounters);
 }
 
+/* Free space for the store: takes stop below CTL_DISK_RESERVE (logged when
+ * that starts and ends). Cheap (one statvfs); run every turn of the loop. */
+static void check_disk(qms_ctl *c)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s", c->db_path);
+    struct statvfs v;
+    if (statvfs(dirname(path), &v) != 0) {
+        c->disk_free = -1;
+        return; /* cannot tell: do not refuse for it */
+    }
+    c->disk_free = (int64_t)v.f_bavail * (int64_t)v.f_frsize;
+    int low = c->disk_free < c->disk_reserve;
+    if (low && !c->disk_low)
+        QMS_ERROR("the disk holding %s has %lld KiB free (under %lld KiB): refusing takes with "
+                  "db_error until there is room; calling and serving go on",
+                  c->db_path, (long long)(c->disk_free / 1024),
+                  (long long)(c->disk_reserve / 1024));
+    else if (!low && c->disk_low)
+        QMS_INFO("the disk has room again (%lld KiB free): taking tickets again",
+                 (long long)(c->disk_free / 1024));
+    c->disk_low = low;
+}
+
+/* A commit failed for want of space: the engine holds changes that are not
+ * on disk and never will be. Reload today from the store (the truth), as a
+ * restart would, but without leaving. */
+static int undo_from_store(qms_ctl *c)
+{
+    qms_store_discard(c->store);
+    qms_engine *ne = NULL;
+    int rc = qms_engine_new(c->cfg, &c->clock, &ne);
+    if (!rc)
+        rc = qms_store_load(c->store, ne);
+    if (rc) {
+        QMS_ERROR("cannot reload today's state after a full disk (%s); exiting to restart",
+                  qms_err_code(rc));
+        qms_engine_free(ne);
+        return rc;
+    }
+    qms_engine_free(c->eng);
+    c->eng = ne;
+    c->jscanned = 0;
+    rc = ctl_state_rebuild(c);
+    if (rc) {
+        QMS_ERROR("out of memory after a full disk; exiting to restart");
+        return rc;
+    }
+    c->republish = 1; /* the retained state is the committed one again */
+    QMS_INFO("reloaded the last committed state: %d tickets today",
+             qms_engine_ticket_count(c->eng));
+    return QMS_OK;
+}
+
 static void status_json(qms_ctl *c)
 {
     char buf[256];
@@ -230,19 +289,27 @@ int main(int argc, char **argv)
     static qms_ctl ctl;
     qms_ctl *c = &ctl;
     const char *broker = "127.0.0.1:1883", *clock_start = NULL;
-    int verbose = 0;
+    int verbose = 0, reserve_set = 0;
     static const struct option longopts[] = {
-        {"config", required_argument, 0, 'c'},   {"db", required_argument, 0, 'd'},
-        {"broker", required_argument, 0, 'b'},   {"site", required_argument, 0, 's'},
-        {"username", required_argument, 0, 'u'}, {"password", required_argument, 0, 'p'},
-        {"cafile", required_argument, 0, 'A'},   {"certfile", required_argument, 0, 'C'},
-        {"keyfile", required_argument, 0, 'K'},  {"clock", required_argument, 0, 'T'},
-        {"verbose", no_argument, 0, 'v'},        {"help", no_argument, 0, 'h'},
-        {"version", no_argument, 0, 'V'},        {0, 0, 0, 0},
+        {"config", required_argument, 0, 'c'},
+        {"db", required_argument, 0, 'd'},
+        {"broker", required_argument, 0, 'b'},
+        {"site", required_argument, 0, 's'},
+        {"username", required_argument, 0, 'u'},
+        {"password", required_argument, 0, 'p'},
+        {"cafile", required_argument, 0, 'A'},
+        {"certfile", required_argument, 0, 'C'},
+        {"keyfile", required_argument, 0, 'K'},
+        {"clock", required_argument, 0, 'T'},
+        {"verbose", no_argument, 0, 'v'},
+        {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, 'V'},
+        {"disk-reserve", required_argument, 0, 'R'},
+        {0, 0, 0, 0},
     };
     qms_mqtt_opts *mo = &c->mopts;
     int opt;
-    while ((opt = getopt_long(argc, argv, "c:d:b:s:u:p:A:C:K:T:vhV", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:d:b:s:u:p:A:C:K:T:R:vhV", longopts, NULL)) != -1) {
         switch (opt) {
         case 'c':
             c->config_path = optarg;
@@ -277,6 +344,17 @@ int main(int argc, char **argv)
         case 'v':
             verbose = 1;
             break;
+        case 'R': {
+            char *end;
+            long long v = strtoll(optarg, &end, 10);
+            if (*end || v < 0) {
+                fprintf(stderr, "qms-controller: bad --disk-reserve \"%s\" (want bytes)\n", optarg);
+                return 2;
+            }
+            c->disk_reserve = v;
+            reserve_set = 1;
+            break;
+        }
         case 'h':
             usage(stdout);
             return 0;
@@ -288,6 +366,8 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    if (!reserve_set)
+        c->disk_reserve = CTL_DISK_RESERVE;
     if (optind < argc || !c->config_path || !c->db_path) {
         fprintf(stderr, "qms-controller: --config and --db are required\n");
         usage(stderr);
@@ -435,12 +515,19 @@ int main(int argc, char **argv)
             exit_code = 1;
             break;
         }
+        if (c->undo) {
+            c->undo = 0;
+            if (undo_from_store(c)) {
+                exit_code = 1;
+                break;
+            }
+        }
         /* the store's checkpoint (two fsyncs) when requests have paused, so
          * that none waits for it; under a load that never pauses, once the
          * log is long */
         int pages = qms_store_wal_pages(c->store);
         int64_t now = qms_mono_ms();
-        if (pages >= CKPT_FORCE_PAGES ||
+        if (pages >= CKPT_LOAD_PAGES ||
             (pages > 0 && !busy && now >= ckpt_due(last_in_ms, ckpt_try_ms))) {
             ckpt_try_ms = now;
             if (qms_store_checkpoint(c->store))
@@ -477,6 +564,7 @@ int main(int argc, char **argv)
             rev |= POLLIN;
         if (rev & POLLIN)
             last_in_ms = qms_mono_ms();
+        check_disk(c); /* right before the requests are read */
         qms_mqtt_io(c->mqtt, rev);
     }
     if (!exit_code && ctl_flush(c))

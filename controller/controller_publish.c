@@ -189,8 +189,8 @@ int ctl_flush(qms_ctl *c)
     if (rc) {
         /* nothing of this batch is on disk: say so (clients retry with the
          * same req), then let the restart reload the last committed state */
-        QMS_ERROR("commit failed (%s): answering %d request(s) with db_error and exiting",
-                  qms_err_code(rc), c->npend);
+        QMS_ERROR("commit failed (%s): answering %d request(s) with db_error%s", qms_err_code(rc),
+                  c->npend, qms_store_disk_full(c->store) ? "" : " and exiting");
         for (int i = 0; i < c->npend; i++) {
             ctl_pending *p = &c->pend[i];
             cJSON *o = cJSON_Parse(p->body);
@@ -208,6 +208,17 @@ int ctl_flush(qms_ctl *c)
         c->nevents = 0;
         ctl_batch_send_replies(c);
         qms_mqtt_flush(c->mqtt);
+        if (!c->fatal && qms_store_disk_full(c->store)) {
+            /* the disk is full: stay up (status and queries need no write);
+             * the loop reloads the last committed state, takes wait for room */
+            QMS_ERROR("the disk is full: the batch was answered db_error and is undone; staying "
+                      "up (takes are refused while under %lld KiB are free)",
+                      (long long)(c->disk_reserve / 1024));
+            ctl_batch_clear(c);
+            c->undo = 1;
+            c->disk_low = c->disk_reserve > 0;
+            return QMS_OK;
+        }
         c->fatal = rc;
         return rc;
     }

@@ -68,8 +68,12 @@ typedef struct qms_ctl {
     int nremembered; /* replies queued in the store, waiting for the commit */
     char **events;   /* call events (JSON) derived from the journal, published after the commit */
     int nevents, capevents;
-    int fatal;         /* the store failed: answer db_error and exit */
-    char refusal[320]; /* a refusal's own message for the request in hand ("" = its code's) */
+    int fatal;            /* the store failed: answer db_error and exit */
+    int undo;             /* a commit failed for want of space: reload the engine from the store */
+    int disk_low;         /* free space under CTL_DISK_RESERVE: takes are refused */
+    int64_t disk_free;    /* bytes free for the store, at the last look (-1: unknown) */
+    int64_t disk_reserve; /* --disk-reserve: takes stop with less free (CTL_DISK_RESERVE) */
+    char refusal[320];    /* a refusal's own message for the request in hand ("" = its code's) */
     const qms_span *refusal_hours; /* outside_hours: the service's hours, for the reply */
     int refusal_nhours;
     int32_t refusal_next_open_s; /* the next opening today, -1 if none */
@@ -100,6 +104,10 @@ typedef struct qms_ctl {
 
     volatile sig_atomic_t stop, reload;
 } qms_ctl;
+
+/* Takes are refused (db_error) while the store's file system has less than
+ * this free, so that what is already issued can still be called and served. */
+#define CTL_DISK_RESERVE (1024 * 1024)
 
 /* controller_dispatch.c */
 void ctl_on_message(void *ud, const qms_mqtt_msg *msg);

@@ -99,6 +99,7 @@ struct qms_store {
     unsigned char *touched; /* per counter index */
     int cap_counters;
     int wal_pages; /* frames in the write-ahead log, when checkpoints are deferred */
+    int disk_full; /* the last failed commit failed for want of space (SQLITE_FULL) */
 };
 
 /* ------------------------------------------------------------------ */
@@ -294,6 +295,7 @@ static int migrate(sqlite3 *db)
 
 static int db_fail(qms_store *s, const char *what)
 {
+    s->disk_full = (sqlite3_extended_errcode(s->db) & 0xff) == SQLITE_FULL;
     QMS_ERROR("store: %s: %s (%d)", what, sqlite3_errmsg(s->db), sqlite3_extended_errcode(s->db));
     return QMS_ERR_DB;
 }
@@ -328,6 +330,11 @@ int qms_store_open_ex(const char *path, const qms_store_opts *o, qms_store **out
     }
     sqlite3_extended_result_codes(s->db, 1);
     sqlite3_busy_timeout(s->db, o->busy_ms > 0 ? o->busy_ms : 5000);
+    /* keep the log and its index file when the last connection closes: a
+     * restart then needs no new space (on a full disk, creating them again
+     * failed and the controller could not start at all) */
+    int persist = 1;
+    sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
 
     /* WAL: readers (reports) never block the writer, and a commit is one
      * append + fsync of the log. */
@@ -386,6 +393,19 @@ void qms_store_defer_checkpoints(qms_store *s)
     /* our hook replaces SQLite's automatic checkpoint, which is itself a
      * WAL hook that checkpoints inside the commit reaching 1000 pages */
     sqlite3_wal_hook(s->db, wal_hook, s);
+    /* once a checkpoint has emptied it, the log file is cut back to this
+     * size (it is otherwise kept at its longest) */
+    exec_sql(s->db, "PRAGMA journal_size_limit=1048576");
+}
+
+int qms_store_disk_full(const qms_store *s)
+{
+    return s->disk_full;
+}
+
+void qms_store_discard(qms_store *s)
+{
+    drop_replies(s);
 }
 
 int qms_store_wal_pages(const qms_store *s)
@@ -639,6 +659,7 @@ int qms_store_commit(qms_store *s, qms_engine *e)
 
     int32_t today = qms_engine_day(e);
     int32_t day = s->day ? s->day : today; /* the day counter events belong to */
+    s->disk_full = 0;
     int rc = run(s, ST_BEGIN);
     if (rc != QMS_OK)
         return rc;
@@ -973,6 +994,26 @@ static int restore_counters(qms_store *s, qms_engine *e, int32_t day, int staff_
     return ret;
 }
 
+/* The same day on a full disk: what the load writes (names, today's counter
+ * rows, the head) is there already from the last run, so read only, and
+ * start (serving what needs no write) rather than fail for want of space. */
+static int load_read_only(qms_store *s, qms_engine *e, int32_t today, int64_t next_id)
+{
+    QMS_WARN("store: the disk is full: today's state is loaded without writing anything");
+    int rc = qms_engine_restore_begin(e, today, next_id);
+    if (rc == QMS_OK)
+        rc = restore_tickets(s, e, today);
+    if (rc == QMS_OK)
+        rc = restore_counters(s, e, today, 0);
+    if (rc == QMS_OK)
+        rc = qms_engine_restore_end(e);
+    if (rc != QMS_OK)
+        return rc;
+    s->day = today;
+    qms_engine_journal_clear(e);
+    return QMS_OK;
+}
+
 int qms_store_load(qms_store *s, qms_engine *e)
 {
     const qms_config *c = qms_engine_config(e);
@@ -1030,8 +1071,11 @@ int qms_store_load(qms_store *s, qms_engine *e)
     if (rc == QMS_OK)
         rc = run(s, ST_COMMIT);
     if (rc != QMS_OK) {
+        int full = s->disk_full;
         if (!sqlite3_get_autocommit(s->db))
             run(s, ST_ROLLBACK);
+        if (full && stored == today)
+            return load_read_only(s, e, today, next_id);
         return rc;
     }
     s->day = today;

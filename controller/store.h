@@ -41,6 +41,12 @@ void qms_store_close(qms_store *s);
 void qms_store_defer_checkpoints(qms_store *s);
 int qms_store_wal_pages(const qms_store *s);
 int qms_store_checkpoint(qms_store *s);
+/* The last failed commit failed because the disk (or the file system) is
+ * full (SQLITE_FULL), not for another reason. */
+int qms_store_disk_full(const qms_store *s);
+/* Forget the replies queued for the next commit (the caller gave up on the
+ * batch: it reloads the engine from the store). */
+void qms_store_discard(qms_store *s);
 
 /* Load the current day's state into a fresh engine (same config). If the store
  * is empty, or its day is not the engine's day, the engine starts a fresh day. */
