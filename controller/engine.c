@@ -43,7 +43,7 @@ struct qms_engine {
     int64_t next_id; /* id of the next ticket */
     qms_ticket *t;   /* today's tickets, ascending id */
     int nt, capt;
-    wait_ent *wait; /* waiting tickets, ascending (taken_ms, id) */
+    wait_ent *wait; /* waiting tickets, ascending id (the order they were taken in) */
     int nw, capw;
     int32_t *issued; /* per service: highest number issued today, 0 if none */
     qms_counter_state *ctr;
@@ -272,15 +272,18 @@ void qms_engine_journal_clear(qms_engine *e)
 
 /* ---------- waiting list ---------- */
 
-static int wait_before(const wait_ent *a, int64_t taken_ms, int64_t id)
+/* Arrival order is the order of ids (a sequence), never the wall clock: a
+ * clock set back an hour must not put a later citizen first. A transfer
+ * keeps the id, hence its place. */
+static int wait_before(const wait_ent *a, int64_t id)
 {
-    return a->taken_ms < taken_ms || (a->taken_ms == taken_ms && a->id < id);
+    return a->id < id;
 }
 
 static void wait_insert(qms_engine *e, const qms_ticket *t)
 {
     int pos = e->nw;
-    while (pos > 0 && !wait_before(&e->wait[pos - 1], t->taken_ms, t->id))
+    while (pos > 0 && !wait_before(&e->wait[pos - 1], t->id))
         pos--;
     memmove(&e->wait[pos + 1], &e->wait[pos], (size_t)(e->nw - pos) * sizeof *e->wait);
     e->wait[pos] = (wait_ent){.id = t->id,
@@ -293,13 +296,13 @@ static void wait_insert(qms_engine *e, const qms_ticket *t)
     e->nwait_cls[t->service][t->priority]++;
 }
 
-/* Remove waiting ticket t: found by binary search on (taken time, id). */
+/* Remove waiting ticket t: found by binary search on its id. */
 static void wait_remove(qms_engine *e, const qms_ticket *t)
 {
     int lo = 0, hi = e->nw;
     while (lo < hi) {
         int mid = lo + (hi - lo) / 2;
-        if (wait_before(&e->wait[mid], t->taken_ms, t->id))
+        if (wait_before(&e->wait[mid], t->id))
             lo = mid + 1;
         else
             hi = mid;
@@ -689,6 +692,12 @@ static int forecast_now(qms_engine *e, int phantom_si, int phantom_prio, fc_out 
 {
     int n = e->nw;
     memcpy(e->scratch, e->wait, (size_t)n * sizeof *e->wait);
+    /* a ticket waiting is there now, whatever its (wall clock) taking time
+     * says: only the expected arrivals wait for theirs */
+    int64_t now = now_ms(e);
+    for (int i = 0; i < n; i++)
+        if (e->scratch[i].taken_ms > now)
+            e->scratch[i].taken_ms = now;
     if (phantom_si >= 0)
         e->scratch[n++] = (wait_ent){.id = e->next_id,
                                      .taken_ms = now_ms(e),

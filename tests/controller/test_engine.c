@@ -540,6 +540,29 @@ static void test_take_cost_independent_of_queue(void **state)
     qms_config_free(cfg);
 }
 
+/* Issue 9 #4: the clock goes back an hour: a ticket taken after the jump
+ * has an earlier taking time, but it came later and is called later. */
+static void test_order_survives_clock_going_back(void **state)
+{
+    fixture *f = *state;
+    advance(f, 2 * 3600); /* 10:00 */
+    int64_t a = take_id(f, "A", 0);
+    advance(f, 60);
+    int64_t b = take_id(f, "A", 0);
+    qms_vclock_set(&f->clk, f->clk.now - 3600 * 1000); /* back one hour */
+    int64_t c = take_id(f, "A", 0);
+    assert_true(qms_engine_ticket(f->e, c)->taken_ms < qms_engine_ticket(f->e, a)->taken_ms);
+    int64_t ids[3];
+    assert_int_equal(qms_engine_waiting_for_counter(f->e, 0, ids, 3), 3);
+    assert_true(ids[0] == a && ids[1] == b && ids[2] == c);
+    /* the forecast too: the late one is expected last */
+    qms_engine_refresh_etas(f->e);
+    assert_true(qms_engine_ticket(f->e, c)->eta_now_s >= qms_engine_ticket(f->e, b)->eta_now_s);
+    assert_string_equal(next_label(f, 1), "A001");
+    assert_string_equal(next_label(f, 2), "A002");
+    assert_string_equal(next_label(f, 1), "A003");
+}
+
 static void test_waiting_for_counter_matches_next(void **state)
 {
     fixture *f = make("interleave", "counter");
@@ -650,6 +673,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_daily_restart, setup_default, teardown),
         cmocka_unit_test_setup_teardown(test_expected_wait, setup_default, teardown),
         cmocka_unit_test(test_take_cost_independent_of_queue),
+        cmocka_unit_test_setup_teardown(test_order_survives_clock_going_back, setup_default,
+                                        teardown),
         cmocka_unit_test(test_waiting_for_counter_matches_next),
         cmocka_unit_test_setup_teardown(test_restore_roundtrip, setup_default, teardown),
         cmocka_unit_test_setup_teardown(test_restore_roundtrip, setup_counter_order, teardown),
