@@ -61,10 +61,74 @@ static void on_signal(int sig)
     errno = saved;
 }
 
-static int64_t shifted_now(void *ctx)
+/* The wall clock as the controller reads it: the real one, shifted by
+ * --clock, plus (tests) the offset in --test-wall-offset-file. */
+static int64_t wall_now(const qms_ctl *c)
+{
+    int64_t extra = 0;
+    if (c->wall_offset_file) {
+        FILE *f = fopen(c->wall_offset_file, "r");
+        long long v;
+        if (f && fscanf(f, "%lld", &v) == 1)
+            extra = v;
+        if (f)
+            fclose(f);
+    }
+    return qms_now(&qms_clock_real) + c->clock_offset_ms + extra;
+}
+
+static int64_t anchored_now(void *ctx)
 {
     const qms_ctl *c = ctx;
-    return qms_now(&qms_clock_real) + c->clock_offset_ms;
+    return c->anchor_wall_ms + (qms_mono_ms() - c->anchor_mono_ms);
+}
+
+static void anchor(qms_ctl *c)
+{
+    c->anchor_wall_ms = wall_now(c);
+    c->anchor_mono_ms = qms_mono_ms();
+    c->jump_logged_ms = 0;
+}
+
+/* Is any ticket waiting, called or being served? */
+static int anything_open(const qms_ctl *c)
+{
+    for (int si = 0; si < c->cfg->nservices; si++)
+        if (c->svc_waiting[si])
+            return 1;
+    for (int ci = 0; ci < c->cfg->ncounters; ci++)
+        if (qms_engine_counter(c->eng, ci)->current)
+            return 1;
+    return 0;
+}
+
+/* Once a second: has the wall clock jumped away from ours? Logged once per
+ * jump. Ours follows it again only when no ticket is open, so no duration
+ * (a wait, a service) ever spans a jump; order never depended on it. */
+static void check_clock(qms_ctl *c)
+{
+    int64_t mono = qms_mono_ms();
+    if (mono < c->next_clock_check_ms)
+        return;
+    c->next_clock_check_ms = mono + 1000;
+    int64_t d = wall_now(c) - anchored_now(c);
+    if (d > -1000 && d < 1000)
+        return; /* drift: followed when nothing is open */
+    if (!anything_open(c)) {
+        if (d <= -2000 || d >= 2000)
+            QMS_WARN("the wall clock jumped by %+.1f s; no ticket is open, so the controller's "
+                     "clock follows it now",
+                     (double)d / 1000);
+        anchor(c);
+        return;
+    }
+    if (d - c->jump_logged_ms <= -2000 || d - c->jump_logged_ms >= 2000) {
+        QMS_WARN("the wall clock jumped by %+.1f s (now %+.1f s from the controller's clock); "
+                 "tickets are open, so the controller keeps its monotonic clock (queue order "
+                 "and waits stay right) and follows the wall clock once none is open",
+                 (double)(d - c->jump_logged_ms) / 1000, (double)d / 1000);
+        c->jump_logged_ms = d;
+    }
 }
 
 static void usage(FILE *f)
@@ -305,11 +369,12 @@ int main(int argc, char **argv)
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
         {"disk-reserve", required_argument, 0, 'R'},
+        {"test-wall-offset-file", required_argument, 0, 'W'},
         {0, 0, 0, 0},
     };
     qms_mqtt_opts *mo = &c->mopts;
     int opt;
-    while ((opt = getopt_long(argc, argv, "c:d:b:s:u:p:A:C:K:T:R:vhV", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:d:b:s:u:p:A:C:K:T:R:W:vhV", longopts, NULL)) != -1) {
         switch (opt) {
         case 'c':
             c->config_path = optarg;
@@ -343,6 +408,9 @@ int main(int argc, char **argv)
             break;
         case 'v':
             verbose = 1;
+            break;
+        case 'W':
+            c->wall_offset_file = optarg;
             break;
         case 'R': {
             char *end;
@@ -404,7 +472,7 @@ int main(int argc, char **argv)
     }
     snprintf(c->site, sizeof c->site, "%s", site);
 
-    c->clock.now_ms = shifted_now;
+    c->clock.now_ms = anchored_now;
     c->clock.ctx = c;
     if (clock_start) {
         int64_t start;
@@ -416,6 +484,7 @@ int main(int argc, char **argv)
         c->clock_offset_ms = start - qms_now(&qms_clock_real);
         QMS_INFO("clock runs from %s (offset %lld ms)", clock_start, (long long)c->clock_offset_ms);
     }
+    anchor(c);
     c->started_ms = qms_now(&c->clock);
 
     int rc = qms_store_open(c->db_path, &c->store);
@@ -509,6 +578,7 @@ int main(int argc, char **argv)
             struct pollfd pin = {.fd = mfd, .events = POLLIN};
             busy = poll(&pin, 1, 0) > 0;
         }
+        check_clock(c);
         ctl_timers(c, busy);
         /* the before-sleep hook: commit what this iteration did, then tell */
         if (ctl_flush(c) || c->fatal) {

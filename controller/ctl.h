@@ -51,9 +51,16 @@ typedef struct qms_ctl {
     char site[64];             /* topic root qms/<site>/ */
     char client_id[128];
 
-    /* the real clock, or the real clock shifted (--clock) */
+    /* The controller's clock: the wall clock (shifted by --clock) read at
+     * the anchor, advanced by CLOCK_MONOTONIC since. Order never depends on
+     * it (ticket ids do that) and durations are monotonic deltas; a jump of
+     * the wall clock is logged, and followed only when nothing is open. */
     qms_clock clock;
     int64_t clock_offset_ms;
+    int64_t anchor_wall_ms, anchor_mono_ms;
+    int64_t jump_logged_ms;       /* the wall - clock difference last logged */
+    const char *wall_offset_file; /* tests: milliseconds added to the wall clock */
+    int64_t next_clock_check_ms;  /* monotonic */
 
     qms_config *cfg;
     qms_engine *eng;

@@ -1024,11 +1024,17 @@ int qms_store_load(qms_store *s, qms_engine *e)
     if (rc != QMS_OK)
         return rc;
     if (stored > today) {
+        /* the clock is behind (a machine without a clock battery, a wrong
+         * time zone): refusing would make systemd restart us forever. Go on
+         * with the stored day; its numbers continue, and the day rolls over
+         * when the clock has passed it. */
         char a[11], b[11];
         qms_day_str(stored, a);
         qms_day_str(today, b);
-        QMS_ERROR("store: the stored day %s is after today (%s): is the clock wrong?", a, b);
-        return QMS_ERR_BAD_STATE;
+        QMS_ERROR("store: the clock says %s, before the stored day %s: is the clock wrong? "
+                  "Going on with %s",
+                  b, a, a);
+        today = stored;
     }
     if ((rc = run(s, ST_BEGIN)) != QMS_OK)
         return rc;
