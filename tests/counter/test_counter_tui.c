@@ -102,7 +102,7 @@ static void wait_screen_ex(const char *want, int absent, int timeout_ms)
 
 static void wait_screen(const char *want)
 {
-    wait_screen_ex(want, 0, 8000);
+    wait_screen_ex(want, 0, 20000); /* what must come: generous under load (ASan, ctest -j) */
 }
 
 static void keys(const char *k)
