@@ -213,6 +213,21 @@ static void test_config_alloc_failures(void **state)
     qms_free(text);
 }
 
+/* The rating words: the top level is always "very satisfied", whatever the
+ * scale, so the SIPAS share (top two) means the same on 3, 4 and 5 levels. */
+static void test_rating_text(void **state)
+{
+    (void)state;
+    assert_string_equal(qms_rating_text(1, 4, 0), "Không hài lòng");
+    assert_string_equal(qms_rating_text(4, 4, 0), "Rất hài lòng");
+    assert_string_equal(qms_rating_text(2, 3, 1), "Satisfied");
+    assert_string_equal(qms_rating_text(3, 3, 1), "Very satisfied");
+    assert_string_equal(qms_rating_text(2, 4, 0), "Bình thường");
+    assert_string_equal(qms_rating_text(1, 5, 1), "Very unsatisfied");
+    assert_string_equal(qms_rating_text(5, 4, 0), "?");
+    assert_string_equal(qms_rating_text(1, 2, 0), "?");
+}
+
 static void test_hostport(void **state)
 {
     (void)state;
@@ -237,6 +252,7 @@ int main(void)
         cmocka_unit_test(test_config_csv_matches_json),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_config_alloc_failures),
+        cmocka_unit_test(test_rating_text),
         cmocka_unit_test(test_hostport),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
