@@ -3,6 +3,7 @@
 #include "qms/config.h"
 #include "qms/csv.h"
 #include "qms/err.h"
+#include "qms/file.h"
 #include "qms/mqtt.h"
 #include "support.h"
 
@@ -12,6 +13,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static void test_err_codes_roundtrip(void **state)
 {
@@ -228,6 +231,49 @@ static void test_rating_text(void **state)
     assert_string_equal(qms_rating_text(1, 2, 0), "?");
 }
 
+static char *slurp(const char *path)
+{
+    static char buf[256];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return buf;
+}
+
+static int write_half_then_fail(FILE *f, void *ctx)
+{
+    (void)ctx;
+    fputs("half", f);
+    return QMS_ERR_IO;
+}
+
+/* A file is replaced whole or not at all, and no temporary file is left. */
+static void test_file_replace(void **state)
+{
+    (void)state;
+    char dir[512], path[600], tmp[700], sub[600];
+    assert_int_equal(qms_test_tmpdir(dir, sizeof dir, "file"), 0);
+    snprintf(path, sizeof path, "%s/a.txt", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    assert_int_equal(qms_file_replace_data(path, "first", 5), QMS_OK);
+    assert_string_equal(slurp(path), "first");
+    assert_int_equal(qms_file_replace_data(path, "second", 6), QMS_OK);
+    assert_string_equal(slurp(path), "second");
+    /* a writer that fails: the old content stays, the half file is gone */
+    assert_int_equal(qms_file_replace(path, write_half_then_fail, NULL), QMS_ERR_IO);
+    assert_string_equal(slurp(path), "second");
+    assert_int_equal(access(tmp, F_OK), -1);
+    /* a folder that does not exist */
+    snprintf(sub, sizeof sub, "%s/none/b.txt", dir);
+    assert_int_equal(qms_file_replace_data(sub, "x", 1), QMS_ERR_IO);
+    assert_int_equal(qms_file_replace_data(path, "", 0), QMS_OK);
+    assert_string_equal(slurp(path), "");
+    qms_test_rmdir(dir);
+}
+
 static void test_hostport(void **state)
 {
     (void)state;
@@ -253,6 +299,7 @@ int main(void)
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_config_alloc_failures),
         cmocka_unit_test(test_rating_text),
+        cmocka_unit_test(test_file_replace),
         cmocka_unit_test(test_hostport),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
