@@ -184,7 +184,7 @@ static void test_small_disk(void **state)
         cJSON_Delete(o);
     }
     assert_true(refused > 0);
-    assert_int_equal(env_log_count(&e, "the disk is full"), 1);
+    assert_int_equal(env_log_count(&e, "the batch was answered db_error and is undone"), 1);
     /* still up, and what needs no write is served */
     assert_int_equal(kill(e.pid, 0), 0);
     o = env_req(&e, k, "counter/1/cmd", "{\"req\":\"d-st2\",\"op\":\"status\"}");
