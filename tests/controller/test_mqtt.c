@@ -296,6 +296,71 @@ static void test_reconnect(void **state)
 
 /* A persistent session: messages published while we are away (process gone)
  * are delivered when we come back with the same client id. */
+/* read_max: at most that many messages reach on_msg per qms_mqtt_io, the
+ * rest are held (in order, nothing lost) and qms_mqtt_more says so. */
+typedef struct sliced {
+    int n, in_call, max_in_call, in_order;
+} sliced;
+
+static void sliced_msg(void *ud, const qms_mqtt_msg *msg)
+{
+    sliced *s = ud;
+    char want[32];
+    snprintf(want, sizeof want, "m-%d", s->n);
+    if (msg->len != (int)strlen(want) || memcmp(msg->payload, want, (size_t)msg->len) != 0)
+        s->in_order = 0;
+    s->n++;
+    if (++s->in_call > s->max_in_call)
+        s->max_in_call = s->in_call;
+}
+
+static void test_read_max(void **state)
+{
+    (void)state;
+    qms_test_broker b;
+    assert_int_equal(qms_test_broker_start(&b, 0), 0);
+    qms_mqtt_opts o = {.host = "127.0.0.1",
+                       .port = b.port,
+                       .client_id = "slicer",
+                       .site = "t",
+                       .device_kind = "test",
+                       .keepalive_s = 5,
+                       .session_expiry_s = 60,
+                       .inflight_max = 200,
+                       .read_max = 5};
+    qms_mqtt *m = NULL;
+    assert_int_equal(qms_mqtt_new(&o, &m), QMS_OK);
+    sliced s = {.in_order = 1};
+    qms_mqtt_set_callbacks(m, sliced_msg, NULL, &s);
+    qms_mqtt_subscribe(m, "qms/t/many", 1);
+    assert_true(wait_connected(m, 3000));
+    qms_mqtt_loop(m, 50);
+    /* 300 messages arrive while the receiver does not read */
+    qms_mqtt *p = session(b.port, "many-sender", "test", 0);
+    assert_true(wait_connected(p, 3000));
+    for (int i = 0; i < 300; i++) {
+        char body[32];
+        snprintf(body, sizeof body, "m-%d", i);
+        assert_int_equal(qms_mqtt_publish(p, "qms/t/many", body, strlen(body), 1, 0), QMS_OK);
+    }
+    assert_int_equal(qms_mqtt_drain(p, 5000), QMS_OK);
+    poll(NULL, 0, 200);
+    int held_seen = 0;
+    int64_t end = qms_mono_ms() + 10000;
+    while (s.n < 300 && qms_mono_ms() < end) {
+        s.in_call = 0;
+        qms_mqtt_loop(m, qms_mqtt_more(m) ? 0 : 20);
+        held_seen |= qms_mqtt_more(m);
+    }
+    assert_int_equal(s.n, 300);
+    assert_true(s.in_order);
+    assert_true(s.max_in_call <= 5);
+    assert_true(held_seen); /* libmosquitto read more than 5 at once: held, then handed over */
+    qms_mqtt_free(p);
+    qms_mqtt_free(m);
+    qms_test_broker_stop(&b);
+}
+
 static void test_persistent_session(void **state)
 {
     (void)state;
@@ -411,6 +476,7 @@ int main(void)
         cmocka_unit_test(test_last_will),
         cmocka_unit_test(test_reconnect),
         cmocka_unit_test(test_persistent_session),
+        cmocka_unit_test(test_read_max),
         cmocka_unit_test(test_request_survives_restart),
         cmocka_unit_test(test_request_resent_until_answered),
     };
