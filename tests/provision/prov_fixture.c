@@ -19,6 +19,7 @@ struct pcli {
     int last_mid, puback_mid, puback_rc, suback_mid;
     int nmsg;
     char *msgs[MAXMSG];
+    char *topics[MAXMSG];
 };
 
 static long ms_now(void)
@@ -142,6 +143,7 @@ static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_mes
             return;
         memcpy(s, msg->payload, (size_t)msg->payloadlen);
         s[msg->payloadlen] = 0;
+        c->topics[c->nmsg] = strdup(msg->topic);
         c->msgs[c->nmsg++] = s;
     }
 }
@@ -211,8 +213,10 @@ void pcli_close(pcli *c)
         mosquitto_loop(c->m, 10, 1);
     }
     mosquitto_destroy(c->m);
-    for (int i = 0; i < c->nmsg; i++)
+    for (int i = 0; i < c->nmsg; i++) {
         free(c->msgs[i]);
+        free(c->topics[i]);
+    }
     free(c);
 }
 
@@ -260,6 +264,24 @@ int pcli_got(pcli *c, const char *payload, int ms)
     want = payload;
     loop_until(c, ms, has, 0);
     return has(c, 0);
+}
+
+static const char *want_topic;
+static int has_like(pcli *c, int arg)
+{
+    (void)arg;
+    for (int i = 0; i < c->nmsg; i++)
+        if (c->topics[i] && !strcmp(c->topics[i], want_topic) && strstr(c->msgs[i], want))
+            return 1;
+    return 0;
+}
+
+int pcli_got_like(pcli *c, const char *topic, const char *needle, int ms)
+{
+    want = needle;
+    want_topic = topic;
+    loop_until(c, ms, has_like, 0);
+    return has_like(c, 0);
 }
 
 void pcli_pump(pcli *a, pcli *b, int ms)

@@ -40,6 +40,8 @@ int pcli_pub(pcli *c, const char *topic, const char *payload);
 int pcli_sub(pcli *c, const char *filter);
 /* Did a message with this payload arrive (waiting up to ms)? */
 int pcli_got(pcli *c, const char *payload, int ms);
+/* Did a message on topic containing needle arrive (waiting up to ms)? */
+int pcli_got_like(pcli *c, const char *topic, const char *needle, int ms);
 /* Run both clients' loops for ms. */
 void pcli_pump(pcli *a, pcli *b, int ms);
 
