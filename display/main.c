@@ -32,6 +32,9 @@
 #ifndef QMS_FONT_DIR
 #define QMS_FONT_DIR "/usr/share/fonts/truetype/noto"
 #endif
+#ifndef QMS_VOICE_INSTALL_DIR
+#define QMS_VOICE_INSTALL_DIR "/usr/share/qms/voice"
+#endif
 #ifndef QMS_VOICE_DIR
 #define QMS_VOICE_DIR "voice"
 #endif
@@ -129,6 +132,37 @@ static void usage(FILE *f)
             "  --list-clips LANG    print the voice pack's clips and texts (name<TAB>text)\n"
             "%s",
             qms_conn_usage());
+}
+
+static int is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The voice pack when none is given: the one installed next to this program
+ * (<prefix>/bin/qms-display -> <prefix>/share/qms/voice, which also finds a
+ * copy installed under a DESTDIR), then the install path it was built for,
+ * then the build tree's (developers running build/bin/qms-display). */
+static void default_voice_dir(char *out, size_t cap)
+{
+    char exe[1024];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0; /* .../bin */
+            slash = strrchr(exe, '/');
+            if (slash && strcmp(slash, "/bin") == 0) {
+                *slash = 0;
+                snprintf(out, cap, "%s/share/qms/voice", exe);
+                if (is_dir(out))
+                    return;
+            }
+        }
+    }
+    snprintf(out, cap, "%s", is_dir(QMS_VOICE_INSTALL_DIR) ? QMS_VOICE_INSTALL_DIR : QMS_VOICE_DIR);
 }
 
 static int list_clips(const char *lang)
@@ -687,8 +721,12 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < nfile_dirs && o->nvoice_dirs < QMS_VOICE_DIRS; i++)
         o->voice_dirs[o->nvoice_dirs++] = file_dirs[i];
-    if (o->nvoice_dirs == 0)
-        o->voice_dirs[o->nvoice_dirs++] = QMS_VOICE_DIR;
+    static char voice_default[1100];
+    if (o->nvoice_dirs == 0) {
+        default_voice_dir(voice_default, sizeof voice_default);
+        o->voice_dirs[o->nvoice_dirs++] = voice_default;
+    }
+    QMS_INFO("voice pack: %s%s", o->voice_dirs[0], o->nvoice_dirs > 1 ? " ..." : "");
     if (o->repeat < 1)
         o->repeat = 1;
     if (o->site)
