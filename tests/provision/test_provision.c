@@ -291,6 +291,49 @@ static void test_rerun_adds_without_changing(void **state)
     free(k1), free(k1b), free(k3), free(ca1), free(ca2), free(crt1), free(crt2);
 }
 
+/* The ACL shipped in examples/ (for examples/mosquitto-tls.conf) is the one
+ * checked above: qms-provision's for the sample center and these devices. */
+static void test_example_acl_is_the_provisioned_one(void **state)
+{
+    (void)state;
+    char acl[400];
+    snprintf(acl, sizeof acl, "%s/acl", E.out);
+    char *mine = slurp(acl), *shipped = slurp(qms_test_src("examples/mosquitto.acl"));
+    assert_non_null(mine);
+    assert_non_null(shipped);
+    if (strcmp(mine, shipped) != 0)
+        fprintf(stderr, "examples/mosquitto.acl differs from what qms-provision writes: "
+                        "regenerate it (docs/provision.md)\n");
+    assert_string_equal(mine, shipped);
+    free(mine);
+    free(shipped);
+}
+
+/* A staff code's hash, checked by an outside implementation (Python's
+ * hashlib), and salted: the same code twice gives two hashes. */
+static void test_staff_hash(void **state)
+{
+    (void)state;
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd,
+             "a=$(echo 4711 | %s --staff-hash) && b=$(echo 4711 | %s --staff-hash) && "
+             "[ \"$a\" != \"$b\" ] && python3 -c '"
+             "import sys,hashlib,base64\n"
+             "for h in sys.argv[1:]:\n"
+             "  k,i,s,d=h.split(\"$\")\n"
+             "  assert k==\"pbkdf2-sha256\"\n"
+             "  ok=hashlib.pbkdf2_hmac(\"sha256\",b\"4711\",base64.b64decode(s),int(i))\n"
+             "  assert ok==base64.b64decode(d), h\n"
+             "  no=hashlib.pbkdf2_hmac(\"sha256\",b\"4712\",base64.b64decode(s),int(i))\n"
+             "  assert no!=base64.b64decode(d)\n' \"$a\" \"$b\"",
+             qms_test_bin("qms-provision"), qms_test_bin("qms-provision"));
+    assert_int_equal(system(cmd), 0);
+    /* too short a code is refused */
+    snprintf(cmd, sizeof cmd, "echo 12 | %s --staff-hash >/dev/null 2>&1",
+             qms_test_bin("qms-provision"));
+    assert_int_not_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -301,6 +344,8 @@ int main(void)
         cmocka_unit_test(test_only_the_controller_publishes_state),
         cmocka_unit_test(test_requests_and_replies_are_private),
         cmocka_unit_test(test_gateway),
+        cmocka_unit_test(test_example_acl_is_the_provisioned_one),
+        cmocka_unit_test(test_staff_hash),
         cmocka_unit_test(test_rerun_adds_without_changing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
