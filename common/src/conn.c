@@ -200,19 +200,28 @@ int qms_conn_load_client(qms_conn *c, const char *path, char *err, size_t errlen
     char *text = slurp(path, err, errlen);
     if (!text)
         return QMS_ERR_IO;
-    cJSON *o = cJSON_Parse(text);
-    free(text);
-    if (!cJSON_IsObject(o)) {
-        cJSON_Delete(o);
-        return bad(err, errlen, "%s: not a JSON object", path);
-    }
-    char base[512];
+    char base[512], why[400];
     snprintf(base, sizeof base, "%s", path);
     char *slash = strrchr(base, '/');
     if (slash)
         *slash = 0;
     else
         snprintf(base, sizeof base, ".");
+    int rc = qms_conn_parse_client(c, text, strlen(text), base, why, sizeof why);
+    free(text);
+    if (rc)
+        return bad(err, errlen, "%s: %s", path, why);
+    return QMS_OK;
+}
+
+int qms_conn_parse_client(qms_conn *c, const char *text, size_t len, const char *base, char *err,
+                          size_t errlen)
+{
+    cJSON *o = cJSON_ParseWithLength(text, len);
+    if (!cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        return bad(err, errlen, "not a JSON object");
+    }
     int rc = QMS_OK, bt = 0;
     char why[300] = "";
     const char *v;
@@ -255,7 +264,7 @@ int qms_conn_load_client(qms_conn *c, const char *path, char *err, size_t errlen
         rc = bad(why, sizeof why, "a field is not a string");
     cJSON_Delete(o);
     if (rc)
-        return bad(err, errlen, "%s: %s", path, why);
+        return bad(err, errlen, "%s", why);
     return QMS_OK;
 }
 

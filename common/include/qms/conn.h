@@ -83,6 +83,10 @@ int qms_conn_from_json(qms_conn *c, const struct cJSON *o, const char *base_dir,
  *  "role","id"}; relative paths from the file's folder. */
 int qms_conn_load_client(qms_conn *c, const char *path, char *err, size_t errlen);
 
+/* The same from text (len bytes); relative paths from base (NULL: as given). */
+int qms_conn_parse_client(qms_conn *c, const char *text, size_t len, const char *base, char *err,
+                          size_t errlen);
+
 /* Copy into dst what src set. */
 void qms_conn_merge(qms_conn *dst, const qms_conn *src);
 
