@@ -177,7 +177,14 @@ static void reload(qms_ctl *c)
         qms_config_free(nc);
         return;
     }
+    ctl_staff_list ns;
+    if (ctl_staff_load(c->config_path, &ns, err, sizeof err)) {
+        QMS_ERROR("reload refused: %s (keeping the running config)", err);
+        qms_config_free(nc);
+        return;
+    }
     if (!reload_allowed(c, nc, why, sizeof why)) {
+        ctl_staff_free(&ns);
         QMS_ERROR("reload refused: %s (keeping the running config)", why);
         qms_config_free(nc);
         return;
@@ -191,8 +198,11 @@ static void reload(qms_ctl *c)
                   qms_err_code(rc));
         qms_engine_free(ne);
         qms_config_free(nc);
+        ctl_staff_free(&ns);
         return;
     }
+    ctl_staff_free(&c->staff);
+    c->staff = ns;
     qms_engine_free(c->eng);
     qms_config_free(c->cfg);
     c->eng = ne;
@@ -301,6 +311,12 @@ int main(int argc, char **argv)
         QMS_ERROR("config: %s", err);
         return 1;
     }
+    if (ctl_staff_load(c->config_path, &c->staff, err, sizeof err)) {
+        QMS_ERROR("config: %s", err);
+        return 1;
+    }
+    if (c->staff.n)
+        QMS_INFO("%d staff may sign in at the counters", c->staff.n);
     const char *site = c->site_override ? c->site_override
                        : (conn.set & QMS_CONN_SITE) ? conn.site
                                                     : c->cfg->site;

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 #ifndef QMS_VERSION
@@ -260,6 +261,39 @@ static int run_oneshot(counter_client *cl, counter_req *req, int list, int timeo
     return status;
 }
 
+/* The staff member's sign-in code: asked for without echo on a terminal, a
+ * line of stdin otherwise (scripts). "" when none is given. 0 = ok. */
+static int read_code(int en, char *out, size_t cap)
+{
+    out[0] = 0;
+    int tty = isatty(0);
+    struct termios old, quiet;
+    if (tty) {
+        fputs(en ? "Sign-in code: " : "Mã đăng nhập: ", stderr);
+        fflush(stderr);
+        if (tcgetattr(0, &old) == 0) {
+            quiet = old;
+            quiet.c_lflag &= ~(tcflag_t)ECHO;
+            tcsetattr(0, TCSAFLUSH, &quiet);
+        } else {
+            tty = 0;
+        }
+    }
+    char line[256];
+    int ok = fgets(line, sizeof line, stdin) != NULL;
+    if (tty) {
+        tcsetattr(0, TCSAFLUSH, &old);
+        fputc('\n', stderr);
+    }
+    if (!ok)
+        return 0;
+    line[strcspn(line, "\r\n")] = 0;
+    if (strlen(line) >= cap)
+        return -1;
+    memcpy(out, line, strlen(line) + 1);
+    return 0;
+}
+
 static int parse_int(const char *s, int lo, int hi, int *out)
 {
     char *end;
@@ -427,8 +461,15 @@ int main(int argc, char **argv)
             snprintf(req.to_service, sizeof req.to_service, "%s", to_service ? to_service : "");
             req.to_counter = to_counter;
         }
-        if (req.op == COUNTER_OP_OPEN && staff)
+        if (req.op == COUNTER_OP_OPEN && staff) {
             snprintf(req.staff, sizeof req.staff, "%s", staff);
+            /* sign in: the code is asked for, never an argument (ps shows those) */
+            if (read_code(en, req.code, sizeof req.code) != 0) {
+                fprintf(stderr, "qms-counter: %s\n",
+                        en ? "the sign-in code is too long" : "mã đăng nhập quá dài");
+                return EXIT_USAGE;
+            }
+        }
     }
 
     qms_mqtt_opts mo = {0};
