@@ -94,7 +94,7 @@ int prov_start(prov_env *e, const char *const *extra)
     fputs("user root\n", out);
     fclose(in);
     fclose(out);
-    if (qms_test_broker_start_conf(&e->broker, test_conf, e->tls_port))
+    if (qms_test_broker_start_file(&e->broker, test_conf, e->tls_port))
         return -1;
     return qms_test_wait_port(e->local_port, 10000);
 }
