@@ -492,6 +492,7 @@ int main(int argc, char **argv)
     qms_engine_free(c->eng);
     qms_store_close(c->store);
     qms_config_free(c->cfg);
+    ctl_staff_free(&c->staff);
     close(sig_pipe[0]);
     close(sig_pipe[1]);
     return exit_code;
