@@ -36,6 +36,22 @@ ls "$R"/share/qms/voice/*.wav >/dev/null 2>&1 || fail "no voice pack in share/qm
 grep -q "ExecStart=/usr/local/bin/qms-controller" "$R/lib/systemd/system/qms-controller.service" ||
   fail "the controller unit does not run the installed program"
 
+# the .deb (CPack): the same files, the dependencies, the postinst that makes user qms
+if command -v dpkg-deb >/dev/null; then
+  cpack -G DEB --config "$build/CPackConfig.cmake" -B "$work/pkg" >"$work/cpack.log" 2>&1 ||
+    fail "cpack -G DEB"
+  deb=$(ls "$work"/pkg/qms_*.deb) || fail "no .deb made"
+  dpkg-deb -f "$deb" Depends | grep -q mosquitto || fail ".deb does not depend on mosquitto"
+  dpkg-deb --ctrl-tarfile "$deb" | tar -t | grep -q postinst || fail ".deb has no postinst"
+  dpkg-deb -x "$deb" "$work/debroot"
+  prefix=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$build/CMakeCache.txt")
+  for p in qms-controller qms-counter qms-provision qms-kiosk qms-display; do
+    [ -x "$work/debroot$prefix/bin/$p" ] || fail "$p not in the .deb"
+  done
+  ls "$work/debroot$prefix"/share/qms/voice/*.wav >/dev/null 2>&1 || fail "no voice pack in the .deb"
+  rm -rf "$work/pkg" "$work/debroot"
+fi
+
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 tls=$(free_port); local_port=$(free_port)
 "$R/bin/qms-provision" --config "$R/etc/qms/center.json" --out "$work/broker" --host 127.0.0.1 \
