@@ -213,6 +213,13 @@ static int execute(qms_ctl *c, const qms_request *r, cJSON *o)
         rc = qms_engine_close(e, ci);
         break;
     case QMS_OP_OPEN:
+        /* With a staff list (center.json "staff"), who opens a counter signs
+         * in: a known staff id and its code, else nothing happens. */
+        if (c->staff.n > 0 &&
+            (!r->has_staff || ctl_staff_check(&c->staff, r->staff, r->code) != QMS_OK)) {
+            QMS_WARN("counter %d: sign-in refused for staff \"%s\"", r->counter, r->staff);
+            return QMS_ERR_BAD_STAFF;
+        }
         /* "open" is resume that also says who is there; open already is fine */
         if (qms_engine_counter(e, ci)->state != QMS_C_OPEN)
             rc = qms_engine_resume(e, ci);

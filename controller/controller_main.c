@@ -5,6 +5,7 @@
 #include "ctl.h"
 
 #include "qms/alloc.h"
+#include "qms/conn.h"
 #include "qms/err.h"
 #include "qms/log.h"
 
@@ -135,8 +136,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: qms-controller --config FILE --db FILE [--broker HOST:PORT] [--site SITE]\n"
-            "                      [--username U --password P] [--cafile F [--certfile F --keyfile "
-            "F]]\n"
+            "                      [--client FILE] [--username U --password P]\n"
+            "                      [--cafile F [--certfile F --keyfile F]]\n"
             "                      [--clock YYYY-MM-DDTHH:MM:SS[.mmm]] [--verbose] [--help] "
             "[--version]\n"
             "\n"
@@ -146,14 +147,13 @@ static void usage(FILE *f)
             "\n"
             "  --config FILE    the center (JSON, docs/config.md); SIGHUP reloads it\n"
             "  --db FILE        the SQLite store (created if missing)\n"
-            "  --broker H:P     MQTT broker (default 127.0.0.1:1883)\n"
             "  --site SITE      topic root qms/SITE/ (default: the config's \"site\")\n"
-            "  --username U, --password P   broker credentials (or QMS_BROKER_PASSWORD)\n"
-            "  --cafile F       TLS with this CA; --certfile/--keyfile for a client certificate\n"
             "  --clock T        run the clock from local time T (tests and demos)\n"
             "  --disk-reserve B refuse takes while the store's disk has fewer than B bytes\n"
             "                   free (default 1048576; 0: only a failing commit stops them)\n"
-            "  --verbose        debug logging\n");
+            "  --verbose        debug logging\n"
+            "%s",
+            qms_conn_usage());
 }
 
 /* "2026-11-26T09:00:00[.mmm]" local time of the center -> epoch ms */
@@ -250,7 +250,14 @@ static void reload(qms_ctl *c)
         qms_config_free(nc);
         return;
     }
+    ctl_staff_list ns;
+    if (ctl_staff_load(c->config_path, &ns, err, sizeof err)) {
+        QMS_ERROR("reload refused: %s (keeping the running config)", err);
+        qms_config_free(nc);
+        return;
+    }
     if (!reload_allowed(c, nc, why, sizeof why)) {
+        ctl_staff_free(&ns);
         QMS_ERROR("reload refused: %s (keeping the running config)", why);
         qms_config_free(nc);
         return;
@@ -264,8 +271,11 @@ static void reload(qms_ctl *c)
                   qms_err_code(rc));
         qms_engine_free(ne);
         qms_config_free(nc);
+        ctl_staff_free(&ns);
         return;
     }
+    ctl_staff_free(&c->staff);
+    c->staff = ns;
     qms_engine_free(c->eng);
     qms_config_free(c->cfg);
     c->eng = ne;
@@ -352,29 +362,40 @@ int main(int argc, char **argv)
 {
     static qms_ctl ctl;
     qms_ctl *c = &ctl;
-    const char *broker = "127.0.0.1:1883", *clock_start = NULL;
+    const char *clock_start = NULL;
     int verbose = 0, reserve_set = 0;
+    static qms_conn conn;
+    qms_conn_init(&conn);
+    char cerr[600];
     static const struct option longopts[] = {
         {"config", required_argument, 0, 'c'},
         {"db", required_argument, 0, 'd'},
-        {"broker", required_argument, 0, 'b'},
         {"site", required_argument, 0, 's'},
-        {"username", required_argument, 0, 'u'},
-        {"password", required_argument, 0, 'p'},
-        {"cafile", required_argument, 0, 'A'},
-        {"certfile", required_argument, 0, 'C'},
-        {"keyfile", required_argument, 0, 'K'},
         {"clock", required_argument, 0, 'T'},
         {"verbose", no_argument, 0, 'v'},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
         {"disk-reserve", required_argument, 0, 'R'},
         {"test-wall-offset-file", required_argument, 0, 'W'},
+        QMS_CONN_LONGOPTS,
         {0, 0, 0, 0},
     };
+    /* the old short letters of the broker options */
+    static const char shorts[] = "bupACK";
+    static const int short_val[] = {0, 1, 2, 4, 5, 6};
     qms_mqtt_opts *mo = &c->mopts;
     int opt;
     while ((opt = getopt_long(argc, argv, "c:d:b:s:u:p:A:C:K:T:R:W:vhV", longopts, NULL)) != -1) {
+        const char *sl = opt > 0 && opt < 128 ? strchr(shorts, opt) : NULL;
+        if (sl)
+            opt = QMS_CONN_OPT_BASE + short_val[sl - shorts];
+        if (opt >= QMS_CONN_OPT_BASE && opt < QMS_CONN_OPT_END) {
+            if (qms_conn_getopt(&conn, opt, optarg, cerr, sizeof cerr)) {
+                fprintf(stderr, "qms-controller: %s\n", cerr);
+                return 2;
+            }
+            continue;
+        }
         switch (opt) {
         case 'c':
             c->config_path = optarg;
@@ -382,26 +403,8 @@ int main(int argc, char **argv)
         case 'd':
             c->db_path = optarg;
             break;
-        case 'b':
-            broker = optarg;
-            break;
         case 's':
             c->site_override = optarg;
-            break;
-        case 'u':
-            mo->username = optarg;
-            break;
-        case 'p':
-            mo->password = optarg;
-            break;
-        case 'A':
-            mo->cafile = optarg;
-            break;
-        case 'C':
-            mo->certfile = optarg;
-            break;
-        case 'K':
-            mo->keyfile = optarg;
             break;
         case 'T':
             clock_start = optarg;
@@ -441,27 +444,31 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (mo->username && !mo->password)
-        mo->password = getenv("QMS_BROKER_PASSWORD");
-    if ((mo->certfile || mo->keyfile) && !mo->cafile) {
-        fprintf(stderr, "qms-controller: --certfile/--keyfile need --cafile\n");
+    if (qms_conn_finish(&conn, cerr, sizeof cerr)) {
+        fprintf(stderr, "qms-controller: %s\n", cerr);
         return 2;
     }
+    qms_conn_apply(&conn, mo);
     qms_log_init("qms-controller", verbose ? QMS_LOG_DEBUG : QMS_LOG_INFO);
     cJSON_Hooks hooks = {cjson_malloc, qms_free};
     cJSON_InitHooks(&hooks);
 
-    char host[256], err[256];
-    int port;
-    if (qms_parse_hostport(broker, host, sizeof host, &port)) {
-        fprintf(stderr, "qms-controller: bad --broker \"%s\" (want host:port)\n", broker);
-        return 2;
-    }
+    char err[256];
+    const char *host = mo->host;
+    int port = mo->port;
     if (qms_config_load_file(c->config_path, &c->cfg, err, sizeof err)) {
         QMS_ERROR("config: %s", err);
         return 1;
     }
-    const char *site = c->site_override ? c->site_override : c->cfg->site;
+    if (ctl_staff_load(c->config_path, &c->staff, err, sizeof err)) {
+        QMS_ERROR("config: %s", err);
+        return 1;
+    }
+    if (c->staff.n)
+        QMS_INFO("%d staff may sign in at the counters", c->staff.n);
+    const char *site = c->site_override ? c->site_override
+                       : (conn.set & QMS_CONN_SITE) ? conn.site
+                                                    : c->cfg->site;
     for (const char *p = site; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
               *p == '_' || *p == '-'))
@@ -533,8 +540,6 @@ int main(int argc, char **argv)
         QMS_ERROR("site name too long for a client id: %s", c->site);
         return 2;
     }
-    mo->host = host;
-    mo->port = port;
     mo->client_id = c->client_id;
     mo->site = c->site;
     mo->device_kind = "controller";
@@ -657,6 +662,7 @@ int main(int argc, char **argv)
     qms_engine_free(c->eng);
     qms_store_close(c->store);
     qms_config_free(c->cfg);
+    ctl_staff_free(&c->staff);
     close(sig_pipe[0]);
     close(sig_pipe[1]);
     return exit_code;

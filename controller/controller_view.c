@@ -164,6 +164,8 @@ static cJSON *call_obj(qms_ctl *c, const qms_ticket *t, int ci, int recall, int6
         cJSON_AddStringToObject(o, "service_name_en", s->name_en ? s->name_en : "");
     }
     cJSON_AddNumberToObject(o, "priority", t->priority);
+    if (ci >= 0 && ci < cfg->ncounters && qms_engine_counter(c->eng, ci)->staff[0])
+        cJSON_AddStringToObject(o, "staff", qms_engine_counter(c->eng, ci)->staff);
     cJSON_AddBoolToObject(o, "recall", recall);
     cJSON_AddNumberToObject(o, "at_ms", (double)at_ms);
     cJSON_AddNumberToObject(o, "seq", (double)seq);

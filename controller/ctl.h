@@ -14,6 +14,7 @@
 
 #include "engine.h"
 #include "proto.h"
+#include "staff.h"
 #include "store.h"
 
 #include "qms/clock.h"
@@ -63,6 +64,7 @@ typedef struct qms_ctl {
     int64_t next_clock_check_ms;  /* monotonic */
 
     qms_config *cfg;
+    ctl_staff_list staff; /* center.json "staff": who may sign in at a counter */
     qms_engine *eng;
     qms_store *store;
     qms_mqtt *mqtt;

@@ -302,6 +302,8 @@ static int decode_fields(qms_topic_kind kind, const cJSON *o, qms_request *r, ch
         return QMS_OK;
     case QMS_OP_OPEN:
         r->has_staff = cJSON_GetObjectItemCaseSensitive(o, "staff") != NULL;
+        if ((rc = get_str(o, "code", r->code, sizeof r->code, 0, 0, why, whylen)))
+            return rc;
         return get_str(o, "staff", r->staff, sizeof r->staff, 0, 0, why, whylen);
     default:
         return QMS_OK;

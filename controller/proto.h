@@ -53,6 +53,7 @@ typedef struct qms_request {
     int level;                       /* rate: 1..rating_levels */
     char staff[64];                  /* open: who is at the counter */
     int has_staff;                   /* open: "staff" was given */
+    char code[64];                   /* open: the staff member's sign-in code ("" = none) */
     char reason[32];                 /* cancel: why, e.g. "print_failed" */
 } qms_request;
 

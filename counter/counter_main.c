@@ -10,6 +10,7 @@
 #include "qms/alloc.h"
 #include "qms/clock.h"
 #include "qms/config.h"
+#include "qms/conn.h"
 #include "qms/err.h"
 #include "qms/log.h"
 #include "qms/mqtt.h"
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 #ifndef QMS_VERSION
@@ -57,18 +59,21 @@ static void usage(FILE *f)
           "\n"
           "Options:\n"
           "  -c, --counter N         the counter number (required)\n"
-          "  -b, --broker HOST:PORT  MQTT broker (default 127.0.0.1:1883)\n"
           "  -s, --site S            the center's site name (topics qms/S/...)\n"
           "      --config FILE       the center's configuration (gives the site and names)\n"
           "  -l, --lang vi|en        language of what is printed (default vi)\n"
           "  -i, --interactive       the terminal mode (single keys, live view)\n"
           "  -t, --timeout SECONDS   give up waiting for the controller (default 8)\n"
-          "      --user U --password P --cafile F --cert F --key F   broker login / TLS\n"
           "  -v, --verbose           log the MQTT session to stderr\n"
           "  -h, --help, -V, --version\n"
           "\n"
           "Exit status: 0 done, 1 refused by the controller, 2 usage, 3 broker\n"
-          "unreachable, 4 no answer from the controller.\n",
+          "unreachable, 4 no answer from the controller.\n"
+          "\n",
+          f);
+    fputs(qms_conn_usage(), f);
+    fputs("  (-b is --broker; --user, --cert, --key: deprecated names of --username,\n"
+          "   --certfile, --keyfile, kept for this release)\n",
           f);
 }
 
@@ -256,6 +261,39 @@ static int run_oneshot(counter_client *cl, counter_req *req, int list, int timeo
     return status;
 }
 
+/* The staff member's sign-in code: asked for without echo on a terminal, a
+ * line of stdin otherwise (scripts). "" when none is given. 0 = ok. */
+static int read_code(int en, char *out, size_t cap)
+{
+    out[0] = 0;
+    int tty = isatty(0);
+    struct termios old, quiet;
+    if (tty) {
+        fputs(en ? "Sign-in code: " : "Mã đăng nhập: ", stderr);
+        fflush(stderr);
+        if (tcgetattr(0, &old) == 0) {
+            quiet = old;
+            quiet.c_lflag &= ~(tcflag_t)ECHO;
+            tcsetattr(0, TCSAFLUSH, &quiet);
+        } else {
+            tty = 0;
+        }
+    }
+    char line[256];
+    int ok = fgets(line, sizeof line, stdin) != NULL;
+    if (tty) {
+        tcsetattr(0, TCSAFLUSH, &old);
+        fputc('\n', stderr);
+    }
+    if (!ok)
+        return 0;
+    line[strcspn(line, "\r\n")] = 0;
+    if (strlen(line) >= cap)
+        return -1;
+    memcpy(out, line, strlen(line) + 1);
+    return 0;
+}
+
 static int parse_int(const char *s, int lo, int hi, int *out)
 {
     char *end;
@@ -268,35 +306,41 @@ static int parse_int(const char *s, int lo, int hi, int *out)
 
 int main(int argc, char **argv)
 {
-    enum { O_CONFIG = 256, O_USER, O_PASS, O_CAFILE, O_CERT, O_KEY, O_TO_SVC, O_TO_CTR, O_STAFF };
+    enum { O_CONFIG = 256, O_TO_SVC, O_TO_CTR, O_STAFF };
     static const struct option opts[] = {
         {"counter", required_argument, 0, 'c'},
-        {"broker", required_argument, 0, 'b'},
         {"site", required_argument, 0, 's'},
         {"config", required_argument, 0, O_CONFIG},
         {"lang", required_argument, 0, 'l'},
         {"interactive", no_argument, 0, 'i'},
         {"timeout", required_argument, 0, 't'},
-        {"user", required_argument, 0, O_USER},
-        {"password", required_argument, 0, O_PASS},
-        {"cafile", required_argument, 0, O_CAFILE},
-        {"cert", required_argument, 0, O_CERT},
-        {"key", required_argument, 0, O_KEY},
         {"to-service", required_argument, 0, O_TO_SVC},
         {"to-counter", required_argument, 0, O_TO_CTR},
         {"staff", required_argument, 0, O_STAFF},
         {"verbose", no_argument, 0, 'v'},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
+        QMS_CONN_LONGOPTS,
         {0, 0, 0, 0},
     };
     int counter = -1, interactive = 0, en = 0, verbose = 0, timeout_s = 8;
-    const char *broker = "127.0.0.1:1883", *site = NULL, *config_path = NULL;
-    const char *user = NULL, *pass = NULL, *cafile = NULL, *cert = NULL, *key = NULL;
+    const char *site = NULL, *config_path = NULL;
+    static qms_conn conn;
+    qms_conn_init(&conn);
+    char cerr[600];
     const char *to_service = NULL, *staff = NULL;
     int to_counter = 0, list = 0;
     int ch;
     while ((ch = getopt_long(argc, argv, "c:b:s:l:it:vhV", opts, NULL)) != -1) {
+        if (ch == 'b')
+            ch = QMS_CONN_OPT_BASE; /* -b is --broker */
+        if (ch >= QMS_CONN_OPT_BASE && ch < QMS_CONN_OPT_END) {
+            if (qms_conn_getopt(&conn, ch, optarg, cerr, sizeof cerr)) {
+                fprintf(stderr, "qms-counter: %s\n", cerr);
+                return EXIT_USAGE;
+            }
+            continue;
+        }
         switch (ch) {
         case 'c':
             if (parse_int(optarg, 1, 99999, &counter)) {
@@ -304,9 +348,6 @@ int main(int argc, char **argv)
                         optarg);
                 return EXIT_USAGE;
             }
-            break;
-        case 'b':
-            broker = optarg;
             break;
         case 's':
             site = optarg;
@@ -329,21 +370,6 @@ int main(int argc, char **argv)
                 fprintf(stderr, "qms-counter: --timeout wants seconds (1..3600)\n");
                 return EXIT_USAGE;
             }
-            break;
-        case O_USER:
-            user = optarg;
-            break;
-        case O_PASS:
-            pass = optarg;
-            break;
-        case O_CAFILE:
-            cafile = optarg;
-            break;
-        case O_CERT:
-            cert = optarg;
-            break;
-        case O_KEY:
-            key = optarg;
             break;
         case O_TO_SVC:
             to_service = optarg;
@@ -371,6 +397,13 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
+    if (qms_conn_finish(&conn, cerr, sizeof cerr) != QMS_OK) {
+        fprintf(stderr, "qms-counter: %s\n", cerr);
+        return EXIT_USAGE;
+    }
+    /* a counter's client file names its counter */
+    if (counter < 0 && (conn.set & QMS_CONN_ID) && parse_int(conn.device_id, 1, 99999, &counter))
+        counter = -1;
     if (counter < 0) {
         fprintf(stderr, "qms-counter: say which counter: --counter N\n");
         usage(stderr);
@@ -428,16 +461,23 @@ int main(int argc, char **argv)
             snprintf(req.to_service, sizeof req.to_service, "%s", to_service ? to_service : "");
             req.to_counter = to_counter;
         }
-        if (req.op == COUNTER_OP_OPEN && staff)
+        if (req.op == COUNTER_OP_OPEN && staff) {
             snprintf(req.staff, sizeof req.staff, "%s", staff);
+            /* sign in: the code is asked for, never an argument (ps shows those) */
+            if (read_code(en, req.code, sizeof req.code) != 0) {
+                fprintf(stderr, "qms-counter: %s\n",
+                        en ? "the sign-in code is too long" : "mã đăng nhập quá dài");
+                return EXIT_USAGE;
+            }
+        }
     }
 
-    char host[256];
-    int port;
-    if (qms_parse_hostport(broker, host, sizeof host, &port) != QMS_OK) {
-        fprintf(stderr, "qms-counter: --broker wants host:port, not '%s'\n", broker);
-        return EXIT_USAGE;
-    }
+    qms_mqtt_opts mo = {0};
+    qms_conn_apply(&conn, &mo);
+    if (!site && (conn.set & QMS_CONN_SITE))
+        site = conn.site;
+    char broker[300];
+    snprintf(broker, sizeof broker, "%s:%d", mo.host, mo.port);
     qms_config *cfg = NULL;
     if (config_path) {
         char err[256];
@@ -459,15 +499,15 @@ int main(int argc, char **argv)
     snprintf(device_id, sizeof device_id, interactive ? "%d" : "%d-cli", counter);
     qms_mqtt_lib_init();
     counter_client_opts co = {
-        .host = host,
-        .port = port,
+        .host = mo.host,
+        .port = mo.port,
         .site = site,
         .counter = counter,
-        .username = user,
-        .password = pass,
-        .cafile = cafile,
-        .certfile = cert,
-        .keyfile = key,
+        .username = mo.username,
+        .password = mo.password,
+        .cafile = mo.cafile,
+        .certfile = mo.certfile,
+        .keyfile = mo.keyfile,
         .device_id = device_id,
         .mode = interactive ? "terminal" : "cli",
         .cfg = cfg,
@@ -486,10 +526,10 @@ int main(int argc, char **argv)
     int status;
     if (interactive) {
         counter_tui_opts to = {
-            .in_fd = 0, .out_fd = 1, .lang_en = en, .broker = broker, .has_cert = cert != NULL};
+            .in_fd = 0, .out_fd = 1, .lang_en = en, .broker = broker, .has_cert = mo.certfile != NULL};
         status = counter_tui_run(cl, &to);
     } else {
-        status = run_oneshot(cl, &req, list, timeout_s * 1000, en, broker, cert != NULL);
+        status = run_oneshot(cl, &req, list, timeout_s * 1000, en, broker, mo.certfile != NULL);
     }
     counter_client_free(cl);
     qms_mqtt_lib_cleanup();

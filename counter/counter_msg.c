@@ -60,6 +60,8 @@ char *counter_req_encode(const counter_req *r)
     case COUNTER_OP_OPEN:
         if (r->staff[0])
             ok = ok && cJSON_AddStringToObject(o, "staff", r->staff);
+        if (r->code[0])
+            ok = ok && cJSON_AddStringToObject(o, "code", r->code);
         break;
     default:
         break;

@@ -42,6 +42,7 @@ typedef struct counter_req {
     int to_counter;                /* transfer: counter number, 0 = any */
     int level;                     /* rate: 1..rating_levels */
     char staff[64];                /* open: who signs in, "" = nobody said */
+    char code[64];                 /* open: the staff member's sign-in code, "" = none */
     int lang_en;                   /* ask for English refusal messages */
 } counter_req;
 

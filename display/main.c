@@ -11,6 +11,7 @@
 #include "qms/alloc.h"
 #include "qms/clock.h"
 #include "qms/config.h"
+#include "qms/conn.h"
 #include "qms/csv.h"
 #include "qms/err.h"
 #include "qms/log.h"
@@ -32,6 +33,9 @@
 #ifndef QMS_FONT_DIR
 #define QMS_FONT_DIR "/usr/share/fonts/truetype/noto"
 #endif
+#ifndef QMS_VOICE_INSTALL_DIR
+#define QMS_VOICE_INSTALL_DIR "/usr/share/qms/voice"
+#endif
 #ifndef QMS_VOICE_DIR
 #define QMS_VOICE_DIR "voice"
 #endif
@@ -45,7 +49,9 @@
 
 typedef struct options {
     const char *config_path;
-    const char *broker;
+    qms_conn conn;     /* broker, credentials, TLS: the display file's keys ... */
+    qms_conn conn_cli; /* ... under the command line's (docs/options.md) */
+    int id_given;
     const char *site;
     const char *id;
     int portrait;
@@ -105,7 +111,6 @@ static void usage(FILE *f)
             "usage: qms-display --config FILE --broker HOST:PORT [options]\n"
             "  --config FILE        center config (examples/center.json) or a display file\n"
             "                       {\"site\":..., \"display\":{...}} (docs/display.md)\n"
-            "  --broker HOST:PORT   MQTT broker\n"
             "  --site S             topic root qms/S/ (default: the config's site)\n"
             "  --id ID              this display's device id (default 1)\n"
             "  --portrait           1080x1920 layout\n"
@@ -125,7 +130,40 @@ static void usage(FILE *f)
             "  --fullscreen         fill the screen\n"
             "  --size WxH           window size (default 1920x1080, portrait 1080x1920)\n"
             "  --font-dir DIR       where NotoSans-*.ttf are\n"
-            "  --list-clips LANG    print the voice pack's clips and texts (name<TAB>text)\n");
+            "  --list-clips LANG    print the voice pack's clips and texts (name<TAB>text)\n"
+            "%s",
+            qms_conn_usage());
+}
+
+static int is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The voice pack when none is given: the one installed next to this program
+ * (<prefix>/bin/qms-display -> <prefix>/share/qms/voice, which also finds a
+ * copy installed under a DESTDIR), then the install path it was built for,
+ * then the build tree's (developers running build/bin/qms-display). */
+static void default_voice_dir(char *out, size_t cap)
+{
+    char exe[1024];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0; /* .../bin */
+            slash = strrchr(exe, '/');
+            if (slash && strcmp(slash, "/bin") == 0) {
+                *slash = 0;
+                snprintf(out, cap, "%s/share/qms/voice", exe);
+                if (is_dir(out))
+                    return;
+            }
+        }
+    }
+    snprintf(out, cap, "%s", is_dir(QMS_VOICE_INSTALL_DIR) ? QMS_VOICE_INSTALL_DIR : QMS_VOICE_DIR);
 }
 
 static int list_clips(const char *lang)
@@ -173,6 +211,21 @@ static int load_file_options(const char *path, options *o, qms_config **center, 
     const cJSON *s = cJSON_GetObjectItemCaseSensitive(js, "site");
     if (cJSON_IsString(s))
         snprintf(site, sitecap, "%s", s->valuestring);
+    {
+        char dir[512];
+        snprintf(dir, sizeof dir, "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = 0;
+        else
+            snprintf(dir, sizeof dir, ".");
+        if (qms_conn_from_json(&o->conn, js, dir, err, sizeof err) != QMS_OK) {
+            fprintf(stderr, "qms-display: %s: %s\n", path, err);
+            cJSON_Delete(js);
+            qms_free(text);
+            return QMS_ERR_INVAL;
+        }
+    }
     static char keep[8][512]; /* strings outlive the JSON tree */
     int nkeep = 0;
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(js, "display");
@@ -241,18 +294,28 @@ static int parse_args(int argc, char **argv, options *o)
         }                                                                                          \
         i++;                                                                                       \
     } while (0)
+        char cerr[600];
+        int cr = strncmp(a, "--", 2) == 0 ? qms_conn_option(&o->conn_cli, a + 2, val, cerr,
+                                                            sizeof cerr)
+                                          : 0;
+        if (cr < 0) {
+            fprintf(stderr, "qms-display: %s\n", cerr);
+            return -1;
+        }
+        if (cr > 0) {
+            i++;
+            continue;
+        }
         if (strcmp(a, "--config") == 0) {
             NEEDVAL();
             o->config_path = val;
-        } else if (strcmp(a, "--broker") == 0) {
-            NEEDVAL();
-            o->broker = val;
         } else if (strcmp(a, "--site") == 0) {
             NEEDVAL();
             o->site = val;
         } else if (strcmp(a, "--id") == 0) {
             NEEDVAL();
             o->id = val;
+            o->id_given = 1;
         } else if (strcmp(a, "--portrait") == 0) {
             o->portrait = 1;
         } else if (strcmp(a, "--lang") == 0) {
@@ -449,8 +512,10 @@ static void on_msg(void *ud, const qms_mqtt_msg *m)
     (void)ud;
     int64_t now = qms_mono_ms();
     if (strcmp(m->topic, D.sync_topic) == 0) {
-        D.synced = 1;
-        D.dirty = 1;
+        if (!m->retained) { /* our own status, live: see on_conn */
+            D.synced = 1;
+            D.dirty = 1;
+        }
         return;
     }
     /* A burst of calls: each gets its own frame and screenshot. */
@@ -495,9 +560,9 @@ static void on_conn(void *ud, int connected)
     D.synced = 0;
     D.dirty = 1;
     /* The broker sends a subscription's retained messages before it handles
-     * our next publish, so when this echo comes back the picture is whole. */
-    if (connected)
-        qms_mqtt_publish(D.mqtt, D.sync_topic, "sync", 4, 1, 0);
+     * our next publish, so when the echo of the device status the session
+     * publishes after its subscriptions comes back (live, not retained), the
+     * picture is whole. (The status is the one topic a display may publish.) */
 }
 
 static int open_window(void)
@@ -651,19 +716,37 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < nfile_dirs && o->nvoice_dirs < QMS_VOICE_DIRS; i++)
         o->voice_dirs[o->nvoice_dirs++] = file_dirs[i];
-    if (o->nvoice_dirs == 0)
-        o->voice_dirs[o->nvoice_dirs++] = QMS_VOICE_DIR;
+    static char voice_default[1100];
+    if (o->nvoice_dirs == 0) {
+        default_voice_dir(voice_default, sizeof voice_default);
+        o->voice_dirs[o->nvoice_dirs++] = voice_default;
+    }
+    QMS_INFO("voice pack: %s%s", o->voice_dirs[0], o->nvoice_dirs > 1 ? " ..." : "");
     if (o->repeat < 1)
         o->repeat = 1;
     if (o->site)
         snprintf(site, sizeof site, "%s", o->site);
-    char host[256];
-    int port = 0;
-    if (!o->broker || qms_parse_hostport(o->broker, host, sizeof host, &port) != QMS_OK) {
-        fprintf(stderr, "qms-display: --broker HOST:PORT is required\n");
+    char cerr[600];
+    if (qms_conn_resolve(&o->conn, &o->conn_cli, cerr, sizeof cerr) != QMS_OK) {
+        fprintf(stderr, "qms-display: %s\n", cerr);
         qms_config_free(center);
         return 2;
     }
+    if (!(o->conn.set & QMS_CONN_HOST)) {
+        fprintf(stderr, "qms-display: --broker HOST:PORT (or --client FILE) is required\n");
+        qms_config_free(center);
+        return 2;
+    }
+    /* a client file knows the site and this display's id (the broker's ACL
+     * lets it publish only that display's status) */
+    if ((o->conn.set & QMS_CONN_SITE) && !o->site)
+        snprintf(site, sizeof site, "%s", o->conn.site);
+    if ((o->conn.set & QMS_CONN_ID) && !o->id_given)
+        o->id = o->conn.device_id;
+    qms_mqtt_opts mo = {0};
+    qms_conn_apply(&o->conn, &mo);
+    const char *host = mo.host;
+    int port = mo.port;
     if (!site[0]) {
         fprintf(stderr, "qms-display: no site: give --site or a config with \"site\"\n");
         qms_config_free(center);
@@ -707,12 +790,10 @@ int main(int argc, char **argv)
     qms_mqtt_lib_init();
     char client_id[128];
     snprintf(client_id, sizeof client_id, "qms-display-%s-%ld", o->id, (long)getpid());
-    qms_mqtt_opts mo = {.host = host,
-                        .port = port,
-                        .client_id = client_id,
-                        .site = site,
-                        .device_kind = "display",
-                        .device_id = o->id};
+    mo.client_id = client_id;
+    mo.site = site;
+    mo.device_kind = "display";
+    mo.device_id = o->id;
     if (qms_mqtt_new(&mo, &D.mqtt) != QMS_OK) {
         QMS_ERROR("cannot set up the MQTT session");
         return 1;
@@ -727,7 +808,7 @@ int main(int argc, char **argv)
     }
     qms_topic(D.call_topic, sizeof D.call_topic, site, "call");
     char sync_suffix[160];
-    snprintf(sync_suffix, sizeof sync_suffix, "display/%s/sync", client_id);
+    snprintf(sync_suffix, sizeof sync_suffix, "device/display/%s/status", o->id);
     qms_topic(D.sync_topic, sizeof D.sync_topic, site, sync_suffix);
     qms_mqtt_subscribe(D.mqtt, D.sync_topic, 1);
     char status[128];

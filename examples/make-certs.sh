@@ -3,14 +3,14 @@
 # certificate and one client certificate per program (docs/controller.md,
 # "Security"). Keep ca.key offline once done.
 #   sh examples/make-certs.sh DIR BROKER_IP [NAME...]
-#   e.g. sh examples/make-certs.sh /etc/qms/tls 192.168.1.10 qms-controller kiosk-1 counter-5
+#   e.g. sh examples/make-certs.sh /etc/qms/tls 192.168.1.10 controller kiosk-k1 counter-5
 # Each NAME gets NAME.crt and NAME.key; the broker (use_identity_as_username)
 # knows the program by NAME.
 set -eu
 dir=${1:?directory}
 ip=${2:?broker IP address}
 shift 2
-[ $# -gt 0 ] || set -- qms-controller
+[ $# -gt 0 ] || set -- controller
 days=${QMS_CERT_DAYS:-825}
 mkdir -p "$dir"
 cd "$dir"

@@ -277,6 +277,7 @@ int kiosk_app_new(const kiosk_app_opts *o, kiosk_app **out)
         .on_take = on_take,
         .ud = a,
         .journal = a->journal,
+        .conn = &a->cfg.conn,
     };
     int rc = kiosk_net_new(&no, &a->net);
     if (rc) {

@@ -131,6 +131,16 @@ static int is_section(const char *key)
     return 0;
 }
 
+static int is_conn_key(const char *k)
+{
+    static const char *const keys[] = {"broker",   "username", "password", "password_file",
+                                       "cafile",   "certfile", "keyfile",  "client"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (!strcmp(k, keys[i]))
+            return 1;
+    return 0;
+}
+
 static int set_field(const struct field *f, const cJSON *v, kiosk_config *c, char *err,
                      size_t errlen)
 {
@@ -183,6 +193,8 @@ static int parse_object(const cJSON *obj, const char *section, kiosk_config *c, 
                 return rc;
             continue;
         }
+        if (!section && is_conn_key(it->string))
+            continue; /* read by qms_conn_from_json */
         const struct field *f = find_field(section, it->string);
         if (!f)
             return fail(err, errlen, "unknown setting \"%s%s%s\"", section ? section : "",
@@ -212,6 +224,8 @@ int kiosk_config_parse(const char *text, size_t len, kiosk_config *c, char *err,
             rc = set_field(find_field(NULL, "site"), site, c, err, errlen);
     } else {
         rc = parse_object(root, NULL, c, err, errlen);
+        if (!rc)
+            rc = qms_conn_from_json(&c->conn, root, c->dir[0] ? c->dir : NULL, err, errlen);
     }
     cJSON_Delete(root);
     if (rc == QMS_OK)
@@ -229,7 +243,13 @@ int kiosk_config_load(const char *path, kiosk_config *c, char *err, size_t errle
             snprintf(err, errlen, "cannot read %s (%s)", path, qms_err_code(rc));
         return rc == QMS_ERR_NOMEM ? rc : QMS_ERR_IO;
     }
-    char why[200];
+    snprintf(c->dir, sizeof c->dir, "%s", path);
+    char *slash = strrchr(c->dir, '/');
+    if (slash)
+        *slash = 0;
+    else
+        snprintf(c->dir, sizeof c->dir, ".");
+    char why[600];
     rc = kiosk_config_parse(text, len, c, why, sizeof why);
     if (rc && err && errlen)
         snprintf(err, errlen, "%s: %s", path, why);

@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include "qms/conn.h"
+
 typedef struct kiosk_config {
     char site[64];     /* topic root qms/<site>/ */
     char kiosk_id[32]; /* device id: qms/<site>/device/kiosk/<id>/status */
@@ -40,6 +42,11 @@ typedef struct kiosk_config {
     int take_timeout_ms;  /* wait for the controller's reply to a take */
     int startup_grace_ms; /* how long "starting" may last before a fault shows */
     char state_file[512]; /* the journal (docs/kiosk.md); "" = the default place */
+    /* broker, credentials and TLS: the shared keys ("broker", "username",
+     * "password", "password_file", "cafile", "certfile", "keyfile",
+     * "client"; docs/options.md), relative paths from the file's folder */
+    qms_conn conn;
+    char dir[512]; /* the folder of the file being read (set by kiosk_config_load) */
 } kiosk_config;
 
 /* Defaults: site "default", kiosk "1", 1920x1080 landscape 21.5", 15 mm. */

@@ -10,6 +10,7 @@
 #include "kiosk_script.h"
 #include "kiosk_take.h"
 #include "qms/clock.h"
+#include "qms/conn.h"
 #include "qms/err.h"
 #include "qms/log.h"
 #include "qms/png.h"
@@ -72,7 +73,6 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: qms-kiosk --config FILE --broker HOST:PORT --printer PATH [options]\n"
             "  --config FILE        kiosk settings (examples/kiosk.json) or a center config\n"
-            "  --broker HOST:PORT   MQTT broker (default 127.0.0.1:1883)\n"
             "  --printer PATH       printer: /dev/ttyUSB0, a pty path, name:ttyUSB0, usb:VID:PID\n"
             "  --site S             site (topic root qms/S/)\n"
             "  --kiosk-id ID        this kiosk's id (device status topic)\n"
@@ -90,7 +90,9 @@ static void usage(FILE *f)
             "  --screenshot-dir DIR where the script's screenshots go\n"
             "  --trace FILE         JSON lines with tap / take / print times (benchmarks)\n"
             "  --log-level L        debug, info, warn (default), error\n"
-            "  --state-file PATH    the journal of takes in flight (default: see docs/kiosk.md)\n");
+            "  --state-file PATH    the journal of takes in flight (default: see docs/kiosk.md)\n"
+            "%s",
+            qms_conn_usage());
 }
 
 static int parse_int(const char *s, int lo, int hi, int *out)
@@ -685,7 +687,6 @@ int main(int argc, char **argv)
 {
     enum {
         O_CONFIG = 256,
-        O_BROKER,
         O_PRINTER,
         O_SITE,
         O_KIOSK,
@@ -709,7 +710,6 @@ int main(int argc, char **argv)
     };
     static const struct option longopts[] = {
         {"config", required_argument, 0, O_CONFIG},
-        {"broker", required_argument, 0, O_BROKER},
         {"printer", required_argument, 0, O_PRINTER},
         {"site", required_argument, 0, O_SITE},
         {"kiosk-id", required_argument, 0, O_KIOSK},
@@ -730,9 +730,13 @@ int main(int argc, char **argv)
         {"log-level", required_argument, 0, O_LOG},
         {"state-file", required_argument, 0, O_STATE},
         {"help", no_argument, 0, O_HELP},
+        QMS_CONN_LONGOPTS,
         {0, 0, 0, 0},
     };
-    const char *config = NULL, *broker = "127.0.0.1:1883", *take = NULL, *prio = NULL;
+    const char *config = NULL, *take = NULL, *prio = NULL;
+    static qms_conn cli;
+    qms_conn_init(&cli);
+    char cerr[600];
     const char *script = NULL, *shots = NULL, *trace_path = NULL;
     const char *o_state = NULL;
     const char *o_printer = NULL, *o_site = NULL, *o_kiosk = NULL, *o_lang = NULL, *o_qr = NULL;
@@ -741,12 +745,16 @@ int main(int argc, char **argv)
     int level = QMS_LOG_WARN;
     int c;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        if (c >= QMS_CONN_OPT_BASE && c < QMS_CONN_OPT_END) {
+            if (qms_conn_getopt(&cli, c, optarg, cerr, sizeof cerr)) {
+                fprintf(stderr, "qms-kiosk: %s\n", cerr);
+                return KIOSK_EXIT_USAGE;
+            }
+            continue;
+        }
         switch (c) {
         case O_CONFIG:
             config = optarg;
-            break;
-        case O_BROKER:
-            broker = optarg;
             break;
         case O_PRINTER:
             o_printer = optarg;
@@ -912,13 +920,21 @@ int main(int argc, char **argv)
             return KIOSK_EXIT_USAGE;
         }
     }
-    char host[256];
-    int port = 1883;
-    if (qms_parse_hostport(broker, host, sizeof host, &port)) {
-        fprintf(stderr, "qms-kiosk: bad --broker \"%s\" (HOST:PORT)\n", broker);
+    if (qms_conn_resolve(&cfg->conn, &cli, cerr, sizeof cerr)) {
+        fprintf(stderr, "qms-kiosk: %s\n", cerr);
         free(u);
         return KIOSK_EXIT_USAGE;
     }
+    /* a client file knows the site and this kiosk's id (the broker's ACL
+     * lets it publish only that kiosk's status) */
+    if ((cfg->conn.set & QMS_CONN_SITE) && !o_site)
+        snprintf(cfg->site, sizeof cfg->site, "%s", cfg->conn.site);
+    if ((cfg->conn.set & QMS_CONN_ID) && !o_kiosk)
+        snprintf(cfg->kiosk_id, sizeof cfg->kiosk_id, "%s", cfg->conn.device_id);
+    qms_mqtt_opts mo = {0};
+    qms_conn_apply(&cfg->conn, &mo);
+    const char *host = mo.host;
+    int port = mo.port;
     if (qms_mqtt_lib_init()) {
         free(u);
         return KIOSK_EXIT_NETWORK;

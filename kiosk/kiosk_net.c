@@ -5,6 +5,7 @@
 #include "qms/clock.h"
 #include "qms/err.h"
 #include "qms/log.h"
+#include "qms/conn.h"
 #include "qms/mqtt.h"
 
 #include <cjson/cJSON.h>
@@ -500,6 +501,12 @@ int kiosk_net_new(const kiosk_net_opts *o, kiosk_net **out)
         .device_id = n->kiosk_id,
         .keepalive_s = 10,
     };
+    if (o->conn) {
+        qms_conn_apply(o->conn, &mo);
+        mo.host = o->host;
+        mo.port = o->port;
+        mo.site = n->site;
+    }
     int rc = qms_mqtt_new(&mo, &n->m);
     if (rc) {
         qms_free(n);

@@ -68,6 +68,8 @@ typedef struct kiosk_net_opts {
      * disk before it is sent, and what a previous run left open in it is
      * settled as soon as the controller is online. */
     struct kiosk_journal *journal;
+    /* optional: credentials and TLS (host and port are the fields above) */
+    const struct qms_conn *conn;
 } kiosk_net_opts;
 
 int kiosk_net_new(const kiosk_net_opts *o, kiosk_net **out);

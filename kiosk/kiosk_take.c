@@ -90,6 +90,7 @@ int kiosk_take_main(const kiosk_config *cfg, const char *host, int port, const c
         .on_take = on_take,
         .ud = &st,
         .journal = j,
+        .conn = &cfg->conn,
     };
     kiosk_net *n = NULL;
     if (kiosk_net_new(&no, &n)) {

@@ -7,7 +7,7 @@ PKGS=(
   build-essential cmake pkg-config git clang libclang-rt-14-dev
   libsqlite3-dev sqlite3
   libcjson-dev
-  libmosquitto-dev mosquitto mosquitto-clients
+  libmosquitto-dev mosquitto mosquitto-clients libssl-dev
   libcmocka-dev
   libsdl2-dev libsdl2-ttf-dev libsdl2-image-dev
   libserialport-dev

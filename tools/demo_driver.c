@@ -11,6 +11,7 @@
 #include "qms/alloc.h"
 #include "qms/clock.h"
 #include "qms/config.h"
+#include "qms/conn.h"
 #include "qms/csv.h"
 #include "qms/err.h"
 #include "qms/log.h"
@@ -297,13 +298,18 @@ static void usage(FILE *f)
                "  --speed X     day-seconds per real second (default 60)\n"
                "  --counters N  staff only the first N counters of the config (default all)\n"
                "  --from HH:MM  start the day at this time (default 07:30)\n"
-               "  --limit N     replay only the first N arrivals\n");
+               "  --limit N     replay only the first N arrivals\n"
+               "%s",
+            qms_conn_usage());
 }
 
 int main(int argc, char **argv)
 {
     qms_log_init("qms-demo-driver", QMS_LOG_INFO);
-    const char *cfg_path = NULL, *trace = NULL, *broker = "127.0.0.1:1883", *site = NULL;
+    const char *cfg_path = NULL, *trace = NULL, *site = NULL;
+    static qms_conn conn;
+    qms_conn_init(&conn);
+    char cerr[600];
     const char *from = "07:30";
     int ncounters = 0, limit = 0;
     S.speed = 60;
@@ -313,12 +319,17 @@ int main(int argc, char **argv)
             usage(stderr);
             return 2;
         }
-        if (strcmp(a, "--config") == 0)
+        int cr = strncmp(a, "--", 2) == 0 ? qms_conn_option(&conn, a + 2, v, cerr, sizeof cerr) : 0;
+        if (cr < 0) {
+            fprintf(stderr, "qms-demo-driver: %s\n", cerr);
+            return 2;
+        }
+        if (cr > 0)
+            i++;
+        else if (strcmp(a, "--config") == 0)
             cfg_path = v, i++;
         else if (strcmp(a, "--trace") == 0)
             trace = v, i++;
-        else if (strcmp(a, "--broker") == 0)
-            broker = v, i++;
         else if (strcmp(a, "--site") == 0)
             site = v, i++;
         else if (strcmp(a, "--speed") == 0)
@@ -335,14 +346,18 @@ int main(int argc, char **argv)
         }
     }
     qms_config *cfg = NULL;
-    char err[256], host[256];
-    int port;
+    char err[256];
     int32_t from_s;
-    if (!cfg_path || !trace || S.speed <= 0 || S.speed > 10000 ||
-        qms_parse_hostport(broker, host, sizeof host, &port) || qms_hhmm_parse(from, &from_s)) {
+    if (!cfg_path || !trace || S.speed <= 0 || S.speed > 10000 || qms_hhmm_parse(from, &from_s)) {
         usage(stderr);
         return 2;
     }
+    if (qms_conn_finish(&conn, cerr, sizeof cerr)) {
+        fprintf(stderr, "qms-demo-driver: %s\n", cerr);
+        return 2;
+    }
+    qms_mqtt_opts mo = {0};
+    qms_conn_apply(&conn, &mo);
     if (qms_config_load_file(cfg_path, &cfg, err, sizeof err) != QMS_OK) {
         fprintf(stderr, "qms-demo-driver: %s: %s\n", cfg_path, err);
         return 2;
@@ -369,12 +384,10 @@ int main(int argc, char **argv)
     qms_mqtt_lib_init();
     char cid[64];
     snprintf(cid, sizeof cid, "qms-demo-driver-%ld", (long)getpid());
-    qms_mqtt_opts mo = {.host = host,
-                        .port = port,
-                        .client_id = cid,
-                        .site = S.site,
-                        .device_kind = "counter",
-                        .device_id = "sim"};
+    mo.client_id = cid;
+    mo.site = S.site;
+    mo.device_kind = "counter";
+    mo.device_id = "sim";
     if (qms_mqtt_new(&mo, &S.m) != QMS_OK)
         return 1;
     qms_mqtt_set_callbacks(S.m, on_msg, NULL, NULL);

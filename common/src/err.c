@@ -32,6 +32,8 @@ static const struct {
     [QMS_ERR_UNAVAILABLE] = {"unavailable", "Mất kết nối tới máy chủ",
                              "The server cannot be reached"},
     [QMS_ERR_PRINTER] = {"printer", "Máy in gặp sự cố", "Printer fault"},
+    [QMS_ERR_BAD_STAFF] = {"bad_staff", "Mã nhân viên hoặc mã đăng nhập không đúng",
+                           "Wrong staff id or sign-in code"},
 };
 
 const char *qms_err_code(int err)

@@ -34,8 +34,8 @@ struct qms_mqtt {
     int keepalive;
     char client_id[128];
     char site[64];
-    char status_topic[256];
-    char reply_topic[256];
+    char status_topic[320];
+    char reply_topic[320];
     char *status_json; /* last status set, republished on reconnect */
     struct sub subs[MAX_SUBS];
     int nsubs;
@@ -414,12 +414,19 @@ int qms_mqtt_new(const qms_mqtt_opts *o, qms_mqtt **out)
     m->session_expiry_s = o->session_expiry_s > 0 ? o->session_expiry_s : 0;
     snprintf(m->client_id, sizeof m->client_id, "%s", o->client_id);
     snprintf(m->site, sizeof m->site, "%s", o->site ? o->site : "default");
-    char suffix[160];
+    char suffix[224];
     snprintf(suffix, sizeof suffix, "device/%s/%s/status",
              o->device_kind ? o->device_kind : "client",
              o->device_id ? o->device_id : o->client_id);
     qms_topic(m->status_topic, sizeof m->status_topic, m->site, suffix);
-    snprintf(suffix, sizeof suffix, "reply/%s", m->client_id);
+    /* Replies come under the user name when there is one: the broker's ACL
+     * lets each user read qms/<site>/reply/<its name>/# only (a client id is
+     * chosen by the client, a user name is proven by its password). */
+    if (o->username && *o->username && !strpbrk(o->username, "/+#") &&
+        strlen(o->username) < 64)
+        snprintf(suffix, sizeof suffix, "reply/%s/%s", o->username, m->client_id);
+    else
+        snprintf(suffix, sizeof suffix, "reply/%s", m->client_id);
     qms_topic(m->reply_topic, sizeof m->reply_topic, m->site, suffix);
     m->backoff_ms = BACKOFF_MIN_MS;
 

@@ -242,6 +242,28 @@ int qms_test_broker_start_conf(qms_test_broker *b, int port_hint, const char *ex
     return -1;
 }
 
+int qms_test_broker_start_file(qms_test_broker *b, const char *conf, int port)
+{
+    memset(b, 0, sizeof *b);
+    b->port = port;
+    char log[600];
+    snprintf(log, sizeof log, "%s.log", conf);
+    char *argv[] = {"/usr/sbin/mosquitto", "-c", (char *)conf, NULL};
+    b->pid = qms_test_spawn(argv, log);
+    if (b->pid < 0)
+        return -1;
+    if (wait_broker(b, 30000) == 0)
+        return 0;
+    FILE *lf = fopen(log, "r");
+    if (lf) {
+        char line[512];
+        while (fgets(line, sizeof line, lf))
+            fprintf(stderr, "mosquitto: %s", line);
+        fclose(lf);
+    }
+    return -1;
+}
+
 void qms_test_broker_stop(qms_test_broker *b)
 {
     if (b->pid > 0) {

@@ -16,6 +16,10 @@ typedef struct qms_test_broker {
  * persistence). port_hint 0 = pick a free one; else reuse that port (for a
  * broker restart test). Returns 0 when it accepts connections. */
 int qms_test_broker_start(qms_test_broker *b, int port_hint);
+/* Start mosquitto with a given configuration file (e.g. one qms-provision
+ * wrote) and wait until it listens on port (one of the config's listeners).
+ * b->dir is left empty: the caller owns the folder. */
+int qms_test_broker_start_file(qms_test_broker *b, const char *conf, int port);
 /* The same with extra configuration lines after the broker's own listener
  * and defaults (TLS listeners, limits, an ACL; NULL or "" for none). */
 int qms_test_broker_start_conf(qms_test_broker *b, int port_hint, const char *extra);

@@ -24,6 +24,7 @@ enum {
     QMS_ERR_TIMEOUT,          /* no answer in time */
     QMS_ERR_UNAVAILABLE,      /* broker or controller unreachable */
     QMS_ERR_PRINTER,          /* printer fault (paper out, cover open, not answering) */
+    QMS_ERR_BAD_STAFF,        /* staff sign-in: unknown staff id or wrong code */
     QMS_ERR__COUNT
 };
 
