@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "kiosk_harness.h"
+#include "ocr.h"
 #include "qms/alloc.h"
 #include "qms/clock.h"
 #include "qms/config.h"
@@ -153,6 +154,118 @@ static void run_with_steps(const char *script, const char *const *args, const st
 
 static char orient[8];
 static int waiting_dd_before;
+
+/* ---- read back by tesseract (vie) ------------------------------------- */
+
+/* want (NFC, whitespace collapsed) is in one line of what was read, or
+ * split at a word boundary over two lines (a name the screen wrapped).
+ * Spaces are not compared: tesseract sometimes joins a short word to the
+ * next ("Y tế" -> "Ytế"); every letter and every mark is. */
+static void squeeze(const char *s, char *out, size_t len)
+{
+    size_t k = 0;
+    for (; *s && k + 1 < len; s++)
+        if (*s != ' ')
+            out[k++] = *s;
+    out[k] = 0;
+}
+
+static int read_has(const char *read, const char *want)
+{
+    char w[512], line[1024], sq[1024];
+    ocr_normalize(want, w, sizeof w);
+    char wsq[512];
+    squeeze(w, wsq, sizeof wsq);
+    /* whole, on one line */
+    const char *p = read;
+    while (*p) {
+        size_t n = strcspn(p, "\n");
+        snprintf(line, sizeof line, "%.*s", (int)n, p);
+        squeeze(line, sq, sizeof sq);
+        if (strstr(sq, wsq))
+            return 1;
+        p += n + (p[n] ? 1 : 0);
+    }
+    /* wrapped: a head of whole words ending one line, the rest starting another */
+    for (char *sp = strchr(w, ' '); sp; sp = strchr(sp + 1, ' ')) {
+        char head[512], tail[512], hs[512], ts[512];
+        snprintf(head, sizeof head, "%.*s", (int)(sp - w), w);
+        snprintf(tail, sizeof tail, "%s", sp + 1);
+        squeeze(head, hs, sizeof hs);
+        squeeze(tail, ts, sizeof ts);
+        int h = 0, t = 0;
+        for (p = read; *p;) {
+            size_t n = strcspn(p, "\n");
+            snprintf(line, sizeof line, "%.*s", (int)n, p);
+            squeeze(line, sq, sizeof sq);
+            size_t ls = strlen(sq), lh = strlen(hs), lt = strlen(ts);
+            if (ls >= lh && strcmp(sq + ls - lh, hs) == 0)
+                h = 1;
+            if (strncmp(sq, ts, lt) == 0)
+                t = 1;
+            p += n + (p[n] ? 1 : 0);
+        }
+        if (h && t)
+            return 1;
+    }
+    return 0;
+}
+
+/* Read a screenshot and check every wanted text is on it. */
+static void ocr_screen(const char *name, const char *lang, const char *const *want, int nwant)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s.png", shots, name);
+    static char read[65536];
+    /* 1: the screen's text as is; 0.35: the big number at a size tesseract reads */
+    static const double scales[] = {1.0, 0.35};
+    assert_int_equal(ocr_read_screen(path, lang, scales, 2, read, sizeof read, NULL), 0);
+    int bad = 0;
+    for (int i = 0; i < nwant; i++)
+        if (!read_has(read, want[i])) {
+            fprintf(stderr, "%s: '%s' not read\n", name, want[i]);
+            bad++;
+        }
+    if (bad) {
+        fprintf(stderr, "%s: tesseract read:\n%s", name, read);
+        fail_msg("%s: %d of %d texts not read back", name, bad, nwant);
+    }
+}
+
+/* The menu lists every service by name, the ticket screen shows the number,
+ * the service and the priority mark, both under the center's name. */
+static void ocr_screens(void)
+{
+    qms_config *c = NULL;
+    char err[256];
+    assert_int_equal(qms_config_load_file(QMS_EXAMPLES "/center.json", &c, err, sizeof err), 0);
+    const char *want[64];
+    int n = 0;
+    want[n++] = c->name_vi;
+    want[n++] = "Xin mời chọn lĩnh vực cần giải quyết";
+    for (int i = 0; i < c->nservices && n < 64; i++)
+        want[n++] = c->services[i].name_vi;
+    ocr_screen("land-vi-menu", "vie", want, n);
+    n = 0;
+    want[n++] = c->name_en;
+    for (int i = 0; i < c->nservices && n < 64; i++)
+        want[n++] = c->services[i].name_en;
+    ocr_screen("land-en-menu", "vie+eng", want, n);
+    /* the ticket of the tour: the first NN number of the day, priority */
+    int nn = qms_config_service_index(c, "NN");
+    char label[24];
+    qms_ticket_label(c, nn, 1, label, sizeof label);
+    char waiting[4096];
+    assert_int_equal(kh_store_waiting(&W, waiting, sizeof waiting), 0);
+    assert_non_null(strstr(waiting, label)); /* the controller's number for it */
+    n = 0;
+    want[n++] = c->name_vi;
+    want[n++] = label;
+    want[n++] = c->services[nn].name_vi;
+    want[n++] = "Ưu tiên";
+    ocr_screen("land-vi-ticket", "vie", want, n);
+    qms_config_free(c);
+}
 
 static void freeze(void)
 {
@@ -359,6 +472,11 @@ static void tour(int w, int h)
         check_png(vi, w, h);
         check_png(en, w, h);
         check_differ(vi, en);
+    }
+    if (w > h) { /* one orientation is enough to read */
+        if (!ocr_available())
+            skip();
+        ocr_screens();
     }
 }
 

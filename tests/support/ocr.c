@@ -339,3 +339,219 @@ int ocr_read_lines_vote(ocr_line *lines, int n, const char *lang, const int *ink
     free(got);
     return 0;
 }
+
+/* ---- screens -------------------------------------------------------------
+ * A screen is flat fills (backgrounds, cards, buttons) with text on them in
+ * any colour. Every region of one exact colour is a connected component:
+ * the big ones (or solid squares) are fills, the rest - glyph strokes and
+ * their anti-aliased edges - is ink. The ink goes black on white for
+ * tesseract, whatever the colours were. */
+
+typedef struct comp {
+    int n, x0, y0, x1, y1;
+    uint32_t col;
+} comp;
+
+static int is_fill(const comp *c)
+{
+    int bw = c->x1 - c->x0 + 1, bh = c->y1 - c->y0 + 1;
+    double fillr = (double)c->n / ((double)bw * bh);
+    return c->n > 12000 || bw > 400 || bh > 250 || (fillr > 0.85 && bw > 30 && bh > 30);
+}
+
+static uint8_t *screen_ink(SDL_Surface *s)
+{
+    int w = s->w, h = s->h;
+    size_t np = (size_t)w * (size_t)h;
+    int *lab = malloc(np * sizeof *lab);
+    int *stack = malloc(np * sizeof *stack);
+    uint8_t *ink = calloc(np, 1);
+    comp *cs = NULL;
+    size_t ncs = 0, ccap = 0;
+    if (!lab || !stack || !ink)
+        goto fail;
+    for (size_t i = 0; i < np; i++)
+        lab[i] = -1;
+#define PIX(x, y) (((const uint32_t *)((const uint8_t *)s->pixels + (y) * s->pitch))[x] & 0xffffffu)
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            size_t i0 = (size_t)y * (size_t)w + (size_t)x;
+            if (lab[i0] >= 0)
+                continue;
+            if (ncs == ccap) {
+                ccap = ccap ? ccap * 2 : 4096;
+                comp *nc = realloc(cs, ccap * sizeof *cs);
+                if (!nc)
+                    goto fail;
+                cs = nc;
+            }
+            comp *c = &cs[ncs];
+            uint32_t col = PIX(x, y);
+            *c = (comp){0, x, y, x, y, col};
+            size_t sp = 0;
+            stack[sp++] = (int)i0;
+            lab[i0] = (int)ncs;
+            while (sp) {
+                int i = stack[--sp];
+                int px = i % w, py = i / w;
+                c->n++;
+                if (px < c->x0)
+                    c->x0 = px;
+                if (px > c->x1)
+                    c->x1 = px;
+                if (py < c->y0)
+                    c->y0 = py;
+                if (py > c->y1)
+                    c->y1 = py;
+                const int nx[4] = {px - 1, px + 1, px, px}, ny[4] = {py, py, py - 1, py + 1};
+                for (int k = 0; k < 4; k++) {
+                    if (nx[k] < 0 || ny[k] < 0 || nx[k] >= w || ny[k] >= h)
+                        continue;
+                    size_t j = (size_t)ny[k] * (size_t)w + (size_t)nx[k];
+                    if (lab[j] < 0 && PIX(nx[k], ny[k]) == col) {
+                        lab[j] = (int)ncs;
+                        stack[sp++] = (int)j;
+                    }
+                }
+            }
+            ncs++;
+        }
+    /* A small region is ink unless it has the colour of the fill around it
+     * (the hole of an "o" on a white card is card, not ink). The fill
+     * around: the first fill met going left (or right) from its first pixel. */
+    uint8_t *cink = malloc(ncs ? ncs : 1);
+    if (!cink)
+        goto fail;
+    for (size_t k = 0; k < ncs; k++) {
+        comp *c = &cs[k];
+        if (is_fill(c)) {
+            cink[k] = 0;
+            continue;
+        }
+        int y = c->y0, around = -1;
+        int sx = 0;
+        for (sx = 0; sx < w && lab[(size_t)y * (size_t)w + (size_t)sx] != (int)k; sx++)
+            ;
+        for (int x = sx - 1; x >= 0 && around < 0; x--)
+            if (is_fill(&cs[lab[(size_t)y * (size_t)w + (size_t)x]]))
+                around = lab[(size_t)y * (size_t)w + (size_t)x];
+        for (int x = c->x1 + 1; x < w && around < 0; x++)
+            if (is_fill(&cs[lab[(size_t)y * (size_t)w + (size_t)x]]))
+                around = lab[(size_t)y * (size_t)w + (size_t)x];
+        cink[k] = !(around >= 0 && cs[around].col == c->col);
+    }
+#undef PIX
+    for (size_t i = 0; i < np; i++)
+        ink[i] = cink[lab[i]];
+    free(cink);
+    free(lab);
+    free(stack);
+    free(cs);
+    return ink;
+fail:
+    free(lab);
+    free(stack);
+    free(ink);
+    free(cs);
+    return NULL;
+}
+
+int ocr_read_screen(const char *png, const char *lang, const double *scales, int nscales, char *out,
+                    size_t outlen, const char *debug_dir)
+{
+    out[0] = '\0';
+    SDL_Surface *raw = IMG_Load(png);
+    if (!raw) {
+        fprintf(stderr, "ocr: cannot load %s: %s\n", png, IMG_GetError());
+        return -1;
+    }
+    SDL_Surface *s = SDL_ConvertSurfaceFormat(raw, SDL_PIXELFORMAT_ARGB8888, 0);
+    SDL_FreeSurface(raw);
+    if (!s)
+        return -1;
+    uint8_t *ink = screen_ink(s);
+    int w = s->w, h = s->h;
+    SDL_FreeSurface(s);
+    if (!ink)
+        return -1;
+    char dir[256], list[320], base[320], txt[330], log[330];
+    if (qms_test_tmpdir(dir, sizeof dir, "ocrs") != 0) {
+        free(ink);
+        return -1;
+    }
+    snprintf(list, sizeof list, "%s/list.txt", dir);
+    snprintf(base, sizeof base, "%s/out", dir);
+    snprintf(txt, sizeof txt, "%s/out.txt", dir);
+    snprintf(log, sizeof log, "%s/tesseract.log", dir);
+    FILE *lf = fopen(list, "w");
+    int rc = lf ? 0 : -1;
+    for (int k = 0; rc == 0 && k < nscales; k++) {
+        int ow = (int)(w * scales[k] + 0.5), oh = (int)(h * scales[k] + 0.5);
+        SDL_Surface *o = SDL_CreateRGBSurfaceWithFormat(0, ow, oh, 32, SDL_PIXELFORMAT_ARGB8888);
+        if (!o) {
+            rc = -1;
+            break;
+        }
+        for (int oy = 0; oy < oh; oy++) {
+            uint32_t *row = (uint32_t *)((uint8_t *)o->pixels + oy * o->pitch);
+            for (int ox = 0; ox < ow; ox++) {
+                /* area average of the ink under this pixel */
+                int xa = (int)(ox / scales[k]), xb = (int)((ox + 1) / scales[k]);
+                int ya = (int)(oy / scales[k]), yb = (int)((oy + 1) / scales[k]);
+                if (xb <= xa)
+                    xb = xa + 1;
+                if (yb <= ya)
+                    yb = ya + 1;
+                int cnt = 0, tot = 0;
+                for (int y = ya; y < yb && y < h; y++)
+                    for (int x = xa; x < xb && x < w; x++) {
+                        cnt += ink[(size_t)y * (size_t)w + (size_t)x];
+                        tot++;
+                    }
+                uint32_t g = tot ? (uint32_t)(255 - 255 * cnt / tot) : 255;
+                row[ox] = 0xff000000u | g << 16 | g << 8 | g;
+            }
+        }
+        char p1[400];
+        if (debug_dir)
+            snprintf(p1, sizeof p1, "%s/ink-%d.png", debug_dir, k);
+        else
+            snprintf(p1, sizeof p1, "%s/ink-%d.png", dir, k);
+        if (IMG_SavePNG(o, p1) != 0)
+            rc = -1;
+        SDL_FreeSurface(o);
+        fprintf(lf, "%s\n", p1);
+    }
+    if (lf)
+        fclose(lf);
+    free(ink);
+    if (rc == 0) {
+        setenv("OMP_THREAD_LIMIT", "1", 0);
+        char *argv[] = {"tesseract", list, base, "-l", (char *)lang, "--psm", "11", NULL};
+        pid_t pid = qms_test_spawn(argv, log);
+        int st = pid > 0 ? qms_test_wait_pid(pid, 300000) : -1;
+        char *text = NULL;
+        FILE *f = st == 0 ? fopen(txt, "r") : NULL;
+        if (!f) {
+            fprintf(stderr, "ocr: tesseract failed on %s (status %d)\n", png, st);
+            rc = -1;
+        } else {
+            char line[1024];
+            size_t k = 0;
+            while (fgets(line, sizeof line, f)) {
+                char nl[1024];
+                ocr_normalize(line, nl, sizeof nl);
+                if (!nl[0])
+                    continue;
+                int m = snprintf(out + k, outlen - k, "%s\n", nl);
+                if (m < 0 || (size_t)m >= outlen - k)
+                    break;
+                k += (size_t)m;
+            }
+            fclose(f);
+        }
+        free(text);
+    }
+    qms_test_rmdir(dir);
+    return rc;
+}

@@ -38,6 +38,14 @@ int ocr_read_lines(ocr_line *lines, int n, const char *lang, const char *debug_p
  * every size. Decided without the expected text. */
 int ocr_read_lines_vote(ocr_line *lines, int n, const char *lang, const int *ink_h, int k);
 
+/* Read a screenshot (PNG): every exact-colour region that is a fill
+ * (large, or a solid square) is taken out, the rest is ink, black on white,
+ * at each of the scales (1 for normal text, ~0.3 for a huge number), all in
+ * one tesseract run (sparse text, psm 11). out: the lines read, NFC,
+ * whitespace collapsed, one a line. debug_dir: keep the ink images there. */
+int ocr_read_screen(const char *png, const char *lang, const double *scales, int nscales, char *out,
+                    size_t outlen, const char *debug_dir);
+
 /* NFC and whitespace-collapsed copy of s into out (trimmed). */
 void ocr_normalize(const char *s, char *out, size_t outlen);
 
