@@ -555,3 +555,60 @@ int ocr_read_screen(const char *png, const char *lang, const double *scales, int
     qms_test_rmdir(dir);
     return rc;
 }
+
+/* ---- finding what was read ---- */
+
+/* want (NFC, whitespace collapsed) is in one line of what was read, or
+ * split at a word boundary over two lines (a name the screen wrapped).
+ * Spaces are not compared: tesseract sometimes joins a short word to the
+ * next ("Y tế" -> "Ytế"); every letter and every mark is. */
+static void squeeze(const char *s, char *out, size_t len)
+{
+    size_t k = 0;
+    for (; *s && k + 1 < len; s++)
+        if (*s != ' ')
+            out[k++] = *s;
+    out[k] = 0;
+}
+
+int ocr_has(const char *read, const char *want)
+{
+    char w[512], line[1024], sq[1024];
+    ocr_normalize(want, w, sizeof w);
+    char wsq[512];
+    squeeze(w, wsq, sizeof wsq);
+    /* whole, on one line */
+    const char *p = read;
+    while (*p) {
+        size_t n = strcspn(p, "\n");
+        snprintf(line, sizeof line, "%.*s", (int)n, p);
+        squeeze(line, sq, sizeof sq);
+        if (strstr(sq, wsq))
+            return 1;
+        p += n + (p[n] ? 1 : 0);
+    }
+    /* wrapped: a head of whole words ending one line, the rest starting another */
+    for (char *sp = strchr(w, ' '); sp; sp = strchr(sp + 1, ' ')) {
+        char head[512], tail[512], hs[512], ts[512];
+        snprintf(head, sizeof head, "%.*s", (int)(sp - w), w);
+        snprintf(tail, sizeof tail, "%s", sp + 1);
+        squeeze(head, hs, sizeof hs);
+        squeeze(tail, ts, sizeof ts);
+        int h = 0, t = 0;
+        for (p = read; *p;) {
+            size_t n = strcspn(p, "\n");
+            snprintf(line, sizeof line, "%.*s", (int)n, p);
+            squeeze(line, sq, sizeof sq);
+            size_t ls = strlen(sq), lh = strlen(hs), lt = strlen(ts);
+            if (ls >= lh && strcmp(sq + ls - lh, hs) == 0)
+                h = 1;
+            if (strncmp(sq, ts, lt) == 0)
+                t = 1;
+            p += n + (p[n] ? 1 : 0);
+        }
+        if (h && t)
+            return 1;
+    }
+    return 0;
+}
+

@@ -46,6 +46,13 @@ int ocr_read_lines_vote(ocr_line *lines, int n, const char *lang, const int *ink
 int ocr_read_screen(const char *png, const char *lang, const double *scales, int nscales, char *out,
                     size_t outlen, const char *debug_dir);
 
+/* want (NFC, whitespace collapsed) is in one line of read (lines as
+ * ocr_read_screen gives them), or split at a word boundary over two lines
+ * (a name the screen wrapped). Spaces are not compared: tesseract sometimes
+ * joins a short word to the next ("Y tế" -> "Ytế"); every letter and every
+ * mark is. 1 or 0. */
+int ocr_has(const char *read, const char *want);
+
 /* NFC and whitespace-collapsed copy of s into out (trimmed). */
 void ocr_normalize(const char *s, char *out, size_t outlen);
 
