@@ -202,7 +202,7 @@ static void ocr_screens(void)
     char label[24];
     qms_ticket_label(c, nn, 1, label, sizeof label);
     char waiting[4096];
-    assert_int_equal(kh_store_waiting(&W, waiting, sizeof waiting), 0);
+    assert_true(kh_store_waiting(&W, waiting, sizeof waiting) > 0); /* how many wait */
     assert_non_null(strstr(waiting, label)); /* the controller's number for it */
     n = 0;
     want[n++] = c->name_vi;
