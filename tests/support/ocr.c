@@ -66,7 +66,7 @@ typedef struct placed {
 
 typedef struct word {
     int line, left;
-    char text[128];
+    char text[256];
 } word;
 
 static int cmp_word(const void *a, const void *b)
