@@ -442,8 +442,11 @@ static int resume(run *R, int *k, int64_t *now, char *err, size_t errlen)
  * taken (see docs/eta.md): events of one instant happen in play_instant's
  * order, so at a take at time T the calls of T are still to come and the
  * services that ended at T are known. */
-static void predictors(const qms_config *c, qms_replay_result *r)
+void qms_replay_predictors(const qms_config *c, qms_replay_result *r)
 {
+    /* queue length's servers: every counter that can call the service,
+     * shared with other services or not (the multi-skill extension of the
+     * predictor; docs/eta.md says why, and what an equal share gave) */
     int servers[QMS_MAX_SERVICES] = {0};
     for (int si = 0; si < c->nservices; si++)
         for (int ci = 0; ci < c->ncounters; ci++)
@@ -538,7 +541,7 @@ static int collect(run *R)
         o->trace_row = map_row(R, t->id);
     }
     r->n = n;
-    predictors(R->c, r);
+    qms_replay_predictors(R->c, r);
     return QMS_OK;
 }
 

@@ -93,6 +93,12 @@ int qms_replay_run(const qms_config *c, const qms_trace *tr, const qms_replay_op
                    qms_replay_result *out, char *err, size_t errlen);
 void qms_replay_result_free(qms_replay_result *r);
 
+/* The two classical predictors (docs/eta.md) of every ticket in r, from its
+ * tickets' service, id, arrive_s, called_s, start_s, done_s and end_s:
+ * fills les_s (last-to-enter-service) and queue_s (queue-length). The replay
+ * calls it; exposed for the tests. */
+void qms_replay_predictors(const qms_config *c, qms_replay_result *r);
+
 /* tickets.csv: one row per ticket, header first. */
 int qms_replay_write_csv(const qms_config *c, const qms_replay_result *r, FILE *f);
 

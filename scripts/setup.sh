@@ -17,7 +17,7 @@ PKGS=(
   fonts-noto-core fonts-noto-mono
   python3
   # tests that read what people see (issue: tests that see)
-  tesseract-ocr tesseract-ocr-vie zbar-tools imagemagick
+  tesseract-ocr tesseract-ocr-vie zbar-tools imagemagick libglib2.0-dev fonts-dejavu-core
   # firmware, the RS-485 bus and its gateway
   gcc-arm-none-eabi picolibc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
   libmodbus-dev mbpoll

@@ -1,6 +1,7 @@
 /* qms-display driven by the real qms-controller: tickets taken and counters
  * run with requests through a real mosquitto, exactly as kiosks and counter
  * clients do; the display only listens. */
+#include "ocr.h"
 #include "shots.h"
 #include "fixture.h"
 #include "tonepack.h"
@@ -268,6 +269,27 @@ static int teardown(void **state)
     return 0;
 }
 
+/* The board as a person in the hall reads it: tesseract (vie) on the
+ * screenshot (its text as is, and shrunk to a third for the big number). */
+static void board_reads(const char *png, const char *const *want, int nwant)
+{
+    if (!ocr_available()) /* not a skip: the rest of the test has run, and setup installs it */
+        fail_msg("tesseract with its Vietnamese model is missing (scripts/setup.sh installs it)");
+    static char read[65536];
+    static const double scales[] = {1.0, 0.35};
+    assert_int_equal(ocr_read_screen(png, "vie", scales, 2, read, sizeof read, NULL), 0);
+    int bad = 0;
+    for (int i = 0; i < nwant; i++)
+        if (!ocr_has(read, want[i])) {
+            fprintf(stderr, "%s: '%s' not read\n", png, want[i]);
+            bad++;
+        }
+    if (bad) {
+        fprintf(stderr, "tesseract read:\n%s", read);
+        fail_msg("the board: %d of %d texts not read back", bad, nwant);
+    }
+}
+
 static void test_display_follows_real_controller(void **state)
 {
     (void)state;
@@ -302,6 +324,26 @@ static void test_display_follows_real_controller(void **state)
     assert_int_equal(find_file(shots, png, ".png", path, sizeof path, 30000), 0);
     snprintf(txt, sizeof txt, "%s/%s.txt", shots, png);
     assert_true(dump_has(txt, "recent_ticket", a1));
+    {
+        /* the call (a2 to counter 2), the last call (a1) and the waiting
+         * list's services, read off the picture */
+        char to2[64];
+        snprintf(to2, sizeof to2, "đến Quầy 2");
+        const char *want[] = {"Trung tâm Phục vụ hành chính công tỉnh Mẫu",
+                              "Mời khách hàng số",
+                              c2,
+                              to2,
+                              a1,
+                              "Các số đã gọi",
+                              "Đang chờ",
+                              "Tư pháp - Hộ tịch",
+                              "Đất đai",
+                              "Xây dựng",
+                              "Đăng ký kinh doanh",
+                              "Đầu tư",
+                              "Lao động - Thương binh và Xã hội"};
+        board_reads(path, want, (int)(sizeof want / sizeof want[0]));
+    }
 
     /* a display started now shows all of it from its first frame (once the
      * controller's stats, published at most once a second, count the calls) */

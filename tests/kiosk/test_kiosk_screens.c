@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "kiosk_harness.h"
+#include "ocr.h"
 #include "qms/alloc.h"
 #include "qms/clock.h"
 #include "qms/config.h"
@@ -153,6 +154,64 @@ static void run_with_steps(const char *script, const char *const *args, const st
 
 static char orient[8];
 static int waiting_dd_before;
+
+/* ---- read back by tesseract (vie) ------------------------------------- */
+
+/* Read a screenshot and check every wanted text is on it. */
+static void ocr_screen(const char *name, const char *lang, const char *const *want, int nwant)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s.png", shots, name);
+    static char read[65536];
+    /* 1: the screen's text as is; 0.35: the big number at a size tesseract reads */
+    static const double scales[] = {1.0, 0.35};
+    assert_int_equal(ocr_read_screen(path, lang, scales, 2, read, sizeof read, NULL), 0);
+    int bad = 0;
+    for (int i = 0; i < nwant; i++)
+        if (!ocr_has(read, want[i])) {
+            fprintf(stderr, "%s: '%s' not read\n", name, want[i]);
+            bad++;
+        }
+    if (bad) {
+        fprintf(stderr, "%s: tesseract read:\n%s", name, read);
+        fail_msg("%s: %d of %d texts not read back", name, bad, nwant);
+    }
+}
+
+/* The menu lists every service by name, the ticket screen shows the number,
+ * the service and the priority mark, both under the center's name. */
+static void ocr_screens(void)
+{
+    qms_config *c = NULL;
+    char err[256];
+    assert_int_equal(qms_config_load_file(QMS_EXAMPLES "/center.json", &c, err, sizeof err), 0);
+    const char *want[64];
+    int n = 0;
+    want[n++] = c->name_vi;
+    want[n++] = "Xin mời chọn lĩnh vực cần giải quyết";
+    for (int i = 0; i < c->nservices && n < 64; i++)
+        want[n++] = c->services[i].name_vi;
+    ocr_screen("land-vi-menu", "vie", want, n);
+    n = 0;
+    want[n++] = c->name_en;
+    for (int i = 0; i < c->nservices && n < 64; i++)
+        want[n++] = c->services[i].name_en;
+    ocr_screen("land-en-menu", "vie+eng", want, n);
+    /* the ticket of the tour: the first NN number of the day, priority */
+    int nn = qms_config_service_index(c, "NN");
+    char label[24];
+    qms_ticket_label(c, nn, 1, label, sizeof label);
+    char waiting[4096];
+    assert_true(kh_store_waiting(&W, waiting, sizeof waiting) > 0); /* how many wait */
+    assert_non_null(strstr(waiting, label)); /* the controller's number for it */
+    n = 0;
+    want[n++] = c->name_vi;
+    want[n++] = label;
+    want[n++] = c->services[nn].name_vi;
+    want[n++] = "Ưu tiên";
+    ocr_screen("land-vi-ticket", "vie", want, n);
+    qms_config_free(c);
+}
 
 static void freeze(void)
 {
@@ -359,6 +418,11 @@ static void tour(int w, int h)
         check_png(vi, w, h);
         check_png(en, w, h);
         check_differ(vi, en);
+    }
+    if (w > h) { /* one orientation is enough to read */
+        if (!ocr_available())
+            skip();
+        ocr_screens();
     }
 }
 
