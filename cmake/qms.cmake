@@ -3,7 +3,7 @@
 # With -DQMS_FUZZ=ON (clang): NAME is a libFuzzer binary in build/bin/fuzz/.
 function(qms_add_fuzz name)
   cmake_parse_arguments(F "" "CORPUS" "SOURCES;LIBS" ${ARGN})
-  add_executable(${name}_replay ${F_SOURCES} ${CMAKE_SOURCE_DIR}/tests/fuzz/replay_main.c)
+  add_executable(${name}_replay ${F_SOURCES} ${CMAKE_SOURCE_DIR}/tests/support/fuzz_replay_main.c)
   target_link_libraries(${name}_replay PRIVATE qms qms_warnings ${F_LIBS})
   add_test(NAME fuzz_${name} COMMAND ${name}_replay ${F_CORPUS})
   set_tests_properties(fuzz_${name} PROPERTIES LABELS "fuzz")

@@ -1,4 +1,4 @@
-/* The kiosk's hold on its printer (kiosk/printer.h): opens the device when
+/* The kiosk's hold on its printer (printer/printer.h): opens the device when
  * it can, reopens it after it went away, remembers the last known state,
  * and turns a controller's reply into the ticket to print. */
 #ifndef QMS_KIOSK_PRN_H

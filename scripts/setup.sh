@@ -23,9 +23,12 @@ PKGS=(
   libmodbus-dev mbpoll
   # provisioning (CA, certificates), packaging
   openssl dpkg-dev file
-  # the browser side: headless chromium for tests, node + npm for the bundles
-  chromium nodejs npm
+  # the browser side: headless chromium for the tests
+  chromium
 )
+# node + npm for the browser bundles: Debian's, unless the machine has a node
+# already (a NodeSource nodejs conflicts with Debian's npm package).
+if ! command -v npm >/dev/null 2>&1; then PKGS+=(nodejs npm); fi
 
 missing=()
 for p in "${PKGS[@]}"; do

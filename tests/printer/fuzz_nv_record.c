@@ -1,4 +1,4 @@
-/* The NV record file's parser (kiosk/printer_nv.c) on arbitrary text: a
+/* The NV record file's parser (printer/printer_nv.c) on arbitrary text: a
  * clear refusal or a table that saves and parses back to itself. */
 #include "printer_nv.h"
 

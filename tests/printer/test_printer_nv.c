@@ -27,7 +27,7 @@
 
 #include <cmocka.h>
 
-#include "serial.h"
+#include "qms/serial.h"
 #include "support.h"
 
 static qms_config *cfg;

@@ -7,7 +7,7 @@
 #define _XOPEN_SOURCE 700 /* posix_openpt */
 #include "ticket.h"
 #include "printer.h"
-#include "serial.h"
+#include "qms/serial.h"
 #include "vp_harness.h"
 
 #include "qms/alloc.h"

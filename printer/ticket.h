@@ -1,5 +1,5 @@
 /* The ticket's layout: turns a qms_ticket_print into ESC/POS bytes.
- * Internal to the printing library (kiosk/printer.h is the public face);
+ * Internal to the printing library (printer/printer.h is the public face);
  * tests use it to re-render the exact images the printer should receive. */
 #ifndef QMS_TICKET_H
 #define QMS_TICKET_H

@@ -1,10 +1,10 @@
-/* kiosk/printer.h over the serial layer: status before, the ticket, an
+/* printer/printer.h over the serial layer: status before, the ticket, an
  * in-order confirmation (GS r 1) and status after. */
 #include "printer.h"
 
 #include "escpos.h"
 #include "printer_nv.h"
-#include "serial.h"
+#include "qms/serial.h"
 #include "ticket.h"
 
 #include "qms/alloc.h"

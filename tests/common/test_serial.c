@@ -2,7 +2,7 @@
  * (both directions, hang-up when the other end goes), libserialport's port
  * listing and its refusal of a pty, ports that are not there. */
 #define _XOPEN_SOURCE 700 /* posix_openpt */
-#include "serial.h"
+#include "qms/serial.h"
 
 #include "qms/alloc.h"
 #include "qms/err.h"

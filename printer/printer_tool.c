@@ -18,7 +18,7 @@
  * printed), 2 usage. See docs/printer.md. */
 #include "printer.h"
 #include "printer_nv.h"
-#include "serial.h"
+#include "qms/serial.h"
 
 #include "qms/alloc.h"
 #include "qms/config.h"

@@ -1,4 +1,4 @@
-#include "serial.h"
+#include "qms/serial.h"
 
 #include "qms/alloc.h"
 #include "qms/clock.h"
