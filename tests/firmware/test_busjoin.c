@@ -52,6 +52,8 @@ static void line_start(struct line *l, const char *opt1, const char *opt2)
         const char *argv[12];
         int n = 0;
         argv[n++] = "qms-busjoin";
+        if (!opt1 && getenv("FWQ_TRACE"))
+            argv[n++] = "--trace";
         if (opt1) {
             argv[n++] = opt1;
             argv[n++] = opt2;
