@@ -350,6 +350,10 @@ int main(int argc, char **argv)
         return 1;
     }
     record_settings(c);
+    if (ctl_alerts_init(c)) {
+        QMS_ERROR("cannot set up alerts in %s", c->db_path);
+        return 1;
+    }
     {
         char day[11];
         qms_day_str(qms_engine_day(c->eng), day);
@@ -400,6 +404,8 @@ int main(int argc, char **argv)
     qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "ticket/take"), 1);
     qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "ticket/cancel"), 1);
     qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "counter/+/cmd"), 1);
+    qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "device/+/+/status"), 1);
+    qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "alert/ack"), 1);
     status_json(c);
     QMS_INFO("qms-controller %s started (broker %s:%d, store %s)", QMS_VERSION, host, port,
              c->db_path);
@@ -428,6 +434,7 @@ int main(int argc, char **argv)
             exit_code = 1;
             break;
         }
+        ctl_alerts_run(c); /* derived state: after the flush, never in a batch's way */
         /* the store's checkpoint (two fsyncs) when requests have paused, so
          * that none waits for it; under a load that never pauses, once the
          * log is long */
@@ -480,6 +487,7 @@ int main(int argc, char **argv)
              ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
     qms_mqtt_free(c->mqtt);
     qms_mqtt_lib_cleanup();
+    ctl_alerts_free(c);
     ctl_state_free(c);
     qms_engine_free(c->eng);
     qms_store_close(c->store);

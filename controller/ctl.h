@@ -8,6 +8,8 @@
  *                          counts, recent calls, counter state JSON
  *   controller_publish.c   the flush (commit, then replies and events), the
  *                          retained topics and the timers
+ *   controller_alerts.c    alerts (alerts.c derives them): device status in,
+ *                          qms/<site>/alerts out, alert/ack requests
  * dispatch and publish both use view and batch; neither calls the other. */
 #ifndef QMS_CTL_H
 #define QMS_CTL_H
@@ -91,6 +93,12 @@ typedef struct qms_ctl {
     int64_t last_stats_ms, next_stats_ms, next_tick_ms, next_eta_ms, next_queue_ms; /* monotonic */
     int64_t started_ms;
 
+    /* alerts (controller_alerts.c) */
+    struct qms_alerts *alerts;
+    int alerts_dirty;     /* 1: evaluate now; 2: also publish the set */
+    int alerts_connected; /* connected at the last run (a reconnect republishes) */
+    int64_t next_alerts_ms; /* monotonic */
+
     /* counters for the log and the status topic */
     uint64_t nreq, nrefused, ndup, ncommits, nmalformed;
 
@@ -150,5 +158,15 @@ int ctl_next_timer_ms(const qms_ctl *c);
 void ctl_on_connect(void *ud, int connected);
 const char *ctl_topic(const qms_ctl *c,
                       const char *suffix); /* "qms/<site>/<suffix>", static buffer */
+
+/* controller_alerts.c */
+int ctl_alerts_init(qms_ctl *c);
+void ctl_alerts_free(qms_ctl *c);
+/* A message for the alerts (a device status, an alert/ack request): handled,
+ * returns 1; else 0. */
+int ctl_alerts_on_message(qms_ctl *c, const qms_mqtt_msg *msg);
+/* Evaluate the alerts when due (each second, or a device changed) and
+ * publish what changed. Call after ctl_flush. */
+void ctl_alerts_run(qms_ctl *c);
 
 #endif
