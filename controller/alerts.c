@@ -156,6 +156,15 @@ static const char *svc_name(const qms_service *s, int en)
     return n && *n ? n : s->code;
 }
 
+/* A threshold for a person: "10 phút" / "10 min", or seconds under a minute. */
+static void dur(char *out, size_t n, int32_t s, int en)
+{
+    if (s >= 60)
+        snprintf(out, n, "%d %s", (int)(s / 60), en ? "min" : "phút");
+    else
+        snprintf(out, n, "%d %s", (int)s, en ? "s" : "giây");
+}
+
 static void derive_services(want *w, const qms_config *cfg, qms_engine *eng)
 {
     for (int si = 0; si < cfg->nservices; si++) {
@@ -168,10 +177,12 @@ static void derive_services(want *w, const qms_config *cfg, qms_engine *eng)
             int crit = st.longest_wait_s > 2 * thr;
             qms_alert *al = want_add(w, "wait", s->code, crit ? QMS_ALERT_CRIT : QMS_ALERT_WARN);
             if (al) {
-                snprintf(al->vi, sizeof al->vi, "%s: có người chờ quá %s%d phút", svc_name(s, 0),
-                         crit ? "2 × " : "", (int)(thr / 60));
-                snprintf(al->en, sizeof al->en, "%s: someone has waited over %s%d min",
-                         svc_name(s, 1), crit ? "2 × " : "", (int)(thr / 60));
+                char dv[32], de[32];
+                dur(dv, sizeof dv, crit ? 2 * thr : thr, 0);
+                dur(de, sizeof de, crit ? 2 * thr : thr, 1);
+                snprintf(al->vi, sizeof al->vi, "%s: có người chờ quá %s", svc_name(s, 0), dv);
+                snprintf(al->en, sizeof al->en, "%s: someone has waited over %s", svc_name(s, 1),
+                         de);
             }
         }
         int32_t capacity = qms_config_service_capacity(cfg, si);
@@ -208,15 +219,17 @@ static void derive_counters(want *w, const qms_config *cfg, qms_engine *eng, int
         qms_alert *al = want_add(w, "counter_paused", subj, QMS_ALERT_WARN);
         if (!al)
             continue;
-        int min = (int)(cfg->alert_pause_s / 60);
+        char dv[32], de[32];
+        dur(dv, sizeof dv, cfg->alert_pause_s, 0);
+        dur(de, sizeof de, cfg->alert_pause_s, 1);
         if (k->name_vi && *k->name_vi)
-            snprintf(al->vi, sizeof al->vi, "%s tạm dừng quá %d phút", k->name_vi, min);
+            snprintf(al->vi, sizeof al->vi, "%s tạm dừng quá %s", k->name_vi, dv);
         else
-            snprintf(al->vi, sizeof al->vi, "Quầy %d tạm dừng quá %d phút", k->id, min);
+            snprintf(al->vi, sizeof al->vi, "Quầy %d tạm dừng quá %s", k->id, dv);
         if (k->name_en && *k->name_en)
-            snprintf(al->en, sizeof al->en, "%s paused for over %d min", k->name_en, min);
+            snprintf(al->en, sizeof al->en, "%s paused for over %s", k->name_en, de);
         else
-            snprintf(al->en, sizeof al->en, "Counter %d paused for over %d min", k->id, min);
+            snprintf(al->en, sizeof al->en, "Counter %d paused for over %s", k->id, de);
     }
 }
 
