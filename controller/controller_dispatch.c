@@ -111,6 +111,7 @@ static int take(qms_ctl *c, const qms_request *r, cJSON *o)
     cJSON_AddNumberToObject(o, "eta_s", tr.eta_s);
     cJSON_AddNumberToObject(o, "taken_ms", (double)t->taken_ms);
     cJSON_AddStringToObject(o, "day", day);
+    ctl_ticket_take_fields(c, t, o);
     if (r->kiosk[0])
         QMS_DEBUG("kiosk %s took %s", r->kiosk, t->label);
     return QMS_OK;

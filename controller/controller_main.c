@@ -350,6 +350,10 @@ int main(int argc, char **argv)
         return 1;
     }
     record_settings(c);
+    if (ctl_ticket_init(c)) {
+        QMS_ERROR("cannot read or make the ticket token secret in %s", c->db_path);
+        return 1;
+    }
     if (ctl_alerts_init(c)) {
         QMS_ERROR("cannot set up alerts in %s", c->db_path);
         return 1;
@@ -435,6 +439,7 @@ int main(int argc, char **argv)
             break;
         }
         ctl_alerts_run(c); /* derived state: after the flush, never in a batch's way */
+        ctl_tickets_run(c);
         /* the store's checkpoint (two fsyncs) when requests have paused, so
          * that none waits for it; under a load that never pauses, once the
          * log is long */
@@ -488,6 +493,7 @@ int main(int argc, char **argv)
     qms_mqtt_free(c->mqtt);
     qms_mqtt_lib_cleanup();
     ctl_alerts_free(c);
+    ctl_ticket_free(c);
     ctl_state_free(c);
     qms_engine_free(c->eng);
     qms_store_close(c->store);

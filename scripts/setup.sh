@@ -8,6 +8,7 @@ PKGS=(
   libsqlite3-dev sqlite3
   libcjson-dev
   libmosquitto-dev mosquitto mosquitto-clients
+  libssl-dev
   libcmocka-dev
   libsdl2-dev libsdl2-ttf-dev libsdl2-image-dev
   libserialport-dev
