@@ -440,6 +440,7 @@ int main(int argc, char **argv)
         }
         ctl_alerts_run(c); /* derived state: after the flush, never in a batch's way */
         ctl_tickets_run(c);
+        ctl_hourly_run(c);
         /* the store's checkpoint (two fsyncs) when requests have paused, so
          * that none waits for it; under a load that never pauses, once the
          * log is long */

@@ -9,6 +9,7 @@
  *   controller_publish.c   the flush (commit, then replies and events), the
  *                          retained topics and the timers
  *   controller_ticket.c    per-ticket status for the citizen's page (token topics)
+ *   controller_hourly.c    today hour by hour (qms/<site>/stats/hourly)
  *   controller_alerts.c    alerts (alerts.c derives them): device status in,
  *                          qms/<site>/alerts out, alert/ack requests
  * dispatch and publish both use view and batch; neither calls the other. */
@@ -110,6 +111,11 @@ typedef struct qms_ctl {
     uint64_t tk_commits;
     int64_t tk_last_ms, tk_next_ms; /* monotonic */
 
+    /* today hour by hour (controller_hourly.c) */
+    int hr_connected;
+    uint64_t hr_commits;
+    int64_t hr_last_ms; /* monotonic */
+
     /* counters for the log and the status topic */
     uint64_t nreq, nrefused, ndup, ncommits, nmalformed;
 
@@ -178,6 +184,11 @@ void ctl_ticket_token(const qms_ctl *c, int64_t id, char out[CTL_TOKEN_LEN + 1])
 void ctl_ticket_take_fields(qms_ctl *c, const qms_ticket *t, void *reply);
 /* Publish the ticket statuses that changed (after ctl_flush). */
 void ctl_tickets_run(qms_ctl *c);
+
+/* controller_hourly.c */
+char *ctl_hourly_json(qms_ctl *c);
+/* Publish qms/<site>/stats/hourly when due (after ctl_flush). */
+void ctl_hourly_run(qms_ctl *c);
 
 /* controller_alerts.c */
 int ctl_alerts_init(qms_ctl *c);

@@ -195,6 +195,21 @@ static void test_wait_and_pause(void **state)
     assert_string_equal(js_str(r, "ticket"), "A0001");
     cJSON_Delete(r);
     assert_true(wait_set(&col, "wait:TP", NULL, 0) >= 0);
+    /* today hour by hour: one taken at 09:xx, its wait counted in TP's hour */
+    static const char *const hp[] = {"qms/t1/stats/hourly", NULL};
+    collector hc;
+    assert_int_equal(coll_start(&hc, &e, "hourly", hp), 0);
+    int hi = coll_wait(&hc, 0, "qms/t1/stats/hourly", "\"hours\":[9],\"taken\":[1],\"served\":[0]", 0);
+    if (hi < 0)
+        fail_msg("hourly: %s", coll_last(&hc, "qms/t1/stats/hourly") ? coll_last(&hc, "qms/t1/stats/hourly")->payload : "none");
+    cJSON *hj = cJSON_Parse(hc.v[hi].payload);
+    const cJSON *tp = cJSON_GetArrayItem(cJSON_GetObjectItem(hj, "services"), 0);
+    assert_string_equal(js_str(tp, "code"), "TP");
+    assert_true(cJSON_GetArrayItem(cJSON_GetObjectItem(tp, "mean_wait_s"), 0)->valuedouble >= 1);
+    assert_true(cJSON_IsNull(cJSON_GetArrayItem(cJSON_GetObjectItem(
+        cJSON_GetArrayItem(cJSON_GetObjectItem(hj, "services"), 1), "mean_wait_s"), 0)));
+    cJSON_Delete(hj);
+    coll_stop(&hc);
 
     r = env_req(&e, m, "counter/2/cmd", "{\"req\":\"c2-1\",\"op\":\"pause\"}");
     cJSON_Delete(r);
