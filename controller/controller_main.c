@@ -54,10 +54,18 @@ static void on_signal(int sig)
     errno = saved;
 }
 
+/* The controller's clock: real time, shifted by --clock, run --speed times
+ * faster (demos). Every other program can follow it (the status's "clock"). */
+static double clock_speed = 1.0;
+static int64_t clock_real0, clock_virt0;
+
 static int64_t shifted_now(void *ctx)
 {
     const qms_ctl *c = ctx;
-    return qms_now(&qms_clock_real) + c->clock_offset_ms;
+    int64_t real = qms_now(&qms_clock_real);
+    if (clock_speed == 1.0)
+        return real + c->clock_offset_ms;
+    return clock_virt0 + (int64_t)((double)(real - clock_real0) * clock_speed);
 }
 
 static void usage(FILE *f)
@@ -80,6 +88,7 @@ static void usage(FILE *f)
             "  --username U, --password P   broker credentials (or QMS_BROKER_PASSWORD)\n"
             "  --cafile F       TLS with this CA; --certfile/--keyfile for a client certificate\n"
             "  --clock T        run the clock from local time T (tests and demos)\n"
+            "  --speed X        run the clock X times faster (demos; 0.1..1000, default 1)\n"
             "  --verbose        debug logging\n");
 }
 
@@ -209,10 +218,14 @@ static void reload(qms_ctl *c)
 
 static void status_json(qms_ctl *c)
 {
-    char buf[256];
+    char buf[384];
+    /* "clock": the controller's time at a real instant and its speed, so that
+     * every program of a demo can run on this one clock */
     snprintf(buf, sizeof buf,
-             "{\"state\":\"online\",\"version\":\"%s\",\"pid\":%ld,\"since_ms\":%lld}", QMS_VERSION,
-             (long)getpid(), (long long)c->started_ms);
+             "{\"state\":\"online\",\"version\":\"%s\",\"pid\":%ld,\"since_ms\":%lld,"
+             "\"clock\":{\"at_ms\":%lld,\"real_ms\":%lld,\"speed\":%g}}",
+             QMS_VERSION, (long)getpid(), (long long)c->started_ms, (long long)clock_virt0,
+             (long long)clock_real0, clock_speed);
     qms_mqtt_set_status(c->mqtt, buf);
 }
 
@@ -234,12 +247,22 @@ int main(int argc, char **argv)
         {"cafile", required_argument, 0, 'A'},   {"certfile", required_argument, 0, 'C'},
         {"keyfile", required_argument, 0, 'K'},  {"clock", required_argument, 0, 'T'},
         {"verbose", no_argument, 0, 'v'},        {"help", no_argument, 0, 'h'},
-        {"version", no_argument, 0, 'V'},        {0, 0, 0, 0},
+        {"version", no_argument, 0, 'V'},        {"speed", required_argument, 0, 'S'},
+        {0, 0, 0, 0},
     };
     qms_mqtt_opts *mo = &c->mopts;
     int opt;
-    while ((opt = getopt_long(argc, argv, "c:d:b:s:u:p:A:C:K:T:vhV", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:d:b:s:u:p:A:C:K:T:vhVS:", longopts, NULL)) != -1) {
         switch (opt) {
+        case 'S': {
+            char *end = NULL;
+            clock_speed = strtod(optarg, &end);
+            if (!end || *end || !(clock_speed >= 0.1 && clock_speed <= 1000)) {
+                fprintf(stderr, "qms-controller: bad --speed \"%s\" (want 0.1..1000)\n", optarg);
+                return 2;
+            }
+            break;
+        }
         case 'c':
             c->config_path = optarg;
             break;
@@ -332,6 +355,10 @@ int main(int argc, char **argv)
         c->clock_offset_ms = start - qms_now(&qms_clock_real);
         QMS_INFO("clock runs from %s (offset %lld ms)", clock_start, (long long)c->clock_offset_ms);
     }
+    clock_real0 = qms_now(&qms_clock_real);
+    clock_virt0 = clock_real0 + c->clock_offset_ms;
+    if (clock_speed != 1.0)
+        QMS_INFO("clock runs %gx faster than real time", clock_speed);
     c->started_ms = qms_now(&c->clock);
 
     int rc = qms_store_open(c->db_path, &c->store);

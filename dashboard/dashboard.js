@@ -3,12 +3,11 @@
  * controller (docs/protocol.md); the one thing it sends is an alert
  * acknowledgement (qms/<site>/alert/ack). Views: now, alerts, today.
  * Memory stays flat: maps keyed by what the center has (services, counters,
- * devices: capped), the chart keeps its last MAX_POINTS samples. */
+ * devices: capped); the charts are redrawn from the hourly topic (24 points). */
 'use strict';
 
 (() => {
   const MAX_DEVICES = 500;
-  const MAX_POINTS = 2880; /* one a 30 s stats: a day */
   const $ = (id) => document.getElementById(id);
   const st = {
     site: QMS.params.get('site') || '',
@@ -20,8 +19,6 @@
     seenAlerts: new Set(),
     lastStatsArrival: 0,
   };
-  const series = [[], [], []]; /* time (s), waiting, served */
-  let chart = null;
   let client = null;
   let dirty = false;
 
@@ -134,23 +131,48 @@
     }
   }
 
-  function drawChart() {
-    const box = $('chart');
-    if (box.offsetParent === null || typeof uPlot === 'undefined') return;
+  /* two charts from qms/<site>/stats/hourly: x = the local hour */
+  const charts = {};
+  function plot(id, series, data) {
+    const box = $(id);
+    if (box.offsetParent === null || typeof uPlot === 'undefined' || !data[0].length) return;
     const width = Math.max(300, box.clientWidth || 800);
-    if (!chart || chart.width !== width) {
-      if (chart) chart.destroy();
-      chart = new uPlot({
-        width, height: 300,
-        scales: { x: { time: true } },
-        tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), 'Asia/Ho_Chi_Minh'),
-        series: [{}, { label: QMS.t('Đang chờ', 'Waiting'), stroke: '#c0392b', width: 2 },
-          { label: QMS.t('Đã phục vụ', 'Served'), stroke: '#2471a3', width: 2 }],
-      }, series, box);
-    } else {
-      chart.setData(series);
-    }
+    const key = `${width}|${QMS.lang}|${series.map((x) => x.label).join()}`;
+    if (charts[id] && charts[id].key === key) { charts[id].u.setData(data); return; }
+    if (charts[id]) charts[id].u.destroy();
+    const bars = uPlot.paths && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.4, 40] }) : undefined;
+    const u = new uPlot({
+      width, height: 260,
+      scales: { x: { time: false, range: (u, a, b) => [a - 0.5, b + 0.5] } },
+      axes: [{ values: (u, v) => v.map((h) => (Number.isInteger(h) ? `${h}h` : '')) }, {}],
+      series: [{ label: QMS.t('Giờ', 'Hour') }, ...series.map((x) => (x.bars && bars ? { ...x, paths: bars } : x))],
+    }, data, box);
+    charts[id] = { u, key };
   }
+  function drawChart() {
+    const hr = st.hourly;
+    if (!hr || !Array.isArray(hr.hours)) return;
+    plot('chart-flow', [
+      { label: QMS.t('Lấy số', 'Arrivals'), stroke: '#c0392b', fill: '#c0392b55', bars: true },
+      { label: QMS.t('Đã phục vụ', 'Served'), stroke: '#2471a3', width: 3 },
+    ], [hr.hours, hr.taken, hr.served]);
+    const pick = $('svc-pick');
+    if (pick.options.length !== hr.services.length) {
+      pick.textContent = '';
+      for (const s of hr.services) {
+        const cfg = serviceCfg(s.code);
+        pick.append(QMS.el('option', { value: s.code }, cfg ? name(cfg) : s.code));
+      }
+    }
+    const s = hr.services.find((x) => x.code === pick.value) || hr.services[0];
+    if (!s) return;
+    const min = (a) => a.map((v) => (v === null ? null : Math.round(v / 6) / 10));
+    plot('chart-wait', [
+      { label: QMS.t('Trung bình', 'Mean'), stroke: '#1e8449', width: 3 },
+      { label: '90%', stroke: '#ca6f1e', width: 2, dash: [6, 4] },
+    ], [hr.hours, min(s.mean_wait_s), min(s.p90_wait_s)]);
+  }
+  $('svc-pick').addEventListener('change', drawChart);
 
   function render() {
     dirty = false;
@@ -164,7 +186,7 @@
   function soon() {
     if (!dirty) { dirty = true; setTimeout(render, 0); } /* not rAF: throttled in a background tab */
   }
-  QMS.onLang(() => { if (chart) { chart.destroy(); chart = null; } render(); });
+  QMS.onLang(() => { $('svc-pick').textContent = ''; render(); });
 
   /* ---- sound: a short two-tone beep for a newly raised alert ---- */
   let audio = null;
@@ -205,7 +227,7 @@
   /* ---- MQTT ---- */
   function subscribeSite() {
     const s = st.site;
-    client.subscribe([`qms/${s}/config`, `qms/${s}/stats`, `qms/${s}/counter/+/state`,
+    client.subscribe([`qms/${s}/config`, `qms/${s}/stats`, `qms/${s}/stats/hourly`, `qms/${s}/counter/+/state`,
       `qms/${s}/device/+/+/status`, `qms/${s}/alerts`, `qms/${s}/alert/event`,
       `qms/${s}/reply/${client.options.clientId}/#`], { qos: 1 });
   }
@@ -224,15 +246,10 @@
       try { js = JSON.parse(new TextDecoder().decode(payload)); } catch (e) { return; }
     }
     if (rest === 'config') st.config = js;
+    else if (rest === 'stats/hourly') { st.hourly = js; document.body.dataset.hourlyAt = String(js ? js.at_ms : 0); }
     else if (rest === 'stats') {
       st.stats = js;
       st.lastStatsArrival = Date.now();
-      if (js && js.today) {
-        series[0].push(js.at_ms / 1000);
-        series[1].push(js.today.waiting);
-        series[2].push(js.today.served);
-        if (series[0].length > MAX_POINTS) series.forEach((a) => a.splice(0, a.length - MAX_POINTS));
-      }
       document.body.dataset.statsAt = String(js ? js.at_ms : 0);
     } else if (parts[2] === 'counter' && parts[4] === 'state') {
       if (js) st.counters.set(Number(parts[3]), js); else st.counters.delete(Number(parts[3]));

@@ -147,6 +147,14 @@ async function caseStats(env) {
   const cards = await page.evaluate(() => { document.querySelector('[data-view=today]').click(); return Object.fromEntries([...document.querySelectorAll('#today-cards .card')].map((c) => [c.dataset.k, c.querySelector('.v').textContent])); });
   if (Number(cards.taken) !== stats.today.taken || Number(cards.served) !== stats.today.served) fail(`today cards ${JSON.stringify(cards)} vs ${JSON.stringify(stats.today)}`);
   log(`stats: ${rows.length} services, ${served} served, ${stats.today.taken} taken: page = controller (${today.length} chars of today cards)`);
+  /* the hour-by-hour topic agrees with the day's totals, and the charts are drawn */
+  const hourly = retained(env.port, `qms/${env.site}/stats/hourly`);
+  const sum = (a) => a.reduce((x, y) => x + y, 0);
+  if (sum(hourly.taken) !== stats.today.taken || sum(hourly.served) !== stats.today.served) {
+    fail(`hourly ${sum(hourly.taken)}/${sum(hourly.served)} vs today ${stats.today.taken}/${stats.today.served}`);
+  }
+  await page.waitForSelector('#chart-flow canvas', { timeout: 20000 });
+  await page.waitForSelector('#chart-wait canvas', { timeout: 20000 });
   const counters = await page.$$eval('#counters tbody tr', (t) => t.length);
   if (counters !== env.center.counters.length) fail(`page shows ${counters} counters, config has ${env.center.counters.length}`);
 }
@@ -247,8 +255,8 @@ async function caseShots(env) {
   const dir = process.env.QMS_SHOTS || path.join(srcDir, 'docs/img');
   fs.mkdirSync(dir, { recursive: true });
   const drv = start('driver', bin('qms-demo-driver'), ['--config', env.cfg, '--trace',
-    path.join(srcDir, 'examples/day-500.csv'), '--broker', `127.0.0.1:${env.port}`, '--speed', '600', '--limit', '120']);
-  await waitFor('the driver', () => drv.exitCode !== null, 180000);
+    path.join(srcDir, 'examples/day-500.csv'), '--broker', `127.0.0.1:${env.port}`, '--speed', '240', '--limit', '300']);
+  await sleep(30000); /* the morning is under way: the shots show it live */
   pub(env.port, `qms/${env.site}/device/kiosk/k2/status`, '{"state":"online","printer":"paper_low","kiosk":"k2"}', true);
   pub(env.port, `qms/${env.site}/device/display/hall/status`, '{"state":"offline"}', true);
   await sleep(1500);
@@ -264,6 +272,7 @@ async function caseShots(env) {
   const phone = await openDash(env, 'now', 'vi', { width: 412, height: 860, isMobile: true });
   await phone.waitForFunction(() => document.body.dataset.ready === '1', { timeout: 20000 });
   await phone.screenshot({ path: path.join(dir, 'dashboard-now-phone-vi.png') });
+  drv.kill('SIGTERM');
   process.env.QMS_SHOTS = dir;
   await caseTicket(env);
 }
