@@ -277,7 +277,7 @@ static void refuse_malformed(qms_ctl *c, const qms_mqtt_msg *msg, const qms_requ
 void ctl_on_message(void *ud, const qms_mqtt_msg *msg)
 {
     qms_ctl *c = ud;
-    if (ctl_alerts_on_message(c, msg))
+    if (ctl_alerts_on_message(c, msg) || ctl_report_on_message(c, msg))
         return;
     int counter = 0;
     qms_topic_kind kind = qms_proto_topic(msg->topic, c->site, &counter);

@@ -437,6 +437,7 @@ int main(int argc, char **argv)
     qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "counter/+/cmd"), 1);
     qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "device/+/+/status"), 1);
     qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "alert/ack"), 1);
+    qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "report"), 1);
     status_json(c);
     QMS_INFO("qms-controller %s started (broker %s:%d, store %s)", QMS_VERSION, host, port,
              c->db_path);

@@ -10,6 +10,7 @@
  *                          retained topics and the timers
  *   controller_ticket.c    per-ticket status for the citizen's page (token topics)
  *   controller_hourly.c    today hour by hour (qms/<site>/stats/hourly)
+ *   controller_report.c    reports (qms_report's CSV) on request, in pages
  *   controller_alerts.c    alerts (alerts.c derives them): device status in,
  *                          qms/<site>/alerts out, alert/ack requests
  * dispatch and publish both use view and batch; neither calls the other. */
@@ -189,6 +190,10 @@ void ctl_tickets_run(qms_ctl *c);
 char *ctl_hourly_json(qms_ctl *c);
 /* Publish qms/<site>/stats/hourly when due (after ctl_flush). */
 void ctl_hourly_run(qms_ctl *c);
+
+/* controller_report.c */
+/* A qms/<site>/report request: answered (held for the flush), returns 1; else 0. */
+int ctl_report_on_message(qms_ctl *c, const qms_mqtt_msg *msg);
 
 /* controller_alerts.c */
 int ctl_alerts_init(qms_ctl *c);

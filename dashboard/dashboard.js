@@ -224,6 +224,70 @@
     });
   }
 
+  /* ---- reports: the controller's report op, page by page (docs/protocol.md) ---- */
+  const pending = new Map(); /* req -> resolve */
+  function request(suffix, body) {
+    const req = `${client.options.clientId}-${++reqN}`;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => { pending.delete(req); reject(new Error('timeout')); }, 30000);
+      pending.set(req, (js) => { clearTimeout(timer); resolve(js); });
+      client.publish(`qms/${st.site}/${suffix}`, JSON.stringify({ ...body, req }), {
+        qos: 1,
+        properties: { responseTopic: `qms/${st.site}/reply/${client.options.clientId}/${req}`, messageExpiryInterval: 30 },
+      });
+    });
+  }
+  function csvRows(text) { /* RFC 4180, as qms-report writes it */
+    const rows = [];
+    let row = [], f = '', q = false;
+    for (let i = 0; i < text.length; i++) {
+      const ch = text[i];
+      if (q) {
+        if (ch === '"' && text[i + 1] === '"') { f += '"'; i++; } else if (ch === '"') q = false; else f += ch;
+      } else if (ch === '"') q = true;
+      else if (ch === ',') { row.push(f); f = ''; } else if (ch === '\n') { row.push(f.replace(/\r$/, '')); rows.push(row); row = []; f = ''; } else f += ch;
+    }
+    if (f || row.length) { row.push(f); rows.push(row); }
+    return rows;
+  }
+  let lastUrl = null;
+  $('report-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const from = $('r-from').value, to = $('r-to').value, by = $('r-by').value;
+    $('r-status').textContent = QMS.t('Đang tạo…', 'Working…');
+    $('r-download').hidden = true;
+    let csv = '';
+    try {
+      for (let page = 0, pages = 1; page < pages; page++) {
+        const r = await request('report', { from, to, by, page, lang: QMS.lang });
+        if (r.error) throw new Error(r.message || r.error);
+        pages = r.pages;
+        csv += r.csv;
+        $('r-status').textContent = QMS.t(`Trang ${page + 1}/${pages}`, `Page ${page + 1} of ${pages}`);
+      }
+    } catch (e) {
+      $('r-status').textContent = QMS.t(`Không tạo được báo cáo: ${e.message}`, `No report: ${e.message}`);
+      return;
+    }
+    const rows = csvRows(csv.replace(/^\ufeff/, ''));
+    const t = $('r-table');
+    t.textContent = '';
+    rows.forEach((r, i) => t.append(QMS.el('tr', {}, ...r.map((c) => QMS.el(i ? 'td' : 'th', {}, c)))));
+    if (lastUrl) URL.revokeObjectURL(lastUrl);
+    lastUrl = URL.createObjectURL(new Blob([csv], { type: 'text/csv;charset=utf-8' }));
+    const a = $('r-download');
+    a.href = lastUrl;
+    a.download = `qms-${st.site}-${from}-${to}-${by}.csv`;
+    a.hidden = false;
+    document.body.dataset.reportBytes = String(new TextEncoder().encode(csv).length);
+    $('r-status').textContent = QMS.t(`${rows.length - 1} dòng`, `${rows.length - 1} rows`);
+  });
+  {
+    const d = new Date(Date.now() + 7 * 3600e3).toISOString().slice(0, 10);
+    $('r-from').value = d;
+    $('r-to').value = d;
+  }
+
   /* ---- MQTT ---- */
   function subscribeSite() {
     const s = st.site;
@@ -270,6 +334,8 @@
       }
       if (st.seenAlerts.size > 1000) st.seenAlerts = new Set(st.alerts.map((a) => a.id + a.since_ms));
     } else if (parts[2] === 'reply') {
+      const req = js && js.req;
+      if (req && pending.has(req)) { pending.get(req)(js); pending.delete(req); return; }
       if (js && js.error) alert(js.message || js.error);
     }
     soon();

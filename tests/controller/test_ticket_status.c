@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 static const char *const center =
     "{\"site\":\"t1\",\"name_vi\":\"Trung tâm thử nghiệm\",\"name_en\":\"Test center\","
@@ -118,10 +119,95 @@ static void test_ticket_status(void **state)
     env_stop(&e2);
 }
 
+/* The report op: the pages joined are byte for byte what qms-report writes
+ * from the same store (the oracle: the qms-report program). */
+static void test_report_op(void **state)
+{
+    (void)state;
+    ctl_env e;
+    assert_int_equal(env_start(&e, NULL, NULL), 0);
+    qms_mqtt *k = env_client(&e, "kiosk1");
+    char js[256];
+    for (int i = 0; i < 30; i++) {
+        snprintf(js, sizeof js, "{\"req\":\"k-%d\",\"service\":\"%s\"}", i, i % 3 ? "TP" : "DD");
+        cJSON_Delete(env_req(&e, k, "ticket/take", js));
+    }
+    for (int i = 0; i < 10; i++) {
+        snprintf(js, sizeof js, "{\"req\":\"c-%d\",\"op\":\"next\"}", i);
+        cJSON_Delete(env_req(&e, k, "counter/1/cmd", js));
+    }
+    static const char *const bys[] = {"service", "hour", "counter", "day"};
+    for (int b = 0; b < 4; b++) {
+        const char *to = b == 3 ? "2027-01-25" : "2026-11-26"; /* 61 days by day: pages */
+        /* all pages */
+        char *all = calloc(1, 1);
+        size_t alen = 0;
+        int pages = 1;
+        for (int p = 0; p < pages; p++) {
+            snprintf(js, sizeof js,
+                     "{\"req\":\"r-%d-%d\",\"from\":\"2026-11-26\",\"to\":\"%s\",\"by\":\"%s\","
+                     "\"page\":%d,\"page_bytes\":1024}",
+                     b, p, to, bys[b], p);
+            cJSON *r = env_req(&e, k, "report", js);
+            assert_non_null(r);
+            if (js_str(r, "error"))
+                fail_msg("report: %s", js_str(r, "message"));
+            pages = (int)js_num(r, "pages");
+            assert_true(strlen(js_str(r, "csv")) <= 1024);
+            const char *csv = js_str(r, "csv");
+            all = realloc(all, alen + strlen(csv) + 1);
+            memcpy(all + alen, csv, strlen(csv) + 1);
+            alen += strlen(csv);
+            cJSON_Delete(r);
+        }
+        /* the oracle */
+        char out[400], port[16];
+        snprintf(out, sizeof out, "%s/report-%s.csv", e.dir, bys[b]);
+        (void)port;
+        char *argv[] = {(char *)qms_test_bin("qms-report"), "--db", e.db, "--from", "2026-11-26",
+                        "--to", (char *)to, "--by", (char *)bys[b], "--config", e.config, "--out", out,
+                        NULL};
+        pid_t pid = qms_test_spawn(argv, NULL);
+        assert_int_equal(qms_test_wait_pid(pid, 20000), 0);
+        FILE *f = fopen(out, "rb");
+        assert_non_null(f);
+        char *want = calloc(1, 1 << 20);
+        size_t wl = fread(want, 1, (1 << 20) - 1, f);
+        fclose(f);
+        want[wl] = 0;
+        if (alen != wl || memcmp(all, want, wl) != 0)
+            fail_msg("by %s: the op's CSV (%zu bytes) differs from qms-report's (%zu):\n%s\n---\n%s",
+                     bys[b], alen, wl, all, want);
+        if (b == 0)
+            assert_non_null(strstr(all, "Tư pháp - Hộ tịch"));
+        printf("{\"measure\":\"report_%s_pages\",\"value\":%d,\"bytes\":%zu}\n", bys[b], pages, alen);
+        if (b == 3)
+            assert_true(pages >= 2); /* the paging is exercised */
+        free(all);
+        free(want);
+    }
+    /* refusals */
+    cJSON *r = env_req(&e, k, "report", "{\"req\":\"r-x\",\"from\":\"2026-01-01\",\"to\":\"2026-11-26\"}");
+    assert_string_equal(js_str(r, "error"), "invalid"); /* over 62 days */
+    cJSON_Delete(r);
+    r = env_req(&e, k, "report", "{\"req\":\"r-y\",\"from\":\"26/11/2026\"}");
+    assert_string_equal(js_str(r, "error"), "invalid");
+    cJSON_Delete(r);
+    r = env_req(&e, k, "report", "{\"req\":\"r-z\",\"from\":\"today\",\"by\":\"week\"}");
+    assert_string_equal(js_str(r, "error"), "invalid");
+    cJSON_Delete(r);
+    r = env_req(&e, k, "report", "{\"req\":\"r-w\",\"from\":\"today\",\"page\":5}");
+    assert_string_equal(js_str(r, "error"), "invalid");
+    cJSON_Delete(r);
+    qms_mqtt_free(k);
+    env_stop(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ticket_status),
+        cmocka_unit_test(test_report_op),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

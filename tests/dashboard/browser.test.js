@@ -147,6 +147,21 @@ async function caseStats(env) {
   const cards = await page.evaluate(() => { document.querySelector('[data-view=today]').click(); return Object.fromEntries([...document.querySelectorAll('#today-cards .card')].map((c) => [c.dataset.k, c.querySelector('.v').textContent])); });
   if (Number(cards.taken) !== stats.today.taken || Number(cards.served) !== stats.today.served) fail(`today cards ${JSON.stringify(cards)} vs ${JSON.stringify(stats.today)}`);
   log(`stats: ${rows.length} services, ${served} served, ${stats.today.taken} taken: page = controller (${today.length} chars of today cards)`);
+  /* reports: the CSV the page gets from the controller's report op is the one
+   * qms-report writes from the same store */
+  await page.click('[data-view=reports]');
+  await page.select('#r-by', 'service');
+  await page.click('#r-go');
+  await page.waitForFunction(() => Number(document.body.dataset.reportBytes || 0) > 0, { timeout: 30000 });
+  const day = await page.$eval('#r-from', (e) => e.value);
+  const oracle = path.join(tmp, 'report.csv');
+  execFileSync(bin('qms-report'), ['--db', path.join(tmp, 'c.db'), '--from', day, '--by', 'service', '--config', env.cfg, '--out', oracle]);
+  const want = fs.readFileSync(oracle);
+  const got = Number(await page.evaluate(() => document.body.dataset.reportBytes));
+  if (got !== want.length) fail(`report: page has ${got} bytes, qms-report ${want.length}`);
+  const cell = await page.$$eval('#r-table tr', (trs) => trs.map((tr) => tr.firstChild.textContent));
+  if (!cell.includes('TP')) fail(`report table rows: ${cell.join('|')}`);
+  log(`report: ${got} bytes, ${cell.length} rows, = qms-report`);
   /* the hour-by-hour topic agrees with the day's totals, and the charts are drawn */
   const hourly = retained(env.port, `qms/${env.site}/stats/hourly`);
   const sum = (a) => a.reduce((x, y) => x + y, 0);
