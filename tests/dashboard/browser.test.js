@@ -276,9 +276,13 @@ async function caseShots(env) {
   pub(env.port, `qms/${env.site}/device/display/hall/status`, '{"state":"offline"}', true);
   await sleep(1500);
   for (const lang of ['vi', 'en']) {
-    for (const view of ['now', 'alerts', 'today']) {
+    for (const view of ['now', 'alerts', 'today', 'reports']) {
       const page = await openDash(env, view, lang);
       await page.waitForFunction(() => document.body.dataset.ready === '1', { timeout: 20000 });
+      if (view === 'reports') {
+        await page.click('#r-go');
+        await page.waitForFunction(() => Number(document.body.dataset.reportBytes || 0) > 0, { timeout: 30000 });
+      }
       await sleep(500);
       await page.screenshot({ path: path.join(dir, `dashboard-${view}-${lang}.png`) });
       await page.close();
