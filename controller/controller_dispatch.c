@@ -121,6 +121,7 @@ static int take(qms_ctl *c, const qms_request *r, cJSON *o)
     cJSON_AddNumberToObject(o, "eta_s", tr.eta_s);
     cJSON_AddNumberToObject(o, "taken_ms", (double)t->taken_ms);
     cJSON_AddStringToObject(o, "day", day);
+    ctl_ticket_take_fields(c, t, o);
     if (r->kiosk[0])
         QMS_DEBUG("kiosk %s took %s", r->kiosk, t->label);
     return QMS_OK;
@@ -340,6 +341,8 @@ static int bad_response_topic(qms_ctl *c, const qms_mqtt_msg *msg)
 void ctl_on_message(void *ud, const qms_mqtt_msg *msg)
 {
     qms_ctl *c = ud;
+    if (ctl_alerts_on_message(c, msg) || ctl_report_on_message(c, msg))
+        return;
     int counter = 0;
     qms_topic_kind kind = qms_proto_topic(msg->topic, c->site, &counter);
     if (kind == QMS_TOPIC_NONE)

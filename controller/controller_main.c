@@ -78,16 +78,26 @@ static int64_t wall_now(const qms_ctl *c)
     return qms_now(&qms_clock_real) + c->clock_offset_ms + extra;
 }
 
+/* The controller's clock: the wall clock read at an anchor (shifted by
+ * --clock), then CLOCK_MONOTONIC deltas, run --speed times faster in demos.
+ * Every other program can follow it (the status's "clock"). */
+static double clock_speed = 1.0;
+static int64_t anchor_real_ms; /* the real wall clock at the anchor */
+
 static int64_t anchored_now(void *ctx)
 {
     const qms_ctl *c = ctx;
-    return c->anchor_wall_ms + (qms_mono_ms() - c->anchor_mono_ms);
+    int64_t d = qms_mono_ms() - c->anchor_mono_ms;
+    if (clock_speed != 1.0)
+        d = (int64_t)((double)d * clock_speed);
+    return c->anchor_wall_ms + d;
 }
 
 static void anchor(qms_ctl *c)
 {
     c->anchor_wall_ms = wall_now(c);
     c->anchor_mono_ms = qms_mono_ms();
+    anchor_real_ms = qms_now(&qms_clock_real);
     c->jump_logged_ms = 0;
 }
 
@@ -109,8 +119,8 @@ static int anything_open(const qms_ctl *c)
 static void check_clock(qms_ctl *c)
 {
     int64_t mono = qms_mono_ms();
-    if (mono < c->next_clock_check_ms)
-        return;
+    if (clock_speed != 1.0 || mono < c->next_clock_check_ms)
+        return; /* a demo's fast clock does not follow the wall */
     c->next_clock_check_ms = mono + 1000;
     int64_t d = wall_now(c) - anchored_now(c);
     if (d > -1000 && d < 1000)
@@ -149,6 +159,7 @@ static void usage(FILE *f)
             "  --db FILE        the SQLite store (created if missing)\n"
             "  --site SITE      topic root qms/SITE/ (default: the config's \"site\")\n"
             "  --clock T        run the clock from local time T (tests and demos)\n"
+            "  --speed X        run the clock X times faster (demos; 0.1..1000, default 1)\n"
             "  --disk-reserve B refuse takes while the store's disk has fewer than B bytes\n"
             "                   free (default 1048576; 0: only a failing commit stops them)\n"
             "  --verbose        debug logging\n"
@@ -346,10 +357,14 @@ static int undo_from_store(qms_ctl *c)
 
 static void status_json(qms_ctl *c)
 {
-    char buf[256];
+    char buf[384];
+    /* "clock": the controller's time at a real instant and its speed, so that
+     * every program of a demo can run on this one clock */
     snprintf(buf, sizeof buf,
-             "{\"state\":\"online\",\"version\":\"%s\",\"pid\":%ld,\"since_ms\":%lld}", QMS_VERSION,
-             (long)getpid(), (long long)c->started_ms);
+             "{\"state\":\"online\",\"version\":\"%s\",\"pid\":%ld,\"since_ms\":%lld,"
+             "\"clock\":{\"at_ms\":%lld,\"real_ms\":%lld,\"speed\":%g}}",
+             QMS_VERSION, (long)getpid(), (long long)c->started_ms, (long long)c->anchor_wall_ms,
+             (long long)anchor_real_ms, clock_speed);
     qms_mqtt_set_status(c->mqtt, buf);
 }
 
@@ -375,6 +390,7 @@ int main(int argc, char **argv)
         {"verbose", no_argument, 0, 'v'},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
+        {"speed", required_argument, 0, 'S'},
         {"disk-reserve", required_argument, 0, 'R'},
         {"test-wall-offset-file", required_argument, 0, 'W'},
         QMS_CONN_LONGOPTS,
@@ -385,7 +401,7 @@ int main(int argc, char **argv)
     static const int short_val[] = {0, 1, 2, 4, 5, 6};
     qms_mqtt_opts *mo = &c->mopts;
     int opt;
-    while ((opt = getopt_long(argc, argv, "c:d:b:s:u:p:A:C:K:T:R:W:vhV", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:d:b:s:u:p:A:C:K:T:R:W:S:vhV", longopts, NULL)) != -1) {
         const char *sl = opt > 0 && opt < 128 ? strchr(shorts, opt) : NULL;
         if (sl)
             opt = QMS_CONN_OPT_BASE + short_val[sl - shorts];
@@ -397,6 +413,15 @@ int main(int argc, char **argv)
             continue;
         }
         switch (opt) {
+        case 'S': {
+            char *end = NULL;
+            clock_speed = strtod(optarg, &end);
+            if (!end || *end || !(clock_speed >= 0.1 && clock_speed <= 1000)) {
+                fprintf(stderr, "qms-controller: bad --speed \"%s\" (want 0.1..1000)\n", optarg);
+                return 2;
+            }
+            break;
+        }
         case 'c':
             c->config_path = optarg;
             break;
@@ -492,6 +517,8 @@ int main(int argc, char **argv)
         QMS_INFO("clock runs from %s (offset %lld ms)", clock_start, (long long)c->clock_offset_ms);
     }
     anchor(c);
+    if (clock_speed != 1.0)
+        QMS_INFO("clock runs %gx faster than real time", clock_speed);
     c->started_ms = qms_now(&c->clock);
 
     int rc = qms_store_open(c->db_path, &c->store);
@@ -510,6 +537,14 @@ int main(int argc, char **argv)
         return 1;
     }
     record_settings(c);
+    if (ctl_ticket_init(c)) {
+        QMS_ERROR("cannot read or make the ticket token secret in %s", c->db_path);
+        return 1;
+    }
+    if (ctl_alerts_init(c)) {
+        QMS_ERROR("cannot set up alerts in %s", c->db_path);
+        return 1;
+    }
     {
         char day[11];
         qms_day_str(qms_engine_day(c->eng), day);
@@ -559,6 +594,9 @@ int main(int argc, char **argv)
     qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "ticket/take"), 1);
     qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "ticket/cancel"), 1);
     qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "counter/+/cmd"), 1);
+    qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "device/+/+/status"), 1);
+    qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "alert/ack"), 1);
+    qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "report"), 1);
     status_json(c);
     QMS_INFO("qms-controller %s started (broker %s:%d, store %s)", QMS_VERSION, host, port,
              c->db_path);
@@ -597,6 +635,9 @@ int main(int argc, char **argv)
                 break;
             }
         }
+        ctl_alerts_run(c); /* derived state: after the flush, never in a batch's way */
+        ctl_tickets_run(c);
+        ctl_hourly_run(c);
         /* the store's checkpoint (two fsyncs) when requests have paused, so
          * that none waits for it; under a load that never pauses, once the
          * log is long */
@@ -658,6 +699,8 @@ int main(int argc, char **argv)
              ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
     qms_mqtt_free(c->mqtt);
     qms_mqtt_lib_cleanup();
+    ctl_alerts_free(c);
+    ctl_ticket_free(c);
     ctl_state_free(c);
     qms_engine_free(c->eng);
     qms_store_close(c->store);

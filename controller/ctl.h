@@ -8,6 +8,11 @@
  *                          counts, recent calls, counter state JSON
  *   controller_publish.c   the flush (commit, then replies and events), the
  *                          retained topics and the timers
+ *   controller_ticket.c    per-ticket status for the citizen's page (token topics)
+ *   controller_hourly.c    today hour by hour (qms/<site>/stats/hourly)
+ *   controller_report.c    reports (qms_report's CSV) on request, in pages
+ *   controller_alerts.c    alerts (alerts.c derives them): device status in,
+ *                          qms/<site>/alerts out, alert/ack requests
  * dispatch and publish both use view and batch; neither calls the other. */
 #ifndef QMS_CTL_H
 #define QMS_CTL_H
@@ -24,7 +29,8 @@
 #include <signal.h>
 #include <stdint.h>
 
-#define CTL_RECENT 20 /* calls kept in qms/<site>/calls/recent */
+#define CTL_RECENT 20
+#define CTL_TOKEN_LEN 22 /* a ticket's token: 128 bits in base64url */ /* calls kept in qms/<site>/calls/recent */
 
 /* A reply held back until the batch it belongs to is committed. */
 typedef struct ctl_pending {
@@ -104,6 +110,26 @@ typedef struct qms_ctl {
     int64_t last_stats_ms, next_stats_ms, next_tick_ms, next_eta_ms, next_queue_ms; /* monotonic */
     int64_t started_ms;
 
+    /* alerts (controller_alerts.c) */
+    struct qms_alerts *alerts;
+    int alerts_dirty;     /* 1: evaluate now; 2: also publish the set */
+    int alerts_connected; /* connected at the last run (a reconnect republishes) */
+    int64_t next_alerts_ms; /* monotonic */
+
+    /* the citizen's ticket page (controller_ticket.c) */
+    unsigned char tk_secret[32]; /* HMAC key of the tokens, kept in the store */
+    uint32_t *tk_hash;           /* hash of the status last published, per ticket index */
+    int tk_n, tk_cap;
+    int32_t tk_day;
+    int tk_connected;
+    uint64_t tk_commits;
+    int64_t tk_last_ms, tk_next_ms; /* monotonic */
+
+    /* today hour by hour (controller_hourly.c) */
+    int hr_connected;
+    uint64_t hr_commits;
+    int64_t hr_last_ms; /* monotonic */
+
     /* counters for the log and the status topic */
     uint64_t nreq, nrefused, ndup, ncommits, nmalformed;
     uint64_t nbadrt;           /* requests refused for their response topic */
@@ -171,5 +197,33 @@ int ctl_next_timer_ms(const qms_ctl *c);
 void ctl_on_connect(void *ud, int connected);
 const char *ctl_topic(const qms_ctl *c,
                       const char *suffix); /* "qms/<site>/<suffix>", static buffer */
+
+/* controller_ticket.c */
+int ctl_ticket_init(qms_ctl *c); /* the token secret: read from the store, or made */
+void ctl_ticket_free(qms_ctl *c);
+void ctl_ticket_token(const qms_ctl *c, int64_t id, char out[CTL_TOKEN_LEN + 1]);
+/* Add "token" and "url" (when the center has a ticket_url) to a take reply (a cJSON *). */
+void ctl_ticket_take_fields(qms_ctl *c, const qms_ticket *t, void *reply);
+/* Publish the ticket statuses that changed (after ctl_flush). */
+void ctl_tickets_run(qms_ctl *c);
+
+/* controller_hourly.c */
+char *ctl_hourly_json(qms_ctl *c);
+/* Publish qms/<site>/stats/hourly when due (after ctl_flush). */
+void ctl_hourly_run(qms_ctl *c);
+
+/* controller_report.c */
+/* A qms/<site>/report request: answered (held for the flush), returns 1; else 0. */
+int ctl_report_on_message(qms_ctl *c, const qms_mqtt_msg *msg);
+
+/* controller_alerts.c */
+int ctl_alerts_init(qms_ctl *c);
+void ctl_alerts_free(qms_ctl *c);
+/* A message for the alerts (a device status, an alert/ack request): handled,
+ * returns 1; else 0. */
+int ctl_alerts_on_message(qms_ctl *c, const qms_mqtt_msg *msg);
+/* Evaluate the alerts when due (each second, or a device changed) and
+ * publish what changed. Call after ctl_flush. */
+void ctl_alerts_run(qms_ctl *c);
 
 #endif

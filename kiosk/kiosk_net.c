@@ -164,6 +164,21 @@ int kiosk_take_reply_parse(const char *payload, size_t len, kiosk_take_reply *r)
         r->eta_s = (int)v;
     if (!get_int64(cJSON_GetObjectItemCaseSensitive(js, "taken_ms"), &v) && v >= 0)
         r->taken_ms = v;
+    /* the ticket page: a URL goes into the QR as it is, so only plain ones */
+    const cJSON *tok = cJSON_GetObjectItemCaseSensitive(js, "token");
+    if (cJSON_IsString(tok) && strlen(tok->valuestring) < sizeof r->token &&
+        strspn(tok->valuestring, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
+            strlen(tok->valuestring))
+        copy_str(r->token, sizeof r->token, tok);
+    const cJSON *url = cJSON_GetObjectItemCaseSensitive(js, "url");
+    if (cJSON_IsString(url) && strlen(url->valuestring) < sizeof r->url &&
+        (!strncmp(url->valuestring, "http://", 7) || !strncmp(url->valuestring, "https://", 8))) {
+        int plain = 1;
+        for (const char *p = url->valuestring; *p; p++)
+            plain &= (unsigned char)*p > ' ' && (unsigned char)*p < 0x7f;
+        if (plain)
+            copy_str(r->url, sizeof r->url, url);
+    }
     r->err = QMS_OK;
     rc = QMS_OK;
 out:
@@ -690,6 +705,10 @@ void kiosk_net_set_printer(kiosk_net *n, const char *printer_state)
 void kiosk_qr_url(const char *tmpl, const char *site, const kiosk_take_reply *r, char *out,
                   size_t outlen)
 {
+    if (r->url[0]) {
+        snprintf(out, outlen, "%s", r->url);
+        return;
+    }
     size_t o = 0;
     char idbuf[24];
     snprintf(idbuf, sizeof idbuf, "%lld", (long long)r->id);
@@ -704,6 +723,8 @@ void kiosk_qr_url(const char *tmpl, const char *site, const kiosk_take_reply *r,
             val = r->day, skip = 5;
         else if (!strncmp(p, "{ticket}", 8))
             val = r->ticket, skip = 8;
+        else if (!strncmp(p, "{token}", 7))
+            val = r->token, skip = 7;
         if (val) {
             size_t vl = strlen(val);
             if (o + vl >= outlen)

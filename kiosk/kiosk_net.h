@@ -39,6 +39,8 @@ typedef struct kiosk_take_reply {
     int eta_s;
     int64_t taken_ms;
     char day[11]; /* "2026-11-26" */
+    char token[32]; /* the ticket's status page token, "" if the controller gave none */
+    char url[320];  /* the ticket page's URL from the center's ticket_url, "" if none */
 } kiosk_take_reply;
 
 /* Parse a take reply (or refusal) payload. QMS_OK with *r filled, or
@@ -49,8 +51,9 @@ int kiosk_take_reply_parse(const char *payload, size_t len, kiosk_take_reply *r)
  * (offline, empty = retained status removed, garbage). */
 int kiosk_status_online(const char *payload, size_t len);
 
-/* The status URL for a ticket: the template with {site}, {id}, {day} and
- * {ticket} replaced (docs/kiosk.md); truncated to outlen. */
+/* The status URL for a ticket: the controller's "url" from the take reply
+ * when it gave one (the center's ticket_url), else the template with {site},
+ * {id}, {day}, {ticket} and {token} replaced (docs/kiosk.md); truncated to outlen. */
 void kiosk_qr_url(const char *tmpl, const char *site, const kiosk_take_reply *r, char *out,
                   size_t outlen);
 

@@ -225,23 +225,33 @@ static void acl_for(FILE *f, const prov *p, const device *d)
     const char *s = p->site;
     fprintf(f, "\n# %s\nuser %s\n", d->name, d->name);
     if (!strcmp(d->role, "controller")) {
-        static const char *const rd[] = {"ticket/take", "ticket/cancel", "counter/+/cmd"};
-        static const char *const wr[] = {"config",        "call",          "calls/recent",
-                                         "counter/+/state", "counter/+/queue", "stats",
-                                         "ticket/+/status", "reply/#"};
-        for (size_t i = 0; i < 3; i++)
+        /* requests, and every device's status (alerts: a device offline, a
+         * printer out of paper) */
+        static const char *const rd[] = {"ticket/take",   "ticket/cancel", "counter/+/cmd",
+                                         "alert/ack",     "report",        "device/+/+/status"};
+        static const char *const wr[] = {
+            "config",          "call",  "calls/recent", "counter/+/state", "counter/+/queue",
+            "stats",           "stats/hourly", "alerts", "alert/event",     "ticket/+/status",
+            "reply/#"};
+        for (size_t i = 0; i < sizeof rd / sizeof rd[0]; i++)
             fprintf(f, "topic read qms/%s/%s\n", s, rd[i]);
-        for (size_t i = 0; i < 8; i++)
+        for (size_t i = 0; i < sizeof wr / sizeof wr[0]; i++)
             fprintf(f, "topic write qms/%s/%s\n", s, wr[i]);
         fprintf(f, "topic readwrite qms/%s/device/controller/main/status\n", s);
         return;
     }
     if (!strcmp(d->role, "dashboard")) {
-        static const char *const rd[] = {"config",          "call",  "calls/recent",
+        /* the manager's view: reads the center's state and alerts; may only
+         * acknowledge an alert and ask for a report (its replies: the pattern
+         * above) */
+        static const char *const rd[] = {"config",          "call",   "calls/recent",
                                          "counter/+/state", "counter/+/queue", "stats",
+                                         "stats/hourly",    "alerts", "alert/event",
                                          "device/+/+/status"};
-        for (size_t i = 0; i < 7; i++)
+        for (size_t i = 0; i < sizeof rd / sizeof rd[0]; i++)
             fprintf(f, "topic read qms/%s/%s\n", s, rd[i]);
+        fprintf(f, "topic write qms/%s/alert/ack\n", s);
+        fprintf(f, "topic write qms/%s/report\n", s);
         return;
     }
     fprintf(f, "topic readwrite qms/%s/device/%s/%s/status\n", s, d->role, d->id);
@@ -287,8 +297,13 @@ static int write_acl(const prov *p)
             "\n"
             "# Everyone reads the replies to its own requests, and only those: a client's\n"
             "# reply topic is qms/<site>/reply/<its user name>/<client id>.\n"
-            "pattern read qms/%s/reply/%%u/#\n",
-            p->site, p->site);
+            "pattern read qms/%s/reply/%%u/#\n"
+            "\n"
+            "# The citizen's ticket page (anonymous, where a listener lets it in) reads\n"
+            "# one ticket's status: the one whose token is its client id. A pattern, not\n"
+            "# \"ticket/+/status\", which would let anyone subscribe to every ticket.\n"
+            "pattern read qms/%s/ticket/%%c/status\n",
+            p->site, p->site, p->site);
     for (int i = 0; i < p->ndev; i++)
         acl_for(f, p, &p->dev[i]);
     fclose(f);

@@ -3,7 +3,10 @@
 #
 #   a private mosquitto on a free loopback port
 #   qms-controller with the sample center (examples/center.json), its clock
-#     set to 07:30 today so the center is open whatever the hour
+#     set to 07:30 today so the center is open whatever the hour, running
+#     QMS_DEMO_SPEED times faster: the demo's one clock
+#   the dashboard and the citizen's ticket page, served by the broker's
+#     websockets listener (the demo prints the address)
 #   qms-vprinter, a virtual ESC/POS printer on a pseudo-terminal
 #   qms-kiosk printing to it
 #   qms-display, the hall board, speaking the calls
@@ -90,18 +93,34 @@ wait_port() { # port
   return 1
 }
 
-# 1. the broker, private, on a free loopback port
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# 1. the broker, private, on free loopback ports: MQTT, and websockets that
+#    also serve the dashboard and the ticket page (build/dashboard/)
+freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+port=$(freeport)
+wsport=${QMS_DEMO_WEB_PORT:-$(freeport)}
 cat >"$out/logs/mosquitto.conf" <<EOF
 listener $port 127.0.0.1
+listener $wsport 127.0.0.1
+protocol websockets
+http_dir $root/build/dashboard
 allow_anonymous true
 set_tcp_nodelay true
 persistence false
 EOF
 start mosquitto "$out/logs/mosquitto.log" /usr/sbin/mosquitto -c "$out/logs/mosquitto.conf"
 wait_port "$port"
+wait_port "$wsport"
 broker=127.0.0.1:$port
 echo "demo: broker on $broker"
+# the center, with the ticket page's address for the tickets' QR codes
+python3 - "$root/examples/center.json" "$out/center.json" "http://127.0.0.1:$wsport/" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1], encoding="utf-8"))
+c["ticket_url"] = sys.argv[3]
+json.dump(c, open(sys.argv[2], "w", encoding="utf-8"), ensure_ascii=False)
+PY
+center=$out/center.json
+echo "demo: DASHBOARD  http://127.0.0.1:$wsport/index.html   (open it in a browser)"
 
 # 2. the controller, its clock at 07:30 today (Vietnam time)
 if [ ! -x "$bin/qms-controller" ]; then
@@ -109,8 +128,10 @@ if [ ! -x "$bin/qms-controller" ]; then
   exit 1
 fi
 today=$(TZ=Asia/Ho_Chi_Minh date +%F)
-start qms-controller "$out/logs/controller.log" "$bin/qms-controller" --config examples/center.json \
-  --db "$out/controller.db" --broker "$broker" --clock "${today}T07:30:00"
+# one clock for the whole demo: the controller's, $speed times faster than life;
+# the simulated citizens follow it (--clock controller)
+start qms-controller "$out/logs/controller.log" "$bin/qms-controller" --config "$center" \
+  --db "$out/controller.db" --broker "$broker" --clock "${today}T07:30:00" --speed "$speed"
 
 # 3. the virtual printer: its first line on stdout is the pty to print to
 pty=""
@@ -132,7 +153,7 @@ if [ -x "$bin/qms-vprinter" ]; then
 fi
 
 # 4. the hall board
-display_args=(--config examples/center.json --broker "$broker"
+display_args=(--config "$center" --broker "$broker"
   --notice "Giờ làm việc: 7:30 – 11:30 và 13:30 – 17:00. Xin mời quý khách lấy số thứ tự tại ki-ốt.")
 if [ $headless = 1 ]; then
   display_args+=(--screenshot-dir "$out/board" --shot-every 25 --mute)
@@ -145,19 +166,19 @@ start qms-display "$out/logs/display.log" "$bin/qms-display" "${display_args[@]}
 if [ -x "$bin/qms-kiosk" ] && [ -n "$pty" ]; then
   if [ $headless = 1 ]; then
     # a citizen's visit, by script: welcome, menu, a ticket for "Tư pháp"
-    "$bin/qms-kiosk" --config examples/center.json --broker "$broker" --printer "$pty" \
+    "$bin/qms-kiosk" --config "$center" --broker "$broker" --printer "$pty" \
       --state-file "$out/kiosk.journal" --script scripts/demo-kiosk.txt --screenshot-dir "$out/kiosk" \
       >"$out/logs/kiosk.log" 2>&1 || echo "demo: the kiosk's script failed (see $out/logs/kiosk.log)"
   else
-    start qms-kiosk "$out/logs/kiosk.log" "$bin/qms-kiosk" --config examples/center.json \
+    start qms-kiosk "$out/logs/kiosk.log" "$bin/qms-kiosk" --config "$center" \
       --broker "$broker" --printer "$pty" --state-file "$out/kiosk.journal" \
       --width 768 --height 1024
   fi
 fi
 
 # 6. the simulated day
-driver_args=(--config examples/center.json --trace examples/day-500.csv --broker "$broker"
-  --speed "$speed")
+driver_args=(--config "$center" --trace examples/day-500.csv --broker "$broker"
+  --clock controller)
 [ "$limit" != 0 ] && driver_args+=(--limit "$limit")
 echo "demo: replaying examples/day-500.csv at ${speed}x (logs in $out/logs)"
 if [ $headless = 1 ]; then

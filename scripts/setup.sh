@@ -30,6 +30,21 @@ PKGS=(
 # already (a NodeSource nodejs conflicts with Debian's npm package).
 if ! command -v npm >/dev/null 2>&1; then PKGS+=(nodejs npm); fi
 
+# The browser side's npm packages (dashboard/package-lock.json): MQTT.js and
+# uPlot bundles the build copies into build/dashboard/, puppeteer-core for the
+# browser tests (it drives Debian's chromium; no browser is downloaded).
+npm_step() {
+  local here
+  here=$(cd "$(dirname "$0")/.." && pwd)
+  if [ -f "$here/dashboard/package-lock.json" ] && command -v npm >/dev/null 2>&1; then
+    if [ ! -d "$here/dashboard/node_modules" ] ||
+       [ "$here/dashboard/package-lock.json" -nt "$here/dashboard/node_modules/.package-lock.json" ]; then
+      echo "setup: npm ci in dashboard/"
+      (cd "$here/dashboard" && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund)
+    fi
+  fi
+}
+
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -37,6 +52,7 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#PKGS[@]} packages already installed"
+  npm_step
   exit 0
 fi
 
@@ -49,4 +65,5 @@ $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
 # The broker is started by our own scripts on a loopback port; the Debian
 # package's system-wide service is not needed and must not hold port 1883
 # in tests. We leave it as the package set it up.
+npm_step
 echo "setup: done"

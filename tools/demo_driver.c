@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_ROWS 5000
@@ -229,9 +230,31 @@ static void on_counter_reply(counter *c, cJSON *js)
     }
 }
 
+/* --clock controller: the controller's virtual clock, from its status
+ * ({"clock":{"at_ms":..,"real_ms":..,"speed":..}}, docs/controller.md) */
+static struct {
+    int want, have;
+    double at_ms, real_ms, speed;
+} CK;
+
 static void on_msg(void *ud, const qms_mqtt_msg *msg)
 {
     (void)ud;
+    if (CK.want && !CK.have && strstr(msg->topic, "/device/controller/main/status")) {
+        cJSON *st = cJSON_ParseWithLength(msg->payload, (size_t)(msg->len > 0 ? msg->len : 0));
+        const cJSON *ck = cJSON_GetObjectItemCaseSensitive(st, "clock");
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(ck, "at_ms");
+        const cJSON *r = cJSON_GetObjectItemCaseSensitive(ck, "real_ms");
+        const cJSON *sp = cJSON_GetObjectItemCaseSensitive(ck, "speed");
+        if (cJSON_IsNumber(a) && cJSON_IsNumber(r) && cJSON_IsNumber(sp) && sp->valuedouble > 0) {
+            CK.at_ms = a->valuedouble;
+            CK.real_ms = r->valuedouble;
+            CK.speed = sp->valuedouble;
+            CK.have = 1;
+        }
+        cJSON_Delete(st);
+        return;
+    }
     if (!msg->corr || msg->corr_len <= 0 || msg->corr_len >= 40)
         return;
     char corr[40];
@@ -299,6 +322,8 @@ static void usage(FILE *f)
                "  --counters N  staff only the first N counters of the config (default all)\n"
                "  --from HH:MM  start the day at this time (default 07:30)\n"
                "  --limit N     replay only the first N arrivals\n"
+               "  --clock controller  follow the controller's clock (its --clock and --speed);\n"
+               "                the demo's one clock: --speed and --from are then ignored\n"
                "%s",
             qms_conn_usage());
 }
@@ -340,6 +365,8 @@ int main(int argc, char **argv)
             limit = atoi(v), i++;
         else if (strcmp(a, "--from") == 0)
             from = v, i++;
+        else if (strcmp(a, "--clock") == 0 && strcmp(v, "controller") == 0)
+            CK.want = 1, i++;
         else {
             usage(strcmp(a, "--help") == 0 ? stdout : stderr);
             return strcmp(a, "--help") == 0 ? 0 : 2;
@@ -376,6 +403,7 @@ int main(int argc, char **argv)
         S.ctr[i].row = -1;
         S.ctr[i].due = (double)(from_s - 7 * 3600) + i * 3; /* staff sit down one by one */
     }
+    int utc_offset = cfg->utc_offset_min;
     qms_config_free(cfg);
 
     signal(SIGINT, on_signal);
@@ -396,6 +424,27 @@ int main(int argc, char **argv)
         qms_mqtt_loop(S.m, 100);
     S.t0_ms = qms_mono_ms();
     S.start_s = from_s - 7 * 3600;
+    if (CK.want) {
+        /* one clock for the whole demo: the controller's (its speed, its time) */
+        char topic[160];
+        qms_topic(topic, sizeof topic, S.site, "device/controller/main/status");
+        qms_mqtt_subscribe(S.m, topic, 1);
+        int64_t end = qms_mono_ms() + 10000;
+        while (!CK.have && !S.stop && qms_mono_ms() < end)
+            qms_mqtt_loop(S.m, 50);
+        if (!CK.have) {
+            QMS_ERROR("--clock controller: the controller's status has no clock (is it running?)");
+            return 1;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        double real = (double)ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+        double vnow = CK.at_ms + (real - CK.real_ms) * CK.speed;
+        S.speed = CK.speed;
+        S.t0_ms = qms_mono_ms();
+        S.start_s = qms_local_sec((int64_t)vnow, utc_offset) - 7 * 3600;
+        QMS_INFO("following the controller's clock: speed %gx", S.speed);
+    }
     QMS_INFO("replaying %d arrivals from %s at %gx with %d counters", S.nrows, from, S.speed,
              S.nctr);
     int64_t last_report = S.t0_ms;

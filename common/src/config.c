@@ -42,6 +42,7 @@ void qms_config_free(qms_config *c)
     qms_free(c->counters);
     qms_free(c->name_vi);
     qms_free(c->name_en);
+    qms_free(c->ticket_url);
     qms_free(c);
 }
 
@@ -62,6 +63,9 @@ static qms_config *config_new(void)
     c->noshow_window_s = 1800;
     c->rating_levels = 4;
     c->counters_start_open = 1;
+    c->alert_wait_s = 1800;
+    c->alert_pause_s = 900;
+    c->alert_cap_pct = 90;
     return c;
 }
 
@@ -286,7 +290,8 @@ static int parse_service(const cJSON *js, qms_service *s, int idx, char *err, si
     int32_t digits = s->digits;
     if ((rc = get_int(js, "digits", 1, 6, &digits, what, err, errlen)) ||
         (rc = get_int(js, "mean_service_s", 1, 86400, &s->mean_service_s, what, err, errlen)) ||
-        (rc = get_int(js, "daily_cap", 0, 99999999, &s->daily_cap, what, err, errlen)))
+        (rc = get_int(js, "daily_cap", 0, 99999999, &s->daily_cap, what, err, errlen)) ||
+        (rc = get_int(js, "alert_wait_s", 0, 86400, &s->alert_wait_s, what, err, errlen)))
         return rc;
     s->digits = (int)digits;
     const cJSON *hours = cJSON_GetObjectItemCaseSensitive(js, "hours");
@@ -385,6 +390,17 @@ static int parse_root(const cJSON *root, qms_config *c, char *err, size_t errlen
     if ((rc = get_int(root, "rating_levels", 3, 5, &v, "center", err, errlen)))
         return rc;
     c->rating_levels = (int)v;
+    if ((rc = get_int(root, "alert_wait_s", 0, 86400, &c->alert_wait_s, "center", err, errlen)) ||
+        (rc = get_int(root, "alert_pause_s", 0, 86400, &c->alert_pause_s, "center", err, errlen)) ||
+        (rc = get_int(root, "alert_cap_pct", 0, 100, &c->alert_cap_pct, "center", err, errlen)) ||
+        (rc = get_str(root, "ticket_url", 0, &c->ticket_url, "center", err, errlen)))
+        return rc;
+    if (strlen(c->ticket_url) > 200)
+        return fail(err, errlen, QMS_ERR_INVAL, "center: \"ticket_url\" is longer than 200 bytes");
+    for (const char *p = c->ticket_url; *p; p++)
+        if ((unsigned char)*p <= ' ' || *p == '"' || *p == '<' || *p == '>' || *p == 0x7f)
+            return fail(err, errlen, QMS_ERR_INVAL,
+                        "center: \"ticket_url\" must be a URL without spaces or quotes");
     const cJSON *cso = cJSON_GetObjectItemCaseSensitive(root, "counters_start_open");
     if (cso) {
         if (!cJSON_IsBool(cso))
@@ -753,6 +769,10 @@ char *qms_config_to_json(const qms_config *c)
     cJSON_AddNumberToObject(root, "noshow_window_s", c->noshow_window_s);
     cJSON_AddNumberToObject(root, "rating_levels", c->rating_levels);
     cJSON_AddBoolToObject(root, "counters_start_open", c->counters_start_open);
+    cJSON_AddNumberToObject(root, "alert_wait_s", c->alert_wait_s);
+    cJSON_AddNumberToObject(root, "alert_pause_s", c->alert_pause_s);
+    cJSON_AddNumberToObject(root, "alert_cap_pct", c->alert_cap_pct);
+    cJSON_AddStringToObject(root, "ticket_url", c->ticket_url ? c->ticket_url : "");
     cJSON *pol = cJSON_AddObjectToObject(root, "policy");
     cJSON_AddStringToObject(pol, "priority",
                             c->policy.priority == QMS_PRIO_STRICT ? "strict" : "interleave");
@@ -775,6 +795,8 @@ char *qms_config_to_json(const qms_config *c)
         cJSON_AddStringToObject(js, "name_en", s->name_en);
         cJSON_AddNumberToObject(js, "mean_service_s", s->mean_service_s);
         cJSON_AddNumberToObject(js, "daily_cap", s->daily_cap);
+        if (s->alert_wait_s)
+            cJSON_AddNumberToObject(js, "alert_wait_s", s->alert_wait_s);
         if (s->nhours)
             cJSON_AddItemToObject(js, "hours", hours_json(s->hours, s->nhours));
         cJSON_AddItemToArray(svcs, js);

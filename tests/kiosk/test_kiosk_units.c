@@ -351,6 +351,27 @@ static void test_replies(void **state)
     kiosk_qr_url("http://a/{site}", "demo", &r, url, 10); /* truncated, terminated */
     assert_int_equal(strlen(url), 9);
 
+    /* the controller's ticket page URL (center ticket_url) wins over the template */
+    const char *withurl = "{\"req\":\"k1-x-3\",\"ticket\":\"A024\",\"id\":1235,\"day\":\"2026-11-26\","
+                          "\"token\":\"AbC-_9\",\"url\":\"http://q.vn/ticket.html#s=demo&t=AbC-_9\"}";
+    assert_int_equal(kiosk_take_reply_parse(withurl, strlen(withurl), &r), QMS_OK);
+    kiosk_qr_url("https://x.vn/t/{site}/{id}", "demo", &r, url, sizeof url);
+    assert_string_equal(url, "http://q.vn/ticket.html#s=demo&t=AbC-_9");
+    r.url[0] = 0;
+    kiosk_qr_url("https://x.vn/t/{token}", "demo", &r, url, sizeof url);
+    assert_string_equal(url, "https://x.vn/t/AbC-_9");
+    /* a URL that is not plain (a space, another scheme) or a token with odd
+     * characters is not put on paper */
+    const char *notplain = "{\"req\":\"k1-x-4\",\"ticket\":\"A025\",\"id\":1236,\"day\":\"2026-11-26\","
+                           "\"token\":\"a/b\",\"url\":\"http://q.vn/a b\"}";
+    assert_int_equal(kiosk_take_reply_parse(notplain, strlen(notplain), &r), QMS_OK);
+    assert_string_equal(r.url, "");
+    assert_string_equal(r.token, "");
+    const char *jsurl = "{\"req\":\"k1-x-5\",\"ticket\":\"A026\",\"id\":1237,\"day\":\"2026-11-26\","
+                        "\"url\":\"javascript:alert(1)\"}";
+    assert_int_equal(kiosk_take_reply_parse(jsurl, strlen(jsurl), &r), QMS_OK);
+    assert_string_equal(r.url, "");
+
     const char *refused = "{\"req\":\"k1-x-2\",\"error\":\"cap_reached\",\"message\":\"Hết số\"}";
     assert_int_equal(kiosk_take_reply_parse(refused, strlen(refused), &r), QMS_OK);
     assert_int_equal(r.err, QMS_ERR_CAP_REACHED);

@@ -38,6 +38,7 @@ typedef struct qms_service {
     int32_t daily_cap;       /* 0 = only the number range limits */
     int nhours;              /* issuing hours; 0 = the center's hours */
     qms_span hours[QMS_MAX_SPANS];
+    int32_t alert_wait_s;    /* alert when the longest wait passes this; 0 = the center's */
 } qms_service;
 
 typedef struct qms_counter {
@@ -60,6 +61,10 @@ typedef struct qms_config {
     int32_t noshow_window_s;   /* a skipped ticket stays recallable this long (default 1800) */
     int rating_levels;         /* 3, 4 (default) or 5 */
     int counters_start_open;   /* counters are open at the start of the day (default 1) */
+    int32_t alert_wait_s;      /* default wait threshold of a service's alert (1800; 0 = none) */
+    int32_t alert_pause_s;     /* alert when a counter is paused this long (900; 0 = none) */
+    int32_t alert_cap_pct;     /* alert when a service used this % of its day (90; 0 = none) */
+    char *ticket_url;          /* base URL of the citizen's ticket page ("" = no link) */
     int nservices;
     qms_service *services;
     int ncounters;

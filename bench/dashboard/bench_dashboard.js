@@ -1,0 +1,197 @@
+/* The dashboard side, measured (docs/dashboard.md, "Performance"):
+ *
+ *   node bench_dashboard.js <build dir> <source dir> [--clients 200] [--paced 300]
+ *
+ * Prints JSON lines:
+ *   live      a counter's state change reaching the dashboard page in headless
+ *             chromium (MutationObserver in the page): from the request to the
+ *             page, and from an outside TCP subscriber's arrival to the page
+ *             (the broker's websockets and the page's own work); target 200 ms
+ *   paced     the controller's paced next -> call p99 (one request at a time,
+ *             the call event at a subscriber), alone and then with N web clients
+ *             open (half dashboards subscribed to everything a dashboard reads,
+ *             half ticket pages each on its own ticket's topic, all over
+ *             websockets), in the same run; target: no more than +10 %
+ * Real parts: mosquitto (MQTT + websockets/http_dir), qms-controller, chromium. */
+'use strict';
+
+const { spawn, execFileSync } = require('child_process');
+const fs = require('fs');
+const net = require('net');
+const os = require('os');
+const path = require('path');
+
+const [, , buildArg, srcArg, ...rest] = process.argv;
+const buildDir = path.resolve(buildArg || 'build');
+const srcDir = path.resolve(srcArg || '.');
+const opt = (n, d) => { const i = rest.indexOf(n); return i >= 0 ? Number(rest[i + 1]) : d; };
+const NCLIENTS = opt('--clients', 200);
+const PACED = opt('--paced', 300);
+const mqtt = require(path.join(__dirname, '../../dashboard/node_modules/mqtt'));
+const puppeteer = require(path.join(__dirname, '../../dashboard/node_modules/puppeteer-core'));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const procs = [];
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'qms-bench-dash-'));
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+  });
+}
+async function waitPort(port) {
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise((r) => { const c = net.connect(port, '127.0.0.1', () => { c.end(); r(true); }); c.on('error', () => r(false)); });
+    if (ok) return;
+    await sleep(50);
+  }
+  throw new Error(`port ${port}`);
+}
+function start(name, cmd, args) {
+  const out = fs.openSync(path.join(tmp, `${name}.log`), 'a');
+  const p = spawn(cmd, args, { stdio: ['ignore', out, out] });
+  procs.push(p);
+  return p;
+}
+function connect(url, id) {
+  return new Promise((resolve, reject) => {
+    const c = mqtt.connect(url, { protocolVersion: 5, clientId: id, clean: true, reconnectPeriod: 0 });
+    c.once('connect', () => {
+      /* TCP_NODELAY, as every QMS client (docs/protocol.md): else Nagle adds ~40 ms */
+      if (c.stream && typeof c.stream.setNoDelay === 'function') c.stream.setNoDelay(true);
+      else if (c.stream && c.stream.socket && c.stream.socket.setNoDelay) c.stream.socket.setNoDelay(true);
+      resolve(c);
+    });
+    c.once('error', reject);
+  });
+}
+function request(c, topic, body, replyTopic) {
+  return new Promise((resolve) => {
+    const corr = Buffer.from(String(Math.random()));
+    const on = (t, p, pkt) => {
+      if (t === replyTopic && pkt.properties && pkt.properties.correlationData && pkt.properties.correlationData.equals(corr)) {
+        c.removeListener('message', on);
+        resolve(JSON.parse(p.toString()));
+      }
+    };
+    c.on('message', on);
+    c.publish(topic, JSON.stringify(body), { qos: 1, properties: { responseTopic: replyTopic, correlationData: corr } });
+  });
+}
+const pct = (a, q) => { const s = [...a].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]; };
+
+async function paced(c, site, n, tag) {
+  const calls = new Map();
+  const onCall = (t, p) => { if (t === `qms/${site}/call`) { const js = JSON.parse(p.toString()); calls.set(js.ticket, process.hrtime.bigint()); } };
+  c.on('message', onCall);
+  const lat = [];
+  const reply = `qms/${site}/reply/bench-${tag}`;
+  for (let i = 0; i < n; i++) {
+    await request(c, `qms/${site}/ticket/take`, { req: `${tag}-t-${i}`, service: 'TP' }, reply);
+    const t0 = process.hrtime.bigint();
+    const r = await request(c, `qms/${site}/counter/1/cmd`, { req: `${tag}-n-${i}`, op: 'next' }, reply);
+    for (let k = 0; k < 200 && !calls.has(r.ticket); k++) await sleep(1);
+    if (calls.has(r.ticket)) lat.push(Number(calls.get(r.ticket) - t0) / 1e6);
+  }
+  c.removeListener('message', onCall);
+  return { n: lat.length, p50: pct(lat, 0.5), p99: pct(lat, 0.99) };
+}
+
+async function webClients() {
+  const i0 = process.argv.indexOf('--web-clients');
+  const [ws, site, ...tokens] = process.argv.slice(i0 + 1);
+  const all = [];
+  for (let i = 0; i < tokens.length * 2; i++) {
+    const w = await connect(`ws://127.0.0.1:${ws}/mqtt`, `web-${i}`);
+    if (i % 2) w.subscribe(`qms/${site}/ticket/${tokens[i >> 1]}/status`, { qos: 1 });
+    else w.subscribe([`qms/${site}/config`, `qms/${site}/stats`, `qms/${site}/stats/hourly`, `qms/${site}/counter/+/state`,
+      `qms/${site}/device/+/+/status`, `qms/${site}/alerts`, `qms/${site}/alert/event`], { qos: 1 });
+    let got = 0;
+    w.on('message', () => { got++; });
+    all.push(w);
+  }
+  await sleep(1000);
+  process.stdout.write('ready\n');
+  process.on('SIGTERM', () => { all.forEach((w) => w.end(true)); process.exit(0); });
+}
+
+if (process.argv.includes('--web-clients')) {
+  webClients();
+} else (async () => {
+  const port = await freePort();
+  const ws = await freePort();
+  fs.writeFileSync(path.join(tmp, 'mosquitto.conf'), [`listener ${port} 127.0.0.1`, `listener ${ws} 127.0.0.1`,
+    'protocol websockets', `http_dir ${path.join(buildDir, 'dashboard')}`, 'allow_anonymous true',
+    'set_tcp_nodelay true', 'persistence false', 'max_inflight_messages 1000', 'max_queued_messages 10000', ''].join('\n'));
+  start('mosquitto', '/usr/sbin/mosquitto', ['-c', path.join(tmp, 'mosquitto.conf')]);
+  await waitPort(port); await waitPort(ws);
+  const center = JSON.parse(fs.readFileSync(path.join(srcDir, 'examples/center.json'), 'utf8'));
+  center.hours = [['00:00', '24:00']];
+  const cfg = path.join(tmp, 'center.json');
+  fs.writeFileSync(cfg, JSON.stringify(center));
+  start('controller', path.join(buildDir, 'bin/qms-controller'), ['--config', cfg, '--db', path.join(tmp, 'c.db'),
+    '--broker', `127.0.0.1:${port}`, '--clock', '2026-11-26T08:00:00']);
+  const site = center.site;
+  const c = await connect(`mqtt://127.0.0.1:${port}`, 'bench-probe');
+  c.subscribe([`qms/${site}/reply/#`, `qms/${site}/call`, `qms/${site}/counter/2/state`], { qos: 1 });
+  await sleep(1500);
+
+  /* live: request -> page, and outside subscriber -> page */
+  const browser = await puppeteer.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+  const page = await browser.newPage();
+  await page.setViewport({ width: 1920, height: 1080 });
+  await page.goto(`http://127.0.0.1:${ws}/index.html#site=${site}&view=now`);
+  await page.waitForFunction(() => document.querySelectorAll('#counters tbody tr').length > 1, { timeout: 30000 });
+  const reqToPage = [], subToPage = [];
+  let arrived = 0;
+  c.on('message', (t) => { if (t === `qms/${site}/counter/2/state`) arrived = Date.now(); });
+  for (let i = 0; i < 40; i++) {
+    const want = i % 2 ? 'st-open' : 'st-paused';
+    await page.evaluate((w) => {
+      window.qmsSeen = 0;
+      new MutationObserver((_, obs) => {
+        const tr = document.querySelector('#counters tr[data-counter="2"]');
+        if (tr && tr.classList.contains(w)) { window.qmsSeen = Date.now(); obs.disconnect(); }
+      }).observe(document.querySelector('#counters tbody'), { childList: true, subtree: true, attributes: true });
+    }, want);
+    arrived = 0;
+    const t0 = Date.now();
+    await request(c, `qms/${site}/counter/2/cmd`, { req: `live-${i}`, op: i % 2 ? 'resume' : 'pause' }, `qms/${site}/reply/bench-live`);
+    await page.waitForFunction(() => window.qmsSeen > 0, { timeout: 10000 });
+    const seen = await page.evaluate(() => window.qmsSeen);
+    reqToPage.push(seen - t0);
+    if (arrived) subToPage.push(seen - arrived);
+  }
+  console.log(JSON.stringify({ bench: 'dashboard', case: 'live', n: reqToPage.length,
+    request_to_page_p50_ms: pct(reqToPage, 0.5), request_to_page_p99_ms: pct(reqToPage, 0.99), request_to_page_max_ms: Math.max(...reqToPage),
+    subscriber_to_page_p50_ms: pct(subToPage, 0.5), subscriber_to_page_max_ms: Math.max(...subToPage),
+    target_ms: 200, met: Math.max(...reqToPage) <= 200 }));
+  await browser.close();
+
+  /* paced alone, then with the web clients open */
+  const alone = await paced(c, site, PACED, 'a');
+  const tokens = [];
+  for (let i = 0; i < NCLIENTS / 2; i++) {
+    const r = await request(c, `qms/${site}/ticket/take`, { req: `w-${i}`, service: 'DD' }, `qms/${site}/reply/bench-w`);
+    tokens.push(r.token);
+  }
+  /* the web clients in a process of their own (as browsers would be), so
+   * their messages do not queue in the probe's event loop */
+  const kid = spawn(process.execPath, [__filename, '--web-clients', String(ws), site, ...tokens], { stdio: ['ignore', 'pipe', 'inherit'] });
+  procs.push(kid);
+  await new Promise((resolve, reject) => {
+    kid.stdout.on('data', (d) => { if (String(d).includes('ready')) resolve(); });
+    kid.on('exit', (code) => reject(new Error(`the web clients exited ${code}`)));
+  });
+  await sleep(2000);
+  const loaded = await paced(c, site, PACED, 'b');
+  console.log(JSON.stringify({ bench: 'dashboard', case: 'paced', clients: NCLIENTS, n: alone.n,
+    alone_call_p50_ms: alone.p50, alone_call_p99_ms: alone.p99, with_clients_call_p50_ms: loaded.p50,
+    with_clients_call_p99_ms: loaded.p99, ratio_p99: loaded.p99 / alone.p99, target_ratio: 1.1, met: loaded.p99 <= alone.p99 * 1.1 }));
+  kid.kill('SIGTERM');
+  c.end(true);
+  procs.reverse().forEach((p) => p.kill('SIGTERM'));
+  await sleep(300);
+  fs.rmSync(tmp, { recursive: true, force: true });
+  process.exit(0);
+})().catch((e) => { console.error(e); procs.forEach((p) => p.kill('SIGTERM')); process.exit(1); });

@@ -1,0 +1,90 @@
+/* Shared by the dashboard (index.html) and the ticket page (ticket.html):
+ * the language toggle, the MQTT connection (MQTT.js over websockets to the
+ * broker that served the page), and small formatting helpers. Everything a
+ * page shows is put in with textContent: nothing from the network is HTML. */
+'use strict';
+
+const QMS = (() => {
+  const params = new URLSearchParams(location.hash.replace(/^#/, ''));
+  let lang = params.get('lang') || localStorage.getItem('qms.lang') || 'vi';
+  const listeners = [];
+
+  function setLang(l) {
+    lang = l === 'en' ? 'en' : 'vi';
+    localStorage.setItem('qms.lang', lang);
+    document.documentElement.lang = lang;
+    document.querySelectorAll('[data-vi]').forEach((el) => {
+      el.textContent = el.dataset[lang] || el.dataset.vi;
+    });
+    document.querySelectorAll('.lang-toggle button').forEach((b) => {
+      b.setAttribute('aria-pressed', String(b.dataset.lang === lang));
+    });
+    listeners.forEach((f) => f(lang));
+  }
+
+  function t(vi, en) {
+    return lang === 'en' ? en : vi;
+  }
+
+  function el(tag, attrs, ...kids) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === 'class') e.className = v;
+      else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+      else e.setAttribute(k, v);
+    }
+    for (const k of kids) {
+      if (k === null || k === undefined) continue;
+      e.append(typeof k === 'string' || typeof k === 'number' ? String(k) : k);
+    }
+    return e;
+  }
+
+  function minutes(s) {
+    if (s === null || s === undefined || s < 0) return '–';
+    const m = Math.round(s / 60);
+    return t(`${m} phút`, `${m} min`);
+  }
+
+  function hhmm(ms, offsetMin) {
+    if (!ms) return '–';
+    const d = new Date(ms + (offsetMin || 0) * 60000);
+    return d.toISOString().slice(11, 16);
+  }
+
+  /* Connect to the broker that served this page (same host and port). The
+   * client id is clientPrefix-<random>, or exactly fixedId when given (the
+   * ticket page: a provisioned broker lets an anonymous client read only
+   * the ticket whose token is its client id). */
+  function connect(clientPrefix, fixedId) {
+    const proto = location.protocol === 'https:' ? 'wss' : 'ws';
+    const url = `${proto}://${location.host}/mqtt`;
+    const id = fixedId || `${clientPrefix}-${Math.random().toString(16).slice(2, 10)}`;
+    return mqtt.connect(url, {
+      protocolVersion: 5,
+      clientId: id,
+      clean: true,
+      reconnectPeriod: 2000,
+      keepalive: 30,
+    });
+  }
+
+  return {
+    params,
+    get lang() { return lang; },
+    setLang,
+    onLang: (f) => listeners.push(f),
+    t,
+    el,
+    minutes,
+    hhmm,
+    connect,
+  };
+})();
+
+document.addEventListener('DOMContentLoaded', () => {
+  document.querySelectorAll('.lang-toggle button').forEach((b) => {
+    b.addEventListener('click', () => QMS.setLang(b.dataset.lang));
+  });
+  QMS.setLang(QMS.lang);
+});

@@ -1,0 +1,320 @@
+/* Browser tests of the dashboard and the citizen's ticket page: Debian's
+ * chromium, headless, driven by puppeteer-core, against a real mosquitto (a
+ * plain listener and a websockets listener serving build/dashboard/ with
+ * http_dir), the real qms-controller and a replayed piece of a day
+ * (qms-demo-driver), a real kiosk printing to the virtual printer.
+ *
+ *   node browser.test.js <build dir> <source dir> <case>
+ *   case: stats | alert | ticket | shots (screenshots into docs/img/)
+ *
+ * Oracles the pages did not make: the controller's retained stats read by an
+ * outside client (mosquitto_sub), a device's last will made by killing an
+ * outside client (mosquitto_sub) with SIGKILL, the printed ticket's QR read
+ * from the virtual printer's PNG by zbarimg. Exit 0 = pass. */
+'use strict';
+
+const { spawn, execFileSync } = require('child_process');
+const fs = require('fs');
+const net = require('net');
+const os = require('os');
+const path = require('path');
+
+const [, , buildDir, srcDir, which] = process.argv;
+const bin = (n) => path.join(buildDir, 'bin', n);
+const puppeteer = require(path.join(srcDir, 'dashboard/node_modules/puppeteer-core'));
+const CHROMIUM = process.env.QMS_CHROMIUM || '/usr/bin/chromium';
+
+const procs = [];
+let tmp = '';
+function log(...a) { console.log(...a); }
+function fail(msg) { throw new Error(msg); }
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+  });
+}
+async function waitPort(port, ms = 10000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const ok = await new Promise((r) => {
+      const c = net.connect(port, '127.0.0.1', () => { c.end(); r(true); });
+      c.on('error', () => r(false));
+    });
+    if (ok) return;
+    await sleep(50);
+  }
+  fail(`nothing listens on ${port}`);
+}
+function start(name, cmd, args, opts = {}) {
+  const out = fs.openSync(path.join(tmp, `${name}.log`), 'a');
+  const p = spawn(cmd, args, { stdio: ['ignore', opts.stdout || out, out], env: { ...process.env, ...(opts.env || {}) } });
+  p.qmsName = name;
+  procs.push(p);
+  return p;
+}
+function stopAll() {
+  for (const p of procs.reverse()) if (p.exitCode === null) { try { p.kill('SIGTERM'); } catch (e) { /* gone */ } }
+}
+async function waitFor(what, f, ms = 20000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > end) fail(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+/* One retained message, read by an outside client. */
+function retained(port, topic) {
+  const out = execFileSync('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(port), '-t', topic, '-C', '1', '-W', '5'],
+    { encoding: 'utf8' });
+  return JSON.parse(out.trim().split('\n')[0]);
+}
+function pub(port, topic, msg, retain) {
+  execFileSync('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-q', '1', ...(retain ? ['-r'] : []), '-t', topic, '-m', msg]);
+}
+
+async function setup(opts = {}) {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'qms-browser-'));
+  const port = await freePort();
+  const ws = await freePort();
+  fs.writeFileSync(path.join(tmp, 'mosquitto.conf'), [
+    `listener ${port} 127.0.0.1`,
+    `listener ${ws} 127.0.0.1`, 'protocol websockets', `http_dir ${path.join(buildDir, 'dashboard')}`,
+    'allow_anonymous true', 'set_tcp_nodelay true', 'persistence false', ''].join('\n'));
+  start('mosquitto', '/usr/sbin/mosquitto', ['-c', path.join(tmp, 'mosquitto.conf')]);
+  await waitPort(port);
+  await waitPort(ws);
+  const center = JSON.parse(fs.readFileSync(path.join(srcDir, 'examples/center.json'), 'utf8'));
+  center.ticket_url = `http://127.0.0.1:${ws}/`;
+  Object.assign(center, opts.center || {});
+  const cfg = path.join(tmp, 'center.json');
+  fs.writeFileSync(cfg, JSON.stringify(center));
+  const today = new Date(Date.now() + 7 * 3600e3).toISOString().slice(0, 10);
+  start('controller', bin('qms-controller'), ['--config', cfg, '--db', path.join(tmp, 'c.db'),
+    '--broker', `127.0.0.1:${port}`, '--clock', `${today}T07:30:00`, '--speed', String(opts.speed || 1)]);
+  await waitFor('the controller online', () => {
+    try { return retained(port, `qms/${center.site}/device/controller/main/status`).state === 'online'; } catch (e) { return false; }
+  });
+  const browser = await puppeteer.launch({
+    executablePath: CHROMIUM, headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--autoplay-policy=no-user-gesture-required'],
+  });
+  return { port, ws, site: center.site, cfg, center, browser };
+}
+
+async function openDash(env, view, lang, size) {
+  const page = await env.browser.newPage();
+  await page.setViewport(size || { width: 1920, height: 1080 });
+  page.on('pageerror', (e) => log('page error:', e.message));
+  await page.goto(`http://127.0.0.1:${env.ws}/index.html#site=${env.site}&view=${view}&lang=${lang || 'vi'}`);
+  return page;
+}
+
+/* ---- the cases ---- */
+
+/* The numbers on the page equal the controller's retained stats after a
+ * replayed piece of a day. */
+async function caseStats(env) {
+  const drv = start('driver', bin('qms-demo-driver'), ['--config', env.cfg, '--trace',
+    path.join(srcDir, 'examples/day-500.csv'), '--broker', `127.0.0.1:${env.port}`, '--clock', 'controller', '--limit', '60']);
+  await waitFor('the driver to finish', () => drv.exitCode !== null, 120000);
+  if (drv.exitCode !== 0) fail(`qms-demo-driver exited ${drv.exitCode}`);
+  await sleep(1500); /* the stats follow at most a second later */
+  const page = await openDash(env, 'now');
+  const stats = retained(env.port, `qms/${env.site}/stats`);
+  await waitFor('the page to show the stats', () => page.evaluate((at) => document.body.dataset.statsAt === String(at), stats.at_ms));
+  const rows = await page.$$eval('#services tbody tr', (trs) => trs.map((tr) => ({
+    code: tr.dataset.code,
+    waiting: Number(tr.querySelector('.waiting').textContent),
+    served: Number(tr.querySelector('.served').textContent),
+    longest: tr.querySelector('.longest').textContent,
+  })));
+  if (rows.length !== stats.services.length) fail(`page has ${rows.length} services, stats ${stats.services.length}`);
+  let served = 0;
+  for (const s of stats.services) {
+    const r = rows.find((x) => x.code === s.code);
+    if (!r) fail(`service ${s.code} not on the page`);
+    if (r.waiting !== s.waiting || r.served !== s.served) fail(`${s.code}: page ${r.waiting}/${r.served}, stats ${s.waiting}/${s.served}`);
+    if (r.longest !== `${Math.round(s.longest_wait_s / 60)} phút`) fail(`${s.code}: longest ${r.longest}, stats ${s.longest_wait_s} s`);
+    served += s.served;
+  }
+  if (served === 0) fail('nobody was served: the replay did not run');
+  const today = await page.$eval('#today-cards', (e) => e.textContent);
+  const cards = await page.evaluate(() => { document.querySelector('[data-view=today]').click(); return Object.fromEntries([...document.querySelectorAll('#today-cards .card')].map((c) => [c.dataset.k, c.querySelector('.v').textContent])); });
+  if (Number(cards.taken) !== stats.today.taken || Number(cards.served) !== stats.today.served) fail(`today cards ${JSON.stringify(cards)} vs ${JSON.stringify(stats.today)}`);
+  log(`stats: ${rows.length} services, ${served} served, ${stats.today.taken} taken: page = controller (${today.length} chars of today cards)`);
+  /* reports: the CSV the page gets from the controller's report op is the one
+   * qms-report writes from the same store */
+  await page.click('[data-view=reports]');
+  await page.select('#r-by', 'service');
+  await page.click('#r-go');
+  await page.waitForFunction(() => Number(document.body.dataset.reportBytes || 0) > 0, { timeout: 30000 });
+  const day = await page.$eval('#r-from', (e) => e.value);
+  const oracle = path.join(tmp, 'report.csv');
+  execFileSync(bin('qms-report'), ['--db', path.join(tmp, 'c.db'), '--from', day, '--by', 'service', '--config', env.cfg, '--out', oracle]);
+  const want = fs.readFileSync(oracle);
+  const got = Number(await page.evaluate(() => document.body.dataset.reportBytes));
+  if (got !== want.length) fail(`report: page has ${got} bytes, qms-report ${want.length}`);
+  const cell = await page.$$eval('#r-table tr', (trs) => trs.map((tr) => tr.firstChild.textContent));
+  if (!cell.includes('TP')) fail(`report table rows: ${cell.join('|')}`);
+  log(`report: ${got} bytes, ${cell.length} rows, = qms-report`);
+  /* the hour-by-hour topic agrees with the day's totals, and the charts are drawn */
+  const hourly = retained(env.port, `qms/${env.site}/stats/hourly`);
+  const sum = (a) => a.reduce((x, y) => x + y, 0);
+  if (sum(hourly.taken) !== stats.today.taken || sum(hourly.served) !== stats.today.served) {
+    fail(`hourly ${sum(hourly.taken)}/${sum(hourly.served)} vs today ${stats.today.taken}/${stats.today.served}`);
+  }
+  await page.waitForSelector('#chart-flow canvas', { timeout: 20000 });
+  await page.waitForSelector('#chart-wait canvas', { timeout: 20000 });
+  const counters = await page.$$eval('#counters tbody tr', (t) => t.length);
+  if (counters !== env.center.counters.length) fail(`page shows ${counters} counters, config has ${env.center.counters.length}`);
+}
+
+/* An alert appears within 2 s of a device going offline and clears when it is back. */
+async function caseAlert(env) {
+  const page = await openDash(env, 'alerts');
+  await page.evaluate(() => { localStorage.setItem('qms.who', 'Lan'); });
+  await page.type('#who', 'Nguyễn Thị Lan');
+  const topic = `qms/${env.site}/device/kiosk/k7/status`;
+  pub(env.port, topic, '{"state":"online","printer":"ok","kiosk":"k7"}', true);
+  const kiosk = start('kiosk-k7', 'mosquitto_sub', ['-V', '5', '-h', '127.0.0.1', '-p', String(env.port), '-i', 'kiosk-k7',
+    '-t', 'qms/x/none', '--will-topic', topic, '--will-payload', '{"state":"offline"}', '--will-retain', '--will-qos', '1']);
+  await page.waitForFunction(() => Number(document.body.dataset.alertsAt || 0) > 0, { timeout: 20000 });
+  await sleep(500); /* the kiosk's connection */
+  const sel = 'li[data-id="device_offline:kiosk/k7"]';
+  if (await page.$(sel)) fail('the alert is there before the device went offline');
+  /* when the alert is in the page's DOM, noted by the page itself */
+  await page.evaluate((s) => {
+    new MutationObserver((_, obs) => {
+      if (document.querySelector(s)) { window.qmsShownAt = Date.now(); obs.disconnect(); }
+    }).observe(document.body, { childList: true, subtree: true });
+  }, sel);
+  const t0 = Date.now();
+  kiosk.kill('SIGKILL');
+  await page.waitForSelector(sel, { timeout: 20000 });
+  const ms = (await page.evaluate(() => window.qmsShownAt)) - t0;
+  const msg = (await page.evaluate(() => Number(document.body.dataset.alertsArrived))) - t0;
+  /* measured, not asserted (tests never fail on timing): the issue's limit is 2 s */
+  log(JSON.stringify({ measure: 'alert_message_at_page_after_last_will_ms', value: msg }));
+  log(JSON.stringify({ measure: 'alert_in_dom_after_last_will_ms', value: ms, limit: 2000, within: ms <= 2000 }));
+  const text = await page.$eval(sel, (e) => e.textContent);
+  if (!text.includes('Thiết bị kiosk/k7 mất kết nối')) fail(`alert text: ${text}`);
+  const beeps = await page.evaluate(() => Number(document.body.dataset.beeps || 0));
+  if (beeps < 1) fail('no sound for a new alert');
+  /* acknowledge from the page: stored by the controller, shown */
+  await page.click(`${sel} .ack-btn`);
+  await page.waitForFunction((s) => document.querySelector(s) && document.querySelector(s).textContent.includes('Nguyễn Thị Lan'), { timeout: 20000 }, sel);
+  const set = retained(env.port, `qms/${env.site}/alerts`);
+  const a = set.alerts.find((x) => x.id === 'device_offline:kiosk/k7');
+  if (!a || a.acked_by !== 'Nguyễn Thị Lan') fail(`retained set: ${JSON.stringify(set)}`);
+  /* back online: gone from the page */
+  const t1 = Date.now();
+  pub(env.port, topic, '{"state":"online","printer":"ok","kiosk":"k7"}', true);
+  await page.waitForFunction((s) => !document.querySelector(s), { timeout: 20000 }, sel);
+  log(JSON.stringify({ measure: 'alert_cleared_on_page_ms', value: Date.now() - t1 }));
+}
+
+/* A printed ticket's QR opens its page: its number, then its call. */
+async function caseTicket(env) {
+  const out = path.join(tmp, 'tickets');
+  fs.mkdirSync(out);
+  const vp = start('vprinter', bin('qms-vprinter'), ['--out', out], { stdout: 'pipe' });
+  const pty = await new Promise((resolve, reject) => {
+    let buf = '';
+    vp.stdout.on('data', (d) => { buf += d; const m = buf.match(/(\/dev\/\S+)/); if (m) resolve(m[1]); });
+    setTimeout(() => reject(new Error('no pty from qms-vprinter')), 10000);
+  });
+  const kiosk = start('kiosk', bin('qms-kiosk'), ['--config', env.cfg, '--broker', `127.0.0.1:${env.port}`,
+    '--printer', pty, '--state-file', path.join(tmp, 'kiosk.journal'), '--script', path.join(srcDir, 'scripts/demo-kiosk.txt'),
+    '--screenshot-dir', path.join(tmp, 'kiosk-shots')], { env: { SDL_VIDEODRIVER: 'offscreen', SDL_AUDIODRIVER: 'dummy' } });
+  await waitFor('the kiosk script', () => kiosk.exitCode !== null, 60000);
+  const png = await waitFor('a printed ticket', () => fs.readdirSync(out).find((f) => f.endsWith('.png')), 10000);
+  const url = execFileSync('zbarimg', ['-q', '--raw', path.join(out, png)], { encoding: 'utf8' }).trim();
+  log(`QR on the printed ticket: ${url}`);
+  if (!url.startsWith(`http://127.0.0.1:${env.ws}/ticket.html#s=${env.site}&t=`)) fail(`QR URL ${url}`);
+  const page = await env.browser.newPage();
+  await page.setViewport({ width: 412, height: 860, isMobile: true });
+  await page.goto(url);
+  await page.waitForFunction(() => document.body.dataset.state === 'waiting', { timeout: 20000 });
+  const number = await page.$eval('#number', (e) => e.textContent);
+  if (!/^[A-Z]*\d+$/.test(number)) fail(`number on the page: ${number}`);
+  const ahead = await page.$eval('#ahead', (e) => e.textContent);
+  log(`ticket page: ${number}, ${ahead} ahead`);
+  if (process.env.QMS_SHOTS) await page.screenshot({ path: path.join(process.env.QMS_SHOTS, 'ticket-waiting-vi.png') });
+  /* the counter that serves TP calls this number */
+  const ctr = env.center.counters.find((c) => c.services.includes('TP'));
+  execFileSync('mosquitto_rr', ['-V', '5', '-h', '127.0.0.1', '-p', String(env.port), '-t', `qms/${env.site}/counter/${ctr.id}/cmd`,
+    '-e', `qms/${env.site}/reply/test-rr`, '-W', '5', '-m', JSON.stringify({ req: 'bt-call-1', op: 'call', ticket: number })]);
+  await page.waitForFunction(() => document.body.dataset.state === 'called', { timeout: 20000 });
+  const called = await page.$eval('#called-text', (e) => e.textContent);
+  log(`ticket page after the call: ${called}`);
+  if (!called.includes(`Quầy ${ctr.id}`) && !called.includes(ctr.name_vi || '\u0000')) fail(`called text: ${called}`);
+  if (process.env.QMS_SHOTS) {
+    await page.screenshot({ path: path.join(process.env.QMS_SHOTS, 'ticket-called-vi.png') });
+    await page.click('.lang-toggle button[data-lang=en]');
+    await page.screenshot({ path: path.join(process.env.QMS_SHOTS, 'ticket-called-en.png') });
+  }
+  /* a made-up token shows nothing of anyone */
+  const other = await env.browser.newPage();
+  await other.goto(url.replace(/t=[^&]+/, 't=AAAAAAAAAAAAAAAAAAAAAA'));
+  await sleep(1500);
+  if ((await other.$eval('#number', (e) => e.textContent)) !== '…') fail('a made-up token showed a ticket');
+}
+
+/* Screenshots of each view in both languages (docs/img/). */
+async function caseShots(env) {
+  const dir = process.env.QMS_SHOTS || path.join(srcDir, 'docs/img');
+  fs.mkdirSync(dir, { recursive: true });
+  const drv = start('driver', bin('qms-demo-driver'), ['--config', env.cfg, '--trace',
+    path.join(srcDir, 'examples/day-500.csv'), '--broker', `127.0.0.1:${env.port}`, '--clock', 'controller', '--limit', '300']);
+  await sleep(25000); /* the morning is under way (one clock, 240x): the shots show it live */
+  pub(env.port, `qms/${env.site}/device/kiosk/k2/status`, '{"state":"online","printer":"paper_low","kiosk":"k2"}', true);
+  pub(env.port, `qms/${env.site}/device/display/hall/status`, '{"state":"offline"}', true);
+  await sleep(1500);
+  for (const lang of ['vi', 'en']) {
+    for (const view of ['now', 'alerts', 'today', 'reports']) {
+      const page = await openDash(env, view, lang);
+      await page.waitForFunction(() => document.body.dataset.ready === '1', { timeout: 20000 });
+      if (view === 'reports') {
+        await page.click('#r-go');
+        await page.waitForFunction(() => Number(document.body.dataset.reportBytes || 0) > 0, { timeout: 30000 });
+      }
+      await sleep(500);
+      await page.screenshot({ path: path.join(dir, `dashboard-${view}-${lang}.png`) });
+      await page.close();
+    }
+  }
+  const phone = await openDash(env, 'now', 'vi', { width: 412, height: 860, isMobile: true });
+  await phone.waitForFunction(() => document.body.dataset.ready === '1', { timeout: 20000 });
+  await phone.screenshot({ path: path.join(dir, 'dashboard-now-phone-vi.png') });
+  drv.kill('SIGTERM');
+  process.env.QMS_SHOTS = dir;
+  await caseTicket(env);
+}
+
+(async () => {
+  const cases = { stats: caseStats, alert: caseAlert, ticket: caseTicket, shots: caseShots };
+  if (!cases[which]) { console.error('usage: browser.test.js BUILD SRC stats|alert|ticket|shots'); process.exit(2); }
+  let env = null;
+  let code = 0;
+  try {
+    /* one clock: the controller runs fast, the simulated citizens follow it */
+    env = await setup({ speed: which === 'stats' ? 600 : which === 'shots' ? 240 : 1 });
+    await cases[which](env);
+    log(`PASS ${which}`);
+  } catch (e) {
+    console.error(`FAIL ${which}: ${e.message}`);
+    if (tmp) console.error(`logs in ${tmp}`);
+    code = 1;
+  } finally {
+    if (env && env.browser) await env.browser.close().catch(() => {});
+    stopAll();
+    await sleep(300);
+    if (code === 0 && tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  process.exit(code);
+})();
