@@ -11,112 +11,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* ---- the batch's de-dup index: request key -> pending reply ---- */
-
-static uint32_t hash_str(const char *s)
-{
-    uint32_t h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
-
-/* Linear probing over pend indices + 1 (0 = empty). Rebuilt as the batch grows. */
-static int *batch_idx;
-static int batch_cap;
-
-void ctl_batch_reset(void)
-{
-    if (batch_idx)
-        memset(batch_idx, 0, (size_t)batch_cap * sizeof *batch_idx);
-}
-
-static const ctl_pending *batch_find(const qms_ctl *c, const char *key)
-{
-    if (!batch_idx)
-        return NULL;
-    for (uint32_t i = hash_str(key) & (uint32_t)(batch_cap - 1);;
-         i = (i + 1) & (uint32_t)(batch_cap - 1)) {
-        int k = batch_idx[i];
-        if (!k)
-            return NULL;
-        const ctl_pending *p = &c->pend[k - 1];
-        if (p->key && strcmp(p->key, key) == 0)
-            return p;
-    }
-}
-
-static void batch_insert(qms_ctl *c, int pi)
-{
-    if ((pi + 1) * 2 > batch_cap) {
-        int ncap = batch_cap ? batch_cap * 2 : 256;
-        while ((pi + 1) * 2 > ncap)
-            ncap *= 2;
-        int *n = qms_calloc((size_t)ncap, sizeof *n);
-        if (!n)
-            return; /* only a speed-up for repeats within a batch; the store still has them */
-        qms_free(batch_idx);
-        batch_idx = n;
-        batch_cap = ncap;
-        for (int j = 0; j < pi; j++)
-            if (c->pend[j].key)
-                batch_insert(c, j);
-    }
-    for (uint32_t i = hash_str(c->pend[pi].key) & (uint32_t)(batch_cap - 1);;
-         i = (i + 1) & (uint32_t)(batch_cap - 1))
-        if (!batch_idx[i]) {
-            batch_idx[i] = pi + 1;
-            return;
-        }
-}
-
-void ctl_batch_free(void)
-{
-    qms_free(batch_idx);
-    batch_idx = NULL;
-    batch_cap = 0;
-}
-
-/* Hold a reply for after the commit. body is taken over. */
-static void pend_add(qms_ctl *c, const qms_mqtt_msg *msg, char *body, const char *key)
-{
-    if (!msg->response_topic || !body) {
-        qms_free(body);
-        return;
-    }
-    if (c->npend == c->cappend) {
-        int ncap = c->cappend ? c->cappend * 2 : 64;
-        ctl_pending *n = qms_realloc(c->pend, (size_t)ncap * sizeof *n);
-        if (!n) {
-            QMS_ERROR("out of memory holding a reply; the client will retry");
-            qms_free(body);
-            return;
-        }
-        c->pend = n;
-        c->cappend = ncap;
-    }
-    ctl_pending *p = &c->pend[c->npend];
-    memset(p, 0, sizeof *p);
-    p->topic = qms_strdup(msg->response_topic);
-    if (msg->corr && msg->corr_len > 0) {
-        p->corr = qms_malloc((size_t)msg->corr_len);
-        if (p->corr)
-            memcpy(p->corr, msg->corr, (size_t)msg->corr_len);
-        p->corr_len = p->corr ? msg->corr_len : 0;
-    }
-    p->body = body;
-    p->key = key ? qms_strdup(key) : NULL;
-    if (!p->topic) {
-        qms_free(p->corr);
-        qms_free(p->body);
-        qms_free(p->key);
-        return;
-    }
-    c->npend++;
-    if (p->key)
-        batch_insert(c, c->npend - 1);
-}
-
 /* ---- reply building ---- */
 
 static void add_label_or_null(cJSON *o, const char *name, const qms_ticket *t)
@@ -365,7 +259,7 @@ static void answer(qms_ctl *c, const qms_mqtt_msg *msg, const qms_request *r, co
             c->nremembered++;
         }
     }
-    pend_add(c, msg, body, key);
+    ctl_batch_add_reply(c, msg, body, key);
 }
 
 static void refuse_malformed(qms_ctl *c, const qms_mqtt_msg *msg, const qms_request *r, int rc,
@@ -376,7 +270,7 @@ static void refuse_malformed(qms_ctl *c, const qms_mqtt_msg *msg, const qms_requ
     QMS_WARN("refused %s on %s (req %s): %s%s", qms_err_code(rc), msg->topic,
              r->req[0] ? r->req : "-", why,
              msg->response_topic ? "" : " (no response topic: no reply)");
-    pend_add(c, msg, qms_proto_error_reply(r->req, rc, r->en), NULL);
+    ctl_batch_add_reply(c, msg, qms_proto_error_reply(r->req, rc, r->en), NULL);
 }
 
 void ctl_on_message(void *ud, const qms_mqtt_msg *msg)
@@ -402,7 +296,7 @@ void ctl_on_message(void *ud, const qms_mqtt_msg *msg)
         return;
     }
     if (c->fatal) {
-        pend_add(c, msg, qms_proto_error_reply(r.req, QMS_ERR_DB, r.en), NULL);
+        ctl_batch_add_reply(c, msg, qms_proto_error_reply(r.req, QMS_ERR_DB, r.en), NULL);
         return;
     }
 
@@ -416,23 +310,23 @@ void ctl_on_message(void *ud, const qms_mqtt_msg *msg)
                  r.req);
     int remember = qms_op_changes_state(r.op);
     if (remember) {
-        const ctl_pending *p = batch_find(c, key);
+        const ctl_pending *p = ctl_batch_find(c, key);
         char *stored = NULL;
         if (p) {
             c->ndup++;
-            pend_add(c, msg, qms_strdup(p->body), NULL);
+            ctl_batch_add_reply(c, msg, qms_strdup(p->body), NULL);
             return;
         }
         int frc = qms_store_find_reply(c->store, key, &stored);
         if (frc == QMS_OK && stored) {
             c->ndup++;
             QMS_DEBUG("repeated request %s answered from the store", key);
-            pend_add(c, msg, stored, NULL);
+            ctl_batch_add_reply(c, msg, stored, NULL);
             return;
         }
         if (frc != QMS_OK) {
             QMS_ERROR("store lookup of %s failed: %s", key, qms_err_code(frc));
-            pend_add(c, msg, qms_proto_error_reply(r.req, QMS_ERR_DB, r.en), NULL);
+            ctl_batch_add_reply(c, msg, qms_proto_error_reply(r.req, QMS_ERR_DB, r.en), NULL);
             c->fatal = frc;
             return;
         }
@@ -441,7 +335,7 @@ void ctl_on_message(void *ud, const qms_mqtt_msg *msg)
     cJSON *o = cJSON_CreateObject();
     if (!o) {
         QMS_ERROR("out of memory on request %s", key);
-        pend_add(c, msg, qms_proto_error_reply(r.req, QMS_ERR_NOMEM, r.en), NULL);
+        ctl_batch_add_reply(c, msg, qms_proto_error_reply(r.req, QMS_ERR_NOMEM, r.en), NULL);
         return;
     }
     cJSON_AddStringToObject(o, "req", r.req);

@@ -1,8 +1,14 @@
 /* qms-controller internals: the one struct of global state and the parts of
- * the daemon (controller_main.c: options, event loop, timers, signals;
- * controller_dispatch.c: requests -> engine -> replies; controller_publish.c:
- * retained state, call events, statistics). Single-threaded: everything runs
- * in the event loop. */
+ * the daemon. Single-threaded: everything runs in the event loop. Data flows
+ * one way: request -> dispatch -> engine -> store commit -> publish.
+ *   controller_main.c      options, event loop, signals
+ *   controller_dispatch.c  requests -> engine -> replies held in the batch
+ *   controller_batch.c     the batch: held replies (de-dup index), call events
+ *   controller_view.c      what is derived from the engine's journal: waiting
+ *                          counts, recent calls, counter state JSON
+ *   controller_publish.c   the flush (commit, then replies and events), the
+ *                          retained topics and the timers
+ * dispatch and publish both use view and batch; neither calls the other. */
 #ifndef QMS_CTL_H
 #define QMS_CTL_H
 
@@ -57,6 +63,8 @@ typedef struct qms_ctl {
     /* the batch: everything done since the last commit */
     ctl_pending *pend;
     int npend, cappend;
+    int *batch_idx;  /* de-dup index over pend: pend index + 1, 0 = empty */
+    int batch_cap;   /* its size, a power of two */
     int nremembered; /* replies queued in the store, waiting for the commit */
     char **events;   /* call events (JSON) derived from the journal, published after the commit */
     int nevents, capevents;
@@ -91,28 +99,31 @@ typedef struct qms_ctl {
 
 /* controller_dispatch.c */
 void ctl_on_message(void *ud, const qms_mqtt_msg *msg);
-void ctl_batch_reset(void); /* forget the batch's de-dup index (after a flush) */
-void ctl_batch_free(void);
 
-/* controller_publish.c */
+/* controller_batch.c */
+/* Hold a reply for after the commit (body is taken over); key is its de-dup
+ * key when the reply is remembered, else NULL. */
+void ctl_batch_add_reply(qms_ctl *c, const qms_mqtt_msg *msg, char *body, const char *key);
+/* The held reply of a repeat within the batch, or NULL. */
+const ctl_pending *ctl_batch_find(const qms_ctl *c, const char *key);
+/* Queue a call event (JSON, taken over) to publish after the commit. */
+void ctl_batch_add_event(qms_ctl *c, char *json);
+void ctl_batch_send_replies(qms_ctl *c);
+/* Forget the batch (after it was answered). */
+void ctl_batch_clear(qms_ctl *c);
+void ctl_batch_free(qms_ctl *c);
+
+/* controller_view.c */
 /* Rebuild the bookkeeping (ticket states, waiting counts, call seq, recent
  * calls) from the engine, after a load or a reload. */
 int ctl_state_rebuild(qms_ctl *c);
-/* The before-sleep hook: derive events from the journal, commit the batch,
- * then publish replies, call events and changed retained state. Returns
- * QMS_OK, or the store's error after answering the batch with db_error. */
-int ctl_flush(qms_ctl *c);
-void ctl_scan_journal(qms_ctl *c);
-/* Timer work: day rollover, statistics, expected waits, waiting lists.
- * busy: requests are waiting to be read; publishing that can wait is put
- * off (up to a second past its time). */
-void ctl_timers(qms_ctl *c, int busy);
-/* Milliseconds until the next timer is due (0..1000). */
-int ctl_next_timer_ms(const qms_ctl *c);
-void ctl_on_connect(void *ud, int connected);
-void ctl_state_free(qms_ctl *c);
 /* Per-counter arrays sized for the current config. */
 int ctl_state_resize(qms_ctl *c);
+void ctl_state_free(qms_ctl *c);
+/* Derive waiting counts and call events from the journal entries not seen
+ * yet. Called after every operation (replies carry current counts) and
+ * before the commit. */
+void ctl_scan_journal(qms_ctl *c);
 /* Build JSON text of a counter's state / stats (qms_free). */
 char *ctl_counter_json(qms_ctl *c, int ci, int with_queue);
 /* With with_queue, add counter ci's waiting list to o (a cJSON *): "queue",
@@ -120,6 +131,23 @@ char *ctl_counter_json(qms_ctl *c, int ci, int with_queue);
  * taken_ms, appointment), and "queue_len", how many wait in all. */
 void ctl_add_counter_fields(qms_ctl *c, void *o, int ci, int with_queue);
 int ctl_counter_waiting(const qms_ctl *c, int ci);
+/* Add a call event (JSON, taken over) to the recent calls, newest first. */
+void ctl_recent_push(qms_ctl *c, char *json);
+/* cJSON_PrintUnformatted and delete (NULL-safe). */
+char *ctl_print_free(void *cjson);
+
+/* controller_publish.c */
+/* The before-sleep hook: derive events from the journal, commit the batch,
+ * then publish replies, call events and changed retained state. Returns
+ * QMS_OK, or the store's error after answering the batch with db_error. */
+int ctl_flush(qms_ctl *c);
+/* Timer work: day rollover, statistics, expected waits, waiting lists.
+ * busy: requests are waiting to be read; publishing that can wait is put
+ * off (up to a second past its time). */
+void ctl_timers(qms_ctl *c, int busy);
+/* Milliseconds until the next timer is due (0..1000). */
+int ctl_next_timer_ms(const qms_ctl *c);
+void ctl_on_connect(void *ud, int connected);
 const char *ctl_topic(const qms_ctl *c,
                       const char *suffix); /* "qms/<site>/<suffix>", static buffer */
 

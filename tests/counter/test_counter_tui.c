@@ -102,7 +102,7 @@ static void wait_screen_ex(const char *want, int absent, int timeout_ms)
 
 static void wait_screen(const char *want)
 {
-    wait_screen_ex(want, 0, 8000);
+    wait_screen_ex(want, 0, 20000); /* what must come: generous under load (ASan, ctest -j) */
 }
 
 static void keys(const char *k)
@@ -208,7 +208,7 @@ static void test_terminal(void **state)
     wait_screen("Gọi số (Enter để gọi, Esc để thôi): _");
     keys("e0");
     key("Escape");
-    wait_screen_ex("Gọi số (Enter", 1, 4000);
+    wait_screen_ex("Gọi số (Enter", 1, 20000);
     wait_screen("Số hiện tại: (chưa gọi số nào)");
 
     /* pause: calls refused until resumed */
@@ -265,7 +265,7 @@ static void test_faults(void **state)
     keys("n");
     wait_screen("!! Bộ điều khiển đang ngừng hoạt động: lệnh chưa được gửi");
     assert_int_equal(fx_ctl_start(&F), 0);
-    wait_screen_ex("đang ngừng hoạt động", 1, 8000);
+    wait_screen_ex("đang ngừng hoạt động", 1, 20000);
 
     /* a narrower terminal: every line fits */
     assert_int_equal(tmux(NULL, 0, "resize-window", "-t", "qc", "-x", "60", "-y", "24", NULL), 0);
