@@ -8,6 +8,7 @@
 
 #include "qms/clock.h"
 #include "qms/log.h"
+#include "qms/serial.h"
 
 #include <errno.h>
 #include <modbus.h>
@@ -307,7 +308,10 @@ static int serve_unit(gw *g, gw_line *L, modbus_t *ctx, gw_unit *u, unsigned lon
 
 static modbus_t *line_open(gw *g, gw_line *L, int *logged)
 {
-    modbus_t *ctx = modbus_new_rtu(L->path, L->baud, 'E', 8, 1);
+    /* 8E1 on a real line; a pseudo-terminal (tests, QEMU units) has no
+     * parity, and Linux refuses PARENB on it */
+    int pty = qms_serial_is_pty(L->path);
+    modbus_t *ctx = modbus_new_rtu(L->path, L->baud, pty ? 'N' : 'E', 8, 1);
     if (!ctx) {
         if (!*logged)
             QMS_ERROR("line %s: %s", L->path, modbus_strerror(errno));
@@ -328,7 +332,8 @@ static modbus_t *line_open(gw *g, gw_line *L, int *logged)
     if (*logged)
         QMS_INFO("line %s: open again", L->path);
     else
-        QMS_INFO("line %s: open at %d baud 8E1", L->path, L->baud);
+        QMS_INFO("line %s: open at %d baud %s", L->path, L->baud,
+                 pty ? "(a pseudo-terminal: no parity)" : "8E1");
     *logged = 0;
     modbus_flush(ctx);
     pthread_mutex_lock(&L->mu);
@@ -413,13 +418,17 @@ static void *line_main(void *arg)
     modbus_t *ctx = NULL;
     int open_logged = 0;
     int next_probe = 0; /* round robin over silent units */
-    int64_t last_probe = 0;
+    int64_t last_probe = 0, last_open = -100000;
     while (!g->stop) {
         if (!ctx) {
-            ctx = line_open(g, L, &open_logged);
+            /* try to open again every second; meanwhile its units age */
+            if (qms_mono_ms() - last_open >= 1000) {
+                last_open = qms_mono_ms();
+                ctx = line_open(g, L, &open_logged);
+            }
             if (!ctx) {
                 age_units(g, L);
-                wait_until(L, qms_mono_ms() + 1000, 0);
+                wait_until(L, qms_mono_ms() + 100, 0);
                 continue;
             }
         }
