@@ -25,6 +25,7 @@
 #define SYST_RVR 0xE000E014u
 #define SYST_CVR 0xE000E018u
 #define NVIC_ISER0 0xE000E100u
+#define NVIC_ICER0 0xE000E180u
 #define NVIC_IPR0 0xE000E400u
 #define SCB_SHPR3 0xE000ED20u
 #define TIMER0 0x40000000u /* CMSDK APB timer */
@@ -87,6 +88,7 @@ static struct {
 
 void systick_handler(void);
 void uart0_rx_handler(void);
+void uart1_rx_handler(void);
 void nmi_handler(void);
 
 void systick_handler(void)
@@ -111,6 +113,14 @@ uint32_t hal_time_us(void)
     uint32_t us = (uint32_t)(ticks / (SYSCLK / 1000000u));
     __asm volatile("msr primask, %0" ::"r"(pm) : "memory");
     return us;
+}
+
+void uart1_rx_handler(void)
+{
+    /* Only wakes the main loop, which reads the byte; masked until then so
+     * the pending byte does not call us again and again. */
+    REG(UART1 + U_INT) = 2u;
+    REG(NVIC_ICER0) = 1u << 2;
 }
 
 void uart0_rx_handler(void)
@@ -229,8 +239,8 @@ void hal_init(void)
     REG(UART0 + U_BAUDDIV) = SYSCLK / QMS_BUS_BAUD_DEFAULT;
     REG(UART0 + U_CTRL) = 1u | 2u | 8u; /* tx, rx, rx interrupt */
     REG(UART1 + U_BAUDDIV) = SYSCLK / 115200u;
-    REG(UART1 + U_CTRL) = 1u | 2u;
-    REG(NVIC_ISER0) = 1u << 0; /* UART0 RX */
+    REG(UART1 + U_CTRL) = 1u | 2u | 8u;
+    REG(NVIC_ISER0) = (1u << 0) | (1u << 2); /* UART0 RX, UART1 RX (a wake-up) */
 
     if (keep.magic != NOINIT_MAGIC) { /* power-on: RAM holds garbage */
         keep.magic = NOINIT_MAGIC;
@@ -368,6 +378,7 @@ void hal_panel_poll(const struct fw_view *v)
             panel.line[panel.len++] = c;
         }
     }
+    REG(NVIC_ISER0) = 1u << 2; /* wake on the next panel byte */
     if (ticks_ms - panel.last_show >= PANEL_REPEAT_MS)
         hal_display(v);
 }
@@ -379,5 +390,8 @@ int main(void)
         fw_task();
         while (panel.hang) { /* stuck on purpose; interrupts still run */
         }
+        /* Sleep until an interrupt: a bus byte, a panel byte, or the next
+         * millisecond. A busy loop would cost a host core per QEMU unit. */
+        __asm volatile("wfi");
     }
 }

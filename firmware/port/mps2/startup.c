@@ -10,6 +10,7 @@ void nmi_handler(void);
 void hardfault_handler(void);
 void systick_handler(void);
 void uart0_rx_handler(void);
+void uart1_rx_handler(void);
 
 void default_handler(void)
 {
@@ -47,5 +48,7 @@ __attribute__((section(".isr_vector"), used)) static void (*const vectors[16 + 3
     default_handler,  /* PendSV */
     systick_handler,
     uart0_rx_handler, /* IRQ 0: UART0 RX */
-    [17 ... 47] = default_handler,
+    default_handler,  /* IRQ 1: UART0 TX */
+    uart1_rx_handler, /* IRQ 2: UART1 RX */
+    [19 ... 47] = default_handler,
 };
