@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <modbus.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -98,7 +99,10 @@ static int unit_failed(gw *g, gw_line *L, modbus_t *ctx, gw_unit *u, int e)
     }
     u->last_probe_ms = now;
     pthread_mutex_unlock(&L->mu);
-    /* late or garbled bytes must not be read as the next unit's reply */
+    /* the rest of a late or garbled frame must not be read as the next
+     * unit's reply: let it end (a silence), then drop it */
+    if (e != ETIMEDOUT)
+        usleep(20000);
     modbus_flush(ctx);
     return SERVE_FAIL;
 }
@@ -107,6 +111,17 @@ static void pack_text(const char t[GW_TEXT_BYTES], uint16_t regs[QMS_LINE_REGS])
 {
     for (unsigned i = 0; i < QMS_LINE_REGS; i++)
         regs[i] = (uint16_t)(((unsigned char)t[2 * i] << 8) | (unsigned char)t[2 * i + 1]);
+}
+
+/* Stale bytes (a reply that came after its timeout, noise) must never be
+ * read as the answer to the next request: the input is thrown away before
+ * every request. A late reply that still slips in is the same unit's answer
+ * to the same question, and acting on an event twice is harmless by design
+ * (same request id). */
+static modbus_t *fresh(modbus_t *ctx)
+{
+    modbus_flush(ctx);
+    return ctx;
 }
 
 static int entry_valid(const gw *g, const gw_unit *u, uint16_t last_ack, const uint16_t e[4])
@@ -128,7 +143,7 @@ static int serve_unit(gw *g, gw_line *L, modbus_t *ctx, gw_unit *u, unsigned lon
     if (!u->kind_ok) {
         uint16_t r[2];
         *bytes += 8;
-        if (modbus_read_input_registers(ctx, QMS_IR_KIND, 2, r) != 2)
+        if (modbus_read_input_registers(fresh(ctx), QMS_IR_KIND, 2, r) != 2)
             return unit_failed(g, L, ctx, u, errno);
         *bytes += 9;
         if (r[0] != (uint16_t)u->cfg.kind) {
@@ -155,7 +170,7 @@ static int serve_unit(gw *g, gw_line *L, modbus_t *ctx, gw_unit *u, unsigned lon
                            : (int)(QMS_IR_LAST_SEQ + 1 - QMS_IR_ERR_CRC);
     uint16_t ir[16];
     *bytes += 8;
-    if (modbus_read_input_registers(ctx, QMS_IR_ERR_CRC, n, ir) != n)
+    if (modbus_read_input_registers(fresh(ctx), QMS_IR_ERR_CRC, n, ir) != n)
         return unit_failed(g, L, ctx, u, errno);
     *bytes += 5 + 2u * (unsigned)n;
 #define IR(reg) ir[(reg) - QMS_IR_ERR_CRC]
@@ -188,7 +203,7 @@ static int serve_unit(gw *g, gw_line *L, modbus_t *ctx, gw_unit *u, unsigned lon
         uint32_t s = gw_new_session(u->session);
         uint16_t w[2] = {(uint16_t)(s >> 16), (uint16_t)(s & 0xFFFF)};
         *bytes += 13;
-        if (modbus_write_registers(ctx, QMS_HR_SESSION_HI, 2, w) != 2)
+        if (modbus_write_registers(fresh(ctx), QMS_HR_SESSION_HI, 2, w) != 2)
             return unit_failed(g, L, ctx, u, errno);
         *bytes += 8;
         pthread_mutex_lock(&L->mu);
@@ -220,7 +235,7 @@ static int serve_unit(gw *g, gw_line *L, modbus_t *ctx, gw_unit *u, unsigned lon
         pthread_mutex_unlock(&L->mu);
         if (same) {
             *bytes += 8;
-            rc = modbus_write_register(ctx, QMS_HR_ACK_SEQ, seq);
+            rc = modbus_write_register(fresh(ctx), QMS_HR_ACK_SEQ, seq);
             int e = errno;
             if (rc != 1 && e != EMBXILVAL)
                 return unit_failed(g, L, ctx, u, e);
@@ -270,7 +285,7 @@ static int serve_unit(gw *g, gw_line *L, modbus_t *ctx, gw_unit *u, unsigned lon
         uint16_t regs[QMS_LINE_REGS];
         pack_text(want[i], regs);
         *bytes += 9 + 2 * QMS_LINE_REGS;
-        if (modbus_write_registers(ctx, (int)QMS_HR_LINE(i), QMS_LINE_REGS, regs) !=
+        if (modbus_write_registers(fresh(ctx), (int)QMS_HR_LINE(i), QMS_LINE_REGS, regs) !=
             (int)QMS_LINE_REGS)
             return unit_failed(g, L, ctx, u, errno);
         *bytes += 8;
@@ -281,7 +296,7 @@ static int serve_unit(gw *g, gw_line *L, modbus_t *ctx, gw_unit *u, unsigned lon
         /* the first look after a start is no new call: no blink then */
         if (u->shown_blink_gen != ~0u) {
             *bytes += 8;
-            if (modbus_write_register(ctx, QMS_HR_BLINK, BLINK_S) != 1)
+            if (modbus_write_register(fresh(ctx), QMS_HR_BLINK, BLINK_S) != 1)
                 return unit_failed(g, L, ctx, u, errno);
             *bytes += 8;
         }
@@ -290,14 +305,14 @@ static int serve_unit(gw *g, gw_line *L, modbus_t *ctx, gw_unit *u, unsigned lon
     if (u->cfg.kind == QMS_UNIT_RATING) {
         if (levels && levels != u->shown_levels) {
             *bytes += 8;
-            if (modbus_write_register(ctx, QMS_HR_RATING_LEVELS, (uint16_t)levels) != 1)
+            if (modbus_write_register(fresh(ctx), QMS_HR_RATING_LEVELS, (uint16_t)levels) != 1)
                 return unit_failed(g, L, ctx, u, errno);
             *bytes += 8;
             u->shown_levels = levels;
         }
         if (token_gen != u->shown_token_gen) {
             *bytes += 8;
-            if (modbus_write_register(ctx, QMS_HR_RATING_TOKEN, token) != 1)
+            if (modbus_write_register(fresh(ctx), QMS_HR_RATING_TOKEN, token) != 1)
                 return unit_failed(g, L, ctx, u, errno);
             *bytes += 8;
             u->shown_token_gen = token_gen;
@@ -321,6 +336,8 @@ static modbus_t *line_open(gw *g, gw_line *L, int *logged)
     modbus_set_response_timeout(ctx, (uint32_t)(g->o.timeout_ms / 1000),
                                  (uint32_t)(g->o.timeout_ms % 1000) * 1000u);
     modbus_set_byte_timeout(ctx, 0, 50000);
+    if (getenv("QMS_GW_MODBUS_DEBUG")) /* every frame in hex on stdout */
+        modbus_set_debug(ctx, 1);
     if (modbus_connect(ctx) == -1) {
         if (!*logged)
             QMS_ERROR("line %s: cannot open: %s (trying again every second)", L->path,
