@@ -9,8 +9,13 @@
  * kind, address and baud reach the firmware as memory words written by
  * QEMU's loader device (docs/firmware.md). --bus-link/--panel-link also make
  * symlinks to the ptys (a restarted unit keeps its name for qms-busjoin).
+ * It holds the bus pty open itself: QEMU drops what a pty carries until it
+ * sees it opened (it looks once a second), so the paths are printed only
+ * when the bus is live.
  * The image: --image, else $QMS_FW_IMAGE, else the one this build made. */
 #include <errno.h>
+#include <fcntl.h>
+#include <termios.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,8 +152,20 @@ int main(int argc, char **argv)
         else
             fputs(line, stderr);
     }
-    int rc = 0;
+    int rc = 0, hold = -1;
     if (*bus && *panel && relink(bus_link, bus) == 0 && relink(panel_link, panel) == 0) {
+        /* QEMU drops a pty's traffic until it notices someone opened it,
+         * which it checks once a second. Hold the bus open for the unit's
+         * life, and wait out that second, so the first request counts. */
+        hold = open(bus, O_RDWR | O_NOCTTY | O_NONBLOCK);
+        if (hold >= 0) {
+            struct termios t;
+            if (tcgetattr(hold, &t) == 0) {
+                cfmakeraw(&t);
+                tcsetattr(hold, TCSANOW, &t);
+            }
+            usleep(1100 * 1000);
+        }
         printf("%s\n%s\n", bus, panel);
         fflush(stdout);
         /* QEMU's own messages go on to our stderr until it ends */
@@ -158,6 +175,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "qms-unit: QEMU did not start\n");
         rc = 1;
     }
+    if (hold >= 0)
+        close(hold);
     kill(pid, SIGTERM);
     int st = 0;
     waitpid(pid, &st, 0);
