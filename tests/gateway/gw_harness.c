@@ -55,9 +55,11 @@ static void panel_append(gw_qunit *u, const char *b, size_t n)
     pthread_mutex_unlock(&u->mu);
 }
 
-static void maybe_flip(gw_qunit *u, unsigned char *b, ssize_t n, unsigned *count)
+static void maybe_flip(gw_qunit *u, unsigned char *b, ssize_t n, unsigned *count, int dir)
 {
-    int k = atomic_load(&u->noise);
+    int k = atomic_load(&u->noise), d = atomic_load(&u->noise_dir);
+    if (d && d != dir)
+        return;
     for (ssize_t i = 0; i < n; i++)
         if (k > 0 && ++*count % (unsigned)k == 0) {
             b[i] ^= (unsigned char)(1u << (*count % 8));
@@ -80,7 +82,7 @@ static void *wire_main(void *arg)
         if (p[0].revents & POLLIN) {
             ssize_t n = read(u->mfd, b, sizeof b);
             if (n > 0 && q >= 0) {
-                maybe_flip(u, b, n, &count);
+                maybe_flip(u, b, n, &count, 1);
                 if (write(q, b, (size_t)n) < 0) {
                     /* the unit is off: the bytes go nowhere, as on a bus */
                 }
@@ -89,7 +91,7 @@ static void *wire_main(void *arg)
         if (q >= 0 && (p[1].revents & POLLIN)) {
             ssize_t n = read(q, b, sizeof b);
             if (n > 0) {
-                maybe_flip(u, b, n, &count);
+                maybe_flip(u, b, n, &count, 2);
                 if (write(u->mfd, b, (size_t)n) < 0) {
                 }
             }

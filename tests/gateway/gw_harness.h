@@ -24,6 +24,7 @@ typedef struct gw_qunit {
     _Atomic int panel_fd;
     int mfd;                  /* master of the gateway's pty pair */
     _Atomic int noise;        /* flip a bit in every noise-th byte (0 = clean) */
+    _Atomic int noise_dir;    /* 0 both ways, 1 only toward the unit, 2 only from it */
     _Atomic unsigned flips;
     _Atomic int stop;
     pthread_t th;
