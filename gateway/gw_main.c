@@ -354,7 +354,7 @@ static void send_event(app *a, gw_unit *u)
         if (ev->tries++)
             QMS_INFO("%s: request %s sent again (no reply yet)", u->name, ev->req);
         else
-            QMS_DEBUG("%s: %s", u->name, body);
+            QMS_INFO("%s: key %u -> %s", u->name, ev->key, body);
     }
     qms_free(body);
     ev->state = GW_PEND_SENT;
