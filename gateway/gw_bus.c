@@ -135,6 +135,84 @@ static int entry_valid(const gw *g, const gw_unit *u, uint16_t last_ack, const u
     return e[QMS_FIFO_KEY] >= QMS_KEY_NEXT && e[QMS_FIFO_KEY] <= QMS_KEY_OK;
 }
 
+/* Acknowledge the event acted on (u->ev DONE). */
+static int ack_done(gw *g, gw_line *L, modbus_t *ctx, gw_unit *u, unsigned long *bytes)
+{
+    pthread_mutex_lock(&L->mu);
+    uint16_t seq = u->ev.seq;
+    int same = u->ev.state == GW_PEND_DONE && u->ev.session == u->session;
+    pthread_mutex_unlock(&L->mu);
+    if (same) {
+        *bytes += 8;
+        int rc = modbus_write_register(fresh(ctx), QMS_HR_ACK_SEQ, seq);
+        int e = errno;
+        if (rc != 1 && e != EMBXILVAL)
+            return unit_failed(g, L, ctx, u, e);
+        *bytes += rc == 1 ? 8 : 5;
+        if (rc != 1)
+            QMS_WARN("%s: ack of %u refused (already gone)", u->name, (unsigned)seq);
+    }
+    pthread_mutex_lock(&L->mu);
+    if (u->ev.state == GW_PEND_DONE && u->ev.seq == seq)
+        u->ev.state = GW_PEND_NONE;
+    pthread_mutex_unlock(&L->mu);
+    return SERVE_OK;
+}
+
+/* Write what changed of what u should show. */
+static int write_outputs(gw *g, gw_line *L, modbus_t *ctx, gw_unit *u, unsigned long *bytes)
+{
+    pthread_mutex_lock(&L->mu);
+    char want[GW_TEXT_LINES][GW_TEXT_BYTES];
+    memcpy(want, u->want, sizeof want);
+    unsigned blink_gen = u->want_blink_gen, token_gen = u->want_token_gen;
+    uint16_t token = u->want_token;
+    int levels = u->want_levels;
+    pthread_mutex_unlock(&L->mu);
+
+    for (int i = 0; i < text_lines(u); i++) {
+        if (u->shown_valid[i] && memcmp(u->shown[i], want[i], GW_TEXT_BYTES) == 0)
+            continue;
+        uint16_t regs[QMS_LINE_REGS];
+        pack_text(want[i], regs);
+        *bytes += 9 + 2 * QMS_LINE_REGS;
+        if (modbus_write_registers(fresh(ctx), (int)QMS_HR_LINE(i), QMS_LINE_REGS, regs) !=
+            (int)QMS_LINE_REGS)
+            return unit_failed(g, L, ctx, u, errno);
+        *bytes += 8;
+        memcpy(u->shown[i], want[i], GW_TEXT_BYTES);
+        u->shown_valid[i] = 1;
+    }
+    if (u->cfg.kind == QMS_UNIT_LED && blink_gen != u->shown_blink_gen) {
+        /* the first look after a start is no new call: no blink then */
+        if (u->shown_blink_gen != ~0u) {
+            *bytes += 8;
+            if (modbus_write_register(fresh(ctx), QMS_HR_BLINK, BLINK_S) != 1)
+                return unit_failed(g, L, ctx, u, errno);
+            *bytes += 8;
+        }
+        u->shown_blink_gen = blink_gen;
+    }
+    if (u->cfg.kind == QMS_UNIT_RATING) {
+        if (levels && levels != u->shown_levels) {
+            *bytes += 8;
+            if (modbus_write_register(fresh(ctx), QMS_HR_RATING_LEVELS, (uint16_t)levels) != 1)
+                return unit_failed(g, L, ctx, u, errno);
+            *bytes += 8;
+            u->shown_levels = levels;
+        }
+        if (token_gen != u->shown_token_gen) {
+            *bytes += 8;
+            if (modbus_write_register(fresh(ctx), QMS_HR_RATING_TOKEN, token) != 1)
+                return unit_failed(g, L, ctx, u, errno);
+            *bytes += 8;
+            u->shown_token_gen = token_gen;
+        }
+    }
+    return SERVE_OK;
+}
+
+
 /* One visit to a unit: poll, session, ack, FIFO, display. */
 static int serve_unit(gw *g, gw_line *L, modbus_t *ctx, gw_unit *u, unsigned long *bytes)
 {
@@ -227,26 +305,9 @@ static int serve_unit(gw *g, gw_line *L, modbus_t *ctx, gw_unit *u, unsigned lon
         u->session = session;
     }
 
-    /* acknowledge what was acted on; else pick up the oldest event */
     pthread_mutex_lock(&L->mu);
-    if (u->ev.state == GW_PEND_DONE) {
-        uint16_t seq = u->ev.seq;
-        int same = u->ev.session == session;
-        pthread_mutex_unlock(&L->mu);
-        if (same) {
-            *bytes += 8;
-            rc = modbus_write_register(fresh(ctx), QMS_HR_ACK_SEQ, seq);
-            int e = errno;
-            if (rc != 1 && e != EMBXILVAL)
-                return unit_failed(g, L, ctx, u, e);
-            *bytes += rc == 1 ? 8 : 5;
-            if (rc != 1)
-                QMS_WARN("%s: ack of %u refused (already gone)", u->name, (unsigned)seq);
-        }
-        pthread_mutex_lock(&L->mu);
-        if (u->ev.state == GW_PEND_DONE && u->ev.seq == seq)
-            u->ev.state = GW_PEND_NONE;
-    } else if (u->ev.state == GW_PEND_NONE && is_key_unit(u) && IR(QMS_IR_FIFO_COUNT) > 0) {
+    int done = u->ev.state == GW_PEND_DONE;
+    if (!done && u->ev.state == GW_PEND_NONE && is_key_unit(u) && IR(QMS_IR_FIFO_COUNT) > 0) {
         const uint16_t *e = &IR(QMS_IR_FIFO);
         if (entry_valid(g, u, IR(QMS_IR_LAST_ACK), e)) {
             u->ev = (gw_event){.state = GW_PEND_NEW,
@@ -266,59 +327,32 @@ static int serve_unit(gw *g, gw_line *L, modbus_t *ctx, gw_unit *u, unsigned lon
             u->logged |= LOG_EVENT;
             /* acknowledge it so the FIFO moves on; it is never sent */
             u->ev = (gw_event){.state = GW_PEND_DONE, .session = session, .seq = e[0]};
-            u->urgent = 1;
-            L->urgent_any = 1;
+            done = 1;
         }
     }
-    /* what it should show */
-    char want[GW_TEXT_LINES][GW_TEXT_BYTES];
-    memcpy(want, u->want, sizeof want);
-    unsigned blink_gen = u->want_blink_gen, token_gen = u->want_token_gen;
-    uint16_t token = u->want_token;
-    int levels = u->want_levels;
     pthread_mutex_unlock(&L->mu);
 #undef IR
+    /* what it should show first (the clerk waits for it), then the ack */
+    if ((rc = write_outputs(g, L, ctx, u, bytes)) != SERVE_OK)
+        return rc;
+    return done ? ack_done(g, L, ctx, u, bytes) : SERVE_OK;
+}
 
-    for (int i = 0; i < text_lines(u); i++) {
-        if (u->shown_valid[i] && memcmp(u->shown[i], want[i], GW_TEXT_BYTES) == 0)
-            continue;
-        uint16_t regs[QMS_LINE_REGS];
-        pack_text(want[i], regs);
-        *bytes += 9 + 2 * QMS_LINE_REGS;
-        if (modbus_write_registers(fresh(ctx), (int)QMS_HR_LINE(i), QMS_LINE_REGS, regs) !=
-            (int)QMS_LINE_REGS)
-            return unit_failed(g, L, ctx, u, errno);
-        *bytes += 8;
-        memcpy(u->shown[i], want[i], GW_TEXT_BYTES);
-        u->shown_valid[i] = 1;
-    }
-    if (u->cfg.kind == QMS_UNIT_LED && blink_gen != u->shown_blink_gen) {
-        /* the first look after a start is no new call: no blink then */
-        if (u->shown_blink_gen != ~0u) {
-            *bytes += 8;
-            if (modbus_write_register(fresh(ctx), QMS_HR_BLINK, BLINK_S) != 1)
-                return unit_failed(g, L, ctx, u, errno);
-            *bytes += 8;
-        }
-        u->shown_blink_gen = blink_gen;
-    }
-    if (u->cfg.kind == QMS_UNIT_RATING) {
-        if (levels && levels != u->shown_levels) {
-            *bytes += 8;
-            if (modbus_write_register(fresh(ctx), QMS_HR_RATING_LEVELS, (uint16_t)levels) != 1)
-                return unit_failed(g, L, ctx, u, errno);
-            *bytes += 8;
-            u->shown_levels = levels;
-        }
-        if (token_gen != u->shown_token_gen) {
-            *bytes += 8;
-            if (modbus_write_register(fresh(ctx), QMS_HR_RATING_TOKEN, token) != 1)
-                return unit_failed(g, L, ctx, u, errno);
-            *bytes += 8;
-            u->shown_token_gen = token_gen;
-        }
-    }
-    return SERVE_OK;
+/* A reply came: show it and acknowledge the event now, without polling the
+ * unit first (an ack to a unit that restarted meanwhile is refused by it,
+ * and its display is written again once the restart is seen). */
+static int serve_fast(gw *g, gw_line *L, modbus_t *ctx, gw_unit *u, unsigned long *bytes)
+{
+    if (!u->kind_ok || !u->session)
+        return serve_unit(g, L, ctx, u, bytes);
+    modbus_set_slave(ctx, u->cfg.address);
+    int rc = write_outputs(g, L, ctx, u, bytes);
+    if (rc != SERVE_OK)
+        return rc;
+    pthread_mutex_lock(&L->mu);
+    int done = u->ev.state == GW_PEND_DONE;
+    pthread_mutex_unlock(&L->mu);
+    return done ? ack_done(g, L, ctx, u, bytes) : SERVE_OK;
 }
 
 static modbus_t *line_open(gw *g, gw_line *L, int *logged)
@@ -422,7 +456,7 @@ static int serve_urgent(gw *g, gw_line *L, modbus_t *ctx, unsigned long *bytes)
         pthread_mutex_unlock(&L->mu);
         if (!u)
             return SERVE_OK;
-        if (!skip && serve_unit(g, L, ctx, u, bytes) == SERVE_LINE_LOST)
+        if (!skip && serve_fast(g, L, ctx, u, bytes) == SERVE_LINE_LOST)
             return SERVE_LINE_LOST;
     }
 }
