@@ -133,7 +133,16 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    gwp_stop(&G, SIGTERM);
+    int rc = 0;
+    if (gwp_stop(&G, SIGTERM) != 0) {
+        fprintf(stderr, "qms-gateway did not stop cleanly on SIGTERM (%s)\n", G.log);
+        rc = -1;
+    }
+    /* an ASan build reports into the gateway's log (leaks at its exit) */
+    if (gwp_log_count(&G, "Sanitizer") || gwp_log_count(&G, "runtime error")) {
+        fprintf(stderr, "sanitizer report in %s\n", G.log);
+        rc = -1;
+    }
     /* keep what a person needs to see why a run failed */
     const char *keep = getenv("QMS_GW_TEST_KEEP");
     if (keep) {
@@ -156,8 +165,10 @@ static int teardown(void **state)
     coll_stop(&C);
     if (M)
         qms_mqtt_free(M);
+    if (rc)
+        fprintf(stderr, "(set QMS_GW_TEST_KEEP=DIR to keep the logs)\n");
     env_stop(&E);
-    return 0;
+    return rc;
 }
 
 /* `key next` on counter unit 3 calls the next ticket at counter 3; unit 3,
