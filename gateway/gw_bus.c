@@ -310,6 +310,7 @@ static int serve_unit(gw *g, gw_line *L, modbus_t *ctx, gw_unit *u, unsigned lon
     if (!done && u->ev.state == GW_PEND_NONE && is_key_unit(u) && IR(QMS_IR_FIFO_COUNT) > 0) {
         const uint16_t *e = &IR(QMS_IR_FIFO);
         if (entry_valid(g, u, IR(QMS_IR_LAST_ACK), e)) {
+            QMS_DEBUG("%s: event %u read", u->name, e[QMS_FIFO_SEQ]);
             u->ev = (gw_event){.state = GW_PEND_NEW,
                                .session = session,
                                .seq = e[QMS_FIFO_SEQ],
@@ -345,6 +346,7 @@ static int serve_fast(gw *g, gw_line *L, modbus_t *ctx, gw_unit *u, unsigned lon
 {
     if (!u->kind_ok || !u->session)
         return serve_unit(g, L, ctx, u, bytes);
+    QMS_DEBUG("%s: served at once", u->name);
     modbus_set_slave(ctx, u->cfg.address);
     int rc = write_outputs(g, L, ctx, u, bytes);
     if (rc != SERVE_OK)

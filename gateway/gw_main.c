@@ -366,6 +366,7 @@ static void on_reply(app *a, const qms_mqtt_msg *msg)
     counter_info info;
     if (counter_info_decode(msg->payload, (size_t)msg->len, &info) || !info.req[0])
         return;
+    QMS_DEBUG("reply %s", info.req);
     for (int i = 0; i < a->g.nunits; i++) {
         gw_unit *u = &a->g.units[i];
         gw_line *L = &a->g.lines[u->line];

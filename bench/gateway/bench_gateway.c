@@ -1,17 +1,23 @@
 /* The gateway's bus, measured (docs/performance.md): the poll cycle of
- * N counter units + N LED boards + N rating keys (the firmware image in
- * qemu-system-arm, joined into one multi-drop line by qms-busjoin, which
- * holds every burst for its wire time at the baud rate) against the
- * wire-time floor of the same cycle (bytes x 11 bits / baud, the bytes the
- * gateway counted), at 19200 and 115200 baud; then a key press on a counter
- * unit's front panel -> the called ticket shown on that unit, p50/p99,
- * against one poll cycle + the controller's next -> call p99 (measured in
- * the same run, by an MQTT client of our own on another counter) + 20 ms.
- * Real parts only: mosquitto, qms-controller, qms-gateway, QEMU units.
+ * N counter units + N LED boards + N rating keys against the wire-time
+ * floor of the same cycle (bytes x 11 bits / baud, the bytes the gateway
+ * counted), at 19200 and 115200 baud; then a key press on a counter unit ->
+ * the called ticket shown on that unit, p50/p99, against one poll cycle +
+ * the controller's next -> call p99 (measured in the same run, by an MQTT
+ * client of our own on another counter) + 20 ms. Real mosquitto,
+ * qms-controller and qms-gateway; the units either
+ *   farm: the firmware's portable core on the host, all units behind one
+ *         pty that holds every reply for the wire time (unit_farm.h) --
+ *         16 + 16 + 16 units cost nothing;
+ *   qemu: the firmware image in qemu-system-arm, one process per unit,
+ *         joined by qms-busjoin --baud (wire time too); a 2-core machine
+ *         takes a few of them, not 48.
  * JSON lines on stdout.
  *
- *   bench_gateway [PER_KIND (16)] [PRESSES (20)] */
+ *   bench_gateway [farm|qemu] [PER_KIND (16 farm, 2 qemu)] [PRESSES (20)] */
 #include "gw_harness.h"
+#include "keys.h"
+#include "unit_farm.h"
 
 #include "qms/alloc.h"
 #include "qms/clock.h"
@@ -102,12 +108,17 @@ static int read_status(collector *c, const char *topic, int want_online, gw_stat
 
 int main(int argc, char **argv)
 {
-    int per = argc > 1 ? atoi(argv[1]) : 16, presses = argc > 2 ? atoi(argv[2]) : 20;
-    if (per < 1 || per > 16 || presses < 2 || presses > 500) {
-        fprintf(stderr, "usage: bench_gateway [PER_KIND 1..16] [PRESSES 2..500]\n");
+    int qemu = argc > 1 && strcmp(argv[1], "qemu") == 0;
+    if (argc > 1 && !qemu && strcmp(argv[1], "farm") != 0) {
+        fprintf(stderr, "usage: bench_gateway [farm|qemu] [PER_KIND 1..16] [PRESSES 2..500]\n");
         return 2;
     }
-    if (!gw_fw_image()[0]) {
+    int per = argc > 2 ? atoi(argv[2]) : (qemu ? 2 : 16), presses = argc > 3 ? atoi(argv[3]) : 20;
+    if (per < 1 || per > 16 || presses < 2 || presses > 500) {
+        fprintf(stderr, "usage: bench_gateway [farm|qemu] [PER_KIND 1..16] [PRESSES 2..500]\n");
+        return 2;
+    }
+    if (qemu && !gw_fw_image()[0]) {
         fprintf(stderr, "bench_gateway: no firmware image\n");
         return 1;
     }
@@ -120,9 +131,12 @@ int main(int argc, char **argv)
     qms_free(cj);
     int nu = 3 * per;
     gw_qunit *U = calloc((size_t)nu, sizeof *U);
+    int *kinds = calloc((size_t)nu, sizeof *kinds), *addrs = calloc((size_t)nu, sizeof *addrs);
     for (int i = 0; i < nu; i++) {
         int k = i / per, c = i % per + 1;
-        if (qu_start(&U[i], k + 1, (k == 0 ? 0 : k == 1 ? 100 : 150) + c, E.dir)) {
+        kinds[i] = k + 1;
+        addrs[i] = (k == 0 ? 0 : k == 1 ? 100 : 150) + c;
+        if (qemu && qu_start(&U[i], kinds[i], addrs[i], E.dir)) {
             fprintf(stderr, "bench_gateway: unit %d did not start\n", i);
             return 1;
         }
@@ -136,31 +150,41 @@ int main(int argc, char **argv)
     static const int bauds[2] = {19200, 115200};
     int nreq = 0;
     for (int b = 0; b < 2; b++) {
-        /* the line: every unit's wire joined, held for the wire time */
-        char line_path[64] = "", jlog[400], cmd[8192], bs[16];
-        snprintf(bs, sizeof bs, "%d", bauds[b]);
-        snprintf(jlog, sizeof jlog, "%s/busjoin-%d.out", E.dir, bauds[b]);
-        int n = snprintf(cmd, sizeof cmd, "'%s' --baud %d", qms_test_bin("qms-busjoin"), bauds[b]);
-        for (int i = 0; i < nu; i++)
-            n += snprintf(cmd + n, sizeof cmd - (size_t)n, " %s", U[i].wire);
-        snprintf(cmd + n, sizeof cmd - (size_t)n, " > '%s' 2>&1 & echo $!", jlog);
-        FILE *p = popen(cmd, "r");
+        char line_path[64] = "", bs[16];
         long jpid = 0;
-        if (!p || fscanf(p, "%ld", &jpid) != 1)
-            return 1;
-        pclose(p);
-        for (int t = 0; t < 100 && !line_path[0]; t++) {
-            FILE *f = fopen(jlog, "r");
-            if (f) {
-                if (fgets(line_path, sizeof line_path, f))
-                    line_path[strcspn(line_path, "\n")] = 0;
-                fclose(f);
+        unit_farm *farm = NULL;
+        snprintf(bs, sizeof bs, "%d", bauds[b]);
+        if (qemu) {
+            /* the line: every unit's wire joined, held for the wire time */
+            char jlog[400], cmd[16384];
+            snprintf(jlog, sizeof jlog, "%s/busjoin-%d.out", E.dir, bauds[b]);
+            int n = snprintf(cmd, sizeof cmd, "'%s' --baud %d", qms_test_bin("qms-busjoin"),
+                             bauds[b]);
+            for (int i = 0; i < nu; i++)
+                n += snprintf(cmd + n, sizeof cmd - (size_t)n, " %s", U[i].wire);
+            snprintf(cmd + n, sizeof cmd - (size_t)n, " > '%s' 2>&1 & echo $!", jlog);
+            FILE *p = popen(cmd, "r");
+            if (!p || fscanf(p, "%ld", &jpid) != 1)
+                return 1;
+            pclose(p);
+            for (int t = 0; t < 100 && !line_path[0]; t++) {
+                FILE *f = fopen(jlog, "r");
+                if (f) {
+                    if (fgets(line_path, sizeof line_path, f))
+                        line_path[strcspn(line_path, "\n")] = 0;
+                    fclose(f);
+                }
+                usleep(50000);
             }
-            usleep(50000);
+        } else {
+            farm = farm_start(nu, kinds, addrs, bauds[b], line_path);
+            if (!farm)
+                return 1;
         }
         gw_proc G;
         char extra[160];
-        snprintf(extra, sizeof extra, "--baud %s --timeout-ms 400 --poll-ms 0", bs);
+        snprintf(extra, sizeof extra, "--baud %s --timeout-ms 400 --poll-ms 0%s", bs,
+                 getenv("BENCH_GW_VERBOSE") ? " --verbose" : "");
         /* gwp_start gives one --bus per unit; here all share one line */
         gw_qunit line;
         memset(&line, 0, sizeof line);
@@ -174,9 +198,9 @@ int main(int argc, char **argv)
             return 1;
         }
         double floor_ms = st.wire_bytes * 11.0 * 1000.0 / bauds[b];
-        printf("{\"bench\":\"gateway_poll_cycle\",\"baud\":%d,\"units\":%d,\"cycle_ms\":%.1f,"
-               "\"wire_bytes\":%.0f,\"floor_ms\":%.1f,\"ratio\":%.2f}\n",
-               bauds[b], nu, st.cycle_ms, st.wire_bytes, floor_ms,
+        printf("{\"bench\":\"gateway_poll_cycle\",\"units_in\":\"%s\",\"baud\":%d,\"units\":%d,"
+               "\"cycle_ms\":%.1f,\"wire_bytes\":%.0f,\"floor_ms\":%.1f,\"ratio\":%.2f}\n",
+               qemu ? "qemu" : "farm", bauds[b], nu, st.cycle_ms, st.wire_bytes, floor_ms,
                floor_ms > 0 ? st.cycle_ms / floor_ms : 0);
         fflush(stdout);
 
@@ -204,35 +228,68 @@ int main(int argc, char **argv)
             cJSON *r = env_req(&E, m, "ticket/take", body);
             snprintf(label, sizeof label, "%s", r ? js_str(r, "ticket") : "");
             cJSON_Delete(r);
-            size_t mark = qu_mark(&U[0]);
+            /* a clerk presses at any moment of the poll cycle, not right
+             * after the unit's last visit */
+            usleep((useconds_t)(rand() % (int)(st.cycle_ms * 1000 + 1)));
             int64_t t0 = qms_mono_ns();
-            qu_key(&U[0], "next");
-            if (qu_wait_display(&U[0], mark, label, 20000)) {
+            int shown = 0;
+            if (qemu) {
+                size_t mark = qu_mark(&U[0]);
+                t0 = qms_mono_ns();
+                qu_key(&U[0], "next");
+                shown = qu_wait_display(&U[0], mark, label, 20000) == 0;
+            } else {
+                if (getenv("BENCH_GW_VERBOSE"))
+                    fprintf(stderr, "%lld press\n", (long long)qms_now(&qms_clock_real));
+                farm_press(farm, 0, FW_KEY_NEXT);
+                char view[200];
+                while (!shown && qms_mono_ns() - t0 < 20000000000LL) {
+                    farm_view(farm, 0, view, sizeof view);
+                    shown = label[0] && strstr(view, label) != NULL;
+                    if (!shown)
+                        usleep(500);
+                }
+            }
+            if (!shown) {
                 fprintf(stderr, "bench_gateway: %s not shown\n", label);
                 return 1;
             }
             lat[i] = (double)(qms_mono_ns() - t0) / 1e6;
+            if (getenv("BENCH_GW_VERBOSE"))
+                fprintf(stderr, "%lld shown (%.1f ms)\n", (long long)qms_now(&qms_clock_real), lat[i]);
         }
         double ctl99 = pct(ctl, presses, 0.99), p50 = pct(lat, presses, 0.50),
                p99 = pct(lat, presses, 0.99);
         /* the cycle while keys and displays were busy */
         gw_status st2;
         read_status(&C, "qms/demo/device/gateway/main/status", nu, &st2);
-        printf("{\"bench\":\"gateway_key_to_display\",\"baud\":%d,\"units\":%d,\"n\":%d,"
+        printf("{\"bench\":\"gateway_key_to_display\",\"units_in\":\"%s\",\"baud\":%d,"
+               "\"units\":%d,\"n\":%d,"
                "\"p50_ms\":%.1f,\"p99_ms\":%.1f,\"cycle_ms\":%.1f,\"ctl_next_call_p99_ms\":%.1f,"
                "\"bound_ms\":%.1f,\"within\":%s}\n",
-               bauds[b], nu, presses, p50, p99, st.cycle_ms, ctl99, st.cycle_ms + ctl99 + 20,
+               qemu ? "qemu" : "farm", bauds[b], nu, presses, p50, p99, st.cycle_ms, ctl99, st.cycle_ms + ctl99 + 20,
                p99 <= st.cycle_ms + ctl99 + 20 ? "true" : "false");
         fflush(stdout);
         free(ctl);
         free(lat);
         gwp_stop(&G, SIGTERM);
-        kill((pid_t)jpid, SIGTERM);
+        if (getenv("BENCH_GW_VERBOSE")) {
+            char cp[800];
+            snprintf(cp, sizeof cp, "cp '%s' /tmp/bench-gw-%d.log", G.log, bauds[b]);
+            if (system(cp) != 0)
+                fprintf(stderr, "could not keep %s\n", G.log);
+        }
+        if (jpid)
+            kill((pid_t)jpid, SIGTERM);
+        if (farm)
+            farm_stop(farm);
         usleep(200000);
     }
-    for (int i = 0; i < nu; i++)
+    for (int i = 0; qemu && i < nu; i++)
         qu_stop(&U[i]);
     free(U);
+    free(kinds);
+    free(addrs);
     coll_stop(&C);
     qms_mqtt_free(m);
     env_stop(&E);

@@ -75,12 +75,12 @@ static void *wire_main(void *arg)
     unsigned char b[512];
     unsigned count = 0;
     while (!atomic_load(&u->stop)) {
-        int q = atomic_load(&u->qfd), pf = atomic_load(&u->panel_fd);
-        struct pollfd p[3] = {{u->mfd, POLLIN, 0}, {q, POLLIN, 0}, {pf, POLLIN, 0}};
+        int q = atomic_load(&u->qfd), pf = atomic_load(&u->panel_fd), mfd = atomic_load(&u->mfd);
+        struct pollfd p[3] = {{mfd, POLLIN, 0}, {q, POLLIN, 0}, {pf, POLLIN, 0}};
         if (poll(p, 3, 20) <= 0)
             continue;
         if (p[0].revents & POLLIN) {
-            ssize_t n = read(u->mfd, b, sizeof b);
+            ssize_t n = read(mfd, b, sizeof b);
             if (n > 0 && q >= 0) {
                 maybe_flip(u, b, n, &count, 1);
                 if (write(q, b, (size_t)n) < 0) {
@@ -92,7 +92,7 @@ static void *wire_main(void *arg)
             ssize_t n = read(q, b, sizeof b);
             if (n > 0) {
                 maybe_flip(u, b, n, &count, 2);
-                if (write(u->mfd, b, (size_t)n) < 0) {
+                if (mfd >= 0 && write(mfd, b, (size_t)n) < 0) {
                 }
             }
         }
@@ -166,6 +166,26 @@ static int launch(gw_qunit *u, const char *dir)
     return -1;
 }
 
+/* A new pty pair for the gateway's end; wire -> its slave. */
+static int plug(gw_qunit *u)
+{
+    int mfd, sfd;
+    char name[64];
+    if (openpty(&mfd, &sfd, name, NULL, NULL))
+        return -1;
+    struct termios t;
+    tcgetattr(sfd, &t);
+    cfmakeraw(&t);
+    tcsetattr(sfd, TCSANOW, &t);
+    fcntl(mfd, F_SETFL, O_NONBLOCK);
+    unlink(u->wire);
+    if (symlink(name, u->wire))
+        return -1;
+    u->sfd = sfd; /* kept open: the line stays while the gateway reopens it */
+    atomic_store(&u->mfd, mfd);
+    return 0;
+}
+
 int qu_start(gw_qunit *u, int kind, int addr, const char *dir)
 {
     memset(u, 0, sizeof *u);
@@ -173,19 +193,30 @@ int qu_start(gw_qunit *u, int kind, int addr, const char *dir)
     u->addr = addr;
     atomic_store(&u->qfd, -1);
     atomic_store(&u->panel_fd, -1);
+    atomic_store(&u->mfd, -1);
     pthread_mutex_init(&u->mu, NULL);
-    int sfd;
-    if (openpty(&u->mfd, &sfd, u->wire, NULL, NULL))
+    snprintf(u->wire, sizeof u->wire, "%s/line-%d", dir, addr);
+    if (plug(u))
         return -1;
-    struct termios t;
-    tcgetattr(sfd, &t);
-    cfmakeraw(&t);
-    tcsetattr(sfd, TCSANOW, &t);
-    /* keep the slave open here too: the line stays while the gateway reopens it */
-    fcntl(u->mfd, F_SETFL, O_NONBLOCK);
     if (pthread_create(&u->th, NULL, wire_main, u))
         return -1;
     return launch(u, dir);
+}
+
+void qu_unplug(gw_qunit *u)
+{
+    int m = atomic_exchange(&u->mfd, -1);
+    usleep(50000); /* the wire thread is past its poll */
+    if (m >= 0)
+        close(m);
+    close(u->sfd);
+    u->sfd = -1;
+    unlink(u->wire);
+}
+
+int qu_replug(gw_qunit *u)
+{
+    return plug(u);
 }
 
 void qu_power_off(gw_qunit *u)
@@ -213,7 +244,11 @@ void qu_stop(gw_qunit *u)
     qu_power_off(u);
     atomic_store(&u->stop, 1);
     pthread_join(u->th, NULL);
-    close(u->mfd);
+    int m = atomic_exchange(&u->mfd, -1);
+    if (m >= 0)
+        close(m);
+    if (u->sfd >= 0)
+        close(u->sfd);
     free(u->panel);
     u->panel = NULL;
 }

@@ -19,10 +19,11 @@ typedef struct gw_qunit {
     pid_t pid;                /* qemu-system-arm */
     char log[320];            /* its stdout/stderr */
     char bus_pty[64], panel_pty[64];
-    char wire[64];            /* the gateway's end of this unit's line */
+    char wire[320];           /* the gateway's end of this unit's line: a symlink to a pty */
     _Atomic int qfd;          /* QEMU's bus pty (-1 while the unit is off) */
     _Atomic int panel_fd;
-    int mfd;                  /* master of the gateway's pty pair */
+    _Atomic int mfd;          /* master of the gateway's pty pair (-1 while unplugged) */
+    int sfd;                  /* its slave, kept open by us too */
     _Atomic int noise;        /* flip a bit in every noise-th byte (0 = clean) */
     _Atomic int noise_dir;    /* 0 both ways, 1 only toward the unit, 2 only from it */
     _Atomic unsigned flips;
@@ -43,6 +44,11 @@ void qu_power_off(gw_qunit *u);
 /* Power on again (a new QEMU behind the same line). 0 = hello. */
 int qu_power_on(gw_qunit *u, const char *dir);
 void qu_stop(gw_qunit *u);
+/* The "adapter" of this unit's line unplugged (its pty pair closed: the
+ * gateway's reads fail), and plugged in again (a new pty behind the same
+ * path). */
+void qu_unplug(gw_qunit *u);
+int qu_replug(gw_qunit *u);
 /* Press a key on the front panel ("next", "rate4", ...). */
 void qu_key(gw_qunit *u, const char *key);
 /* Offset to pass to qu_wait_display for "from now on". */

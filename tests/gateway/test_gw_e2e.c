@@ -351,6 +351,31 @@ static void test_noise_no_wrong_call(void **state)
     assert_int_equal(qu_wait_display(&U[UNIT_COUNTER], m0, t5, QMS_TEST_WAIT_MS), 0);
 }
 
+/* The adapter of counter 3's line unplugged and plugged in again: the line
+ * is lost (logged once), the unit offline, then both back, and a press
+ * works. */
+static void test_adapter_replug(void **state)
+{
+    (void)state;
+    int from = C.n;
+    int lost0 = gwp_log_count(&G, "lost");
+    qu_unplug(&U[UNIT_COUNTER]);
+    int64_t t0 = qms_mono_ms();
+    assert_true(coll_wait(&C, from, ST_KEYPAD, "\"offline\"", 0) >= 0);
+    fprintf(stderr, "adapter unplugged -> offline status in %lld ms\n",
+            (long long)(qms_mono_ms() - t0));
+    coll_pump(&C, 2500); /* while it stays unplugged, it is tried again quietly */
+    assert_int_equal(gwp_log_count(&G, "lost") - lost0, 1);
+    assert_int_equal(qu_replug(&U[UNIT_COUNTER]), 0);
+    assert_true(coll_wait(&C, from, ST_KEYPAD, "\"online\"", 0) >= 0);
+    assert_true(gwp_log_count(&G, "open again") >= 1);
+    char t[16];
+    take_dd(t);
+    size_t m0 = qu_mark(&U[UNIT_COUNTER]);
+    qu_key(&U[UNIT_COUNTER], "next");
+    assert_int_equal(qu_wait_display(&U[UNIT_COUNTER], m0, t, QMS_TEST_WAIT_MS), 0);
+}
+
 /* kill -9 of the gateway in the middle of a burst of presses: after its
  * restart every press was done once, none twice, none lost.
  * First the narrow window made wide: the controller is held (SIGSTOP) so
@@ -429,6 +454,7 @@ int main(void)
         cmocka_unit_test(test_unit_silent_offline),
         cmocka_unit_test(test_power_cycle),
         cmocka_unit_test(test_noise_no_wrong_call),
+        cmocka_unit_test(test_adapter_replug),
         cmocka_unit_test(test_kill_gateway_mid_burst),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
