@@ -178,6 +178,10 @@ static int plug(gw_qunit *u)
     cfmakeraw(&t);
     tcsetattr(sfd, TCSANOW, &t);
     fcntl(mfd, F_SETFL, O_NONBLOCK);
+    /* not inherited by the gateway or QEMU we start: an unplugged line must
+     * really be gone */
+    fcntl(mfd, F_SETFD, FD_CLOEXEC);
+    fcntl(sfd, F_SETFD, FD_CLOEXEC);
     unlink(u->wire);
     if (symlink(name, u->wire))
         return -1;
