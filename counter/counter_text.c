@@ -43,23 +43,6 @@ const char *counter_tstate_text(const char *tstate, int en)
     return tstate && *tstate ? tstate : "";
 }
 
-const char *counter_rating_text(int level, int levels, int en)
-{
-    /* Level 1 is the worst, `levels` the best (docs/protocol.md, rate). */
-    static const char *const vi5[] = {"Rất không hài lòng", "Không hài lòng", "Bình thường",
-                                      "Hài lòng", "Rất hài lòng"};
-    static const char *const en5[] = {"Very unsatisfied", "Unsatisfied", "Neutral", "Satisfied",
-                                      "Very satisfied"};
-    if (levels < 3 || levels > 5 || level < 1 || level > levels)
-        return "?";
-    /* The top level is always "very satisfied" (docs/protocol.md, rate), so
-     * the SIPAS share (top two) is "satisfied" + "very satisfied" whatever
-     * the scale: 4 levels drop "very unsatisfied"; 3 drop "neutral" too. */
-    static const int idx3[] = {0, 1, 3, 4}, idx4[] = {0, 1, 2, 3, 4};
-    int idx = levels == 5 ? level - 1 : levels == 4 ? idx4[level] : idx3[level];
-    return en ? en5[idx] : vi5[idx];
-}
-
 const char *counter_service_name(const qms_config *cfg, const char *code, int en)
 {
     if (cfg && code) {
@@ -171,7 +154,7 @@ void counter_describe(const counter_req *r, const counter_info *rep, const qms_c
     case COUNTER_OP_RATE: {
         int levels = cfg ? cfg->rating_levels : 4;
         add(out, cap, en ? "Rating %d (%s) recorded" : "Đã ghi đánh giá %d (%s)", r->level,
-            counter_rating_text(r->level, levels, en));
+            qms_rating_text(r->level, levels, en));
         if (rep->ticket[0])
             add(out, cap, en ? " for %s" : " cho số %s", rep->ticket);
         add(out, cap, ".");

@@ -13,8 +13,6 @@
 const char *counter_cstate_text(const char *state, int en);
 /* "đang phục vụ" / "being served" for a ticket state name. */
 const char *counter_tstate_text(const char *tstate, int en);
-/* Name of a rating level ("Rất hài lòng" for the top of 4 levels). */
-const char *counter_rating_text(int level, int levels, int en);
 /* The service's name in the language, or the code when unknown. */
 const char *counter_service_name(const qms_config *cfg, const char *code, int en);
 /* The counter's name ("Quầy 5"), written into buf when not in cfg. */

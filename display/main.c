@@ -14,6 +14,7 @@
 #include "qms/csv.h"
 #include "qms/err.h"
 #include "qms/log.h"
+#include "qms/png.h"
 #include "qms/mqtt.h"
 
 #include <SDL.h>
@@ -418,18 +419,12 @@ static void draw(int64_t now)
     if (png[0]) {
         int w = 0, h = 0;
         SDL_GetRendererOutputSize(D.ren, &w, &h);
-        SDL_Surface *s = SDL_CreateRGBSurfaceWithFormat(0, w, h, 32, SDL_PIXELFORMAT_ARGB8888);
-        char ptmp[1400];
-        snprintf(ptmp, sizeof ptmp, "%s.part", png);
-        if (s &&
-            SDL_RenderReadPixels(D.ren, NULL, SDL_PIXELFORMAT_ARGB8888, s->pixels, s->pitch) == 0 &&
-            IMG_SavePNG(s, ptmp) == 0 && rename(ptmp, png) == 0) {
+        if (qms_png_save_renderer(D.ren, w, h, png) == QMS_OK) {
             QMS_INFO("screenshot %s (frame %.1f ms, png %.1f ms)", png, (double)(t1 - t0) / 1e6,
                      (double)(qms_mono_ns() - t1) / 1e6);
         } else {
             QMS_WARN("screenshot %s failed: %s", png, SDL_GetError());
         }
-        SDL_FreeSurface(s);
         D.shot_pending[0] = 0;
     }
     SDL_RenderPresent(D.ren);

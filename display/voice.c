@@ -3,6 +3,7 @@
 #include "qms/alloc.h"
 #include "qms/clock.h"
 #include "qms/err.h"
+#include "qms/file.h"
 #include "qms/log.h"
 
 #include <SDL.h>
@@ -328,8 +329,16 @@ static void put_le(unsigned char *p, uint32_t v, int bytes)
         p[i] = (unsigned char)(v >> (8 * i));
 }
 
-int qms_wav_write(const char *path, const int16_t *pcm, size_t n)
+typedef struct {
+    const int16_t *pcm;
+    size_t n;
+} wav_src;
+
+static int write_wav(FILE *f, void *ctx)
 {
+    const wav_src *w = ctx;
+    const int16_t *pcm = w->pcm;
+    size_t n = w->n;
     if (n > (UINT32_MAX - 44) / 2)
         return QMS_ERR_TOO_LARGE;
     unsigned char h[44];
@@ -346,24 +355,19 @@ int qms_wav_write(const char *path, const int16_t *pcm, size_t n)
     put_le(h + 34, 16, 2);
     memcpy(h + 36, "data", 4);
     put_le(h + 40, data, 4);
-    char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.part", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f)
-        return QMS_ERR_IO;
     int ok = fwrite(h, 1, 44, f) == 44;
     for (size_t i = 0; ok && i < n; i++) {
         unsigned char s[2];
         put_le(s, (uint16_t)pcm[i], 2);
         ok = fwrite(s, 1, 2, f) == 2;
     }
-    ok = (fclose(f) == 0) && ok;
-    /* renamed into place so a reader never sees half a file */
-    if (!ok || rename(tmp, path) != 0) {
-        remove(tmp);
-        return QMS_ERR_IO;
-    }
-    return QMS_OK;
+    return ok ? QMS_OK : QMS_ERR_IO;
+}
+
+int qms_wav_write(const char *path, const int16_t *pcm, size_t n)
+{
+    wav_src w = {pcm, n};
+    return qms_file_replace(path, write_wav, &w);
 }
 
 int qms_voice_enqueue(qms_voice *v, const char *ticket, int counter, int recall, int64_t seq,

@@ -12,6 +12,7 @@
 #include "qms/clock.h"
 #include "qms/err.h"
 #include "qms/log.h"
+#include "qms/png.h"
 #include "qms/mqtt.h"
 
 #include <SDL.h>
@@ -137,22 +138,9 @@ static int resolve_state_file(kiosk_config *cfg, const char *config_path, int fr
 /* Save what the current render target holds (w x h) as DIR/NAME.png. */
 static int save_png(ui *u, const char *name, int w, int h)
 {
-    /* written beside and renamed into place, so that a reader never sees
-     * half a picture */
-    char path[1024], tmp[1040];
+    char path[1024];
     snprintf(path, sizeof path, "%s/%s.png", u->shot_dir ? u->shot_dir : ".", name);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    SDL_Surface *s = SDL_CreateRGBSurfaceWithFormat(0, w, h, 32, SDL_PIXELFORMAT_ARGB8888);
-    if (!s)
-        return -1;
-    int rc = SDL_RenderReadPixels(u->ren, NULL, SDL_PIXELFORMAT_ARGB8888, s->pixels, s->pitch);
-    if (rc == 0)
-        rc = IMG_SavePNG(s, tmp);
-    if (rc == 0 && rename(tmp, path)) {
-        SDL_SetError("rename: %s", strerror(errno));
-        rc = -1;
-    }
-    SDL_FreeSurface(s);
+    int rc = qms_png_save_renderer(u->ren, w, h, path);
     if (rc)
         QMS_ERROR("screenshot %s: %s", path, SDL_GetError());
     else

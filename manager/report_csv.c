@@ -4,7 +4,7 @@
  * Excel reads UTF-8 as the local code page and "Tư pháp" becomes "TÆ° phÃ¡p". */
 #include "report.h"
 
-#include "counter_text.h"
+#include "qms/config.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -152,7 +152,7 @@ void report_write_csv(const report *r, report_csv *w, int en, int no_data)
         /* level names only when every day had this scale: level 3 is
          * "satisfied" of 4 but "neutral" of 5 */
         const char *ln =
-            r->levels <= 5 && !r->mixed_levels ? counter_rating_text(l, r->levels, en) : NULL;
+            r->levels <= 5 && !r->mixed_levels ? qms_rating_text(l, r->levels, en) : NULL;
         if (ln)
             snprintf(title, sizeof title, "%s %d (%s)", H(en, "Đánh giá mức", "Rating"), l, ln);
         else

@@ -2,6 +2,7 @@
 
 #include "qms/alloc.h"
 #include "qms/err.h"
+#include "qms/file.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -238,14 +239,9 @@ int qms_nv_load(const char *path, qms_nv_table *t, int *missing, char *err, size
     return rc;
 }
 
-int qms_nv_save(const char *path, const qms_nv_table *t)
+static int write_nv(FILE *f, void *ctx)
 {
-    char tmp[1024];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return QMS_ERR_INVAL;
-    FILE *f = fopen(tmp, "wb");
-    if (!f)
-        return QMS_ERR_IO;
+    const qms_nv_table *t = ctx;
     fprintf(f, "# NV graphics stored in the ticket printer, written by qms-printer store-nv.\n"
                "# key  image hash  width rows  what\n"
                "qms-nv 1\n");
@@ -254,14 +250,12 @@ int qms_nv_save(const char *path, const qms_nv_table *t)
         fprintf(f, "%c%c %016llx %d %d %s\n", e->kc[0], e->kc[1], (unsigned long long)e->hash, e->w,
                 e->h, e->what);
     }
-    int bad = fflush(f) != 0 || ferror(f);
-    if (fclose(f) != 0)
-        bad = 1;
-    if (bad || rename(tmp, path) != 0) {
-        remove(tmp);
-        return QMS_ERR_IO;
-    }
     return QMS_OK;
+}
+
+int qms_nv_save(const char *path, const qms_nv_table *t)
+{
+    return qms_file_replace(path, write_nv, (void *)t);
 }
 
 int qms_nv_pick_key(const qms_nv_table *t, uint64_t hash, const uint8_t (*taken)[2], int ntaken,

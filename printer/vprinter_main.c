@@ -21,6 +21,7 @@
 
 #include "qms/alloc.h"
 #include "qms/err.h"
+#include "qms/file.h"
 #include "qms/log.h"
 
 #include <errno.h>
@@ -99,13 +100,7 @@ static void on_nv_changed(void *ud)
     size_t n = 0;
     if (qms_vp_nv_save(a->vp, &d, &n) != QMS_OK)
         return;
-    char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.tmp", a->nv_store);
-    FILE *f = fopen(tmp, "wb");
-    int ok = f && fwrite(d, 1, n, f) == n;
-    if (f && fclose(f) != 0)
-        ok = 0;
-    if (!ok || rename(tmp, a->nv_store) != 0)
+    if (qms_file_replace_data(a->nv_store, d, n) != QMS_OK)
         fprintf(stderr, "qms-vprinter: cannot write the NV store %s: %s\n", a->nv_store,
                 strerror(errno));
     qms_free(d);

@@ -2,7 +2,9 @@
 
 #include "qms/alloc.h"
 #include "qms/err.h"
+#include "qms/file.h"
 #include "qms/log.h"
+#include "qms/png.h"
 
 #include <SDL2/SDL.h>
 #include <SDL2/SDL_image.h>
@@ -160,20 +162,6 @@ static cJSON *scan_qr(qms_vp_render *r, const uint8_t *gray, int w, int h)
     return arr;
 }
 
-static int write_file(const char *path, const char *text)
-{
-    char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return QMS_ERR_IO;
-    int ok = fputs(text, f) >= 0;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0)
-        return QMS_ERR_IO;
-    return QMS_OK;
-}
-
 int qms_vp_render_page(qms_vp_render *r, const qms_vp_page *pg, int n, const char *dir)
 {
     int h = pg->height > 0 ? pg->height : 1;
@@ -236,10 +224,9 @@ int qms_vp_render_page(qms_vp_render *r, const qms_vp_page *pg, int n, const cha
         cJSON_AddItemToArray(ref, cJSON_CreateString(pg->refused[i]));
 
     int rc = QMS_OK;
-    char path[1024], tmp[1100];
+    char path[1024];
     snprintf(path, sizeof path, "%s/%d.png", dir, n);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    if (IMG_SavePNG(s, tmp) != 0 || rename(tmp, path) != 0) {
+    if (qms_png_save(s, path) != QMS_OK) {
         QMS_ERROR("vprinter: cannot write %s: %s", path, IMG_GetError());
         rc = QMS_ERR_IO;
     }
@@ -247,7 +234,7 @@ int qms_vp_render_page(qms_vp_render *r, const qms_vp_page *pg, int n, const cha
     char *text = cJSON_Print(j);
     cJSON_Delete(j);
     snprintf(path, sizeof path, "%s/%d.json", dir, n);
-    if (!rc && (!text || write_file(path, text) != QMS_OK)) {
+    if (!rc && (!text || qms_file_replace_data(path, text, strlen(text)) != QMS_OK)) {
         QMS_ERROR("vprinter: cannot write %s", path);
         rc = QMS_ERR_IO;
     }

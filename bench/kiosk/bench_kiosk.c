@@ -24,7 +24,7 @@
 #include "qms/config.h"
 #include "qms/csv.h"
 #include "qms/mqtt.h"
-#include "support.h"
+#include "fixture.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -76,48 +76,11 @@ static void raw(int fd)
 
 /* ---- the vprinter, read through a pipe --------------------------------- */
 
-static pid_t vp_pid;
-static int vp_in = -1, vp_out = -1;
-
-static int read_line(int fd, char *out, size_t outlen, int timeout_ms)
-{
-    size_t n = 0;
-    int64_t end = qms_mono_ms() + timeout_ms;
-    while (n + 1 < outlen) {
-        struct pollfd p = {fd, POLLIN, 0};
-        int64_t left = end - qms_mono_ms();
-        if (left <= 0 || poll(&p, 1, (int)left) <= 0)
-            return -1;
-        char c;
-        if (read(fd, &c, 1) != 1)
-            return -1;
-        if (c == '\n')
-            break;
-        out[n++] = c;
-    }
-    out[n] = 0;
-    return 0;
-}
+static qms_test_proc vp;
 
 static int start_vprinter(const char *dir, char *pty, size_t ptylen)
 {
-    int in[2], out[2];
-    if (pipe(in) || pipe(out))
-        return -1;
-    vp_pid = fork();
-    if (vp_pid == 0) {
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        int fd = open("/dev/null", O_WRONLY);
-        dup2(fd, 2);
-        execl(qms_test_bin("qms-vprinter"), "qms-vprinter", "--out", dir, (char *)NULL);
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    vp_in = in[1];
-    vp_out = out[0];
-    return read_line(vp_out, pty, ptylen, 5000);
+    return qms_test_vprinter_start(&vp, dir, 0, NULL, "/dev/null", pty, ptylen);
 }
 
 /* ---- the relay's record ------------------------------------------------ */
@@ -198,17 +161,8 @@ int main(int argc, char **argv)
     snprintf(clog, sizeof clog, "%s/ctrl.log", dir);
     snprintf(paper, sizeof paper, "%s/paper", dir);
     mkdir(paper, 0755);
-    const char *cargv[] = {qms_test_bin("qms-controller"),
-                           "--config",
-                           QMS_EXAMPLES "/center.json",
-                           "--db",
-                           db,
-                           "--broker",
-                           broker,
-                           "--clock",
-                           CLOCK,
-                           NULL};
-    pid_t ctrl = qms_test_spawn((char *const *)cargv, clog);
+    pid_t ctrl =
+        qms_test_controller_spawn(QMS_EXAMPLES "/center.json", db, br.port, CLOCK, NULL, clog);
 
     /* our own client: floors, and waiting for the controller */
     qms_mqtt_lib_init();
@@ -356,8 +310,8 @@ int main(int argc, char **argv)
             }
         }
         /* drain the vprinter's stdout so it never blocks */
-        struct pollfd q = {vp_out, POLLIN, 0};
-        while (poll(&q, 1, 0) == 1 && read(vp_out, buf, sizeof buf) > 0)
+        struct pollfd q = {vp.out_fd, POLLIN, 0};
+        while (poll(&q, 1, 0) == 1 && read(vp.out_fd, buf, sizeof buf) > 0)
             ;
         /* the idle window: from 1 s after the welcome screen's screenshot
          * (so its PNG encoding is not counted) for IDLE_S - 2 seconds */
@@ -449,9 +403,7 @@ int main(int argc, char **argv)
 
     kill(ctrl, SIGTERM);
     qms_test_wait_pid(ctrl, 10000);
-    if (write(vp_in, "quit\n", 5) < 0)
-        kill(vp_pid, SIGTERM);
-    qms_test_wait_pid(vp_pid, 5000);
+    qms_test_proc_stop(&vp, "quit", 5000);
     qms_mqtt_free(m);
     qms_test_broker_stop(&br);
     if (!getenv("QMS_KEEP_TMP"))

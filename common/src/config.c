@@ -905,3 +905,20 @@ char *qms_config_to_json(const qms_config *c)
     cJSON_free(txt);
     return copy;
 }
+
+const char *qms_rating_text(int level, int levels, int en)
+{
+    /* Level 1 is the worst, `levels` the best (docs/protocol.md, rate). */
+    static const char *const vi5[] = {"Rất không hài lòng", "Không hài lòng", "Bình thường",
+                                      "Hài lòng", "Rất hài lòng"};
+    static const char *const en5[] = {"Very unsatisfied", "Unsatisfied", "Neutral", "Satisfied",
+                                      "Very satisfied"};
+    if (levels < 3 || levels > 5 || level < 1 || level > levels)
+        return "?";
+    /* The top level is always "very satisfied" (docs/protocol.md, rate), so
+     * the SIPAS share (top two) is "satisfied" + "very satisfied" whatever
+     * the scale: 4 levels drop "very unsatisfied"; 3 drop "neutral" too. */
+    static const int idx3[] = {0, 1, 3, 4}, idx4[] = {0, 1, 2, 3, 4};
+    int idx = levels == 5 ? level - 1 : levels == 4 ? idx4[level] : idx3[level];
+    return en ? en5[idx] : vi5[idx];
+}

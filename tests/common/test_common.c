@@ -3,6 +3,7 @@
 #include "qms/config.h"
 #include "qms/csv.h"
 #include "qms/err.h"
+#include "qms/file.h"
 #include "qms/mqtt.h"
 #include "support.h"
 
@@ -12,6 +13,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static void test_err_codes_roundtrip(void **state)
 {
@@ -270,6 +273,64 @@ static void test_config_alloc_failures(void **state)
     qms_free(text);
 }
 
+/* The rating words: the top level is always "very satisfied", whatever the
+ * scale, so the SIPAS share (top two) means the same on 3, 4 and 5 levels. */
+static void test_rating_text(void **state)
+{
+    (void)state;
+    assert_string_equal(qms_rating_text(1, 4, 0), "Không hài lòng");
+    assert_string_equal(qms_rating_text(4, 4, 0), "Rất hài lòng");
+    assert_string_equal(qms_rating_text(2, 3, 1), "Satisfied");
+    assert_string_equal(qms_rating_text(3, 3, 1), "Very satisfied");
+    assert_string_equal(qms_rating_text(2, 4, 0), "Bình thường");
+    assert_string_equal(qms_rating_text(1, 5, 1), "Very unsatisfied");
+    assert_string_equal(qms_rating_text(5, 4, 0), "?");
+    assert_string_equal(qms_rating_text(1, 2, 0), "?");
+}
+
+static char *slurp(const char *path)
+{
+    static char buf[256];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return buf;
+}
+
+static int write_half_then_fail(FILE *f, void *ctx)
+{
+    (void)ctx;
+    fputs("half", f);
+    return QMS_ERR_IO;
+}
+
+/* A file is replaced whole or not at all, and no temporary file is left. */
+static void test_file_replace(void **state)
+{
+    (void)state;
+    char dir[512], path[600], tmp[700], sub[600];
+    assert_int_equal(qms_test_tmpdir(dir, sizeof dir, "file"), 0);
+    snprintf(path, sizeof path, "%s/a.txt", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    assert_int_equal(qms_file_replace_data(path, "first", 5), QMS_OK);
+    assert_string_equal(slurp(path), "first");
+    assert_int_equal(qms_file_replace_data(path, "second", 6), QMS_OK);
+    assert_string_equal(slurp(path), "second");
+    /* a writer that fails: the old content stays, the half file is gone */
+    assert_int_equal(qms_file_replace(path, write_half_then_fail, NULL), QMS_ERR_IO);
+    assert_string_equal(slurp(path), "second");
+    assert_int_equal(access(tmp, F_OK), -1);
+    /* a folder that does not exist */
+    snprintf(sub, sizeof sub, "%s/none/b.txt", dir);
+    assert_int_equal(qms_file_replace_data(sub, "x", 1), QMS_ERR_IO);
+    assert_int_equal(qms_file_replace_data(path, "", 0), QMS_OK);
+    assert_string_equal(slurp(path), "");
+    qms_test_rmdir(dir);
+}
+
 static void test_hostport(void **state)
 {
     (void)state;
@@ -294,6 +355,8 @@ int main(void)
         cmocka_unit_test(test_config_csv_matches_json),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_config_alloc_failures),
+        cmocka_unit_test(test_rating_text),
+        cmocka_unit_test(test_file_replace),
         cmocka_unit_test(test_hostport),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

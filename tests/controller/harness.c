@@ -46,26 +46,6 @@ int64_t env_now(const ctl_env *e)
     return e->clock0 + (qms_mono_ms() - e->mono0);
 }
 
-static int start_custom_broker(qms_test_broker *b, const char *extra)
-{
-    memset(b, 0, sizeof *b);
-    if (qms_test_tmpdir(b->dir, sizeof b->dir, "broker"))
-        return -1;
-    b->port = qms_test_free_port();
-    char conf[320], log[320];
-    snprintf(conf, sizeof conf, "%s/mosquitto.conf", b->dir);
-    snprintf(log, sizeof log, "%s/mosquitto.log", b->dir);
-    FILE *f = fopen(conf, "w");
-    if (!f)
-        return -1;
-    fprintf(f, "listener %d 127.0.0.1\nset_tcp_nodelay true\npersistence false\n%s\n", b->port,
-            extra);
-    fclose(f);
-    char *argv[] = {"/usr/sbin/mosquitto", "-c", conf, NULL};
-    b->pid = qms_test_spawn(argv, log);
-    return b->pid > 0 && qms_test_wait_port(b->port, 5000) == 0 ? 0 : -1;
-}
-
 static int env_setup(ctl_env *e, const char *center_json, const char *clock);
 
 int env_start(ctl_env *e, const char *center_json, const char *clock)
@@ -79,7 +59,7 @@ int env_start(ctl_env *e, const char *center_json, const char *clock)
 int env_start_custom(ctl_env *e, const char *broker_extra, const char *center_json,
                      const char *clock)
 {
-    if (start_custom_broker(&e->broker, broker_extra))
+    if (qms_test_broker_start_conf(&e->broker, 0, broker_extra))
         return -1;
     return env_setup(e, center_json, clock);
 }
@@ -114,14 +94,21 @@ static int env_setup(ctl_env *e, const char *center_json, const char *clock)
     return env_controller_start(e);
 }
 
-static qms_mqtt *client_wait(const ctl_env *e, const char *id, int wait_ms);
-static void coll_on_msg(void *ud, const qms_mqtt_msg *msg);
-
-static int status_has_pid(const char *payload, pid_t pid)
+/* How the test's clients reach the broker. */
+static qms_mqtt_opts env_opts(const ctl_env *e, const char *id)
 {
-    char want[64];
-    snprintf(want, sizeof want, "\"pid\":%ld", (long)pid);
-    return strstr(payload, "\"online\"") && strstr(payload, want);
+    qms_mqtt_opts o = {.host = "127.0.0.1",
+                       .port = e->broker.port,
+                       .client_id = id,
+                       .site = e->site,
+                       .device_kind = "test",
+                       .keepalive_s = 5,
+                       .username = e->username,
+                       .password = e->password,
+                       .cafile = e->cafile,
+                       .certfile = e->certfile,
+                       .keyfile = e->keyfile};
+    return o;
 }
 
 int env_controller_start(ctl_env *e)
@@ -130,28 +117,15 @@ int env_controller_start(ctl_env *e)
     int32_t day = qms_local_day(now, e->utc_offset_min);
     int32_t sec = qms_local_sec(now, e->utc_offset_min);
     int ms = (int)(((now % 1000) + 1000) % 1000);
-    char date[11], clock[40], broker[32];
+    char date[11], clock[40];
     qms_day_str(day, date);
     snprintf(clock, sizeof clock, "%sT%02d:%02d:%02d.%03d", date, sec / 3600, sec / 60 % 60,
              sec % 60, ms);
-    snprintf(broker, sizeof broker, "127.0.0.1:%d", e->broker.port);
     /* the controller's clock continues from here: keep ours in step */
     e->clock0 = now;
     e->mono0 = qms_mono_ms();
-    char *argv[24] = {(char *)qms_test_bin("qms-controller"),
-                      "--config",
-                      e->config,
-                      "--db",
-                      e->db,
-                      "--broker",
-                      broker,
-                      "--clock",
-                      clock};
-    int argc = 9;
-    for (int i = 0; e->ctl_extra[i] && i < 8; i++)
-        argv[argc++] = e->ctl_extra[i];
-    argv[argc] = NULL;
-    e->pid = qms_test_spawn(argv, e->log);
+    e->pid = qms_test_controller_spawn(e->config, e->db, e->broker.port, clock,
+                                       (const char *const *)e->ctl_extra, e->log);
     if (e->pid < 0)
         return -1;
     return env_wait_online(e, e->online_wait_ms > 0 ? e->online_wait_ms : 10000);
@@ -159,30 +133,11 @@ int env_controller_start(ctl_env *e)
 
 int env_wait_online(ctl_env *e, int ms)
 {
-    /* online = its retained status names this pid */
-    char topic[128];
-    snprintf(topic, sizeof topic, "qms/%s/device/controller/main/status", e->site);
-    collector c;
-    memset(&c, 0, sizeof c);
-    c.m = client_wait(e, "harness-wait", ms);
-    if (!c.m)
-        return -1;
-    qms_mqtt_set_callbacks(c.m, coll_on_msg, NULL, &c);
-    qms_mqtt_subscribe(c.m, topic, 1);
-    int ok = -1;
-    int64_t end = qms_mono_ms() + ms;
-    while (ok && qms_mono_ms() < end) {
-        coll_pump(&c, 20);
-        for (int i = 0; i < c.n; i++)
-            if (status_has_pid(c.v[i].payload, e->pid))
-                ok = 0;
-        if (waitpid(e->pid, NULL, WNOHANG) == e->pid) {
-            e->pid = 0;
-            break;
-        }
-    }
-    coll_stop(&c);
-    return ok;
+    qms_mqtt_opts o = env_opts(e, "harness-wait");
+    int rc = qms_test_controller_wait_online(&o, e->site, e->pid, ms);
+    if (rc == -2)
+        e->pid = 0;
+    return rc ? -1 : 0;
 }
 
 int env_controller_signal(ctl_env *e, int sig)
@@ -225,29 +180,8 @@ int env_log_count(const ctl_env *e, const char *needle)
 
 qms_mqtt *env_client(const ctl_env *e, const char *id)
 {
-    return client_wait(e, id, QMS_TEST_WAIT_MS);
-}
-
-static qms_mqtt *client_wait(const ctl_env *e, const char *id, int wait_ms)
-{
-    qms_mqtt_opts o = {.host = "127.0.0.1",
-                       .port = e->broker.port,
-                       .client_id = id,
-                       .site = e->site,
-                       .device_kind = "test",
-                       .keepalive_s = 5,
-                       .username = e->username,
-                       .password = e->password,
-                       .cafile = e->cafile,
-                       .certfile = e->certfile,
-                       .keyfile = e->keyfile};
-    qms_mqtt *m = NULL;
-    if (qms_mqtt_new(&o, &m))
-        return NULL;
-    int64_t end = qms_mono_ms() + wait_ms;
-    while (!qms_mqtt_connected(m) && qms_mono_ms() < end)
-        qms_mqtt_loop(m, 20);
-    return m;
+    qms_mqtt_opts o = env_opts(e, id);
+    return qms_test_client(&o, QMS_TEST_WAIT_MS);
 }
 
 cJSON *env_req(const ctl_env *e, qms_mqtt *m, const char *suffix, const char *json)
@@ -273,82 +207,10 @@ double js_num(const cJSON *o, const char *name)
     return cJSON_IsNumber(v) ? v->valuedouble : -1;
 }
 
-static void coll_on_msg(void *ud, const qms_mqtt_msg *msg)
-{
-    collector *c = ud;
-    if (c->n == c->cap) {
-        c->cap = c->cap ? c->cap * 2 : 64;
-        c->v = realloc(c->v, (size_t)c->cap * sizeof *c->v);
-    }
-    coll_msg *m = &c->v[c->n++];
-    m->topic = strdup(msg->topic);
-    m->payload = strndup(msg->payload ? msg->payload : "", (size_t)msg->len);
-    m->retained = msg->retained;
-}
-
 int coll_start(collector *c, const ctl_env *e, const char *id, const char *const *patterns)
 {
-    memset(c, 0, sizeof *c);
-    c->m = env_client(e, id);
-    if (!c->m)
-        return -1;
-    qms_mqtt_set_callbacks(c->m, coll_on_msg, NULL, c);
-    for (int i = 0; patterns[i]; i++)
-        qms_mqtt_subscribe(c->m, patterns[i], 1);
-    return 0;
-}
-
-void coll_pump(collector *c, int ms)
-{
-    int64_t end = qms_mono_ms() + ms;
-    do {
-        qms_mqtt_loop(c->m, 10);
-    } while (qms_mono_ms() < end);
-}
-
-int coll_wait(collector *c, int from, const char *topic, const char *needle, int ms)
-{
-    /* every caller waits for something that must come: a short limit only
-     * makes a loaded (ASan, -j2) machine fail, never a correct test pass */
-    if (ms < QMS_TEST_WAIT_MS)
-        ms = QMS_TEST_WAIT_MS;
-    int64_t end = qms_mono_ms() + ms;
-    for (;;) {
-        for (int i = from; i < c->n; i++)
-            if (strcmp(c->v[i].topic, topic) == 0 && (!needle || strstr(c->v[i].payload, needle)))
-                return i;
-        if (qms_mono_ms() >= end)
-            return -1;
-        qms_mqtt_loop(c->m, 10);
-    }
-}
-
-const coll_msg *coll_last(const collector *c, const char *topic)
-{
-    for (int i = c->n - 1; i >= 0; i--)
-        if (strcmp(c->v[i].topic, topic) == 0)
-            return &c->v[i];
-    return NULL;
-}
-
-int coll_count(const collector *c, const char *topic)
-{
-    int n = 0;
-    for (int i = 0; i < c->n; i++)
-        n += strcmp(c->v[i].topic, topic) == 0;
-    return n;
-}
-
-void coll_stop(collector *c)
-{
-    if (c->m)
-        qms_mqtt_free(c->m);
-    for (int i = 0; i < c->n; i++) {
-        free(c->v[i].topic);
-        free(c->v[i].payload);
-    }
-    free(c->v);
-    memset(c, 0, sizeof *c);
+    qms_mqtt_opts o = env_opts(e, id);
+    return qms_test_watch_start(c, &o, patterns);
 }
 
 int env_store_tickets(const ctl_env *e, store_ticket **out)

@@ -5,8 +5,8 @@
 #ifndef QMS_CTL_HARNESS_H
 #define QMS_CTL_HARNESS_H
 
+#include "fixture.h"
 #include "qms/mqtt.h"
-#include "support.h"
 
 #include <cjson/cJSON.h>
 #include <stdint.h>
@@ -57,38 +57,37 @@ int env_log_count(const ctl_env *e, const char *needle);
 int64_t env_now(const ctl_env *e);
 
 qms_mqtt *env_client(const ctl_env *e, const char *id);
-/* How long a test waits for something that must happen (a reply, an event):
- * generous, since an ASan build under ctest -j2 can be slow; a passing test
- * never waits it out. */
-#define QMS_TEST_WAIT_MS 20000
-
 /* Request on qms/<site>/<suffix>, wait for the reply (QMS_TEST_WAIT_MS): parsed, or NULL. */
 cJSON *env_req(const ctl_env *e, qms_mqtt *m, const char *suffix, const char *json);
 /* Shortcuts: a field of a reply as string / number (NULL / -1 when absent). */
 const char *js_str(const cJSON *o, const char *name);
 double js_num(const cJSON *o, const char *name);
 
-/* Everything published on the patterns, in arrival order. */
-typedef struct coll_msg {
-    char *topic;
-    char *payload;
-    int retained;
-} coll_msg;
-typedef struct collector {
-    qms_mqtt *m;
-    coll_msg *v;
-    int n, cap;
-} collector;
+/* Everything published on the patterns, in arrival order: the fixture
+ * library's watch (fixture.h), connected as the environment says. */
+typedef qms_test_msg coll_msg;
+typedef qms_test_watch collector;
 int coll_start(collector *c, const ctl_env *e, const char *id, const char *const *patterns);
-void coll_pump(collector *c, int ms);
-/* Pump until a message on topic (exact) whose payload contains needle (or any
- * if NULL) has arrived after index from; returns its index, or -1 after ms
- * (at least QMS_TEST_WAIT_MS). */
-int coll_wait(collector *c, int from, const char *topic, const char *needle, int ms);
-/* The last message on topic, or NULL. */
-const coll_msg *coll_last(const collector *c, const char *topic);
-int coll_count(const collector *c, const char *topic);
-void coll_stop(collector *c);
+static inline void coll_pump(collector *c, int ms)
+{
+    qms_test_watch_pump(c, ms);
+}
+static inline int coll_wait(collector *c, int from, const char *topic, const char *needle, int ms)
+{
+    return qms_test_watch_wait(c, from, topic, needle, ms);
+}
+static inline const coll_msg *coll_last(const collector *c, const char *topic)
+{
+    return qms_test_watch_last(c, topic);
+}
+static inline int coll_count(const collector *c, const char *topic)
+{
+    return qms_test_watch_count(c, topic);
+}
+static inline void coll_stop(collector *c)
+{
+    qms_test_watch_stop(c);
+}
 
 /* The store's view after the controller stopped: today's tickets. */
 typedef struct store_ticket {

@@ -64,13 +64,11 @@ char *fx_counter_cmd(fixture *f, int counter, const char *json)
 
 int fx_ctl_start(fixture *f)
 {
-    char *argv[] = {(char *)qms_test_bin("qms-controller"), "--config",
-                    (char *)qms_test_src("examples/center.json"), "--db", f->db, "--broker",
-                    f->broker_addr,
-                    /* a weekday morning inside the center's hours, whatever
-                     * the time the test runs at */
-                    "--clock", (char *)(f->clock ? f->clock : "2026-11-26T09:00:00"), NULL};
-    f->ctl = qms_test_spawn(argv, f->ctl_log);
+    /* a weekday morning inside the center's hours, whatever the time the
+     * test runs at */
+    f->ctl =
+        qms_test_controller_spawn(qms_test_src("examples/center.json"), f->db, f->broker.port,
+                                  f->clock ? f->clock : "2026-11-26T09:00:00", NULL, f->ctl_log);
     if (f->ctl <= 0)
         return -1;
     /* ready when it answers a status request */

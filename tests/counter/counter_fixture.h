@@ -6,7 +6,7 @@
 #ifndef QMS_COUNTER_FIXTURE_H
 #define QMS_COUNTER_FIXTURE_H
 
-#include "support.h"
+#include "fixture.h"
 
 #include "qms/mqtt.h"
 

@@ -2,7 +2,7 @@
  * run with requests through a real mosquitto, exactly as kiosks and counter
  * clients do; the display only listens. */
 #include "shots.h"
-#include "support.h"
+#include "fixture.h"
 #include "tonepack.h"
 
 #include "qms/alloc.h"
@@ -42,20 +42,10 @@ static void pump(int ms)
 
 static int start_controller(void)
 {
-    char port[32], logp[320];
-    snprintf(port, sizeof port, "127.0.0.1:%d", broker.port);
+    char logp[320];
     snprintf(logp, sizeof logp, "%s/controller.log", work);
-    char *argv[] = {(char *)qms_test_bin("qms-controller"),
-                    "--config",
-                    (char *)QMS_EXAMPLES "/center.json",
-                    "--db",
-                    db,
-                    "--broker",
-                    port,
-                    "--clock",
-                    clockarg,
-                    NULL};
-    ctl = qms_test_spawn(argv, logp);
+    ctl = qms_test_controller_spawn(QMS_EXAMPLES "/center.json", db, broker.port, clockarg, NULL,
+                                    logp);
     return ctl > 0 ? 0 : -1;
 }
 

@@ -73,7 +73,7 @@ int kh_world_start(kh_world *w, const char *center_json)
     memset(statuses, 0, sizeof statuses);
     memset(watched, 0, sizeof watched);
     ctrl_online = 0;
-    w->vp_in = w->vp_out = -1;
+    w->vp.in_fd = w->vp.out_fd = -1;
     if (qms_test_tmpdir(w->dir, sizeof w->dir, "kiosk"))
         return -1;
     char *text = NULL;
@@ -138,26 +138,11 @@ void kh_world_stop(kh_world *w)
 
 int kh_controller_start(kh_world *w, const char *clock_iso)
 {
-    char db[320], log[320], port[32];
+    char db[320], log[320];
     snprintf(db, sizeof db, "%s/ctrl.db", w->dir);
     snprintf(log, sizeof log, "%s/ctrl-%d.log", w->dir, ++w->ctrl_runs);
-    snprintf(port, sizeof port, "127.0.0.1:%d", w->broker.port);
-    const char *argv[12];
-    int k = 0;
-    argv[k++] = qms_test_bin("qms-controller");
-    argv[k++] = "--config";
-    argv[k++] = w->center_path;
-    argv[k++] = "--db";
-    argv[k++] = db;
-    argv[k++] = "--broker";
-    argv[k++] = port;
-    if (clock_iso) {
-        argv[k++] = "--clock";
-        argv[k++] = clock_iso;
-    }
-    argv[k] = NULL;
     ctrl_online = 0;
-    w->ctrl = qms_test_spawn((char *const *)argv, log);
+    w->ctrl = qms_test_controller_spawn(w->center_path, db, w->broker.port, clock_iso, NULL, log);
     if (w->ctrl <= 0)
         return -1;
     int64_t end = qms_mono_ms() + 10000;
@@ -184,83 +169,22 @@ void kh_controller_stop(kh_world *w)
         qms_mqtt_loop(w->m, 20);
 }
 
-/* One line of the vprinter's stdout (without the newline), or -1. */
 static int vp_line(kh_world *w, char *out, size_t outlen, int timeout_ms)
 {
-    int64_t end = qms_mono_ms() + timeout_ms;
-    for (;;) {
-        char *nl = memchr(w->vp_buf, '\n', w->vp_len);
-        if (nl) {
-            size_t n = (size_t)(nl - w->vp_buf);
-            snprintf(out, outlen, "%.*s", (int)n, w->vp_buf);
-            memmove(w->vp_buf, nl + 1, w->vp_len - n - 1);
-            w->vp_len -= n + 1;
-            return 0;
-        }
-        int64_t left = end - qms_mono_ms();
-        if (left <= 0 || w->vp_out < 0)
-            return -1;
-        struct pollfd p = {w->vp_out, POLLIN, 0};
-        if (poll(&p, 1, (int)left) <= 0)
-            continue;
-        ssize_t r = read(w->vp_out, w->vp_buf + w->vp_len, sizeof w->vp_buf - w->vp_len - 1);
-        if (r <= 0)
-            return -1;
-        w->vp_len += (size_t)r;
-    }
+    return qms_test_proc_line(&w->vp, out, outlen, timeout_ms);
 }
 
 int kh_vprinter_start(kh_world *w)
 {
-    int in[2], out[2];
-    if (pipe(in) || pipe(out))
-        return -1;
     char log[320];
     snprintf(log, sizeof log, "%s/vprinter.log", w->dir);
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0)
-            dup2(fd, 2);
-        close(in[1]);
-        close(out[0]);
-        execl(qms_test_bin("qms-vprinter"), "qms-vprinter", "--out", w->vp_dir, (char *)NULL);
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    w->vp = pid;
-    w->vp_in = in[1];
-    w->vp_out = out[0];
-    w->vp_len = 0;
     w->tickets = 0;
-    if (vp_line(w, w->pty, sizeof w->pty, 5000) || strncmp(w->pty, "/dev/", 5)) {
-        fprintf(stderr, "harness: qms-vprinter gave no pty (log %s)\n", log);
-        return -1;
-    }
-    return 0;
+    return qms_test_vprinter_start(&w->vp, w->vp_dir, 0, NULL, log, w->pty, sizeof w->pty);
 }
 
 void kh_vprinter_stop(kh_world *w)
 {
-    if (w->vp <= 0)
-        return;
-    if (w->vp_in >= 0 && write(w->vp_in, "quit\n", 5) < 0)
-        kill(w->vp, SIGTERM);
-    if (qms_test_wait_pid(w->vp, 3000) < 0) {
-        kill(w->vp, SIGKILL);
-        qms_test_wait_pid(w->vp, 3000);
-    }
-    if (w->vp_in >= 0)
-        close(w->vp_in);
-    if (w->vp_out >= 0)
-        close(w->vp_out);
-    w->vp_in = w->vp_out = -1;
-    w->vp = 0;
+    qms_test_proc_stop(&w->vp, "quit", 3000);
 }
 
 /* Ticket lines that arrive while we wait for something else. */
@@ -278,9 +202,7 @@ static void note_line(const char *line)
 
 int kh_vprinter_cmd(kh_world *w, const char *line)
 {
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s\n", line);
-    if (write(w->vp_in, buf, strlen(buf)) != (ssize_t)strlen(buf))
+    if (qms_test_proc_send(&w->vp, line))
         return -1;
     for (;;) {
         char l[512];
@@ -363,7 +285,7 @@ pid_t kh_kiosk_spawn(kh_world *w, const char *script, const char *const *args, c
     argv[k++] = "--broker";
     argv[k++] = port;
     argv[k++] = "--printer";
-    argv[k++] = w->vp > 0 ? w->pty : noprinter;
+    argv[k++] = w->vp.pid > 0 ? w->pty : noprinter;
     argv[k++] = "--script";
     argv[k++] = spath;
     argv[k++] = "--screenshot-dir";

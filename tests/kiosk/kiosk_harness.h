@@ -8,24 +8,21 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "fixture.h"
 #include "qms/mqtt.h"
-#include "support.h"
 
 typedef struct kh_world {
     char dir[256]; /* temporary folder of this world */
     qms_test_broker broker;
     char center_path[320]; /* the center configuration the controller runs */
     char site[64];
-    pid_t ctrl;        /* qms-controller, 0 when not running */
-    int ctrl_runs;     /* to name its logs */
-    pid_t vp;          /* qms-vprinter */
-    int vp_in, vp_out; /* its stdin (we write) and stdout (we read) */
-    char pty[128];     /* the printer's device path */
-    char vp_dir[320];  /* where it writes N.png / N.json */
-    char vp_buf[4096]; /* unread stdout of the vprinter */
-    size_t vp_len;
-    int tickets; /* tickets the vprinter reported so far */
-    qms_mqtt *m; /* the test's own MQTT client (counter requests) */
+    pid_t ctrl;       /* qms-controller, 0 when not running */
+    int ctrl_runs;    /* to name its logs */
+    qms_test_proc vp; /* qms-vprinter (vp.pid 0 when not running) */
+    char pty[128];    /* the printer's device path */
+    char vp_dir[320]; /* where it writes N.png / N.json */
+    int tickets;      /* tickets the vprinter reported so far */
+    qms_mqtt *m;      /* the test's own MQTT client (counter requests) */
     int kiosk_runs;
 } kh_world;
 

@@ -3,18 +3,16 @@
 #ifndef QMS_VP_HARNESS_H
 #define QMS_VP_HARNESS_H
 
+#include "fixture.h"
+
 #include <cjson/cJSON.h>
 #include <stddef.h>
 #include <sys/types.h>
 
 typedef struct vp_proc {
-    pid_t pid;
-    int in_fd;      /* its stdin */
-    int out_fd;     /* its stdout */
-    char dev[256];  /* the pty path it printed first */
-    char dir[256];  /* --out folder (a qms_test_tmpdir) */
-    char buf[8192]; /* stdout bytes not yet returned as lines */
-    size_t blen;
+    qms_test_proc proc; /* the program on pipes (fixture.h) */
+    char dev[256];      /* the pty path it printed first */
+    char dir[256];      /* --out folder (a qms_test_tmpdir) */
 } vp_proc;
 
 /* Start qms-vprinter --out <tmpdir> --width <width> [extra args]; 0 on success. */

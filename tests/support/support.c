@@ -181,6 +181,11 @@ static int wait_broker(qms_test_broker *b, int timeout_ms)
 
 int qms_test_broker_start(qms_test_broker *b, int port_hint)
 {
+    return qms_test_broker_start_conf(b, port_hint, NULL);
+}
+
+int qms_test_broker_start_conf(qms_test_broker *b, int port_hint, const char *extra)
+{
     memset(b, 0, sizeof *b);
     if (qms_test_tmpdir(b->dir, sizeof b->dir, "broker"))
         return -1;
@@ -204,8 +209,9 @@ int qms_test_broker_start(qms_test_broker *b, int port_hint)
             "max_queued_messages 100000\n"
             "log_dest stderr\n"
             "log_type error\n"
-            "log_type warning\n",
-            b->port);
+            "log_type warning\n"
+            "%s\n",
+            b->port, extra ? extra : "");
     fclose(f);
     char *argv[] = {"/usr/sbin/mosquitto", "-c", conf, NULL};
     for (int attempt = 0; attempt < 10; attempt++) {

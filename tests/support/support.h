@@ -7,15 +7,18 @@
 #include <sys/types.h>
 
 typedef struct qms_test_broker {
-    int port;          /* loopback port it listens on */
-    pid_t pid;         /* mosquitto process */
-    char dir[256];     /* its temporary folder (config, log) */
+    int port;      /* loopback port it listens on */
+    pid_t pid;     /* mosquitto process */
+    char dir[256]; /* its temporary folder (config, log) */
 } qms_test_broker;
 
 /* Start a private mosquitto on a free 127.0.0.1 port (set_tcp_nodelay, no
  * persistence). port_hint 0 = pick a free one; else reuse that port (for a
  * broker restart test). Returns 0 when it accepts connections. */
 int qms_test_broker_start(qms_test_broker *b, int port_hint);
+/* The same with extra configuration lines after the broker's own listener
+ * and defaults (TLS listeners, limits, an ACL; NULL or "" for none). */
+int qms_test_broker_start_conf(qms_test_broker *b, int port_hint, const char *extra);
 /* SIGTERM and wait. */
 void qms_test_broker_stop(qms_test_broker *b);
 

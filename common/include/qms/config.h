@@ -119,4 +119,9 @@ int32_t qms_config_service_capacity(const qms_config *c, int si);
 /* The printed label of number n of service si, e.g. "A023" or "1023". */
 void qms_ticket_label(const qms_config *c, int si, int32_t n, char *out, size_t outlen);
 
+/* The words of rating `level` on a scale of `levels` (3..5; level 1 is the
+ * worst, `levels` "very satisfied"), Vietnamese or English (en); "?" outside
+ * the scale. The same words on every screen, report and key. */
+const char *qms_rating_text(int level, int levels, int en);
+
 #endif
