@@ -110,6 +110,7 @@ typedef struct gw_opts {
     int timeout_ms;  /* response timeout */
     int offline_ms;  /* silence before a unit is offline */
     int poll_ms;     /* shortest poll cycle */
+    int gap_ms;      /* silence before each request, if longer than 3.5 characters */
 } gw_opts;
 
 typedef struct gw {

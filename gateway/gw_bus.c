@@ -113,6 +113,9 @@ static void pack_text(const char t[GW_TEXT_BYTES], uint16_t regs[QMS_LINE_REGS])
         regs[i] = (uint16_t)(((unsigned char)t[2 * i] << 8) | (unsigned char)t[2 * i + 1]);
 }
 
+/* Per bus thread: when the last transaction ended, the silence before the next. */
+static _Thread_local int64_t line_last_end_ns, line_gap_ns;
+
 /* Stale bytes (a reply that came after its timeout, noise) must never be
  * read as the answer to the next request: the input is thrown away before
  * every request. A late reply that still slips in is the same unit's answer
@@ -120,8 +123,25 @@ static void pack_text(const char t[GW_TEXT_BYTES], uint16_t regs[QMS_LINE_REGS])
  * (same request id). */
 static modbus_t *fresh(modbus_t *ctx)
 {
+    /* the line must be silent for the gap (3.5 characters, or --gap-ms)
+     * before a frame: a unit that heard another unit's reply end just now
+     * must not take our request for the rest of it */
+    int64_t wait_ns = line_gap_ns - (qms_mono_ns() - line_last_end_ns);
+    if (wait_ns > 0) {
+        struct timespec ts = {(time_t)(wait_ns / 1000000000), (long)(wait_ns % 1000000000)};
+        nanosleep(&ts, NULL);
+    }
     modbus_flush(ctx);
     return ctx;
+}
+
+/* The end of a transaction: the silence before the next one counts from now. */
+static int ended(int rc)
+{
+    int e = errno;
+    line_last_end_ns = qms_mono_ns();
+    errno = e;
+    return rc;
 }
 
 static int entry_valid(const gw *g, const gw_unit *u, uint16_t last_ack, const uint16_t e[4])
@@ -144,7 +164,7 @@ static int ack_done(gw *g, gw_line *L, modbus_t *ctx, gw_unit *u, unsigned long 
     pthread_mutex_unlock(&L->mu);
     if (same) {
         *bytes += 8;
-        int rc = modbus_write_register(fresh(ctx), QMS_HR_ACK_SEQ, seq);
+        int rc = ended(modbus_write_register(fresh(ctx), QMS_HR_ACK_SEQ, seq));
         int e = errno;
         if (rc != 1 && e != EMBXILVAL)
             return unit_failed(g, L, ctx, u, e);
@@ -176,7 +196,7 @@ static int write_outputs(gw *g, gw_line *L, modbus_t *ctx, gw_unit *u, unsigned 
         uint16_t regs[QMS_LINE_REGS];
         pack_text(want[i], regs);
         *bytes += 9 + 2 * QMS_LINE_REGS;
-        if (modbus_write_registers(fresh(ctx), (int)QMS_HR_LINE(i), QMS_LINE_REGS, regs) !=
+        if (ended(modbus_write_registers(fresh(ctx), (int)QMS_HR_LINE(i), QMS_LINE_REGS, regs)) !=
             (int)QMS_LINE_REGS)
             return unit_failed(g, L, ctx, u, errno);
         *bytes += 8;
@@ -187,7 +207,7 @@ static int write_outputs(gw *g, gw_line *L, modbus_t *ctx, gw_unit *u, unsigned 
         /* the first look after a start is no new call: no blink then */
         if (u->shown_blink_gen != ~0u) {
             *bytes += 8;
-            if (modbus_write_register(fresh(ctx), QMS_HR_BLINK, BLINK_S) != 1)
+            if (ended(modbus_write_register(fresh(ctx), QMS_HR_BLINK, BLINK_S)) != 1)
                 return unit_failed(g, L, ctx, u, errno);
             *bytes += 8;
         }
@@ -196,14 +216,14 @@ static int write_outputs(gw *g, gw_line *L, modbus_t *ctx, gw_unit *u, unsigned 
     if (u->cfg.kind == QMS_UNIT_RATING) {
         if (levels && levels != u->shown_levels) {
             *bytes += 8;
-            if (modbus_write_register(fresh(ctx), QMS_HR_RATING_LEVELS, (uint16_t)levels) != 1)
+            if (ended(modbus_write_register(fresh(ctx), QMS_HR_RATING_LEVELS, (uint16_t)levels)) != 1)
                 return unit_failed(g, L, ctx, u, errno);
             *bytes += 8;
             u->shown_levels = levels;
         }
         if (token_gen != u->shown_token_gen) {
             *bytes += 8;
-            if (modbus_write_register(fresh(ctx), QMS_HR_RATING_TOKEN, token) != 1)
+            if (ended(modbus_write_register(fresh(ctx), QMS_HR_RATING_TOKEN, token)) != 1)
                 return unit_failed(g, L, ctx, u, errno);
             *bytes += 8;
             u->shown_token_gen = token_gen;
@@ -221,7 +241,7 @@ static int serve_unit(gw *g, gw_line *L, modbus_t *ctx, gw_unit *u, unsigned lon
     if (!u->kind_ok) {
         uint16_t r[2];
         *bytes += 8;
-        if (modbus_read_input_registers(fresh(ctx), QMS_IR_KIND, 2, r) != 2)
+        if (ended(modbus_read_input_registers(fresh(ctx), QMS_IR_KIND, 2, r)) != 2)
             return unit_failed(g, L, ctx, u, errno);
         *bytes += 9;
         if (r[0] != (uint16_t)u->cfg.kind) {
@@ -248,7 +268,7 @@ static int serve_unit(gw *g, gw_line *L, modbus_t *ctx, gw_unit *u, unsigned lon
                            : (int)(QMS_IR_LAST_SEQ + 1 - QMS_IR_ERR_CRC);
     uint16_t ir[16];
     *bytes += 8;
-    if (modbus_read_input_registers(fresh(ctx), QMS_IR_ERR_CRC, n, ir) != n)
+    if (ended(modbus_read_input_registers(fresh(ctx), QMS_IR_ERR_CRC, n, ir)) != n)
         return unit_failed(g, L, ctx, u, errno);
     *bytes += 5 + 2u * (unsigned)n;
 #define IR(reg) ir[(reg) - QMS_IR_ERR_CRC]
@@ -281,7 +301,7 @@ static int serve_unit(gw *g, gw_line *L, modbus_t *ctx, gw_unit *u, unsigned lon
         uint32_t s = gw_new_session(u->session);
         uint16_t w[2] = {(uint16_t)(s >> 16), (uint16_t)(s & 0xFFFF)};
         *bytes += 13;
-        if (modbus_write_registers(fresh(ctx), QMS_HR_SESSION_HI, 2, w) != 2)
+        if (ended(modbus_write_registers(fresh(ctx), QMS_HR_SESSION_HI, 2, w)) != 2)
             return unit_failed(g, L, ctx, u, errno);
         *bytes += 8;
         pthread_mutex_lock(&L->mu);
@@ -470,6 +490,10 @@ static void *line_main(void *arg)
     gw_line *L = a->L;
     modbus_t *ctx = NULL;
     int open_logged = 0;
+    /* 3.5 characters of 11 bits; 1.75 ms above 19200 baud (the Modbus spec) */
+    line_gap_ns = L->baud > 19200 ? 1750000 : 38500000000LL / L->baud;
+    if ((int64_t)g->o.gap_ms * 1000000 > line_gap_ns)
+        line_gap_ns = (int64_t)g->o.gap_ms * 1000000;
     int next_probe = 0; /* round robin over silent units */
     int64_t last_probe = 0, last_open = -100000;
     while (!g->stop) {

@@ -77,7 +77,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: qms-gateway --config FILE --bus PATH [--bus PATH ...] [--broker HOST:PORT]\n"
             "                   [--site SITE] [--id NAME] [--baud N] [--timeout-ms N]\n"
-            "                   [--offline-ms N] [--poll-ms N]\n"
+            "                   [--offline-ms N] [--poll-ms N] [--gap-ms N]\n"
             "                   [--username U --password P] [--cafile F [--certfile F --keyfile "
             "F]]\n"
             "                   [--verbose] [--help] [--version]\n"
@@ -98,6 +98,8 @@ static void usage(FILE *f)
             "  --timeout-ms N   reply timeout per request (default 150)\n"
             "  --offline-ms N   silence before a unit is published offline (default 1500)\n"
             "  --poll-ms N      shortest poll cycle (default 20)\n"
+            "  --gap-ms N       silence before each request when the units need more than\n"
+            "                   3.5 characters (units in QEMU: 25)\n"
             "  --username U, --password P   broker credentials (or QMS_BROKER_PASSWORD)\n"
             "  --cafile F       TLS with this CA; --certfile/--keyfile for a client certificate\n"
             "  --list           list the serial adapters and exit\n"
@@ -604,7 +606,7 @@ int main(int argc, char **argv)
         {"config", required_argument, 0, 'c'},     {"broker", required_argument, 0, 'b'},
         {"site", required_argument, 0, 's'},       {"bus", required_argument, 0, 'B'},
         {"baud", required_argument, 0, 'r'},       {"timeout-ms", required_argument, 0, 't'},
-        {"offline-ms", required_argument, 0, 'o'}, {"poll-ms", required_argument, 0, 'P'},
+        {"offline-ms", required_argument, 0, 'o'}, {"poll-ms", required_argument, 0, 'P'}, {"gap-ms", required_argument, 0, 'g'},
         {"id", required_argument, 0, 'i'},         {"username", required_argument, 0, 'u'},
         {"password", required_argument, 0, 'p'},   {"cafile", required_argument, 0, 'A'},
         {"certfile", required_argument, 0, 'C'},   {"keyfile", required_argument, 0, 'K'},
@@ -613,7 +615,7 @@ int main(int argc, char **argv)
         {0, 0, 0, 0},
     };
     int opt;
-    while ((opt = getopt_long(argc, argv, "c:b:s:B:r:t:o:P:i:u:p:A:C:K:lvhV", longopts, NULL)) !=
+    while ((opt = getopt_long(argc, argv, "c:b:s:B:r:t:o:P:g:i:u:p:A:C:K:lvhV", longopts, NULL)) !=
            -1) {
         switch (opt) {
         case 'c':
@@ -653,6 +655,12 @@ int main(int argc, char **argv)
         case 'P':
             if (parse_ms(optarg, 0, 10000, &a->g.o.poll_ms)) {
                 fprintf(stderr, "qms-gateway: bad --poll-ms \"%s\" (0..10000)\n", optarg);
+                return 2;
+            }
+            break;
+        case 'g':
+            if (parse_ms(optarg, 0, 1000, &a->g.o.gap_ms)) {
+                fprintf(stderr, "qms-gateway: bad --gap-ms \"%s\" (0..1000)\n", optarg);
                 return 2;
             }
             break;

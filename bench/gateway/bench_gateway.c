@@ -156,17 +156,19 @@ int main(int argc, char **argv)
         snprintf(bs, sizeof bs, "%d", bauds[b]);
         if (qemu) {
             /* the line: every unit's wire joined, held for the wire time */
-            char jlog[400], cmd[16384];
+            char jlog[400];
             snprintf(jlog, sizeof jlog, "%s/busjoin-%d.out", E.dir, bauds[b]);
-            int n = snprintf(cmd, sizeof cmd, "'%s' --baud %d", qms_test_bin("qms-busjoin"),
-                             bauds[b]);
+            /* spawned as our child: it dies with us */
+            char **jargv = calloc((size_t)nu + 4, sizeof *jargv);
+            jargv[0] = (char *)qms_test_bin("qms-busjoin");
+            jargv[1] = "--baud";
+            jargv[2] = bs;
             for (int i = 0; i < nu; i++)
-                n += snprintf(cmd + n, sizeof cmd - (size_t)n, " %s", U[i].wire);
-            snprintf(cmd + n, sizeof cmd - (size_t)n, " > '%s' 2>&1 & echo $!", jlog);
-            FILE *p = popen(cmd, "r");
-            if (!p || fscanf(p, "%ld", &jpid) != 1)
+                jargv[3 + i] = U[i].wire;
+            jpid = qms_test_spawn(jargv, jlog);
+            free(jargv);
+            if (jpid <= 0)
                 return 1;
-            pclose(p);
             for (int t = 0; t < 100 && !line_path[0]; t++) {
                 FILE *f = fopen(jlog, "r");
                 if (f) {
@@ -183,8 +185,8 @@ int main(int argc, char **argv)
         }
         gw_proc G;
         char extra[160];
-        snprintf(extra, sizeof extra, "--baud %s --timeout-ms 400 --poll-ms 0%s", bs,
-                 getenv("BENCH_GW_VERBOSE") ? " --verbose" : "");
+        snprintf(extra, sizeof extra, "--baud %s --timeout-ms 400 --poll-ms 0%s%s", bs,
+                 qemu ? " --gap-ms 25" : "", getenv("BENCH_GW_VERBOSE") ? " --verbose" : "");
         /* gwp_start gives one --bus per unit; here all share one line */
         gw_qunit line;
         memset(&line, 0, sizeof line);
@@ -279,8 +281,10 @@ int main(int argc, char **argv)
             if (system(cp) != 0)
                 fprintf(stderr, "could not keep %s\n", G.log);
         }
-        if (jpid)
+        if (jpid) {
             kill((pid_t)jpid, SIGTERM);
+            qms_test_wait_pid((pid_t)jpid, 5000);
+        }
         if (farm)
             farm_stop(farm);
         usleep(200000);

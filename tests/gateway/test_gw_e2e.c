@@ -50,7 +50,7 @@ static const char *const center =
 
 /* the gateway's options in these tests: QEMU on a shared machine answers in
  * tens of ms, sometimes hundreds */
-#define GW_OPTS "--timeout-ms 400 --offline-ms 1500"
+#define GW_OPTS "--timeout-ms 400 --offline-ms 1500 --gap-ms 25"
 
 static ctl_env E;
 static gw_qunit U[NUNITS];
