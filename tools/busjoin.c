@@ -74,8 +74,11 @@ static void raw(int fd)
 static int open_unit(int i)
 {
     int fd = open(bj.path[i], O_RDWR | O_NOCTTY | O_NONBLOCK);
-    if (fd >= 0)
+    if (fd >= 0) {
         raw(fd);
+        /* what the unit said before we joined is nobody's answer now */
+        tcflush(fd, TCIFLUSH);
+    }
     bj.fd[i] = fd;
     return fd;
 }

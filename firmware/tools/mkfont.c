@@ -2,7 +2,7 @@
  *   mkfont FONT.ttf FALLBACK.ttf OUT.c [ROWS]
  * Renders only the glyphs the board needs (ASCII, the Vietnamese letters
  * with every diacritic, the arrow; what FONT lacks comes from FALLBACK, e.g.
- * the arrow from NotoSansSymbols) with SDL2_ttf, at the largest size whose
+ * the arrow from NotoSansMono) with SDL2_ttf, at the largest size whose
  * ink fits in ROWS (16) rows, and writes them as C (firmware/core/font.h). */
 #include <SDL.h>
 #include <SDL_ttf.h>
@@ -44,7 +44,8 @@ struct glyph {
     uint8_t ink[64][MAX_COLS];
 };
 
-static int render(TTF_Font *f, uint16_t cp, struct glyph *g)
+/* shift: rows to move the glyph down (aligns a fallback font's baseline) */
+static int render(TTF_Font *f, uint16_t cp, struct glyph *g, int shift)
 {
     SDL_Color white = {255, 255, 255, 255};
     SDL_Surface *s = TTF_RenderGlyph32_Solid(f, cp, white);
@@ -57,10 +58,11 @@ static int render(TTF_Font *f, uint16_t cp, struct glyph *g)
     if (TTF_GlyphMetrics32(f, cp, &minx, &maxx, &miny, &maxy, &adv) != 0)
         adv = s->w;
     g->w = adv < MAX_COLS ? adv : MAX_COLS;
-    for (int y = 0; y < s->h && y < 64; y++)
+    for (int sy = 0; sy < s->h; sy++)
         for (int x = 0; x < s->w && x < MAX_COLS; x++) {
-            uint8_t px = ((uint8_t *)s->pixels)[y * s->pitch + x];
-            if (px) {
+            int y = sy + shift;
+            uint8_t px = ((uint8_t *)s->pixels)[sy * s->pitch + x];
+            if (px && y >= 0 && y < 64) {
                 g->ink[y][x] = 1;
                 if (y < g->top)
                     g->top = y;
@@ -101,7 +103,8 @@ int main(int argc, char **argv)
     static struct glyph gl[MAX_GLYPHS];
     int size, top = 0;
     for (size = rows + 4; size >= 6; size--) {
-        TTF_Font *f = TTF_OpenFont(argv[1], size), *fb = TTF_OpenFont(argv[2], size);
+        /* the fallback (the arrow) a size larger, centred on the digits */
+        TTF_Font *f = TTF_OpenFont(argv[1], size), *fb = TTF_OpenFont(argv[2], size * 3 / 2);
         if (!f || !fb) {
             fprintf(stderr, "mkfont: %s: %s\n", f ? argv[2] : argv[1], TTF_GetError());
             return 1;
@@ -111,7 +114,13 @@ int main(int argc, char **argv)
             TTF_Font *use = TTF_GlyphIsProvided32(f, cps[i]) ? f : fb;
             if (!TTF_GlyphIsProvided32(use, cps[i]))
                 missing++;
-            render(use, cps[i], &gl[i]);
+            render(use, cps[i], &gl[i], 0);
+            if (use == fb && gl[i].bottom >= 0) {
+                struct glyph zero;
+                render(f, '0', &zero, 0);
+                int mid0 = (zero.top + zero.bottom) / 2, mid = (gl[i].top + gl[i].bottom) / 2;
+                render(fb, cps[i], &gl[i], mid0 - mid);
+            }
             if (gl[i].bottom >= 0) {
                 lo = gl[i].top < lo ? gl[i].top : lo;
                 hi = gl[i].bottom > hi ? gl[i].bottom : hi;

@@ -72,6 +72,12 @@ static void track(pid_t pid, int add)
 
 int fwq_start(struct fwq_unit *u, const char *kind, int addr, int baud)
 {
+    return fwq_start_link(u, kind, addr, baud, NULL);
+}
+
+int fwq_start_link(struct fwq_unit *u, const char *kind, int addr, int baud,
+                   const char *bus_link)
+{
     memset(u, 0, sizeof *u);
     u->panel_fd = -1;
     int pfd[2];
@@ -85,8 +91,12 @@ int fwq_start(struct fwq_unit *u, const char *kind, int addr, int baud)
         dup2(pfd[1], 1);
         close(pfd[0]);
         close(pfd[1]);
-        execl(qms_test_bin("qms-unit"), "qms-unit", "--kind", kind, "--addr", a, "--baud", b,
-              (char *)NULL);
+        if (bus_link)
+            execl(qms_test_bin("qms-unit"), "qms-unit", "--kind", kind, "--addr", a, "--baud", b,
+                  "--bus-link", bus_link, (char *)NULL);
+        else
+            execl(qms_test_bin("qms-unit"), "qms-unit", "--kind", kind, "--addr", a, "--baud",
+                  b, (char *)NULL);
         _exit(127);
     }
     track(u->pid, 1);

@@ -20,6 +20,9 @@ struct fwq_unit {
 /* Starts qms-unit --kind kind --addr addr [--baud baud]; 0 when both ptys
  * are known and the panel said hello. */
 int fwq_start(struct fwq_unit *u, const char *kind, int addr, int baud);
+/* The same, with --bus-link bus_link (a name that survives a restart). */
+int fwq_start_link(struct fwq_unit *u, const char *kind, int addr, int baud,
+                   const char *bus_link);
 void fwq_stop(struct fwq_unit *u);
 /* Sends one line to the panel ("key next"). */
 void fwq_panel(struct fwq_unit *u, const char *line);
