@@ -40,6 +40,7 @@ void qms_config_free(qms_config *c)
     }
     qms_free(c->services);
     qms_free(c->counters);
+    qms_free(c->bus);
     qms_free(c->name_vi);
     qms_free(c->name_en);
     qms_free(c->ticket_url);
@@ -357,6 +358,93 @@ static int parse_counter(const cJSON *jc, qms_config *c, qms_counter *k, int idx
     return QMS_OK;
 }
 
+const char *qms_unit_kind_name(int kind)
+{
+    switch (kind) {
+    case QMS_UNIT_COUNTER:
+        return "counter";
+    case QMS_UNIT_LED:
+        return "led";
+    case QMS_UNIT_RATING:
+        return "rating";
+    case QMS_UNIT_HALL:
+        return "hall";
+    default:
+        return NULL;
+    }
+}
+
+int qms_unit_kind_parse(const char *name)
+{
+    for (int k = QMS_UNIT_COUNTER; k <= QMS_UNIT_HALL; k++)
+        if (name && strcmp(name, qms_unit_kind_name(k)) == 0)
+            return k;
+    return 0;
+}
+
+/* "bus": [{"address":3,"kind":"counter","counter":3,"line":1}, ...] */
+static int parse_bus(const cJSON *arr, qms_config *c, char *err, size_t errlen)
+{
+    if (!cJSON_IsArray(arr))
+        return fail(err, errlen, QMS_ERR_INVAL,
+                    "\"bus\" must be a list of units {\"address\", \"kind\", \"counter\"}");
+    int n = cJSON_GetArraySize(arr);
+    if (n > QMS_MAX_BUS_UNITS)
+        return fail(err, errlen, QMS_ERR_INVAL, "bus: at most %d units", QMS_MAX_BUS_UNITS);
+    if (n == 0)
+        return QMS_OK;
+    c->bus = qms_calloc((size_t)n, sizeof *c->bus);
+    if (!c->bus)
+        return QMS_ERR_NOMEM;
+    const cJSON *it;
+    int rc;
+    cJSON_ArrayForEach(it, arr)
+    {
+        qms_bus_unit *u = &c->bus[c->nbus];
+        char what[48];
+        snprintf(what, sizeof what, "bus unit %d", c->nbus + 1);
+        if (!cJSON_IsObject(it))
+            return fail(err, errlen, QMS_ERR_INVAL, "%s must be an object", what);
+        int32_t addr = 0, counter = 0, line = 1;
+        if ((rc = get_int(it, "address", 1, 247, &addr, what, err, errlen)))
+            return rc;
+        if (addr == 0)
+            return fail(err, errlen, QMS_ERR_INVAL, "%s: missing \"address\" (1..247)", what);
+        snprintf(what, sizeof what, "bus unit %d", (int)addr);
+        const cJSON *kind = cJSON_GetObjectItemCaseSensitive(it, "kind");
+        int k = cJSON_IsString(kind) ? qms_unit_kind_parse(kind->valuestring) : 0;
+        if (!k)
+            return fail(err, errlen, QMS_ERR_INVAL,
+                        "%s: \"kind\" must be \"counter\", \"led\", \"rating\" or \"hall\"",
+                        what);
+        if ((rc = get_int(it, "counter", 1, 9999, &counter, what, err, errlen)) ||
+            (rc = get_int(it, "line", 1, 16, &line, what, err, errlen)))
+            return rc;
+        if (k == QMS_UNIT_HALL) {
+            if (counter)
+                return fail(err, errlen, QMS_ERR_INVAL,
+                            "%s: a hall board belongs to no counter (no \"counter\")", what);
+        } else {
+            if (!counter)
+                return fail(err, errlen, QMS_ERR_INVAL, "%s: a %s unit needs \"counter\"", what,
+                            qms_unit_kind_name(k));
+            if (qms_config_counter_index(c, (int)counter) < 0)
+                return fail(err, errlen, QMS_ERR_INVAL, "%s: unknown counter %d", what,
+                            (int)counter);
+        }
+        for (int j = 0; j < c->nbus; j++)
+            if (c->bus[j].address == (int)addr && c->bus[j].line == (int)line)
+                return fail(err, errlen, QMS_ERR_INVAL, "bus: address %d appears twice on line %d",
+                            (int)addr, (int)line);
+        u->address = (int)addr;
+        u->kind = (qms_unit_kind)k;
+        u->counter = (int)counter;
+        u->line = (int)line;
+        c->nbus++;
+    }
+    return QMS_OK;
+}
+
 static int parse_root(const cJSON *root, qms_config *c, char *err, size_t errlen)
 {
     if (!cJSON_IsObject(root))
@@ -469,7 +557,10 @@ static int parse_root(const cJSON *root, qms_config *c, char *err, size_t errlen
         if (rc)
             return rc;
     }
-    return check_counters_services(c, err, errlen);
+    if ((rc = check_counters_services(c, err, errlen)))
+        return rc;
+    const cJSON *bus = cJSON_GetObjectItemCaseSensitive(root, "bus");
+    return bus ? parse_bus(bus, c, err, errlen) : QMS_OK;
 }
 
 int qms_config_parse_json(const char *text, size_t len, qms_config **out, char *err,
@@ -812,6 +903,20 @@ char *qms_config_to_json(const qms_config *c)
         for (int j = 0; j < k->nservices; j++)
             cJSON_AddItemToArray(l, cJSON_CreateString(c->services[k->services[j]].code));
         cJSON_AddItemToArray(ctrs, jk);
+    }
+    if (c->nbus) {
+        cJSON *bus = cJSON_AddArrayToObject(root, "bus");
+        for (int i = 0; i < c->nbus; i++) {
+            const qms_bus_unit *u = &c->bus[i];
+            cJSON *ju = cJSON_CreateObject();
+            cJSON_AddNumberToObject(ju, "address", u->address);
+            cJSON_AddStringToObject(ju, "kind", qms_unit_kind_name(u->kind));
+            if (u->counter)
+                cJSON_AddNumberToObject(ju, "counter", u->counter);
+            if (u->line != 1)
+                cJSON_AddNumberToObject(ju, "line", u->line);
+            cJSON_AddItemToArray(bus, ju);
+        }
     }
     char *txt = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);

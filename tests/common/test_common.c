@@ -110,6 +110,30 @@ static void test_config_example_json(void **state)
     assert_true(qms_config_service_open(c, tp, 8 * 3600));
     assert_false(qms_config_service_open(c, tp, 12 * 3600));
     assert_false(qms_config_service_open(c, tp, 17 * 3600));
+    /* the bus: a counter unit at n, its LED board at 100+n, its rating keys at
+     * 150+n for each counter n, and the hall board at 200 */
+    assert_int_equal(c->nbus, 3 * 16 + 1);
+    int seen[256] = {0};
+    for (int i = 0; i < c->nbus; i++) {
+        const qms_bus_unit *u = &c->bus[i];
+        assert_int_equal(u->line, 1);
+        seen[u->address]++;
+        if (u->kind == QMS_UNIT_COUNTER)
+            assert_int_equal(u->address, u->counter);
+        else if (u->kind == QMS_UNIT_LED)
+            assert_int_equal(u->address, 100 + u->counter);
+        else if (u->kind == QMS_UNIT_RATING)
+            assert_int_equal(u->address, 150 + u->counter);
+        else
+            assert_true(u->kind == QMS_UNIT_HALL && u->address == 200 && u->counter == 0);
+    }
+    for (int n = 1; n <= 16; n++)
+        assert_true(seen[n] == 1 && seen[100 + n] == 1 && seen[150 + n] == 1);
+    assert_int_equal(seen[200], 1);
+    assert_string_equal(qms_unit_kind_name(QMS_UNIT_LED), "led");
+    assert_int_equal(qms_unit_kind_parse("rating"), QMS_UNIT_RATING);
+    assert_int_equal(qms_unit_kind_parse("board"), 0);
+    assert_null(qms_unit_kind_name(9));
     /* serialize -> parse -> same */
     char *js = qms_config_to_json(c);
     qms_config *c2;
@@ -190,6 +214,39 @@ static void test_config_errors(void **state)
     expect_bad("{\"name_vi\":\"X\",\"services\":[{\"code\":\"A\",\"prefix\":\"A\",\"name_vi\":\"a\"}],"
                "\"counters\":[{\"id\":1,\"services\":[\"A\"]},{\"id\":1,\"services\":[\"A\"]}]}",
                "counter 1 appears twice");
+    /* the bus section */
+#define BUS_CFG(units)                                                                             \
+    "{\"name_vi\":\"X\",\"services\":[{\"code\":\"A\",\"prefix\":\"A\",\"name_vi\":\"a\"}],"        \
+    "\"counters\":[{\"id\":1,\"services\":[\"A\"]}],\"bus\":" units "}"
+    expect_bad(BUS_CFG("{}"), "\"bus\" must be a list");
+    expect_bad(BUS_CFG("[3]"), "bus unit 1 must be an object");
+    expect_bad(BUS_CFG("[{\"kind\":\"counter\",\"counter\":1}]"), "missing \"address\"");
+    expect_bad(BUS_CFG("[{\"address\":248,\"kind\":\"counter\",\"counter\":1}]"), "1..247");
+    expect_bad(BUS_CFG("[{\"address\":0,\"kind\":\"counter\",\"counter\":1}]"), "1..247");
+    expect_bad(BUS_CFG("[{\"address\":3,\"kind\":\"keypad\",\"counter\":1}]"),
+               "bus unit 3: \"kind\" must be");
+    expect_bad(BUS_CFG("[{\"address\":3,\"kind\":\"counter\"}]"),
+               "bus unit 3: a counter unit needs \"counter\"");
+    expect_bad(BUS_CFG("[{\"address\":3,\"kind\":\"rating\",\"counter\":2}]"),
+               "bus unit 3: unknown counter 2");
+    expect_bad(BUS_CFG("[{\"address\":200,\"kind\":\"hall\",\"counter\":1}]"),
+               "belongs to no counter");
+    expect_bad(BUS_CFG("[{\"address\":1,\"kind\":\"counter\",\"counter\":1},"
+                       "{\"address\":1,\"kind\":\"led\",\"counter\":1}]"),
+               "address 1 appears twice on line 1");
+    expect_bad(BUS_CFG("[{\"address\":1,\"kind\":\"counter\",\"counter\":1,\"line\":0}]"),
+               "\"line\" must be");
+    /* the same address on two lines is two units */
+    qms_config *c = NULL;
+    char err[256];
+    const char *two = BUS_CFG("[{\"address\":1,\"kind\":\"counter\",\"counter\":1},"
+                              "{\"address\":1,\"kind\":\"led\",\"counter\":1,\"line\":2}]");
+    assert_int_equal(qms_config_parse_json(two, strlen(two), &c, err, sizeof err), QMS_OK);
+    assert_int_equal(c->nbus, 2);
+    assert_int_equal(c->bus[1].line, 2);
+    assert_int_equal(c->bus[1].kind, QMS_UNIT_LED);
+    qms_config_free(c);
+#undef BUS_CFG
 }
 
 static void test_config_alloc_failures(void **state)

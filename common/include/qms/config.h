@@ -49,6 +49,29 @@ typedef struct qms_counter {
     int *services;   /* indices into qms_config.services */
 } qms_counter;
 
+/* A unit on the RS-485 line(s) the gateway polls (docs/config.md "bus").
+ * The kind numbers are those of the bus contract (input register 0,
+ * docs/firmware.md). */
+#define QMS_MAX_BUS_UNITS 1024
+typedef enum {
+    QMS_UNIT_COUNTER = 1, /* counter keypad with its display ("counter") */
+    QMS_UNIT_LED = 2,     /* 4-digit LED board above a counter ("led") */
+    QMS_UNIT_RATING = 3,  /* rating keys of a counter ("rating") */
+    QMS_UNIT_HALL = 4,    /* hall LED board ("hall") */
+} qms_unit_kind;
+
+typedef struct qms_bus_unit {
+    int address;        /* Modbus unit address 1..247, unique on its line */
+    qms_unit_kind kind;
+    int counter;        /* counter id (counter, led, rating); 0 for a hall board */
+    int line;           /* 1-based index of the gateway's --bus lines (default 1) */
+} qms_bus_unit;
+
+/* "counter", "led", "rating", "hall"; NULL for anything else. */
+const char *qms_unit_kind_name(int kind);
+/* Inverse; 0 when unknown. */
+int qms_unit_kind_parse(const char *name);
+
 typedef struct qms_config {
     char site[64];          /* MQTT topic segment, [A-Za-z0-9_-] */
     char *name_vi;          /* center name */
@@ -69,6 +92,8 @@ typedef struct qms_config {
     qms_service *services;
     int ncounters;
     qms_counter *counters;
+    int nbus;                  /* units of the "bus" section (0 = none) */
+    qms_bus_unit *bus;
 } qms_config;
 
 /* Parse the JSON format. On error returns QMS_ERR_INVAL (or NOMEM) and writes

@@ -1,0 +1,24 @@
+/* For the bench only: many units on one line without QEMU. The firmware's
+ * own portable core (firmware/core: the Modbus RTU server, the register
+ * map, the key FIFO, the views) built for the host, one struct fw_unit per
+ * address, behind one pseudo-terminal; every reply is held back for the
+ * wire time of its request and itself at the baud rate, plus the 3.5
+ * character silence, so the line behaves like an RS-485 line at that speed
+ * with units that answer at once. */
+#ifndef QMS_UNIT_FARM_H
+#define QMS_UNIT_FARM_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+typedef struct unit_farm unit_farm;
+
+/* kinds[i], addrs[i] for n units; path of the line's pty into line. */
+unit_farm *farm_start(int n, const int *kinds, const int *addrs, int baud, char line[64]);
+void farm_stop(unit_farm *f);
+/* Press key (FW_KEY_*) on unit i (debounced already). */
+void farm_press(unit_farm *f, int i, int key);
+/* Unit i's view text now (what its panel would print after "display "). */
+void farm_view(unit_farm *f, int i, char *out, int cap);
+
+#endif
