@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -480,7 +481,7 @@ static void test_cli(void **state)
     snprintf(db, sizeof db, "%s/day.db", dir);
     snprintf(png, sizeof png, "%s/plan.png", dir);
     snprintf(bad, sizeof bad, "%s/bad.csv", dir);
-    char bin[1024], cfg[1024], d500[1024];
+    char bin[1024], cfg[1024], d500[1024], txt[300], cmd[1400];
     snprintf(bin, sizeof bin, "%s", qms_test_bin("qms-plan"));
     snprintf(cfg, sizeof cfg, "%s", qms_test_src("examples/center.json"));
     snprintf(d500, sizeof d500, "%s", qms_test_src("examples/day-500.csv"));
@@ -548,9 +549,34 @@ static void test_cli(void **state)
     char *nodate[] = {bin, "--config", cfg, "--db", db, "--date", "2026-01-06", NULL};
     assert_int_equal(run(nodate, log), 1);
 
+    /* --out naming a pipe (as /dev/stdout or /dev/null would be): written
+     * into it, not replaced by a file renamed over it (qms-plan run as root
+     * with --out /dev/null once did that to /dev/null) */
+    char fifo[300], got[300];
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    snprintf(got, sizeof got, "%s/got.csv", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    char *reader[] = {"/bin/cat", fifo, NULL};
+    pid_t cat = qms_test_spawn(reader, got);
+    assert_true(cat > 0);
+    char *tofifo[] = {bin, "--config", cfg, "--trace", d500, "--out", fifo, NULL};
+    int st = run(tofifo, log);
+    int fifo_kept = stat(fifo, &sb) == 0 && S_ISFIFO(sb.st_mode);
+    /* cat ends when qms-plan closes the pipe; if it was never opened, end it */
+    if (qms_test_wait_pid(cat, 10000) < 0) {
+        kill(cat, SIGKILL);
+        qms_test_wait_pid(cat, 10000);
+    }
+    assert_int_equal(st, 0);
+    assert_true(fifo_kept);
+    text = slurp(got);
+    assert_non_null(text);
+    assert_true(strncmp(text, "hour,group,", 11) == 0);
+    assert_non_null(strstr(text, "16:30-17:00,2,"));
+    qms_free(text);
+
     /* the chart, read by tesseract (Vietnamese) */
     assert_int_equal(stat(png, &sb), 0);
-    char txt[300], cmd[1400];
     snprintf(txt, sizeof txt, "%s/ocr", dir);
     snprintf(cmd, sizeof cmd, "tesseract '%s' '%s' -l vie >/dev/null 2>&1", png, txt);
     assert_int_equal(system(cmd), 0);
