@@ -1,7 +1,8 @@
 /* Day replay: a trace of arrivals (examples/day-*.csv) played through the
  * real queue engine and a real SQLite store under a virtual clock, with
- * simulated counter staff. qms-sim (sim.c) is its command line; the tests and
- * bench/bench_eta use it directly. See docs/sim.md. */
+ * simulated counter staff. qms-sim (sim.c) is its command line; the tests,
+ * bench/bench_eta and qms-plan (manager/, with a staffing plan) use it
+ * directly. See docs/sim.md. */
 #ifndef QMS_REPLAY_H
 #define QMS_REPLAY_H
 
