@@ -204,7 +204,7 @@ static int run(char *const argv[], const char *log)
 {
     pid_t pid = qms_test_spawn(argv, log);
     assert_true(pid > 0);
-    return qms_test_wait_pid(pid, 300000);
+    return qms_test_wait_pid(pid, 900000); /* qms-plan under ASan on a loaded machine */
 }
 
 static char *slurp(const char *path)
