@@ -356,6 +356,33 @@ static int play_instant(run *R, int64_t now, int *k)
     }
 }
 
+/* The staffing plan's slot i starts: counters it closes pause, those it
+ * opens resume. */
+static int apply_slot(run *R, int i)
+{
+    const qms_replay_staffing *p = R->o->staffing;
+    for (int ci = 0; ci < R->c->ncounters; ci++) {
+        const qms_counter_state *cs = qms_engine_counter(R->e, ci);
+        int want = p->open[(size_t)i * (size_t)p->ncounters + (size_t)ci] != 0;
+        int rc = QMS_OK;
+        if (want && cs->state != QMS_C_OPEN)
+            rc = qms_engine_resume(R->e, ci);
+        else if (!want && cs->state == QMS_C_OPEN)
+            rc = qms_engine_pause(R->e, ci);
+        else
+            continue;
+        if (rc != QMS_OK)
+            return rc;
+        R->out->operations++;
+    }
+    return QMS_OK;
+}
+
+static int64_t slot_ms(const run *R, int i)
+{
+    return R->base_ms + (int64_t)R->o->staffing->from_s[i] * 1000;
+}
+
 static int commit(run *R, char *err, size_t errlen)
 {
     if (qms_engine_journal_len(R->e) == 0)
@@ -554,6 +581,18 @@ int qms_replay_run(const qms_config *c, const qms_trace *tr, const qms_replay_op
         say(err, errlen, "no database file given");
         return QMS_ERR_INVAL;
     }
+    const qms_replay_staffing *plan = o->staffing;
+    if (plan) {
+        int bad = plan->nslots < 1 || plan->ncounters != c->ncounters || !plan->from_s ||
+                  !plan->open;
+        for (int i = 1; !bad && i < plan->nslots; i++)
+            bad = plan->from_s[i] <= plan->from_s[i - 1];
+        if (bad) {
+            say(err, errlen, "the staffing plan has no slots, slots out of order, or not %d "
+                             "counters", c->ncounters);
+            return QMS_ERR_INVAL;
+        }
+    }
     run *R = qms_calloc(1, sizeof *R);
     if (!R) {
         say(err, errlen, "out of memory");
@@ -605,11 +644,21 @@ int qms_replay_run(const qms_config *c, const qms_trace *tr, const qms_replay_op
         say(err, errlen, "%s: cannot record the day's settings (%s)", o->db_path, qms_err_code(rc));
         goto done;
     }
-    int k = 0;
+    int k = 0, slot = 0; /* slot: the staffing plan's next slot to start */
     int64_t now = R->base_ms;
     if (qms_engine_ticket_count(R->e) > 0) {
         if ((rc = resume(R, &k, &now, err, errlen)) != QMS_OK)
             goto done;
+        /* the slots that started up to then are in the counters' stored states */
+        while (plan && slot < plan->nslots && slot_ms(R, slot) <= now)
+            slot++;
+    } else if (plan) {
+        /* the staff of the first slot arrive */
+        if ((rc = apply_slot(R, 0)) != QMS_OK) {
+            say(err, errlen, "the engine refused the staffing plan: %s", qms_err_code(rc));
+            goto done;
+        }
+        slot = 1;
     } else {
         /* the staff arrive: every counter opens */
         for (int ci = 0; ci < c->ncounters; ci++)
@@ -627,6 +676,8 @@ int qms_replay_run(const qms_config *c, const qms_trace *tr, const qms_replay_op
         for (int ci = 0; ci < c->ncounters; ci++)
             if (R->st[ci].mode != STAFF_IDLE && R->st[ci].due_ms < next)
                 next = R->st[ci].due_ms;
+        if (plan && slot < plan->nslots && slot_ms(R, slot) < next)
+            next = slot_ms(R, slot);
         if (next == INT64_MAX)
             break;
         if (next >= until_ms) {
@@ -635,6 +686,15 @@ int qms_replay_run(const qms_config *c, const qms_trace *tr, const qms_replay_op
         }
         now = next > now ? next : now;
         qms_vclock_set(&R->clk, now);
+        /* a slot's staff change first, then the instant is played */
+        while (plan && slot < plan->nslots && slot_ms(R, slot) <= now) {
+            if ((rc = apply_slot(R, slot)) != QMS_OK) {
+                say(err, errlen, "the engine refused the staffing plan at %+.0f s: %s",
+                    (double)(now - R->base_ms) / 1000.0, qms_err_code(rc));
+                goto done;
+            }
+            slot++;
+        }
         rc = play_instant(R, now, &k);
         if (rc != QMS_OK) {
             say(err, errlen, "the engine failed at %+.0f s: %s",

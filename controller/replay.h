@@ -1,7 +1,8 @@
 /* Day replay: a trace of arrivals (examples/day-*.csv) played through the
  * real queue engine and a real SQLite store under a virtual clock, with
- * simulated counter staff. qms-sim (sim.c) is its command line; the tests and
- * bench/bench_eta use it directly. See docs/sim.md. */
+ * simulated counter staff. qms-sim (sim.c) is its command line; the tests,
+ * bench/bench_eta and qms-plan (manager/, with a staffing plan) use it
+ * directly. See docs/sim.md. */
 #ifndef QMS_REPLAY_H
 #define QMS_REPLAY_H
 
@@ -42,6 +43,20 @@ void qms_trace_free(qms_trace *t);
 
 /* ---- the replay ---- */
 
+/* A staffing plan: which counters are open when. Slot i applies from
+ * from_s[i] (seconds after 07:00, ascending) until the next slot starts, and
+ * the first slot also from the day's start; the last slot's set stays after it
+ * (over lunch, after closing, as long as anyone waits). open[i * ncounters +
+ * ci] != 0: counter ci (configuration index) is open in slot i. At a slot's
+ * start a counter to be closed is paused (its clerk finishes the citizen at
+ * the counter, then calls nobody) and a counter to be opened is resumed. */
+typedef struct qms_replay_staffing {
+    int nslots;
+    int ncounters; /* must equal the configuration's */
+    const int32_t *from_s;
+    const unsigned char *open;
+} qms_replay_staffing;
+
 typedef struct qms_replay_opts {
     const char *db_path;    /* SQLite file; if it already holds this day, the replay resumes */
     qms_store_sync sync;    /* default FULL, as the controller */
@@ -49,6 +64,7 @@ typedef struct qms_replay_opts {
     int32_t until_s;        /* stop before this second after 07:00; < 0 = play to the end */
     int32_t recall_after_s; /* a no-show is recalled this long after the first call (60) */
     int32_t skip_after_s;   /* ... and skipped this long after the first call (120) */
+    const qms_replay_staffing *staffing; /* NULL = every counter open all day */
 } qms_replay_opts;
 
 void qms_replay_opts_default(qms_replay_opts *o);
