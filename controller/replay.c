@@ -16,18 +16,6 @@
 #define LES_NONE 0        /* last-to-enter-service before anyone was called */
 #define QL_RECENT 10      /* queue-length: mean of the last this many service times */
 
-static void say(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void say(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* ------------------------------------------------------------------ */
 /* the trace */
 
@@ -67,7 +55,7 @@ int qms_trace_parse(const char *text, size_t len, qms_trace *out, char *err, siz
     qms_csv_init(&r, text, len);
     int rc = qms_csv_next(&r);
     if (rc <= 0) {
-        say(err, errlen, rc == 0 ? "the trace is empty" : "line 1: unreadable header");
+        qms_say(err, errlen, rc == 0 ? "the trace is empty" : "line 1: unreadable header");
         qms_csv_free(&r);
         return rc == -QMS_ERR_NOMEM ? QMS_ERR_NOMEM : QMS_ERR_INVAL;
     }
@@ -75,7 +63,7 @@ int qms_trace_parse(const char *text, size_t len, qms_trace *out, char *err, siz
     for (int k = 0; k < 5; k++) {
         idx[k] = qms_csv_find(&r, cols[k]);
         if (idx[k] < 0) {
-            say(err, errlen, "line %d: the header has no column '%s'", r.line, cols[k]);
+            qms_say(err, errlen, "line %d: the header has no column '%s'", r.line, cols[k]);
             qms_csv_free(&r);
             return QMS_ERR_INVAL;
         }
@@ -90,32 +78,34 @@ int qms_trace_parse(const char *text, size_t len, qms_trace *out, char *err, siz
             if (idx[k] >= need)
                 need = idx[k] + 1;
         if (r.nfields < need) {
-            say(err, errlen, "line %d: %d fields, the header has %d", r.line, r.nfields, need);
+            qms_say(err, errlen, "line %d: %d fields, the header has %d", r.line, r.nfields, need);
             ret = QMS_ERR_INVAL;
             break;
         }
         const char *svc = r.fields[idx[1]];
         int32_t prio = 0, ns = 0;
         if (parse_int(r.fields[idx[0]], 0, 86400 - DAY0_S - 1, &row.arrive_s)) {
-            say(err, errlen, "line %d: arrive_s '%.20s' is not a whole number of seconds in 0..%d",
-                r.line, r.fields[idx[0]], 86400 - DAY0_S - 1);
+            qms_say(err, errlen,
+                    "line %d: arrive_s '%.20s' is not a whole number of seconds in 0..%d", r.line,
+                    r.fields[idx[0]], 86400 - DAY0_S - 1);
             ret = QMS_ERR_INVAL;
         } else if (!*svc || strlen(svc) >= sizeof row.service) {
-            say(err, errlen, "line %d: service code '%.20s' is empty or too long", r.line, svc);
+            qms_say(err, errlen, "line %d: service code '%.20s' is empty or too long", r.line, svc);
             ret = QMS_ERR_INVAL;
         } else if (parse_int(r.fields[idx[2]], 0, 2, &prio)) {
-            say(err, errlen, "line %d: priority '%.20s' is not 0, 1 or 2", r.line,
-                r.fields[idx[2]]);
+            qms_say(err, errlen, "line %d: priority '%.20s' is not 0, 1 or 2", r.line,
+                    r.fields[idx[2]]);
             ret = QMS_ERR_INVAL;
         } else if (parse_int(r.fields[idx[3]], 0, 86400, &row.service_s)) {
-            say(err, errlen, "line %d: service_s '%.20s' is not a whole number of seconds", r.line,
-                r.fields[idx[3]]);
+            qms_say(err, errlen, "line %d: service_s '%.20s' is not a whole number of seconds",
+                    r.line, r.fields[idx[3]]);
             ret = QMS_ERR_INVAL;
         } else if (parse_int(r.fields[idx[4]], 0, 1, &ns)) {
-            say(err, errlen, "line %d: no_show '%.20s' is not 0 or 1", r.line, r.fields[idx[4]]);
+            qms_say(err, errlen, "line %d: no_show '%.20s' is not 0 or 1", r.line,
+                    r.fields[idx[4]]);
             ret = QMS_ERR_INVAL;
         } else if (out->n >= QMS_TRACE_MAX_ROWS) {
-            say(err, errlen, "line %d: more than %d arrivals", r.line, QMS_TRACE_MAX_ROWS);
+            qms_say(err, errlen, "line %d: more than %d arrivals", r.line, QMS_TRACE_MAX_ROWS);
             ret = QMS_ERR_TOO_LARGE;
         }
         if (ret != QMS_OK)
@@ -127,7 +117,7 @@ int qms_trace_parse(const char *text, size_t len, qms_trace *out, char *err, siz
             int ncap = cap ? cap * 2 : 256;
             qms_trace_row *nr = qms_realloc(out->rows, (size_t)ncap * sizeof *nr);
             if (!nr) {
-                say(err, errlen, "out of memory");
+                qms_say(err, errlen, "out of memory");
                 ret = QMS_ERR_NOMEM;
                 break;
             }
@@ -137,8 +127,8 @@ int qms_trace_parse(const char *text, size_t len, qms_trace *out, char *err, siz
         out->rows[out->n++] = row;
     }
     if (ret == QMS_OK && rc < 0) {
-        say(err, errlen, "line %d: %s", r.line + 1,
-            rc == -QMS_ERR_NOMEM ? "out of memory" : "malformed CSV (unterminated quote?)");
+        qms_say(err, errlen, "line %d: %s", r.line + 1,
+                rc == -QMS_ERR_NOMEM ? "out of memory" : "malformed CSV (unterminated quote?)");
         ret = rc == -QMS_ERR_NOMEM ? QMS_ERR_NOMEM : QMS_ERR_INVAL;
     }
     qms_csv_free(&r);
@@ -154,13 +144,13 @@ int qms_trace_load(const char *path, qms_trace *out, char *err, size_t errlen)
     memset(out, 0, sizeof *out);
     int rc = qms_read_file(path, &text, &len, (size_t)256 << 20);
     if (rc != QMS_OK) {
-        say(err, errlen, "%s: cannot read (%s)", path, qms_err_code(rc));
+        qms_say(err, errlen, "%s: cannot read (%s)", path, qms_err_code(rc));
         return rc;
     }
     char msg[256];
     rc = qms_trace_parse(text, len, out, msg, sizeof msg);
     if (rc != QMS_OK)
-        say(err, errlen, "%s: %s", path, msg);
+        qms_say(err, errlen, "%s: %s", path, msg);
     qms_free(text);
     return rc;
 }
@@ -389,7 +379,8 @@ static int commit(run *R, char *err, size_t errlen)
         return QMS_OK;
     int rc = qms_store_commit(R->s, R->e);
     if (rc != QMS_OK) {
-        say(err, errlen, "%s: the store could not commit (%s)", R->o->db_path, qms_err_code(rc));
+        qms_say(err, errlen, "%s: the store could not commit (%s)", R->o->db_path,
+                qms_err_code(rc));
         return rc;
     }
     R->out->commits++;
@@ -414,10 +405,10 @@ static int resume(run *R, int *k, int64_t *now, char *err, size_t errlen)
         const qms_ticket *t = qms_engine_ticket_at(R->e, i);
         for (;;) {
             if (*k >= R->tr->n || arrive_ms(R, *k) > t->taken_ms) {
-                say(err, errlen,
-                    "%s holds ticket %s (taken at %+.0f s) that the trace does not have: "
-                    "the store belongs to another replay",
-                    R->o->db_path, t->label, (double)(t->taken_ms - R->base_ms) / 1000.0);
+                qms_say(err, errlen,
+                        "%s holds ticket %s (taken at %+.0f s) that the trace does not have: "
+                        "the store belongs to another replay",
+                        R->o->db_path, t->label, (double)(t->taken_ms - R->base_ms) / 1000.0);
                 return QMS_ERR_INVAL;
             }
             int row = R->order[*k];
@@ -578,24 +569,26 @@ int qms_replay_run(const qms_config *c, const qms_trace *tr, const qms_replay_op
     memset(out, 0, sizeof *out);
     int64_t wall0 = qms_mono_ns();
     if (!o->db_path) {
-        say(err, errlen, "no database file given");
+        qms_say(err, errlen, "no database file given");
         return QMS_ERR_INVAL;
     }
     const qms_replay_staffing *plan = o->staffing;
     if (plan) {
-        int bad = plan->nslots < 1 || plan->ncounters != c->ncounters || !plan->from_s ||
-                  !plan->open;
+        int bad =
+            plan->nslots < 1 || plan->ncounters != c->ncounters || !plan->from_s || !plan->open;
         for (int i = 1; !bad && i < plan->nslots; i++)
             bad = plan->from_s[i] <= plan->from_s[i - 1];
         if (bad) {
-            say(err, errlen, "the staffing plan has no slots, slots out of order, or not %d "
-                             "counters", c->ncounters);
+            qms_say(err, errlen,
+                    "the staffing plan has no slots, slots out of order, or not %d "
+                    "counters",
+                    c->ncounters);
             return QMS_ERR_INVAL;
         }
     }
     run *R = qms_calloc(1, sizeof *R);
     if (!R) {
-        say(err, errlen, "out of memory");
+        qms_say(err, errlen, "out of memory");
         return QMS_ERR_NOMEM;
     }
     R->c = c;
@@ -607,7 +600,7 @@ int qms_replay_run(const qms_config *c, const qms_trace *tr, const qms_replay_op
     R->order = qms_malloc((size_t)(tr->n ? tr->n : 1) * sizeof *R->order);
     R->svc = qms_malloc((size_t)(tr->n ? tr->n : 1) * sizeof *R->svc);
     if (!R->order || !R->svc) {
-        say(err, errlen, "out of memory");
+        qms_say(err, errlen, "out of memory");
         rc = QMS_ERR_NOMEM;
         goto done;
     }
@@ -615,8 +608,8 @@ int qms_replay_run(const qms_config *c, const qms_trace *tr, const qms_replay_op
         R->order[i] = i;
         R->svc[i] = qms_config_service_index(c, tr->rows[i].service);
         if (R->svc[i] < 0) {
-            say(err, errlen, "trace line %d: service '%s' is not in the configuration",
-                tr->rows[i].line, tr->rows[i].service);
+            qms_say(err, errlen, "trace line %d: service '%s' is not in the configuration",
+                    tr->rows[i].line, tr->rows[i].service);
             rc = QMS_ERR_UNKNOWN_SERVICE;
             goto done;
         }
@@ -626,22 +619,23 @@ int qms_replay_run(const qms_config *c, const qms_trace *tr, const qms_replay_op
 
     qms_vclock_init(&R->clk, R->base_ms);
     if ((rc = qms_engine_new(c, &R->clk.clock, &R->e)) != QMS_OK) {
-        say(err, errlen, "out of memory");
+        qms_say(err, errlen, "out of memory");
         goto done;
     }
     qms_store_opts so = {o->sync, 0};
     if ((rc = qms_store_open_ex(o->db_path, &so, &R->s)) != QMS_OK) {
-        say(err, errlen, "%s: cannot open the store (%s)", o->db_path, qms_err_code(rc));
+        qms_say(err, errlen, "%s: cannot open the store (%s)", o->db_path, qms_err_code(rc));
         goto done;
     }
     if ((rc = qms_store_load(R->s, R->e)) != QMS_OK) {
-        say(err, errlen, "%s: cannot load the store (%s)", o->db_path, qms_err_code(rc));
+        qms_say(err, errlen, "%s: cannot load the store (%s)", o->db_path, qms_err_code(rc));
         goto done;
     }
     /* what qms-report needs to read this day: its UTC offset and rating scale */
     if ((rc = qms_store_record_settings(R->s, qms_engine_day(R->e), c->utc_offset_min,
                                         c->rating_levels, R->base_ms)) != QMS_OK) {
-        say(err, errlen, "%s: cannot record the day's settings (%s)", o->db_path, qms_err_code(rc));
+        qms_say(err, errlen, "%s: cannot record the day's settings (%s)", o->db_path,
+                qms_err_code(rc));
         goto done;
     }
     int k = 0, slot = 0; /* slot: the staffing plan's next slot to start */
@@ -655,7 +649,7 @@ int qms_replay_run(const qms_config *c, const qms_trace *tr, const qms_replay_op
     } else if (plan) {
         /* the staff of the first slot arrive */
         if ((rc = apply_slot(R, 0)) != QMS_OK) {
-            say(err, errlen, "the engine refused the staffing plan: %s", qms_err_code(rc));
+            qms_say(err, errlen, "the engine refused the staffing plan: %s", qms_err_code(rc));
             goto done;
         }
         slot = 1;
@@ -689,16 +683,16 @@ int qms_replay_run(const qms_config *c, const qms_trace *tr, const qms_replay_op
         /* a slot's staff change first, then the instant is played */
         while (plan && slot < plan->nslots && slot_ms(R, slot) <= now) {
             if ((rc = apply_slot(R, slot)) != QMS_OK) {
-                say(err, errlen, "the engine refused the staffing plan at %+.0f s: %s",
-                    (double)(now - R->base_ms) / 1000.0, qms_err_code(rc));
+                qms_say(err, errlen, "the engine refused the staffing plan at %+.0f s: %s",
+                        (double)(now - R->base_ms) / 1000.0, qms_err_code(rc));
                 goto done;
             }
             slot++;
         }
         rc = play_instant(R, now, &k);
         if (rc != QMS_OK) {
-            say(err, errlen, "the engine failed at %+.0f s: %s",
-                (double)(now - R->base_ms) / 1000.0, qms_err_code(rc));
+            qms_say(err, errlen, "the engine failed at %+.0f s: %s",
+                    (double)(now - R->base_ms) / 1000.0, qms_err_code(rc));
             goto done;
         }
         /* one transaction per virtual instant (group commit) */
@@ -707,7 +701,7 @@ int qms_replay_run(const qms_config *c, const qms_trace *tr, const qms_replay_op
     }
     rc = collect(R);
     if (rc != QMS_OK)
-        say(err, errlen, "out of memory");
+        qms_say(err, errlen, "out of memory");
 done:
     qms_store_close(R->s);
     qms_engine_free(R->e);

@@ -11,18 +11,6 @@
 
 #define DAY0_S (7 * 3600) /* trace times count from 07:00 local */
 
-static void say(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void say(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 int qms_plan_parse_duration(const char *s, int32_t *out)
 {
     /* one or more <digits><unit> with units h, m, s in that order, or plain
@@ -259,7 +247,7 @@ int qms_plan_replay(qms_plan *p, const qms_config *c, const qms_trace *tr,
 {
     unsigned char *open = qms_malloc((size_t)p->nslots * (size_t)c->ncounters);
     if (!open) {
-        say(err, errlen, "out of memory");
+        qms_say(err, errlen, "out of memory");
         return QMS_ERR_NOMEM;
     }
     qms_replay_staffing st;
@@ -346,8 +334,7 @@ typedef struct work {
     int tickets[QMS_PLAN_MAX_SLOTS][QMS_MAX_COUNTERS];
 } work;
 
-int qms_plan_search(qms_plan *p, const qms_config *c, const qms_trace *tr, char *err,
-                    size_t errlen)
+int qms_plan_search(qms_plan *p, const qms_config *c, const qms_trace *tr, char *err, size_t errlen)
 {
     int64_t t0 = qms_mono_ns();
     cache C = {0};
@@ -355,7 +342,7 @@ int qms_plan_search(qms_plan *p, const qms_config *c, const qms_trace *tr, char 
     int lo[QMS_MAX_COUNTERS], hi[QMS_MAX_COUNTERS];
     int rc = QMS_OK;
     if (!W) {
-        say(err, errlen, "out of memory");
+        qms_say(err, errlen, "out of memory");
         return QMS_ERR_NOMEM;
     }
     /* 1. every counter open: where even that misses the target, the bound
@@ -413,7 +400,7 @@ int qms_plan_search(qms_plan *p, const qms_config *c, const qms_trace *tr, char 
         goto done;
     for (int gi = 0; gi < p->ngroups; gi++)
         if (!group_ok(p, gi, p->p90)) {
-            say(err, errlen, "internal: the plan of group %d misses its bound", gi + 1);
+            qms_say(err, errlen, "internal: the plan of group %d misses its bound", gi + 1);
             rc = QMS_ERR_BAD_STATE;
             goto done;
         }

@@ -11,18 +11,6 @@
 
 #define DAY0_S (7 * 3600)
 
-static void say(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void say(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static void hhmm(int32_t rel_s, char *buf, size_t n)
 {
     int32_t t = rel_s + DAY0_S;
@@ -58,20 +46,19 @@ int qms_plan_write_csv(const qms_plan *p, const qms_config *c, FILE *f)
     return ferror(f) ? QMS_ERR_IO : QMS_OK;
 }
 
-int qms_plan_trace_from_db(const char *path, const char *day, const qms_config *c,
-                           qms_trace *out, int *skipped, char *err, size_t errlen)
+int qms_plan_trace_from_db(const char *path, const char *day, const qms_config *c, qms_trace *out,
+                           int *skipped, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     *skipped = 0;
     int32_t dnum;
     if (qms_day_parse(day, &dnum) != QMS_OK) {
-        say(err, errlen, "'%s' is not a day (YYYY-MM-DD)", day);
+        qms_say(err, errlen, "'%s' is not a day (YYYY-MM-DD)", day);
         return QMS_ERR_INVAL;
     }
     sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
-        SQLITE_OK) {
-        say(err, errlen, "cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        qms_say(err, errlen, "cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
         sqlite3_close(db);
         return QMS_ERR_DB;
     }
@@ -81,7 +68,7 @@ int qms_plan_trace_from_db(const char *path, const char *day, const qms_config *
                            "SELECT orig_service, priority, state, taken_ms, called_ms, start_ms,"
                            " end_ms FROM tickets WHERE day = ?1 ORDER BY id",
                            -1, &st, NULL) != SQLITE_OK) {
-        say(err, errlen, "%s is not a QMS store: %s", path, sqlite3_errmsg(db));
+        qms_say(err, errlen, "%s is not a QMS store: %s", path, sqlite3_errmsg(db));
         sqlite3_close(db);
         return QMS_ERR_DB;
     }
@@ -95,7 +82,7 @@ int qms_plan_trace_from_db(const char *path, const char *day, const qms_config *
         int done = state && strcmp(state, "done") == 0;
         int64_t taken = sqlite3_column_int64(st, 3);
         int64_t from = sqlite3_column_type(st, 5) != SQLITE_NULL ? sqlite3_column_int64(st, 5)
-                                                                   : sqlite3_column_int64(st, 4);
+                                                                 : sqlite3_column_int64(st, 4);
         int64_t end = sqlite3_column_int64(st, 6);
         int64_t rel = (taken - base) / 1000;
         if (!svc || (!noshow && !done) || rel < 0 || rel > 86400 - DAY0_S - 1 ||
@@ -104,7 +91,8 @@ int qms_plan_trace_from_db(const char *path, const char *day, const qms_config *
             continue;
         }
         if (qms_config_service_index(c, svc) < 0) {
-            say(err, errlen, "%s: service '%s' of %s is not in the configuration", path, svc, day);
+            qms_say(err, errlen, "%s: service '%s' of %s is not in the configuration", path, svc,
+                    day);
             rc = QMS_ERR_UNKNOWN_SERVICE;
             break;
         }
@@ -112,7 +100,7 @@ int qms_plan_trace_from_db(const char *path, const char *day, const qms_config *
             int ncap = cap ? cap * 2 : 256;
             qms_trace_row *nr = qms_realloc(out->rows, (size_t)ncap * sizeof *nr);
             if (!nr) {
-                say(err, errlen, "out of memory");
+                qms_say(err, errlen, "out of memory");
                 rc = QMS_ERR_NOMEM;
                 break;
             }
@@ -133,13 +121,13 @@ int qms_plan_trace_from_db(const char *path, const char *day, const qms_config *
         r->line = out->n;
     }
     if (rc == QMS_OK && s != SQLITE_DONE) {
-        say(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
+        qms_say(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
         rc = QMS_ERR_DB;
     }
     sqlite3_finalize(st);
     sqlite3_close(db);
     if (rc == QMS_OK && out->n == 0) {
-        say(err, errlen, "%s has no finished ticket on %s", path, day);
+        qms_say(err, errlen, "%s has no finished ticket on %s", path, day);
         rc = QMS_ERR_INVAL;
     }
     if (rc != QMS_OK)

@@ -1,5 +1,8 @@
 #include "qms/err.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
 #include <string.h>
 
 static const struct {
@@ -58,4 +61,14 @@ int qms_err_from_code(const char *code)
         if (strcmp(errs[i].code, code) == 0)
             return i;
     return QMS_ERR_PROTOCOL;
+}
+
+void qms_say(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || !errlen)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
 }

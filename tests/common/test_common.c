@@ -151,8 +151,8 @@ static void test_config_csv_matches_json(void **state)
     (void)state;
     qms_config *a, *b;
     char err[256];
-    assert_int_equal(qms_config_load_csv(QMS_EXAMPLES "/services.csv",
-                                         QMS_EXAMPLES "/counters.csv", &a, err, sizeof err),
+    assert_int_equal(qms_config_load_csv(QMS_EXAMPLES "/services.csv", QMS_EXAMPLES "/counters.csv",
+                                         &a, err, sizeof err),
                      QMS_OK);
     assert_int_equal(qms_config_load_file(QMS_EXAMPLES "/center.json", &b, err, sizeof err),
                      QMS_OK);
@@ -188,35 +188,43 @@ static void test_config_errors(void **state)
     expect_bad("{", "not valid JSON");
     expect_bad("[]", "object");
     expect_bad("{\"name_vi\":\"X\",\"services\":[]}", "services");
-    expect_bad("{\"name_vi\":\"X\",\"services\":[{\"code\":\"A\",\"prefix\":\"A\",\"name_vi\":\"a\"}],"
-               "\"counters\":[{\"id\":1,\"services\":[\"ZZ\"]}]}",
-               "unknown service ZZ");
-    expect_bad("{\"name_vi\":\"X\",\"services\":[{\"code\":\"A\",\"prefix\":\"A\",\"name_vi\":\"a\"},"
-               "{\"code\":\"B\",\"prefix\":\"A\",\"name_vi\":\"b\"}],"
-               "\"counters\":[{\"id\":1,\"services\":[\"A\"]}]}",
-               "same prefix");
-    expect_bad("{\"name_vi\":\"X\",\"services\":[{\"code\":\"A\",\"prefix\":\"a\",\"name_vi\":\"a\"}],"
-               "\"counters\":[{\"id\":1,\"services\":[\"A\"]}]}",
-               "prefix");
-    expect_bad("{\"name_vi\":\"X\",\"hours\":[[\"08:00\",\"07:00\"]],\"services\":[{\"code\":\"A\","
-               "\"prefix\":\"A\",\"name_vi\":\"a\"}],\"counters\":[{\"id\":1,\"services\":[\"A\"]}]}",
-               "opening before closing");
+    expect_bad(
+        "{\"name_vi\":\"X\",\"services\":[{\"code\":\"A\",\"prefix\":\"A\",\"name_vi\":\"a\"}],"
+        "\"counters\":[{\"id\":1,\"services\":[\"ZZ\"]}]}",
+        "unknown service ZZ");
+    expect_bad(
+        "{\"name_vi\":\"X\",\"services\":[{\"code\":\"A\",\"prefix\":\"A\",\"name_vi\":\"a\"},"
+        "{\"code\":\"B\",\"prefix\":\"A\",\"name_vi\":\"b\"}],"
+        "\"counters\":[{\"id\":1,\"services\":[\"A\"]}]}",
+        "same prefix");
+    expect_bad(
+        "{\"name_vi\":\"X\",\"services\":[{\"code\":\"A\",\"prefix\":\"a\",\"name_vi\":\"a\"}],"
+        "\"counters\":[{\"id\":1,\"services\":[\"A\"]}]}",
+        "prefix");
+    expect_bad(
+        "{\"name_vi\":\"X\",\"hours\":[[\"08:00\",\"07:00\"]],\"services\":[{\"code\":\"A\","
+        "\"prefix\":\"A\",\"name_vi\":\"a\"}],\"counters\":[{\"id\":1,\"services\":[\"A\"]}]}",
+        "opening before closing");
     /* out-of-range and fractional numbers (found by the fuzzer: a float cast overflow) */
-    expect_bad("{\"name_vi\":\"X\",\"services\":[{\"code\":\"A\",\"prefix\":\"A\",\"name_vi\":\"a\","
-               "\"mean_service_s\":1e300}],\"counters\":[{\"id\":1,\"services\":[\"A\"]}]}",
-               "mean_service_s");
-    expect_bad("{\"name_vi\":\"X\",\"services\":[{\"code\":\"A\",\"range\":[1.5,9],\"name_vi\":\"a\"}],"
-               "\"counters\":[{\"id\":1,\"services\":[\"A\"]}]}",
-               "range");
-    expect_bad("{\"name_vi\":\"X\",\"rating_levels\":7,\"services\":[{\"code\":\"A\",\"prefix\":\"A\","
-               "\"name_vi\":\"a\"}],\"counters\":[{\"id\":1,\"services\":[\"A\"]}]}",
-               "rating_levels");
-    expect_bad("{\"name_vi\":\"X\",\"services\":[{\"code\":\"A\",\"prefix\":\"A\",\"name_vi\":\"a\"}],"
-               "\"counters\":[{\"id\":1,\"services\":[\"A\"]},{\"id\":1,\"services\":[\"A\"]}]}",
-               "counter 1 appears twice");
+    expect_bad(
+        "{\"name_vi\":\"X\",\"services\":[{\"code\":\"A\",\"prefix\":\"A\",\"name_vi\":\"a\","
+        "\"mean_service_s\":1e300}],\"counters\":[{\"id\":1,\"services\":[\"A\"]}]}",
+        "mean_service_s");
+    expect_bad(
+        "{\"name_vi\":\"X\",\"services\":[{\"code\":\"A\",\"range\":[1.5,9],\"name_vi\":\"a\"}],"
+        "\"counters\":[{\"id\":1,\"services\":[\"A\"]}]}",
+        "range");
+    expect_bad(
+        "{\"name_vi\":\"X\",\"rating_levels\":7,\"services\":[{\"code\":\"A\",\"prefix\":\"A\","
+        "\"name_vi\":\"a\"}],\"counters\":[{\"id\":1,\"services\":[\"A\"]}]}",
+        "rating_levels");
+    expect_bad(
+        "{\"name_vi\":\"X\",\"services\":[{\"code\":\"A\",\"prefix\":\"A\",\"name_vi\":\"a\"}],"
+        "\"counters\":[{\"id\":1,\"services\":[\"A\"]},{\"id\":1,\"services\":[\"A\"]}]}",
+        "counter 1 appears twice");
     /* the bus section */
 #define BUS_CFG(units)                                                                             \
-    "{\"name_vi\":\"X\",\"services\":[{\"code\":\"A\",\"prefix\":\"A\",\"name_vi\":\"a\"}],"        \
+    "{\"name_vi\":\"X\",\"services\":[{\"code\":\"A\",\"prefix\":\"A\",\"name_vi\":\"a\"}],"       \
     "\"counters\":[{\"id\":1,\"services\":[\"A\"]}],\"bus\":" units "}"
     expect_bad(BUS_CFG("{}"), "\"bus\" must be a list");
     expect_bad(BUS_CFG("[3]"), "bus unit 1 must be an object");
@@ -331,6 +339,19 @@ static void test_file_replace(void **state)
     qms_test_rmdir(dir);
 }
 
+/* qms_say: the error out-parameter, cut to its size, and nothing for NULL. */
+static void test_say(void **state)
+{
+    (void)state;
+    char b[8];
+    qms_say(b, sizeof b, "line %d: %s", 12, "bad time");
+    assert_string_equal(b, "line 12");
+    qms_say(NULL, 10, "x");
+    b[0] = 'z';
+    qms_say(b, 0, "x");
+    assert_int_equal(b[0], 'z');
+}
+
 static void test_hostport(void **state)
 {
     (void)state;
@@ -357,6 +378,7 @@ int main(void)
         cmocka_unit_test(test_config_alloc_failures),
         cmocka_unit_test(test_rating_text),
         cmocka_unit_test(test_file_replace),
+        cmocka_unit_test(test_say),
         cmocka_unit_test(test_hostport),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

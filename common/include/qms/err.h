@@ -4,6 +4,8 @@
 #ifndef QMS_ERR_H
 #define QMS_ERR_H
 
+#include <stddef.h>
+
 enum {
     QMS_OK = 0,
     QMS_ERR_NOMEM,            /* allocation failed */
@@ -34,5 +36,10 @@ const char *qms_err_code(int err);
 const char *qms_err_message(int err, const char *lang);
 /* Inverse of qms_err_code; returns QMS_ERR_PROTOCOL for an unknown code. */
 int qms_err_from_code(const char *code);
+
+/* Write a message for the caller into err (errlen bytes, always terminated;
+ * nothing when err is NULL or errlen 0): the error out-parameter of the
+ * parsers and loaders ("day-900.csv line 12: bad time"). */
+void qms_say(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif
