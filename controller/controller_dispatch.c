@@ -341,6 +341,12 @@ static int bad_response_topic(qms_ctl *c, const qms_mqtt_msg *msg)
 void ctl_on_message(void *ud, const qms_mqtt_msg *msg)
 {
     qms_ctl *c = ud;
+    /* the dashboard's requests obey the same reply rule as every request:
+     * checked here, before their handlers, so no path skips it */
+    if ((strcmp(msg->topic, ctl_topic(c, "alert/ack")) == 0 ||
+         strcmp(msg->topic, ctl_topic(c, "report")) == 0) &&
+        !msg->retained && bad_response_topic(c, msg))
+        return;
     if (ctl_alerts_on_message(c, msg) || ctl_report_on_message(c, msg))
         return;
     int counter = 0;

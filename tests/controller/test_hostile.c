@@ -117,6 +117,44 @@ static void test_reply_prefix(void **state)
     env_stop(&e);
 }
 
+/* The dashboard's requests (alert/ack, report) came in beside the dispatch
+ * and skipped its response-topic rule: a report page published on
+ * qms/<site>/call, an ack's reply on a request topic. Now they go through
+ * the same check: refused, logged, not executed. */
+static void test_reply_prefix_dashboard_ops(void **state)
+{
+    (void)state;
+    ctl_env e;
+    assert_int_equal(env_start(&e, NULL, NULL), 0);
+    collector all;
+    const char *const pats[] = {"qms/t1/#", NULL};
+    assert_int_equal(coll_start(&all, &e, "watch-all", pats), 0);
+    qms_mqtt *evil = env_client(&e, "evil");
+    assert_non_null(evil);
+    raw_request(evil, "qms/t1/report",
+                "{\"req\":\"ev-r1\",\"from\":\"2026-11-26\",\"to\":\"2026-11-26\","
+                "\"by\":\"service\"}",
+                "qms/t1/call");
+    raw_request(evil, "qms/t1/alert/ack", "{\"req\":\"ev-a1\",\"id\":\"x\",\"who\":\"evil\"}",
+                "qms/t1/ticket/take");
+    raw_request(evil, "qms/t1/report", "{\"req\":\"ev-r2\",\"by\":\"service\"}", "qms/t1/reply/+");
+    assert_int_equal(wait_log(&e, evil, "response topic", 3), 3);
+    /* a proper one is still answered */
+    raw_request(evil, "qms/t1/alert/ack", "{\"req\":\"ok-a1\",\"id\":\"x\",\"who\":\"m\"}",
+                "qms/t1/reply/evil/ack");
+    assert_true(coll_wait(&all, 0, "qms/t1/reply/evil/ack", "ok-a1", QMS_TEST_WAIT_MS) >= 0);
+    coll_pump(&all, 300);
+    for (int i = 0; i < all.n; i++) {
+        if (strstr(all.v[i].payload, "ev-") && (strcmp(all.v[i].topic, "qms/t1/call") == 0 ||
+                                                strcmp(all.v[i].topic, "qms/t1/ticket/take") == 0 ||
+                                                strncmp(all.v[i].topic, "qms/t1/reply/", 13) == 0))
+            fail_msg("a dashboard op's reply went to %s: %s", all.v[i].topic, all.v[i].payload);
+    }
+    qms_mqtt_free(evil);
+    coll_stop(&all);
+    env_stop(&e);
+}
+
 /* Issue 9 #1: the controller read the whole socket before it committed or
  * answered anything, so a burst got no answer until all of it was read. Now
  * a turn of its loop reads at most 128 requests, then commits and answers.
@@ -186,6 +224,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reply_prefix),
+        cmocka_unit_test(test_reply_prefix_dashboard_ops),
         cmocka_unit_test(test_burst_answered_in_slices),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
