@@ -5,22 +5,13 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int bad(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return QMS_ERR_INVAL;
-}
+/* Say why in err and fail with QMS_ERR_INVAL. */
+#define bad(err, errlen, ...) (qms_say((err), (errlen), __VA_ARGS__), QMS_ERR_INVAL)
 
 void qms_conn_init(qms_conn *c)
 {
