@@ -5,13 +5,25 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* Say why in err and fail with QMS_ERR_INVAL. */
-#define bad(err, errlen, ...) (qms_say((err), (errlen), __VA_ARGS__), QMS_ERR_INVAL)
+static int bad(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int bad(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return QMS_ERR_INVAL;
+}
 
 void qms_conn_init(qms_conn *c)
 {
@@ -69,9 +81,9 @@ static int set_broker(qms_conn *c, const char *val, char *err, size_t errlen)
     return QMS_OK;
 }
 
-static const char *const names[] = {"broker",   "username", "password", "password-file",
-                                    "cafile",   "certfile", "keyfile",  "client",
-                                    "user",     "cert",     "key"};
+static const char *const names[] = {"broker", "username", "password", "password-file",
+                                    "cafile", "certfile", "keyfile",  "client",
+                                    "user",   "cert",     "key"};
 
 static int set_one(qms_conn *c, int i, const char *val, char *err, size_t errlen)
 {
@@ -111,7 +123,9 @@ int qms_conn_getopt(qms_conn *c, int val, const char *arg, char *err, size_t err
         return bad(err, errlen, "unknown option");
     if (i >= 8)
         fprintf(stderr, "note: --%s is deprecated, say --%s\n", names[i],
-                i == 8 ? "username" : i == 9 ? "certfile" : "keyfile");
+                i == 8   ? "username"
+                : i == 9 ? "certfile"
+                         : "keyfile");
     return set_one(c, i, arg, err, errlen) == QMS_OK ? QMS_OK : QMS_ERR_INVAL;
 }
 
@@ -140,8 +154,8 @@ static const char *jstr(const cJSON *o, const char *key, int *bad_type)
 
 int qms_conn_from_json(qms_conn *c, const cJSON *o, const char *base, char *err, size_t errlen)
 {
-    static const char *const keys[] = {"broker",   "username", "password", "password_file",
-                                       "cafile",   "certfile", "keyfile",  "client"};
+    static const char *const keys[] = {"broker", "username", "password", "password_file",
+                                       "cafile", "certfile", "keyfile",  "client"};
     if (!cJSON_IsObject(o))
         return bad(err, errlen, "not a JSON object");
     for (int i = 0; i < 8; i++) {
