@@ -125,14 +125,26 @@ async function caseStats(env) {
   if (drv.exitCode !== 0) fail(`qms-demo-driver exited ${drv.exitCode}`);
   await sleep(1500); /* the stats follow at most a second later */
   const page = await openDash(env, 'now');
-  const stats = retained(env.port, `qms/${env.site}/stats`);
-  await waitFor('the page to show the stats', () => page.evaluate((at) => document.body.dataset.statsAt === String(at), stats.at_ms));
-  const rows = await page.$$eval('#services tbody tr', (trs) => trs.map((tr) => ({
-    code: tr.dataset.code,
-    waiting: Number(tr.querySelector('.waiting').textContent),
-    served: Number(tr.querySelector('.served').textContent),
-    longest: tr.querySelector('.longest').textContent,
-  })));
+  /* The controller republishes its stats (a new at_ms) while we look: take
+   * the retained stats and the page's table in one go, until the page shows
+   * exactly that publication (a slow build may see several go by). */
+  let stats, rows;
+  await waitFor('the page to show the stats', async () => {
+    stats = retained(env.port, `qms/${env.site}/stats`);
+    const snap = await page.evaluate(() => ({
+      at: document.body.dataset.statsAt,
+      rows: [...document.querySelectorAll('#services tbody tr')].map((tr) => ({
+        code: tr.dataset.code,
+        waiting: Number(tr.querySelector('.waiting').textContent),
+        served: Number(tr.querySelector('.served').textContent),
+        longest: tr.querySelector('.longest').textContent,
+      })),
+    }));
+    rows = snap.rows;
+    /* the table's rows come with the retained config, which may arrive after
+     * the stats: wait for both */
+    return snap.at === String(stats.at_ms) && rows.length === stats.services.length;
+  }, 60000);
   if (rows.length !== stats.services.length) fail(`page has ${rows.length} services, stats ${stats.services.length}`);
   let served = 0;
   for (const s of stats.services) {
