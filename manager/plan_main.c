@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #ifndef QMS_VERSION
 #define QMS_VERSION "0.0.0"
@@ -179,20 +178,8 @@ int main(int argc, char **argv)
         status = 1;
         goto done;
     }
-    struct stat sb;
-    if (out && strcmp(out, "-") != 0 && stat(out, &sb) == 0 && !S_ISREG(sb.st_mode)) {
-        /* a device or a pipe (/dev/stdout, a FIFO): written straight, never
-         * replaced by a file renamed over it */
-        FILE *f = fopen(out, "w");
-        int wrc = f ? qms_plan_write_csv(p, c, f) : QMS_ERR_IO;
-        if (f && fclose(f) != 0)
-            wrc = QMS_ERR_IO;
-        if (wrc != QMS_OK) {
-            fprintf(stderr, "qms-plan: cannot write %s: %s\n", out, strerror(errno));
-            status = 1;
-            goto done;
-        }
-    } else if (out && strcmp(out, "-") != 0) {
+    if (out && strcmp(out, "-") != 0) {
+        /* a device or pipe (/dev/stdout) is written in place (qms/file.h) */
         void *ctx[2] = {p, c};
         if (qms_file_replace(out, write_plan, ctx) != QMS_OK) {
             fprintf(stderr, "qms-plan: cannot write %s: %s\n", out, strerror(errno));

@@ -4,13 +4,12 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
-int qms_file_replace(const char *path, qms_file_writer write, void *ctx)
+/* Create or truncate path and write it through write(f, ctx). */
+static int write_file(const char *path, qms_file_writer write, void *ctx)
 {
-    char tmp[4096 + 8];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return QMS_ERR_INVAL;
-    FILE *f = fopen(tmp, "wb");
+    FILE *f = fopen(path, "wb");
     if (!f)
         return QMS_ERR_IO;
     int rc = write(f, ctx);
@@ -18,6 +17,18 @@ int qms_file_replace(const char *path, qms_file_writer write, void *ctx)
         rc = QMS_ERR_IO;
     if (fclose(f) != 0 && !rc)
         rc = QMS_ERR_IO;
+    return rc;
+}
+
+int qms_file_replace(const char *path, qms_file_writer write, void *ctx)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+        return write_file(path, write, ctx); /* a device: renaming would replace it */
+    char tmp[4096 + 8];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return QMS_ERR_INVAL;
+    int rc = write_file(tmp, write, ctx);
     if (!rc && rename(tmp, path) != 0)
         rc = QMS_ERR_IO;
     if (rc) {

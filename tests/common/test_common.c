@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -339,6 +340,31 @@ static void test_file_replace(void **state)
     qms_test_rmdir(dir);
 }
 
+/* A path that is not a regular file (a pipe, /dev/null, /dev/stdout) is
+ * written in place, never renamed over: "--out /dev/null" must not replace
+ * the device with a file. */
+static void test_file_replace_device(void **state)
+{
+    (void)state;
+    char dir[512], fifo[600], tmp[700];
+    assert_int_equal(qms_test_tmpdir(dir, sizeof dir, "fifo"), 0);
+    snprintf(fifo, sizeof fifo, "%s/pipe", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", fifo);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    int rd = open(fifo, O_RDONLY | O_NONBLOCK);
+    assert_true(rd >= 0);
+    assert_int_equal(qms_file_replace_data(fifo, "through", 7), QMS_OK);
+    struct stat st;
+    assert_int_equal(stat(fifo, &st), 0);
+    assert_true(S_ISFIFO(st.st_mode));
+    assert_int_equal(access(tmp, F_OK), -1);
+    char got[16] = {0};
+    assert_int_equal(read(rd, got, sizeof got - 1), 7);
+    assert_string_equal(got, "through");
+    close(rd);
+    qms_test_rmdir(dir);
+}
+
 /* qms_say: the error out-parameter, cut to its size, and nothing for NULL. */
 static void test_say(void **state)
 {
@@ -378,6 +404,7 @@ int main(void)
         cmocka_unit_test(test_config_alloc_failures),
         cmocka_unit_test(test_rating_text),
         cmocka_unit_test(test_file_replace),
+        cmocka_unit_test(test_file_replace_device),
         cmocka_unit_test(test_say),
         cmocka_unit_test(test_hostport),
     };

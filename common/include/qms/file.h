@@ -2,7 +2,9 @@
  * clips and the printer's NV state are read by other programs while they are
  * written: each goes to a temporary file beside its path ("<path>.tmp") and is
  * renamed over it only when complete, so a reader finds the old file or the
- * new one, never half of one. */
+ * new one, never half of one. A path that exists and is not a regular file
+ * (/dev/null, /dev/stdout, a pipe) is written in place instead, so an output
+ * option pointed at a device never replaces the device. */
 #ifndef QMS_FILE_H
 #define QMS_FILE_H
 
