@@ -31,7 +31,7 @@ typedef struct dec {
     int qr_module;
 } dec;
 
-static int fail(dec *d, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int fail(dec *d, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
