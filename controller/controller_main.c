@@ -602,7 +602,9 @@ int main(int argc, char **argv)
     qms_mqtt_set_callbacks(c->mqtt, ctl_on_message, ctl_on_connect, c);
     qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "ticket/take"), 1);
     qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "ticket/cancel"), 1);
-    qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "booking/+"), 1);
+    qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "booking/slots"), 1);
+    qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "booking/make"), 1);
+    qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "booking/cancel"), 1);
     qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "counter/+/cmd"), 1);
     qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "device/+/+/status"), 1);
     qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "alert/ack"), 1);
