@@ -307,15 +307,17 @@ static int write_acl(const prov *p)
             "\n"
             "# The citizen's booking page (anonymous, where a listener lets it in; these\n"
             "# topic lines come before any user line, so they are the anonymous client's):\n"
-            "# it may ask for slots, book and cancel, and read only the replies under\n"
+            "# it reads the center's config (services, hours), may ask for slots, book and\n"
+            "# cancel, and reads only the replies under\n"
             "# qms/<site>/reply/web/<its client id> (no device is named \"web\"). It cannot\n"
             "# read the booking requests, so nobody sees another citizen's CCCD number.\n"
             "# Devices do not book: docs/provision.md, \"Bookings\".\n"
+            "topic read qms/%s/config\n"
             "topic write qms/%s/booking/slots\n"
             "topic write qms/%s/booking/make\n"
             "topic write qms/%s/booking/cancel\n"
             "pattern read qms/%s/reply/web/%%c/#\n",
-            p->site, p->site, p->site, p->site, p->site, p->site, p->site);
+            p->site, p->site, p->site, p->site, p->site, p->site, p->site, p->site);
     for (int i = 0; i < p->ndev; i++)
         acl_for(f, p, &p->dev[i]);
     fclose(f);
