@@ -227,8 +227,9 @@ static void acl_for(FILE *f, const prov *p, const device *d)
     if (!strcmp(d->role, "controller")) {
         /* requests, and every device's status (alerts: a device offline, a
          * printer out of paper) */
-        static const char *const rd[] = {"ticket/take",   "ticket/cancel", "counter/+/cmd",
-                                         "alert/ack",     "report",        "device/+/+/status"};
+        static const char *const rd[] = {"ticket/take",    "ticket/cancel",  "counter/+/cmd",
+                                         "alert/ack",      "report",         "device/+/+/status",
+                                         "booking/slots",  "booking/make",   "booking/cancel"};
         static const char *const wr[] = {
             "config",          "call",  "calls/recent", "counter/+/state", "counter/+/queue",
             "stats",           "stats/hourly", "alerts", "alert/event",     "ticket/+/status",
@@ -302,8 +303,21 @@ static int write_acl(const prov *p)
             "# The citizen's ticket page (anonymous, where a listener lets it in) reads\n"
             "# one ticket's status: the one whose token is its client id. A pattern, not\n"
             "# \"ticket/+/status\", which would let anyone subscribe to every ticket.\n"
-            "pattern read qms/%s/ticket/%%c/status\n",
-            p->site, p->site, p->site);
+            "pattern read qms/%s/ticket/%%c/status\n"
+            "\n"
+            "# The citizen's booking page (anonymous, where a listener lets it in; these\n"
+            "# topic lines come before any user line, so they are the anonymous client's):\n"
+            "# it reads the center's config (services, hours), may ask for slots, book and\n"
+            "# cancel, and reads only the replies under\n"
+            "# qms/<site>/reply/web/<its client id> (no device is named \"web\"). It cannot\n"
+            "# read the booking requests, so nobody sees another citizen's CCCD number.\n"
+            "# Devices do not book: docs/provision.md, \"Bookings\".\n"
+            "topic read qms/%s/config\n"
+            "topic write qms/%s/booking/slots\n"
+            "topic write qms/%s/booking/make\n"
+            "topic write qms/%s/booking/cancel\n"
+            "pattern read qms/%s/reply/web/%%c/#\n",
+            p->site, p->site, p->site, p->site, p->site, p->site, p->site, p->site);
     for (int i = 0; i < p->ndev; i++)
         acl_for(f, p, &p->dev[i]);
     fclose(f);

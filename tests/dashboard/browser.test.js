@@ -5,7 +5,7 @@
  * (qms-demo-driver), a real kiosk printing to the virtual printer.
  *
  *   node browser.test.js <build dir> <source dir> <case>
- *   case: stats | alert | ticket | shots (screenshots into docs/img/)
+ *   case: stats | alert | ticket | book | shots (screenshots into docs/img/)
  *
  * Oracles the pages did not make: the controller's retained stats read by an
  * outside client (mosquitto_sub), a device's last will made by killing an
@@ -308,9 +308,82 @@ async function caseShots(env) {
   await caseTicket(env);
 }
 
+/* The citizen's booking page (book.html): the form in vi and en, a CCCD
+ * number that is not 12 digits refused on the page, a booking made; its QR
+ * read from a screenshot by zbarimg is the code the page shows, and an
+ * outside client (mosquitto_rr) hears the controller know that code (a
+ * check-in today is refused as appt_wrong_day: the booking is for tomorrow,
+ * not unknown). The same citizen booking the same service again gets the
+ * controller's words on the page. Screenshots: docs/img/book-*.png with
+ * QMS_SHOTS. */
+async function caseBook(env) {
+  const shots = process.env.QMS_SHOTS || tmp;
+  const open = async (lang) => {
+    const page = await env.browser.newPage();
+    await page.setViewport({ width: 480, height: 1100 });
+    page.on('pageerror', (e) => log('page error:', e.message));
+    await page.goto(`http://127.0.0.1:${env.ws}/book.html#s=${env.site}&lang=${lang}`);
+    await page.waitForFunction(() => document.body.dataset.ready === '1', { timeout: 20000 });
+    await page.evaluate(() => { const d = document.getElementById('day'); d.selectedIndex = 1; d.dispatchEvent(new Event('change')); });
+    await page.waitForSelector('#slots button.slot:not([disabled])', { timeout: 20000 });
+    return page;
+  };
+  const page = await open('vi');
+  const charset = await page.evaluate(() => document.characterSet);
+  if (charset !== 'UTF-8') fail(`book.html charset ${charset}`);
+  const firstSlot = await page.$eval('#slots button.slot', (b) => b.textContent);
+  if (!/^07:30 \(\d+\)$/.test(firstSlot)) fail(`first slot "${firstSlot}"`);
+  await page.click('#slots button.slot:nth-child(4)');
+  await page.type('#cccd', '12345');
+  await page.evaluate(() => document.getElementById('form').requestSubmit());
+  const err = await page.$eval('#error', (e) => e.textContent);
+  if (!err.includes('12 chữ số')) fail(`a short CCCD number: "${err}"`);
+  await page.screenshot({ path: path.join(shots, 'book-form-vi.png') });
+  await page.$eval('#cccd', (e) => { e.value = ''; });
+  await page.type('#cccd', '001099012345');
+  await page.evaluate(() => document.getElementById('form').requestSubmit());
+  await page.waitForFunction(() => document.body.dataset.result, { timeout: 20000 });
+  const result = await page.evaluate(() => document.body.dataset.result);
+  if (result !== 'booked') fail(`booking: ${result} ${await page.$eval('#error', (e) => e.textContent)}`);
+  const shown = await page.$eval('#code', (e) => e.textContent);
+  const details = await page.$eval('#details', (e) => e.textContent);
+  if (!/^[A-Z0-9]{4}-[A-Z0-9]{4}$/.test(shown)) fail(`code shown "${shown}"`);
+  if (!details.includes('09:00')) fail(`details "${details}"`);
+  const donePng = path.join(shots, 'book-done-vi.png');
+  await page.screenshot({ path: donePng, fullPage: true });
+  const qr = execFileSync('zbarimg', ['-q', '--raw', donePng], { encoding: 'utf8' }).trim();
+  if (qr !== shown.replace('-', '')) fail(`QR says "${qr}", the page "${shown}"`);
+  const out = execFileSync('mosquitto_rr', ['-V', '5', '-h', '127.0.0.1', '-p', String(env.port), '-i', 'rr-book',
+    '-t', `qms/${env.site}/ticket/take`, '-e', `qms/${env.site}/reply/rr-book`, '-W', '10',
+    '-m', JSON.stringify({ req: 'rr-1', appointment: qr })], { encoding: 'utf8' });
+  if (!out.includes('"appt_wrong_day"')) fail(`check-in of the booked code today: ${out}`);
+  log(`book: code ${shown}, QR ${qr}, controller: ${JSON.parse(out).error}`);
+  await page.close();
+  /* English; the same citizen, the same service and day again: refused in words */
+  const en = await open('en');
+  const title = await en.$eval('h1', (e) => e.textContent);
+  if (title !== 'Book an appointment') fail(`en title "${title}"`);
+  await en.click('#slots button.slot:nth-child(6)');
+  await en.type('#cccd', '001099012345');
+  await en.evaluate(() => document.getElementById('form').requestSubmit());
+  await en.waitForFunction(() => document.body.dataset.result, { timeout: 20000 });
+  const r2 = await en.evaluate(() => document.body.dataset.result);
+  const e2 = await en.$eval('#error', (e) => e.textContent);
+  if (r2 !== 'booking_same_service' || !e2.includes('already have a booking')) fail(`second booking: ${r2} "${e2}"`);
+  await en.screenshot({ path: path.join(shots, 'book-refused-en.png') });
+  await en.$eval('#cccd', (e) => { e.value = ''; });
+  await en.type('#cccd', '079188000777');
+  await en.evaluate(() => document.getElementById('form').requestSubmit());
+  await en.waitForFunction(() => document.body.dataset.result === 'booked', { timeout: 20000 });
+  await en.screenshot({ path: path.join(shots, 'book-done-en.png'), fullPage: true });
+  const qr2 = execFileSync('zbarimg', ['-q', '--raw', path.join(shots, 'book-done-en.png')], { encoding: 'utf8' }).trim();
+  const shown2 = await en.$eval('#code', (e) => e.textContent);
+  if (qr2 !== shown2.replace('-', '') || qr2 === qr) fail(`second QR "${qr2}", page "${shown2}"`);
+}
+
 (async () => {
-  const cases = { stats: caseStats, alert: caseAlert, ticket: caseTicket, shots: caseShots };
-  if (!cases[which]) { console.error('usage: browser.test.js BUILD SRC stats|alert|ticket|shots'); process.exit(2); }
+  const cases = { stats: caseStats, alert: caseAlert, ticket: caseTicket, shots: caseShots, book: caseBook };
+  if (!cases[which]) { console.error('usage: browser.test.js BUILD SRC stats|alert|ticket|shots|book'); process.exit(2); }
   let env = null;
   let code = 0;
   try {

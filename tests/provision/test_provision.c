@@ -142,6 +142,9 @@ static void test_kiosk(void **state)
     assert_true(writes("kiosk-k1", "ticket/take", "controller"));
     assert_true(writes("kiosk-k1", "ticket/cancel", "controller"));
     assert_false(writes("kiosk-k1", "counter/3/cmd", "controller"));
+    /* bookings are the citizen's (the web page), not a hall device's */
+    assert_false(writes("kiosk-k1", "booking/make", "controller"));
+    assert_false(writes("kiosk-k1", "booking/cancel", "controller"));
     assert_true(writes("kiosk-k1", "device/kiosk/k1/status", "dashboard"));
     assert_false(writes("kiosk-k1", "device/kiosk/k2/status", "dashboard"));
 }
