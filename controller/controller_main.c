@@ -366,6 +366,8 @@ static void status_json(qms_ctl *c)
              QMS_VERSION, (long)getpid(), (long long)c->started_ms, (long long)c->anchor_wall_ms,
              (long long)anchor_real_ms, clock_speed);
     qms_mqtt_set_status(c->mqtt, buf);
+    if (c->mqtt_cmd)
+        qms_mqtt_set_status(c->mqtt_cmd, buf); /* the same topic: its will says offline too */
 }
 
 static void *cjson_malloc(size_t n)
@@ -593,7 +595,22 @@ int main(int argc, char **argv)
     qms_mqtt_set_callbacks(c->mqtt, ctl_on_message, ctl_on_connect, c);
     qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "ticket/take"), 1);
     qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "ticket/cancel"), 1);
-    qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "counter/+/cmd"), 1);
+    /* the counters' commands on a session of their own (same user, same
+     * status topic and will): the broker queues per session, so a burst of
+     * takes does not hold a clerk's "next" back */
+    if (snprintf(c->cmd_client_id, sizeof c->cmd_client_id, "%.120s-cmd", c->client_id) >=
+        (int)sizeof c->cmd_client_id) {
+        QMS_ERROR("site name too long for a client id: %s", c->site);
+        return 2;
+    }
+    qms_mqtt_opts co = *mo;
+    co.client_id = c->cmd_client_id;
+    if (qms_mqtt_new(&co, &c->mqtt_cmd)) {
+        QMS_ERROR("cannot set up the MQTT session for counter commands");
+        return 1;
+    }
+    qms_mqtt_set_callbacks(c->mqtt_cmd, ctl_on_cmd_message, NULL, c);
+    qms_mqtt_subscribe(c->mqtt_cmd, ctl_topic(c, "counter/+/cmd"), 1);
     qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "device/+/+/status"), 1);
     qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "alert/ack"), 1);
     qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "report"), 1);
@@ -615,11 +632,12 @@ int main(int argc, char **argv)
         short ev;
         int dummy, busy = 0;
         int mfd = qms_mqtt_pollfd(c->mqtt, &ev, &dummy);
-        if (qms_mqtt_more(c->mqtt)) {
+        int mcfd = qms_mqtt_pollfd(c->mqtt_cmd, &ev, &dummy);
+        if (qms_mqtt_more(c->mqtt) || qms_mqtt_more(c->mqtt_cmd)) {
             busy = 1;
-        } else if (mfd >= 0) {
-            struct pollfd pin = {.fd = mfd, .events = POLLIN};
-            busy = poll(&pin, 1, 0) > 0;
+        } else if (mfd >= 0 || mcfd >= 0) {
+            struct pollfd pin[2] = {{.fd = mfd, .events = POLLIN}, {.fd = mcfd, .events = POLLIN}};
+            busy = poll(pin, 2, 0) > 0;
         }
         check_clock(c);
         ctl_timers(c, busy);
@@ -649,9 +667,12 @@ int main(int argc, char **argv)
             if (qms_store_checkpoint(c->store))
                 QMS_WARN("store: checkpoint failed (the log stays; tried again later)");
         }
-        short events;
-        int sleep_ms;
+        short events, cevents;
+        int sleep_ms, csleep_ms;
         int fd = qms_mqtt_pollfd(c->mqtt, &events, &sleep_ms);
+        int cfd = qms_mqtt_pollfd(c->mqtt_cmd, &cevents, &csleep_ms);
+        if (csleep_ms < sleep_ms)
+            sleep_ms = csleep_ms;
         int t = ctl_next_timer_ms(c);
         if (t < sleep_ms)
             sleep_ms = t;
@@ -660,11 +681,14 @@ int main(int argc, char **argv)
             if (wait < sleep_ms)
                 sleep_ms = wait < 0 ? 0 : (int)wait;
         }
-        int more = qms_mqtt_more(c->mqtt); /* the last read stopped at CTL_READ_MAX */
-        if (more)
+        /* the last read stopped at CTL_READ_MAX */
+        int more = qms_mqtt_more(c->mqtt), cmore = qms_mqtt_more(c->mqtt_cmd);
+        if (more || cmore)
             sleep_ms = 0;
-        struct pollfd p[2] = {{.fd = sig_pipe[0], .events = POLLIN}, {.fd = fd, .events = events}};
-        int n = poll(p, fd >= 0 ? 2 : 1, sleep_ms);
+        struct pollfd p[3] = {{.fd = sig_pipe[0], .events = POLLIN},
+                              {.fd = fd, .events = events},
+                              {.fd = cfd, .events = cevents}};
+        int n = poll(p, 3, sleep_ms); /* a negative fd is left out by poll */
         if (n < 0 && errno != EINTR) {
             QMS_ERROR("poll: %s", strerror(errno));
             exit_code = 1;
@@ -676,16 +700,23 @@ int main(int argc, char **argv)
             }
         }
         short rev = n > 0 && fd >= 0 ? p[1].revents : 0;
+        short crev = n > 0 && cfd >= 0 ? p[2].revents : 0;
         if (more && fd >= 0)
             rev |= POLLIN;
-        if (rev & POLLIN)
+        if (cmore && cfd >= 0)
+            crev |= POLLIN;
+        if ((rev | crev) & POLLIN)
             last_in_ms = qms_mono_ms();
         check_disk(c); /* right before the requests are read */
+        /* the counters first: a clerk's command is in this turn's batch even
+         * when the kiosks' session has a backlog */
+        qms_mqtt_io(c->mqtt_cmd, crev);
         qms_mqtt_io(c->mqtt, rev);
     }
     if (!exit_code && ctl_flush(c))
         exit_code = 1;
     /* the last replies (or the db_error answers) must leave before we do */
+    qms_mqtt_drain(c->mqtt_cmd, 1000);
     qms_mqtt_drain(c->mqtt, 2000);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -697,6 +728,7 @@ int main(int argc, char **argv)
              (unsigned long long)c->ndup, (unsigned long long)c->ncommits, c->max_batch,
              ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
              ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
+    qms_mqtt_free(c->mqtt_cmd);
     qms_mqtt_free(c->mqtt);
     qms_mqtt_lib_cleanup();
     ctl_alerts_free(c);
