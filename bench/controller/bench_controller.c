@@ -3,7 +3,9 @@
  * concurrent MQTT clients, and a display subscriber.
  *
  *   bench_controller [--kiosks N] [--counters M] [--seconds S] [--paced K] [--dir DIR]
- *                    [--cases paced,load,burst]
+ *                    [--cases paced,load,burst] [--controller PATH]
+ * (--controller: another qms-controller binary, e.g. an older build, for an
+ * A/B on the same machine state)
  *
  * Prints JSON lines:
  *   floor_echo    the broker's own request/reply round trip to a trivial echo
@@ -53,10 +55,19 @@
 
 static int port;
 static char dir[512];
+/* the children, stopped when the bench dies (an old controller that froze
+ * must not stay behind at 100 % CPU) */
+static _Atomic pid_t child_broker, child_ctl;
 
 static void die(const char *what)
 {
     fprintf(stderr, "bench_controller: %s\n", what);
+    pid_t p = child_ctl;
+    if (p > 0)
+        kill(p, SIGKILL);
+    p = child_broker;
+    if (p > 0)
+        kill(p, SIGTERM);
     exit(1);
 }
 
@@ -466,6 +477,7 @@ static long log_commits(const char *log)
 static pid_t start_controller(char *const argv[], const char *log)
 {
     pid_t pid = spawn(argv, log);
+    child_ctl = pid;
     qms_mqtt *probe = client("bench-probe-start");
     char *reply = NULL;
     for (int i = 0; i < 50 && !reply; i++)
@@ -718,6 +730,7 @@ int main(int argc, char **argv)
     int paced = 1000;
     const char *dir_arg = ".";
     const char *cases = "paced,load,burst";
+    char *ctl_bin = QMS_BIN_DIR "/qms-controller";
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--kiosks") && i + 1 < argc)
             nkiosks = atoi(argv[++i]);
@@ -731,9 +744,12 @@ int main(int argc, char **argv)
             dir_arg = argv[++i];
         else if (!strcmp(argv[i], "--cases") && i + 1 < argc)
             cases = argv[++i];
+        else if (!strcmp(argv[i], "--controller") && i + 1 < argc)
+            ctl_bin = argv[++i];
         else {
             fprintf(stderr, "usage: bench_controller [--kiosks N] [--counters M] [--seconds S]"
-                            " [--paced K] [--dir DIR] [--cases paced,load,burst]\n");
+                            " [--paced K] [--dir DIR] [--cases paced,load,burst]"
+                            " [--controller PATH]\n");
             return 2;
         }
     }
@@ -780,6 +796,7 @@ int main(int argc, char **argv)
     write_text(conf, text);
     char *bargv[] = {"/usr/sbin/mosquitto", "-c", conf, NULL};
     pid_t broker = spawn(bargv, blog);
+    child_broker = broker;
     for (int i = 0; i < 250 && !port_open(port); i++)
         poll(NULL, 0, 20);
     if (!port_open(port))
@@ -803,7 +820,7 @@ int main(int argc, char **argv)
     free(cj);
     char broker_arg[32];
     snprintf(broker_arg, sizeof broker_arg, "127.0.0.1:%d", port);
-    char *cargv[] = {QMS_BIN_DIR "/qms-controller",
+    char *cargv[] = {ctl_bin,
                      "--config",
                      cfg,
                      "--db",
