@@ -113,6 +113,7 @@ void ctl_batch_add_reply(qms_ctl *c, const qms_mqtt_msg *msg, char *body, const 
     }
     p->body = body;
     p->key = key ? qms_strdup(key) : NULL;
+    p->via = c->via ? c->via : c->mqtt;
     if (!p->topic) {
         qms_free(p->corr);
         qms_free(p->body);
@@ -165,6 +166,6 @@ void ctl_batch_send_replies(qms_ctl *c)
     for (int i = 0; i < c->npend; i++) {
         ctl_pending *p = &c->pend[i];
         qms_mqtt_msg req = {.response_topic = p->topic, .corr = p->corr, .corr_len = p->corr_len};
-        qms_mqtt_reply(c->mqtt, &req, p->body, strlen(p->body));
+        qms_mqtt_reply(p->via, &req, p->body, strlen(p->body));
     }
 }

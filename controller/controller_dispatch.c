@@ -371,6 +371,15 @@ static int bad_response_topic(qms_ctl *c, const qms_mqtt_msg *msg)
     return 1;
 }
 
+/* The counters' session: the same handling, the reply on the same session. */
+void ctl_on_cmd_message(void *ud, const qms_mqtt_msg *msg)
+{
+    qms_ctl *c = ud;
+    c->via = c->mqtt_cmd;
+    ctl_on_message(ud, msg);
+    c->via = NULL;
+}
+
 void ctl_on_message(void *ud, const qms_mqtt_msg *msg)
 {
     qms_ctl *c = ud;

@@ -370,7 +370,41 @@ static void status_json(qms_ctl *c)
              "\"clock\":{\"at_ms\":%lld,\"real_ms\":%lld,\"speed\":%g}}",
              QMS_VERSION, (long)getpid(), (long long)c->started_ms, (long long)c->anchor_wall_ms,
              (long long)anchor_real_ms, clock_speed);
+    /* the counters' session first: its "online" follows its subscription on
+     * the same link, so whoever sees it can send commands at once */
+    if (c->mqtt_cmd) {
+        qms_mqtt_set_status(c->mqtt_cmd, buf); /* the same topic: its will says offline too */
+        qms_mqtt_flush(c->mqtt_cmd);
+    }
     qms_mqtt_set_status(c->mqtt, buf);
+}
+
+/* The counters' commands on a session of their own (same user, same status
+ * topic and will): the broker queues per session, so a burst of takes does
+ * not hold a clerk's "next" back. Opened once the main session is up, so a
+ * broker that refuses us is reported once, by the main session. */
+static int open_cmd_session(qms_ctl *c)
+{
+    if (snprintf(c->cmd_client_id, sizeof c->cmd_client_id, "%.120s-cmd", c->client_id) >=
+        (int)sizeof c->cmd_client_id)
+        return QMS_ERR_INVAL;
+    qms_mqtt_opts co = c->mopts;
+    co.client_id = c->cmd_client_id;
+    if (qms_mqtt_new(&co, &c->mqtt_cmd))
+        return QMS_ERR_NOMEM;
+    qms_mqtt_set_callbacks(c->mqtt_cmd, ctl_on_cmd_message, NULL, c);
+    qms_mqtt_subscribe(c->mqtt_cmd, ctl_topic(c, "counter/+/cmd"), 1);
+    return QMS_OK;
+}
+
+/* The counters' session, or nothing while it is not open yet. */
+static int cmd_pollfd(qms_ctl *c, short *events, int *sleep_ms)
+{
+    if (c->mqtt_cmd)
+        return qms_mqtt_pollfd(c->mqtt_cmd, events, sleep_ms);
+    *events = 0;
+    *sleep_ms = 1000;
+    return -1;
 }
 
 static void *cjson_malloc(size_t n)
@@ -605,17 +639,26 @@ int main(int argc, char **argv)
     qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "booking/slots"), 1);
     qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "booking/make"), 1);
     qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "booking/cancel"), 1);
-    qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "counter/+/cmd"), 1);
     qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "device/+/+/status"), 1);
     qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "alert/ack"), 1);
     qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "report"), 1);
-    status_json(c);
     QMS_INFO("qms-controller %s started (broker %s:%d, store %s)", QMS_VERSION, host, port,
              c->db_path);
 
-    int exit_code = 0;
+    int exit_code = 0, status_said = 0;
     int64_t last_in_ms = qms_mono_ms(), ckpt_try_ms = 0;
     while (!c->stop) {
+        if (!c->mqtt_cmd && qms_mqtt_connected(c->mqtt) && open_cmd_session(c)) {
+            QMS_ERROR("cannot set up the MQTT session for counter commands");
+            exit_code = 1;
+            break;
+        }
+        /* "online" once both sessions are up (then each says it again on
+         * every reconnect) */
+        if (!status_said && c->mqtt_cmd && qms_mqtt_connected(c->mqtt_cmd)) {
+            status_json(c);
+            status_said = 1;
+        }
         if (c->reload) {
             c->reload = 0;
             ctl_flush(c); /* nothing half-done while the engine is swapped */
@@ -627,11 +670,12 @@ int main(int argc, char **argv)
         short ev;
         int dummy, busy = 0;
         int mfd = qms_mqtt_pollfd(c->mqtt, &ev, &dummy);
-        if (qms_mqtt_more(c->mqtt)) {
+        int mcfd = cmd_pollfd(c, &ev, &dummy);
+        if (qms_mqtt_more(c->mqtt) || (c->mqtt_cmd && qms_mqtt_more(c->mqtt_cmd))) {
             busy = 1;
-        } else if (mfd >= 0) {
-            struct pollfd pin = {.fd = mfd, .events = POLLIN};
-            busy = poll(&pin, 1, 0) > 0;
+        } else if (mfd >= 0 || mcfd >= 0) {
+            struct pollfd pin[2] = {{.fd = mfd, .events = POLLIN}, {.fd = mcfd, .events = POLLIN}};
+            busy = poll(pin, 2, 0) > 0;
         }
         check_clock(c);
         ctl_timers(c, busy);
@@ -661,9 +705,12 @@ int main(int argc, char **argv)
             if (qms_store_checkpoint(c->store))
                 QMS_WARN("store: checkpoint failed (the log stays; tried again later)");
         }
-        short events;
-        int sleep_ms;
+        short events, cevents;
+        int sleep_ms, csleep_ms;
         int fd = qms_mqtt_pollfd(c->mqtt, &events, &sleep_ms);
+        int cfd = cmd_pollfd(c, &cevents, &csleep_ms);
+        if (csleep_ms < sleep_ms)
+            sleep_ms = csleep_ms;
         int t = ctl_next_timer_ms(c);
         if (t < sleep_ms)
             sleep_ms = t;
@@ -672,11 +719,14 @@ int main(int argc, char **argv)
             if (wait < sleep_ms)
                 sleep_ms = wait < 0 ? 0 : (int)wait;
         }
-        int more = qms_mqtt_more(c->mqtt); /* the last read stopped at CTL_READ_MAX */
-        if (more)
+        /* the last read stopped at CTL_READ_MAX */
+        int more = qms_mqtt_more(c->mqtt), cmore = c->mqtt_cmd && qms_mqtt_more(c->mqtt_cmd);
+        if (more || cmore)
             sleep_ms = 0;
-        struct pollfd p[2] = {{.fd = sig_pipe[0], .events = POLLIN}, {.fd = fd, .events = events}};
-        int n = poll(p, fd >= 0 ? 2 : 1, sleep_ms);
+        struct pollfd p[3] = {{.fd = sig_pipe[0], .events = POLLIN},
+                              {.fd = fd, .events = events},
+                              {.fd = cfd, .events = cevents}};
+        int n = poll(p, 3, sleep_ms); /* a negative fd is left out by poll */
         if (n < 0 && errno != EINTR) {
             QMS_ERROR("poll: %s", strerror(errno));
             exit_code = 1;
@@ -688,16 +738,25 @@ int main(int argc, char **argv)
             }
         }
         short rev = n > 0 && fd >= 0 ? p[1].revents : 0;
+        short crev = n > 0 && cfd >= 0 ? p[2].revents : 0;
         if (more && fd >= 0)
             rev |= POLLIN;
-        if (rev & POLLIN)
+        if (cmore && cfd >= 0)
+            crev |= POLLIN;
+        if ((rev | crev) & POLLIN)
             last_in_ms = qms_mono_ms();
         check_disk(c); /* right before the requests are read */
+        /* the counters first: a clerk's command is in this turn's batch even
+         * when the kiosks' session has a backlog */
+        if (c->mqtt_cmd)
+            qms_mqtt_io(c->mqtt_cmd, crev);
         qms_mqtt_io(c->mqtt, rev);
     }
     if (!exit_code && ctl_flush(c))
         exit_code = 1;
     /* the last replies (or the db_error answers) must leave before we do */
+    if (c->mqtt_cmd)
+        qms_mqtt_drain(c->mqtt_cmd, 1000);
     qms_mqtt_drain(c->mqtt, 2000);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -709,6 +768,7 @@ int main(int argc, char **argv)
              (unsigned long long)c->ndup, (unsigned long long)c->ncommits, c->max_batch,
              ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
              ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
+    qms_mqtt_free(c->mqtt_cmd);
     qms_mqtt_free(c->mqtt);
     qms_mqtt_lib_cleanup();
     ctl_alerts_free(c);

@@ -208,6 +208,8 @@ int ctl_flush(qms_ctl *c)
         c->nevents = 0;
         ctl_batch_send_replies(c);
         qms_mqtt_flush(c->mqtt);
+        if (c->mqtt_cmd)
+            qms_mqtt_flush(c->mqtt_cmd);
         if (!c->fatal && qms_store_disk_full(c->store)) {
             /* the disk is full: stay up (status and queries need no write);
              * the loop reloads the last committed state, takes wait for room */
@@ -251,6 +253,8 @@ int ctl_flush(qms_ctl *c)
     }
     ctl_batch_clear(c);
     qms_mqtt_flush(c->mqtt);
+    if (c->mqtt_cmd)
+        qms_mqtt_flush(c->mqtt_cmd);
     return QMS_OK;
 }
 

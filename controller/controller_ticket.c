@@ -176,7 +176,10 @@ void ctl_tickets_run(qms_ctl *c)
     }
     /* after a commit (something changed) at most every 200 ms, else every 10 s
      * (expected waits move with time) */
-    if (!force && !(c->ncommits != c->tk_commits && mono - c->tk_last_ms >= 200) &&
+    /* and never more than a fifth of the time: with thousands waiting a run
+     * costs tens of milliseconds, and requests must keep flowing */
+    if (!force && !(c->ncommits != c->tk_commits && mono - c->tk_last_ms >= 200 &&
+                    mono - c->tk_last_ms >= 5 * c->tk_cost_ms) &&
         mono < c->tk_next_ms)
         return;
     c->tk_commits = c->ncommits;
@@ -207,26 +210,47 @@ void ctl_tickets_run(qms_ctl *c)
     }
     for (int i = 0; i < n; i++)
         ahead[i] = -1;
+    /* today's ids ascend with the index; they are dense (one day's tickets
+     * numbered in turn), so a table maps an id to its index in O(1) */
+    int64_t id0 = n ? qms_engine_ticket_at(c->eng, 0)->id : 0;
+    int64_t span = n ? qms_engine_ticket_at(c->eng, n - 1)->id - id0 + 1 : 0;
+    int *index_of = span > 0 && span <= 4 * (int64_t)n + 1024
+                        ? qms_malloc((size_t)span * sizeof *index_of)
+                        : NULL;
+    if (index_of) {
+        for (int64_t k = 0; k < span; k++)
+            index_of[k] = -1;
+        for (int i = 0; i < n; i++)
+            index_of[qms_engine_ticket_at(c->eng, i)->id - id0] = i;
+    }
     for (int ci = 0; ci < c->cfg->ncounters; ci++) {
         int m = qms_engine_waiting_for_counter(c->eng, ci, ids, n);
         for (int p = 0; p < m && p < n; p++) {
-            /* ids are today's tickets in id order: find the index */
-            int lo = 0, hi = n - 1;
-            while (lo <= hi) {
-                int mid = lo + (hi - lo) / 2;
-                int64_t mid_id = qms_engine_ticket_at(c->eng, mid)->id;
-                if (mid_id == ids[p]) {
-                    if (ahead[mid] < 0 || p < ahead[mid])
-                        ahead[mid] = p;
-                    break;
+            int at = -1;
+            if (index_of) {
+                if (ids[p] >= id0 && ids[p] - id0 < span)
+                    at = index_of[ids[p] - id0];
+            } else {
+                /* ids are today's tickets in id order: find the index */
+                int lo = 0, hi = n - 1;
+                while (lo <= hi) {
+                    int mid = lo + (hi - lo) / 2;
+                    int64_t mid_id = qms_engine_ticket_at(c->eng, mid)->id;
+                    if (mid_id == ids[p]) {
+                        at = mid;
+                        break;
+                    }
+                    if (mid_id < ids[p])
+                        lo = mid + 1;
+                    else
+                        hi = mid - 1;
                 }
-                if (mid_id < ids[p])
-                    lo = mid + 1;
-                else
-                    hi = mid - 1;
             }
+            if (at >= 0 && (ahead[at] < 0 || p < ahead[at]))
+                ahead[at] = p;
         }
     }
+    qms_free(index_of);
     int sent = 0;
     for (int i = 0; i < n; i++) {
         const qms_ticket *t = qms_engine_ticket_at(c->eng, i);
@@ -248,6 +272,7 @@ void ctl_tickets_run(qms_ctl *c)
     qms_free(ids);
     if (sent)
         qms_mqtt_flush(c->mqtt);
+    c->tk_cost_ms = qms_mono_ms() - mono;
 }
 
 void ctl_ticket_free(qms_ctl *c)

@@ -39,6 +39,7 @@ typedef struct ctl_pending {
     int corr_len;
     char *body; /* reply JSON */
     char *key;  /* de-dup key (when the reply is remembered), for same-batch repeats */
+    qms_mqtt *via; /* the session the request came in on: the reply leaves on it */
 } ctl_pending;
 
 /* The last known state of a ticket today, to keep waiting counts per service
@@ -74,6 +75,12 @@ typedef struct qms_ctl {
     qms_engine *eng;
     qms_store *store;
     qms_mqtt *mqtt;
+    /* A second broker session for the counters' commands only: the broker
+     * keeps one queue per session, so a clerk's "next" never waits behind a
+     * burst of kiosk takes queued for the main session (issue 9). */
+    qms_mqtt *mqtt_cmd;
+    qms_mqtt *via; /* the session of the message being handled */
+    char cmd_client_id[160];
 
     /* the batch: everything done since the last commit */
     ctl_pending *pend;
@@ -126,6 +133,7 @@ typedef struct qms_ctl {
     int tk_connected;
     uint64_t tk_commits;
     int64_t tk_last_ms, tk_next_ms; /* monotonic */
+    int64_t tk_cost_ms;             /* how long the last run took */
 
     /* bookings (controller_booking.c) */
     struct ctl_booking *bk;
@@ -151,6 +159,8 @@ typedef struct qms_ctl {
 
 /* controller_dispatch.c */
 void ctl_on_message(void *ud, const qms_mqtt_msg *msg);
+/* The same for the counters' session (c->mqtt_cmd): replies leave on it. */
+void ctl_on_cmd_message(void *ud, const qms_mqtt_msg *msg);
 
 /* controller_batch.c */
 /* Hold a reply for after the commit (body is taken over); key is its de-dup

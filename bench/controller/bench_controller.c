@@ -3,6 +3,9 @@
  * concurrent MQTT clients, and a display subscriber.
  *
  *   bench_controller [--kiosks N] [--counters M] [--seconds S] [--paced K] [--dir DIR]
+ *                    [--cases paced,load,burst] [--controller PATH]
+ * (--controller: another qms-controller binary, e.g. an older build, for an
+ * A/B on the same machine state)
  *
  * Prints JSON lines:
  *   floor_echo    the broker's own request/reply round trip to a trivial echo
@@ -52,10 +55,19 @@
 
 static int port;
 static char dir[512];
+/* the children, stopped when the bench dies (an old controller that froze
+ * must not stay behind at 100 % CPU) */
+static _Atomic pid_t child_broker, child_ctl;
 
 static void die(const char *what)
 {
     fprintf(stderr, "bench_controller: %s\n", what);
+    pid_t p = child_ctl;
+    if (p > 0)
+        kill(p, SIGKILL);
+    p = child_broker;
+    if (p > 0)
+        kill(p, SIGTERM);
     exit(1);
 }
 
@@ -465,6 +477,7 @@ static long log_commits(const char *log)
 static pid_t start_controller(char *const argv[], const char *log)
 {
     pid_t pid = spawn(argv, log);
+    child_ctl = pid;
     qms_mqtt *probe = client("bench-probe-start");
     char *reply = NULL;
     for (int i = 0; i < 50 && !reply; i++)
@@ -475,6 +488,40 @@ static pid_t start_controller(char *const argv[], const char *log)
     qms_free(reply);
     qms_mqtt_free(probe);
     return pid;
+}
+
+/* ---- the broker's own message counts ($SYS, published every second) ---- */
+
+static atomic_long sys_pub_in, sys_pub_out;
+static atomic_int sys_stop;
+
+static void sys_msg(void *ud, const qms_mqtt_msg *msg)
+{
+    (void)ud;
+    char buf[32];
+    int n = msg->len < (int)sizeof buf - 1 ? msg->len : (int)sizeof buf - 1;
+    memcpy(buf, msg->payload, (size_t)(n > 0 ? n : 0));
+    buf[n > 0 ? n : 0] = 0;
+    if (strstr(msg->topic, "publish/messages/received"))
+        atomic_store(&sys_pub_in, atol(buf));
+    else if (strstr(msg->topic, "publish/messages/sent"))
+        atomic_store(&sys_pub_out, atol(buf));
+}
+
+static void *sys_main(void *arg)
+{
+    qms_mqtt *m = arg;
+    while (!atomic_load(&sys_stop))
+        qms_mqtt_loop(m, 10);
+    return NULL;
+}
+
+/* The broker's PUBLISH counts so far (in, out), as of its last $SYS update:
+ * both ends of a steady window lag by the same up-to-a-second. */
+static void sys_counts(long *in, long *out)
+{
+    *in = atomic_load(&sys_pub_in);
+    *out = atomic_load(&sys_pub_out);
 }
 
 /* ---- echo throughput at the load's concurrency ---- */
@@ -518,11 +565,14 @@ static double echo_load(int conc, double seconds)
     for (int k = 0; k < conc; k++)
         pthread_create(&th[k], NULL, echo_client_main, (void *)(intptr_t)k);
     poll(NULL, 0, 500);
+    long in0, out0, in1, out1;
+    sys_counts(&in0, &out0);
     int64_t t0 = qms_mono_ns();
     atomic_store(&measuring, 1);
     poll(NULL, 0, (int)(seconds * 1000));
     atomic_store(&measuring, 0);
     double el = (double)(qms_mono_ns() - t0) / 1e9;
+    sys_counts(&in1, &out1);
     atomic_store(&running, 0);
     for (int k = 0; k < conc; k++)
         pthread_join(th[k], NULL);
@@ -531,9 +581,12 @@ static double echo_load(int conc, double seconds)
     pthread_join(eth, NULL);
     qms_mqtt_free(resp);
     double rate = (double)atomic_load(&echo_ops) / el;
+    long eops = atomic_load(&echo_ops);
     printf("{\"bench\":\"controller\",\"case\":\"floor_echo_load\",\"clients\":%d,"
-           "\"seconds\":%.2f,\"echo_per_s\":%.0f}\n",
-           conc, el, rate);
+           "\"seconds\":%.2f,\"echo_per_s\":%.0f,\"broker_publishes_in_per_op\":%.2f,"
+           "\"broker_publishes_out_per_op\":%.2f}\n",
+           conc, el, rate, eops ? (double)(in1 - in0) / (double)eops : 0,
+           eops ? (double)(out1 - out0) / (double)eops : 0);
     fflush(stdout);
     return rate;
 }
@@ -676,6 +729,8 @@ int main(int argc, char **argv)
     double seconds = 5;
     int paced = 1000;
     const char *dir_arg = ".";
+    const char *cases = "paced,load,burst";
+    char *ctl_bin = QMS_BIN_DIR "/qms-controller";
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--kiosks") && i + 1 < argc)
             nkiosks = atoi(argv[++i]);
@@ -687,14 +742,22 @@ int main(int argc, char **argv)
             paced = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--dir") && i + 1 < argc)
             dir_arg = argv[++i];
+        else if (!strcmp(argv[i], "--cases") && i + 1 < argc)
+            cases = argv[++i];
+        else if (!strcmp(argv[i], "--controller") && i + 1 < argc)
+            ctl_bin = argv[++i];
         else {
             fprintf(stderr, "usage: bench_controller [--kiosks N] [--counters M] [--seconds S]"
-                            " [--paced K] [--dir DIR]\n");
+                            " [--paced K] [--dir DIR] [--cases paced,load,burst]"
+                            " [--controller PATH]\n");
             return 2;
         }
     }
     if (nkiosks < 1 || ncounters < 1 || ncounters > 256 || seconds <= 0)
         die("bad arguments");
+    int do_load = strstr(cases, "load") != NULL, do_burst = strstr(cases, "burst") != NULL;
+    if (!strstr(cases, "paced"))
+        paced = 0;
     qms_log_init("bench_controller", QMS_LOG_ERROR);
     signal(SIGPIPE, SIG_IGN);
     snprintf(dir, sizeof dir, "%s/bench-controller-XXXXXX", dir_arg);
@@ -727,23 +790,29 @@ int main(int argc, char **argv)
     char text[3072];
     snprintf(text, sizeof text,
              "listener %d 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\n"
-             "persistence false\n%s"
+             "persistence false\nsys_interval 1\n%s"
              "log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n",
              port, limits);
     write_text(conf, text);
     char *bargv[] = {"/usr/sbin/mosquitto", "-c", conf, NULL};
     pid_t broker = spawn(bargv, blog);
+    child_broker = broker;
     for (int i = 0; i < 250 && !port_open(port); i++)
         poll(NULL, 0, 20);
     if (!port_open(port))
         die("mosquitto did not start");
     qms_mqtt_lib_init();
+    qms_mqtt *sysm = client("bench-sys");
+    qms_mqtt_set_callbacks(sysm, sys_msg, NULL, NULL);
+    qms_mqtt_subscribe(sysm, "$SYS/broker/publish/messages/+", 0);
+    pthread_t systh;
+    pthread_create(&systh, NULL, sys_main, sysm);
 
     double echo_p99, commit_p99;
     floor_echo(2000, &echo_p99);
     floor_commit(2000, &commit_p99);
     /* the same concurrency as the load case: kiosks + counters */
-    double echo_rate = echo_load(nkiosks + ncounters, seconds);
+    double echo_rate = do_load ? echo_load(nkiosks + ncounters, seconds) : 0;
 
     /* the controller */
     char *cj = center_json(ncounters);
@@ -751,7 +820,7 @@ int main(int argc, char **argv)
     free(cj);
     char broker_arg[32];
     snprintf(broker_arg, sizeof broker_arg, "127.0.0.1:%d", port);
-    char *cargv[] = {QMS_BIN_DIR "/qms-controller",
+    char *cargv[] = {ctl_bin,
                      "--config",
                      cfg,
                      "--db",
@@ -813,58 +882,73 @@ int main(int argc, char **argv)
     qms_mqtt_free(probe);
 
     /* load: everyone at once */
-    atomic_store(&running, 1);
-    pthread_t *th = calloc((size_t)(nkiosks + ncounters), sizeof *th);
-    for (int c = 1; c <= ncounters; c++)
-        pthread_create(&th[nkiosks + c - 1], NULL, counter_main, (void *)(intptr_t)c);
-    for (int k = 0; k < nkiosks; k++)
-        pthread_create(&th[k], NULL, kiosk_main, (void *)(intptr_t)k);
-    poll(NULL, 0, 500); /* connect and warm up */
-    long commits0 = -1;
-    (void)commits0;
-    double cpu_ctl0 = proc_cpu_s(ctl), cpu_brk0 = proc_cpu_s(broker), cpu_cli0 = self_cpu_s();
-    int64_t t0 = qms_mono_ns();
-    atomic_store(&measuring, 1);
-    poll(NULL, 0, (int)(seconds * 1000));
-    atomic_store(&measuring, 0);
-    double el = (double)(qms_mono_ns() - t0) / 1e9;
-    double cpu_ctl = proc_cpu_s(ctl) - cpu_ctl0, cpu_brk = proc_cpu_s(broker) - cpu_brk0,
-           cpu_cli = self_cpu_s() - cpu_cli0;
-    atomic_store(&running, 0);
-    pthread_mutex_lock(&tok_mu);
-    pthread_cond_broadcast(&tok_cv);
-    pthread_mutex_unlock(&tok_mu);
-    for (int i = 0; i < nkiosks + ncounters; i++)
-        pthread_join(th[i], NULL);
+    if (do_load) {
+        atomic_store(&running, 1);
+        pthread_t *th = calloc((size_t)(nkiosks + ncounters), sizeof *th);
+        for (int c = 1; c <= ncounters; c++)
+            pthread_create(&th[nkiosks + c - 1], NULL, counter_main, (void *)(intptr_t)c);
+        for (int k = 0; k < nkiosks; k++)
+            pthread_create(&th[k], NULL, kiosk_main, (void *)(intptr_t)k);
+        poll(NULL, 0, 500); /* connect and warm up */
+        long commits0 = -1;
+        (void)commits0;
+        double cpu_ctl0 = proc_cpu_s(ctl), cpu_brk0 = proc_cpu_s(broker), cpu_cli0 = self_cpu_s();
+        long in0, out0, in1, out1;
+        sys_counts(&in0, &out0);
+        int64_t t0 = qms_mono_ns();
+        atomic_store(&measuring, 1);
+        poll(NULL, 0, (int)(seconds * 1000));
+        atomic_store(&measuring, 0);
+        double el = (double)(qms_mono_ns() - t0) / 1e9;
+        sys_counts(&in1, &out1);
+        double cpu_ctl = proc_cpu_s(ctl) - cpu_ctl0, cpu_brk = proc_cpu_s(broker) - cpu_brk0,
+               cpu_cli = self_cpu_s() - cpu_cli0;
+        atomic_store(&running, 0);
+        pthread_mutex_lock(&tok_mu);
+        pthread_cond_broadcast(&tok_cv);
+        pthread_mutex_unlock(&tok_mu);
+        for (int i = 0; i < nkiosks + ncounters; i++)
+            pthread_join(th[i], NULL);
+        stop(ctl);
+        long commits = log_commits(clog);
+        long takes = atomic_load(&n_takes), calls = atomic_load(&n_calls);
+        long ops = takes + calls;
+        /* the controller's own count: the whole load phase, warm-up included */
+        long all_ops = atomic_load(&n_all_ops);
+        printf("{\"bench\":\"controller\",\"case\":\"load\",\"kiosks\":%d,\"counters\":%d,"
+               "\"seconds\":%.2f,\"takes\":%ld,\"calls\":%ld,\"refused\":%ld,\"ops_per_s\":%.0f,"
+               "\"take_p50_ms\":%.3f,\"take_p99_ms\":%.3f,\"next_p50_ms\":%.3f,\"next_p99_ms\":%.3f,"
+               "\"call_n\":%ld,\"call_p50_ms\":%.3f,\"call_p99_ms\":%.3f,\"commits_total\":%ld,"
+               "\"load_requests\":%ld,\"requests_per_commit\":%.1f,\"cpu_s\":{\"controller\":%.2f,"
+               "\"broker\":%.2f,"
+               "\"clients\":%.2f},\"echo_per_s\":%.0f,\"ratio_to_echo\":%.2f,"
+               "\"target_ratio\":0.8,\"broker_publishes_in_per_op\":%.2f,"
+               "\"broker_publishes_out_per_op\":%.2f,\"met\":%s}\n",
+               nkiosks, ncounters, el, takes, calls, atomic_load(&n_refused), ops / el,
+               pct_ms(&take_lat, 0.5), pct_ms(&take_lat, 0.99), pct_ms(&next_lat, 0.5),
+               pct_ms(&next_lat, 0.99), call_lat.n, pct_ms(&call_lat, 0.5), pct_ms(&call_lat, 0.99),
+               commits, all_ops, commits > 0 ? (double)all_ops / (double)commits : 0, cpu_ctl, cpu_brk,
+               cpu_cli, echo_rate, ops / el / echo_rate,
+               ops ? (double)(in1 - in0) / (double)ops : 0,
+               ops ? (double)(out1 - out0) / (double)ops : 0,
+               ops / el >= 0.8 * echo_rate ? "true" : "false");
+        fflush(stdout);
+    } else {
+        stop(ctl);
+    }
     atomic_store(&display_stop, 1);
     pthread_join(dth, NULL);
     qms_mqtt_free(disp);
-    stop(ctl);
-    long commits = log_commits(clog);
-    long takes = atomic_load(&n_takes), calls = atomic_load(&n_calls);
-    long ops = takes + calls;
-    /* the controller's own count: the whole load phase, warm-up included */
-    long all_ops = atomic_load(&n_all_ops);
-    printf("{\"bench\":\"controller\",\"case\":\"load\",\"kiosks\":%d,\"counters\":%d,"
-           "\"seconds\":%.2f,\"takes\":%ld,\"calls\":%ld,\"refused\":%ld,\"ops_per_s\":%.0f,"
-           "\"take_p50_ms\":%.3f,\"take_p99_ms\":%.3f,\"next_p50_ms\":%.3f,\"next_p99_ms\":%.3f,"
-           "\"call_n\":%ld,\"call_p50_ms\":%.3f,\"call_p99_ms\":%.3f,\"commits_total\":%ld,"
-           "\"load_requests\":%ld,\"requests_per_commit\":%.1f,\"cpu_s\":{\"controller\":%.2f,"
-           "\"broker\":%.2f,"
-           "\"clients\":%.2f},\"echo_per_s\":%.0f,\"ratio_to_echo\":%.2f,"
-           "\"target_ratio\":0.8,\"met\":%s}\n",
-           nkiosks, ncounters, el, takes, calls, atomic_load(&n_refused), ops / el,
-           pct_ms(&take_lat, 0.5), pct_ms(&take_lat, 0.99), pct_ms(&next_lat, 0.5),
-           pct_ms(&next_lat, 0.99), call_lat.n, pct_ms(&call_lat, 0.5), pct_ms(&call_lat, 0.99),
-           commits, all_ops, commits > 0 ? (double)all_ops / (double)commits : 0, cpu_ctl, cpu_brk,
-           cpu_cli, echo_rate, ops / el / echo_rate,
-           ops / el >= 0.8 * echo_rate ? "true" : "false");
-    fflush(stdout);
 
     /* burst: a fresh controller, 20,000 takes in 3 s and a paced probe */
-    ctl = start_controller(cargv, clog);
-    burst_case(blog);
-    stop(ctl);
+    if (do_burst) {
+        ctl = start_controller(cargv, clog);
+        burst_case(blog);
+        stop(ctl);
+    }
+    atomic_store(&sys_stop, 1);
+    pthread_join(systh, NULL);
+    qms_mqtt_free(sysm);
     stop(broker);
     qms_mqtt_lib_cleanup();
     if (!getenv("QMS_BENCH_KEEP")) {

@@ -583,6 +583,120 @@ static void test_waiting_for_counter_matches_next(void **state)
     destroy(f);
 }
 
+/* The whole call order of every counter, under each policy, with priority
+ * and appointment tickets and tickets sent to a counter, against what
+ * qms_engine_next really calls at that counter (a fresh engine each time);
+ * and its cost: one pass over the waiting list, not one per place (it was
+ * O(waiting^2) per counter: the ticket pages froze the controller for
+ * minutes after a burst of 20,000 takes). */
+#define CFG3                                                                                       \
+    "{\"site\":\"t\",\"name_vi\":\"T\",\"utc_offset_min\":420,\"hours\":[[\"00:00\",\"24:00\"]],"  \
+    "\"policy\":{\"priority\":\"%s\",\"interleave_k\":2,\"order\":\"%s\"},"                        \
+    "\"services\":[{\"code\":\"A\",\"prefix\":\"A\",\"name_vi\":\"A\",\"digits\":5},"              \
+    "{\"code\":\"B\",\"prefix\":\"B\",\"name_vi\":\"B\",\"digits\":5},"                           \
+    "{\"code\":\"C\",\"prefix\":\"C\",\"name_vi\":\"C\",\"digits\":5}],"                           \
+    "\"counters\":[{\"id\":1,\"services\":[\"A\",\"B\"]},{\"id\":2,\"services\":[\"B\",\"C\","    \
+    "\"A\"]},{\"id\":3,\"services\":[\"C\"]},{\"id\":4,\"services\":[\"C\",\"A\"]}]}"
+
+static qms_engine *random_day(qms_config *cfg, qms_vclock *clk, unsigned seed, int n)
+{
+    int32_t day;
+    qms_day_parse("2026-11-26", &day);
+    qms_vclock_init(clk, qms_local_to_epoch_ms(day, 8 * 3600, 420));
+    qms_engine *e;
+    assert_int_equal(qms_engine_new(cfg, &clk->clock, &e), QMS_OK);
+    srand(seed);
+    for (int i = 0; i < n; i++) {
+        int r = rand() % 100;
+        qms_take_result tr;
+        const qms_ticket *t;
+        if (r < 80) {
+            int prio = rand() % 10 < 2;
+            char appt[16];
+            snprintf(appt, sizeof appt, "H%d", i);
+            int rc = qms_engine_take(e, rand() % 3, prio, rand() % 10 == 0 ? appt : NULL, &tr);
+            assert_int_equal(rc, QMS_OK);
+        } else if (r < 90) {
+            qms_engine_next(e, rand() % 4, &t);
+        } else {
+            /* what counter k has now goes to counter `to` (keeping its place) */
+            int k = rand() % 4, to = rand() % 4;
+            if (qms_engine_counter(e, k)->current && to != k)
+                qms_engine_transfer(e, k, -1, to, &t);
+        }
+        qms_vclock_set(clk, clk->now + 1000 + rand() % 5000);
+    }
+    return e;
+}
+
+static void test_waiting_for_counter_every_policy(void **state)
+{
+    (void)state;
+    const char *prios[] = {"strict", "interleave"}, *orders[] = {"oldest", "counter"};
+    for (int p = 0; p < 2; p++)
+        for (int o = 0; o < 2; o++)
+            for (unsigned seed = 1; seed <= 4; seed++) {
+                char json[2048], err[256];
+                snprintf(json, sizeof json, CFG3, prios[p], orders[o]);
+                qms_config *cfg;
+                if (qms_config_parse_json(json, strlen(json), &cfg, err, sizeof err))
+                    fail_msg("config: %s", err);
+                for (int ci = 0; ci < 4; ci++) {
+                    qms_vclock clk;
+                    qms_engine *e = random_day(cfg, &clk, seed, 300);
+                    int64_t ids[400];
+                    int n = qms_engine_waiting_for_counter(e, ci, ids, 400);
+                    int part = qms_engine_waiting_for_counter(e, ci, ids, 5);
+                    assert_int_equal(part, n); /* all counted, only 5 listed */
+                    n = qms_engine_waiting_for_counter(e, ci, ids, 400);
+                    assert_true(n > 10);
+                    for (int i = 0; i < n; i++) {
+                        const qms_ticket *t;
+                        assert_int_equal(qms_engine_next(e, ci, &t), QMS_OK);
+                        if (t->id != ids[i])
+                            fail_msg("%s/%s seed %u counter %d: place %d is %lld, next called "
+                                     "%lld (%s)",
+                                     prios[p], orders[o], seed, ci + 1, i, (long long)ids[i],
+                                     (long long)t->id, t->label);
+                    }
+                    const qms_ticket *t;
+                    assert_int_not_equal(qms_engine_next(e, ci, &t), QMS_OK); /* nobody left */
+                    qms_engine_free(e);
+                }
+                qms_config_free(cfg);
+            }
+}
+
+static void test_waiting_for_counter_cost(void **state)
+{
+    (void)state;
+    char json[2048], err[256];
+    snprintf(json, sizeof json, CFG3, "interleave", "counter");
+    qms_config *cfg;
+    if (qms_config_parse_json(json, strlen(json), &cfg, err, sizeof err))
+        fail_msg("config: %s", err);
+    int32_t day;
+    qms_day_parse("2026-11-26", &day);
+    qms_vclock clk;
+    qms_vclock_init(&clk, qms_local_to_epoch_ms(day, 8 * 3600, 420));
+    qms_engine *e;
+    assert_int_equal(qms_engine_new(cfg, &clk.clock, &e), QMS_OK);
+    qms_take_result tr;
+    for (int i = 0; i < 20000; i++)
+        assert_int_equal(qms_engine_take(e, i % 3, i % 7 == 0, NULL, &tr), QMS_OK);
+    int64_t *ids = malloc(20000 * sizeof *ids);
+    uint64_t w0 = qms_engine_work(e);
+    int n = qms_engine_waiting_for_counter(e, 1, ids, 20000); /* counter 2 serves all */
+    uint64_t dw = qms_engine_work(e) - w0;
+    assert_int_equal(n, 20000);
+    if (dw > 2 * 20000)
+        fail_msg("the full call order of 20,000 waiting examined %llu entries",
+                 (unsigned long long)dw);
+    free(ids);
+    qms_engine_free(e);
+    qms_config_free(cfg);
+}
+
 static void test_restore_roundtrip(void **state)
 {
     fixture *f = *state;
@@ -676,6 +790,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_order_survives_clock_going_back, setup_default,
                                         teardown),
         cmocka_unit_test(test_waiting_for_counter_matches_next),
+        cmocka_unit_test(test_waiting_for_counter_every_policy),
+        cmocka_unit_test(test_waiting_for_counter_cost),
         cmocka_unit_test_setup_teardown(test_restore_roundtrip, setup_default, teardown),
         cmocka_unit_test_setup_teardown(test_restore_roundtrip, setup_counter_order, teardown),
         cmocka_unit_test_setup_teardown(test_alloc_failures, setup_default, teardown),

@@ -220,12 +220,65 @@ static void test_burst_answered_in_slices(void **state)
     env_stop(&e);
 }
 
+/* Issue 9: a clerk's command does not wait behind a burst of takes. The
+ * counters' commands come in on the controller's second broker session (the
+ * broker queues per session): 1,500 takes queued while the controller was
+ * stopped, then one counter status; the status is answered with the first
+ * slice, not after the 1,500 (as it was with one session). */
+static void test_counter_cmd_not_behind_burst(void **state)
+{
+    (void)state;
+    ctl_env e;
+    assert_int_equal(env_start(&e, NULL, NULL), 0);
+    qms_mqtt *k = env_client(&e, "burst2-k");
+    qms_mqtt *cc = env_client(&e, "burst2-c");
+    assert_non_null(k);
+    assert_non_null(cc);
+    collector rep;
+    const char *const pats[] = {"qms/t1/reply/burst2-k", "qms/t1/reply/burst2-c", NULL};
+    assert_int_equal(coll_start(&rep, &e, "burst2-watch", pats), 0);
+    coll_pump(&rep, 200);
+    assert_int_equal(kill(e.pid, SIGSTOP), 0);
+    enum { N = 1500 };
+    for (int i = 0; i < N; i++) {
+        char body[96], corr[40];
+        snprintf(body, sizeof body, "{\"req\":\"b2-%d\",\"service\":\"TP\"}", i);
+        assert_int_equal(qms_mqtt_request(k, "qms/t1/ticket/take", body, strlen(body), corr),
+                         QMS_OK);
+        if (i % 50 == 49)
+            qms_mqtt_loop(k, 0);
+    }
+    assert_int_equal(qms_mqtt_drain(k, QMS_TEST_WAIT_MS), QMS_OK);
+    char corr[40];
+    const char *st = "{\"req\":\"b2-status\",\"op\":\"status\"}";
+    assert_int_equal(qms_mqtt_request(cc, "qms/t1/counter/1/cmd", st, strlen(st), corr), QMS_OK);
+    assert_int_equal(qms_mqtt_drain(cc, QMS_TEST_WAIT_MS), QMS_OK); /* at the broker, last */
+    assert_int_equal(kill(e.pid, SIGCONT), 0);
+    int64_t end = qms_mono_ms() + 3 * QMS_TEST_WAIT_MS;
+    while (rep.n < N + 1 && qms_mono_ms() < end)
+        coll_pump(&rep, 50);
+    assert_int_equal(rep.n, N + 1);
+    int at = -1;
+    for (int i = 0; i < rep.n; i++)
+        if (strcmp(rep.v[i].topic, "qms/t1/reply/burst2-c") == 0)
+            at = i;
+    printf("the counter's status came after %d of %d take replies\n", at, N);
+    assert_true(at >= 0);
+    assert_true(at <= 2 * 128); /* with the first slices, not after the backlog */
+    assert_non_null(strstr(rep.v[at].payload, "\"counter\":1"));
+    qms_mqtt_free(k);
+    qms_mqtt_free(cc);
+    coll_stop(&rep);
+    env_stop(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reply_prefix),
         cmocka_unit_test(test_reply_prefix_dashboard_ops),
         cmocka_unit_test(test_burst_answered_in_slices),
+        cmocka_unit_test(test_counter_cmd_not_behind_burst),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
