@@ -32,6 +32,7 @@ typedef struct gw_event {
     uint32_t session; /* the unit's session when it was read */
     uint16_t seq, key, arg, tag;
     char req[48];     /* the request id (main thread) */
+    char ticket[16];  /* rating keys: the ticket the press rates (main thread, from the tag) */
     int64_t sent_ms;  /* last (re)send, monotonic (main thread) */
     int tries;
 } gw_event;

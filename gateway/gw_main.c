@@ -32,6 +32,7 @@
 #define STATUS_EVERY_MS 2000  /* error counters are published at most this often per unit */
 #define GW_STATUS_EVERY_MS 5000
 #define HALL_ROWS 4
+#define RATING_ASKS 4 /* asks remembered per counter (token -> ticket) */
 
 typedef struct gw_ctr {
     int id;
@@ -41,6 +42,11 @@ typedef struct gw_ctr {
     int64_t note_until;
     uint16_t token;            /* rating asked (0 = none) */
     char rated_ticket[16];     /* the ticket the last ask was for */
+    struct {
+        uint16_t token;
+        char ticket[16];
+    } asks[RATING_ASKS];       /* the last asks: a press's tag names its ticket */
+    int nask;                  /* next slot of asks */
     unsigned blink_gen;        /* new calls at this counter */
 } gw_ctr;
 
@@ -285,6 +291,9 @@ static void ask_rating(app *a, gw_ctr *k, const char *ticket)
     if (++a->next_token == 0)
         a->next_token = 1;
     k->token = a->next_token;
+    k->asks[k->nask].token = k->token;
+    snprintf(k->asks[k->nask].ticket, sizeof k->asks[k->nask].ticket, "%s", ticket);
+    k->nask = (k->nask + 1) % RATING_ASKS;
     QMS_DEBUG("counter %d: rating asked for %s (token %u)", k->id, ticket, k->token);
     a->view_dirty = 1;
 }
@@ -323,16 +332,23 @@ static void send_event(app *a, gw_unit *u)
         gw_req_id(u, ev->session, ev->seq, ev->req, sizeof ev->req);
         ev->tries = 0;
         if (u->cfg.kind == QMS_UNIT_RATING && k) {
-            if (!k->have)
-                return; /* wait for the counter's state */
-            if (ticket_shown(&k->st)) {
-                QMS_WARN("%s: rating %u came after %s was called: not sent (it would rate "
-                         "the wrong citizen)",
-                         u->name, ev->arg, k->st.ticket);
+            /* the press's tag is the token of the ask: it names the ticket,
+             * so a rating read after the clerk called the next citizen
+             * still rates the one who gave it (the controller checks it
+             * is the counter's current or last finished ticket) */
+            ev->ticket[0] = 0;
+            for (int j = 0; j < RATING_ASKS; j++)
+                if (ev->tag && k->asks[j].token == ev->tag)
+                    snprintf(ev->ticket, sizeof ev->ticket, "%s", k->asks[j].ticket);
+            if (!ev->ticket[0]) {
+                QMS_WARN("%s: rating %u for an ask this gateway did not make (tag %u; it "
+                         "restarted?): not sent, the ticket is unknown",
+                         u->name, ev->arg, ev->tag);
                 event_done(a, u);
                 return;
             }
-            k->token = 0; /* one rating per ask (the unit turned its keys off) */
+            if (ev->tag == k->token)
+                k->token = 0; /* one rating per ask (the unit turned its keys off) */
             a->view_dirty = 1;
         }
     }
