@@ -70,6 +70,7 @@ typedef struct gw_unit {
     int shown_valid[GW_TEXT_LINES];
     unsigned shown_blink_gen, shown_token_gen;
     int shown_levels; /* rating levels written this session (0 = not yet) */
+    int text_failed;  /* the last text write failed: one line a request until one passes */
     int logged;       /* bit set of problems already logged (logged once each) */
     uint16_t kind_read;
 

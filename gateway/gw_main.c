@@ -262,7 +262,12 @@ static void update_views(app *a)
         }
         gw_line *L = &a->g.lines[u->line];
         pthread_mutex_lock(&L->mu);
-        int changed = memcmp(u->want, want, sizeof want) != 0;
+        /* served at once (urgent) for what a person waits for: a new
+         * ticket on a unit or board, the hall's rows, a blink, the rating
+         * keys, the answer to a key; a counter unit's status line alone
+         * ("Chờ: 8") goes with the normal visits, a few a cycle */
+        size_t urgent_part = u->cfg.kind == QMS_UNIT_COUNTER ? GW_TEXT_BYTES : sizeof want;
+        int changed = memcmp(u->want, want, urgent_part) != 0;
         memcpy(u->want, want, sizeof want);
         if (u->cfg.kind == QMS_UNIT_LED && blink != u->want_blink_gen) {
             u->want_blink_gen = blink;
@@ -276,7 +281,7 @@ static void update_views(app *a)
                 changed = 1;
             }
         }
-        if (changed && u->state == GW_UNIT_ONLINE)
+        if ((changed || u->ev.state == GW_PEND_DONE) && u->state == GW_UNIT_ONLINE)
             gw_bus_urgent(&a->g, u);
         pthread_mutex_unlock(&L->mu);
     }
@@ -317,10 +322,14 @@ static void counter_state(app *a, gw_ctr *k, const counter_info *st)
 
 /* ---- key events -> requests ---- */
 
+/* The event was acted on: the bus thread acknowledges it, at once -- but
+ * only after the views are updated (work() -> update_views), so the unit's
+ * new text goes out in the same visit, before the ack, and not a visit
+ * later. */
 static void event_done(app *a, gw_unit *u)
 {
     u->ev.state = GW_PEND_DONE;
-    gw_bus_urgent(&a->g, u);
+    a->view_dirty = 1;
 }
 
 static void send_event(app *a, gw_unit *u)
