@@ -847,6 +847,10 @@ int main(int argc, char **argv)
     qms_mqtt_subscribe(a->m, t, 1);
     qms_topic(t, sizeof t, a->site, "device/controller/main/status");
     qms_mqtt_subscribe(a->m, t, 1);
+    /* rating tokens start where the clock says, not at 1: a press still in
+     * a unit's FIFO from the gateway before us carries that one's token,
+     * and must not name one of our asks (it would rate our ticket) */
+    a->next_token = (uint16_t)gw_new_session(0);
     publish_gw_status(a);
     update_views(a);
     if (gw_bus_start(g)) {
