@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <modbus.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,30 @@ static int lost_errno(int e)
            e == ENOENT;
 }
 
+/* Read and drop what comes until the line was quiet for quiet_ms (at most
+ * 2 s: a babbling unit must not hold the line thread). After a reply that
+ * was not the answer (another unit's, a damaged one), the addressed unit's
+ * real reply may still be on its way: a fixed 20 ms let a reply of 28 ms
+ * (16 registers at 19200) arrive after the next request went out, be read
+ * as that one's "reply", and so on around the whole line -- every unit
+ * "not from requested slave", offline, the displays stalled (seen in
+ * bench_gateway on a loaded host, and once under heavy noise). */
+#define DRAIN_QUIET_MS 100
+static void drain(modbus_t *ctx, int quiet_ms)
+{
+    int fd = modbus_get_socket(ctx);
+    int64_t end = qms_mono_ms() + 2000;
+    unsigned char junk[256];
+    while (fd >= 0 && qms_mono_ms() < end) {
+        struct pollfd p = {fd, POLLIN, 0};
+        int r = poll(&p, 1, quiet_ms);
+        if (r <= 0 || !(p.revents & POLLIN))
+            break;
+        if (read(fd, junk, sizeof junk) <= 0)
+            break;
+    }
+}
+
 /* A transaction with u failed with errno e: count it, log the first of its
  * kind, decide whether u is now offline. */
 static int unit_failed(gw *g, gw_line *L, modbus_t *ctx, gw_unit *u, int e)
@@ -106,10 +131,10 @@ static int unit_failed(gw *g, gw_line *L, modbus_t *ctx, gw_unit *u, int e)
     }
     u->last_probe_ms = now;
     pthread_mutex_unlock(&L->mu);
-    /* the rest of a late or garbled frame must not be read as the next
-     * unit's reply: let it end (a silence), then drop it */
+    /* the rest of a late or garbled frame, and the addressed unit's own
+     * reply still on its way, must not be read as the next unit's reply */
     if (e != ETIMEDOUT)
-        usleep(20000);
+        drain(ctx, g->o.timeout_ms < DRAIN_QUIET_MS ? g->o.timeout_ms : DRAIN_QUIET_MS);
     modbus_flush(ctx);
     return SERVE_FAIL;
 }
