@@ -218,7 +218,23 @@ static int execute(qms_ctl *c, const qms_request *r, cJSON *o)
                      c->cfg->rating_levels);
             return QMS_ERR_INVAL;
         }
-        rc = qms_engine_rate(e, ci, r->level, &t);
+        if (!r->ticket[0]) {
+            rc = qms_engine_rate(e, ci, r->level, &t);
+            break;
+        }
+        rc = qms_engine_rate_ticket(e, ci, r->ticket, r->level, &t);
+        if (rc == QMS_ERR_UNKNOWN_TICKET)
+            snprintf(c->refusal, sizeof c->refusal,
+                     r->en ? "Ticket %s is neither being served nor the last one finished at "
+                             "counter %d: the rating is not counted"
+                           : "Số %s không phải số đang phục vụ hay số vừa xong ở quầy %d: "
+                             "đánh giá không được tính",
+                     r->ticket, r->counter);
+        else if (rc == QMS_ERR_BAD_STATE)
+            snprintf(c->refusal, sizeof c->refusal,
+                     r->en ? "Ticket %s finished more than %d minutes ago: too late to rate"
+                           : "Số %s đã xong hơn %d phút trước: quá muộn để đánh giá",
+                     r->ticket, QMS_RATE_LATE_MS / 60000);
         break;
     case QMS_OP_PAUSE:
         rc = qms_engine_pause(e, ci);

@@ -1138,6 +1138,31 @@ int qms_engine_rate(qms_engine *e, int ci, int level, const qms_ticket **out)
     return QMS_OK;
 }
 
+int qms_engine_rate_ticket(qms_engine *e, int ci, const char *label, int level,
+                           const qms_ticket **out)
+{
+    int rc = check_counter(e, ci);
+    if (rc)
+        return rc;
+    if (level < 1 || level > e->cfg->rating_levels)
+        return QMS_ERR_INVAL;
+    qms_ticket *t = current_of(e, ci);
+    if (!t || strcmp(t->label, label) != 0) {
+        t = e->ctr[ci].last_done ? ticket_mut(e, e->ctr[ci].last_done) : NULL;
+        if (!t || strcmp(t->label, label) != 0)
+            return QMS_ERR_UNKNOWN_TICKET;
+        if (now_ms(e) - t->end_ms > QMS_RATE_LATE_MS)
+            return QMS_ERR_BAD_STATE;
+    }
+    if (reserve(e, 1, 0, 0))
+        return QMS_ERR_NOMEM;
+    t->rating = level;
+    journal(e, QMS_EV_RATE, t, ci, level, 0);
+    if (out)
+        *out = t;
+    return QMS_OK;
+}
+
 int qms_engine_cancel(qms_engine *e, int64_t id)
 {
     qms_ticket *t = ticket_mut(e, id);

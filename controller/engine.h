@@ -136,6 +136,14 @@ int qms_engine_skip(qms_engine *e, int ci, const qms_ticket **out);
 int qms_engine_transfer(qms_engine *e, int ci, int to_si, int to_ci, const qms_ticket **out);
 /* Rate the counter's current or last finished ticket, 1..rating_levels. */
 int qms_engine_rate(qms_engine *e, int ci, int level, const qms_ticket **out);
+/* How long after its end a finished ticket can still be rated by name. */
+#define QMS_RATE_LATE_MS (10 * 60 * 1000)
+/* Rate the ticket labelled label at counter ci: the counter's current ticket,
+ * or its last finished one (even after the next call) if it ended at most
+ * QMS_RATE_LATE_MS ago. QMS_ERR_UNKNOWN_TICKET when label is neither,
+ * QMS_ERR_BAD_STATE when it is the last finished one but too long ago. */
+int qms_engine_rate_ticket(qms_engine *e, int ci, const char *label, int level,
+                           const qms_ticket **out);
 /* Cancel a WAITING ticket by id (e.g. its printing failed). */
 int qms_engine_cancel(qms_engine *e, int64_t ticket_id);
 int qms_engine_pause(qms_engine *e, int ci);

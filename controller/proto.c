@@ -329,7 +329,9 @@ static int decode_fields(qms_topic_kind kind, const cJSON *o, qms_request *r, ch
         if (!present)
             return failf(why, whylen, QMS_ERR_INVAL, "\"level\" is missing");
         r->level = (int)v;
-        return QMS_OK;
+        /* the ticket rated: a rating that comes after the next call still
+         * rates the citizen who gave it */
+        return get_str(o, "ticket", r->ticket, sizeof r->ticket, 1, 0, why, whylen);
     case QMS_OP_BOOK_SLOTS:
         if ((rc = get_str(o, "service", r->service, sizeof r->service, 1, 1, why, whylen)))
             return rc;
@@ -452,6 +454,8 @@ char *qms_proto_encode_request(const qms_request *r)
         break;
     case QMS_OP_RATE:
         cJSON_AddNumberToObject(o, "level", r->level);
+        if (r->ticket[0])
+            cJSON_AddStringToObject(o, "ticket", r->ticket);
         break;
     case QMS_OP_BOOK_SLOTS:
     case QMS_OP_BOOK_MAKE:

@@ -53,7 +53,7 @@ typedef struct qms_request {
     int priority;                    /* take: 0 normal, 1 priority class, 2 appointment */
     char appt[40];                   /* take: appointment reference or "" */
     char kiosk[64];                  /* take: the kiosk's id or "" (logged) */
-    char ticket[16];                 /* call: the number; cancel: the number (if no id) */
+    char ticket[16];                 /* call: the number; cancel: the number (if no id); rate: the ticket rated ("" = current or last done) */
     int64_t id;                      /* cancel: ticket id, 0 if given by number */
     int to_counter;                  /* transfer: counter number, 0 = none given */
     int level;                       /* rate: 1..rating_levels */

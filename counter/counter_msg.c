@@ -56,6 +56,8 @@ char *counter_req_encode(const counter_req *r)
         break;
     case COUNTER_OP_RATE:
         ok = ok && cJSON_AddNumberToObject(o, "level", r->level);
+        if (r->ticket[0]) /* the ticket rated, when the sender knows it */
+            ok = ok && cJSON_AddStringToObject(o, "ticket", r->ticket);
         break;
     case COUNTER_OP_OPEN:
         if (r->staff[0])

@@ -37,7 +37,7 @@ typedef enum {
 typedef struct counter_req {
     counter_op op;
     char req[COUNTER_REQ_MAX + 1]; /* request id, unique per request */
-    char ticket[16];               /* call: the number to call, "A023" */
+    char ticket[16];               /* call: the number to call, "A023"; rate: the ticket rated ("" = current or last done) */
     char to_service[QMS_CODE_MAX]; /* transfer: service code, "" = same service */
     int to_counter;                /* transfer: counter number, 0 = any */
     int level;                     /* rate: 1..rating_levels */

@@ -32,6 +32,7 @@ typedef struct gw_event {
     uint32_t session; /* the unit's session when it was read */
     uint16_t seq, key, arg, tag;
     char req[48];     /* the request id (main thread) */
+    char ticket[16];  /* rating keys: the ticket the press rates (main thread, from the tag) */
     int64_t sent_ms;  /* last (re)send, monotonic (main thread) */
     int tries;
 } gw_event;
@@ -69,6 +70,7 @@ typedef struct gw_unit {
     int shown_valid[GW_TEXT_LINES];
     unsigned shown_blink_gen, shown_token_gen;
     int shown_levels; /* rating levels written this session (0 = not yet) */
+    int text_failed;  /* the last text write failed: one line a request until one passes */
     int logged;       /* bit set of problems already logged (logged once each) */
     uint16_t kind_read;
 

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <modbus.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,13 @@ enum { SERVE_OK = 0, SERVE_FAIL = 1, SERVE_LINE_LOST = 2 };
 
 #define PROBE_EVERY_MS 250 /* a silent unit is tried at most this often per line */
 #define BLINK_S 5          /* a new call blinks on the LED board this long */
+/* Status-line-only changes of counter units ("Chờ: 7" -> "Chờ: 8" on every
+ * counter unit after each ticket taken or called) written per poll cycle
+ * at most: the rest wait for the next cycles. Without a cap one take
+ * rewrote line 1 of all 16 counter units in the cycle (16 x 28 ms at
+ * 19200), and a press waited that much longer than a quiet cycle. */
+#define STATUS_WRITES_PER_CYCLE 2
+static _Thread_local int status_writes_left;
 
 static int is_key_unit(const gw_unit *u)
 {
@@ -66,6 +74,30 @@ static int lost_errno(int e)
            e == ENOENT;
 }
 
+/* Read and drop what comes until the line was quiet for quiet_ms (at most
+ * 2 s: a babbling unit must not hold the line thread). After a reply that
+ * was not the answer (another unit's, a damaged one), the addressed unit's
+ * real reply may still be on its way: a fixed 20 ms let a reply of 28 ms
+ * (16 registers at 19200) arrive after the next request went out, be read
+ * as that one's "reply", and so on around the whole line -- every unit
+ * "not from requested slave", offline, the displays stalled (seen in
+ * bench_gateway on a loaded host, and once under heavy noise). */
+#define DRAIN_QUIET_MS 100
+static void drain(modbus_t *ctx, int quiet_ms)
+{
+    int fd = modbus_get_socket(ctx);
+    int64_t end = qms_mono_ms() + 2000;
+    unsigned char junk[256];
+    while (fd >= 0 && qms_mono_ms() < end) {
+        struct pollfd p = {fd, POLLIN, 0};
+        int r = poll(&p, 1, quiet_ms);
+        if (r <= 0 || !(p.revents & POLLIN))
+            break;
+        if (read(fd, junk, sizeof junk) <= 0)
+            break;
+    }
+}
+
 /* A transaction with u failed with errno e: count it, log the first of its
  * kind, decide whether u is now offline. */
 static int unit_failed(gw *g, gw_line *L, modbus_t *ctx, gw_unit *u, int e)
@@ -99,10 +131,10 @@ static int unit_failed(gw *g, gw_line *L, modbus_t *ctx, gw_unit *u, int e)
     }
     u->last_probe_ms = now;
     pthread_mutex_unlock(&L->mu);
-    /* the rest of a late or garbled frame must not be read as the next
-     * unit's reply: let it end (a silence), then drop it */
+    /* the rest of a late or garbled frame, and the addressed unit's own
+     * reply still on its way, must not be read as the next unit's reply */
     if (e != ETIMEDOUT)
-        usleep(20000);
+        drain(ctx, g->o.timeout_ms < DRAIN_QUIET_MS ? g->o.timeout_ms : DRAIN_QUIET_MS);
     modbus_flush(ctx);
     return SERVE_FAIL;
 }
@@ -180,7 +212,8 @@ static int ack_done(gw *g, gw_line *L, modbus_t *ctx, gw_unit *u, unsigned long 
 }
 
 /* Write what changed of what u should show. */
-static int write_outputs(gw *g, gw_line *L, modbus_t *ctx, gw_unit *u, unsigned long *bytes)
+static int write_outputs(gw *g, gw_line *L, modbus_t *ctx, gw_unit *u, unsigned long *bytes,
+                         int all)
 {
     pthread_mutex_lock(&L->mu);
     char want[GW_TEXT_LINES][GW_TEXT_BYTES];
@@ -190,18 +223,46 @@ static int write_outputs(gw *g, gw_line *L, modbus_t *ctx, gw_unit *u, unsigned 
     int levels = u->want_levels;
     pthread_mutex_unlock(&L->mu);
 
-    for (int i = 0; i < text_lines(u); i++) {
-        if (u->shown_valid[i] && memcmp(u->shown[i], want[i], GW_TEXT_BYTES) == 0)
-            continue;
-        uint16_t regs[QMS_LINE_REGS];
-        pack_text(want[i], regs);
-        *bytes += 9 + 2 * QMS_LINE_REGS;
-        if (ended(modbus_write_registers(fresh(ctx), (int)QMS_HR_LINE(i), QMS_LINE_REGS, regs)) !=
-            (int)QMS_LINE_REGS)
+    /* the changed lines, first to last, in ONE request: one turnaround and
+     * one silence instead of one per line, and the unit shows them
+     * together (a call changes the ticket and the status line at once) */
+    int first = -1, last = -1;
+    for (int i = 0; i < text_lines(u); i++)
+        if (!u->shown_valid[i] || memcmp(u->shown[i], want[i], GW_TEXT_BYTES) != 0) {
+            if (first < 0)
+                first = i;
+            last = i;
+        }
+    /* only the status line of a counter unit: within the cycle's budget,
+     * unless the unit is served for its own key (all) */
+    if (first >= 1 && u->cfg.kind == QMS_UNIT_COUNTER && !all) {
+        if (status_writes_left <= 0)
+            first = -1; /* a later cycle */
+        else
+            status_writes_left--;
+    }
+    /* on a noisy line a long frame is damaged more often than a short one
+     * (a 4-line write of the hall board is 145 bytes on the wire): after a
+     * failed write, one line a request, so every line that passes stays
+     * written and the display makes progress */
+    if (first >= 0 && u->text_failed)
+        last = first;
+    if (first >= 0) {
+        uint16_t regs[GW_TEXT_LINES * QMS_LINE_REGS];
+        int nl = last - first + 1, nr = nl * (int)QMS_LINE_REGS;
+        for (int i = 0; i < nl; i++)
+            pack_text(want[first + i], regs + i * QMS_LINE_REGS);
+        *bytes += 9 + 2u * (unsigned)nr;
+        if (ended(modbus_write_registers(fresh(ctx), (int)QMS_HR_LINE(first), nr, regs)) != nr) {
+            u->text_failed = 1;
             return unit_failed(g, L, ctx, u, errno);
+        }
+        u->text_failed = 0;
         *bytes += 8;
-        memcpy(u->shown[i], want[i], GW_TEXT_BYTES);
-        u->shown_valid[i] = 1;
+        for (int i = first; i <= last; i++) {
+            memcpy(u->shown[i], want[i], GW_TEXT_BYTES);
+            u->shown_valid[i] = 1;
+        }
     }
     if (u->cfg.kind == QMS_UNIT_LED && blink_gen != u->shown_blink_gen) {
         /* the first look after a start is no new call: no blink then */
@@ -354,7 +415,7 @@ static int serve_unit(gw *g, gw_line *L, modbus_t *ctx, gw_unit *u, unsigned lon
     pthread_mutex_unlock(&L->mu);
 #undef IR
     /* what it should show first (the clerk waits for it), then the ack */
-    if ((rc = write_outputs(g, L, ctx, u, bytes)) != SERVE_OK)
+    if ((rc = write_outputs(g, L, ctx, u, bytes, done)) != SERVE_OK)
         return rc;
     return done ? ack_done(g, L, ctx, u, bytes) : SERVE_OK;
 }
@@ -368,12 +429,12 @@ static int serve_fast(gw *g, gw_line *L, modbus_t *ctx, gw_unit *u, unsigned lon
         return serve_unit(g, L, ctx, u, bytes);
     QMS_DEBUG("%s: served at once", u->name);
     modbus_set_slave(ctx, u->cfg.address);
-    int rc = write_outputs(g, L, ctx, u, bytes);
-    if (rc != SERVE_OK)
-        return rc;
     pthread_mutex_lock(&L->mu);
     int done = u->ev.state == GW_PEND_DONE;
     pthread_mutex_unlock(&L->mu);
+    int rc = write_outputs(g, L, ctx, u, bytes, done);
+    if (rc != SERVE_OK)
+        return rc;
     return done ? ack_done(g, L, ctx, u, bytes) : SERVE_OK;
 }
 
@@ -510,6 +571,7 @@ static void *line_main(void *arg)
             }
         }
         int64_t t0 = qms_mono_ns() / 1000;
+        status_writes_left = STATUS_WRITES_PER_CYCLE;
         unsigned long bytes = 0;
         int lost = 0, probed = 0;
         for (int i = 0; i < g->nunits && !lost && !g->stop; i++) {

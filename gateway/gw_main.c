@@ -32,6 +32,7 @@
 #define STATUS_EVERY_MS 2000  /* error counters are published at most this often per unit */
 #define GW_STATUS_EVERY_MS 5000
 #define HALL_ROWS 4
+#define RATING_ASKS 4 /* asks remembered per counter (token -> ticket) */
 
 typedef struct gw_ctr {
     int id;
@@ -41,6 +42,11 @@ typedef struct gw_ctr {
     int64_t note_until;
     uint16_t token;            /* rating asked (0 = none) */
     char rated_ticket[16];     /* the ticket the last ask was for */
+    struct {
+        uint16_t token;
+        char ticket[16];
+    } asks[RATING_ASKS];       /* the last asks: a press's tag names its ticket */
+    int nask;                  /* next slot of asks */
     unsigned blink_gen;        /* new calls at this counter */
 } gw_ctr;
 
@@ -256,7 +262,12 @@ static void update_views(app *a)
         }
         gw_line *L = &a->g.lines[u->line];
         pthread_mutex_lock(&L->mu);
-        int changed = memcmp(u->want, want, sizeof want) != 0;
+        /* served at once (urgent) for what a person waits for: a new
+         * ticket on a unit or board, the hall's rows, a blink, the rating
+         * keys, the answer to a key; a counter unit's status line alone
+         * ("Chờ: 8") goes with the normal visits, a few a cycle */
+        size_t urgent_part = u->cfg.kind == QMS_UNIT_COUNTER ? GW_TEXT_BYTES : sizeof want;
+        int changed = memcmp(u->want, want, urgent_part) != 0;
         memcpy(u->want, want, sizeof want);
         if (u->cfg.kind == QMS_UNIT_LED && blink != u->want_blink_gen) {
             u->want_blink_gen = blink;
@@ -270,7 +281,7 @@ static void update_views(app *a)
                 changed = 1;
             }
         }
-        if (changed && u->state == GW_UNIT_ONLINE)
+        if ((changed || u->ev.state == GW_PEND_DONE) && u->state == GW_UNIT_ONLINE)
             gw_bus_urgent(&a->g, u);
         pthread_mutex_unlock(&L->mu);
     }
@@ -285,6 +296,9 @@ static void ask_rating(app *a, gw_ctr *k, const char *ticket)
     if (++a->next_token == 0)
         a->next_token = 1;
     k->token = a->next_token;
+    k->asks[k->nask].token = k->token;
+    snprintf(k->asks[k->nask].ticket, sizeof k->asks[k->nask].ticket, "%s", ticket);
+    k->nask = (k->nask + 1) % RATING_ASKS;
     QMS_DEBUG("counter %d: rating asked for %s (token %u)", k->id, ticket, k->token);
     a->view_dirty = 1;
 }
@@ -308,10 +322,14 @@ static void counter_state(app *a, gw_ctr *k, const counter_info *st)
 
 /* ---- key events -> requests ---- */
 
+/* The event was acted on: the bus thread acknowledges it, at once -- but
+ * only after the views are updated (work() -> update_views), so the unit's
+ * new text goes out in the same visit, before the ack, and not a visit
+ * later. */
 static void event_done(app *a, gw_unit *u)
 {
     u->ev.state = GW_PEND_DONE;
-    gw_bus_urgent(&a->g, u);
+    a->view_dirty = 1;
 }
 
 static void send_event(app *a, gw_unit *u)
@@ -323,16 +341,23 @@ static void send_event(app *a, gw_unit *u)
         gw_req_id(u, ev->session, ev->seq, ev->req, sizeof ev->req);
         ev->tries = 0;
         if (u->cfg.kind == QMS_UNIT_RATING && k) {
-            if (!k->have)
-                return; /* wait for the counter's state */
-            if (ticket_shown(&k->st)) {
-                QMS_WARN("%s: rating %u came after %s was called: not sent (it would rate "
-                         "the wrong citizen)",
-                         u->name, ev->arg, k->st.ticket);
+            /* the press's tag is the token of the ask: it names the ticket,
+             * so a rating read after the clerk called the next citizen
+             * still rates the one who gave it (the controller checks it
+             * is the counter's current or last finished ticket) */
+            ev->ticket[0] = 0;
+            for (int j = 0; j < RATING_ASKS; j++)
+                if (ev->tag && k->asks[j].token == ev->tag)
+                    snprintf(ev->ticket, sizeof ev->ticket, "%s", k->asks[j].ticket);
+            if (!ev->ticket[0]) {
+                QMS_WARN("%s: rating %u for an ask this gateway did not make (tag %u; it "
+                         "restarted?): not sent, the ticket is unknown",
+                         u->name, ev->arg, ev->tag);
                 event_done(a, u);
                 return;
             }
-            k->token = 0; /* one rating per ask (the unit turned its keys off) */
+            if (ev->tag == k->token)
+                k->token = 0; /* one rating per ask (the unit turned its keys off) */
             a->view_dirty = 1;
         }
     }
@@ -822,6 +847,10 @@ int main(int argc, char **argv)
     qms_mqtt_subscribe(a->m, t, 1);
     qms_topic(t, sizeof t, a->site, "device/controller/main/status");
     qms_mqtt_subscribe(a->m, t, 1);
+    /* rating tokens start where the clock says, not at 1: a press still in
+     * a unit's FIFO from the gateway before us carries that one's token,
+     * and must not name one of our asks (it would rate our ticket) */
+    a->next_token = (uint16_t)gw_new_session(0);
     publish_gw_status(a);
     update_views(a);
     if (gw_bus_start(g)) {

@@ -92,6 +92,7 @@ char *gw_key_request(const qms_config *cfg, const gw_unit *u, const gw_event *ev
             return NULL;
         r.op = COUNTER_OP_RATE;
         r.level = ev->arg;
+        snprintf(r.ticket, sizeof r.ticket, "%s", ev->ticket);
         return counter_req_encode(&r);
     }
     if (u->cfg.kind != QMS_UNIT_COUNTER)

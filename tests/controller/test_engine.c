@@ -354,6 +354,40 @@ static void test_rate(void **state)
     assert_int_equal(ev->arg, 3);
 }
 
+/* A rating that names its ticket rates that citizen even after the next
+ * call (the rating keys are slower than the clerk), within the time limit. */
+static void test_rate_ticket(void **state)
+{
+    fixture *f = *state;
+    const qms_ticket *t;
+    int64_t a = take_id(f, "A", 0);
+    int64_t b = take_id(f, "A", 0);
+    assert_string_equal(next_label(f, 1), "A001");
+    /* the one being served can be rated by name */
+    assert_int_equal(qms_engine_rate_ticket(f->e, 0, "A001", 2, &t), QMS_OK);
+    assert_int_equal(qms_engine_ticket(f->e, a)->rating, 2);
+    assert_int_equal(qms_engine_done(f->e, 0, &t), QMS_OK);
+    advance(f, 20);
+    assert_string_equal(next_label(f, 1), "A002");
+    /* after the next call: the rating of A001 is A001's, not A002's */
+    assert_int_equal(qms_engine_rate_ticket(f->e, 0, "A001", 4, &t), QMS_OK);
+    assert_int_equal(t->id, a);
+    assert_int_equal(qms_engine_ticket(f->e, a)->rating, 4);
+    assert_int_equal(qms_engine_ticket(f->e, b)->rating, 0);
+    const qms_event *ev = qms_engine_journal_at(f->e, qms_engine_journal_len(f->e) - 1);
+    assert_int_equal(ev->kind, QMS_EV_RATE);
+    assert_int_equal(ev->ticket, a);
+    /* a ticket the counter did not just finish, or a bad level: refused */
+    assert_int_equal(qms_engine_rate_ticket(f->e, 0, "A009", 4, &t), QMS_ERR_UNKNOWN_TICKET);
+    assert_int_equal(qms_engine_rate_ticket(f->e, 1, "A001", 4, &t), QMS_ERR_UNKNOWN_TICKET);
+    assert_int_equal(qms_engine_rate_ticket(f->e, 0, "A001", 5, &t), QMS_ERR_INVAL);
+    /* too late */
+    advance(f, QMS_RATE_LATE_MS / 1000 + 1);
+    assert_int_equal(qms_engine_rate_ticket(f->e, 0, "A001", 1, &t), QMS_ERR_BAD_STATE);
+    assert_int_equal(qms_engine_ticket(f->e, a)->rating, 4);
+    assert_int_equal(qms_engine_ticket(f->e, b)->rating, 0);
+}
+
 static void test_counter_states(void **state)
 {
     fixture *f = *state;
@@ -781,6 +815,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_recall_start_done_skip, setup_default, teardown),
         cmocka_unit_test_setup_teardown(test_skip_and_recall_window, setup_default, teardown),
         cmocka_unit_test_setup_teardown(test_transfer_keeps_place, setup_default, teardown),
+        cmocka_unit_test_setup_teardown(test_rate_ticket, setup_default, teardown),
         cmocka_unit_test_setup_teardown(test_rate, setup_default, teardown),
         cmocka_unit_test_setup_teardown(test_counter_states, setup_default, teardown),
         cmocka_unit_test_setup_teardown(test_cancel, setup_default, teardown),

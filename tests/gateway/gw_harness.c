@@ -107,7 +107,7 @@ static void *wire_main(void *arg)
     return NULL;
 }
 
-static int launch(gw_qunit *u, const char *dir)
+static int launch_spawn(gw_qunit *u, const char *dir)
 {
     char kindw[64], addrw[64];
     snprintf(kindw, sizeof kindw, "loader,addr=0x20100000,data=%d,data-len=4", u->kind);
@@ -118,8 +118,12 @@ static int launch(gw_qunit *u, const char *dir)
                     "-kernel", (char *)gw_fw_image(), "-serial", "pty", "-serial", "pty",
                     "-device", kindw, "-device", addrw, NULL};
     u->pid = qms_test_spawn(argv, u->log);
-    if (u->pid <= 0)
-        return -1;
+    return u->pid > 0 ? 0 : -1;
+}
+
+/* After launch_spawn: its ptys, opened, and its hello. */
+static int launch_connect(gw_qunit *u)
+{
     /* "char device redirected to /dev/pts/N (label serial0)", then serial1 */
     int64_t end = qms_mono_ms() + 10000;
     while (qms_mono_ms() < end) {
@@ -166,6 +170,11 @@ static int launch(gw_qunit *u, const char *dir)
     return -1;
 }
 
+static int launch(gw_qunit *u, const char *dir)
+{
+    return launch_spawn(u, dir) ? -1 : launch_connect(u);
+}
+
 /* A new pty pair for the gateway's end; wire -> its slave. */
 static int plug(gw_qunit *u)
 {
@@ -205,6 +214,29 @@ int qu_start(gw_qunit *u, int kind, int addr, const char *dir)
     if (pthread_create(&u->th, NULL, wire_main, u))
         return -1;
     return launch(u, dir);
+}
+
+int qu_start_many(gw_qunit *u, int n, const int *kinds, const int *addrs, const char *dir)
+{
+    for (int i = 0; i < n; i++) {
+        memset(&u[i], 0, sizeof u[i]);
+        u[i].kind = kinds[i];
+        u[i].addr = addrs[i];
+        atomic_store(&u[i].qfd, -1);
+        atomic_store(&u[i].panel_fd, -1);
+        atomic_store(&u[i].mfd, -1);
+        pthread_mutex_init(&u[i].mu, NULL);
+        snprintf(u[i].wire, sizeof u[i].wire, "%s/line-%d", dir, addrs[i]);
+        if (plug(&u[i]) || pthread_create(&u[i].th, NULL, wire_main, &u[i]) ||
+            launch_spawn(&u[i], dir))
+            return -1;
+    }
+    /* all QEMUs boot at once; QEMU's once-a-second look for a pty reader
+     * is then paid once, not n times */
+    for (int i = 0; i < n; i++)
+        if (launch_connect(&u[i]))
+            return -1;
+    return 0;
 }
 
 void qu_unplug(gw_qunit *u)

@@ -39,6 +39,9 @@ const char *gw_fw_image(void);
 
 /* Start the unit in QEMU and its wire thread. 0 = its panel said hello. */
 int qu_start(gw_qunit *u, int kind, int addr, const char *dir);
+/* Start n units at once (all QEMUs booting together, then each waited
+ * for). 0 = every panel said hello. */
+int qu_start_many(gw_qunit *u, int n, const int *kinds, const int *addrs, const char *dir);
 /* Power off (SIGKILL the QEMU; the line stays, silent). */
 void qu_power_off(gw_qunit *u);
 /* Power on again (a new QEMU behind the same line). 0 = hello. */

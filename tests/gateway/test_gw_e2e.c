@@ -116,7 +116,7 @@ static int setup(void **state)
             return -1;
         }
     static const char *const pats[] = {"qms/" SITE "/device/#", "qms/" SITE "/call",
-                                       "qms/" SITE "/stats", NULL};
+                                       "qms/" SITE "/stats", "qms/" SITE "/reply/#", NULL};
     if (coll_start(&C, &E, "gw-test-coll", pats))
         return -1;
     M = env_client(&E, "gw-test-client");
@@ -252,6 +252,69 @@ static void test_rating_after_done(void **state)
     }
     qms_free(csv);
     assert_true(rows_ok >= 1); /* at least the counter's or the total's row */
+}
+
+/* The citizen presses a rating key, but the gateway reads the press only
+ * after the clerk called the next citizen (here: the gateway held while the
+ * press is made and the next ticket is called from another client). The
+ * rating still rates the ticket it was asked for, not the new one and not
+ * nothing: the press carries its ask's token, the gateway sends the ticket,
+ * the controller checks it was the counter's last finished one. */
+static void test_rating_after_next_call(void **state)
+{
+    (void)state;
+    char t1[16], t2[16];
+    take_dd(t1);
+    take_dd(t2);
+    size_t m0 = qu_mark(&U[UNIT_COUNTER]), m2 = qu_mark(&U[UNIT_RATING]);
+    qu_key(&U[UNIT_COUNTER], "next");
+    char want[64];
+    snprintf(want, sizeof want, "%s | Đang gọi", t1);
+    assert_int_equal(qu_wait_display(&U[UNIT_COUNTER], m0, want, QMS_TEST_WAIT_MS), 0);
+    qu_key(&U[UNIT_COUNTER], "done");
+    assert_int_equal(qu_wait_display(&U[UNIT_RATING], m2, "rating on 1-4", QMS_TEST_WAIT_MS), 0);
+
+    /* the press is in the unit's FIFO, unread, when the next call happens */
+    assert_int_equal(kill(G.pid, SIGSTOP), 0);
+    m2 = qu_mark(&U[UNIT_RATING]);
+    qu_key(&U[UNIT_RATING], "rate2");
+    assert_int_equal(qu_wait_display(&U[UNIT_RATING], m2, "rating off", QMS_TEST_WAIT_MS), 0);
+    int from = C.n;
+    cJSON *r = env_req(&E, M, "counter/3/cmd", "{\"req\":\"gw-test-next-late\",\"op\":\"next\"}");
+    assert_non_null(r);
+    assert_string_equal(js_str(r, "ticket"), t2);
+    cJSON_Delete(r);
+    assert_true(coll_wait(&C, from, "qms/" SITE "/call", t2, 0) >= 0);
+    assert_int_equal(kill(G.pid, SIGCONT), 0);
+
+    /* the controller's reply to the gateway's rate names t1 */
+    int64_t end = qms_mono_ms() + QMS_TEST_WAIT_MS;
+    const char *rated = NULL;
+    while (!rated && qms_mono_ms() < end) {
+        coll_pump(&C, 200);
+        for (int i = from; i < C.n && !rated; i++)
+            if (strncmp(C.v[i].topic, "qms/" SITE "/reply/", strlen("qms/" SITE "/reply/")) == 0 &&
+                strstr(C.v[i].payload, "\"req\":\"gw3.153-"))
+                rated = C.v[i].payload;
+    }
+    if (!rated)
+        fail_msg("the late rating was not sent (gateway log %s)", G.log);
+    snprintf(want, sizeof want, "\"ticket\":\"%s\"", t1);
+    if (!strstr(rated, want) || strstr(rated, "\"error\""))
+        fail_msg("the late rating did not rate %s: %s", t1, rated);
+    /* the controller counts it: two ratings now (4 and 2), half satisfied */
+    assert_true(coll_wait(&C, from, "qms/" SITE "/stats", "\"ratings\":2,", 0) >= 0);
+
+    /* a rating for a ticket the counter did not just finish is refused in words */
+    r = env_req(&E, M, "counter/3/cmd",
+                "{\"req\":\"gw-test-rate-wrong\",\"op\":\"rate\",\"level\":4,\"ticket\":\"B999\"}");
+    assert_non_null(r);
+    assert_string_equal(js_str(r, "error"), "unknown_ticket");
+    assert_non_null(strstr(js_str(r, "message"), "B999"));
+    cJSON_Delete(r);
+    /* the clerk finishes t2: the counter is free for the next tests */
+    r = env_req(&E, M, "counter/3/cmd", "{\"req\":\"gw-test-done-late\",\"op\":\"done\"}");
+    cJSON_Delete(r);
 }
 
 /* A unit that goes silent (its QEMU stopped) is published offline within
@@ -456,6 +519,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_key_next_calls_and_shows),
         cmocka_unit_test(test_rating_after_done),
+        cmocka_unit_test(test_rating_after_next_call),
         cmocka_unit_test(test_unit_silent_offline),
         cmocka_unit_test(test_power_cycle),
         cmocka_unit_test(test_noise_no_wrong_call),

@@ -125,6 +125,15 @@ static void test_keys(void **state)
     expect_none(1, QMS_KEY_RATE, 5, "");
     expect_none(1, QMS_KEY_RATE, 0, "");
     expect_none(1, QMS_KEY_NEXT, QMS_ARG_NONE, "");
+    /* the ticket the ask was for goes with the rating */
+    gw_unit u = unit(1);
+    gw_event ev = {.state = GW_PEND_NEW, .seq = 1, .key = QMS_KEY_RATE, .arg = 3, .tag = 9,
+                   .ticket = "A023"};
+    const char *why;
+    char *j = gw_key_request(cfg, &u, &ev, "r2", &why);
+    assert_non_null(j);
+    assert_string_equal(j, "{\"req\":\"r2\",\"op\":\"rate\",\"level\":3,\"ticket\":\"A023\"}");
+    qms_free(j);
 }
 
 static void test_text(void **state)

@@ -82,9 +82,11 @@ static struct {
     uint8_t keyq[16]; /* keys asked on the panel, pressed one at a time */
     unsigned kq_head, kq_len;
     uint32_t key_down; /* raw level of the key being pressed */
-    uint32_t press_at;
+    uint32_t press_at; /* when key_down last changed */
+    int seen;          /* the main loop saw key_down held for the debounce time */
     uint32_t last_show;
     int hang;
+    uint32_t slow_ms; /* `slow MS`: every turn of the main loop takes this long (a test) */
 } panel;
 
 void systick_handler(void);
@@ -317,20 +319,30 @@ void hal_wdt_kick(void)
     REG(WDOG + WD_LOCK) = 0;
 }
 
+/* A panel key is down, then up, each for PANEL_PRESS_MS -- and each until
+ * the main loop has seen it held for the debounce time (a call at least
+ * FW_DEBOUNCE_MS + 2 after the change; 2 ms for the core's clock, counted
+ * apart). A loop that came late (QEMU descheduled on a loaded host while
+ * its clock runs on) would otherwise see the key down once and up at its
+ * next turn, a press too short to count: lost. */
 uint32_t hal_keys(void)
 {
     uint32_t now = ms_now();
-    if (panel.key_down) {
-        if (now - panel.press_at >= PANEL_PRESS_MS) {
+    if (panel.seen && now - panel.press_at >= PANEL_PRESS_MS) {
+        if (panel.key_down) {
             panel.key_down = 0; /* released; the next waits as long */
             panel.press_at = now;
+            panel.seen = 0;
+        } else if (panel.kq_len) {
+            panel.key_down = 1u << panel.keyq[panel.kq_head];
+            panel.kq_head = (panel.kq_head + 1u) % 16u;
+            panel.kq_len--;
+            panel.press_at = now;
+            panel.seen = 0;
         }
-    } else if (panel.kq_len && now - panel.press_at >= PANEL_PRESS_MS) {
-        panel.key_down = 1u << panel.keyq[panel.kq_head];
-        panel.kq_head = (panel.kq_head + 1u) % 16u;
-        panel.kq_len--;
-        panel.press_at = now;
     }
+    if (!panel.seen && now - panel.press_at >= FW_DEBOUNCE_MS + 2u)
+        panel.seen = 1; /* this call's level holds long enough for the core */
     return panel.key_down;
 }
 
@@ -388,6 +400,17 @@ static void command(const char *s, unsigned n)
     } else if (n == 4 && memcmp(s, "hang", 4) == 0) {
         panel_puts("hanging\n");
         panel.hang = 1; /* stop kicking the watchdog: a test of its policy */
+    } else if (n > 5 && memcmp(s, "slow ", 5) == 0) {
+        /* a late main loop, as when QEMU is descheduled on a loaded host
+         * (the virtual clock runs on) or a port's loop is busy: each turn
+         * takes MS (0..500; the watchdog is kicked in between) */
+        uint32_t v = 0;
+        for (unsigned i = 5; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+            v = v * 10u + (uint32_t)(s[i] - '0');
+        panel.slow_ms = v > 500u ? 500u : v;
+        panel_puts("slow ");
+        panel_putu(panel.slow_ms);
+        panel_puts("\n");
     } else if (n == 5 && memcmp(s, "hello", 5) == 0) {
         hello();
     } else if (n == 4 && memcmp(s, "show", 4) == 0) {
@@ -427,6 +450,11 @@ int main(void)
     for (;;) {
         fw_task();
         while (panel.hang) { /* stuck on purpose; interrupts still run */
+        }
+        if (panel.slow_ms) {
+            uint32_t t0 = ms_now();
+            while (ms_now() - t0 < panel.slow_ms) {
+            }
         }
         /* Sleep until an interrupt: a bus byte, a panel byte, or the next
          * millisecond. A busy loop would cost a host core per QEMU unit. */
