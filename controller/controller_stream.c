@@ -36,7 +36,7 @@
 static const char *const read_sql =
     "SELECT e.seq, e.day, e.at_ms, e.kind, e.ticket_id, e.label, e.counter_id, e.service,"
     " e.from_service, e.rating, e.counter_state,"
-    " CASE WHEN e.kind = 'take' THEN t.priority END, CASE WHEN e.kind = 'take' THEN t.number END"
+    " t.priority, t.number, t.taken_ms"
     " FROM events e LEFT JOIN tickets t ON t.id = e.ticket_id AND e.kind = 'take'"
     " WHERE e.seq >= ?1 ORDER BY e.seq LIMIT ?2";
 
@@ -115,6 +115,8 @@ static int64_t publish_from(qms_ctl *c, int64_t from, int max, int replay, int64
             add_text(e, "counter_state", st, 10);
             add_int(e, "priority", st, 11);
             add_int(e, "number", st, 12);
+            /* the ticket's own time (the journal may stamp its take a ms later) */
+            add_int(e, "taken_ms", st, 13);
             cJSON_AddItemToArray(arr, e);
             n++;
         }

@@ -20,7 +20,7 @@ typedef struct hub_store hub_store;
 typedef struct hub_event {
     int64_t seq;
     const char *day, *kind, *label, *service, *from_service, *counter_state;
-    int64_t at_ms, ticket, counter, rating, priority, number; /* -1: absent */
+    int64_t at_ms, ticket, counter, rating, priority, number, taken_ms; /* -1: absent */
 } hub_event;
 
 typedef struct hub_site {

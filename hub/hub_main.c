@@ -168,6 +168,7 @@ static int store_msg(hub *h, const pending_msg *pm)
             .rating = jint(ev, "rating"),
             .priority = jint(ev, "priority"),
             .number = jint(ev, "number"),
+            .taken_ms = jint(ev, "taken_ms"),
         };
         if (e.seq < 1 || !e.kind) {
             if (h->nbad++ < 10)

@@ -38,9 +38,9 @@ static const char *const sql[S__N] = {
     [S_ROLLBACK] = "ROLLBACK",
     [S_EVENT] = "INSERT OR IGNORE INTO events(site, seq, day, at_ms, kind, ticket_id, label,"
                 " counter_id, service, from_service, rating, counter_state, priority, number,"
-                " recv_ms) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
+                " recv_ms, taken_ms) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)",
     [S_NEXT] = "SELECT seq, day, at_ms, kind, ticket_id, label, counter_id, service, rating,"
-               " priority, number FROM events WHERE site = ?1 AND seq > ?2 ORDER BY seq LIMIT 5000",
+               " priority, number, coalesce(taken_ms, at_ms) FROM events WHERE site = ?1 AND seq > ?2 ORDER BY seq LIMIT 5000",
     [S_TAKE] = "INSERT OR IGNORE INTO tickets(site, id, day, orig_service, service, number, label,"
                " priority, state, taken_ms, ncalls, eta_s, transfers)"
                " VALUES(?1,?2,?3,?4,?4,?5,?6,?7,'waiting',?8,0,0,0)",
@@ -106,6 +106,7 @@ static const char *const schema =
     " priority INTEGER,"
     " number INTEGER,"
     " recv_ms INTEGER NOT NULL,"
+    " taken_ms INTEGER,"
     " PRIMARY KEY(site, seq)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS tickets("
     " site TEXT NOT NULL,"
@@ -225,6 +226,7 @@ int hub_store_event(hub_store *s, hub_site *site, const hub_event *e, int64_t re
     bind_i(st, 13, e->priority);
     bind_i(st, 14, e->number);
     sqlite3_bind_int64(st, 15, recv_ms);
+    bind_i(st, 16, e->taken_ms);
     int rc = step(s, S_EVENT);
     if (rc)
         return rc;
@@ -258,7 +260,7 @@ static int apply_row(hub_store *s, const char *site, sqlite3_stmt *r)
         sqlite3_bind_value(st, 5, sqlite3_column_value(r, 10));
         sqlite3_bind_value(st, 6, sqlite3_column_value(r, 5));
         sqlite3_bind_value(st, 7, sqlite3_column_value(r, 9));
-        sqlite3_bind_int64(st, 8, at);
+        sqlite3_bind_int64(st, 8, sqlite3_column_int64(r, 11));
         return step(s, S_TAKE);
     }
     if (strcmp(kind, "call") == 0 || strcmp(kind, "recall") == 0)

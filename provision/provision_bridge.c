@@ -200,21 +200,22 @@ int prov_bridge_main(int argc, char **argv)
             "cleansession false\n"
             "try_private true\n"
             "keepalive_interval 20\n"
-            "restart_timeout 2 30\n"
+            "restart_timeout 1 10\n"
             "notifications true\n"
             "notification_topic qms/%s/bridge/state\n"
-            "# out: what the province sees (QoS 1); never the requests\n"
-            "topic stream out 1 qms/%s/\n"
-            "topic stats out 1 qms/%s/\n"
-            "topic stats/hourly out 1 qms/%s/\n"
-            "topic alerts out 1 qms/%s/\n"
-            "topic config out 1 qms/%s/\n"
-            "topic device/+/+/status out 1 qms/%s/\n"
+            "# out: what the province sees (QoS 1); never the requests. Each line:\n"
+            "# topic PATTERN DIRECTION QOS LOCAL-PREFIX REMOTE-PREFIX (same tree both sides)\n"
+            "topic stream out 1 qms/%s/ qms/%s/\n"
+            "topic stats out 1 qms/%s/ qms/%s/\n"
+            "topic stats/hourly out 1 qms/%s/ qms/%s/\n"
+            "topic alerts out 1 qms/%s/ qms/%s/\n"
+            "topic config out 1 qms/%s/ qms/%s/\n"
+            "topic device/+/+/status out 1 qms/%s/ qms/%s/\n"
             "# in: the hub's replay requests\n"
-            "topic stream/replay in 1 qms/%s/\n"
+            "topic stream/replay in 1 qms/%s/ qms/%s/\n"
             "%s",
             site, persist, queue, site, host, port, site, site, site, site, site, site, site,
-            site, site, site, tls);
+            site, site, site, site, site, site, site, site, site, site, tls);
     if (fclose(f)) {
         fprintf(stderr, "qms-provision bridge: %s: %s\n", out, strerror(errno));
         return 1;
