@@ -75,7 +75,7 @@ static void start_hub(void)
 
 static void start_ctl(site *s)
 {
-    const char *extra[] = {"--site", s->name, NULL};
+    const char *extra[] = {"--site", s->name, "-v", NULL};
     s->ctl = qms_test_controller_spawn(s->conf, s->db, s->broker.port, CLOCK, extra, s->log);
     assert_true(s->ctl > 0);
     qms_mqtt_opts o = {.port = s->broker.port, .client_id = "w", .site = s->name};
@@ -213,6 +213,24 @@ static int hub_caught_up(const site *s, int ms)
     return -1;
 }
 
+/* Wait until the hub counted at least n repeats of the site. */
+static int64_t hub_repeats(const site *s, int64_t n, int ms)
+{
+    int64_t end = qms_mono_ms() + ms, got = -1;
+    while (qms_mono_ms() < end) {
+        sqlite3 *db = NULL;
+        if (sqlite3_open_v2(hub_db, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+            sqlite3_busy_timeout(db, 2000);
+            got = q1(db, "SELECT ndup FROM sites WHERE site = ?1", s->name);
+        }
+        sqlite3_close(db);
+        if (got >= n)
+            break;
+        usleep(200 * 1000);
+    }
+    return got;
+}
+
 /* Every row of the controller's events is in the hub once, the same. */
 static void compare(const site *s)
 {
@@ -316,6 +334,24 @@ static void test_province_faults(void **state)
     /* 4. everything, once, in order */
     assert_int_equal(hub_caught_up(&a, 90000), 0);
     assert_int_equal(hub_caught_up(&b, 90000), 0);
+    /* repeats: an outside client asks both sites (through the bridges, up
+     * since the hub caught up) to replay their first events again; the hub
+     * must keep each once */
+    qms_mqtt_opts ro = {.port = prov_port, .client_id = "repeater", .site = "province"};
+    qms_mqtt *rep = qms_test_client(&ro, 30000);
+    assert_non_null(rep);
+    const char *again = "{\"req\":\"again\",\"from\":1,\"max\":150}";
+    assert_int_equal(qms_mqtt_publish(rep, "qms/s1/stream/replay", again, strlen(again), 1, 0), 0);
+    assert_int_equal(qms_mqtt_publish(rep, "qms/s2/stream/replay", again, strlen(again), 1, 0), 0);
+    assert_int_equal(qms_mqtt_drain(rep, 10000), 0);
+    qms_mqtt_free(rep);
+    traffic(&a, 2);
+    traffic(&b, 2);
+
+    assert_true(hub_repeats(&a, 150, 60000) >= 150);
+    assert_true(hub_repeats(&b, 150, 60000) >= 150);
+    assert_int_equal(hub_caught_up(&a, 90000), 0);
+    assert_int_equal(hub_caught_up(&b, 90000), 0);
     compare(&a);
     compare(&b);
 
@@ -326,7 +362,17 @@ static void test_province_faults(void **state)
     assert_int_equal(qms_test_watch_start(&w, &wo, pats), 0);
     char needle[64];
     snprintf(needle, sizeof needle, "\"applied\":%lld", (long long)ctl_head(&a));
+    assert_true(qms_test_watch_wait(&w, 0, "qms/province/site/s1/state", "\"gap\":false", 30000) >= 0);
     assert_true(qms_test_watch_wait(&w, 0, "qms/province/site/s1/state", needle, 30000) >= 0);
+    /* the replay of 1..150 came back as repeats, counted, not stored */
+    const qms_test_msg *st = qms_test_watch_last(&w, "qms/province/site/s1/state");
+    assert_non_null(st);
+    cJSON *sj = cJSON_Parse(st->payload);
+    assert_non_null(sj);
+    fprintf(stderr, "hub state of s1: %s\n", st->payload);
+    assert_true(cJSON_GetObjectItem(sj, "repeats")->valuedouble >= 150);
+    assert_false(cJSON_IsTrue(cJSON_GetObjectItem(sj, "gap")));
+    cJSON_Delete(sj);
     qms_test_watch_stop(&w);
 
     /* what the faults made the hub do (for the log of the run) */
