@@ -139,6 +139,8 @@ static void client(site *s)
 }
 
 static void request(site *s, const char *suffix, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void request(site *s, const char *suffix, const char *fmt, ...)
 {
     char body[256], topic[128];
     va_list ap;
