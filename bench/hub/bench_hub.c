@@ -10,7 +10,9 @@
  * site's publish (at_ms, wall clock) to the hub's read (recv_ms) p50/p99.
  *   bench_hub [sites=20] [tickets=2000]
  * The sites' events are synthetic (the controller's own rate is
- * bench_controller's); what is measured is bridges + broker + hub. */
+ * bench_controller's); what is measured is bridges + broker + hub. Each
+ * synthetic site answers the hub's replay requests from what it sent, as
+ * a controller does from its store; the counts are printed. */
 #include "support.h"
 
 #include "qms/clock.h"
@@ -29,6 +31,36 @@
 static int64_t wall_ms(void)
 {
     return qms_now(&qms_clock_real);
+}
+
+/* What each synthetic site sent, to answer the hub's replay requests as a
+ * controller does (from its store). */
+static char ***sent; /* [site][seq - 1] */
+static long nreplayed, nreplay_req;
+
+typedef struct site_ud {
+    int i;
+    qms_mqtt *m;
+    int64_t *seq;
+} site_ud;
+
+static void on_replay(void *ud, const qms_mqtt_msg *msg)
+{
+    site_ud *u = ud;
+    char buf[256];
+    int n = msg->len < (int)sizeof buf - 1 ? msg->len : (int)sizeof buf - 1;
+    memcpy(buf, msg->payload, (size_t)n);
+    buf[n] = 0;
+    const char *f = strstr(buf, "\"from\":");
+    long from = f ? atol(f + 7) : 0;
+    nreplay_req++;
+    char topic[64];
+    snprintf(topic, sizeof topic, "qms/b%d/stream", u->i);
+    for (long k = from; k >= 1 && k <= u->seq[u->i] && k < from + 1000; k++) {
+        const char *b = sent[u->i][k - 1];
+        qms_mqtt_publish(u->m, topic, b, strlen(b), 1, 0);
+        nreplayed++;
+    }
 }
 
 typedef struct counter_ud {
@@ -141,13 +173,22 @@ int main(int argc, char **argv)
     snprintf(broker, sizeof broker, "127.0.0.1:%d", prov.port);
     char *hargv[] = {(char *)qms_test_bin("qms-hub"), "--broker", broker, "--db", db, NULL};
     pid_t hub = qms_test_spawn(hargv, log);
+    int64_t *seq = calloc((size_t)S, sizeof *seq);
+    sent = calloc((size_t)S, sizeof *sent);
+    site_ud *sud = calloc((size_t)S, sizeof *sud);
     for (int i = 0; i < S; i++) {
         char id[32], site[16];
+        sent[i] = calloc((size_t)T * 4 + 1, sizeof **sent);
         snprintf(id, sizeof id, "site-b%d", i);
         snprintf(site, sizeof site, "b%d", i);
         qms_mqtt_opts o = {.port = sb[i].port, .client_id = id, .site = site, .inflight_max = 100};
         if (qms_mqtt_new(&o, &pub[i]))
             return 1;
+        sud[i] = (site_ud){i, pub[i], seq};
+        qms_mqtt_set_callbacks(pub[i], on_replay, NULL, &sud[i]);
+        char rt[64];
+        snprintf(rt, sizeof rt, "qms/b%d/stream/replay", i);
+        qms_mqtt_subscribe(pub[i], rt, 1);
     }
     for (int k = 0; k < 300; k++) { /* everyone connected, bridges up */
         int up = 1;
@@ -163,7 +204,6 @@ int main(int argc, char **argv)
     long total = 0;
     int64_t t0 = wall_ms();
     double cpu0 = proc_cpu_s(hub);
-    int64_t *seq = calloc((size_t)S, sizeof *seq);
     const char *kinds[] = {"take", "call", "done", "rate"};
     for (int tk = 1; tk <= T; tk++) {
         for (int i = 0; i < S; i++) {
@@ -181,6 +221,7 @@ int main(int argc, char **argv)
                          i, (long long)s, (long long)s, (long long)s, (long long)s,
                          (long long)wall_ms(), kind, tk, tk % 1000, 1 + tk % 8,
                          k == 3 ? ",\"rating\":4" : k == 0 ? ",\"priority\":0,\"number\":1" : "");
+                sent[i][s - 1] = strdup(body);
                 while (qms_mqtt_publish(pub[i], topic, body, strlen(body), 1, 0))
                     qms_mqtt_loop(pub[i], 5);
                 total++;
@@ -250,10 +291,12 @@ int main(int argc, char **argv)
     printf("{\"bench\":\"hub\",\"case\":\"hub_store\",\"sites\":%d,\"tickets_per_site\":%d,"
            "\"events\":%ld,\"stored\":%ld,\"complete\":%s,\"publish_s\":%.1f,\"seconds\":%.1f,"
            "\"events_per_s\":%.0f,\"hub_cpu_s\":%.1f,\"hub_cpu_share\":%.2f,\"hub_max_rss_kib\":%ld,"
-           "\"lag_ms_p50\":%lld,\"lag_ms_p99\":%lld,\"lag_ms_max\":%lld}\n",
+           "\"lag_ms_p50\":%lld,\"lag_ms_p99\":%lld,\"lag_ms_max\":%lld,"
+           "\"replay_requests\":%ld,\"replayed\":%ld}\n",
            S, T, total, stored, t_end ? "true" : "false", pub_secs, secs, stored / secs, cpu,
            cpu / secs, rss, nl ? (long long)lag[nl / 2] : -1LL,
-           nl ? (long long)lag[nl * 99 / 100] : -1LL, nl ? (long long)lag[nl - 1] : -1LL);
+           nl ? (long long)lag[nl * 99 / 100] : -1LL, nl ? (long long)lag[nl - 1] : -1LL,
+           nreplay_req, nreplayed);
     fflush(stdout);
     free(lag);
     kill(hub, SIGTERM);
@@ -267,6 +310,13 @@ int main(int argc, char **argv)
     qms_test_rmdir(tmp);
     free(sb);
     free(pub);
+    for (int i = 0; i < S; i++) {
+        for (long k = 0; k < seq[i]; k++)
+            free(sent[i][k]);
+        free(sent[i]);
+    }
+    free(sent);
+    free(sud);
     free(seq);
     return t_end ? 0 : 1;
 }
