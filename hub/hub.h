@@ -12,6 +12,7 @@
 #ifndef QMS_HUB_H
 #define QMS_HUB_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct hub_store hub_store;
@@ -37,6 +38,24 @@ typedef struct hub_site {
     int gaps_open;      /* there is a hole now */
 } hub_site;
 
+/* The sites seen, in order of first message. */
+typedef struct hub_sites {
+    hub_site **v;
+    int n, cap;
+} hub_sites;
+/* The site named (created when new; NULL when out of memory). */
+hub_site *hub_sites_get(hub_sites *set, const char *name);
+void hub_sites_free(hub_sites *set);
+/* A site name fit for a topic level and a table: 1..63 bytes, no
+ * whitespace, control, '/', '+', '#', '"' or '\\'. */
+int hub_site_name_ok(const char *s);
+
+/* One stream message (any bytes) into the open transaction: its events
+ * stored once per (site, seq). Malformed input is counted in *nbad (and
+ * logged, the first few times), never stored. QMS_OK, or the store's error. */
+int hub_ingest(hub_store *st, hub_sites *set, const char *payload, size_t len, int64_t recv_ms,
+               int64_t *nbad);
+
 int hub_store_open(const char *path, hub_store **out);
 void hub_store_close(hub_store *s);
 int hub_store_begin(hub_store *s);
@@ -48,6 +67,8 @@ int hub_store_commit(hub_store *s, hub_site *const *sites, int nsites);
 void hub_store_rollback(hub_store *s);
 /* The sites known to the store (cursors as committed); *out qms_malloc'd. */
 int hub_store_sites(hub_store *s, hub_site **out, int *n);
+/* Rows in events (all sites). */
+int64_t hub_store_count_events(hub_store *s);
 /* Today's counts of a site's tickets on day (for its state topic). */
 int hub_store_counts(hub_store *s, const char *site, const char *day, int *taken, int *served,
                      int *waiting, int *noshow, int *ratings, int *satisfied);

@@ -41,8 +41,7 @@ typedef struct pending_msg {
 typedef struct hub {
     hub_store *store;
     qms_mqtt *mqtt;
-    hub_site **sites;
-    int nsites, capsites;
+    hub_sites set;
     pending_msg *pend;
     int npend, cappend;
     int64_t nmsgs, nbad, nbatches, nreplay_req;
@@ -54,42 +53,6 @@ static void on_signal(int sig)
 {
     (void)sig;
     stop_flag = 1;
-}
-
-static int site_name_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n >= 64)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch <= ' ' || ch == '/' || ch == '+' || ch == '#' || ch == '"' || ch == '\\')
-            return 0;
-    }
-    return 1;
-}
-
-static hub_site *site_get(hub *h, const char *name)
-{
-    for (int i = 0; i < h->nsites; i++)
-        if (strcmp(h->sites[i]->name, name) == 0)
-            return h->sites[i];
-    if (h->nsites == h->capsites) {
-        int ncap = h->capsites ? h->capsites * 2 : 16;
-        hub_site **np = qms_realloc(h->sites, (size_t)ncap * sizeof *np);
-        if (!np)
-            return NULL;
-        h->sites = np;
-        h->capsites = ncap;
-    }
-    hub_site *s = qms_calloc(1, sizeof *s);
-    if (!s)
-        return NULL;
-    snprintf(s->name, sizeof s->name, "%s", name);
-    s->dirty = 1;
-    h->sites[h->nsites++] = s;
-    QMS_INFO("site %s: first message", name);
-    return s;
 }
 
 static void on_message(void *ud, const qms_mqtt_msg *msg)
@@ -114,88 +77,18 @@ static void on_message(void *ud, const qms_mqtt_msg *msg)
     h->nmsgs++;
 }
 
-static const char *jstr(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static int64_t jint(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 9e15
-               ? (int64_t)v->valuedouble
-               : -1;
-}
-
-/* One stream message into the open transaction. */
-static int store_msg(hub *h, const pending_msg *pm)
-{
-    cJSON *o = cJSON_ParseWithLength(pm->payload, (size_t)pm->len);
-    const char *sname = o ? jstr(o, "site") : NULL;
-    const cJSON *evs = o ? cJSON_GetObjectItemCaseSensitive(o, "events") : NULL;
-    if (!sname || !site_name_ok(sname) || !cJSON_IsArray(evs)) {
-        if (h->nbad++ < 10)
-            QMS_WARN("ignored a malformed stream message (%.80s)", pm->payload);
-        cJSON_Delete(o);
-        return QMS_OK;
-    }
-    hub_site *s = site_get(h, sname);
-    if (!s) {
-        cJSON_Delete(o);
-        return QMS_ERR_NOMEM;
-    }
-    int64_t head = jint(o, "head");
-    if (head > s->head)
-        s->head = head;
-    s->last_recv_ms = qms_mono_ms();
-    s->dirty = 1;
-    int rc = QMS_OK;
-    const cJSON *ev;
-    cJSON_ArrayForEach(ev, evs)
-    {
-        hub_event e = {
-            .seq = jint(ev, "seq"),
-            .day = jstr(ev, "day"),
-            .kind = jstr(ev, "kind"),
-            .label = jstr(ev, "label"),
-            .service = jstr(ev, "service"),
-            .from_service = jstr(ev, "from_service"),
-            .counter_state = jstr(ev, "counter_state"),
-            .at_ms = jint(ev, "at_ms"),
-            .ticket = jint(ev, "ticket"),
-            .counter = jint(ev, "counter"),
-            .rating = jint(ev, "rating"),
-            .priority = jint(ev, "priority"),
-            .number = jint(ev, "number"),
-            .taken_ms = jint(ev, "taken_ms"),
-        };
-        if (e.seq < 1 || !e.kind) {
-            if (h->nbad++ < 10)
-                QMS_WARN("site %s: ignored an event without seq or kind", sname);
-            continue;
-        }
-        if (e.seq > s->head)
-            s->head = e.seq;
-        rc = hub_store_event(h->store, s, &e, pm->recv_ms);
-        if (rc)
-            break;
-    }
-    cJSON_Delete(o);
-    return rc;
-}
-
 static int flush(hub *h)
 {
     if (h->npend == 0)
         return QMS_OK;
     int rc = hub_store_begin(h->store);
     for (int i = 0; i < h->npend && rc == QMS_OK; i++)
-        rc = store_msg(h, &h->pend[i]);
-    for (int i = 0; i < h->nsites && rc == QMS_OK; i++)
-        rc = hub_store_apply(h->store, h->sites[i]);
+        rc = hub_ingest(h->store, &h->set, h->pend[i].payload, (size_t)h->pend[i].len,
+                        h->pend[i].recv_ms, &h->nbad);
+    for (int i = 0; i < h->set.n && rc == QMS_OK; i++)
+        rc = hub_store_apply(h->store, h->set.v[i]);
     if (rc == QMS_OK)
-        rc = hub_store_commit(h->store, h->sites, h->nsites);
+        rc = hub_store_commit(h->store, h->set.v, h->set.n);
     else
         hub_store_rollback(h->store);
     for (int i = 0; i < h->npend; i++)
@@ -245,8 +138,8 @@ static void publish_state(hub *h, hub_site *s)
 static void after_commit(hub *h, int64_t now, int64_t *next_state)
 {
     int publish = now >= *next_state;
-    for (int i = 0; i < h->nsites; i++) {
-        hub_site *s = h->sites[i];
+    for (int i = 0; i < h->set.n; i++) {
+        hub_site *s = h->set.v[i];
         int hole = s->max_seen > s->applied || s->head > s->applied;
         if (hole && s->gap_logged != s->applied + 1) {
             QMS_WARN("site %s: gap after seq %lld (have up to %lld, site's head %lld): asking "
@@ -275,12 +168,12 @@ static void after_commit(hub *h, int64_t now, int64_t *next_state)
 static void publish_status(hub *h)
 {
     int gaps = 0;
-    for (int i = 0; i < h->nsites; i++)
-        gaps += h->sites[i]->gaps_open;
+    for (int i = 0; i < h->set.n; i++)
+        gaps += h->set.v[i]->gaps_open;
     char body[256];
     snprintf(body, sizeof body,
              "{\"state\":\"online\",\"sites\":%d,\"sites_with_gaps\":%d,\"messages\":%lld}",
-             h->nsites, gaps, (long long)h->nmsgs);
+             h->set.n, gaps, (long long)h->nmsgs);
     qms_mqtt_publish(h->mqtt, "qms/province/hub/status", body, strlen(body), 1, 1);
 }
 
@@ -366,7 +259,7 @@ int main(int argc, char **argv)
         return 1;
     }
     for (int i = 0; i < nloaded; i++) {
-        hub_site *s = site_get(&h, loaded[i].name);
+        hub_site *s = hub_sites_get(&h.set, loaded[i].name);
         if (s)
             *s = loaded[i];
     }
@@ -392,7 +285,7 @@ int main(int argc, char **argv)
     signal(SIGTERM, on_signal);
     signal(SIGPIPE, SIG_IGN);
     QMS_INFO("qms-hub %s started (broker %s:%d, store %s, %d site(s) known)", QMS_VERSION,
-             mo.host ? mo.host : "127.0.0.1", mo.port ? mo.port : 1883, db, h.nsites);
+             mo.host ? mo.host : "127.0.0.1", mo.port ? mo.port : 1883, db, h.set.n);
 
     int exit_code = 0;
     int64_t next_state = 0, next_status = 0;
@@ -418,13 +311,11 @@ int main(int argc, char **argv)
     QMS_INFO("stopping: %lld messages (%lld malformed), %lld commits, %lld replay requests, "
              "%d sites; cpu %.2f s, max RSS %ld KiB",
              (long long)h.nmsgs, (long long)h.nbad, (long long)h.nbatches,
-             (long long)h.nreplay_req, h.nsites,
+             (long long)h.nreplay_req, h.set.n,
              ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
                  ru.ru_stime.tv_usec / 1e6,
              ru.ru_maxrss);
-    for (int i = 0; i < h.nsites; i++)
-        qms_free(h.sites[i]);
-    qms_free(h.sites);
+    hub_sites_free(&h.set);
     qms_free(h.pend);
     qms_mqtt_free(h.mqtt);
     qms_mqtt_lib_cleanup();

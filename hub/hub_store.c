@@ -414,3 +414,14 @@ int hub_store_counts(hub_store *s, const char *site, const char *day, int *taken
     sqlite3_clear_bindings(st);
     return rc == SQLITE_ROW ? QMS_OK : QMS_ERR_DB;
 }
+
+int64_t hub_store_count_events(hub_store *s)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t n = -1;
+    if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM events", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
