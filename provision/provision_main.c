@@ -230,11 +230,12 @@ static void acl_for(FILE *f, const prov *p, const device *d)
         /* requests, and every device's status (alerts: a device offline, a
          * printer out of paper) */
         static const char *const rd[] = {"ticket/take",   "ticket/cancel", "counter/+/cmd",
-                                         "alert/ack",     "report",        "device/+/+/status"};
+                                         "alert/ack",     "report",        "device/+/+/status",
+                                         "stream/replay"};
         static const char *const wr[] = {
             "config",          "call",  "calls/recent", "counter/+/state", "counter/+/queue",
             "stats",           "stats/hourly", "alerts", "alert/event",     "ticket/+/status",
-            "reply/#"};
+            "reply/#",         "stream"};
         for (size_t i = 0; i < sizeof rd / sizeof rd[0]; i++)
             fprintf(f, "topic read qms/%s/%s\n", s, rd[i]);
         for (size_t i = 0; i < sizeof wr / sizeof wr[0]; i++)

@@ -142,6 +142,10 @@ static void test_kiosk(void **state)
     assert_true(writes("kiosk-k1", "ticket/take", "controller"));
     assert_true(writes("kiosk-k1", "ticket/cancel", "controller"));
     assert_false(writes("kiosk-k1", "counter/3/cmd", "controller"));
+    /* the controller reads replay requests (from the province's bridge);
+     * no device on the LAN may make it replay */
+    assert_false(writes("kiosk-k1", "stream/replay", "controller"));
+    assert_false(writes("counter-3", "stream/replay", "controller"));
     assert_true(writes("kiosk-k1", "device/kiosk/k1/status", "dashboard"));
     assert_false(writes("kiosk-k1", "device/kiosk/k2/status", "dashboard"));
 }
