@@ -402,10 +402,12 @@ void ctl_on_message(void *ud, const qms_mqtt_msg *msg)
     /* the dashboard's requests obey the same reply rule as every request:
      * checked here, before their handlers, so no path skips it */
     if ((strcmp(msg->topic, ctl_topic(c, "alert/ack")) == 0 ||
-         strcmp(msg->topic, ctl_topic(c, "report")) == 0) &&
+         strcmp(msg->topic, ctl_topic(c, "report")) == 0 ||
+         strcmp(msg->topic, ctl_topic(c, "stream/replay")) == 0) &&
         !msg->retained && bad_response_topic(c, msg))
         return;
-    if (ctl_alerts_on_message(c, msg) || ctl_report_on_message(c, msg))
+    if (ctl_alerts_on_message(c, msg) || ctl_report_on_message(c, msg) ||
+        ctl_stream_on_message(c, msg))
         return;
     int counter = 0;
     qms_topic_kind kind = qms_proto_topic(msg->topic, c->site, &counter);

@@ -588,6 +588,7 @@ int main(int argc, char **argv)
         QMS_ERROR("cannot set up bookings (rules in %s, store %s)", c->config_path, c->db_path);
         return 1;
     }
+    ctl_stream_init(c);
     {
         char day[11];
         qms_day_str(qms_engine_day(c->eng), day);
@@ -642,6 +643,8 @@ int main(int argc, char **argv)
     qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "device/+/+/status"), 1);
     qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "alert/ack"), 1);
     qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "report"), 1);
+    qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "stream/replay"), 1);
+    status_json(c);
     QMS_INFO("qms-controller %s started (broker %s:%d, store %s)", QMS_VERSION, host, port,
              c->db_path);
 
@@ -776,6 +779,7 @@ int main(int argc, char **argv)
     ctl_ticket_free(c);
     ctl_state_free(c);
     qms_engine_free(c->eng);
+    ctl_stream_free(c);
     qms_store_close(c->store);
     qms_config_free(c->cfg);
     ctl_staff_free(&c->staff);

@@ -233,6 +233,8 @@ int ctl_flush(qms_ctl *c)
     }
     c->nevents = 0;
     ctl_batch_send_replies(c);
+    if (nj > 0)
+        ctl_stream_run(c); /* the province's copy of what was just committed */
     int force = c->republish;
     if (force)
         publish_config(c);

@@ -13,6 +13,8 @@
  *   controller_report.c    reports (qms_report's CSV) on request, in pages
  *   controller_alerts.c    alerts (alerts.c derives them): device status in,
  *                          qms/<site>/alerts out, alert/ack requests
+ *   controller_stream.c    the event stream for the province (qms/<site>/stream,
+ *                          numbered by the store's seq) and its replay requests
  * dispatch and publish both use view and batch; neither calls the other. */
 #ifndef QMS_CTL_H
 #define QMS_CTL_H
@@ -150,6 +152,10 @@ typedef struct qms_ctl {
     uint32_t badrt_seen[256];  /* hashes of response topics already logged (0 = empty) */
     int nbadrt_seen;
 
+    /* the event stream (controller_stream.c) */
+    int64_t stream_seq; /* the last events.seq published on qms/<site>/stream */
+    void *stream_st;    /* its prepared query (sqlite3_stmt *) */
+
     volatile sig_atomic_t stop, reload;
 } qms_ctl;
 
@@ -259,5 +265,13 @@ int ctl_alerts_on_message(qms_ctl *c, const qms_mqtt_msg *msg);
 /* Evaluate the alerts when due (each second, or a device changed) and
  * publish what changed. Call after ctl_flush. */
 void ctl_alerts_run(qms_ctl *c);
+
+/* controller_stream.c */
+int ctl_stream_init(qms_ctl *c); /* the cursor: the store's last seq */
+void ctl_stream_free(qms_ctl *c);
+/* Publish the events committed since the last call (after a commit). */
+void ctl_stream_run(qms_ctl *c);
+/* A qms/<site>/stream/replay request: answered, returns 1; else 0. */
+int ctl_stream_on_message(qms_ctl *c, const qms_mqtt_msg *msg);
 
 #endif

@@ -248,7 +248,23 @@ static void journal(qms_engine *e, qms_event_kind kind, const qms_ticket *t, int
     ev->kind = kind;
     ev->ticket = t ? t->id : 0;
     ev->counter = ci;
-    ev->at_ms = now_ms(e);
+    /* the moment the operation stamped on the ticket, so that a history row
+     * and its ticket row agree to the millisecond (the clock may have moved
+     * on since the operation read it) */
+    int64_t at = 0;
+    if (t) {
+        switch (kind) {
+        case QMS_EV_TAKE: at = t->taken_ms; break;
+        case QMS_EV_CALL:
+        case QMS_EV_RECALL: at = t->called_ms; break;
+        case QMS_EV_START: at = t->start_ms; break;
+        case QMS_EV_DONE:
+        case QMS_EV_SKIP:
+        case QMS_EV_CANCEL: at = t->end_ms; break;
+        default: break;
+        }
+    }
+    ev->at_ms = at > 0 ? at : now_ms(e);
     ev->arg = arg;
     ev->arg2 = arg2;
     if (t)

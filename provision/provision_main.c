@@ -3,6 +3,7 @@
  * certificates, the password file, the ACL, mosquitto.conf, and one client
  * file per device. Re-running keeps every existing device's secrets and
  * adds the new ones. */
+#include "provision_bridge.h"
 #include "provision_crypto.h"
 
 #include "qms/config.h"
@@ -46,6 +47,7 @@ static void usage(FILE *f)
 {
     fputs("usage: qms-provision --config center.json --out DIR [options]\n"
           "       qms-provision --staff-hash          (reads a staff code on stdin)\n"
+          "       qms-provision bridge --help         (the bridge to the province broker)\n"
           "\n"
           "Writes what the center's broker needs (docs/provision.md):\n"
           "  DIR/mosquitto.conf   TLS listener (+ a loopback one with --local-port)\n"
@@ -229,11 +231,12 @@ static void acl_for(FILE *f, const prov *p, const device *d)
          * printer out of paper) */
         static const char *const rd[] = {"ticket/take",    "ticket/cancel",  "counter/+/cmd",
                                          "alert/ack",      "report",         "device/+/+/status",
-                                         "booking/slots",  "booking/make",   "booking/cancel"};
+                                         "booking/slots",  "booking/make",   "booking/cancel",
+                                         "stream/replay"};
         static const char *const wr[] = {
             "config",          "call",  "calls/recent", "counter/+/state", "counter/+/queue",
             "stats",           "stats/hourly", "alerts", "alert/event",     "ticket/+/status",
-            "reply/#"};
+            "reply/#",         "stream"};
         for (size_t i = 0; i < sizeof rd / sizeof rd[0]; i++)
             fprintf(f, "topic read qms/%s/%s\n", s, rd[i]);
         for (size_t i = 0; i < sizeof wr / sizeof wr[0]; i++)
@@ -524,6 +527,8 @@ static int staff_hash(void)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "bridge") == 0)
+        return prov_bridge_main(argc - 1, argv + 1);
     enum { O_HOST = 256, O_PORT, O_BIND, O_LOCAL, O_KIOSK, O_DISPLAY, O_GATEWAY, O_NODASH,
            O_NOCERT, O_CONFDIR, O_DAYS, O_STAFF };
     static const struct option opts[] = {

@@ -145,6 +145,10 @@ static void test_kiosk(void **state)
     /* bookings are the citizen's (the web page), not a hall device's */
     assert_false(writes("kiosk-k1", "booking/make", "controller"));
     assert_false(writes("kiosk-k1", "booking/cancel", "controller"));
+    /* the controller reads replay requests (from the province's bridge);
+     * no device on the LAN may make it replay */
+    assert_false(writes("kiosk-k1", "stream/replay", "controller"));
+    assert_false(writes("counter-3", "stream/replay", "controller"));
     assert_true(writes("kiosk-k1", "device/kiosk/k1/status", "dashboard"));
     assert_false(writes("kiosk-k1", "device/kiosk/k2/status", "dashboard"));
 }
