@@ -63,8 +63,12 @@
     const cb = $('counters').tBodies[0];
     cb.textContent = '';
     const ids = [...st.counters.keys()].sort((a, b) => a - b);
+    /* served today and mean service time: the controller's stats, per counter */
+    const perCounter = new Map(((st.stats && st.stats.counters) || []).map((k) => [k.counter, k]));
     for (const id of ids) {
       const c = st.counters.get(id);
+      const k = perCounter.get(id);
+      const mean = k && typeof k.mean_service_s === 'number' ? k.mean_service_s : null;
       const words = { open: ['Mở', 'Open'], paused: ['Tạm dừng', 'Paused'], closed: ['Đóng', 'Closed'] }[c.state] || [c.state, c.state];
       cb.append(QMS.el('tr', { 'data-counter': id, class: `st-${c.state}` },
         QMS.el('td', { class: 'name' }, name(c) || String(id)),
@@ -72,6 +76,8 @@
         QMS.el('td', { class: 'ticket num' }, c.ticket || '–'),
         QMS.el('td', { class: 'staff' }, c.staff || '–'),
         QMS.el('td', { class: 'waiting num' }, c.waiting ?? '–'),
+        QMS.el('td', { class: 'served num' }, k ? k.served : '–'),
+        QMS.el('td', { class: 'mean-service num', 'data-s': mean === null ? '' : String(mean) }, QMS.minutes1(mean)),
         QMS.el('td', { class: 'since num' }, QMS.hhmm(c.since_ms, offset()))));
     }
     const db = $('devices').tBodies[0];

@@ -46,6 +46,13 @@ const QMS = (() => {
     return t(`${m} phút`, `${m} min`);
   }
 
+  /* seconds as minutes with one decimal: "4,7 phút" / "4.7 min" */
+  function minutes1(s) {
+    if (s === null || s === undefined || s < 0) return '–';
+    const m = (Math.round(s / 6) / 10).toFixed(1);
+    return t(`${m.replace('.', ',')} phút`, `${m} min`);
+  }
+
   function hhmm(ms, offsetMin) {
     if (!ms) return '–';
     const d = new Date(ms + (offsetMin || 0) * 60000);
@@ -77,6 +84,7 @@ const QMS = (() => {
     t,
     el,
     minutes,
+    minutes1,
     hhmm,
     connect,
   };

@@ -184,6 +184,41 @@ async function caseStats(env) {
   await page.waitForSelector('#chart-wait canvas', { timeout: 20000 });
   const counters = await page.$$eval('#counters tbody tr', (t) => t.length);
   if (counters !== env.center.counters.length) fail(`page shows ${counters} counters, config has ${env.center.counters.length}`);
+  await checkCounters(env, page);
+}
+
+/* Per counter, served today and the mean service time on the "now" view
+ * equal what the store says (SQL on the controller's SQLite file, by the
+ * sqlite3 program: not the controller's arithmetic). Nothing moves any more
+ * (the replay is over), so the page's latest stats are final. */
+async function checkCounters(env, page) {
+  const day = retained(env.port, `qms/${env.site}/stats`).day;
+  const sql = `SELECT counter_id AS c, count(*) AS n, avg(end_ms - start_ms) AS ms FROM tickets
+               WHERE day = '${day}' AND state = 'done' GROUP BY counter_id`;
+  const rowsDb = JSON.parse(execFileSync('sqlite3', ['-json', '-readonly', path.join(tmp, 'c.db'), sql], { encoding: 'utf8' }) || '[]');
+  const want = new Map(rowsDb.map((r) => [r.c, r]));
+  let shown;
+  await page.click('[data-view=now]');
+  await waitFor('the counters to match the store', async () => {
+    shown = await page.$$eval('#counters tbody tr', (trs) => trs.map((tr) => ({
+      id: Number(tr.dataset.counter),
+      served: tr.querySelector('.served').textContent,
+      s: tr.querySelector('.mean-service').dataset.s,
+      text: tr.querySelector('.mean-service').textContent,
+    })));
+    return shown.every((r) => {
+      const w = want.get(r.id);
+      return r.served === String(w ? w.n : 0) && r.s === (w ? String(Math.round(w.ms / 1000)) : '');
+    });
+  }, 20000).catch(() => fail(`counters on the page ${JSON.stringify(shown)} vs the store ${JSON.stringify(rowsDb)}`));
+  for (const r of shown) {
+    const w = want.get(r.id);
+    const text = w ? `${(Math.round(Math.round(w.ms / 1000) / 6) / 10).toFixed(1).replace('.', ',')} phút` : '–';
+    if (r.text !== text) fail(`counter ${r.id}: mean service shown "${r.text}", the store says ${text}`);
+  }
+  const busy = shown.filter((r) => Number(r.served) > 0).length;
+  if (busy < 2) fail(`only ${busy} counters served anybody: the replay did not run`);
+  log(`counters: ${shown.length} on the page, ${busy} served; served and mean service = the store (${rowsDb.map((r) => `${r.c}:${r.n}/${Math.round(r.ms / 1000)}s`).join(' ')})`);
 }
 
 /* An alert appears within 2 s of a device going offline and clears when it is back. */
