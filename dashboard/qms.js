@@ -62,8 +62,9 @@ const QMS = (() => {
   /* Connect to the broker that served this page (same host and port). The
    * client id is clientPrefix-<random>, or exactly fixedId when given (the
    * ticket page: a provisioned broker lets an anonymous client read only
-   * the ticket whose token is its client id). */
-  function connect(clientPrefix, fixedId) {
+   * the ticket whose token is its client id). creds: {username, password}
+   * or null (anonymous). */
+  function connect(clientPrefix, fixedId, creds) {
     const proto = location.protocol === 'https:' ? 'wss' : 'ws';
     const url = `${proto}://${location.host}/mqtt`;
     const id = fixedId || `${clientPrefix}-${Math.random().toString(16).slice(2, 10)}`;
@@ -73,6 +74,7 @@ const QMS = (() => {
       clean: true,
       reconnectPeriod: 2000,
       keepalive: 30,
+      ...(creds ? { username: creds.username, password: creds.password } : {}),
     });
   }
 
