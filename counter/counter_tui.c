@@ -68,6 +68,9 @@ typedef struct tui {
     int ctrl_online; /* as last seen, to notice it coming back */
     int dirty;
     char state_topic[256], queue_topic[256], stats_topic[256], call_topic[256], recent_topic[256];
+    char alerts_topic[256];
+    counter_alert alerts[COUNTER_ALERTS_MAX]; /* the controller's active alerts (all) */
+    int nalerts;
     part *cur; /* the part of the screen being built */
 } tui;
 
@@ -318,10 +321,36 @@ static void build_queue(tui *t, int room, int64_t now)
              T(t, "số nữa", "more"));
 }
 
+/* The active alerts that concern this counter (its services' waits and
+ * caps, its own pause, its own devices), most urgent first: at most 3 lines. */
+static void build_alerts(tui *t)
+{
+    const qms_config *cfg = counter_client_config(t->cl);
+    int me = counter_client_counter(t->cl), shown = 0, more = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < t->nalerts; i++) {
+            const counter_alert *a = &t->alerts[i];
+            if (a->critical != (pass == 0) || !counter_alert_concerns(a, me, cfg))
+                continue;
+            if (shown == 3) {
+                more++;
+                continue;
+            }
+            const char *msg = t->en && a->message_en[0] ? a->message_en : a->message_vi;
+            line_wrap(t, a->critical ? STYLE_ERROR : STYLE_BOLD, 2, "%s %s%s",
+                      a->critical ? T(t, "!! Cảnh báo:", "!! Alert:") : T(t, "! Cảnh báo:", "! Alert:"),
+                      msg[0] ? msg : a->kind, a->acked ? T(t, " (đã xác nhận)", " (acknowledged)") : "");
+            shown++;
+        }
+    if (more)
+        line(t, STYLE_BOLD, "%s %d", T(t, "! Cảnh báo khác:", "! More alerts:"), more);
+}
+
 static void build_counts(tui *t)
 {
     const qms_config *cfg = counter_client_config(t->cl);
     char buf[LINE_CAP];
+    build_alerts(t);
     if (t->have_stats && cfg) {
         int ci = qms_config_counter_index(cfg, counter_client_counter(t->cl));
         buf[0] = 0;
@@ -670,6 +699,13 @@ static void on_msg(void *ud, const qms_mqtt_msg *m)
             if (!m->retained && t->stats.at_ms > 0)
                 t->ctl_offset_ms = t->stats.at_ms - qms_now(&qms_clock_real);
         }
+    } else if (strcmp(m->topic, t->alerts_topic) == 0) {
+        /* the retained set replaces ours; an empty payload: none */
+        int n = 0;
+        if (m->len <= 0 ||
+            counter_alerts_decode(m->payload, (size_t)m->len, t->alerts, COUNTER_ALERTS_MAX, &n) ==
+                QMS_OK)
+            t->nalerts = n;
     } else if (strcmp(m->topic, t->recent_topic) == 0) {
         /* the controller's own list (retained: what was called before we
          * started, or while the link was down): it replaces ours */
@@ -937,6 +973,8 @@ int counter_tui_run(counter_client *c, const counter_tui_opts *o)
     counter_client_subscribe(c, "call");
     qms_topic(t->stats_topic, sizeof t->stats_topic, counter_client_site(c), "stats");
     qms_topic(t->call_topic, sizeof t->call_topic, counter_client_site(c), "call");
+    counter_client_subscribe(c, "alerts");
+    qms_topic(t->alerts_topic, sizeof t->alerts_topic, counter_client_site(c), "alerts");
     counter_client_subscribe(c, "calls/recent");
     qms_topic(t->recent_topic, sizeof t->recent_topic, counter_client_site(c), "calls/recent");
     counter_client_set_callbacks(c, on_reply, on_msg, on_link, t);

@@ -275,6 +275,8 @@ static void acl_for(FILE *f, const prov *p, const device *d)
         fprintf(f, "topic read qms/%s/call\n", s);
         fprintf(f, "topic read qms/%s/calls/recent\n", s);
         fprintf(f, "topic read qms/%s/stats\n", s);
+        /* the active alerts: qms-counter -i shows those of its services and its own */
+        fprintf(f, "topic read qms/%s/alerts\n", s);
     } else if (!strcmp(d->role, "display")) {
         fprintf(f, "topic read qms/%s/call\n", s);
         fprintf(f, "topic read qms/%s/calls/recent\n", s);
