@@ -26,6 +26,7 @@ typedef enum {
     MODE_TRANSFER_SVC, /* typing the service to transfer to */
     MODE_TRANSFER_CTR, /* typing the counter to transfer to */
     MODE_STAFF,        /* typing the staff name for "open" */
+    MODE_STAFF_CODE,   /* ... then the sign-in code (shown as stars) */
 } tui_mode;
 
 typedef enum { STYLE_PLAIN = 0, STYLE_TITLE, STYLE_BOLD, STYLE_ERROR, STYLE_OK, STYLE_DIM } style;
@@ -63,6 +64,7 @@ typedef struct tui {
     tui_mode mode;
     char input[128];
     char transfer_svc[QMS_CODE_MAX];
+    char staff[64]; /* the staff id typed before the code */
     int link_up;
     int ever_up;
     int ctrl_online; /* as last seen, to notice it coming back */
@@ -454,10 +456,24 @@ static void build_bottom(tui *t)
                "To counter number (Enter = any counter):"),
              t->input);
         break;
+    case MODE_STAFF_CODE: {
+        /* the code is never shown: a star a character */
+        char stars[sizeof t->input];
+        size_t k = 0;
+        for (const char *p = t->input; *p && k + 1 < sizeof stars; p++)
+            if (((unsigned char)*p & 0xC0) != 0x80)
+                stars[k++] = '*';
+        stars[k] = 0;
+        line(t, STYLE_BOLD, "%s %s_",
+             T(t, "Mã đăng nhập của nhân viên (Enter để mở quầy, Esc để thôi):",
+               "Staff sign-in code (Enter opens, Esc cancels):"),
+             stars);
+        break;
+    }
     case MODE_STAFF:
         line(t, STYLE_BOLD, "%s %s_",
-             T(t, "Mở quầy — tên nhân viên (Enter để mở, Esc để thôi):",
-               "Open the counter — staff name (Enter opens, Esc cancels):"),
+             T(t, "Mở quầy — mã hoặc tên nhân viên (Enter để tiếp, Esc để thôi):",
+               "Open the counter — staff id or name (Enter goes on, Esc cancels):"),
              t->input);
         break;
     default: {
@@ -818,10 +834,26 @@ static void submit_prompt(tui *t)
         return;
     }
     case MODE_STAFF:
+        if (t->input[0]) {
+            /* a name: then the sign-in code (a center with a staff list
+             * checks it; one without ignores it, Enter sends none) */
+            counter_copy(t->staff, sizeof t->staff, t->input);
+            start_prompt(t, MODE_STAFF_CODE);
+            return;
+        }
         t->mode = MODE_KEYS;
         r.op = COUNTER_OP_OPEN;
-        counter_copy(r.staff, sizeof r.staff, t->input);
         send_op(t, &r);
+        return;
+    case MODE_STAFF_CODE:
+        t->mode = MODE_KEYS;
+        r.op = COUNTER_OP_OPEN;
+        counter_copy(r.staff, sizeof r.staff, t->staff);
+        counter_copy(r.code, sizeof r.code, t->input);
+        send_op(t, &r);
+        /* the code stays nowhere in memory it need not */
+        memset(t->input, 0, sizeof t->input);
+        memset(&r, 0, sizeof r);
         return;
     default:
         t->mode = MODE_KEYS;

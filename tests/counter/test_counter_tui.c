@@ -231,11 +231,14 @@ static void test_terminal(void **state)
 
     /* open with a staff name typed in Vietnamese */
     keys("o");
-    wait_screen("Mở quầy — tên nhân viên (Enter để mở, Esc để thôi): _");
+    wait_screen("Mở quầy — mã hoặc tên nhân viên (Enter để tiếp, Esc để thôi): _");
     keys("Trần Văn Bình");
     wait_screen("Trần Văn Bình_");
     keys("x"); /* a typed letter, not the close key */
     key("BSpace");
+    key("Enter");
+    /* no staff list at this center: no code needed, Enter sends none */
+    wait_screen("Mã đăng nhập của nhân viên (Enter để mở quầy, Esc để thôi): _");
     key("Enter");
     wait_screen("Trạng thái: đang mở · Nhân viên: Trần Văn Bình");
     (void)state;
@@ -487,7 +490,18 @@ static int setup_alerts(void **state)
     FILE *f = fopen(alert_cfg, "w");
     if (!f)
         return -1;
-    fprintf(f, "{\"alert_wait_s\":3,\"alert_pause_s\":2,%s", brace + 1);
+    /* and a staff list: nv01 signs in with code 4711 (its hash by qms-provision) */
+    char hash[256] = "", cmd[600];
+    snprintf(cmd, sizeof cmd, "echo 4711 | %s --staff-hash", qms_test_bin("qms-provision"));
+    FILE *h = popen(cmd, "r");
+    if (!h || !fgets(hash, sizeof hash, h))
+        return -1;
+    pclose(h);
+    hash[strcspn(hash, "\n")] = 0;
+    fprintf(f,
+            "{\"alert_wait_s\":3,\"alert_pause_s\":2,\"staff\":[{\"id\":\"nv01\",\"name\":"
+            "\"Nguyễn Văn A\",\"code_hash\":\"%s\"}],%s",
+            hash, brace + 1);
     fclose(f);
     qms_free(text);
     F.config = alert_cfg;
@@ -533,6 +547,60 @@ static void test_alerts_for_this_counter(void **state)
     keys("q");
 }
 
+/* Signing in with a staff code (issue 9) at a center with a staff list: the
+ * code is asked after the id, shown as stars; a wrong code is refused with
+ * the controller's reason and the counter stays as it was; the right one
+ * opens the counter with the staff id, which the controller's retained
+ * state carries. */
+static void test_sign_in_with_code(void **state)
+{
+    (void)state;
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s --counter 4 --broker %s --site %s --config %s -i; echo $? > %s",
+             qms_test_bin("qms-counter"), F.broker_addr, FX_SITE, alert_cfg, exit_file);
+    tmux(NULL, 0, "kill-server", NULL);
+    assert_int_equal(tmux(NULL, 0, "-f", "/dev/null", "new-session", "-d", "-s", "qc", "-x", "100",
+                          "-y", "32", cmd, NULL),
+                     0);
+    wait_screen("Quầy 4");
+    keys("o");
+    wait_screen("Mở quầy — mã hoặc tên nhân viên");
+    keys("nv01");
+    key("Enter");
+    wait_screen("Mã đăng nhập của nhân viên (Enter để mở quầy, Esc để thôi): _");
+    keys("4712");
+    wait_screen("Esc để thôi): ****_");
+    capture();
+    if (strstr(screen, "4712"))
+        fail_msg("the code is shown:\n%s", screen);
+    key("Enter");
+    wait_screen("!! Mã nhân viên hoặc mã đăng nhập không đúng");
+    capture();
+    if (strstr(screen, "Nhân viên: nv01"))
+        fail_msg("a wrong code signed nv01 in:\n%s", screen);
+    printf("wrong code:\n%s\n", screen);
+    keys("o");
+    wait_screen("Mở quầy — mã hoặc tên nhân viên");
+    keys("nv01");
+    key("Enter");
+    wait_screen("Mã đăng nhập của nhân viên");
+    keys("4711");
+    key("Enter");
+    wait_screen("Nhân viên: nv01");
+    /* the controller says so too (its retained state, read by mosquitto_sub) */
+    char sub[512], got[2048] = "";
+    snprintf(sub, sizeof sub, "mosquitto_sub -h 127.0.0.1 -p %d -t %s/counter/4/state -C 1 -W 10",
+             F.broker.port, "qms/" FX_SITE);
+    FILE *p = popen(sub, "r");
+    assert_non_null(p);
+    size_t n = fread(got, 1, sizeof got - 1, p);
+    got[n] = 0;
+    pclose(p);
+    if (!strstr(got, "\"staff\":\"nv01\""))
+        fail_msg("the controller's state: %s", got);
+    keys("q");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -550,6 +618,7 @@ int main(void)
     /* and one whose alerts come within seconds */
     const struct CMUnitTest alert_tests[] = {
         cmocka_unit_test(test_alerts_for_this_counter),
+        cmocka_unit_test(test_sign_in_with_code),
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);
     rc += cmocka_run_group_tests(alert_tests, setup_alerts, teardown_alerts);
