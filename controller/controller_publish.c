@@ -8,6 +8,7 @@
 #include "qms/log.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,11 +80,19 @@ static void publish_stats(qms_ctl *c)
     }
     int taken = 0, served = 0, noshow = 0, waiting = 0, called = 0, ratings = 0, satisfied = 0;
     int64_t wait_sum = 0;
+    /* per counter: tickets finished there today and their service time */
+    int ctr_served[QMS_MAX_COUNTERS] = {0};
+    int64_t ctr_service_ms[QMS_MAX_COUNTERS] = {0};
     int n = qms_engine_ticket_count(e);
     for (int i = 0; i < n; i++) {
         const qms_ticket *t = qms_engine_ticket_at(e, i);
         taken++;
         served += t->state == QMS_T_DONE;
+        if (t->state == QMS_T_DONE && t->counter >= 0 && t->counter < cfg->ncounters &&
+            t->counter < QMS_MAX_COUNTERS) {
+            ctr_served[t->counter]++;
+            ctr_service_ms[t->counter] += t->end_ms - (t->start_ms ? t->start_ms : t->called_ms);
+        }
         noshow += t->state == QMS_T_NOSHOW;
         waiting += t->state == QMS_T_WAITING;
         if (t->first_called_ms) {
@@ -106,6 +115,19 @@ static void publish_stats(qms_ctl *c)
         cJSON_AddNumberToObject(today, "satisfied_share", (double)satisfied / ratings);
     else
         cJSON_AddNullToObject(today, "satisfied_share");
+    cJSON *ctrs = cJSON_AddArrayToObject(o, "counters");
+    for (int ci = 0; ci < cfg->ncounters && ci < QMS_MAX_COUNTERS; ci++) {
+        cJSON *k = cJSON_CreateObject();
+        cJSON_AddNumberToObject(k, "counter", cfg->counters[ci].id);
+        cJSON_AddNumberToObject(k, "served", ctr_served[ci]);
+        if (ctr_served[ci])
+            cJSON_AddNumberToObject(
+                k, "mean_service_s",
+                (double)llround((double)ctr_service_ms[ci] / ctr_served[ci] / 1000.0));
+        else
+            cJSON_AddNullToObject(k, "mean_service_s");
+        cJSON_AddItemToArray(ctrs, k);
+    }
     char *s = ctl_print_free(o);
     if (s) {
         publish_json(c, ctl_topic(c, "stats"), s, 1);

@@ -310,3 +310,59 @@ int counter_status_online(const char *json, size_t len)
     cJSON_Delete(root);
     return strcmp(st, "online") == 0;
 }
+
+int counter_alerts_decode(const char *json, size_t len, counter_alert *out, int max, int *n)
+{
+    *n = 0;
+    cJSON *root = parse_object(json, len);
+    const cJSON *arr = root ? cJSON_GetObjectItemCaseSensitive(root, "alerts") : NULL;
+    if (!cJSON_IsArray(arr)) {
+        cJSON_Delete(root);
+        return QMS_ERR_INVAL;
+    }
+    const cJSON *e;
+    cJSON_ArrayForEach(e, arr)
+    {
+        if (*n >= max)
+            break;
+        if (!cJSON_IsObject(e))
+            continue;
+        counter_alert *a = &out[*n];
+        memset(a, 0, sizeof *a);
+        get_str(e, "kind", a->kind, sizeof a->kind);
+        get_str(e, "subject", a->subject, sizeof a->subject);
+        if (!a->kind[0] || !a->subject[0])
+            continue;
+        char level[16] = "";
+        get_str(e, "level", level, sizeof level);
+        a->critical = strcmp(level, "critical") == 0;
+        get_str(e, "message_vi", a->message_vi, sizeof a->message_vi);
+        get_str(e, "message_en", a->message_en, sizeof a->message_en);
+        const cJSON *by = cJSON_GetObjectItemCaseSensitive(e, "acked_by");
+        a->acked = cJSON_IsString(by) && by->valuestring[0];
+        (*n)++;
+    }
+    cJSON_Delete(root);
+    return QMS_OK;
+}
+
+int counter_alert_concerns(const counter_alert *a, int counter, const qms_config *cfg)
+{
+    if (!strcmp(a->kind, "wait") || !strcmp(a->kind, "cap")) {
+        int ci = cfg ? qms_config_counter_index(cfg, counter) : -1;
+        for (int k = 0; ci >= 0 && k < cfg->counters[ci].nservices; k++)
+            if (!strcmp(cfg->services[cfg->counters[ci].services[k]].code, a->subject))
+                return 1;
+        return 0;
+    }
+    char own[32];
+    snprintf(own, sizeof own, "%d", counter);
+    if (!strcmp(a->kind, "counter_paused"))
+        return !strcmp(a->subject, own);
+    if (!strcmp(a->kind, "device_offline") || !strcmp(a->kind, "printer")) {
+        char dev[48];
+        int l = snprintf(dev, sizeof dev, "counter/%d", counter);
+        return !strncmp(a->subject, dev, (size_t)l) && (a->subject[l] == 0 || a->subject[l] == '-');
+    }
+    return 0;
+}

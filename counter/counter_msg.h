@@ -136,4 +136,24 @@ int counter_calls_decode(const char *json, size_t len, counter_call *out, int ma
  * (offline, or garbage: a device that says nothing sensible is not online). */
 int counter_status_online(const char *json, size_t len);
 
+/* One active alert of the retained set (qms/<site>/alerts, docs/protocol.md). */
+#define COUNTER_ALERTS_MAX 32
+typedef struct counter_alert {
+    char kind[16];      /* "wait", "cap", "counter_paused", "device_offline", "printer" */
+    char subject[96];   /* service code, counter number, or "<device kind>/<id>" */
+    int critical;       /* level "critical" (else a warning) */
+    char message_vi[256];
+    char message_en[256];
+    int acked;          /* someone acknowledged it */
+} counter_alert;
+
+/* Decode the retained alert set: up to max alerts into out (entries without
+ * a kind or a subject are left out), their number in *n. QMS_OK, or
+ * QMS_ERR_INVAL (*n 0) if not an object with an "alerts" array. */
+int counter_alerts_decode(const char *json, size_t len, counter_alert *out, int max, int *n);
+/* Does alert a concern the clerk at counter number `counter` of cfg? A
+ * service's wait or cap alert for a service the counter serves, the counter's
+ * own pause, and its own devices (counter/<n>, counter/<n>-...). 1 or 0. */
+int counter_alert_concerns(const counter_alert *a, int counter, const qms_config *cfg);
+
 #endif

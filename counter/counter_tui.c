@@ -26,6 +26,7 @@ typedef enum {
     MODE_TRANSFER_SVC, /* typing the service to transfer to */
     MODE_TRANSFER_CTR, /* typing the counter to transfer to */
     MODE_STAFF,        /* typing the staff name for "open" */
+    MODE_STAFF_CODE,   /* ... then the sign-in code (shown as stars) */
 } tui_mode;
 
 typedef enum { STYLE_PLAIN = 0, STYLE_TITLE, STYLE_BOLD, STYLE_ERROR, STYLE_OK, STYLE_DIM } style;
@@ -63,11 +64,15 @@ typedef struct tui {
     tui_mode mode;
     char input[128];
     char transfer_svc[QMS_CODE_MAX];
+    char staff[64]; /* the staff id typed before the code */
     int link_up;
     int ever_up;
     int ctrl_online; /* as last seen, to notice it coming back */
     int dirty;
     char state_topic[256], queue_topic[256], stats_topic[256], call_topic[256], recent_topic[256];
+    char alerts_topic[256];
+    counter_alert alerts[COUNTER_ALERTS_MAX]; /* the controller's active alerts (all) */
+    int nalerts;
     part *cur; /* the part of the screen being built */
 } tui;
 
@@ -318,10 +323,36 @@ static void build_queue(tui *t, int room, int64_t now)
              T(t, "số nữa", "more"));
 }
 
+/* The active alerts that concern this counter (its services' waits and
+ * caps, its own pause, its own devices), most urgent first: at most 3 lines. */
+static void build_alerts(tui *t)
+{
+    const qms_config *cfg = counter_client_config(t->cl);
+    int me = counter_client_counter(t->cl), shown = 0, more = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < t->nalerts; i++) {
+            const counter_alert *a = &t->alerts[i];
+            if (a->critical != (pass == 0) || !counter_alert_concerns(a, me, cfg))
+                continue;
+            if (shown == 3) {
+                more++;
+                continue;
+            }
+            const char *msg = t->en && a->message_en[0] ? a->message_en : a->message_vi;
+            line_wrap(t, a->critical ? STYLE_ERROR : STYLE_BOLD, 2, "%s %s%s",
+                      a->critical ? T(t, "!! Cảnh báo:", "!! Alert:") : T(t, "! Cảnh báo:", "! Alert:"),
+                      msg[0] ? msg : a->kind, a->acked ? T(t, " (đã xác nhận)", " (acknowledged)") : "");
+            shown++;
+        }
+    if (more)
+        line(t, STYLE_BOLD, "%s %d", T(t, "! Cảnh báo khác:", "! More alerts:"), more);
+}
+
 static void build_counts(tui *t)
 {
     const qms_config *cfg = counter_client_config(t->cl);
     char buf[LINE_CAP];
+    build_alerts(t);
     if (t->have_stats && cfg) {
         int ci = qms_config_counter_index(cfg, counter_client_counter(t->cl));
         buf[0] = 0;
@@ -425,10 +456,24 @@ static void build_bottom(tui *t)
                "To counter number (Enter = any counter):"),
              t->input);
         break;
+    case MODE_STAFF_CODE: {
+        /* the code is never shown: a star a character */
+        char stars[sizeof t->input];
+        size_t k = 0;
+        for (const char *p = t->input; *p && k + 1 < sizeof stars; p++)
+            if (((unsigned char)*p & 0xC0) != 0x80)
+                stars[k++] = '*';
+        stars[k] = 0;
+        line(t, STYLE_BOLD, "%s %s_",
+             T(t, "Mã đăng nhập của nhân viên (Enter để mở quầy, Esc để thôi):",
+               "Staff sign-in code (Enter opens, Esc cancels):"),
+             stars);
+        break;
+    }
     case MODE_STAFF:
         line(t, STYLE_BOLD, "%s %s_",
-             T(t, "Mở quầy — tên nhân viên (Enter để mở, Esc để thôi):",
-               "Open the counter — staff name (Enter opens, Esc cancels):"),
+             T(t, "Mở quầy — mã hoặc tên nhân viên (Enter để tiếp, Esc để thôi):",
+               "Open the counter — staff id or name (Enter goes on, Esc cancels):"),
              t->input);
         break;
     default: {
@@ -670,6 +715,13 @@ static void on_msg(void *ud, const qms_mqtt_msg *m)
             if (!m->retained && t->stats.at_ms > 0)
                 t->ctl_offset_ms = t->stats.at_ms - qms_now(&qms_clock_real);
         }
+    } else if (strcmp(m->topic, t->alerts_topic) == 0) {
+        /* the retained set replaces ours; an empty payload: none */
+        int n = 0;
+        if (m->len <= 0 ||
+            counter_alerts_decode(m->payload, (size_t)m->len, t->alerts, COUNTER_ALERTS_MAX, &n) ==
+                QMS_OK)
+            t->nalerts = n;
     } else if (strcmp(m->topic, t->recent_topic) == 0) {
         /* the controller's own list (retained: what was called before we
          * started, or while the link was down): it replaces ours */
@@ -782,10 +834,26 @@ static void submit_prompt(tui *t)
         return;
     }
     case MODE_STAFF:
+        if (t->input[0]) {
+            /* a name: then the sign-in code (a center with a staff list
+             * checks it; one without ignores it, Enter sends none) */
+            counter_copy(t->staff, sizeof t->staff, t->input);
+            start_prompt(t, MODE_STAFF_CODE);
+            return;
+        }
         t->mode = MODE_KEYS;
         r.op = COUNTER_OP_OPEN;
-        counter_copy(r.staff, sizeof r.staff, t->input);
         send_op(t, &r);
+        return;
+    case MODE_STAFF_CODE:
+        t->mode = MODE_KEYS;
+        r.op = COUNTER_OP_OPEN;
+        counter_copy(r.staff, sizeof r.staff, t->staff);
+        counter_copy(r.code, sizeof r.code, t->input);
+        send_op(t, &r);
+        /* the code stays nowhere in memory it need not */
+        memset(t->input, 0, sizeof t->input);
+        memset(&r, 0, sizeof r);
         return;
     default:
         t->mode = MODE_KEYS;
@@ -937,6 +1005,8 @@ int counter_tui_run(counter_client *c, const counter_tui_opts *o)
     counter_client_subscribe(c, "call");
     qms_topic(t->stats_topic, sizeof t->stats_topic, counter_client_site(c), "stats");
     qms_topic(t->call_topic, sizeof t->call_topic, counter_client_site(c), "call");
+    counter_client_subscribe(c, "alerts");
+    qms_topic(t->alerts_topic, sizeof t->alerts_topic, counter_client_site(c), "alerts");
     counter_client_subscribe(c, "calls/recent");
     qms_topic(t->recent_topic, sizeof t->recent_topic, counter_client_site(c), "calls/recent");
     counter_client_set_callbacks(c, on_reply, on_msg, on_link, t);

@@ -63,8 +63,12 @@
     const cb = $('counters').tBodies[0];
     cb.textContent = '';
     const ids = [...st.counters.keys()].sort((a, b) => a - b);
+    /* served today and mean service time: the controller's stats, per counter */
+    const perCounter = new Map(((st.stats && st.stats.counters) || []).map((k) => [k.counter, k]));
     for (const id of ids) {
       const c = st.counters.get(id);
+      const k = perCounter.get(id);
+      const mean = k && typeof k.mean_service_s === 'number' ? k.mean_service_s : null;
       const words = { open: ['Mở', 'Open'], paused: ['Tạm dừng', 'Paused'], closed: ['Đóng', 'Closed'] }[c.state] || [c.state, c.state];
       cb.append(QMS.el('tr', { 'data-counter': id, class: `st-${c.state}` },
         QMS.el('td', { class: 'name' }, name(c) || String(id)),
@@ -72,6 +76,8 @@
         QMS.el('td', { class: 'ticket num' }, c.ticket || '–'),
         QMS.el('td', { class: 'staff' }, c.staff || '–'),
         QMS.el('td', { class: 'waiting num' }, c.waiting ?? '–'),
+        QMS.el('td', { class: 'served num' }, k ? k.served : '–'),
+        QMS.el('td', { class: 'mean-service num', 'data-s': mean === null ? '' : String(mean) }, QMS.minutes1(mean)),
         QMS.el('td', { class: 'since num' }, QMS.hhmm(c.since_ms, offset()))));
     }
     const db = $('devices').tBodies[0];
@@ -220,7 +226,7 @@
     const req = `${client.options.clientId}-${++reqN}`;
     client.publish(`qms/${st.site}/alert/ack`, JSON.stringify({ req, id, who, lang: QMS.lang }), {
       qos: 1,
-      properties: { responseTopic: `qms/${st.site}/reply/${client.options.clientId}/${req}`, messageExpiryInterval: 10 },
+      properties: { responseTopic: `${replyBase()}/${req}`, messageExpiryInterval: 10 },
     });
   }
 
@@ -233,7 +239,7 @@
       pending.set(req, (js) => { clearTimeout(timer); resolve(js); });
       client.publish(`qms/${st.site}/${suffix}`, JSON.stringify({ ...body, req }), {
         qos: 1,
-        properties: { responseTopic: `qms/${st.site}/reply/${client.options.clientId}/${req}`, messageExpiryInterval: 30 },
+        properties: { responseTopic: `${replyBase()}/${req}`, messageExpiryInterval: 30 },
       });
     });
   }
@@ -293,7 +299,7 @@
     const s = st.site;
     client.subscribe([`qms/${s}/config`, `qms/${s}/stats`, `qms/${s}/stats/hourly`, `qms/${s}/counter/+/state`,
       `qms/${s}/device/+/+/status`, `qms/${s}/alerts`, `qms/${s}/alert/event`,
-      `qms/${s}/reply/${client.options.clientId}/#`], { qos: 1 });
+      `${replyBase()}/#`], { qos: 1 });
   }
 
   function onMessage(topic, payload) {
@@ -341,7 +347,44 @@
     soon();
   }
 
-  client = QMS.connect('dashboard');
+  /* A broker provisioned by qms-provision wants the dashboard user's login:
+   * given in the address (#site=..&user=dashboard&pass=..) or typed in the
+   * form shown when the broker refuses; kept for this tab only
+   * (sessionStorage) and taken out of the address bar. */
+  const creds = (() => {
+    const u = QMS.params.get('user');
+    if (u) {
+      sessionStorage.setItem('qms.user', u);
+      sessionStorage.setItem('qms.pass', QMS.params.get('pass') || '');
+      QMS.params.delete('user');
+      QMS.params.delete('pass');
+    }
+    const user = sessionStorage.getItem('qms.user');
+    return user ? { username: user, password: sessionStorage.getItem('qms.pass') || '' } : null;
+  })();
+  /* Replies come under qms/<site>/reply/<user name>/<client id> when logged
+   * in (the provisioned ACL lets a user read only reply/<its name>/#), else
+   * qms/<site>/reply/<client id> (docs/protocol.md). */
+  function replyBase() {
+    return creds ? `qms/${st.site}/reply/${creds.username}/${client.options.clientId}`
+      : `qms/${st.site}/reply/${client.options.clientId}`;
+  }
+  $('login').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    sessionStorage.setItem('qms.user', $('l-user').value.trim());
+    sessionStorage.setItem('qms.pass', $('l-pass').value);
+    location.reload();
+  });
+
+  client = QMS.connect('dashboard', null, creds);
+  client.on('error', (e) => {
+    /* refused: not authorized (v3 4/5, v5 134/135) */
+    if ([4, 5, 134, 135].includes(e && e.code)) {
+      $('login').hidden = false;
+      document.body.dataset.refused = String(e.code);
+      client.end(true);
+    }
+  });
   client.on('connect', () => {
     $('link').classList.remove('down');
     $('link').dataset.vi = 'Trực tuyến';

@@ -46,6 +46,13 @@ const QMS = (() => {
     return t(`${m} phút`, `${m} min`);
   }
 
+  /* seconds as minutes with one decimal: "4,7 phút" / "4.7 min" */
+  function minutes1(s) {
+    if (s === null || s === undefined || s < 0) return '–';
+    const m = (Math.round(s / 6) / 10).toFixed(1);
+    return t(`${m.replace('.', ',')} phút`, `${m} min`);
+  }
+
   function hhmm(ms, offsetMin) {
     if (!ms) return '–';
     const d = new Date(ms + (offsetMin || 0) * 60000);
@@ -55,8 +62,9 @@ const QMS = (() => {
   /* Connect to the broker that served this page (same host and port). The
    * client id is clientPrefix-<random>, or exactly fixedId when given (the
    * ticket page: a provisioned broker lets an anonymous client read only
-   * the ticket whose token is its client id). */
-  function connect(clientPrefix, fixedId) {
+   * the ticket whose token is its client id). creds: {username, password}
+   * or null (anonymous). */
+  function connect(clientPrefix, fixedId, creds) {
     const proto = location.protocol === 'https:' ? 'wss' : 'ws';
     const url = `${proto}://${location.host}/mqtt`;
     const id = fixedId || `${clientPrefix}-${Math.random().toString(16).slice(2, 10)}`;
@@ -66,6 +74,7 @@ const QMS = (() => {
       clean: true,
       reconnectPeriod: 2000,
       keepalive: 30,
+      ...(creds ? { username: creds.username, password: creds.password } : {}),
     });
   }
 
@@ -77,6 +86,7 @@ const QMS = (() => {
     t,
     el,
     minutes,
+    minutes1,
     hhmm,
     connect,
   };

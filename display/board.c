@@ -31,6 +31,7 @@ void qms_board_init(qms_board *b, const char *site, const qms_config *local)
     memset(b, 0, sizeof *b);
     copy_text(b->site, sizeof b->site, site ? site : "default");
     b->utc_offset_min = 420;
+    qms_fclock_init(&b->clock);
     if (local) {
         qms_board_apply_config(b, local);
         b->have_config = 0; /* only the controller's own retained config counts as live */
@@ -444,6 +445,9 @@ static int handle_controller(qms_board *b, const char *id, const char *payload, 
         }
         online = strcmp(state, "online") == 0;
         cJSON_Delete(js);
+        /* a demo's controller runs on its own clock: the board shows that time */
+        if (online && qms_fclock_from_status(&b->clock, payload, len) < 0)
+            QMS_WARN("ignoring a bad clock in controller %s's status", id);
     }
     int i = 0;
     while (i < b->ncontrollers && strcmp(b->controllers[i].id, id) != 0)

@@ -5,6 +5,7 @@
 #ifndef QMS_DISPLAY_BOARD_H
 #define QMS_DISPLAY_BOARD_H
 
+#include "qms/clock.h"
 #include "qms/config.h"
 
 #include <stddef.h>
@@ -65,6 +66,7 @@ typedef struct qms_board {
         int online;
     } controllers[QMS_BOARD_CONTROLLERS]; /* device/controller/<id>/status */
     int ncontrollers;
+    qms_fclock clock; /* the controller's clock (its status), shown on the board */
     int64_t seen[QMS_BOARD_SEEN]; /* keys of call events already taken */
     int nseen, seen_next;
 } qms_board;

@@ -439,7 +439,7 @@ static const char *status_name(int st)
 /* Draw, take the pending screenshot (if any), present. */
 static void draw(int64_t now)
 {
-    int64_t wall = qms_now(&qms_clock_real);
+    int64_t wall = qms_now(&D.board->clock.clock); /* the controller's time */
     int st = status_now(now);
     qms_view v = {
         .en = D.o.lang_en,
@@ -622,8 +622,10 @@ static int next_wait(int64_t now)
         if (BLINK_HALF_MS - into < wait)
             wait = BLINK_HALF_MS - into;
     }
-    int64_t wall = qms_now(&qms_clock_real);
-    int64_t to_min = 60000 - wall % 60000;
+    /* the next minute on the controller's clock (a demo's runs faster) */
+    const qms_fclock *ck = &D.board->clock;
+    int64_t wall = qms_now(&ck->clock);
+    int64_t to_min = (int64_t)((double)(60000 - wall % 60000) / (ck->have ? ck->speed : 1.0)) + 1;
     if (to_min < wait)
         wait = to_min;
     if (D.o.notice && *D.o.notice && status_now(now) == 0 && wait > NOTICE_FRAME_MS)
@@ -650,7 +652,7 @@ static void update_time_state(int64_t now)
         D.last_phase = phase;
         D.dirty = 1;
     }
-    int minute = (int)(qms_now(&qms_clock_real) / 60000 % 1440);
+    int minute = (int)(qms_now(&D.board->clock.clock) / 60000 % 1440);
     if (minute != D.last_minute) {
         D.last_minute = minute;
         D.dirty = 1;

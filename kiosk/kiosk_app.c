@@ -17,6 +17,7 @@ static const char *const prio_names[KIOSK_PRIO_N] = {NULL, "elderly", "disabled"
 struct kiosk_app {
     kiosk_config cfg;
     const qms_clock *clock;
+    qms_fclock follow; /* the controller's clock: a->clock unless the caller gave one */
     FILE *trace;
     kiosk_journal *journal; /* NULL when it cannot be opened (logged) */
     kiosk_net *net;
@@ -252,7 +253,8 @@ int kiosk_app_new(const kiosk_app_opts *o, kiosk_app **out)
     if (!a)
         return QMS_ERR_NOMEM;
     a->cfg = *o->cfg;
-    a->clock = o->clock ? o->clock : &qms_clock_real;
+    qms_fclock_init(&a->follow);
+    a->clock = o->clock ? o->clock : &a->follow.clock;
     a->trace = o->trace;
     memcpy(a->lang, a->cfg.lang, sizeof a->lang);
     if (a->cfg.state_file[0]) {
@@ -278,6 +280,7 @@ int kiosk_app_new(const kiosk_app_opts *o, kiosk_app **out)
         .ud = a,
         .journal = a->journal,
         .conn = &a->cfg.conn,
+        .clock = &a->follow,
     };
     int rc = kiosk_net_new(&no, &a->net);
     if (rc) {
@@ -506,7 +509,8 @@ int kiosk_app_wait_ms(kiosk_app *a, int cap_ms)
     if (a->screen == KV_IDLE) {
         /* wake for the next minute on the clock, and only then */
         int64_t wall = qms_now(a->clock);
-        int64_t to_minute = 60000 - (wall % 60000) + 5;
+        double speed = a->clock == &a->follow.clock && a->follow.have ? a->follow.speed : 1.0;
+        int64_t to_minute = (int64_t)((double)(60000 - (wall % 60000)) / speed) + 5;
         if (to_minute < best)
             best = to_minute;
     }

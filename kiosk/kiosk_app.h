@@ -23,7 +23,7 @@ typedef struct kiosk_app_opts {
     const kiosk_config *cfg;
     const char *host; /* broker */
     int port;
-    const qms_clock *clock; /* wall clock for the date and time shown */
+    const qms_clock *clock; /* clock for the date and time shown; NULL: the controller's */
     FILE *trace;            /* optional: JSON lines of tap / take / print times */
 } kiosk_app_opts;
 

@@ -616,7 +616,8 @@ static int run_ui(ui *u, const char *host, int port, FILE *trace)
         u->ren = SDL_CreateRenderer(u->win, -1, SDL_RENDERER_TARGETTEXTURE);
     if (u->win && !u->ren)
         u->ren = SDL_CreateRenderer(u->win, -1, SDL_RENDERER_SOFTWARE);
-    kiosk_app_opts ao = {&u->cfg, host, port, &qms_clock_real, trace};
+    /* no clock given: the kiosk follows the controller's (its status) */
+    kiosk_app_opts ao = {&u->cfg, host, port, NULL, trace};
     if (!u->win || !u->ren) {
         fprintf(stderr, "qms-kiosk: cannot open the screen: %s\n", SDL_GetError());
         rc = KIOSK_EXIT_USAGE;

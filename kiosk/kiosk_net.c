@@ -54,6 +54,7 @@ struct kiosk_net {
     kiosk_take_cb on_take;
     void *ud;
     kiosk_journal *journal; /* NULL: settle in memory only */
+    qms_fclock *clock;      /* NULL: nobody follows the controller's clock */
     qms_config *config;
     int config_gen;
     struct controller ctrl[MAX_CONTROLLERS];
@@ -419,6 +420,8 @@ static void on_msg(void *ud, const qms_mqtt_msg *msg)
         memcpy(cid, id, (size_t)(end - id));
         cid[end - id] = 0;
         int on = kiosk_status_online(msg->payload, len);
+        if (on && n->clock && qms_fclock_from_status(n->clock, msg->payload, len) < 0)
+            QMS_WARN("ignoring a bad clock in controller %s's status", cid);
         struct controller *slot = NULL;
         for (int i = 0; i < MAX_CONTROLLERS; i++)
             if (n->ctrl[i].id[0] && strcmp(n->ctrl[i].id, cid) == 0)
@@ -529,6 +532,7 @@ int kiosk_net_new(const kiosk_net_opts *o, kiosk_net **out)
     }
     qms_mqtt_set_callbacks(n->m, on_msg, NULL, n);
     n->journal = o->journal;
+    n->clock = o->clock;
     load_journal(n);
     char sub[160];
     qms_mqtt_subscribe(n->m, n->t_config, 1);

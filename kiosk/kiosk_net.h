@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "qms/clock.h"
 #include "qms/config.h"
 
 typedef struct kiosk_net kiosk_net;
@@ -73,6 +74,9 @@ typedef struct kiosk_net_opts {
     struct kiosk_journal *journal;
     /* optional: credentials and TLS (host and port are the fields above) */
     const struct qms_conn *conn;
+    /* optional, not owned: set from the controller's status ("clock"), so
+     * the kiosk shows the controller's time (a demo's runs faster) */
+    qms_fclock *clock;
 } kiosk_net_opts;
 
 int kiosk_net_new(const kiosk_net_opts *o, kiosk_net **out);

@@ -38,6 +38,8 @@ typedef struct prov {
     char site[64];
     const char *host;
     int port, local_port, client_certs, days;
+    int ws_port;          /* websockets listener for the web pages, 0 none */
+    const char *http_dir; /* ... and the folder it serves */
     const char *bind;
     device dev[MAX_DEV];
     int ndev;
@@ -62,6 +64,10 @@ static void usage(FILE *f)
           "  --port N          TLS port (default 8883)\n"
           "  --bind ADDR       the TLS listener's address (default 0.0.0.0: all)\n"
           "  --local-port N    also a plain listener on 127.0.0.1:N (same users and ACL)\n"
+          "  --ws-port N       also a websockets listener on --bind:N serving the web\n"
+          "                    pages (the dashboard logs in; the citizen's ticket page\n"
+          "                    is anonymous and reads only its own ticket)\n"
+          "  --http-dir DIR    the pages it serves (default /usr/share/qms/dashboard)\n"
           "  --kiosk ID, --display ID, --gateway ID   add a device (repeatable)\n"
           "  --no-dashboard    no read-only dashboard user\n"
           "  --no-client-certs passwords over TLS only, no client certificates\n"
@@ -273,6 +279,8 @@ static void acl_for(FILE *f, const prov *p, const device *d)
         fprintf(f, "topic read qms/%s/call\n", s);
         fprintf(f, "topic read qms/%s/calls/recent\n", s);
         fprintf(f, "topic read qms/%s/stats\n", s);
+        /* the active alerts: qms-counter -i shows those of its services and its own */
+        fprintf(f, "topic read qms/%s/alerts\n", s);
     } else if (!strcmp(d->role, "display")) {
         fprintf(f, "topic read qms/%s/call\n", s);
         fprintf(f, "topic read qms/%s/calls/recent\n", s);
@@ -360,24 +368,47 @@ static int write_conf(const prov *p)
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/mosquitto.conf", p->out);
     const char *c = p->conf_dir;
-    char local[256] = "";
+    /* With a websockets listener, anonymous clients (the citizen's ticket
+     * page) are let in there and nowhere else: each listener says who may
+     * connect (per_listener_settings), all with the same users and ACL. */
+    char auth[3 * PATH_MAX + 128], global[4 * PATH_MAX];
+    snprintf(auth, sizeof auth, "allow_anonymous false\npassword_file %s/passwd\nacl_file %s/acl\n", c,
+             c);
+    if (p->ws_port)
+        snprintf(global, sizeof global, "per_listener_settings true\n");
+    else
+        snprintf(global, sizeof global, "per_listener_settings false\n%s", auth);
+    const char *each = p->ws_port ? auth : "";
+    char local[4 * PATH_MAX + 512] = "", ws[4 * PATH_MAX + 1024] = "";
     if (p->local_port)
         snprintf(local, sizeof local,
                  "\n# Plain MQTT for programs on this machine only (the controller, tools);\n"
                  "# the same users and ACL.\n"
                  "listener %d 127.0.0.1\n"
-                 "max_connections 64\n",
-                 p->local_port);
+                 "max_connections 64\n"
+                 "%s",
+                 p->local_port, each);
+    if (p->ws_port)
+        snprintf(ws, sizeof ws,
+                 "\n# The web pages (docs/dashboard.md): HTTP for the files of http_dir and\n"
+                 "# MQTT over websockets on the same port. The dashboard logs in as the\n"
+                 "# dashboard user; the citizen's ticket page is anonymous, and the ACL lets\n"
+                 "# an anonymous client read only the ticket whose token is its client id.\n"
+                 "listener %d %s\n"
+                 "protocol websockets\n"
+                 "http_dir %s\n"
+                 "max_connections 1000\n"
+                 "allow_anonymous true\n"
+                 "password_file %s/passwd\n"
+                 "acl_file %s/acl\n",
+                 p->ws_port, p->bind, p->http_dir, c, c);
     return write_file(
         path, 0644,
         "# mosquitto 2.0 configuration for QMS site \"%s\", written by qms-provision\n"
         "# (docs/provision.md). Start: mosquitto -c %s/mosquitto.conf\n"
         "# Re-run qms-provision to add devices; it rewrites this file.\n"
         "\n"
-        "per_listener_settings false\n"
-        "allow_anonymous false\n"
-        "password_file %s/passwd\n"
-        "acl_file %s/acl\n"
+        "%s"
         "\n"
         "# The center's LAN: TLS%s.\n"
         "listener %d %s\n"
@@ -387,6 +418,8 @@ static int write_conf(const prov *p)
         "tls_version tlsv1.2\n"
         "require_certificate %s\n"
         "max_connections 500\n"
+        "%s"
+        "%s"
         "%s"
         "\n"
         "# Limits (docs/protocol.md): a client that stops reading cannot make the\n"
@@ -403,8 +436,8 @@ static int write_conf(const prov *p)
         "log_type warning\n"
         "log_type notice\n"
         "connection_messages true\n",
-        p->site, c, c, c, p->client_certs ? ", and a client certificate from the center's CA" : "",
-        p->port, p->bind, c, c, c, p->client_certs ? "true" : "false", local);
+        p->site, c, global, p->client_certs ? ", and a client certificate from the center's CA" : "",
+        p->port, p->bind, c, c, c, p->client_certs ? "true" : "false", each, local, ws);
 }
 
 static int json_out(const char *path, cJSON *o, int mode)
@@ -530,13 +563,14 @@ int main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "bridge") == 0)
         return prov_bridge_main(argc - 1, argv + 1);
     enum { O_HOST = 256, O_PORT, O_BIND, O_LOCAL, O_KIOSK, O_DISPLAY, O_GATEWAY, O_NODASH,
-           O_NOCERT, O_CONFDIR, O_DAYS, O_STAFF };
+           O_NOCERT, O_CONFDIR, O_DAYS, O_STAFF, O_WS, O_HTTPDIR };
     static const struct option opts[] = {
         {"config", 1, 0, 'c'},       {"out", 1, 0, 'o'},           {"host", 1, 0, O_HOST},
         {"port", 1, 0, O_PORT},      {"bind", 1, 0, O_BIND},       {"local-port", 1, 0, O_LOCAL},
         {"kiosk", 1, 0, O_KIOSK},    {"display", 1, 0, O_DISPLAY}, {"gateway", 1, 0, O_GATEWAY},
         {"no-dashboard", 0, 0, O_NODASH}, {"no-client-certs", 0, 0, O_NOCERT},
         {"conf-dir", 1, 0, O_CONFDIR}, {"days", 1, 0, O_DAYS},   {"staff-hash", 0, 0, O_STAFF},
+        {"ws-port", 1, 0, O_WS},     {"http-dir", 1, 0, O_HTTPDIR},
         {"help", 0, 0, 'h'},         {0, 0, 0, 0},
     };
     static prov P;
@@ -546,13 +580,14 @@ int main(int argc, char **argv)
     p->port = 8883;
     p->client_certs = 1;
     p->days = 825;
+    p->http_dir = "/usr/share/qms/dashboard";
     const char *config = NULL, *conf_dir = NULL;
     const char *extra_role[64], *extra_id[64];
     int nextra = 0, dashboard = 1, ch;
     while ((ch = getopt_long(argc, argv, "c:o:h", opts, NULL)) != -1) {
         char *end = NULL;
         long v = 0;
-        if (ch == O_PORT || ch == O_LOCAL || ch == O_DAYS) {
+        if (ch == O_PORT || ch == O_LOCAL || ch == O_DAYS || ch == O_WS) {
             v = strtol(optarg, &end, 10);
             if (*end || v < 1 || v > (ch == O_DAYS ? 36500 : 65535)) {
                 fprintf(stderr, "qms-provision: bad number \"%s\"\n", optarg);
@@ -577,6 +612,12 @@ int main(int argc, char **argv)
             break;
         case O_DAYS:
             p->days = (int)v;
+            break;
+        case O_WS:
+            p->ws_port = (int)v;
+            break;
+        case O_HTTPDIR:
+            p->http_dir = optarg;
             break;
         case O_BIND:
             p->bind = optarg;
@@ -612,6 +653,10 @@ int main(int argc, char **argv)
     }
     if (optind < argc || !config || !p->out) {
         usage(stderr);
+        return 2;
+    }
+    if (!*p->http_dir || strpbrk(p->http_dir, "\n\r")) {
+        fprintf(stderr, "qms-provision: bad --http-dir\n");
         return 2;
     }
     if (strpbrk(p->host, " \t\n,") || !*p->host) {

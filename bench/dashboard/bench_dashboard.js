@@ -101,18 +101,35 @@ async function webClients() {
   const i0 = process.argv.indexOf('--web-clients');
   const [ws, site, ...tokens] = process.argv.slice(i0 + 1);
   const all = [];
+  /* what the web clients receive, per topic kind (printed at the end: where
+   * the broker's fan-out goes) */
+  const byTopic = {};
   for (let i = 0; i < tokens.length * 2; i++) {
     const w = await connect(`ws://127.0.0.1:${ws}/mqtt`, `web-${i}`);
     if (i % 2) w.subscribe(`qms/${site}/ticket/${tokens[i >> 1]}/status`, { qos: 1 });
-    else w.subscribe([`qms/${site}/config`, `qms/${site}/stats`, `qms/${site}/stats/hourly`, `qms/${site}/counter/+/state`,
-      `qms/${site}/device/+/+/status`, `qms/${site}/alerts`, `qms/${site}/alert/event`], { qos: 1 });
-    let got = 0;
-    w.on('message', () => { got++; });
+    else {
+      /* QMS_BENCH_WEB_SKIP=stats,counter: leave those topics out (to see which fan-out costs) */
+      const skip = (process.env.QMS_BENCH_WEB_SKIP || '').split(',');
+      w.subscribe([`qms/${site}/config`, `qms/${site}/stats`, `qms/${site}/stats/hourly`, `qms/${site}/counter/+/state`,
+        `qms/${site}/device/+/+/status`, `qms/${site}/alerts`, `qms/${site}/alert/event`]
+        .filter((t) => !skip.some((k) => k && t.split('/')[2] === k)), { qos: 1 });
+    }
+    w.on('message', (t, p) => {
+      const k = t.split('/').slice(2).map((x) => (/^\d+$|^[A-Za-z0-9_-]{16,}$/.test(x) ? '+' : x)).join('/');
+      const e = byTopic[k] || (byTopic[k] = { msgs: 0, bytes: 0 });
+      e.msgs++;
+      e.bytes += p.length;
+    });
     all.push(w);
   }
   await sleep(1000);
   process.stdout.write('ready\n');
-  process.on('SIGTERM', () => { all.forEach((w) => w.end(true)); process.exit(0); });
+  process.on('SIGUSR2', () => { for (const k of Object.keys(byTopic)) delete byTopic[k]; });
+  process.on('SIGTERM', () => {
+    process.stderr.write(`${JSON.stringify({ bench: 'dashboard', case: 'web_clients_received', by_topic: byTopic })}\n`);
+    all.forEach((w) => w.end(true));
+    process.exit(0);
+  });
 }
 
 if (process.argv.includes('--web-clients')) {
@@ -184,11 +201,16 @@ if (process.argv.includes('--web-clients')) {
     kid.on('exit', (code) => reject(new Error(`the web clients exited ${code}`)));
   });
   await sleep(2000);
+  kid.kill('SIGUSR2'); /* count what arrives while the paced probe runs */
+  const t0 = Date.now();
   const loaded = await paced(c, site, PACED, 'b');
+  loaded.s = (Date.now() - t0) / 1000;
   console.log(JSON.stringify({ bench: 'dashboard', case: 'paced', clients: NCLIENTS, n: alone.n,
     alone_call_p50_ms: alone.p50, alone_call_p99_ms: alone.p99, with_clients_call_p50_ms: loaded.p50,
-    with_clients_call_p99_ms: loaded.p99, ratio_p99: loaded.p99 / alone.p99, target_ratio: 1.1, met: loaded.p99 <= alone.p99 * 1.1 }));
+    with_clients_call_p99_ms: loaded.p99, ratio_p99: loaded.p99 / alone.p99, target_ratio: 1.1, met: loaded.p99 <= alone.p99 * 1.1,
+    loaded_s: loaded.s }));
   kid.kill('SIGTERM');
+  await new Promise((r) => kid.on('exit', r));
   c.end(true);
   procs.reverse().forEach((p) => p.kill('SIGTERM'));
   await sleep(300);

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -60,6 +61,45 @@ static void test_clock_calendar(void **state)
     assert_int_equal(qms_now(&v.clock), 1000);
     qms_vclock_set(&v, 5000);
     assert_int_equal(qms_now(&v.clock), 5000);
+}
+
+/* The clock that follows the controller's status: real time until a clock
+ * arrives, then the controller's time running at its speed; a bad clock is
+ * refused and the one known kept. */
+static void test_follow_clock(void **state)
+{
+    (void)state;
+    qms_fclock f;
+    qms_fclock_init(&f);
+    int64_t real = qms_now(&qms_clock_real);
+    assert_true(llabs(qms_now(&f.clock) - real) < 5000);
+    char js[256];
+    /* the controller read 2026-11-26 08:00 (+07) one real minute ago, at 60x */
+    int64_t at = 1764118800000LL;
+    snprintf(js, sizeof js,
+             "{\"state\":\"online\",\"clock\":{\"at_ms\":%lld,\"real_ms\":%lld,\"speed\":60}}",
+             (long long)at, (long long)(real - 60000));
+    assert_int_equal(qms_fclock_from_status(&f, js, strlen(js)), 1);
+    assert_int_equal(qms_fclock_from_status(&f, js, strlen(js)), 0); /* the same again */
+    int64_t now = qms_now(&f.clock);
+    assert_in_range(now - at, 3600000 - 1000, 3600000 + 60 * 5000); /* an hour on */
+    assert_int_equal(qms_local_sec(now, 420) / 3600, 9);
+    const char *bad[] = {
+        "{\"clock\":{\"at_ms\":1764118800000,\"real_ms\":1764118800000,\"speed\":0}}",
+        "{\"clock\":{\"at_ms\":1764118800000,\"real_ms\":1764118800000,\"speed\":1e9}}",
+        "{\"clock\":{\"at_ms\":-5,\"real_ms\":1764118800000,\"speed\":1}}",
+        "{\"clock\":{\"at_ms\":1764118800000,\"real_ms\":\"x\",\"speed\":1}}",
+        "{\"clock\":{\"at_ms\":1e300,\"real_ms\":1764118800000,\"speed\":1}}",
+        "{\"clock\":7}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(qms_fclock_from_status(&f, bad[i], strlen(bad[i])), -QMS_ERR_INVAL);
+    assert_true(f.have && f.at_ms == at && f.speed == 60);
+    /* no clock (an older controller, the last will): nothing changes */
+    assert_int_equal(qms_fclock_from_status(&f, "{\"state\":\"offline\"}", 19), 0);
+    assert_int_equal(qms_fclock_from_status(&f, "", 0), 0);
+    assert_int_equal(qms_fclock_from_status(&f, "{\"clock\":", 9), 0); /* not JSON */
+    assert_true(f.have && f.at_ms == at && f.speed == 60);
 }
 
 static void test_csv_reader(void **state)
@@ -397,6 +437,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_err_codes_roundtrip),
         cmocka_unit_test(test_clock_calendar),
+        cmocka_unit_test(test_follow_clock),
         cmocka_unit_test(test_csv_reader),
         cmocka_unit_test(test_config_example_json),
         cmocka_unit_test(test_config_csv_matches_json),

@@ -67,7 +67,8 @@ int fx_ctl_start(fixture *f)
     /* a weekday morning inside the center's hours, whatever the time the
      * test runs at */
     f->ctl =
-        qms_test_controller_spawn(qms_test_src("examples/center.json"), f->db, f->broker.port,
+        qms_test_controller_spawn(f->config ? f->config : qms_test_src("examples/center.json"),
+                                  f->db, f->broker.port,
                                   f->clock ? f->clock : "2026-11-26T09:00:00", NULL, f->ctl_log);
     if (f->ctl <= 0)
         return -1;
@@ -96,7 +97,9 @@ void fx_ctl_kill(fixture *f, int sig)
 
 int fx_start(fixture *f)
 {
+    const char *config = f->config; /* the one setting the caller gives */
     memset(f, 0, sizeof *f);
+    f->config = config;
     qms_log_init("test", QMS_LOG_ERROR);
     if (qms_test_broker_start(&f->broker, 0))
         return -1;

@@ -33,6 +33,7 @@ typedef struct fixture {
     char counter5_status[128]; /* retained qms/demo/device/counter/5/status, as last heard */
     unsigned long seq;
     const char *clock; /* the controller's --clock; NULL = "2026-11-26T09:00:00" */
+    const char *config; /* the controller's --config; NULL = examples/center.json */
 } fixture;
 
 /* Start broker and controller; 0 when the controller answers. */

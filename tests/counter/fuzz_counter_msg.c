@@ -1,5 +1,5 @@
 /* Fuzz target: everything qms-counter decodes from the network (replies,
- * retained counter state, stats, call events, the recent calls, device status), and the
+ * retained counter state, stats, call events, the recent calls, device status, the alerts), and the
  * terminal sanitiser that shows the decoded text (the waiting list's
  * entries included). */
 #include "counter_msg.h"
@@ -64,6 +64,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         __builtin_trap();
     }
     counter_status_online(js, size);
+    /* the alert set: bounded, terminated, and the relevance test on each */
+    static counter_alert al[COUNTER_ALERTS_MAX];
+    int nal = -1;
+    if (counter_alerts_decode(js, size, al, COUNTER_ALERTS_MAX, &nal) == 0) {
+        if (nal < 0 || nal > COUNTER_ALERTS_MAX)
+            __builtin_trap();
+        for (int i = 0; i < nal; i++) {
+            if (!al[i].kind[0] || strlen(al[i].subject) >= sizeof al[i].subject ||
+                strlen(al[i].message_vi) >= sizeof al[i].message_vi)
+                __builtin_trap();
+            counter_alert_concerns(&al[i], 5, NULL);
+        }
+    } else if (nal != 0) {
+        __builtin_trap();
+    }
     /* the raw bytes through the sanitiser too */
     char *raw = qms_strndup(js, size);
     if (raw) {

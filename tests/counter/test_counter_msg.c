@@ -380,12 +380,50 @@ static void test_describe(void **state)
     qms_config_free(cfg);
 }
 
+/* The alert set, and which alerts concern counter 5 (KD, DT, CT in the
+ * sample center): its services' waits and caps, its own pause and devices. */
+static void test_alerts(void **state)
+{
+    (void)state;
+    qms_config *cfg = NULL;
+    char err[256];
+    assert_int_equal(qms_config_load_file(QMS_EXAMPLES "/center.json", &cfg, err, sizeof err), 0);
+    const char *js =
+        "{\"alerts\":[{\"kind\":\"wait\",\"subject\":\"DT\",\"level\":\"critical\","
+        "\"message_vi\":\"Đầu tư: có người chờ quá 31 phút\",\"acked_by\":null},"
+        "{\"kind\":\"wait\",\"subject\":\"DD\",\"level\":\"warning\"},"
+        "{\"kind\":\"cap\",\"subject\":\"KD\",\"level\":\"warning\",\"acked_by\":\"Lan\"},"
+        "{\"kind\":\"counter_paused\",\"subject\":\"5\"},{\"kind\":\"counter_paused\",\"subject\":\"15\"},"
+        "{\"kind\":\"device_offline\",\"subject\":\"counter/5\"},"
+        "{\"kind\":\"printer\",\"subject\":\"counter/5-prn\"},"
+        "{\"kind\":\"device_offline\",\"subject\":\"counter/55\"},"
+        "{\"kind\":\"printer\",\"subject\":\"kiosk/k1\"},7,{\"kind\":\"wait\"}]}";
+    counter_alert a[COUNTER_ALERTS_MAX];
+    int n = -1;
+    assert_int_equal(counter_alerts_decode(js, strlen(js), a, COUNTER_ALERTS_MAX, &n), QMS_OK);
+    assert_int_equal(n, 9);
+    assert_true(a[0].critical);
+    assert_string_equal(a[0].message_vi, "Đầu tư: có người chờ quá 31 phút");
+    assert_false(a[0].acked);
+    assert_true(a[2].acked);
+    const int want[9] = {1, 0, 1, 1, 0, 1, 1, 0, 0};
+    for (int i = 0; i < n; i++)
+        assert_int_equal(counter_alert_concerns(&a[i], 5, cfg), want[i]);
+    assert_int_equal(counter_alerts_decode(js, strlen(js), a, 2, &n), QMS_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(counter_alerts_decode("{\"alerts\":5}", 12, a, 4, &n), QMS_ERR_INVAL);
+    assert_int_equal(n, 0);
+    assert_int_equal(counter_alerts_decode("[]", 2, a, 4, &n), QMS_ERR_INVAL);
+    qms_config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_encode),       cmocka_unit_test(test_decode_reply),
         cmocka_unit_test(test_decode_queue), cmocka_unit_test(test_decode_events),
         cmocka_unit_test(test_text_fit),     cmocka_unit_test(test_describe),
+        cmocka_unit_test(test_alerts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -119,6 +119,7 @@ static int setup(void **state)
 {
     (void)state;
     assert_int_equal(fx_start(&F), 0);
+    F.config = NULL; /* the next group's center is the sample one unless it says */
     snprintf(sock, sizeof sock, "%s/tmux.sock", F.dir);
     snprintf(exit_file, sizeof exit_file, "%s/exit", F.dir);
     return 0;
@@ -230,11 +231,14 @@ static void test_terminal(void **state)
 
     /* open with a staff name typed in Vietnamese */
     keys("o");
-    wait_screen("Mở quầy — tên nhân viên (Enter để mở, Esc để thôi): _");
+    wait_screen("Mở quầy — mã hoặc tên nhân viên (Enter để tiếp, Esc để thôi): _");
     keys("Trần Văn Bình");
     wait_screen("Trần Văn Bình_");
     keys("x"); /* a typed letter, not the close key */
     key("BSpace");
+    key("Enter");
+    /* no staff list at this center: no code needed, Enter sends none */
+    wait_screen("Mã đăng nhập của nhân viên (Enter để mở quầy, Esc để thôi): _");
     key("Enter");
     wait_screen("Trạng thái: đang mở · Nhân viên: Trần Văn Bình");
     (void)state;
@@ -461,6 +465,142 @@ static void test_recent_at_start(void **state)
     qms_free(text);
 }
 
+/* The alerts that concern the clerk, and only those (issue 13): the center
+ * alerts on a wait over 3 s and a pause over 2 s; tickets wait for DT
+ * (counter 5's service) and DD (not its service), counter 3 is paused. The
+ * screen of counter 5 shows the DT wait alert, not DD's nor counter 3's
+ * pause; when counter 5 itself pauses, its pause alert appears, and goes
+ * when it resumes. */
+static char alert_dir[300], alert_cfg[400];
+
+static int setup_alerts(void **state)
+{
+    (void)state;
+    char *text = NULL;
+    size_t len = 0;
+    if (qms_read_file(qms_test_src("examples/center.json"), &text, &len, 1 << 22))
+        return -1;
+    char *brace = strchr(text, '{');
+    if (!brace)
+        return -1;
+    memset(&F, 0, sizeof F);
+    if (qms_test_tmpdir(alert_dir, sizeof alert_dir, "counter-alerts"))
+        return -1;
+    snprintf(alert_cfg, sizeof alert_cfg, "%s/center.json", alert_dir);
+    FILE *f = fopen(alert_cfg, "w");
+    if (!f)
+        return -1;
+    /* and a staff list: nv01 signs in with code 4711 (its hash by qms-provision) */
+    char hash[256] = "", cmd[600];
+    snprintf(cmd, sizeof cmd, "echo 4711 | %s --staff-hash", qms_test_bin("qms-provision"));
+    FILE *h = popen(cmd, "r");
+    if (!h || !fgets(hash, sizeof hash, h))
+        return -1;
+    pclose(h);
+    hash[strcspn(hash, "\n")] = 0;
+    fprintf(f,
+            "{\"alert_wait_s\":3,\"alert_pause_s\":2,\"staff\":[{\"id\":\"nv01\",\"name\":"
+            "\"Nguyễn Văn A\",\"code_hash\":\"%s\"}],%s",
+            hash, brace + 1);
+    fclose(f);
+    qms_free(text);
+    F.config = alert_cfg;
+    assert_int_equal(fx_start(&F), 0);
+    F.config = NULL;
+    snprintf(sock, sizeof sock, "%s/tmux.sock", F.dir);
+    snprintf(exit_file, sizeof exit_file, "%s/exit", F.dir);
+    return 0;
+}
+
+static int teardown_alerts(void **state)
+{
+    teardown(state);
+    qms_test_rmdir(alert_dir);
+    return 0;
+}
+
+static void test_alerts_for_this_counter(void **state)
+{
+    (void)state;
+    char l[2][16];
+    assert_int_equal(fx_take(&F, "DT", 0, l[0]), 0);
+    assert_int_equal(fx_take(&F, "DD", 0, l[1]), 0);
+    char *r = fx_counter_cmd(&F, 3, "{\"req\":\"al-p3\",\"op\":\"pause\"}");
+    assert_non_null(r);
+    qms_free(r);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s --counter 5 --broker %s --site %s --config %s -i; echo $? > %s",
+             qms_test_bin("qms-counter"), F.broker_addr, FX_SITE, alert_cfg, exit_file);
+    assert_int_equal(tmux(NULL, 0, "-f", "/dev/null", "new-session", "-d", "-s", "qc", "-x", "100",
+                          "-y", "32", cmd, NULL),
+                     0);
+    wait_screen("Cảnh báo: Đầu tư: có người chờ quá");
+    fx_pump(&F, 4000); /* long enough for counter 3's pause and DD's wait to be alerts too */
+    capture();
+    if (strstr(screen, "Đất đai: có người chờ") || strstr(screen, "Quầy 3 tạm dừng"))
+        fail_msg("counter 5 shows another counter's alerts:\n%s", screen);
+    keys("p");
+    wait_screen("Cảnh báo: Quầy 5 tạm dừng quá");
+    printf("%s\n", screen);
+    keys("p");
+    wait_screen_ex("Quầy 5 tạm dừng quá", 1, 20000);
+    keys("q");
+}
+
+/* Signing in with a staff code (issue 9) at a center with a staff list: the
+ * code is asked after the id, shown as stars; a wrong code is refused with
+ * the controller's reason and the counter stays as it was; the right one
+ * opens the counter with the staff id, which the controller's retained
+ * state carries. */
+static void test_sign_in_with_code(void **state)
+{
+    (void)state;
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s --counter 4 --broker %s --site %s --config %s -i; echo $? > %s",
+             qms_test_bin("qms-counter"), F.broker_addr, FX_SITE, alert_cfg, exit_file);
+    tmux(NULL, 0, "kill-server", NULL);
+    assert_int_equal(tmux(NULL, 0, "-f", "/dev/null", "new-session", "-d", "-s", "qc", "-x", "100",
+                          "-y", "32", cmd, NULL),
+                     0);
+    wait_screen("Quầy 4");
+    keys("o");
+    wait_screen("Mở quầy — mã hoặc tên nhân viên");
+    keys("nv01");
+    key("Enter");
+    wait_screen("Mã đăng nhập của nhân viên (Enter để mở quầy, Esc để thôi): _");
+    keys("4712");
+    wait_screen("Esc để thôi): ****_");
+    capture();
+    if (strstr(screen, "4712"))
+        fail_msg("the code is shown:\n%s", screen);
+    key("Enter");
+    wait_screen("!! Mã nhân viên hoặc mã đăng nhập không đúng");
+    capture();
+    if (strstr(screen, "Nhân viên: nv01"))
+        fail_msg("a wrong code signed nv01 in:\n%s", screen);
+    printf("wrong code:\n%s\n", screen);
+    keys("o");
+    wait_screen("Mở quầy — mã hoặc tên nhân viên");
+    keys("nv01");
+    key("Enter");
+    wait_screen("Mã đăng nhập của nhân viên");
+    keys("4711");
+    key("Enter");
+    wait_screen("Nhân viên: nv01");
+    /* the controller says so too (its retained state, read by mosquitto_sub) */
+    char sub[512], got[2048] = "";
+    snprintf(sub, sizeof sub, "mosquitto_sub -h 127.0.0.1 -p %d -t %s/counter/4/state -C 1 -W 10",
+             F.broker.port, "qms/" FX_SITE);
+    FILE *p = popen(sub, "r");
+    assert_non_null(p);
+    size_t n = fread(got, 1, sizeof got - 1, p);
+    got[n] = 0;
+    pclose(p);
+    if (!strstr(got, "\"staff\":\"nv01\""))
+        fail_msg("the controller's state: %s", got);
+    keys("q");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -475,7 +615,13 @@ int main(void)
     const struct CMUnitTest recent_tests[] = {
         cmocka_unit_test(test_recent_at_start),
     };
+    /* and one whose alerts come within seconds */
+    const struct CMUnitTest alert_tests[] = {
+        cmocka_unit_test(test_alerts_for_this_counter),
+        cmocka_unit_test(test_sign_in_with_code),
+    };
     int rc = cmocka_run_group_tests(tests, setup, teardown);
+    rc += cmocka_run_group_tests(alert_tests, setup_alerts, teardown_alerts);
     rc += cmocka_run_group_tests(list_tests, setup, teardown);
     rc += cmocka_run_group_tests(recent_tests, setup, teardown);
     return rc;

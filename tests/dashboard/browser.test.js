@@ -68,8 +68,8 @@ async function waitFor(what, f, ms = 20000) {
   }
 }
 /* One retained message, read by an outside client. */
-function retained(port, topic) {
-  const out = execFileSync('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(port), '-t', topic, '-C', '1', '-W', '5'],
+function retained(port, topic, auth = []) {
+  const out = execFileSync('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(port), ...auth, '-t', topic, '-C', '1', '-W', '5'],
     { encoding: 'utf8' });
   return JSON.parse(out.trim().split('\n')[0]);
 }
@@ -81,29 +81,43 @@ async function setup(opts = {}) {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'qms-browser-'));
   const port = await freePort();
   const ws = await freePort();
-  fs.writeFileSync(path.join(tmp, 'mosquitto.conf'), [
-    `listener ${port} 127.0.0.1`,
-    `listener ${ws} 127.0.0.1`, 'protocol websockets', `http_dir ${path.join(buildDir, 'dashboard')}`,
-    'allow_anonymous true', 'set_tcp_nodelay true', 'persistence false', ''].join('\n'));
-  start('mosquitto', '/usr/sbin/mosquitto', ['-c', path.join(tmp, 'mosquitto.conf')]);
-  await waitPort(port);
-  await waitPort(ws);
   const center = JSON.parse(fs.readFileSync(path.join(srcDir, 'examples/center.json'), 'utf8'));
   center.ticket_url = `http://127.0.0.1:${ws}/`;
   Object.assign(center, opts.center || {});
   const cfg = path.join(tmp, 'center.json');
   fs.writeFileSync(cfg, JSON.stringify(center));
+  let prov = null;
+  let ctlAuth = [];
+  if (opts.provisioned) {
+    /* the broker exactly as qms-provision writes it (listeners on loopback) */
+    prov = { dir: path.join(tmp, 'prov') };
+    fs.chmodSync(tmp, 0o755); /* mosquitto started as root reads its files as user mosquitto */
+    execFileSync(bin('qms-provision'), ['--config', cfg, '--out', prov.dir, '--bind', '127.0.0.1', '--port', String(await freePort()),
+      '--local-port', String(port), '--ws-port', String(ws), '--http-dir', path.join(buildDir, 'dashboard'), '--no-client-certs',
+      '--kiosk', 'k1'], { stdio: 'pipe' });
+    const c = JSON.parse(fs.readFileSync(path.join(prov.dir, 'clients', 'controller.json'), 'utf8'));
+    ctlAuth = ['--username', c.username, '--password', c.password];
+    start('mosquitto', '/usr/sbin/mosquitto', ['-c', path.join(prov.dir, 'mosquitto.conf')]);
+  } else {
+    fs.writeFileSync(path.join(tmp, 'mosquitto.conf'), [
+      `listener ${port} 127.0.0.1`,
+      `listener ${ws} 127.0.0.1`, 'protocol websockets', `http_dir ${path.join(buildDir, 'dashboard')}`,
+      'allow_anonymous true', 'set_tcp_nodelay true', 'persistence false', ''].join('\n'));
+    start('mosquitto', '/usr/sbin/mosquitto', ['-c', path.join(tmp, 'mosquitto.conf')]);
+  }
+  await waitPort(port);
+  await waitPort(ws);
   const today = new Date(Date.now() + 7 * 3600e3).toISOString().slice(0, 10);
   start('controller', bin('qms-controller'), ['--config', cfg, '--db', path.join(tmp, 'c.db'),
-    '--broker', `127.0.0.1:${port}`, '--clock', `${today}T07:30:00`, '--speed', String(opts.speed || 1)]);
+    '--broker', `127.0.0.1:${port}`, '--clock', `${today}T07:30:00`, '--speed', String(opts.speed || 1), ...ctlAuth]);
   await waitFor('the controller online', () => {
-    try { return retained(port, `qms/${center.site}/device/controller/main/status`).state === 'online'; } catch (e) { return false; }
+    try { return retained(port, `qms/${center.site}/device/controller/main/status`, ctlAuth.length ? ['-u', ctlAuth[1], '-P', ctlAuth[3]] : []).state === 'online'; } catch (e) { return false; }
   });
   const browser = await puppeteer.launch({
     executablePath: CHROMIUM, headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--autoplay-policy=no-user-gesture-required'],
   });
-  return { port, ws, site: center.site, cfg, center, browser };
+  return { port, ws, site: center.site, cfg, center, browser, prov };
 }
 
 async function openDash(env, view, lang, size) {
@@ -184,6 +198,41 @@ async function caseStats(env) {
   await page.waitForSelector('#chart-wait canvas', { timeout: 20000 });
   const counters = await page.$$eval('#counters tbody tr', (t) => t.length);
   if (counters !== env.center.counters.length) fail(`page shows ${counters} counters, config has ${env.center.counters.length}`);
+  await checkCounters(env, page);
+}
+
+/* Per counter, served today and the mean service time on the "now" view
+ * equal what the store says (SQL on the controller's SQLite file, by the
+ * sqlite3 program: not the controller's arithmetic). Nothing moves any more
+ * (the replay is over), so the page's latest stats are final. */
+async function checkCounters(env, page) {
+  const day = retained(env.port, `qms/${env.site}/stats`).day;
+  const sql = `SELECT counter_id AS c, count(*) AS n, avg(end_ms - start_ms) AS ms FROM tickets
+               WHERE day = '${day}' AND state = 'done' GROUP BY counter_id`;
+  const rowsDb = JSON.parse(execFileSync('sqlite3', ['-json', '-readonly', path.join(tmp, 'c.db'), sql], { encoding: 'utf8' }) || '[]');
+  const want = new Map(rowsDb.map((r) => [r.c, r]));
+  let shown;
+  await page.click('[data-view=now]');
+  await waitFor('the counters to match the store', async () => {
+    shown = await page.$$eval('#counters tbody tr', (trs) => trs.map((tr) => ({
+      id: Number(tr.dataset.counter),
+      served: tr.querySelector('.served').textContent,
+      s: tr.querySelector('.mean-service').dataset.s,
+      text: tr.querySelector('.mean-service').textContent,
+    })));
+    return shown.every((r) => {
+      const w = want.get(r.id);
+      return r.served === String(w ? w.n : 0) && r.s === (w ? String(Math.round(w.ms / 1000)) : '');
+    });
+  }, 20000).catch(() => fail(`counters on the page ${JSON.stringify(shown)} vs the store ${JSON.stringify(rowsDb)}`));
+  for (const r of shown) {
+    const w = want.get(r.id);
+    const text = w ? `${(Math.round(Math.round(w.ms / 1000) / 6) / 10).toFixed(1).replace('.', ',')} phút` : '–';
+    if (r.text !== text) fail(`counter ${r.id}: mean service shown "${r.text}", the store says ${text}`);
+  }
+  const busy = shown.filter((r) => Number(r.served) > 0).length;
+  if (busy < 2) fail(`only ${busy} counters served anybody: the replay did not run`);
+  log(`counters: ${shown.length} on the page, ${busy} served; served and mean service = the store (${rowsDb.map((r) => `${r.c}:${r.n}/${Math.round(r.ms / 1000)}s`).join(' ')})`);
 }
 
 /* An alert appears within 2 s of a device going offline and clears when it is back. */
@@ -275,6 +324,114 @@ async function caseTicket(env) {
   await other.goto(url.replace(/t=[^&]+/, 't=AAAAAAAAAAAAAAAAAAAAAA'));
   await sleep(1500);
   if ((await other.$eval('#number', (e) => e.textContent)) !== '…') fail('a made-up token showed a ticket');
+}
+
+/* The dashboard and the ticket page against a broker configured by
+ * qms-provision's own files (its TLS, loopback and websockets listeners,
+ * password file and ACL), not the test's open one:
+ *  - the dashboard logs in as the provisioned dashboard user, shows the
+ *    stats, and its requests' replies reach it (a report: the reply topic is
+ *    qms/<site>/reply/<user name>/..., the only replies the ACL lets it read);
+ *    a wrong password shows the login form and nothing of the center;
+ *  - an anonymous client on the websockets listener whose client id is a
+ *    ticket's token reads that ticket's status and nothing else: not the
+ *    stats, the queues, the alerts, the config or replies, even with "#";
+ *    with any other client id it reads nothing; its requests (a take, a
+ *    counter command, an acknowledgement) are refused by the broker (PUBACK
+ *    135) and nothing is executed;
+ *  - anonymous clients are refused on the loopback (plain MQTT) listener;
+ *  - the ticket page itself, opened anonymously, shows its ticket. */
+async function caseProvisioned(env) {
+  const mqtt = require(path.join(srcDir, 'dashboard/node_modules/mqtt'));
+  const p = env.prov;
+  const s = env.site;
+  const cred = (who) => JSON.parse(fs.readFileSync(path.join(p.dir, 'clients', `${who}.json`), 'utf8'));
+  const kiosk = cred('kiosk-k1');
+  const takeAsKiosk = (req) => JSON.parse(execFileSync('mosquitto_rr', ['-V', '5', '-h', '127.0.0.1', '-p', String(env.port),
+    '-u', kiosk.username, '-P', kiosk.password, '-i', 'kiosk-k1-test', '-t', `qms/${s}/ticket/take`,
+    '-e', `qms/${s}/reply/${kiosk.username}/kiosk-k1-test/${req}`, '-W', '10',
+    '-m', JSON.stringify({ req, service: 'TP' })], { encoding: 'utf8' }));
+  const take = takeAsKiosk('prov-take-1');
+  if (!take.token || !take.ticket) fail(`take: ${JSON.stringify(take)}`);
+  const tickets = () => Number(execFileSync('sqlite3', ['-readonly', path.join(tmp, 'c.db'), 'SELECT count(*) FROM tickets'], { encoding: 'utf8' }).trim());
+  const before = tickets();
+
+  /* the dashboard, logged in */
+  const dash = cred('dashboard');
+  const page = await env.browser.newPage();
+  await page.setViewport({ width: 1920, height: 1080 });
+  page.on('pageerror', (e) => log('page error:', e.message));
+  await page.goto(`http://127.0.0.1:${env.ws}/index.html#site=${s}&view=reports&lang=vi&user=${dash.username}&pass=${encodeURIComponent(dash.password)}`);
+  await page.waitForFunction(() => document.body.dataset.ready === '1', { timeout: 30000 });
+  const hash = await page.evaluate(() => location.hash);
+  if (hash.includes('pass')) fail(`the password stays in the address bar: ${hash}`);
+  await page.click('#r-go');
+  await page.waitForFunction(() => Number(document.body.dataset.reportBytes || 0) > 0
+    || /Không tạo/.test(document.querySelector('#r-status').textContent), { timeout: 45000 });
+  const status = await page.$eval('#r-status', (e) => e.textContent);
+  if (!(Number(await page.evaluate(() => document.body.dataset.reportBytes || 0)) > 0)) fail(`report through the provisioned ACL: ${status}`);
+  log(`dashboard as ${dash.username}: stats shown, report answered (${status})`);
+  /* a wrong password: refused, the login form is shown */
+  const bad = await env.browser.newPage();
+  await bad.goto(`http://127.0.0.1:${env.ws}/index.html#site=${s}&user=dashboard&pass=wrong`);
+  await bad.waitForFunction(() => !document.querySelector('#login').hidden, { timeout: 20000, polling: 200 });
+  if (await bad.evaluate(() => document.body.dataset.ready === '1')) fail('a wrong password showed the center');
+  await bad.close();
+
+  /* anonymous over websockets */
+  const anon = (id, topics, pubs) => new Promise((resolve, reject) => {
+    const got = [], acks = [];
+    const c = mqtt.connect(`ws://127.0.0.1:${env.ws}/mqtt`, { protocolVersion: 5, clientId: id, reconnectPeriod: 0, connectTimeout: 10000 });
+    c.on('error', (e) => { c.end(true); reject(e); });
+    c.on('message', (t) => got.push(t));
+    c.on('connect', () => {
+      c.subscribe(topics, { qos: 1 }, () => {
+        for (const [t, m] of pubs) {
+          c.publish(t, m, { qos: 1, properties: { responseTopic: `qms/${s}/reply/${id}/x` } },
+            (e) => acks.push(e ? (e.code || e.message) : 0));
+        }
+        setTimeout(() => { c.end(true); resolve({ got, acks }); }, 2500);
+      });
+    });
+  });
+  const mine = `qms/${s}/ticket/${take.token}/status`;
+  const all = [mine, `qms/${s}/ticket/+/status`, `qms/${s}/stats`, `qms/${s}/counter/+/queue`, `qms/${s}/counter/+/state`,
+    `qms/${s}/alerts`, `qms/${s}/config`, `qms/${s}/calls/recent`, `qms/${s}/reply/#`, '#'];
+  const reqs = [[`qms/${s}/ticket/take`, JSON.stringify({ req: 'anon-take', service: 'TP' })],
+    [`qms/${s}/counter/1/cmd`, JSON.stringify({ req: 'anon-next', op: 'next' })],
+    [`qms/${s}/alert/ack`, JSON.stringify({ req: 'anon-ack', id: 'x', who: 'x' })]];
+  const a = await anon(take.token, all, reqs);
+  const foreign = a.got.filter((t) => t !== mine);
+  if (!a.got.includes(mine)) fail('anonymous with the token did not get its own ticket');
+  if (foreign.length) fail(`anonymous read ${foreign.join(', ')}`);
+  if (a.acks.length !== reqs.length || a.acks.some((x) => x !== 135)) fail(`anonymous publishes: ${JSON.stringify(a.acks)} (want 135 not authorized)`);
+  const b = await anon('someone-else', all, []);
+  if (b.got.length) fail(`anonymous with another id read ${b.got.join(', ')}`);
+  /* the controller still answers, and nothing anonymous was taken */
+  takeAsKiosk('prov-take-2');
+  if (tickets() !== before + 1) fail(`tickets ${before} -> ${tickets()}: an anonymous request was executed`);
+  log(`anonymous (ws): own ticket only (${a.got.length} deliveries), nothing of ${all.length - 1} other subscriptions, ${reqs.length} requests refused (135)`);
+  /* no anonymous client on the plain listener */
+  let refused = '';
+  try {
+    execFileSync('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(env.port), '-t', `qms/${s}/stats`, '-C', '1', '-W', '3'], { stdio: 'pipe' });
+  } catch (e) { refused = String(e.stderr); }
+  if (!/not authori[sz]ed|refused/i.test(refused)) fail(`anonymous on the loopback listener: "${refused}"`);
+  /* the citizen's page, anonymous, with the token */
+  const tp = await env.browser.newPage();
+  await tp.setViewport({ width: 412, height: 860, isMobile: true });
+  await tp.bringToFront();
+  await tp.goto(`http://127.0.0.1:${env.ws}/ticket.html#s=${s}&t=${take.token}`);
+  await tp.waitForFunction(() => document.body.dataset.state === 'waiting', { timeout: 20000, polling: 200 });
+  const number = await tp.$eval('#number', (e) => e.textContent);
+  if (number !== take.ticket) fail(`ticket page shows ${number}, the take gave ${take.ticket}`);
+  if (process.env.QMS_SHOTS) {
+    await page.bringToFront();
+    await page.click('[data-view=now]');
+    await page.screenshot({ path: path.join(process.env.QMS_SHOTS, 'provisioned-now-vi.png') });
+    await tp.screenshot({ path: path.join(process.env.QMS_SHOTS, 'provisioned-ticket-vi.png') });
+  }
+  log(`ticket page (anonymous): ${number}`);
 }
 
 /* Screenshots of each view in both languages (docs/img/). */
@@ -382,13 +539,13 @@ async function caseBook(env) {
 }
 
 (async () => {
-  const cases = { stats: caseStats, alert: caseAlert, ticket: caseTicket, shots: caseShots, book: caseBook };
-  if (!cases[which]) { console.error('usage: browser.test.js BUILD SRC stats|alert|ticket|shots|book'); process.exit(2); }
+  const cases = { stats: caseStats, alert: caseAlert, ticket: caseTicket, shots: caseShots, book: caseBook, provisioned: caseProvisioned };
+  if (!cases[which]) { console.error('usage: browser.test.js BUILD SRC stats|alert|ticket|shots|book|provisioned'); process.exit(2); }
   let env = null;
   let code = 0;
   try {
     /* one clock: the controller runs fast, the simulated citizens follow it */
-    env = await setup({ speed: which === 'stats' ? 600 : which === 'shots' ? 240 : 1 });
+    env = await setup({ speed: which === 'stats' ? 600 : which === 'shots' ? 240 : 1, provisioned: which === 'provisioned' });
     await cases[which](env);
     log(`PASS ${which}`);
   } catch (e) {

@@ -33,6 +33,7 @@ static qms_mqtt *cli;
 static char work[256], shots[300], shots2[300], wavs[300], pack[300], db[300], clockarg[32];
 static pid_t ctl, disp, disp2;
 static int reqn;
+static const char *const *ctl_extra; /* more controller options (NULL: none) */
 
 static void pump(int ms)
 {
@@ -45,8 +46,8 @@ static int start_controller(void)
 {
     char logp[320];
     snprintf(logp, sizeof logp, "%s/controller.log", work);
-    ctl = qms_test_controller_spawn(QMS_EXAMPLES "/center.json", db, broker.port, clockarg, NULL,
-                                    logp);
+    ctl = qms_test_controller_spawn(QMS_EXAMPLES "/center.json", db, broker.port, clockarg,
+                                    ctl_extra, logp);
     return ctl > 0 ? 0 : -1;
 }
 
@@ -441,12 +442,81 @@ static void test_display_follows_real_controller(void **state)
     qms_free(c1), qms_free(c2), qms_free(c3), qms_free(r1);
 }
 
+/* The last field of region's text line in a screenshot's dump, or "". */
+static void dump_text(const char *dump, const char *region, char *out, size_t cap)
+{
+    out[0] = 0;
+    char *t = NULL;
+    size_t len;
+    if (qms_read_file(dump, &t, &len, 1 << 24) != QMS_OK)
+        return;
+    char needle[128];
+    snprintf(needle, sizeof needle, "text\t%s\t", region);
+    for (char *line = strtok(t, "\n"); line; line = strtok(NULL, "\n")) {
+        const char *last = strrchr(line, '\t');
+        if (strncmp(line, needle, strlen(needle)) == 0 && last)
+            snprintf(out, cap, "%s", last + 1);
+    }
+    qms_free(t);
+}
+
+/* The board shows the controller's time, not its own (issue 13): with the
+ * controller on a demo clock (--clock at an hour far from now, --speed 60:
+ * a real second is a minute), the clock on a call's screenshot, read back by
+ * tesseract, is the controller's time: 09:00 or 14:00 plus 60 times the real
+ * time between the controller's start and the shot, within what the test
+ * can bound (the controller reads its anchor between spawn and its first
+ * answer; the shot is drawn between the call and the file). */
+static void test_display_shows_controller_clock(void **state)
+{
+    (void)state;
+    time_t lt = time(NULL) + 7 * 3600;
+    struct tm tm;
+    gmtime_r(&lt, &tm);
+    int hour = tm.tm_hour >= 7 && tm.tm_hour <= 11 ? 14 : 9; /* never the real hour */
+    char day[16];
+    strftime(day, sizeof day, "%Y-%m-%d", &tm);
+    snprintf(clockarg, sizeof clockarg, "%sT%02d:00:00", day, hour);
+    static const char *const fast[] = {"--speed", "60", NULL};
+    ctl_extra = fast;
+    int64_t t0 = qms_now(&qms_clock_real);
+    assert_int_equal(start_controller(), 0);
+    char *a1 = take("TP");
+    int64_t t1 = qms_now(&qms_clock_real);
+    disp = start_display(shots, "d1");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/first.png", shots);
+    assert_int_equal(wait_file(path, 30000), 0);
+    int64_t t2 = qms_now(&qms_clock_real);
+    char *c1 = counter_op(1, "next");
+    assert_non_null(c1);
+    char png[128], txt[1100], shown[64];
+    snprintf(png, sizeof png, "call-0001-%s-c1", c1);
+    assert_int_equal(find_file(shots, png, ".png", path, sizeof path, 30000), 0);
+    int64_t t3 = qms_now(&qms_clock_real);
+    snprintf(txt, sizeof txt, "%s/%s.txt", shots, png);
+    dump_text(txt, "clock", shown, sizeof shown);
+    int lo = hour * 60 + (int)((t2 - t1) * 60 / 60000), hi = hour * 60 + (int)((t3 - t0) * 60 / 60000) + 1;
+    int hh = -1, mm = -1;
+    printf("board clock %s; the controller's time is between %02d:%02d and %02d:%02d\n", shown,
+           lo / 60, lo % 60, hi / 60, hi % 60);
+    assert_int_equal(sscanf(shown, "%d:%d", &hh, &mm), 2);
+    assert_in_range(hh * 60 + mm, lo, hi);
+    /* what a person in the hall reads is that time */
+    const char *want[] = {shown, c1};
+    board_reads(path, want, 2);
+    ctl_extra = NULL;
+    qms_free(a1);
+    qms_free(c1);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     qms_mqtt_lib_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_display_follows_real_controller, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_display_shows_controller_clock, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     qms_mqtt_lib_cleanup();

@@ -489,11 +489,51 @@ static void test_portrait(void **state)
     tour(1080, 1920);
 }
 
+/* The welcome screen shows the controller's time and day, not the machine's
+ * (issue 13: a demo runs on the controller's clock): the controller restarts
+ * on 2026-11-26 09:00 (its --clock; today is another day), and tesseract
+ * reads that day and a time between 09:00 and 09:00 plus the minutes the
+ * test took, off the kiosk's idle screen. */
+static void test_clock_is_controllers(void **state)
+{
+    (void)state;
+    kh_controller_stop(&W);
+    int64_t t0 = qms_mono_ms();
+    assert_int_equal(kh_controller_start(&W, CLOCK), 0);
+    static char s[512];
+    s[0] = 0;
+    line(s, sizeof s, "wait-screen idle 10000");
+    line(s, sizeof s, "screenshot clock-idle");
+    char log[320];
+    int st = kh_kiosk_run(&W, s, NULL, 60000, log, sizeof log, NULL, 0);
+    if (st != 0)
+        fail_msg("kiosk script failed (%d), log %s", st, log);
+    int mins = (int)((qms_mono_ms() - t0) / 60000) + 1;
+    char path[512];
+    snprintf(path, sizeof path, "%s/clock-idle.png", shots);
+    static char read[65536];
+    static const double scales[] = {1.0, 0.35};
+    assert_int_equal(ocr_read_screen(path, "vie", scales, 2, read, sizeof read, NULL), 0);
+    int found = -1;
+    for (int m = 0; m <= mins && m < 60 && found < 0; m++) {
+        char want[8];
+        snprintf(want, sizeof want, "09:%02d", m);
+        if (ocr_has(read, want))
+            found = m;
+    }
+    if (found < 0 || !ocr_has(read, "Thứ Năm, 26/11/2026"))
+        fail_msg("the kiosk does not show the controller's 2026-11-26 09:00..09:%02d; tesseract "
+                 "read:\n%s",
+                 mins, read);
+    printf("kiosk clock: 09:%02d on Thứ Năm, 26/11/2026 (the controller's)\n", found);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_landscape),
         cmocka_unit_test(test_portrait),
+        cmocka_unit_test(test_clock_is_controllers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -164,6 +164,10 @@ static void test_counter_is_itself_only(void **state)
     assert_false(writes("counter-3", "device/counter/5/status", "dashboard"));
     assert_true(reads("counter-3", topic("counter/3/state"), "controller", "counter/3/state",
                       "dashboard"));
+    /* the alerts (qms-counter -i shows its own); a kiosk or a display does not read them */
+    assert_true(reads("counter-3", topic("alerts"), "controller", "alerts", "dashboard"));
+    assert_false(reads("kiosk-k1", topic("alerts"), "controller", "alerts", "dashboard"));
+    assert_false(reads("display-hall", topic("alerts"), "controller", "alerts", "dashboard"));
     assert_false(reads("counter-3", topic("counter/5/state"), "controller", "counter/5/state",
                        "counter-5"));
     assert_false(reads("counter-3", topic("counter/+/queue"), "controller", "counter/5/queue",
@@ -206,7 +210,7 @@ static void test_only_the_controller_publishes_state(void **state)
     (void)state;
     static const char *const state_topics[] = {
         "call",  "config", "calls/recent", "counter/1/state", "counter/1/queue",
-        "stats", "device/controller/main/status"};
+        "stats", "alerts", "device/controller/main/status"};
     static const char *const others[] = {"kiosk-k1", "counter-3", "display-hall", "gateway-g1",
                                          "dashboard"};
     for (size_t t = 0; t < sizeof state_topics / sizeof state_topics[0]; t++) {

@@ -6,6 +6,7 @@
 #ifndef QMS_CLOCK_H
 #define QMS_CLOCK_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct qms_clock {
@@ -24,6 +25,25 @@ typedef struct qms_vclock {
 
 void qms_vclock_init(qms_vclock *v, int64_t start_ms);
 void qms_vclock_set(qms_vclock *v, int64_t ms);
+
+/* A clock that follows the controller's ("clock" in its retained device
+ * status, docs/protocol.md): at the real instant real_ms the controller read
+ * at_ms, and its clock runs speed times faster than real time. Until a status
+ * with a clock arrives it reads the real clock. Boards and kiosks show this
+ * time, so a demo (--clock, --speed) shows one time everywhere. */
+typedef struct qms_fclock {
+    qms_clock clock; /* pass &f.clock wherever a qms_clock is wanted */
+    int64_t at_ms, real_ms;
+    double speed;
+    int have; /* a controller's clock is known */
+} qms_fclock;
+
+void qms_fclock_init(qms_fclock *f);
+/* Take the clock from a controller's status payload (JSON). Returns 1 when the
+ * clock changed, 0 when the payload has no clock or the same one, and
+ * -QMS_ERR_INVAL for a clock out of range (speed outside 0.1..1000, times before
+ * 2000 or after 2200), which is ignored. */
+int qms_fclock_from_status(qms_fclock *f, const char *json, size_t len);
 
 static inline int64_t qms_now(const qms_clock *c)
 {
