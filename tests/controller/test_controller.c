@@ -796,6 +796,46 @@ static void test_commit_failure(void **state)
     env_stop(&e);
 }
 
+/* Issue 11 #4 through the real controller: two counters serve TP, both open
+ * (counters_start_open) and nobody at them. A0001 waits; once it has waited
+ * longer than staffed_grace_s (1 s here) with nobody calling, the next TP
+ * ticket must not be told "ahead 1, eta 0". */
+static void test_unstaffed_eta(void **state)
+{
+    (void)state;
+    char json[4096];
+    snprintf(json, sizeof json, "{\"staffed_grace_s\":1,%s", harness_center_json + 1);
+    ctl_env e;
+    assert_int_equal(env_start(&e, json, NULL), 0);
+    qms_mqtt *k = env_client(&e, "kiosk1");
+    assert_non_null(k);
+    cJSON *o = must(&e, k, "ticket/take", "{\"req\":\"u-1\",\"service\":\"TP\"}");
+    assert_string_equal(js_str(o, "ticket"), "A0001");
+    assert_int_equal((int)js_num(o, "eta_s"), 0); /* within the grace: presumed staffed */
+    cJSON_Delete(o);
+    usleep(3500 * 1000); /* A0001 waits 3.5 s: longer than the grace, nobody called */
+    o = must(&e, k, "ticket/take", "{\"req\":\"u-2\",\"service\":\"TP\"}");
+    assert_string_equal(js_str(o, "ticket"), "A0002");
+    assert_int_equal((int)js_num(o, "ahead"), 1);
+    if (js_num(o, "eta_s") < 3)
+        fail_msg("ahead 1 behind a ticket nobody called for 3.5 s, yet eta_s %.0f",
+                 js_num(o, "eta_s"));
+    cJSON_Delete(o);
+    /* a clerk signs in at counter 3: staffed, A0001 is expected at once */
+    qms_mqtt *c = env_client(&e, "counter3");
+    expect_ok(&e, c, "counter/3/cmd", "{\"req\":\"s-1\",\"op\":\"open\",\"staff\":\"lan\"}",
+              NULL, NULL);
+    o = must(&e, k, "ticket/take", "{\"req\":\"u-3\",\"service\":\"TP\"}");
+    assert_int_equal((int)js_num(o, "ahead"), 2);
+    /* counter 3 calls A0001 now, then A0002 after TP's mean (300 s), then
+     * this one: counter 1 is still away (its 3.5 s+ come first) */
+    assert_true(js_num(o, "eta_s") >= 3);
+    cJSON_Delete(o);
+    qms_mqtt_free(k);
+    qms_mqtt_free(c);
+    env_stop(&e);
+}
+
 static void test_options(void **state)
 {
     (void)state;
@@ -850,6 +890,7 @@ int main(void)
         cmocka_unit_test(test_day_rollover),
         cmocka_unit_test(test_commit_failure),
         cmocka_unit_test(test_outside_hours),
+        cmocka_unit_test(test_unstaffed_eta),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     qms_mqtt_lib_cleanup();
