@@ -155,7 +155,8 @@ static void test_counter_states(void **state)
     expect(1, "", "Quầy đang tạm dừng hoặc đã đóng\n", "--counter", "5", "next", NULL);
     expect(0, "Quầy 5 đã mở lại. Còn 1 khách chờ.\n", "", "--counter", "5", "resume", NULL);
     /* closing with a citizen at the counter is refused; finish first */
-    expect(1, "", "Thao tác không hợp lệ ở trạng thái hiện tại\n", "--counter", "5", "close", NULL);
+    expect(1, "", "Quầy 5 vẫn đang gọi số E002: hãy hoàn thành hoặc bỏ qua trước.\n", "--counter",
+           "5", "close", NULL);
     expect(0, NULL, "", "--counter", "5", "done", NULL);
     expect(0, "Quầy 5 đã đóng.\n", "", "--counter", "5", "close", NULL);
     expect(0, "Quầy 5 đã mở (nhân viên: Nguyễn Thị Lan). Còn 1 khách chờ.\n", "", "--counter", "5",
