@@ -141,6 +141,149 @@ static int take(qms_ctl *c, const qms_request *r, cJSON *o)
     return QMS_OK;
 }
 
+/* ---- bad_state in words: why the state does not allow it (issue 11 #5) ---- */
+
+/* A ticket that is not waiting, cannot be <verb>: say what it is instead. */
+static void ticket_not_waiting(qms_ctl *c, const qms_request *r, const qms_ticket *t,
+                               const char *verb_vi, const char *verb_en)
+{
+    const qms_config *cfg = c->cfg;
+    int at = t->counter >= 0 && t->counter < cfg->ncounters ? cfg->counters[t->counter].id : 0;
+    char *m = c->refusal;
+    size_t n = sizeof c->refusal;
+    switch (t->state) {
+    case QMS_T_CALLED:
+        snprintf(m, n,
+                 r->en ? "%s is already called at counter %d: it cannot be %s"
+                       : "Số %s đang được gọi ở Quầy %d: không thể %s",
+                 t->label, at, r->en ? verb_en : verb_vi);
+        break;
+    case QMS_T_SERVING:
+        snprintf(m, n,
+                 r->en ? "%s is already being served at counter %d: it cannot be %s"
+                       : "Số %s đang được phục vụ ở Quầy %d: không thể %s",
+                 t->label, at, r->en ? verb_en : verb_vi);
+        break;
+    case QMS_T_DONE:
+        snprintf(m, n,
+                 r->en ? "%s was already served (counter %d): it cannot be %s"
+                       : "Số %s đã được phục vụ xong (Quầy %d): không thể %s",
+                 t->label, at, r->en ? verb_en : verb_vi);
+        break;
+    case QMS_T_NOSHOW:
+        snprintf(m, n,
+                 r->en ? "%s was skipped as a no-show more than %d min ago: it cannot be %s; "
+                         "the citizen takes a new number"
+                       : "Số %s đã bị bỏ qua (vắng mặt) quá %d phút: không thể %s; công dân "
+                         "lấy số mới",
+                 t->label, cfg->noshow_window_s / 60, r->en ? verb_en : verb_vi);
+        break;
+    case QMS_T_CANCELLED:
+        snprintf(m, n,
+                 r->en ? "%s was cancelled: it cannot be %s"
+                       : "Số %s đã bị hủy: không thể %s",
+                 t->label, r->en ? verb_en : verb_vi);
+        break;
+    default:
+        break;
+    }
+}
+
+/* A counter op refused bad_state: the counter's state (unchanged by the
+ * refusal) says why. */
+static void explain_bad_state(qms_ctl *c, const qms_request *r, int ci)
+{
+    const qms_counter_state *cs = qms_engine_counter(c->eng, ci);
+    const qms_ticket *cur = cs->current ? qms_engine_ticket(c->eng, cs->current) : NULL;
+    int id = r->counter, en = r->en;
+    char *m = c->refusal;
+    size_t n = sizeof c->refusal;
+    const char *st_vi = cs->state == QMS_C_PAUSED ? "tạm dừng" : "đóng";
+    const char *st_en = cs->state == QMS_C_PAUSED ? "paused" : "closed";
+    switch (r->op) {
+    case QMS_OP_RECALL:
+    case QMS_OP_START:
+    case QMS_OP_SKIP:
+        if (!cur)
+            snprintf(m, n,
+                     en ? "counter %d has no ticket called: press next (or call a number) first"
+                        : "Quầy %d không có số nào đang gọi: hãy gọi số tiếp theo trước.",
+                     id);
+        else if (r->op == QMS_OP_SKIP)
+            snprintf(m, n,
+                     en ? "counter %d is already serving %s: a citizen being served is no "
+                          "no-show; finish it (done) instead"
+                        : "Quầy %d đang phục vụ số %s: công dân đang được phục vụ không thể bị "
+                          "bỏ qua; hãy bấm hoàn thành.",
+                     id, cur->label);
+        else
+            snprintf(m, n,
+                     en ? "counter %d is already serving %s: it was called and has sat down"
+                        : "Quầy %d đang phục vụ số %s: công dân đã đến quầy.",
+                     id, cur->label);
+        break;
+    case QMS_OP_DONE:
+        snprintf(m, n,
+                 en ? "counter %d has no ticket called or being served: nothing to finish"
+                    : "Quầy %d không có số nào đang gọi hay đang phục vụ: không có gì để hoàn "
+                      "thành.",
+                 id);
+        break;
+    case QMS_OP_TRANSFER:
+        if (!cur)
+            snprintf(m, n,
+                     en ? "counter %d has no ticket called or being served: nothing to transfer"
+                        : "Quầy %d không có số nào đang gọi hay đang phục vụ: không có gì để "
+                          "chuyển.",
+                     id);
+        else
+            snprintf(m, n,
+                     en ? "%s is already at counter %d for that service: a transfer to itself "
+                          "changes nothing"
+                        : "Số %s đã ở Quầy %d cho dịch vụ đó: chuyển về chính nó không thay "
+                          "đổi gì.",
+                     cur->label, id);
+        break;
+    case QMS_OP_RATE:
+        snprintf(m, n,
+                 en ? "counter %d has served nobody yet today: there is nobody to rate"
+                    : "Quầy %d chưa phục vụ ai hôm nay: chưa có gì để đánh giá.",
+                 id);
+        break;
+    case QMS_OP_PAUSE:
+        snprintf(m, n,
+                 en ? "counter %d is already %s: only an open counter can pause"
+                    : "Quầy %d đang %s: chỉ quầy đang mở mới tạm dừng được.",
+                 id, en ? st_en : st_vi);
+        break;
+    case QMS_OP_RESUME:
+        snprintf(m, n, en ? "counter %d is already open" : "Quầy %d đang mở rồi.", id);
+        break;
+    case QMS_OP_CLOSE:
+        if (cur && cur->state == QMS_T_SERVING)
+            snprintf(m, n,
+                     en ? "counter %d is still serving %s: finish it first"
+                        : "Quầy %d vẫn đang phục vụ số %s: hãy hoàn thành trước.",
+                     id, cur->label);
+        else if (cur)
+            snprintf(m, n,
+                     en ? "counter %d still has %s called: finish or skip it first"
+                        : "Quầy %d vẫn đang gọi số %s: hãy hoàn thành hoặc bỏ qua trước.",
+                     id, cur->label);
+        else
+            snprintf(m, n, en ? "counter %d is already closed" : "Quầy %d đã đóng rồi.", id);
+        break;
+    case QMS_OP_CALL: {
+        const qms_ticket *t = qms_engine_find_label(c->eng, r->ticket);
+        if (t)
+            ticket_not_waiting(c, r, t, "gọi", "called");
+        break;
+    }
+    default:
+        break;
+    }
+}
+
 static int cancel(qms_ctl *c, const qms_request *r, cJSON *o)
 {
     const qms_ticket *t =
@@ -149,6 +292,8 @@ static int cancel(qms_ctl *c, const qms_request *r, cJSON *o)
         return QMS_ERR_UNKNOWN_TICKET;
     int64_t id = t->id;
     int rc = qms_engine_cancel(c->eng, id);
+    if (rc == QMS_ERR_BAD_STATE)
+        ticket_not_waiting(c, r, t, "hủy", "cancelled");
     if (rc)
         return rc;
     t = qms_engine_ticket(c->eng, id);
@@ -264,6 +409,8 @@ static int execute(qms_ctl *c, const qms_request *r, cJSON *o)
     default:
         return QMS_ERR_UNKNOWN_OP;
     }
+    if (rc == QMS_ERR_BAD_STATE)
+        explain_bad_state(c, r, ci);
     if (rc)
         return rc;
     counter_reply(c, o, ci, t);

@@ -242,6 +242,9 @@ uint64_t qms_engine_work(const qms_engine *e)
 static void journal(qms_engine *e, qms_event_kind kind, const qms_ticket *t, int ci, int arg,
                     int arg2)
 {
+    /* an action at a counter: somebody is there */
+    if (ci >= 0 && kind != QMS_EV_TAKE && kind != QMS_EV_CANCEL && kind != QMS_EV_NEW_DAY)
+        e->ctr[ci].acted_ms = now_ms(e);
     /* room was reserved by the operation before it changed anything */
     qms_event *ev = &e->j[e->nj++];
     memset(ev, 0, sizeof *ev);
@@ -294,6 +297,48 @@ void qms_engine_journal_clear(qms_engine *e)
 static int wait_before(const wait_ent *a, int64_t id)
 {
     return a->id < id;
+}
+
+static int counter_rank(const qms_config *c, int ci, int si);
+
+/* How long open counter ci has left someone it could call waiting while
+ * idle, if longer than the grace (then it is not staffed); else 0. Counted
+ * from the later of its last action and the taking of the oldest ticket it
+ * could call, and not before the start of the issuing span now is in (the
+ * break between spans - lunch - is nobody's absence). O(waiting before that
+ * ticket): only the exact forecast (a bounded queue) asks. */
+static double unattended_s(qms_engine *e, int ci, int64_t now)
+{
+    const qms_config *c = e->cfg;
+    const qms_counter_state *cs = &e->ctr[ci];
+    if (cs->state != QMS_C_OPEN || cs->current)
+        return 0;
+    int64_t since = -1;
+    for (int i = 0; i < e->nw && since < 0; i++) {
+        const wait_ent *w = &e->wait[i];
+        e->work++;
+        if (w->target >= 0 ? w->target == ci : counter_rank(c, ci, w->service) >= 0)
+            since = w->taken_ms;
+    }
+    if (since < 0)
+        return 0; /* nobody waits for it: idle is no sign of absence */
+    if (cs->acted_ms > since)
+        since = cs->acted_ms;
+    int32_t sec = qms_local_sec(now, c->utc_offset_min), from = -1;
+    for (int i = 0; i < c->nhours; i++)
+        if (c->hours[i].open_s <= sec && c->hours[i].open_s > from)
+            from = c->hours[i].open_s;
+    if (from >= 0 && now - (int64_t)(sec - from) * 1000 > since)
+        since = now - (int64_t)(sec - from) * 1000;
+    double away = (double)(now - since) / 1000.0;
+    return away > c->staffed_grace_s ? away : 0;
+}
+
+int qms_engine_counter_staffed(qms_engine *e, int ci)
+{
+    if (ci < 0 || ci >= e->cfg->ncounters || e->ctr[ci].state != QMS_C_OPEN)
+        return 0;
+    return unattended_s(e, ci, now_ms(e)) == 0;
 }
 
 static void wait_insert(qms_engine *e, const qms_ticket *t)
@@ -528,6 +573,10 @@ static void forecast(qms_engine *e, wait_ent *list, int n_real, int n, fc_out *o
             if (cur) {
                 double elapsed = (double)(now - cur->first_called_ms) / 1000.0;
                 free_at = remaining_s(e, cur->service, elapsed < 0 ? 0 : elapsed);
+            } else {
+                /* open but not staffed: nobody has called whom it could for
+                 * `away` seconds; expect it back after as long again */
+                free_at = unattended_s(e, ci, now);
             }
             fc[nfc++] = (fc_counter){ci, free_at, cs->normal_streak, 1};
         }

@@ -62,6 +62,11 @@ typedef struct qms_counter_state {
     int normal_streak; /* normal tickets called since the last priority one (interleave) */
     int64_t since_ms;  /* when the state last changed */
     char staff[64];    /* who is signed in, "" if nobody said */
+    /* the last action at it today (call, recall, start, done, skip,
+     * transfer, rate, pause/resume/close, sign-in), 0 if none: with the
+     * oldest ticket it could call, what says whether it is staffed
+     * (docs/eta.md, "Staffed") */
+    int64_t acted_ms;
 } qms_counter_state;
 
 /* What the journal records: one entry per state change. */
@@ -177,6 +182,10 @@ typedef struct qms_service_stats {
     int32_t mean_service_s; /* the estimate in use */
 } qms_service_stats;
 int qms_engine_service_stats(qms_engine *e, int si, qms_service_stats *out);
+/* Whether counter ci counts as staffed now (docs/eta.md, "Staffed"): it is
+ * open and has not left anyone it could call waiting, while idle, longer
+ * than staffed_grace_s. 0 for an unknown counter. */
+int qms_engine_counter_staffed(qms_engine *e, int ci);
 /* Recompute the expected wait of every waiting ticket (eta_now_s). */
 void qms_engine_refresh_etas(qms_engine *e);
 

@@ -194,6 +194,7 @@ typedef struct run {
     int *map_row;    /* ... and their trace rows */
     int nmap, capmap;
     staff st[QMS_MAX_COUNTERS];
+    unsigned char away[QMS_MAX_COUNTERS]; /* leave_open plans: the clerk is not there */
 } run;
 
 static int map_add(run *R, int64_t id, int row)
@@ -325,7 +326,7 @@ static int play_instant(run *R, int64_t now, int *k)
         }
         first = 0;
         for (int ci = 0; ci < c->ncounters; ci++) {
-            if (R->st[ci].mode != STAFF_IDLE)
+            if (R->st[ci].mode != STAFF_IDLE || R->away[ci])
                 continue;
             const qms_counter_state *cs = qms_engine_counter(R->e, ci);
             if (cs->state != QMS_C_OPEN)
@@ -354,6 +355,11 @@ static int apply_slot(run *R, int i)
     for (int ci = 0; ci < R->c->ncounters; ci++) {
         const qms_counter_state *cs = qms_engine_counter(R->e, ci);
         int want = p->open[(size_t)i * (size_t)p->ncounters + (size_t)ci] != 0;
+        if (p->leave_open) {
+            /* the counter's state stays as it is; only the clerk comes or goes */
+            R->away[ci] = !want;
+            continue;
+        }
         int rc = QMS_OK;
         if (want && cs->state != QMS_C_OPEN)
             rc = qms_engine_resume(R->e, ci);
@@ -643,9 +649,14 @@ int qms_replay_run(const qms_config *c, const qms_trace *tr, const qms_replay_op
     if (qms_engine_ticket_count(R->e) > 0) {
         if ((rc = resume(R, &k, &now, err, errlen)) != QMS_OK)
             goto done;
-        /* the slots that started up to then are in the counters' stored states */
+        /* the slots that started up to then are in the counters' stored states
+         * (or, for leave_open, in who is there: the latest such slot) */
         while (plan && slot < plan->nslots && slot_ms(R, slot) <= now)
             slot++;
+        if (plan && plan->leave_open)
+            for (int ci = 0; ci < c->ncounters; ci++)
+                R->away[ci] = !plan->open[(size_t)(slot ? slot - 1 : 0) * (size_t)c->ncounters +
+                                          (size_t)ci];
     } else if (plan) {
         /* the staff of the first slot arrive */
         if ((rc = apply_slot(R, 0)) != QMS_OK) {
@@ -653,6 +664,11 @@ int qms_replay_run(const qms_config *c, const qms_trace *tr, const qms_replay_op
             goto done;
         }
         slot = 1;
+        /* leave_open: every counter is open from the start, staffed or not */
+        for (int ci = 0; plan->leave_open && ci < c->ncounters; ci++)
+            if (qms_engine_counter(R->e, ci)->state != QMS_C_OPEN &&
+                qms_engine_resume(R->e, ci) == QMS_OK)
+                out->operations++;
     } else {
         /* the staff arrive: every counter opens */
         for (int ci = 0; ci < c->ncounters; ci++)

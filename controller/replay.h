@@ -55,6 +55,11 @@ typedef struct qms_replay_staffing {
     int ncounters; /* must equal the configuration's */
     const int32_t *from_s;
     const unsigned char *open;
+    /* 0: an absent clerk pauses the counter (above). 1: the clerk just walks
+     * away and comes back, and the counter stays open in the engine (with
+     * counters_start_open, also before the first arrives): open but nobody
+     * calls - what the expected wait must not count as serving (docs/eta.md) */
+    int leave_open;
 } qms_replay_staffing;
 
 typedef struct qms_replay_opts {

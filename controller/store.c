@@ -14,7 +14,7 @@
 
 /* The schema version this code writes. Older files are migrated step by step
  * (migrate_0_1, migrate_1_2, ...); a newer file is refused. */
-#define STORE_VERSION 4
+#define STORE_VERSION 5
 /* Replies are kept for de-duplication of redelivered requests; a request is
  * redelivered within seconds, so a week is generous. Pruned when a day starts. */
 #define REPLY_KEEP_DAYS 7
@@ -56,13 +56,14 @@ static const char *const stmt_sql[ST__COUNT] = {
         " ncalls=excluded.ncalls, eta_s=excluded.eta_s, rating=excluded.rating,"
         " transfers=excluded.transfers",
     [ST_COUNTER] = "INSERT INTO counters(counter_id, day, state, current_ticket, last_done,"
-                   " normal_streak, since_ms, staff, name_vi, name_en)"
-                   " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)"
+                   " normal_streak, since_ms, staff, name_vi, name_en, acted_ms)"
+                   " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"
                    " ON CONFLICT(counter_id) DO UPDATE SET day=excluded.day,"
                    " state=excluded.state, current_ticket=excluded.current_ticket,"
                    " last_done=excluded.last_done, normal_streak=excluded.normal_streak,"
                    " since_ms=excluded.since_ms, staff=excluded.staff,"
-                   " name_vi=excluded.name_vi, name_en=excluded.name_en",
+                   " name_vi=excluded.name_vi, name_en=excluded.name_en,"
+                   " acted_ms=excluded.acted_ms",
     [ST_META] = "INSERT INTO meta(key, value) VALUES(?1, ?2)"
                 " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
     [ST_REPLY] = "INSERT OR IGNORE INTO replies(req_id, day, reply) VALUES(?1, ?2, ?3)",
@@ -239,9 +240,17 @@ static int migrate_3_4(sqlite3 *db)
                         "CREATE INDEX bookings_day ON bookings(day, service);");
 }
 
+/* Version 5: when someone last acted at each counter (the expected wait
+ * counts an open counter that leaves people waiting as not staffed,
+ * docs/eta.md); 0 for rows written before. */
+static int migrate_4_5(sqlite3 *db)
+{
+    return exec_sql(db, "ALTER TABLE counters ADD COLUMN acted_ms INTEGER NOT NULL DEFAULT 0;");
+}
+
 typedef int (*migration_fn)(sqlite3 *db);
 static const migration_fn migrations[STORE_VERSION] = {migrate_0_1, migrate_1_2, migrate_2_3,
-                                                       migrate_3_4};
+                                                       migrate_3_4, migrate_4_5};
 
 /* The file's schema version; 0 for a file without the meta table. */
 static int read_version(sqlite3 *db, int *version)
@@ -576,6 +585,7 @@ static int write_counter(qms_store *s, const qms_config *c, int ci, const qms_co
                       SQLITE_STATIC);
     sqlite3_bind_text(st, 10, c->counters[ci].name_en ? c->counters[ci].name_en : "", -1,
                       SQLITE_STATIC);
+    sqlite3_bind_int64(st, 11, cs->acted_ms);
     return run(s, ST_COUNTER);
 }
 
@@ -976,7 +986,8 @@ static int restore_counters(qms_store *s, qms_engine *e, int32_t day, int staff_
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(s->db,
                            "SELECT counter_id, state, current_ticket, last_done, normal_streak,"
-                           " since_ms, staff FROM counters WHERE day = ?1 ORDER BY counter_id",
+                           " since_ms, staff, acted_ms FROM counters WHERE day = ?1"
+                           " ORDER BY counter_id",
                            -1, &st, NULL) != SQLITE_OK)
         return db_fail(s, "reading counters");
     sqlite3_bind_text(st, 1, d, -1, SQLITE_TRANSIENT);
@@ -1011,6 +1022,7 @@ static int restore_counters(qms_store *s, qms_engine *e, int32_t day, int staff_
         cs.normal_streak = sqlite3_column_int(st, 4);
         cs.since_ms = sqlite3_column_int64(st, 5);
         copy_col(cs.staff, sizeof cs.staff, st, 6);
+        cs.acted_ms = sqlite3_column_int64(st, 7);
         ret = qms_engine_restore_counter(e, ci, &cs);
         if (ret != QMS_OK)
             QMS_ERROR("store: the engine refused the stored state of counter %d: %s",

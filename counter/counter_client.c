@@ -215,6 +215,8 @@ int counter_client_new(const counter_client_opts *o, counter_client **out)
         .site = c->site,
         .device_kind = "counter",
         .device_id = o->device_id,
+        /* a one-shot command is no device to watch: no status, no will */
+        .transient = o->mode && strcmp(o->mode, "cli") == 0,
     };
     int rc = qms_mqtt_new(&mo, &c->mqtt);
     if (rc) {

@@ -109,9 +109,15 @@ void kiosk_ticket_fill(qms_ticket_print *t, const kiosk_take_reply *r, const qms
                        const char *lang, const char *url)
 {
     memset(t, 0, sizeof *t);
+    /* in the citizen's language: English names where the config has them
+     * (else the Vietnamese ones, which the hall's board shows anyway) */
+    int en = lang && strcmp(lang, "en") == 0;
     t->center_name = center && center->name_vi ? center->name_vi : "";
-    /* the service as the hall knows it: in Vietnamese */
+    if (en && center && center->name_en && *center->name_en)
+        t->center_name = center->name_en;
     t->service_name = r->name_vi[0] ? r->name_vi : r->service;
+    if (en && r->name_en[0])
+        t->service_name = r->name_en;
     t->number = r->ticket;
     t->ahead = r->ahead;
     t->eta_s = r->eta_s;

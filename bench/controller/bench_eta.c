@@ -4,7 +4,8 @@
  * service and queue-length (docs/eta.md). One JSON object per line; the
  * target is engine MAE <= 0.6 x the better classical predictor.
  *
- *   bench_eta [--services S.csv --counters C.csv] [--no-held-out] [trace.csv ...]
+ *   bench_eta [--services S.csv --counters C.csv] [--no-held-out] [--staffing-only]
+ *             [trace.csv ...]
  *
  * Held-out days: the forecast's constants were tuned on day-500 and day-900,
  * so a score on them alone flatters it. Without trace arguments bench_eta
@@ -139,12 +140,130 @@ static int held_out_day(const qms_config *c, const qms_trace *pool, int n, uint6
     return fclose(f) == 0 ? 0 : -1;
 }
 
+/* ---- counters that open late and close for lunch (issue 11 #4) ----
+ * The sample days again, but the clerks are not all there: the counters are
+ * open in the engine all day (counters_start_open), and the clerks walk in
+ * and out without pausing them. Trace seconds after 07:00; counters by
+ * configuration index, "even" = 0, 2, 4... */
+static const struct {
+    int32_t from_s;
+    int even, odd; /* clerks there */
+} late_lunch[] = {
+    {0, 0, 0},     /* 07:00 nobody; issuing starts 07:30 */
+    {2700, 1, 0},  /* 07:45 half the clerks arrive */
+    {3600, 1, 1},  /* 08:00 all */
+    {14400, 0, 1}, /* 11:00 half go to lunch early */
+    {17100, 0, 0}, /* 11:45 the rest go (people may still wait) */
+    {24300, 1, 0}, /* 13:45 half are back (issuing reopened at 13:30) */
+    {25200, 1, 1}, /* 14:00 all */
+};
+
+/* MAE of the engine's figure over the called tickets taken in each window
+ * where some clerks were away: 07:30-08:00 (arriving), 11:00-11:45 (going
+ * to lunch), 13:30-14:00 (back late), and over the rest of the day. */
+static const int32_t windows[3][2] = {{1800, 3600}, {14400, 17100}, {23400, 25200}};
+
+static void split_mae(const qms_replay_result *r, double mae[4], int n[4])
+{
+    for (int w = 0; w < 4; w++)
+        mae[w] = n[w] = 0;
+    for (int i = 0; i < r->n; i++) {
+        const qms_replay_ticket *t = &r->t[i];
+        if (t->called_s < 0)
+            continue;
+        int w = 0;
+        while (w < 3 && !(t->arrive_s >= windows[w][0] && t->arrive_s < windows[w][1]))
+            w++;
+        mae[w] += abs(t->eta_s - (t->called_s - t->arrive_s));
+        n[w]++;
+    }
+    for (int w = 0; w < 4; w++)
+        mae[w] = n[w] ? mae[w] / n[w] : 0;
+}
+
+static int staffing_days(qms_config *c, const char *dir)
+{
+    enum { NS = sizeof late_lunch / sizeof *late_lunch };
+    int32_t from[NS];
+    unsigned char *open = calloc((size_t)NS * (size_t)c->ncounters, 1);
+    if (!open)
+        return 1;
+    for (int i = 0; i < NS; i++) {
+        from[i] = late_lunch[i].from_s;
+        for (int ci = 0; ci < c->ncounters; ci++)
+            open[i * c->ncounters + ci] = (unsigned char)(ci % 2 ? late_lunch[i].odd
+                                                                 : late_lunch[i].even);
+    }
+    qms_replay_staffing plan = {NS, c->ncounters, from, open, 1};
+    static const char *const days[] = {QMS_EXAMPLES "/day-500.csv", QMS_EXAMPLES "/day-900.csv"};
+    /* the rule (docs/eta.md) against "open = serving" (a grace nobody reaches) */
+    static const int32_t graces[] = {60, 86400};
+    int32_t grace0 = c->staffed_grace_s;
+    int status = 0;
+    char err[512];
+    set_policy(c, policies[0]);
+    for (int di = 0; di < 2; di++) {
+        qms_trace tr;
+        if (qms_trace_load(days[di], &tr, err, sizeof err) != QMS_OK) {
+            fprintf(stderr, "bench_eta: %s\n", err);
+            status = 1;
+            continue;
+        }
+        const char *name = di ? "day-900" : "day-500";
+        for (int gi = 0; gi < 2; gi++) {
+            c->staffed_grace_s = graces[gi];
+            char db[600], p[640];
+            snprintf(db, sizeof db, "%s/%s-late-lunch-%d.db", dir, name, gi);
+            qms_replay_opts o;
+            qms_replay_opts_default(&o);
+            o.db_path = db;
+            o.sync = QMS_STORE_SYNC_OFF;
+            o.staffing = &plan;
+            qms_replay_result r;
+            if (qms_replay_run(c, &tr, &o, &r, err, sizeof err) != QMS_OK) {
+                fprintf(stderr, "bench_eta: %s\n", err);
+                status = 1;
+                continue;
+            }
+            qms_replay_summary s;
+            qms_replay_summarize(c, &r, &s);
+            double best = s.mae_les_s < s.mae_queue_s ? s.mae_les_s : s.mae_queue_s;
+            double mae[4];
+            int n[4];
+            split_mae(&r, mae, n);
+            printf("{\"bench\":\"eta\",\"day\":\"%s\",\"staffing\":\"late+lunch, left open\","
+                   "\"policy\":\"%s\",\"forecast\":\"%s\",\"staffed_grace_s\":%d,"
+                   "\"tickets\":%d,\"called\":%d,\"wait_mean_s\":%.1f,\"mae_engine_s\":%.1f,"
+                   "\"bias_engine_s\":%.1f,\"mae_0730_0800_s\":%.1f,\"n_0730_0800\":%d,"
+                   "\"mae_1100_1145_s\":%.1f,\"n_1100_1145\":%d,\"mae_1330_1400_s\":%.1f,"
+                   "\"n_1330_1400\":%d,\"mae_rest_s\":%.1f,\"n_rest\":%d,"
+                   "\"mae_last_to_enter_service_s\":%.1f,\"mae_queue_length_s\":%.1f,"
+                   "\"ratio_to_best_classical\":%.3f}\n",
+                   name, policies[0], gi ? "open counts as serving" : "staffed only",
+                   graces[gi], s.tickets, s.called, s.wait_mean_s, s.mae_engine_s,
+                   s.bias_engine_s, mae[0], n[0], mae[1], n[1], mae[2], n[2], mae[3], n[3],
+                   s.mae_les_s, s.mae_queue_s, best > 0 ? s.mae_engine_s / best : 0);
+            fflush(stdout);
+            qms_replay_result_free(&r);
+            unlink(db);
+            snprintf(p, sizeof p, "%s-wal", db);
+            unlink(p);
+            snprintf(p, sizeof p, "%s-shm", db);
+            unlink(p);
+        }
+        qms_trace_free(&tr);
+    }
+    c->staffed_grace_s = grace0;
+    free(open);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     qms_log_init("bench_eta", QMS_LOG_WARN);
     const char *services = QMS_EXAMPLES "/services.csv", *counters = QMS_EXAMPLES "/counters.csv";
     const char *traces[16];
-    int ntraces = 0, held_out = 1;
+    int ntraces = 0, held_out = 1, staffing_only = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--services") == 0 && i + 1 < argc)
             services = argv[++i];
@@ -152,11 +271,14 @@ int main(int argc, char **argv)
             counters = argv[++i];
         else if (strcmp(argv[i], "--no-held-out") == 0)
             held_out = 0;
+        else if (strcmp(argv[i], "--staffing-only") == 0)
+            staffing_only = 1;
         else if (argv[i][0] != '-' && ntraces < 16)
             traces[ntraces++] = argv[i];
         else {
             fprintf(stderr,
-                    "usage: bench_eta [--services S.csv --counters C.csv] [trace.csv ...]\n");
+                    "usage: bench_eta [--services S.csv --counters C.csv] [--no-held-out]"
+                    " [--staffing-only] [trace.csv ...]\n");
             return 2;
         }
     }
@@ -179,6 +301,12 @@ int main(int argc, char **argv)
     if (!mkdtemp(dir)) {
         fprintf(stderr, "bench_eta: %s\n", strerror(errno));
         return 1;
+    }
+    if (staffing_only) {
+        int st = staffing_days(c, dir);
+        rmdir(dir);
+        qms_config_free(c);
+        return st;
     }
     static char held_paths[6][600];
     if (held_out) {
@@ -265,6 +393,8 @@ int main(int argc, char **argv)
         if (ti >= ntuned && held_out)
             unlink(traces[ti]);
     }
+    if (held_out) /* the default run: also the late-opening, lunch-closing days */
+        status |= staffing_days(c, dir);
     rmdir(dir);
     qms_config_free(c);
     return status;

@@ -64,6 +64,7 @@ static qms_config *config_new(void)
     c->noshow_window_s = 1800;
     c->rating_levels = 4;
     c->counters_start_open = 1;
+    c->staffed_grace_s = 60;
     c->alert_wait_s = 1800;
     c->alert_pause_s = 900;
     c->alert_cap_pct = 90;
@@ -478,6 +479,9 @@ static int parse_root(const cJSON *root, qms_config *c, char *err, size_t errlen
     if ((rc = get_int(root, "rating_levels", 3, 5, &v, "center", err, errlen)))
         return rc;
     c->rating_levels = (int)v;
+    if ((rc = get_int(root, "staffed_grace_s", 1, 86400, &c->staffed_grace_s, "center", err,
+                      errlen)))
+        return rc;
     if ((rc = get_int(root, "alert_wait_s", 0, 86400, &c->alert_wait_s, "center", err, errlen)) ||
         (rc = get_int(root, "alert_pause_s", 0, 86400, &c->alert_pause_s, "center", err, errlen)) ||
         (rc = get_int(root, "alert_cap_pct", 0, 100, &c->alert_cap_pct, "center", err, errlen)) ||
@@ -860,6 +864,7 @@ char *qms_config_to_json(const qms_config *c)
     cJSON_AddNumberToObject(root, "noshow_window_s", c->noshow_window_s);
     cJSON_AddNumberToObject(root, "rating_levels", c->rating_levels);
     cJSON_AddBoolToObject(root, "counters_start_open", c->counters_start_open);
+    cJSON_AddNumberToObject(root, "staffed_grace_s", c->staffed_grace_s);
     cJSON_AddNumberToObject(root, "alert_wait_s", c->alert_wait_s);
     cJSON_AddNumberToObject(root, "alert_pause_s", c->alert_pause_s);
     cJSON_AddNumberToObject(root, "alert_cap_pct", c->alert_cap_pct);

@@ -37,6 +37,7 @@ struct qms_mqtt {
     char status_topic[320];
     char reply_topic[320];
     char *status_json; /* last status set, republished on reconnect */
+    int transient;     /* opts.transient: no status, nothing retained left behind */
     struct sub subs[MAX_SUBS];
     int nsubs;
     int connected;           /* CONNACK accepted and not lost since */
@@ -455,7 +456,8 @@ int qms_mqtt_new(const qms_mqtt_opts *o, qms_mqtt **out)
     m->tls = o->cafile != NULL;
     m->has_cert = o->certfile != NULL;
     const char *offline = "{\"state\":\"offline\"}";
-    if (!rc)
+    m->transient = o->transient;
+    if (!rc && !m->transient)
         rc = mosquitto_will_set_v5(m->mosq, m->status_topic, (int)strlen(offline), offline, 1, true,
                                    NULL);
     if (rc) {
@@ -481,7 +483,9 @@ void qms_mqtt_free(qms_mqtt *m)
     m->on_msg = NULL; /* nobody listens any more */
     m->on_conn = NULL;
     if (m->connected) {
-        const char *offline = "{\"state\":\"offline\"}";
+        /* a transient client clears its topic (an empty retained message)
+         * instead of leaving "offline" there forever */
+        const char *offline = m->transient ? "" : "{\"state\":\"offline\"}";
         counted(m, mosquitto_publish_v5(m->mosq, NULL, m->status_topic, (int)strlen(offline),
                                         offline, 1, true, NULL));
         /* Wait until the broker acknowledged it (and whatever was queued before
@@ -633,6 +637,8 @@ int qms_mqtt_request_sync(qms_mqtt *m, const char *topic, const char *payload, i
 
 int qms_mqtt_set_status(qms_mqtt *m, const char *json)
 {
+    if (m->transient)
+        return QMS_OK; /* not a device: no status */
     char *copy = qms_strdup(json);
     if (!copy)
         return QMS_ERR_NOMEM;

@@ -165,6 +165,7 @@ void assert_engines_equal(qms_engine *a, qms_engine *b)
         assert_int_equal(x->last_done, y->last_done);
         assert_int_equal(x->normal_streak, y->normal_streak);
         assert_int_equal(x->since_ms, y->since_ms);
+        assert_int_equal(x->acted_ms, y->acted_ms);
         assert_string_equal(x->staff, y->staff);
         int64_t wa[512], wb[512];
         int na = qms_engine_waiting_for_counter(a, ci, wa, 512);
@@ -237,7 +238,7 @@ void assert_store_matches(sqlite3 *db, qms_engine *e)
     assert_int_equal(
         sqlite3_prepare_v2(db,
                            "SELECT state, coalesce(current_ticket,0), coalesce(last_done,0),"
-                           " normal_streak, since_ms, staff, day FROM counters"
+                           " normal_streak, since_ms, staff, day, acted_ms FROM counters"
                            " WHERE counter_id = ?1",
                            -1, &st, NULL),
         SQLITE_OK);
@@ -252,6 +253,7 @@ void assert_store_matches(sqlite3 *db, qms_engine *e)
         assert_int_equal(sqlite3_column_int64(st, 4), cs->since_ms);
         assert_string_equal(sqlite3_column_text(st, 5), cs->staff);
         assert_string_equal(sqlite3_column_text(st, 6), day);
+        assert_int_equal(sqlite3_column_int64(st, 7), cs->acted_ms);
         sqlite3_reset(st);
     }
     sqlite3_finalize(st);

@@ -218,7 +218,8 @@ static void test_every_operation(void **state)
                "unknown_service");
     /* a refusal in English when asked */
     o = must(&e, c, "counter/2/cmd", "{\"req\":\"c2-4\",\"op\":\"recall\",\"lang\":\"en\"}");
-    assert_string_equal(js_str(o, "message"), "Not possible in the current state");
+    assert_string_equal(js_str(o, "message"),
+                        "counter 2 has no ticket called: press next (or call a number) first");
     cJSON_Delete(o);
 
     /* retained state: counter 1 shows who is there; the stats count the day */
@@ -802,6 +803,124 @@ static void test_commit_failure(void **state)
     env_stop(&e);
 }
 
+/* A refusal with its words: the error code and exactly this message. */
+static void expect_words(const ctl_env *e, qms_mqtt *m, const char *suffix, const char *json,
+                         const char *code, const char *words)
+{
+    cJSON *o = must(e, m, suffix, json);
+    if (!js_str(o, "error") || strcmp(js_str(o, "error"), code) != 0)
+        fail_msg("%s: error %s, want %s", json, js_str(o, "error"), code);
+    if (!js_str(o, "message") || strcmp(js_str(o, "message"), words) != 0)
+        fail_msg("%s: message \"%s\", want \"%s\"", json, js_str(o, "message"), words);
+    cJSON_Delete(o);
+}
+
+/* Issue 11 #5: every bad_state refusal says why, in the clerk's language. */
+static void test_bad_state_words(void **state)
+{
+    (void)state;
+    ctl_env e;
+    assert_int_equal(env_start(&e, NULL, NULL), 0);
+    qms_mqtt *k = env_client(&e, "kiosk1");
+    qms_mqtt *c = env_client(&e, "counters");
+    assert_non_null(k);
+    assert_non_null(c);
+    const char *C1 = "counter/1/cmd", *C2 = "counter/2/cmd", *C3 = "counter/3/cmd";
+    expect_ok(&e, k, "ticket/take", "{\"req\":\"b-1\",\"service\":\"TP\"}", "A0001", NULL);
+    expect_ok(&e, c, C1, "{\"req\":\"b-2\",\"op\":\"next\"}", "A0001", "called");
+    /* close with a ticket called: the example of the issue, both languages */
+    expect_words(&e, c, C1, "{\"req\":\"b-3\",\"op\":\"close\"}", "bad_state",
+                 "Quầy 1 vẫn đang gọi số A0001: hãy hoàn thành hoặc bỏ qua trước.");
+    expect_words(&e, c, C1, "{\"req\":\"b-4\",\"op\":\"close\",\"lang\":\"en\"}", "bad_state",
+                 "counter 1 still has A0001 called: finish or skip it first");
+    expect_words(&e, c, C1, "{\"req\":\"b-5\",\"op\":\"resume\"}", "bad_state",
+                 "Quầy 1 đang mở rồi.");
+    expect_words(&e, c, C3, "{\"req\":\"b-6\",\"op\":\"call\",\"ticket\":\"A0001\"}",
+                 "bad_state", "Số A0001 đang được gọi ở Quầy 1: không thể gọi");
+    expect_ok(&e, c, C1, "{\"req\":\"b-7\",\"op\":\"start\"}", NULL, NULL);
+    expect_words(&e, c, C1, "{\"req\":\"b-8\",\"op\":\"start\",\"lang\":\"en\"}", "bad_state",
+                 "counter 1 is already serving A0001: it was called and has sat down");
+    expect_words(&e, c, C1, "{\"req\":\"b-9\",\"op\":\"skip\"}", "bad_state",
+                 "Quầy 1 đang phục vụ số A0001: công dân đang được phục vụ không thể bị bỏ qua; "
+                 "hãy bấm hoàn thành.");
+    expect_words(&e, c, C1, "{\"req\":\"b-10\",\"op\":\"close\"}", "bad_state",
+                 "Quầy 1 vẫn đang phục vụ số A0001: hãy hoàn thành trước.");
+    expect_words(&e, k, "ticket/cancel", "{\"req\":\"b-11\",\"ticket\":\"A0001\"}", "bad_state",
+                 "Số A0001 đang được phục vụ ở Quầy 1: không thể hủy");
+    expect_ok(&e, c, C1, "{\"req\":\"b-12\",\"op\":\"done\"}", "A0001", "done");
+    expect_words(&e, c, C1, "{\"req\":\"b-13\",\"op\":\"done\",\"lang\":\"en\"}", "bad_state",
+                 "counter 1 has no ticket called or being served: nothing to finish");
+    expect_words(&e, c, C3, "{\"req\":\"b-14\",\"op\":\"call\",\"ticket\":\"A1\"}", "bad_state",
+                 "Số A0001 đã được phục vụ xong (Quầy 1): không thể gọi");
+    expect_words(&e, k, "ticket/cancel",
+                 "{\"req\":\"b-15\",\"ticket\":\"A0001\",\"lang\":\"en\"}", "bad_state",
+                 "A0001 was already served (counter 1): it cannot be cancelled");
+    expect_words(&e, c, C3, "{\"req\":\"b-16\",\"op\":\"recall\"}", "bad_state",
+                 "Quầy 3 không có số nào đang gọi: hãy gọi số tiếp theo trước.");
+    expect_words(&e, c, C3, "{\"req\":\"b-17\",\"op\":\"transfer\",\"service\":\"XD\"}",
+                 "bad_state",
+                 "Quầy 3 không có số nào đang gọi hay đang phục vụ: không có gì để chuyển.");
+    expect_words(&e, c, C2, "{\"req\":\"b-18\",\"op\":\"rate\",\"level\":3}", "bad_state",
+                 "Quầy 2 chưa phục vụ ai hôm nay: chưa có gì để đánh giá.");
+    expect_ok(&e, c, C2, "{\"req\":\"b-19\",\"op\":\"pause\"}", NULL, NULL);
+    expect_words(&e, c, C2, "{\"req\":\"b-20\",\"op\":\"pause\",\"lang\":\"en\"}", "bad_state",
+                 "counter 2 is already paused: only an open counter can pause");
+    expect_ok(&e, c, C2, "{\"req\":\"b-21\",\"op\":\"close\"}", NULL, NULL);
+    expect_words(&e, c, C2, "{\"req\":\"b-22\",\"op\":\"close\"}", "bad_state",
+                 "Quầy 2 đã đóng rồi.");
+    /* a transfer to where it already is */
+    expect_ok(&e, k, "ticket/take", "{\"req\":\"b-23\",\"service\":\"XD\"}", "C0001", NULL);
+    expect_ok(&e, c, C3, "{\"req\":\"b-24\",\"op\":\"next\"}", "C0001", "called");
+    expect_words(&e, c, C3,
+                 "{\"req\":\"b-25\",\"op\":\"transfer\",\"to_counter\":3,\"lang\":\"en\"}",
+                 "bad_state",
+                 "C0001 is already at counter 3 for that service: a transfer to itself changes "
+                 "nothing");
+    qms_mqtt_free(k);
+    qms_mqtt_free(c);
+    env_stop(&e);
+}
+
+/* Issue 11 #4 through the real controller: two counters serve TP, both open
+ * (counters_start_open) and nobody at them. A0001 waits; once it has waited
+ * longer than staffed_grace_s (1 s here) with nobody calling, the next TP
+ * ticket must not be told "ahead 1, eta 0". */
+static void test_unstaffed_eta(void **state)
+{
+    (void)state;
+    char json[4096];
+    snprintf(json, sizeof json, "{\"staffed_grace_s\":1,%s", harness_center_json + 1);
+    ctl_env e;
+    assert_int_equal(env_start(&e, json, NULL), 0);
+    qms_mqtt *k = env_client(&e, "kiosk1");
+    assert_non_null(k);
+    cJSON *o = must(&e, k, "ticket/take", "{\"req\":\"u-1\",\"service\":\"TP\"}");
+    assert_string_equal(js_str(o, "ticket"), "A0001");
+    assert_int_equal((int)js_num(o, "eta_s"), 0); /* within the grace: presumed staffed */
+    cJSON_Delete(o);
+    usleep(3500 * 1000); /* A0001 waits 3.5 s: longer than the grace, nobody called */
+    o = must(&e, k, "ticket/take", "{\"req\":\"u-2\",\"service\":\"TP\"}");
+    assert_string_equal(js_str(o, "ticket"), "A0002");
+    assert_int_equal((int)js_num(o, "ahead"), 1);
+    if (js_num(o, "eta_s") < 3)
+        fail_msg("ahead 1 behind a ticket nobody called for 3.5 s, yet eta_s %.0f",
+                 js_num(o, "eta_s"));
+    cJSON_Delete(o);
+    /* a clerk signs in at counter 3: staffed, A0001 is expected at once */
+    qms_mqtt *c = env_client(&e, "counter3");
+    expect_ok(&e, c, "counter/3/cmd", "{\"req\":\"s-1\",\"op\":\"open\",\"staff\":\"lan\"}",
+              NULL, NULL);
+    o = must(&e, k, "ticket/take", "{\"req\":\"u-3\",\"service\":\"TP\"}");
+    assert_int_equal((int)js_num(o, "ahead"), 2);
+    /* counter 3 calls A0001 now, then A0002 after TP's mean (300 s), then
+     * this one: counter 1 is still away (its 3.5 s+ come first) */
+    assert_true(js_num(o, "eta_s") >= 3);
+    cJSON_Delete(o);
+    qms_mqtt_free(k);
+    qms_mqtt_free(c);
+    env_stop(&e);
+}
+
 static void test_options(void **state)
 {
     (void)state;
@@ -856,6 +975,8 @@ int main(void)
         cmocka_unit_test(test_day_rollover),
         cmocka_unit_test(test_commit_failure),
         cmocka_unit_test(test_outside_hours),
+        cmocka_unit_test(test_unstaffed_eta),
+        cmocka_unit_test(test_bad_state_words),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     qms_mqtt_lib_cleanup();

@@ -492,11 +492,59 @@ static void test_expected_wait(void **state)
     /* a counter that is busy: its citizen is expected to leave at the mean */
     qms_engine_resume(f->e, 1);
     next_label(f, 1);
-    advance(f, 100);
+    advance(f, 50);
     qms_engine_refresh_etas(f->e);
-    /* waiting now: A001..A006 with counter 1 busy 200 s more and counter 2 idle */
+    /* waiting now: A001..A006 with counter 1 busy 250 s more and counter 2
+     * idle (for 50 s: within staffed_grace_s, so still presumed staffed) */
     assert_int_equal(qms_engine_ticket_at(f->e, 0)->eta_now_s, 0);
-    assert_int_equal(qms_engine_ticket_at(f->e, 1)->eta_now_s, 200);
+    assert_int_equal(qms_engine_ticket_at(f->e, 1)->eta_now_s, 250);
+}
+
+/* Issue 11 #4: an open counter nobody is at must not count as serving. A
+ * was taken at 08:00 and nobody called it: 105 s later both counters that
+ * serve A are open and idle, so the old forecast told the next A ticket
+ * "ahead 1, eta 0" although A001 had already waited 105 s. */
+static void test_unstaffed_open_counter(void **state)
+{
+    fixture *f = *state;
+    int c1 = qms_config_counter_index(f->cfg, 1), c2 = qms_config_counter_index(f->cfg, 2);
+    qms_take_result r;
+    assert_int_equal(qms_engine_take(f->e, 0, 0, NULL, &r), QMS_OK);
+    assert_int_equal(r.eta_s, 0); /* the start of the day: counters open, presumed staffed */
+    assert_true(qms_engine_counter_staffed(f->e, c1));
+    /* within the grace (60 s) an idle counter is still presumed there */
+    advance(f, 30);
+    assert_true(qms_engine_counter_staffed(f->e, c1));
+    advance(f, 75); /* A001 has waited 105 s; nobody called it */
+    assert_false(qms_engine_counter_staffed(f->e, c1));
+    assert_false(qms_engine_counter_staffed(f->e, c2));
+    assert_false(qms_engine_counter_staffed(f->e, qms_config_counter_index(f->cfg, 99)));
+    assert_int_equal(qms_engine_take(f->e, 0, 0, NULL, &r), QMS_OK);
+    assert_int_equal(r.ahead, 1);
+    /* not "now": the counters have been away 105 s and are expected back no sooner */
+    if (r.eta_s < 105)
+        fail_msg("ahead 1 with both counters unstaffed for 105 s, but eta_s %d", r.eta_s);
+    assert_int_equal(r.eta_s, 105);
+    /* somebody signs in at counter 2: it is staffed again, the wait is short */
+    assert_int_equal(qms_engine_set_staff(f->e, c2, "lan"), QMS_OK);
+    assert_true(qms_engine_counter_staffed(f->e, c2));
+    assert_false(qms_engine_counter_staffed(f->e, c1));
+    qms_engine_refresh_etas(f->e);
+    assert_int_equal(qms_engine_ticket_at(f->e, 0)->eta_now_s, 0);   /* counter 2 calls it */
+    assert_int_equal(qms_engine_ticket_at(f->e, 1)->eta_now_s, 105); /* counter 1 is away */
+    /* a counter that calls is staffed; when nobody waits, idle is no sign of absence */
+    assert_string_equal(next_label(f, 1), "A001");
+    assert_string_equal(next_label(f, 2), "A002");
+    advance(f, 3600);
+    assert_int_equal(qms_engine_done(f->e, c1, NULL), QMS_OK);
+    assert_int_equal(qms_engine_done(f->e, c2, NULL), QMS_OK);
+    advance(f, 3600);
+    assert_true(qms_engine_counter_staffed(f->e, c1));
+    assert_int_equal(qms_engine_take(f->e, 0, 0, NULL, &r), QMS_OK);
+    assert_int_equal(r.eta_s, 0);
+    /* a paused or closed counter is not staffed */
+    assert_int_equal(qms_engine_pause(f->e, c1), QMS_OK);
+    assert_false(qms_engine_counter_staffed(f->e, c1));
 }
 
 /* Issue 9 #1: a take must not cost more with a long queue. 10,000 waiting,
@@ -821,6 +869,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cancel, setup_default, teardown),
         cmocka_unit_test_setup_teardown(test_daily_restart, setup_default, teardown),
         cmocka_unit_test_setup_teardown(test_expected_wait, setup_default, teardown),
+        cmocka_unit_test_setup_teardown(test_unstaffed_open_counter, setup_default, teardown),
         cmocka_unit_test(test_take_cost_independent_of_queue),
         cmocka_unit_test_setup_teardown(test_order_survives_clock_going_back, setup_default,
                                         teardown),

@@ -155,7 +155,8 @@ static void test_counter_states(void **state)
     expect(1, "", "Quầy đang tạm dừng hoặc đã đóng\n", "--counter", "5", "next", NULL);
     expect(0, "Quầy 5 đã mở lại. Còn 1 khách chờ.\n", "", "--counter", "5", "resume", NULL);
     /* closing with a citizen at the counter is refused; finish first */
-    expect(1, "", "Thao tác không hợp lệ ở trạng thái hiện tại\n", "--counter", "5", "close", NULL);
+    expect(1, "", "Quầy 5 vẫn đang gọi số E002: hãy hoàn thành hoặc bỏ qua trước.\n", "--counter",
+           "5", "close", NULL);
     expect(0, NULL, "", "--counter", "5", "done", NULL);
     expect(0, "Quầy 5 đã đóng.\n", "", "--counter", "5", "close", NULL);
     expect(0, "Quầy 5 đã mở (nhân viên: Nguyễn Thị Lan). Còn 1 khách chờ.\n", "", "--counter", "5",
@@ -332,6 +333,39 @@ static void test_long_queue(void **state)
     fx_run_free(&r);
 }
 
+/* Issue 11 #5: one-shot runs leave no retained device status behind (before,
+ * each left qms/<site>/device/counter/<n>-cli/status "offline" forever, also
+ * for counters that do not exist). Checked after these and all the earlier
+ * one-shot runs of this file by an outside client, mosquitto_sub. */
+static void test_no_retained_status_left(void **state)
+{
+    (void)state;
+    static const char *const counters[] = {"5", "77", "5", "12"};
+    for (int i = 0; i < 4; i++) {
+        fx_run r;
+        fx_counter(&F, &r, 0, "--config", CFG, "--counter", counters[i], "status", NULL);
+        fx_run_free(&r);
+    }
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "mosquitto_sub -h 127.0.0.1 -p %d -V 5 -i retained-probe -t 'qms/%s/device/#'"
+             " --retained-only -W 2 -v 2>&1",
+             F.broker.port, FX_SITE);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    static char out[8192];
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = 0;
+    int st = pclose(p);
+    /* mosquitto_sub must have run (exit 27: its -W timeout, nothing more came) */
+    if (!WIFEXITED(st) || (WEXITSTATUS(st) != 0 && WEXITSTATUS(st) != 27))
+        fail_msg("mosquitto_sub failed (status %d): %s", st, out);
+    /* the controller's own status stays (it runs); no counter's does */
+    if (strstr(out, "/device/counter/"))
+        fail_msg("retained counter device statuses left behind:\n%s", out);
+    assert_non_null(strstr(out, "/device/controller/"));
+}
+
 static void test_usage(void **state)
 {
     (void)state;
@@ -369,6 +403,7 @@ int main(void)
         cmocka_unit_test(test_retry_acts_once),
         cmocka_unit_test(test_controller_down),
         cmocka_unit_test(test_long_queue),
+        cmocka_unit_test(test_no_retained_status_left),
         cmocka_unit_test(test_usage),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "kiosk_harness.h"
+#include "ocr.h"
 #include "qms/alloc.h"
 #include "qms/clock.h"
 #include "qms/config.h"
@@ -201,6 +202,54 @@ static void test_all_services(void **state)
     for (int c = 0; c < C->ncounters; c++) {
         int id = C->counters[c].id;
         assert_int_equal(after[id] - before[id], C->counters[c].nservices);
+    }
+}
+
+/* Issue 11 #5: a citizen who switched the kiosk to English gets a ticket
+ * with the center's and the service's English names (center.json name_en),
+ * read back from the printed page by tesseract. */
+static void test_english_ticket(void **state)
+{
+    (void)state;
+    static char s[2048];
+    s[0] = 0;
+    line(s, sizeof s, "wait-screen idle 10000");
+    line(s, sizeof s, "tap-lang");
+    line(s, sizeof s, "tap 960 540");
+    line(s, sizeof s, "wait-screen menu");
+    line(s, sizeof s, "tap-service TP");
+    line(s, sizeof s, "wait-screen ticket 8000");
+    line(s, sizeof s, "tap 960 540");
+    line(s, sizeof s, "wait-screen idle");
+    char log[320], trace[320];
+    int st = kh_kiosk_run(&W, s, NULL, 60000, log, sizeof log, trace, sizeof trace);
+    if (st != 0)
+        fail_msg("kiosk failed (%d), log %s", st, log);
+    int ab = 0;
+    int n = kh_vprinter_next_ticket(&W, 5000, &ab);
+    if (n < 0)
+        fail_msg("no printed ticket");
+    char png[400];
+    snprintf(png, sizeof png, "%s/%d.png", W.vp_dir, n);
+    static char read[16384];
+    static const double scales[] = {1.0};
+    assert_int_equal(ocr_read_screen(png, "vie+eng", scales, 1, read, sizeof read, NULL), 0);
+    const qms_service *tp = &C->services[qms_config_service_index(C, "TP")];
+    if (!ocr_has(read, tp->name_en) || !ocr_has(read, C->name_en) || ocr_has(read, tp->name_vi))
+        fail_msg("the English ticket %s does not read \"%s\" and \"%s\" (and not \"%s\"); "
+                 "tesseract read:\n%s",
+                 png, C->name_en, tp->name_en, tp->name_vi, read);
+    /* QMS_KEEP_TICKET=FILE keeps the page for a person to look at */
+    const char *keep = getenv("QMS_KEEP_TICKET");
+    if (keep) {
+        char *img = NULL;
+        size_t len = 0;
+        FILE *f = NULL;
+        if (qms_read_file(png, &img, &len, 1 << 24) == 0 && (f = fopen(keep, "wb"))) {
+            fwrite(img, 1, len, f);
+            fclose(f);
+        }
+        qms_free(img);
     }
 }
 
@@ -679,6 +728,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_all_services),     cmocka_unit_test(test_technician_take),
+        cmocka_unit_test(test_english_ticket),
         cmocka_unit_test(test_paper_out_before), cmocka_unit_test(test_cover_open),
         cmocka_unit_test(test_paper_out_during), cmocka_unit_test(test_printer_gone),
         cmocka_unit_test(test_controller_down),  cmocka_unit_test(test_broker_unreachable),

@@ -75,7 +75,7 @@ static void test_staffing_all_open_is_no_plan(void **state)
     int32_t from[3] = {1800, 5400, 23400};
     unsigned char *open = qms_malloc((size_t)3 * c->ncounters);
     memset(open, 1, (size_t)3 * c->ncounters);
-    qms_replay_staffing st = {3, c->ncounters, from, open};
+    qms_replay_staffing st = {3, c->ncounters, from, open, 0};
     qms_replay_result a, b;
     assert_int_equal(replay(c, &tr, NULL, NULL, -1, &a), QMS_OK);
     assert_int_equal(replay(c, &tr, &st, NULL, -1, &b), QMS_OK);
@@ -106,7 +106,7 @@ static void test_staffing_closed_counter_calls_nobody(void **state)
     memset(open, 1, (size_t)3 * c->ncounters);
     open[(size_t)1 * c->ncounters + 0] = 0;
     open[(size_t)1 * c->ncounters + 1] = 0;
-    qms_replay_staffing st = {3, c->ncounters, from, open};
+    qms_replay_staffing st = {3, c->ncounters, from, open, 0};
     qms_replay_result r;
     assert_int_equal(replay(c, &tr, &st, NULL, -1, &r), QMS_OK);
     int in_slot = 0, before_ends_in = 0, after = 0;
@@ -153,7 +153,7 @@ static void test_staffing_resume(void **state)
     for (int h = 0; h < 4; h++)
         for (int ci = 0; ci < c->ncounters; ci++)
             open[(size_t)h * c->ncounters + ci] = (ci + h) % 3 != 0;
-    qms_replay_staffing st = {4, c->ncounters, from, open};
+    qms_replay_staffing st = {4, c->ncounters, from, open, 0};
     char dir[256], db[300];
     assert_int_equal(qms_test_tmpdir(dir, sizeof dir, "plan-resume"), 0);
     snprintf(db, sizeof db, "%s/day.db", dir);
@@ -186,7 +186,7 @@ static void test_staffing_refused(void **state)
     load_day("day-500.csv", &tr);
     int32_t from[2] = {5400, 1800}; /* out of order */
     unsigned char open[2 * QMS_MAX_COUNTERS] = {0};
-    qms_replay_staffing st = {2, c->ncounters, from, open};
+    qms_replay_staffing st = {2, c->ncounters, from, open, 0};
     qms_replay_result r;
     assert_int_equal(replay(c, &tr, &st, NULL, -1, &r), QMS_ERR_INVAL);
     qms_replay_result_free(&r);

@@ -84,6 +84,8 @@ typedef struct qms_config {
     int32_t noshow_window_s;   /* a skipped ticket stays recallable this long (default 1800) */
     int rating_levels;         /* 3, 4 (default) or 5 */
     int counters_start_open;   /* counters are open at the start of the day (default 1) */
+    int32_t staffed_grace_s;   /* an idle open counter that leaves someone it could call waiting
+                                * longer than this is not staffed (default 60; docs/eta.md) */
     int32_t alert_wait_s;      /* default wait threshold of a service's alert (1800; 0 = none) */
     int32_t alert_pause_s;     /* alert when a counter is paused this long (900; 0 = none) */
     int32_t alert_cap_pct;     /* alert when a service used this % of its day (90; 0 = none) */

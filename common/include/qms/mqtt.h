@@ -32,6 +32,10 @@ typedef struct qms_mqtt_opts {
                                 after a disconnect, so nothing sent to us meanwhile is lost
                                 (the controller uses this). */
     int inflight_max;        /* QoS 1 messages in flight each way; 0 = libmosquitto's 20 */
+    int transient;           /* 1: not a device (a one-shot command): no last will, no
+                                status (qms_mqtt_set_status does nothing), and a clean exit
+                                clears what an older release left retained on its status
+                                topic - it leaves nothing retained behind */
     int read_max;            /* packets one qms_mqtt_io reads at most (0 = all there are):
                                 the caller gets to answer between slices of a burst;
                                 qms_mqtt_more says whether the slice ended at the cap */
