@@ -92,6 +92,8 @@ typedef struct qms_ctl {
     const qms_span *refusal_hours; /* outside_hours: the service's hours, for the reply */
     int refusal_nhours;
     int32_t refusal_next_open_s; /* the next opening today, -1 if none */
+    qms_span refusal_span[QMS_MAX_SPANS]; /* the day's hours refusal_hours points to */
+    char refusal_next_at[20];    /* the next opening, "YYYY-MM-DD HH:MM", "" if none */
     int jscanned;                /* journal entries already turned into events and counts */
 
     /* retained state bookkeeping */
