@@ -43,6 +43,7 @@ struct pend {
 struct controller {
     char id[64];
     int online;
+    kiosk_ctrl_clock clock;
 };
 
 struct kiosk_net {
@@ -136,6 +137,13 @@ int kiosk_take_reply_parse(const char *payload, size_t len, kiosk_take_reply *r)
         copy_str(r->message, sizeof r->message, cJSON_GetObjectItemCaseSensitive(js, "message"));
         copy_str(r->next_open, sizeof r->next_open,
                  cJSON_GetObjectItemCaseSensitive(js, "next_open"));
+        copy_str(r->next_open_at, sizeof r->next_open_at,
+                 cJSON_GetObjectItemCaseSensitive(js, "next_open_at"));
+        const cJSON *win = cJSON_GetObjectItemCaseSensitive(js, "window");
+        if (cJSON_IsArray(win) && cJSON_GetArraySize(win) == 2) {
+            copy_str(r->window[0], sizeof r->window[0], cJSON_GetArrayItem(win, 0));
+            copy_str(r->window[1], sizeof r->window[1], cJSON_GetArrayItem(win, 1));
+        }
         r->err = qms_err_from_code(r->code);
         if (r->err == QMS_OK) /* "ok" is not a refusal */
             r->err = QMS_ERR_PROTOCOL;
@@ -164,6 +172,9 @@ int kiosk_take_reply_parse(const char *payload, size_t len, kiosk_take_reply *r)
         r->eta_s = (int)v;
     if (!get_int64(cJSON_GetObjectItemCaseSensitive(js, "taken_ms"), &v) && v >= 0)
         r->taken_ms = v;
+    r->booked = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(js, "booked"));
+    if (r->booked)
+        copy_str(r->slot, sizeof r->slot, cJSON_GetObjectItemCaseSensitive(js, "slot"));
     /* the ticket page: a URL goes into the QR as it is, so only plain ones */
     const cJSON *tok = cJSON_GetObjectItemCaseSensitive(js, "token");
     if (cJSON_IsString(tok) && strlen(tok->valuestring) < sizeof r->token &&
@@ -184,6 +195,37 @@ int kiosk_take_reply_parse(const char *payload, size_t len, kiosk_take_reply *r)
 out:
     cJSON_Delete(js);
     return rc;
+}
+
+int kiosk_status_clock(const char *payload, size_t len, kiosk_ctrl_clock *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!payload || len == 0)
+        return 0;
+    cJSON *js = cJSON_ParseWithLength(payload, len);
+    if (!js)
+        return 0;
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(js, "clock");
+    const cJSON *sp = cJSON_GetObjectItemCaseSensitive(c, "speed");
+    int64_t at, real;
+    if (cJSON_IsObject(c) && !get_int64(cJSON_GetObjectItemCaseSensitive(c, "at_ms"), &at) &&
+        !get_int64(cJSON_GetObjectItemCaseSensitive(c, "real_ms"), &real) && at > 0 &&
+        real > 0 && cJSON_IsNumber(sp) && isfinite(sp->valuedouble) && sp->valuedouble >= 0.1 &&
+        sp->valuedouble <= 1000) {
+        out->known = 1;
+        out->at_ms = at;
+        out->real_ms = real;
+        out->speed = sp->valuedouble;
+    }
+    cJSON_Delete(js);
+    return out->known;
+}
+
+int64_t kiosk_ctrl_clock_now(const kiosk_ctrl_clock *c, int64_t real_now)
+{
+    if (!c || !c->known)
+        return real_now;
+    return c->at_ms + (int64_t)((double)(real_now - c->real_ms) * c->speed);
 }
 
 int kiosk_status_online(const char *payload, size_t len)
@@ -232,6 +274,11 @@ static struct pend *pend_by_corr(kiosk_net *n, const void *corr, int len)
 
 static void pend_free(struct pend *p)
 {
+    if (p->payload) { /* a check-in's payload holds a citizen's number: wipe it */
+        volatile char *v = p->payload;
+        for (size_t i = 0; v[i]; i++)
+            v[i] = 0;
+    }
     qms_free(p->payload);
     memset(p, 0, sizeof *p);
 }
@@ -432,6 +479,8 @@ static void on_msg(void *ud, const qms_mqtt_msg *msg)
             QMS_INFO("controller %s is %s", cid, on ? "online" : "offline");
         snprintf(slot->id, sizeof slot->id, "%s", cid);
         slot->online = on;
+        if (on)
+            kiosk_status_clock(msg->payload, len, &slot->clock);
     }
 }
 
@@ -556,8 +605,8 @@ void kiosk_net_free(kiosk_net *n)
     qms_free(n);
 }
 
-int kiosk_net_take(kiosk_net *n, const char *service, const char *prio, const char *lang,
-                   int *take_id)
+static int take_send(kiosk_net *n, const char *service, const char *prio, const char *lang,
+                     const char *appt, const char *cccd, int *take_id)
 {
     if (!qms_mqtt_connected(n->m))
         return QMS_ERR_UNAVAILABLE;
@@ -569,20 +618,33 @@ int kiosk_net_take(kiosk_net *n, const char *service, const char *prio, const ch
     if (!js)
         return QMS_ERR_NOMEM;
     cJSON_AddStringToObject(js, "req", p->req);
-    cJSON_AddStringToObject(js, "service", service);
+    if (service && *service)
+        cJSON_AddStringToObject(js, "service", service);
     if (prio && *prio)
         cJSON_AddStringToObject(js, "priority", prio);
     else
         cJSON_AddFalseToObject(js, "priority");
     cJSON_AddStringToObject(js, "lang", lang && !strcmp(lang, "en") ? "en" : "vi");
     cJSON_AddStringToObject(js, "kiosk", n->kiosk_id);
+    if (appt && *appt)
+        cJSON_AddStringToObject(js, "appointment", appt);
+    /* the journal's copy never holds a citizen's number: a resend after a
+     * restart only needs the req (a take the controller never saw is then
+     * refused, which settles it as well) */
+    char *disk = cJSON_PrintUnformatted(js);
+    if (cccd && *cccd)
+        cJSON_AddStringToObject(js, "cccd", cccd);
     char *txt = cJSON_PrintUnformatted(js);
     cJSON_Delete(js);
-    if (!txt)
+    if (!txt || !disk) {
+        cJSON_free(txt);
+        cJSON_free(disk);
         return QMS_ERR_NOMEM;
+    }
     p->payload = qms_strdup(txt);
     cJSON_free(txt);
     if (!p->payload) {
+        cJSON_free(disk);
         pend_free(p);
         return QMS_ERR_NOMEM;
     }
@@ -590,7 +652,8 @@ int kiosk_net_take(kiosk_net *n, const char *service, const char *prio, const ch
     p->take_id = ++n->next_take_id;
     /* on disk before it leaves: a kiosk killed from here on settles it at
      * its next start (a failure is logged; the citizen is still served) */
-    kiosk_journal_take(n->journal, p->req, p->payload);
+    kiosk_journal_take(n->journal, p->req, disk);
+    cJSON_free(disk);
     p->due_ms = qms_mono_ms() + n->take_timeout_ms;
     int rc = send_pend(n, p, n->t_take);
     if (rc) {
@@ -600,6 +663,28 @@ int kiosk_net_take(kiosk_net *n, const char *service, const char *prio, const ch
     }
     *take_id = p->take_id;
     return QMS_OK;
+}
+
+int kiosk_net_take(kiosk_net *n, const char *service, const char *prio, const char *lang,
+                   int *take_id)
+{
+    return take_send(n, service, prio, lang, NULL, NULL, take_id);
+}
+
+int kiosk_net_checkin(kiosk_net *n, const char *code, const char *cccd, const char *lang,
+                      int *take_id)
+{
+    if ((!code || !*code) == (!cccd || !*cccd))
+        return QMS_ERR_INVAL;
+    return take_send(n, NULL, NULL, lang, code, cccd, take_id);
+}
+
+int64_t kiosk_net_ctrl_now(const kiosk_net *n, int64_t real_now)
+{
+    for (int i = 0; i < MAX_CONTROLLERS; i++)
+        if (n->ctrl[i].id[0] && n->ctrl[i].online && n->ctrl[i].clock.known)
+            return kiosk_ctrl_clock_now(&n->ctrl[i].clock, real_now);
+    return real_now;
 }
 
 static void run_timers(kiosk_net *n)

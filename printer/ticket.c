@@ -303,6 +303,18 @@ int qms_ticket_encode(qms_ticket_enc *e, const qms_ticket_print *t, qms_escpos_b
             return rc;
         qms_escpos_feed_dots(b, scaled(e, 8));
     }
+    if (t->booked_slot) {
+        char mark[96];
+        int has_slot = t->booked_slot[0] != '\0';
+        if (is_en(t->lang))
+            snprintf(mark, sizeof mark, "BOOKED%s%s", has_slot ? " — slot " : "", t->booked_slot);
+        else
+            snprintf(mark, sizeof mark, "ĐÃ ĐẶT LỊCH%s%s", has_slot ? " — khung giờ " : "",
+                     t->booked_slot);
+        if ((rc = put_text(e, b, mark, 1, gap)))
+            return rc;
+        qms_escpos_feed_dots(b, scaled(e, 8));
+    }
     char value[32];
     qms_ticket_label_ahead(t->lang, t->ahead, line, sizeof line, value, sizeof value);
     if ((rc = put_label_value(e, b, line, value, gap)))

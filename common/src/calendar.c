@@ -17,7 +17,7 @@ int qms_weekday(int32_t day)
 const char *qms_weekday_name(int weekday, int en)
 {
     static const char *const vi[7] = {"Thứ Hai", "Thứ Ba",  "Thứ Tư",  "Thứ Năm",
-                                      "Thứ Sáu", "Thứ Bảy", "Chủ Nhật"};
+                                      "Thứ Sáu", "Thứ Bảy", "Chủ nhật"};
     static const char *const eng[7] = {"Monday", "Tuesday",  "Wednesday", "Thursday",
                                        "Friday", "Saturday", "Sunday"};
     if (weekday < 0 || weekday > 6)

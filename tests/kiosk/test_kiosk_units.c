@@ -208,6 +208,20 @@ static void check_layout(const kiosk_layout *l, int n)
             assert_false(overlap(l->prio[i], l->prio[j]));
     }
     assert_int_equal(l->pages, (n + l->per_page - 1) / l->per_page);
+    /* the check-in keypad: every key, OK, back; the welcome screen's button */
+    check_target(l, l->checkin, "check-in button");
+    assert_false(overlap(l->checkin, l->start));
+    check_target(l, l->ok, "OK");
+    for (int i = 0; i < KIOSK_KEYS; i++) {
+        check_target(l, l->keys[i], "code key");
+        assert_false(overlap(l->keys[i], l->ok));
+        assert_false(overlap(l->keys[i], l->back));
+        assert_false(overlap(l->keys[i], l->lang));
+        assert_false(overlap(l->keys[i], l->code_msg));
+        for (int j = i + 1; j < KIOSK_KEYS; j++)
+            if (overlap(l->keys[i], l->keys[j]))
+                fail_msg("%dx%d: keys %d and %d overlap", l->w, l->h, i, j);
+    }
 }
 
 static void test_layout_sample_center(void **state)

@@ -14,7 +14,7 @@
 
 /* 0 Monday .. 6 Sunday of a local day number. */
 int qms_weekday(int32_t day);
-/* "Thứ Hai" .. "Chủ Nhật" / "Monday" .. "Sunday". */
+/* "Thứ Hai" .. "Chủ nhật" / "Monday" .. "Sunday". */
 const char *qms_weekday_name(int weekday, int en);
 /* Is local day a holiday? */
 int qms_calendar_holiday(const qms_config *c, int32_t day);
