@@ -58,9 +58,9 @@ struct kiosk_app {
     int code_len;
     int code_msg;        /* kiosk_view.code_msg */
     int checkin_by_card; /* the take in flight came from a CCCD card */
-    char appt_code[24];
+    char appt_code[32];
     char window[2][8];
-    char appt_message[240];
+    char appt_message[512];
     /* a USB scanner typing as a keyboard: a burst of keys ended by Enter */
     char hid[KIOSK_SCAN_MAX + 1];
     size_t hid_len;
@@ -491,8 +491,8 @@ static void code_submit(kiosk_app *a)
     } else if (!code_ok(a, norm)) {
         a->code_msg = 2;
     } else {
-        char shown[16];
-        qms_bookcode_format(norm, shown, sizeof shown);
+        char shown[10];
+        qms_bookcode_format(norm, shown);
         checkin(a, shown, NULL);
         return;
     }
@@ -538,8 +538,8 @@ void kiosk_app_scan(kiosk_app *a, const char *line, size_t len)
         memcpy(tmp, line, n);
         tmp[n] = 0;
         if (qms_bookcode_parse(tmp, code)) {
-            char shown[16];
-            qms_bookcode_format(code, shown, sizeof shown);
+            char shown[10];
+            qms_bookcode_format(code, shown);
             QMS_INFO("scan: a booking code");
             checkin(a, shown, NULL);
             return;

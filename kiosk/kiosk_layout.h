@@ -11,10 +11,12 @@ typedef struct kiosk_rect {
 
 #define KIOSK_PRIO_N 5 /* normal, elderly, disabled, pregnant, child */
 #define KIOSK_GRID_MAX 64
-/* The booking code's characters (no look-alikes: no B 8, G 6, I L 1, O 0,
- * S 5, Z 2); the keypad shows them in this order, then "delete". */
-#define KIOSK_CODE_ALPHABET "ACDEFHJKMNPQRTUVWXY3479"
+/* The booking code's characters (qms/bookcode.h: no look-alikes); the
+ * keypad shows them in this order, then "delete". */
+#include "qms/bookcode.h"
+#define KIOSK_CODE_ALPHABET QMS_BOOKCODE_ALPHABET
 #define KIOSK_CODE_CHARS 23
+_Static_assert(sizeof KIOSK_CODE_ALPHABET - 1 == KIOSK_CODE_CHARS, "the keypad has every code character");
 #define KIOSK_KEYS (KIOSK_CODE_CHARS + 1)
 
 typedef struct kiosk_layout {

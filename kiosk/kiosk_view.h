@@ -89,10 +89,10 @@ typedef struct kiosk_view {
     int code_msg;        /* 0 hint, 1 too short, 2 wrong check character, 3 unreadable scan */
     int booked;          /* ticket: a booked check-in */
     char slot[8];        /* ... its slot "09:00" */
-    char appt_code[24];  /* KF_APPT: "appt_early", ... */
+    char appt_code[32];  /* KF_APPT: "appt_early", ... */
     char window[2][8];   /* appt_early / appt_late: the slot's window */
     int by_card;         /* the check-in was a scanned CCCD card */
-    char appt_message[240]; /* KF_APPT: the controller's words (unknown codes) */
+    char appt_message[512]; /* KF_APPT: the controller's words (unknown codes) */
     /* closed day (KV_CLOSED) and greyed services */
     char closed_words[160]; /* "Hôm nay nghỉ, mở lại Thứ Hai 07:30" */
 } kiosk_view;

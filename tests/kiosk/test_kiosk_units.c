@@ -131,6 +131,21 @@ static void test_script(void **state)
     assert_string_equal(s.cmds[13].arg, "go-1");
     assert_int_equal(s.cmds[13].ms, 500);
     kiosk_script_free(&s);
+    /* the check-in commands; typed text comes as hex (any byte but NUL) */
+    const char *ci = "tap-checkin\ntap-key A\ntap-key del\ntap-ok\ntype 417c0d\n";
+    assert_int_equal(kiosk_script_parse(ci, strlen(ci), &s, err, sizeof err), QMS_OK);
+    assert_int_equal(s.n, 5);
+    assert_int_equal(s.cmds[0].op, KS_TAP_CHECKIN);
+    assert_int_equal(s.cmds[1].op, KS_TAP_KEY);
+    assert_string_equal(s.cmds[2].arg, "del");
+    assert_int_equal(s.cmds[3].op, KS_TAP_OK);
+    assert_int_equal(s.cmds[4].op, KS_TYPE);
+    assert_string_equal(s.cmds[4].text, "A|\r");
+    kiosk_script_free(&s);
+    static const char *const badtype[] = {"type 41f\n", "type 4100\n", "type zz\n", "type\n"};
+    for (size_t i = 0; i < sizeof badtype / sizeof badtype[0]; i++)
+        assert_int_equal(kiosk_script_parse(badtype[i], strlen(badtype[i]), &s, err, sizeof err),
+                         QMS_ERR_INVAL);
 
     static const struct {
         const char *text;
@@ -364,6 +379,33 @@ static void test_replies(void **state)
     assert_string_equal(url, "https://x.vn/t/demo/2026-11-26/A023?id=1234");
     kiosk_qr_url("http://a/{site}", "demo", &r, url, 10); /* truncated, terminated */
     assert_int_equal(strlen(url), 9);
+
+    /* a booked check-in, and the check-in refusals with their window */
+    const char *booked = "{\"req\":\"k1-x-9\",\"ticket\":\"A030\",\"id\":9,\"booked\":true,"
+                         "\"slot\":\"09:00\"}";
+    assert_int_equal(kiosk_take_reply_parse(booked, strlen(booked), &r), QMS_OK);
+    assert_int_equal(r.booked, 1);
+    assert_string_equal(r.slot, "09:00");
+    const char *early = "{\"req\":\"k\",\"error\":\"appt_early\",\"message\":\"x\","
+                        "\"window\":[\"08:45\",\"09:30\"]}";
+    assert_int_equal(kiosk_take_reply_parse(early, strlen(early), &r), QMS_OK);
+    assert_string_equal(r.code, "appt_early");
+    assert_string_equal(r.window[0], "08:45");
+    assert_string_equal(r.window[1], "09:30");
+    const char *sunday = "{\"req\":\"k\",\"error\":\"outside_hours\",\"message\":\"x\","
+                         "\"next_open_at\":\"2026-12-07 07:30\"}";
+    assert_int_equal(kiosk_take_reply_parse(sunday, strlen(sunday), &r), QMS_OK);
+    assert_string_equal(r.next_open_at, "2026-12-07 07:30");
+    assert_string_equal(r.next_open, "");
+    /* the controller's clock from its status: shifted and fast (a demo) */
+    kiosk_ctrl_clock ck;
+    const char *st = "{\"state\":\"online\",\"clock\":{\"at_ms\":1000000,\"real_ms\":500,"
+                     "\"speed\":60}}";
+    assert_int_equal(kiosk_status_clock(st, strlen(st), &ck), 1);
+    assert_true(kiosk_ctrl_clock_now(&ck, 1500) == 1000000 + 60000);
+    const char *nock = "{\"state\":\"online\",\"clock\":{\"at_ms\":1,\"real_ms\":1,\"speed\":0}}";
+    assert_int_equal(kiosk_status_clock(nock, strlen(nock), &ck), 0);
+    assert_true(kiosk_ctrl_clock_now(&ck, 1234) == 1234);
 
     /* the controller's ticket page URL (center ticket_url) wins over the template */
     const char *withurl = "{\"req\":\"k1-x-3\",\"ticket\":\"A024\",\"id\":1235,\"day\":\"2026-11-26\","
