@@ -275,8 +275,10 @@ static void on_take(void *ud, int take_id, const kiosk_take_reply *r)
     kiosk_qr_url(a->cfg.qr_base, a->cfg.site, r, url, sizeof url);
     qms_ticket_print t;
     kiosk_ticket_fill(&t, r, center(a), a->lang, url);
-    if (r->booked)
+    if (r->booked) { /* the booked mark, not "Ưu tiên": its class is the appointment's */
         t.booked_slot = r->slot;
+        t.priority = 0;
+    }
     kiosk_test_stop_at("reply");
     int rc = kiosk_prn_print(&a->prn, &t);
     if (rc == QMS_OK) /* the cut is confirmed: the ticket is real, a restart keeps it */
@@ -1001,7 +1003,7 @@ void kiosk_app_view(kiosk_app *a, kiosk_view *v)
         snprintf(v->number, sizeof v->number, "%s", a->ticket.ticket);
         v->ahead = a->ticket.ahead;
         v->eta_s = a->ticket.eta_s;
-        v->priority = a->ticket.priority > 0;
+        v->priority = a->ticket.priority > 0 && !a->ticket.booked;
         if (!strcmp(a->lang, "en") && a->ticket.name_en[0])
             v->chosen_service = a->ticket.name_en;
         else if (a->ticket.name_vi[0])

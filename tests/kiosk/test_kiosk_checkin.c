@@ -11,6 +11,7 @@
  *   keypad         a code typed by taps; a mistyped one (wrong check
  *                  character) is caught before anything is sent; an
  *                  unreadable scan says so */
+#define _GNU_SOURCE /* memmem */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #define SATURDAY "2026-12-05T10:00:00"
@@ -235,6 +237,113 @@ static void test_menu_and_keypad(void **state)
     ocr_screen("en-keypad-badscan", "vie+eng", scan_en, 1, NULL, 0);
 }
 
+/* A serial 2D scanner on a pty of our own: the kiosk reads it by termios.
+ * A line that is neither a code nor a card opens the keypad saying so; a
+ * CCCD card's QR checks in with the 12-digit number only: the take carries
+ * "cccd" and nothing else of the card, and neither the journal on disk nor
+ * the log holds the number or the name. Nobody booked: the refusal in words. */
+static const char CARD_NUMBER[] = "001090012345";
+static const char CARD[] = "001090012345|123456789|Nguyễn Văn An|15031990|Nam|Số 1 Tràng "
+                           "Tiền, Hoàn Kiếm, Hà Nội|20062021";
+
+static int scanner_master = -1;
+
+static void scanner_write(const char *text)
+{
+    size_t n = strlen(text);
+    assert_int_equal(write(scanner_master, text, n), (ssize_t)n);
+}
+
+static int wait_shot(const char *name, int ms)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s.png", shots, name);
+    return kh_wait_file(path, ms);
+}
+
+static void test_serial_scanner(void **state)
+{
+    (void)state;
+    int slave = -1;
+    char name[128];
+    assert_int_equal(openpty(&scanner_master, &slave, name, NULL, NULL), 0);
+    char extra[400];
+    snprintf(extra, sizeof extra, "\"ask_priority\":false,\"scanner\":{\"port\":\"%s\"}", name);
+    kh_kiosk_config(&W, extra);
+    assert_int_equal(kh_controller_start(&W, SATURDAY), 0);
+    assert_int_equal(kh_watch(&W, "ticket/take"), 0);
+    int before = kh_seen(&W, "ticket/take", 1 << 20, 300);
+    static char s[4096];
+    s[0] = 0;
+    line(s, sizeof s, "wait-screen idle 15000");
+    line(s, sizeof s, "screenshot sync-scan-1");
+    line(s, sizeof s, "wait-screen checkin 10000");
+    line(s, sizeof s, "screenshot vi-serial-badscan");
+    line(s, sizeof s, "tap-back");
+    line(s, sizeof s, "wait-screen idle");
+    line(s, sizeof s, "screenshot sync-scan-2");
+    line(s, sizeof s, "wait-screen appt_refused 15000");
+    line(s, sizeof s, "screenshot vi-card-unknown");
+    line(s, sizeof s, "tap-lang");
+    line(s, sizeof s, "screenshot en-card-unknown");
+    char log[320];
+    pid_t pid = kh_kiosk_spawn(&W, s, NULL, log, sizeof log, NULL, 0);
+    assert_true(pid > 0);
+    if (wait_shot("sync-scan-1", 30000))
+        fail_msg("the kiosk never reached its idle screen (log %s)", log);
+    scanner_write("https://example.invalid/not-a-code\r");
+    if (wait_shot("sync-scan-2", 30000))
+        fail_msg("the bad scan did not open the keypad (log %s)", log);
+    /* a card, ended by CR LF like most scanners */
+    char card[300];
+    snprintf(card, sizeof card, "%s\r\n", CARD);
+    scanner_write(card);
+    int st = -1;
+    int64_t end = qms_mono_ms() + 60000;
+    while ((st = qms_test_wait_pid(pid, 20)) < 0 && qms_mono_ms() < end)
+        qms_mqtt_loop(W.m, 0);
+    if (st < 0)
+        kill(pid, SIGKILL);
+    kh_controller_stop(&W);
+    close(scanner_master);
+    close(slave);
+    scanner_master = -1;
+    if (st != 0)
+        fail_msg("kiosk script failed (%d), log %s", st, log);
+    /* the take: the number, nothing else of the card, no service */
+    assert_int_equal(kh_seen(&W, "ticket/take", before + 1, 5000), before + 1);
+    const char *take = kh_seen_last(&W, "ticket/take");
+    char want[64];
+    snprintf(want, sizeof want, "\"cccd\":\"%s\"", CARD_NUMBER);
+    if (!strstr(take, want) || strstr(take, "Nguy") || strstr(take, "123456789\"") ||
+        strstr(take, "15031990") || strstr(take, "\"service\"") || strstr(take, "appointment"))
+        fail_msg("the take carries more or less than the number: %s", take);
+    /* nothing of the card on disk or in the log */
+    const char *files[2];
+    char jpath[400];
+    snprintf(jpath, sizeof jpath, "%s/kiosk.journal", W.dir);
+    files[0] = jpath;
+    files[1] = log;
+    for (int i = 0; i < 2; i++) {
+        char *text = NULL;
+        size_t len = 0;
+        if (qms_read_file(files[i], &text, &len, 1 << 24))
+            continue; /* no journal yet is fine */
+        if (memmem(text, len, CARD_NUMBER, strlen(CARD_NUMBER)) ||
+            memmem(text, len, "Nguy", 4) || memmem(text, len, "15031990", 8))
+            fail_msg("%s holds the card's data", files[i]);
+        qms_free(text);
+    }
+    static const char *const bad[] = {"Không đọc được mã vừa quét"};
+    ocr_screen("vi-serial-badscan", "vie", bad, 1, NULL, 0);
+    static const char *const vi[] = {"Không tìm thấy lịch hẹn hôm nay của thẻ này",
+                                     "Không có số thứ tự nào được cấp"};
+    ocr_screen("vi-card-unknown", "vie", vi, 2, NULL, 0);
+    static const char *const en[] = {"No booking today for this card"};
+    ocr_screen("en-card-unknown", "vie+eng", en, 1, NULL, 0);
+    kh_kiosk_config(&W, "\"ask_priority\":false");
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -266,6 +375,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_closed_day),
         cmocka_unit_test(test_menu_and_keypad),
+        cmocka_unit_test(test_serial_scanner),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
