@@ -122,7 +122,15 @@ static void refuse_hours(qms_ctl *c, const qms_request *r, int si)
 
 static int take(qms_ctl *c, const qms_request *r, cJSON *o)
 {
-    int si = qms_config_service_index(c->cfg, r->service);
+    /* a check-in: a valid booking code or the CCCD number of a citizen
+     * booked today; the service comes from the booking */
+    void *bk = NULL;
+    if (r->appt[0] || r->cccd[0]) {
+        int brc = ctl_booking_checkin_find(c, r, &bk);
+        if (brc)
+            return brc;
+    }
+    int si = qms_config_service_index(c->cfg, bk ? ctl_booking_service(bk) : r->service);
     if (si < 0)
         return QMS_ERR_UNKNOWN_SERVICE;
     if (c->disk_low) {
@@ -136,7 +144,11 @@ static int take(qms_ctl *c, const qms_request *r, cJSON *o)
         return QMS_ERR_DB;
     }
     qms_take_result tr;
-    int rc = qms_engine_take(c->eng, si, r->priority, r->appt[0] ? r->appt : NULL, &tr);
+    /* "ahead": the engine's appointment class (2, served first); "equal": a
+     * normal ticket, the booking only got the citizen through the door */
+    int ahead = bk && ctl_booking_rank_ahead(c);
+    int rc = qms_engine_take(c->eng, si, bk ? (ahead ? 2 : 0) : r->priority,
+                             ahead ? ctl_booking_code(bk) : NULL, &tr);
     if (rc == QMS_ERR_OUTSIDE_HOURS)
         refuse_hours(c, r, si);
     if (rc)
@@ -156,6 +168,8 @@ static int take(qms_ctl *c, const qms_request *r, cJSON *o)
     cJSON_AddNumberToObject(o, "taken_ms", (double)t->taken_ms);
     cJSON_AddStringToObject(o, "day", day);
     ctl_ticket_take_fields(c, t, o);
+    if (bk)
+        ctl_booking_checked_in(c, bk, t->id, o);
     if (r->kiosk[0])
         QMS_DEBUG("kiosk %s took %s", r->kiosk, t->label);
     return QMS_OK;
@@ -186,6 +200,8 @@ static int execute(qms_ctl *c, const qms_request *r, cJSON *o)
         return take(c, r, o);
     if (r->op == QMS_OP_CANCEL)
         return cancel(c, r, o);
+    if (r->op == QMS_OP_BOOK_SLOTS || r->op == QMS_OP_BOOK_MAKE || r->op == QMS_OP_BOOK_CANCEL)
+        return ctl_booking_execute(c, r, o);
 
     int ci = qms_config_counter_index(c->cfg, r->counter);
     if (ci < 0)
@@ -292,7 +308,24 @@ static void answer(qms_ctl *c, const qms_mqtt_msg *msg, const qms_request *r, co
         body = qms_proto_error_reply_when(r->req, rc, r->en, c->refusal[0] ? c->refusal : NULL,
                                           c->refusal_hours, c->refusal_nhours,
                                           c->refusal_next_open_s, c->refusal_next_at);
+        if (body && c->refusal_has_window) {
+            /* appt_early / appt_late: the check-in window as local times */
+            cJSON *e = cJSON_Parse(body);
+            cJSON *w = e ? cJSON_AddArrayToObject(e, "window") : NULL;
+            for (int i = 0; w && i < 2; i++) {
+                char hm[8];
+                qms_proto_hhmm(c->refusal_window[i], hm, sizeof hm);
+                cJSON_AddItemToArray(w, cJSON_CreateString(hm));
+            }
+            char *nb = w ? cJSON_PrintUnformatted(e) : NULL;
+            cJSON_Delete(e);
+            if (nb) {
+                qms_free(body);
+                body = nb;
+            }
+        }
     }
+    c->refusal_has_window = 0;
     c->refusal[0] = '\0';
     c->refusal_hours = NULL;
     c->refusal_nhours = 0;
@@ -418,7 +451,12 @@ void ctl_on_message(void *ud, const qms_mqtt_msg *msg)
     if (kind == QMS_TOPIC_COUNTER_CMD)
         snprintf(key, sizeof key, "counter/%d|%s", r.counter, r.req);
     else
-        snprintf(key, sizeof key, "%s|%s", kind == QMS_TOPIC_TAKE ? "ticket/take" : "ticket/cancel",
+        snprintf(key, sizeof key, "%s|%s",
+                 kind == QMS_TOPIC_TAKE          ? "ticket/take"
+                 : kind == QMS_TOPIC_CANCEL      ? "ticket/cancel"
+                 : kind == QMS_TOPIC_BOOK_MAKE   ? "booking/make"
+                 : kind == QMS_TOPIC_BOOK_CANCEL ? "booking/cancel"
+                                                 : "booking/slots",
                  r.req);
     int remember = qms_op_changes_state(r.op);
     if (remember) {

@@ -298,6 +298,7 @@ static void reload(qms_ctl *c)
         return;
     }
     record_settings(c);
+    ctl_booking_reload_config(c);
     QMS_INFO("config reloaded: %d services, %d counters", nc->nservices, nc->ncounters);
 }
 
@@ -344,6 +345,10 @@ static int undo_from_store(qms_ctl *c)
     qms_engine_free(c->eng);
     c->eng = ne;
     c->jscanned = 0;
+    if (ctl_booking_reload(c)) {
+        QMS_ERROR("cannot reload the bookings after a full disk; exiting to restart");
+        return QMS_ERR_DB;
+    }
     rc = ctl_state_rebuild(c);
     if (rc) {
         QMS_ERROR("out of memory after a full disk; exiting to restart");
@@ -545,6 +550,10 @@ int main(int argc, char **argv)
         QMS_ERROR("cannot set up alerts in %s", c->db_path);
         return 1;
     }
+    if (ctl_booking_init(c)) {
+        QMS_ERROR("cannot set up bookings (rules in %s, store %s)", c->config_path, c->db_path);
+        return 1;
+    }
     {
         char day[11];
         qms_day_str(qms_engine_day(c->eng), day);
@@ -593,6 +602,7 @@ int main(int argc, char **argv)
     qms_mqtt_set_callbacks(c->mqtt, ctl_on_message, ctl_on_connect, c);
     qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "ticket/take"), 1);
     qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "ticket/cancel"), 1);
+    qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "booking/+"), 1);
     qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "counter/+/cmd"), 1);
     qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "device/+/+/status"), 1);
     qms_mqtt_subscribe(c->mqtt, ctl_topic(c, "alert/ack"), 1);
@@ -700,6 +710,7 @@ int main(int argc, char **argv)
     qms_mqtt_free(c->mqtt);
     qms_mqtt_lib_cleanup();
     ctl_alerts_free(c);
+    ctl_booking_free(c);
     ctl_ticket_free(c);
     ctl_state_free(c);
     qms_engine_free(c->eng);

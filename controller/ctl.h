@@ -94,6 +94,8 @@ typedef struct qms_ctl {
     int32_t refusal_next_open_s; /* the next opening today, -1 if none */
     qms_span refusal_span[QMS_MAX_SPANS]; /* the day's hours refusal_hours points to */
     char refusal_next_at[20];    /* the next opening, "YYYY-MM-DD HH:MM", "" if none */
+    int32_t refusal_window[2];   /* appt_early/appt_late: the check-in window (local s) */
+    int refusal_has_window;
     int jscanned;                /* journal entries already turned into events and counts */
 
     /* retained state bookkeeping */
@@ -126,6 +128,9 @@ typedef struct qms_ctl {
     int tk_connected;
     uint64_t tk_commits;
     int64_t tk_last_ms, tk_next_ms; /* monotonic */
+
+    /* bookings (controller_booking.c) */
+    struct ctl_booking *bk;
 
     /* today hour by hour (controller_hourly.c) */
     int hr_connected;
@@ -208,6 +213,25 @@ void ctl_ticket_token(const qms_ctl *c, int64_t id, char out[CTL_TOKEN_LEN + 1])
 void ctl_ticket_take_fields(qms_ctl *c, const qms_ticket *t, void *reply);
 /* Publish the ticket statuses that changed (after ctl_flush). */
 void ctl_tickets_run(qms_ctl *c);
+
+/* controller_booking.c */
+/* Booking rules, the CCCD hash key (made if missing) and the bookings from the
+ * store; registers the store hook that writes them with each commit. */
+int ctl_booking_init(qms_ctl *c);
+int ctl_booking_reload(qms_ctl *c);        /* after an undo: the store is the truth */
+int ctl_booking_reload_config(qms_ctl *c); /* SIGHUP: new rules, same key */
+void ctl_booking_free(qms_ctl *c);
+int ctl_booking_rank_ahead(const qms_ctl *c);
+/* A booking/slots|make|cancel request; fills reply (a cJSON *) or refuses. */
+int ctl_booking_execute(qms_ctl *c, const qms_request *r, void *reply);
+/* A take with "appointment" or "cccd": the booking that may check in now
+ * (*out, opaque), or a refusal (c->refusal and the window set). Changes nothing. */
+int ctl_booking_checkin_find(qms_ctl *c, const qms_request *r, void **out);
+const char *ctl_booking_service(const void *booking);
+const char *ctl_booking_code(const void *booking);
+/* The ticket was issued: the booking is checked in; "booked" and "slot" go
+ * into the reply (a cJSON *). */
+void ctl_booking_checked_in(qms_ctl *c, void *booking, int64_t ticket_id, void *reply);
 
 /* controller_hourly.c */
 char *ctl_hourly_json(qms_ctl *c);

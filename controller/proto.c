@@ -18,6 +18,8 @@ static const char *const op_names[QMS_OP__COUNT] = {
     [QMS_OP_DONE] = "done",     [QMS_OP_SKIP] = "skip",     [QMS_OP_TRANSFER] = "transfer",
     [QMS_OP_RATE] = "rate",     [QMS_OP_PAUSE] = "pause",   [QMS_OP_RESUME] = "resume",
     [QMS_OP_CLOSE] = "close",   [QMS_OP_OPEN] = "open",     [QMS_OP_STATUS] = "status",
+    [QMS_OP_BOOK_SLOTS] = "book_slots", [QMS_OP_BOOK_MAKE] = "book_make",
+    [QMS_OP_BOOK_CANCEL] = "book_cancel",
 };
 
 const char *qms_op_name(qms_op op)
@@ -35,7 +37,12 @@ int qms_op_from_name(const char *name)
 
 int qms_op_changes_state(qms_op op)
 {
-    return op != QMS_OP_STATUS;
+    return op != QMS_OP_STATUS && op != QMS_OP_BOOK_SLOTS;
+}
+
+static int is_booking_op(int op)
+{
+    return op == QMS_OP_BOOK_SLOTS || op == QMS_OP_BOOK_MAKE || op == QMS_OP_BOOK_CANCEL;
 }
 
 /* Topic: qms/<site>/ticket/take | qms/<site>/ticket/cancel | qms/<site>/counter/<n>/cmd */
@@ -50,6 +57,12 @@ qms_topic_kind qms_proto_topic(const char *topic, const char *site, int *counter
         return QMS_TOPIC_TAKE;
     if (strcmp(rest, "ticket/cancel") == 0)
         return QMS_TOPIC_CANCEL;
+    if (strcmp(rest, "booking/slots") == 0)
+        return QMS_TOPIC_BOOK_SLOTS;
+    if (strcmp(rest, "booking/make") == 0)
+        return QMS_TOPIC_BOOK_MAKE;
+    if (strcmp(rest, "booking/cancel") == 0)
+        return QMS_TOPIC_BOOK_CANCEL;
     if (strncmp(rest, "counter/", 8) != 0)
         return QMS_TOPIC_NONE;
     const char *num = rest + 8;
@@ -223,7 +236,11 @@ static int decode_priority(const cJSON *o, qms_request *r, char *why, size_t why
     int rc = get_str(o, "appointment", r->appt, sizeof r->appt, 1, 0, why, whylen);
     if (rc)
         return rc;
-    if (r->appt[0])
+    if ((rc = get_str(o, "cccd", r->cccd, sizeof r->cccd, 1, 0, why, whylen)))
+        return rc;
+    if (r->appt[0] && r->cccd[0])
+        return failf(why, whylen, QMS_ERR_INVAL, "give \"appointment\" or \"cccd\", not both");
+    if (r->appt[0] || r->cccd[0])
         r->priority = 2;
     return QMS_OK;
 }
@@ -252,11 +269,21 @@ static int decode_fields(qms_topic_kind kind, const cJSON *o, qms_request *r, ch
         if (!op)
             return failf(why, whylen, QMS_ERR_INVAL, "\"op\" is missing");
         int k = qms_op_from_name(op->valuestring);
-        if (k < 0 || k == QMS_OP_TAKE || k == QMS_OP_CANCEL)
+        if (k < 0 || k == QMS_OP_TAKE || k == QMS_OP_CANCEL || is_booking_op(k))
             return failf(why, whylen, QMS_ERR_UNKNOWN_OP, "unknown op \"%.32s\"", op->valuestring);
         r->op = (qms_op)k;
         break;
     }
+    case QMS_TOPIC_BOOK_SLOTS:
+    case QMS_TOPIC_BOOK_MAKE:
+    case QMS_TOPIC_BOOK_CANCEL:
+        r->op = kind == QMS_TOPIC_BOOK_SLOTS  ? QMS_OP_BOOK_SLOTS
+                : kind == QMS_TOPIC_BOOK_MAKE ? QMS_OP_BOOK_MAKE
+                                              : QMS_OP_BOOK_CANCEL;
+        if (op && strcmp(op->valuestring, qms_op_name(r->op)) != 0)
+            return failf(why, whylen, QMS_ERR_UNKNOWN_OP, "op \"%.32s\" on a booking topic",
+                         op->valuestring);
+        break;
     default:
         return failf(why, whylen, QMS_ERR_INVAL, "not a request topic");
     }
@@ -265,10 +292,13 @@ static int decode_fields(qms_topic_kind kind, const cJSON *o, qms_request *r, ch
     int present;
     switch (r->op) {
     case QMS_OP_TAKE:
-        if ((rc = get_str(o, "service", r->service, sizeof r->service, 1, 1, why, whylen)))
+        /* a check-in ("appointment" or "cccd") may leave the service out */
+        if ((rc = get_str(o, "service", r->service, sizeof r->service, 1, 0, why, whylen)))
             return rc;
         if ((rc = decode_priority(o, r, why, whylen)))
             return rc;
+        if (!r->service[0] && !r->appt[0] && !r->cccd[0])
+            return failf(why, whylen, QMS_ERR_INVAL, "\"service\" is missing");
         return get_str(o, "kiosk", r->kiosk, sizeof r->kiosk, 0, 0, why, whylen);
     case QMS_OP_CANCEL:
         if ((rc = get_int(o, "id", 1, INT64_C(1) << 52, &v, &present, why, whylen)))
@@ -300,6 +330,22 @@ static int decode_fields(qms_topic_kind kind, const cJSON *o, qms_request *r, ch
             return failf(why, whylen, QMS_ERR_INVAL, "\"level\" is missing");
         r->level = (int)v;
         return QMS_OK;
+    case QMS_OP_BOOK_SLOTS:
+        if ((rc = get_str(o, "service", r->service, sizeof r->service, 1, 1, why, whylen)))
+            return rc;
+        return get_str(o, "day", r->day, sizeof r->day, 1, 1, why, whylen);
+    case QMS_OP_BOOK_MAKE:
+        if ((rc = get_str(o, "service", r->service, sizeof r->service, 1, 1, why, whylen)))
+            return rc;
+        if ((rc = get_str(o, "day", r->day, sizeof r->day, 1, 1, why, whylen)))
+            return rc;
+        if ((rc = get_str(o, "slot", r->slot, sizeof r->slot, 1, 1, why, whylen)))
+            return rc;
+        return get_str(o, "cccd", r->cccd, sizeof r->cccd, 1, 1, why, whylen);
+    case QMS_OP_BOOK_CANCEL:
+        if ((rc = get_str(o, "code", r->code, sizeof r->code, 1, 1, why, whylen)))
+            return rc;
+        return get_str(o, "cccd", r->cccd, sizeof r->cccd, 1, 0, why, whylen);
     case QMS_OP_OPEN:
         r->has_staff = cJSON_GetObjectItemCaseSensitive(o, "staff") != NULL;
         if ((rc = get_str(o, "code", r->code, sizeof r->code, 0, 0, why, whylen)))
@@ -368,19 +414,22 @@ char *qms_proto_encode_request(const qms_request *r)
     if (!o)
         return NULL;
     cJSON_AddStringToObject(o, "req", r->req);
-    if (r->op != QMS_OP_TAKE && r->op != QMS_OP_CANCEL)
+    if (r->op != QMS_OP_TAKE && r->op != QMS_OP_CANCEL && !is_booking_op(r->op))
         cJSON_AddStringToObject(o, "op", qms_op_name(r->op));
     if (r->en)
         cJSON_AddStringToObject(o, "lang", "en");
     switch (r->op) {
     case QMS_OP_TAKE:
-        cJSON_AddStringToObject(o, "service", r->service);
+        if (r->service[0])
+            cJSON_AddStringToObject(o, "service", r->service);
         if (r->priority == 1)
             cJSON_AddTrueToObject(o, "priority");
         else
             cJSON_AddFalseToObject(o, "priority");
         if (r->appt[0])
             cJSON_AddStringToObject(o, "appointment", r->appt);
+        if (r->cccd[0])
+            cJSON_AddStringToObject(o, "cccd", r->cccd);
         if (r->kiosk[0])
             cJSON_AddStringToObject(o, "kiosk", r->kiosk);
         break;
@@ -403,6 +452,20 @@ char *qms_proto_encode_request(const qms_request *r)
         break;
     case QMS_OP_RATE:
         cJSON_AddNumberToObject(o, "level", r->level);
+        break;
+    case QMS_OP_BOOK_SLOTS:
+    case QMS_OP_BOOK_MAKE:
+        cJSON_AddStringToObject(o, "service", r->service);
+        cJSON_AddStringToObject(o, "day", r->day);
+        if (r->op == QMS_OP_BOOK_MAKE) {
+            cJSON_AddStringToObject(o, "slot", r->slot);
+            cJSON_AddStringToObject(o, "cccd", r->cccd);
+        }
+        break;
+    case QMS_OP_BOOK_CANCEL:
+        cJSON_AddStringToObject(o, "code", r->code);
+        if (r->cccd[0])
+            cJSON_AddStringToObject(o, "cccd", r->cccd);
         break;
     case QMS_OP_OPEN:
         if (r->has_staff)

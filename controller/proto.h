@@ -17,6 +17,9 @@ typedef enum {
     QMS_TOPIC_TAKE,        /* qms/<site>/ticket/take */
     QMS_TOPIC_CANCEL,      /* qms/<site>/ticket/cancel */
     QMS_TOPIC_COUNTER_CMD, /* qms/<site>/counter/<n>/cmd */
+    QMS_TOPIC_BOOK_SLOTS,  /* qms/<site>/booking/slots */
+    QMS_TOPIC_BOOK_MAKE,   /* qms/<site>/booking/make */
+    QMS_TOPIC_BOOK_CANCEL, /* qms/<site>/booking/cancel */
 } qms_topic_kind;
 
 typedef enum {
@@ -35,6 +38,9 @@ typedef enum {
     QMS_OP_CLOSE,
     QMS_OP_OPEN,
     QMS_OP_STATUS,
+    QMS_OP_BOOK_SLOTS,  /* booking/slots: free places per slot (read only) */
+    QMS_OP_BOOK_MAKE,   /* booking/make */
+    QMS_OP_BOOK_CANCEL, /* booking/cancel */
     QMS_OP__COUNT
 } qms_op;
 
@@ -53,8 +59,13 @@ typedef struct qms_request {
     int level;                       /* rate: 1..rating_levels */
     char staff[64];                  /* open: who is at the counter */
     int has_staff;                   /* open: "staff" was given */
-    char code[64];                   /* open: the staff member's sign-in code ("" = none) */
+    char code[64];                   /* open: the staff member's sign-in code ("" = none);
+                                        booking/cancel: the booking code */
     char reason[32];                 /* cancel: why, e.g. "print_failed" */
+    char cccd[16];                   /* take, booking make/cancel: the citizen's CCCD number
+                                        (checked by the controller: 12 digits; never logged) */
+    char day[16];                    /* booking: "YYYY-MM-DD" (checked by the controller) */
+    char slot[8];                    /* booking make: "HH:MM" */
 } qms_request;
 
 /* Which request topic this is, for site. For counter commands OUT: counter is

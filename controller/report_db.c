@@ -18,7 +18,7 @@
 /* Schema versions this reader understands (the columns it reads exist in
  * all of them). */
 #define SCHEMA_MIN 2
-#define SCHEMA_MAX 3
+#define SCHEMA_MAX 4
 /* From this version on the store records each day's UTC offset and rating
  * levels (table day_settings). */
 #define SCHEMA_SETTINGS 3

@@ -14,7 +14,7 @@
 
 /* The schema version this code writes. Older files are migrated step by step
  * (migrate_0_1, migrate_1_2, ...); a newer file is refused. */
-#define STORE_VERSION 3
+#define STORE_VERSION 4
 /* Replies are kept for de-duplication of redelivered requests; a request is
  * redelivered within seconds, so a week is generous. Pruned when a day starts. */
 #define REPLY_KEEP_DAYS 7
@@ -100,7 +100,15 @@ struct qms_store {
     int cap_counters;
     int wal_pages; /* frames in the write-ahead log, when checkpoints are deferred */
     int disk_full; /* the last failed commit failed for want of space (SQLITE_FULL) */
+    qms_store_hook_fn hook; /* more rows for the commit (bookings), or NULL */
+    void *hook_ud;
 };
+
+void qms_store_set_hook(qms_store *s, qms_store_hook_fn fn, void *ud)
+{
+    s->hook = fn;
+    s->hook_ud = ud;
+}
 
 /* ------------------------------------------------------------------ */
 /* migrations: migrate_N_M takes a file at version N to version M; each runs
@@ -214,8 +222,26 @@ static int migrate_2_3(sqlite3 *db)
                         " recorded_ms INTEGER NOT NULL);");
 }
 
+/* Version 4: bookings (docs/booking.md). The citizen is only a keyed hash
+ * of the CCCD number (cccd_hash); the number itself is never stored. */
+static int migrate_3_4(sqlite3 *db)
+{
+    return exec_sql(db, "CREATE TABLE bookings("
+                        " id INTEGER PRIMARY KEY,"
+                        " code TEXT NOT NULL UNIQUE,"
+                        " service TEXT NOT NULL,"
+                        " day TEXT NOT NULL,"
+                        " slot TEXT NOT NULL,"
+                        " cccd_hash TEXT NOT NULL,"
+                        " state TEXT NOT NULL,"
+                        " created_ms INTEGER NOT NULL,"
+                        " ticket_id INTEGER);"
+                        "CREATE INDEX bookings_day ON bookings(day, service);");
+}
+
 typedef int (*migration_fn)(sqlite3 *db);
-static const migration_fn migrations[STORE_VERSION] = {migrate_0_1, migrate_1_2, migrate_2_3};
+static const migration_fn migrations[STORE_VERSION] = {migrate_0_1, migrate_1_2, migrate_2_3,
+                                                       migrate_3_4};
 
 /* The file's schema version; 0 for a file without the meta table. */
 static int read_version(sqlite3 *db, int *version)
@@ -703,6 +729,8 @@ int qms_store_commit(qms_store *s, qms_engine *e)
         sqlite3_bind_text(st, 3, s->replies[i].json, -1, SQLITE_STATIC);
         rc = run(s, ST_REPLY);
     }
+    if (rc == QMS_OK && s->hook)
+        rc = s->hook(s->hook_ud, s->db);
     if (rc == QMS_OK)
         rc = run(s, ST_COMMIT);
     if (rc != QMS_OK) {

@@ -75,4 +75,10 @@ int qms_store_record_settings(qms_store *s, int32_t day, int utc_offset_min, int
 /* For reports and tests: the underlying sqlite3 *. */
 void *qms_store_db(qms_store *s);
 
+/* Rows of the caller's own (bookings) written in the same transaction as the
+ * batch: fn(ud, sqlite3 *db) runs inside every commit, before COMMIT, and
+ * returns QMS_OK or QMS_ERR_DB (then nothing of the commit is on disk). */
+typedef int (*qms_store_hook_fn)(void *ud, void *db);
+void qms_store_set_hook(qms_store *s, qms_store_hook_fn fn, void *ud);
+
 #endif

@@ -1,6 +1,6 @@
 /* Fuzz target for the controller's message decoding (controller/proto.c).
  * Input: byte 0 picks the topic (take / cancel / counter 5 cmd / a topic made
- * of the rest), the rest is the payload. Properties: no crash, no leak; a
+ * of the rest; 0xF0.. booking slots / make / cancel), the rest is the payload. Properties: no crash, no leak; a
  * request that decodes encodes to JSON that decodes to the same request; a
  * refusal is valid JSON. */
 #include "proto.h"
@@ -19,7 +19,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     int counter = 5;
     qms_topic_kind kind;
-    switch (data[0] % 4) {
+    /* bytes 0xF0..0xFF pick a booking topic (slots, make, cancel) */
+    switch (data[0] >= 0xF0 ? 4 + (data[0] - 0xF0) % 3 : data[0] % 4) {
+    case 4:
+        kind = QMS_TOPIC_BOOK_SLOTS;
+        break;
+    case 5:
+        kind = QMS_TOPIC_BOOK_MAKE;
+        break;
+    case 6:
+        kind = QMS_TOPIC_BOOK_CANCEL;
+        break;
     case 0:
         kind = QMS_TOPIC_TAKE;
         break;

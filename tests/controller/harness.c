@@ -245,3 +245,27 @@ int env_store_tickets(const ctl_env *e, store_ticket **out)
     qms_config_free(cfg);
     return n;
 }
+
+int env_book(const ctl_env *e, qms_mqtt *m, const char *service, const char *slot,
+             const char *cccd, char code[9])
+{
+    static int n;
+    char day[11], json[256];
+    qms_day_str(qms_local_day(env_now(e), e->utc_offset_min), day);
+    snprintf(json, sizeof json,
+             "{\"req\":\"book-%d-%lld\",\"service\":\"%s\",\"day\":\"%s\",\"slot\":\"%s\","
+             "\"cccd\":\"%s\"}",
+             ++n, (long long)env_now(e), service, day, slot, cccd);
+    cJSON *o = env_req(e, m, "booking/make", json);
+    const char *c = js_str(o, "code");
+    int rc = c && strlen(c) == 8 ? 0 : -1;
+    if (!rc) {
+        memcpy(code, c, 9);
+    } else {
+        char *txt = o ? cJSON_PrintUnformatted(o) : NULL;
+        fprintf(stderr, "env_book %s %s: %s\n", service, slot, txt ? txt : "no reply");
+        free(txt);
+    }
+    cJSON_Delete(o);
+    return rc;
+}

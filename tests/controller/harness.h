@@ -59,6 +59,10 @@ int64_t env_now(const ctl_env *e);
 qms_mqtt *env_client(const ctl_env *e, const char *id);
 /* Request on qms/<site>/<suffix>, wait for the reply (QMS_TEST_WAIT_MS): parsed, or NULL. */
 cJSON *env_req(const ctl_env *e, qms_mqtt *m, const char *suffix, const char *json);
+/* Book service at slot ("HH:MM") today for cccd (booking/make); code gets the
+ * booking code. 0 = booked. */
+int env_book(const ctl_env *e, qms_mqtt *m, const char *service, const char *slot,
+             const char *cccd, char code[9]);
 /* Shortcuts: a field of a reply as string / number (NULL / -1 when absent). */
 const char *js_str(const cJSON *o, const char *name);
 double js_num(const cJSON *o, const char *name);

@@ -89,10 +89,16 @@ static void test_every_operation(void **state)
     assert_int_equal((int)js_num(o, "priority"), 1);
     assert_int_equal((int)js_num(o, "ahead"), 0); /* priority goes first */
     cJSON_Delete(o);
-    o = must(&e, k, "ticket/take",
-             "{\"req\":\"k-3\",\"service\":\"DD\",\"appointment\":\"HK-7\",\"lang\":\"en\"}");
+    /* a booked citizen checks in with the booking's code (docs/booking.md) */
+    char code[9], take3[160];
+    assert_int_equal(env_book(&e, k, "DD", "09:00", "001099012345", code), 0);
+    snprintf(take3, sizeof take3,
+             "{\"req\":\"k-3\",\"service\":\"DD\",\"appointment\":\"%s\",\"lang\":\"en\"}", code);
+    o = must(&e, k, "ticket/take", take3);
     assert_string_equal(js_str(o, "ticket"), "B0001");
     assert_int_equal((int)js_num(o, "priority"), 2);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(o, "booked")));
+    assert_string_equal(js_str(o, "slot"), "09:00");
     cJSON_Delete(o);
     expect_ok(&e, k, "ticket/take", "{\"req\":\"k-4\",\"service\":\"XD\"}", "C0001", NULL);
 
@@ -101,10 +107,10 @@ static void test_every_operation(void **state)
     cJSON *q = cJSON_GetObjectItem(o, "queue");
     assert_int_equal(cJSON_GetArraySize(q), 3);
     assert_int_equal((int)js_num(o, "queue_len"), 3);
-    static const struct {
+    const struct {
         const char *ticket, *service, *appt;
         int priority;
-    } want_q[] = {{"B0001", "DD", "HK-7", 2}, {"A0002", "TP", NULL, 1}, {"A0001", "TP", NULL, 0}};
+    } want_q[] = {{"B0001", "DD", code, 2}, {"A0002", "TP", NULL, 1}, {"A0001", "TP", NULL, 0}};
     for (int j = 0; j < 3; j++) {
         cJSON *qe = cJSON_GetArrayItem(q, j);
         assert_true(cJSON_IsObject(qe));

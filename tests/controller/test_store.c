@@ -111,7 +111,8 @@ static void test_fresh_open(void **state)
     sqlite3 *db = dbof(f);
     assert_string_equal(sql_text(db, "PRAGMA journal_mode"), "wal");
     assert_int_equal(sql_int(db, "PRAGMA synchronous"), 2); /* FULL */
-    assert_int_equal(sql_int(db, "SELECT value FROM meta WHERE key='schema_version'"), 3);
+    assert_int_equal(sql_int(db, "SELECT value FROM meta WHERE key='schema_version'"), 4);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM bookings"), 0);
     assert_string_equal(sql_text(db, "SELECT value FROM meta WHERE key='day'"), "2026-11-26");
     /* the settings reports need: only what the caller records (the controller) */
     assert_int_equal(sql_int(db, "SELECT count(*) FROM day_settings"), 0);
@@ -560,7 +561,9 @@ static void test_migrate_from_v1(void **state)
     assert_int_equal(qms_engine_new(cfg, &clk.clock, &e), QMS_OK);
     assert_int_equal(qms_store_open(path, &s), QMS_OK);
     db = qms_store_db(s);
-    assert_int_equal(sql_int(db, "SELECT value FROM meta WHERE key='schema_version'"), 3);
+    assert_int_equal(sql_int(db, "SELECT value FROM meta WHERE key='schema_version'"), 4);
+    /* version 4's bookings table starts empty */
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM bookings"), 0);
     /* version 3's settings table starts empty: nobody recorded them before */
     assert_int_equal(sql_int(db, "SELECT count(*) FROM day_settings"), 0);
     /* what version 2 adds was derived from the old rows */
@@ -591,7 +594,7 @@ static void test_migrate_from_v1(void **state)
     /* reopening a migrated file migrates nothing more */
     assert_int_equal(qms_store_open(path, &s), QMS_OK);
     assert_int_equal(sql_int(qms_store_db(s), "SELECT value FROM meta WHERE key='schema_version'"),
-                     3);
+                     4);
     qms_store_close(s);
     qms_config_free(cfg);
     qms_test_rmdir(dir);

@@ -27,6 +27,22 @@ enum {
     QMS_ERR_UNAVAILABLE,      /* broker or controller unreachable */
     QMS_ERR_PRINTER,          /* printer fault (paper out, cover open, not answering) */
     QMS_ERR_BAD_STAFF,        /* staff sign-in: unknown staff id or wrong code */
+    /* booking (docs/booking.md) */
+    QMS_ERR_BAD_CCCD,             /* not a 12-digit CCCD number */
+    QMS_ERR_BAD_DAY,              /* past, beyond the booking window, or closed that day */
+    QMS_ERR_BAD_SLOT,             /* not a slot of that service and day */
+    QMS_ERR_SLOT_FULL,            /* the slot has no free place */
+    QMS_ERR_BOOKING_LIMIT,        /* the citizen has the most bookings allowed that day */
+    QMS_ERR_BOOKING_SAME_SERVICE, /* the citizen has a booking for that service that day */
+    QMS_ERR_UNKNOWN_BOOKING,      /* no such booking (cancel) */
+    /* check-in with a booking on ticket/take */
+    QMS_ERR_APPT_UNKNOWN,       /* not a valid code, or no such booking */
+    QMS_ERR_APPT_WRONG_DAY,     /* the booking is for another day */
+    QMS_ERR_APPT_WRONG_SERVICE, /* the booking is for another service */
+    QMS_ERR_APPT_USED,          /* the booking was checked in already */
+    QMS_ERR_APPT_CANCELLED,     /* the booking was cancelled */
+    QMS_ERR_APPT_EARLY,         /* before the booking's check-in window */
+    QMS_ERR_APPT_LATE,          /* after the booking's check-in window */
     QMS_ERR__COUNT
 };
 
