@@ -344,6 +344,121 @@ static void test_serial_scanner(void **state)
     kh_kiosk_config(&W, "\"ask_priority\":false");
 }
 
+/* A booking made over MQTT (booking/make); its code, or fail. */
+static void book(const char *svc, const char *day, const char *slot, const char *cccd,
+                 char code[16])
+{
+    char topic[160], body[256], *reply = NULL;
+    snprintf(topic, sizeof topic, "qms/%s/booking/make", W.site);
+    snprintf(body, sizeof body,
+             "{\"req\":\"t-%s-%s\",\"service\":\"%s\",\"day\":\"%s\",\"slot\":\"%s\","
+             "\"cccd\":\"%s\"}",
+             svc, slot, svc, day, slot, cccd);
+    assert_int_equal(qms_mqtt_request_sync(W.m, topic, body, 5000, &reply), 0);
+    const char *c = strstr(reply, "\"code\":\"");
+    if (!c)
+        fail_msg("booking refused: %s", reply);
+    snprintf(code, 16, "%.*s", (int)strcspn(c + 8, "\""), c + 8);
+    qms_free(reply);
+}
+
+/* Typing a code on the keypad: its 8 characters (the dash is drawn). */
+static void type_code(char *s, size_t cap, const char *code)
+{
+    for (const char *p = code; *p; p++)
+        if (*p != '-')
+            line(s, cap, "tap-key %c", *p);
+}
+
+/* Check-in by code on the keypad against the real controller's bookings:
+ * a booked ticket (screen and paper), an early arrival with its window, a
+ * right-looking code nobody booked; and a booking found by scanning the
+ * holder's CCCD card through the keyboard wedge. */
+static void test_checkin_code(void **state)
+{
+    (void)state;
+    assert_int_equal(kh_controller_start(&W, SATURDAY), 0);
+    char ok[16], early[16], card[16], nobody[16];
+    book("TP", "2026-12-05", "10:00", "079303000111", ok);
+    book("DD", "2026-12-05", "11:00", "079303000222", early);
+    book("XD", "2026-12-05", "10:00", CARD_NUMBER, card);
+    char raw[9];
+    qms_bookcode_make(0x7777777ull, raw);
+    qms_bookcode_format(raw, nobody);
+    int tickets_before = W.tickets;
+    static char s[8192];
+    s[0] = 0;
+    line(s, sizeof s, "wait-screen idle 15000");
+    line(s, sizeof s, "tap-checkin");
+    line(s, sizeof s, "wait-screen checkin");
+    type_code(s, sizeof s, ok);
+    line(s, sizeof s, "tap-ok");
+    line(s, sizeof s, "wait-screen ticket 10000");
+    line(s, sizeof s, "screenshot vi-booked-ticket");
+    line(s, sizeof s, "tap 960 540");
+    line(s, sizeof s, "wait-screen idle");
+    line(s, sizeof s, "tap-lang");
+    line(s, sizeof s, "tap-checkin");
+    line(s, sizeof s, "wait-screen checkin");
+    type_code(s, sizeof s, early);
+    line(s, sizeof s, "tap-ok");
+    line(s, sizeof s, "wait-screen appt_refused 10000");
+    line(s, sizeof s, "screenshot en-appt-early");
+    line(s, sizeof s, "tap-lang");
+    line(s, sizeof s, "screenshot vi-appt-early");
+    line(s, sizeof s, "tap 960 540"); /* back to the keypad */
+    line(s, sizeof s, "wait-screen checkin");
+    type_code(s, sizeof s, nobody);
+    line(s, sizeof s, "tap-ok");
+    line(s, sizeof s, "wait-screen appt_refused 10000");
+    line(s, sizeof s, "screenshot vi-appt-unknown");
+    line(s, sizeof s, "tap-lang");
+    line(s, sizeof s, "screenshot en-appt-unknown");
+    line(s, sizeof s, "tap 960 540");
+    line(s, sizeof s, "wait-screen checkin");
+    line(s, sizeof s, "tap-back");
+    line(s, sizeof s, "wait-screen idle");
+    /* the card through a USB scanner (keyboard wedge) on the welcome screen */
+    char hex[300] = "";
+    for (const char *p = "001090012345|123456789|Nguyen Van An|15031990|Nam|Ha Noi|20062021"; *p;
+         p++)
+        snprintf(hex + strlen(hex), sizeof hex - strlen(hex), "%02x", (unsigned char)*p);
+    line(s, sizeof s, "tap-lang");
+    line(s, sizeof s, "type %s", hex);
+    line(s, sizeof s, "wait-screen ticket 10000");
+    line(s, sizeof s, "screenshot en-booked-ticket-card");
+    run_script(s, NULL);
+    kh_controller_stop(&W);
+    /* two booked tickets came out of the printer */
+    int abandoned = 0;
+    int first = kh_vprinter_next_ticket(&W, 10000, &abandoned);
+    int second = kh_vprinter_next_ticket(&W, 10000, &abandoned);
+    assert_true(first > tickets_before && second > first);
+    static const char *const tk_vi[] = {"ĐÃ ĐẶT LỊCH — khung giờ 10:00", "Tư pháp"};
+    static const char *const prio[] = {"Ưu tiên"};
+    ocr_screen("vi-booked-ticket", "vie", tk_vi, 2, prio, 1);
+    static const char *const tk_en[] = {"BOOKED — slot 10:00"};
+    ocr_screen("en-booked-ticket-card", "vie+eng", tk_en, 1, NULL, 0);
+    /* (tesseract reads the en dash of "10:30–11:15" as a hyphen) */
+    static const char *const early_vi[] = {"Quý khách đến sớm hơn giờ hẹn",
+                                           "Xin mời quay lại trong khung giờ 10:30", "11:15"};
+    ocr_screen("vi-appt-early", "vie", early_vi, 3, NULL, 0);
+    static const char *const early_en[] = {"You are early for your booking"};
+    ocr_screen("en-appt-early", "vie+eng", early_en, 1, NULL, 0);
+    static const char *const unk_vi[] = {"Không tìm thấy lịch hẹn với mã này"};
+    ocr_screen("vi-appt-unknown", "vie", unk_vi, 1, NULL, 0);
+    static const char *const unk_en[] = {"No booking has this code"};
+    ocr_screen("en-appt-unknown", "vie+eng", unk_en, 1, NULL, 0);
+    /* the paper: the booked mark is printed (read from the page's picture) */
+    char png[400];
+    snprintf(png, sizeof png, "%s/%d.png", W.vp_dir, first);
+    static char read[65536];
+    static const double one[] = {1.0};
+    assert_int_equal(ocr_read_screen(png, "vie", one, 1, read, sizeof read, NULL), 0);
+    if (!ocr_has(read, "ĐÃ ĐẶT LỊCH — khung giờ"))
+        fail_msg("the booked mark is not on the paper; tesseract read:\n%s", read);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -373,9 +488,11 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_closed_day),
+        /* the store's days only go forward: Saturday first, then Sunday */
         cmocka_unit_test(test_menu_and_keypad),
         cmocka_unit_test(test_serial_scanner),
+        cmocka_unit_test(test_checkin_code),
+        cmocka_unit_test(test_closed_day),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
