@@ -86,7 +86,7 @@ static void refuse_hours(qms_ctl *c, const qms_request *r, int si)
     char at[16] = "";
     if (next >= 0)
         qms_proto_hhmm(next, at, sizeof at);
-    char words[128];
+    char words[96]; /* "Hôm nay đã hết giờ, mở lại Chủ nhật 07/12 07:30": ~55 bytes */
     qms_calendar_next_words(cfg, si, now_ms, r->en, words, sizeof words);
     if (next >= 0) {
         if (r->en)
