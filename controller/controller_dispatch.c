@@ -4,6 +4,7 @@
 #include "ctl.h"
 
 #include "qms/alloc.h"
+#include "qms/calendar.h"
 #include "qms/err.h"
 #include "qms/log.h"
 
@@ -47,18 +48,30 @@ static void counter_reply(qms_ctl *c, cJSON *o, int ci, const qms_ticket *acted)
     cJSON_AddNumberToObject(o, "waiting", ctl_counter_waiting(c, ci));
 }
 
-/* An outside_hours refusal that says when: the service's issuing hours and
- * the next opening today, in the message and as fields of the reply (a
- * citizen at a kiosk at 11:40 wants to know it opens again at 13:30). */
+/* An outside_hours refusal that says when: the service's issuing hours
+ * (today's, or those of its next open day when it is closed all day), the
+ * next opening today, and the next opening on any day from the calendar, in
+ * the message and as fields of the reply (a citizen at a kiosk at 11:40
+ * wants to know it opens again at 13:30; on a Sunday, that it is Monday). */
 static void refuse_hours(qms_ctl *c, const qms_request *r, int si)
 {
     const qms_config *cfg = c->cfg;
-    const qms_service *s = &cfg->services[si];
-    int n = s->nhours ? s->nhours : cfg->nhours;
-    const qms_span *h = s->nhours ? s->hours : cfg->hours;
-    if (n <= 0)
-        return; /* cannot happen: a service without hours is always open */
-    int32_t now = qms_local_sec(qms_now(&c->clock), cfg->utc_offset_min);
+    int64_t now_ms = qms_now(&c->clock);
+    int32_t today = qms_local_day(now_ms, cfg->utc_offset_min);
+    qms_span *h = c->refusal_span;
+    int n = qms_calendar_day(cfg, si, today, h);
+    int open_today = n > 0;
+    int32_t nday = -1, nsec = -1;
+    int found = qms_calendar_next_open(cfg, si, now_ms, &nday, &nsec);
+    c->refusal_next_at[0] = '\0';
+    if (found) {
+        char d[11], hm[6];
+        qms_day_str(nday, d);
+        qms_hhmm_str(nsec, hm);
+        snprintf(c->refusal_next_at, sizeof c->refusal_next_at, "%s %s", d, hm);
+    }
+    if (n == 0 && found) /* closed all day: the hours of the day it opens */
+        n = qms_calendar_day(cfg, si, nday, h);
     int32_t next = -1;
     char list[8 * QMS_MAX_SPANS * 2] = "";
     for (int i = 0; i < n; i++) {
@@ -67,21 +80,42 @@ static void refuse_hours(qms_ctl *c, const qms_request *r, int si)
         qms_proto_hhmm(h[i].open_s, from, sizeof from);
         qms_proto_hhmm(h[i].close_s, to, sizeof to);
         snprintf(list + len, sizeof list - len, "%s%s-%s", i ? ", " : "", from, to);
-        if (h[i].open_s > now && (next < 0 || h[i].open_s < next))
-            next = h[i].open_s;
     }
+    if (found && nday == today)
+        next = nsec;
     char at[16] = "";
     if (next >= 0)
         qms_proto_hhmm(next, at, sizeof at);
-    if (r->en)
-        snprintf(c->refusal, sizeof c->refusal,
-                 "This service is not open now. Issuing hours: %s; %s%s.", list,
-                 next >= 0 ? "next opening today at " : "no more today", at);
-    else
-        snprintf(c->refusal, sizeof c->refusal,
-                 "Dịch vụ hiện không nhận hồ sơ (ngoài giờ). Giờ cấp số: %s; %s%s.", list,
-                 next >= 0 ? "hôm nay mở lúc " : "hôm nay đã hết giờ", at);
-    c->refusal_hours = h;
+    char words[96]; /* "Hôm nay đã hết giờ, mở lại Chủ nhật 07/12 07:30": ~55 bytes */
+    qms_calendar_next_words(cfg, si, now_ms, r->en, words, sizeof words);
+    if (next >= 0) {
+        if (r->en)
+            snprintf(c->refusal, sizeof c->refusal,
+                     "This service is not open now. Issuing hours: %s; next opening today at %s.",
+                     list, at);
+        else
+            snprintf(c->refusal, sizeof c->refusal,
+                     "Dịch vụ hiện không nhận hồ sơ (ngoài giờ). Giờ cấp số: %s; hôm nay mở lúc "
+                     "%s.",
+                     list, at);
+    } else if (open_today) {
+        /* open today, but no more: lower-case the words after the ';' */
+        if (words[0] == 'H' || words[0] == 'C')
+            words[0] = (char)(words[0] - 'A' + 'a');
+        if (r->en)
+            snprintf(c->refusal, sizeof c->refusal,
+                     "This service is not open now. Issuing hours: %s; %s.", list, words);
+        else
+            snprintf(c->refusal, sizeof c->refusal,
+                     "Dịch vụ hiện không nhận hồ sơ (ngoài giờ). Giờ cấp số: %s; %s.", list,
+                     words);
+    } else {
+        if (r->en)
+            snprintf(c->refusal, sizeof c->refusal, "%s. Issuing hours: %s.", words, list);
+        else
+            snprintf(c->refusal, sizeof c->refusal, "%s. Giờ cấp số: %s.", words, list);
+    }
+    c->refusal_hours = n > 0 ? h : NULL;
     c->refusal_nhours = n;
     c->refusal_next_open_s = next;
 }
@@ -434,9 +468,9 @@ static void answer(qms_ctl *c, const qms_mqtt_msg *msg, const qms_request *r, co
         body = cJSON_PrintUnformatted(o); /* "req" is its first field already */
     } else {
         c->nrefused++;
-        body = qms_proto_error_reply_hours(r->req, rc, r->en, c->refusal[0] ? c->refusal : NULL,
-                                           c->refusal_hours, c->refusal_nhours,
-                                           c->refusal_next_open_s);
+        body = qms_proto_error_reply_when(r->req, rc, r->en, c->refusal[0] ? c->refusal : NULL,
+                                          c->refusal_hours, c->refusal_nhours,
+                                          c->refusal_next_open_s, c->refusal_next_at);
         if (body && c->refusal_has_window) {
             /* appt_early / appt_late: the check-in window as local times */
             cJSON *e = cJSON_Parse(body);
@@ -458,6 +492,7 @@ static void answer(qms_ctl *c, const qms_mqtt_msg *msg, const qms_request *r, co
     c->refusal[0] = '\0';
     c->refusal_hours = NULL;
     c->refusal_nhours = 0;
+    c->refusal_next_at[0] = '\0';
     if (!body) {
         QMS_ERROR("out of memory building a reply to %s", r->req);
         return;

@@ -101,6 +101,8 @@ typedef struct qms_ctl {
     const qms_span *refusal_hours; /* outside_hours: the service's hours, for the reply */
     int refusal_nhours;
     int32_t refusal_next_open_s; /* the next opening today, -1 if none */
+    qms_span refusal_span[QMS_MAX_SPANS]; /* the day's hours refusal_hours points to */
+    char refusal_next_at[20];    /* the next opening, "YYYY-MM-DD HH:MM", "" if none */
     int32_t refusal_window[2];   /* appt_early/appt_late: the check-in window (local s) */
     int refusal_has_window;
     int jscanned;                /* journal entries already turned into events and counts */

@@ -10,6 +10,7 @@
 #include "engine.h"
 
 #include "qms/alloc.h"
+#include "qms/calendar.h"
 #include "qms/err.h"
 
 #include <math.h>
@@ -692,9 +693,8 @@ static void forecast_simple(qms_engine *e, wait_ent *list, int n, fc_out *out, i
 static double open_seconds_until(const qms_engine *e, int si, int64_t t)
 {
     const qms_config *c = e->cfg;
-    const qms_service *s = &c->services[si];
-    int n = s->nhours ? s->nhours : c->nhours;
-    const qms_span *h = s->nhours ? s->hours : c->hours;
+    qms_span h[QMS_MAX_SPANS];
+    int n = qms_calendar_day(c, si, qms_local_day(t, c->utc_offset_min), h);
     int32_t sec = qms_local_sec(t, c->utc_offset_min);
     double total = 0;
     for (int i = 0; i < n; i++) {
@@ -726,7 +726,7 @@ static int add_expected_arrivals(const qms_engine *e, wait_ent *list, int n, dou
             double gap = elapsed / counts[si][p];
             for (double t = gap / 2; t < horizon_s && n - first < MAX_ARRIVALS; t += gap) {
                 int64_t at = now + (int64_t)(t * 1000);
-                if (!qms_config_service_open(c, si, qms_local_sec(at, c->utc_offset_min)))
+                if (!qms_calendar_open(c, si, at))
                     continue;
                 list[n++] = (wait_ent){.id = INT64_MAX,
                                        .taken_ms = at,
@@ -919,7 +919,7 @@ int qms_engine_take(qms_engine *e, int si, int priority, const char *appt, qms_t
     if (appt && strlen(appt) >= sizeof(((qms_ticket *)0)->appt))
         return QMS_ERR_TOO_LARGE;
     int64_t now = now_ms(e);
-    if (!qms_config_service_open(c, si, qms_local_sec(now, c->utc_offset_min)))
+    if (!qms_calendar_open(c, si, now))
         return QMS_ERR_OUTSIDE_HOURS;
     const qms_service *s = &c->services[si];
     int32_t first = s->range_lo > 0 ? s->range_lo : 1;

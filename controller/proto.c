@@ -503,6 +503,13 @@ void qms_proto_hhmm(int32_t sec, char *out, size_t outlen)
 char *qms_proto_error_reply_hours(const char *req, int err, int en, const char *message,
                                   const qms_span *hours, int nhours, int32_t next_open_s)
 {
+    return qms_proto_error_reply_when(req, err, en, message, hours, nhours, next_open_s, NULL);
+}
+
+char *qms_proto_error_reply_when(const char *req, int err, int en, const char *message,
+                                 const qms_span *hours, int nhours, int32_t next_open_s,
+                                 const char *next_at)
+{
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
@@ -531,6 +538,8 @@ char *qms_proto_error_reply_hours(const char *req, int err, int en, const char *
             cJSON_AddStringToObject(o, "next_open", at);
         }
     }
+    if (next_at && *next_at)
+        cJSON_AddStringToObject(o, "next_open_at", next_at);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;

@@ -111,6 +111,11 @@ char *qms_proto_error_reply_text(const char *req, int err, int en, const char *m
  * >= 0, "next_open":"13:30" (the next opening today). */
 char *qms_proto_error_reply_hours(const char *req, int err, int en, const char *message,
                                   const qms_span *hours, int nhours, int32_t next_open_s);
+/* The same with "next_open_at":"YYYY-MM-DD HH:MM" (the next opening on any
+ * day, from the calendar) when next_at is not NULL or "". */
+char *qms_proto_error_reply_when(const char *req, int err, int en, const char *message,
+                                 const qms_span *hours, int nhours, int32_t next_open_s,
+                                 const char *next_at);
 
 /* "hh:mm" of a local second-of-day (86400 is "24:00"); out holds >= 6 bytes. */
 void qms_proto_hhmm(int32_t sec, char *out, size_t outlen);

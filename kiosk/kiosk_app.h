@@ -49,6 +49,20 @@ int kiosk_app_socket(kiosk_app *a);
 void kiosk_app_press(kiosk_app *a, int x, int y);
 void kiosk_app_release(kiosk_app *a, int x, int y);
 
+/* Check-in input (docs/kiosk.md "Check-in"). A scanned line (serial or
+ * keyboard): a CCCD card's QR checks in with its 12-digit number only, a
+ * booking code with the code; anything else opens the keypad saying it
+ * could not be read. Nothing of the line is logged or kept. */
+#define KIOSK_SCAN_MAX 1024
+#define KIOSK_CODE_MAX 8
+void kiosk_app_scan(kiosk_app *a, const char *line, size_t len);
+/* Keyboard text (SDL text input), Enter, Backspace: a USB scanner types its
+ * line fast and ends it with Enter (a scan anywhere); on the keypad screen
+ * typed code characters also fill the code. */
+void kiosk_app_text(kiosk_app *a, const char *utf8);
+void kiosk_app_enter(kiosk_app *a);
+void kiosk_app_backspace(kiosk_app *a);
+
 /* Something on screen changed since the last kiosk_app_drawn(). */
 int kiosk_app_dirty(const kiosk_app *a);
 void kiosk_app_drawn(kiosk_app *a);

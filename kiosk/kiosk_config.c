@@ -42,6 +42,8 @@ void kiosk_config_defaults(kiosk_config *c)
     c->min_target_mm = 15.0;
     c->ask_priority = 1;
     c->baud = 115200;
+    c->scanner_baud = 9600;
+    c->scanner_hid = 1;
     c->paper_dots = 576;
     c->qr_native = 1;
     c->printer_poll_s = 10;
@@ -103,6 +105,9 @@ static const struct field fields[] = {
     F("printer", "nv_state", K_STR, nv_state, 0, 0),
     F("printer", "poll_s", K_INT, printer_poll_s, 1, 3600),
     F("printer", "fault_poll_ms", K_INT, fault_poll_ms, 100, 60000),
+    F("scanner", "port", K_STR, scanner_port, 0, 0),
+    F("scanner", "baud", K_INT, scanner_baud, 1200, 4000000),
+    F("scanner", "hid", K_BOOL, scanner_hid, 0, 1),
     F("timeouts", "idle_s", K_INT, idle_timeout_s, 3, 3600),
     F("timeouts", "ticket_s", K_INT, ticket_timeout_s, 2, 600),
     F("timeouts", "notice_s", K_INT, notice_timeout_s, 2, 600),

@@ -33,6 +33,10 @@ typedef struct kiosk_config {
     char nv_state[256]; /* NV graphics record (qms-printer store-nv); "": no NV graphics */
     int printer_poll_s; /* poll the printer's status this often while healthy */
     int fault_poll_ms;  /* ... and this often while it is faulted */
+    /* barcode scanners (docs/kiosk.md "Check-in") */
+    char scanner_port[256]; /* serial 2D scanner: a device spec (qms/serial.h); "" = none */
+    int scanner_baud;       /* 9600 */
+    int scanner_hid;        /* 1: a USB scanner typing as a keyboard is listened to */
     /* behaviour */
     char qr_base[256];    /* status URL template, {site} {id} {day} {ticket} */
     char font_dir[256];   /* Noto fonts folder */

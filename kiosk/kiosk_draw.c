@@ -26,6 +26,10 @@ static const SDL_Color C_PRIO = {0xDC, 0xEB, 0xFF, 255};
 static const SDL_Color C_RED = {0xB0, 0x00, 0x20, 255};
 static const SDL_Color C_AMBER = {0xFF, 0xB3, 0x00, 255};
 static const SDL_Color C_PRIO_MARK = {0xC6, 0x28, 0x28, 255};
+static const SDL_Color C_BOOKED = {0x1B, 0x6E, 0x3A, 255};  /* green: a booked ticket */
+static const SDL_Color C_GREY = {0xB8, 0xC2, 0xCC, 255};    /* a closed service's tile */
+static const SDL_Color C_GREY_INK = {0x25, 0x30, 0x3C, 255}; /* its words: ~8:1 on C_GREY */
+static const SDL_Color C_GREY_BADGE = {0x6B, 0x77, 0x85, 255};
 
 #define FIT_SLOTS 512
 #define TEX_SLOTS 160
@@ -415,9 +419,12 @@ static void draw_idle(kiosk_draw *d, const kiosk_layout *l, const kiosk_view *v)
     fill_round(d, st, st.h / 5, pressed(v, KTG_START, 0) ? C_WHITE : C_YELLOW);
     draw_text(d, kiosk_text(KT_TOUCH_TO_START, v->lang), inset(st, st.h / 4, st.h / 6),
               st.h * 2 / 5, 14, 1, C_INK, AL_CENTER, 2);
+    button(d, l, l->checkin, kiosk_text(KT_CHECKIN_BUTTON, v->lang), C_BUTTON, C_WHITE,
+           pressed(v, KTG_CHECKIN, 0));
     char kid[64];
     kiosk_text_fill(kid, sizeof kid, KT_KIOSK, v->lang, v->kiosk_id, 0, 0);
-    footer_note(d, l, kid, C_SOFT);
+    kiosk_rect kb = {m, l->footer.y + m / 2, l->checkin.x - 2 * m, l->footer.h - m};
+    draw_text(d, kid, kb, l->footer.h / 3, 12, 0, C_SOFT, AL_LEFT, 1);
 }
 
 static void draw_menu(kiosk_draw *d, const kiosk_layout *l, const kiosk_view *v)
@@ -442,15 +449,25 @@ static void draw_menu(kiosk_draw *d, const kiosk_layout *l, const kiosk_view *v)
         int si = first + i;
         kiosk_rect t = l->tiles[i];
         int on = pressed(v, KTG_SERVICE, si);
-        fill_round(d, t, t.h / 7, on ? C_YELLOW : C_WHITE);
+        int closed = v->service_closed[si];
+        fill_round(d, t, t.h / 7, on ? C_YELLOW : closed ? C_GREY : C_WHITE);
         int badge = t.h * 62 / 100;
         kiosk_rect b = {t.x + t.h * 15 / 100, t.y + (t.h - badge) / 2, badge, badge};
-        fill_round(d, b, badge / 5, C_BADGE);
+        fill_round(d, b, badge / 5, closed ? C_GREY_BADGE : C_BADGE);
         draw_text(d, v->service_badges[si], inset(b, badge / 10, badge / 8), badge * 6 / 10, 10, 1,
                   C_WHITE, AL_CENTER, 1);
         kiosk_rect tb = {b.x + b.w + t.h * 15 / 100, t.y + t.h * 75 / 1000, 0, t.h * 85 / 100};
         tb.w = t.x + t.w - t.h * 15 / 100 - tb.x;
-        draw_text(d, v->service_names[si], tb, size, size, 1, C_INK, AL_LEFT, 3);
+        if (closed && v->service_notes[si] && v->service_notes[si][0]) {
+            /* the name above, when it opens below */
+            kiosk_rect nb = tb;
+            nb.h = tb.h * 58 / 100;
+            kiosk_rect ob = {tb.x, nb.y + nb.h, tb.w, tb.h - nb.h};
+            draw_text(d, v->service_names[si], nb, size, 10, 1, C_GREY_INK, AL_LEFT, 2);
+            draw_text(d, v->service_notes[si], ob, size * 8 / 10, 10, 0, C_GREY_INK, AL_LEFT, 1);
+        } else {
+            draw_text(d, v->service_names[si], tb, size, size, 1, C_INK, AL_LEFT, 3);
+        }
     }
     button(d, l, l->back, kiosk_text(KT_BACK, v->lang), C_BUTTON, C_WHITE, pressed(v, KTG_BACK, 0));
     if (l->pages > 1) {
@@ -529,7 +546,9 @@ static void draw_ticket(kiosk_draw *d, const kiosk_layout *l, const kiosk_view *
     int svc_max = s / 20;
     int svc_h = text_height(d, v->chosen_service, inner, svc_max * 3, svc_max, 14, 1, 2);
     int pill_h = v->priority ? s / 18 : 0;
-    int card_h = m / 2 + num_h + svc_h + (pill_h ? m / 2 + pill_h : 0) + m;
+    int book_h = v->booked ? s / 18 : 0;
+    int card_h = m / 2 + num_h + svc_h + (pill_h ? m / 2 + pill_h : 0) +
+                 (book_h ? m / 2 + book_h : 0) + m;
     int line_max = s / 20;
     int ah = text_height(d, ahead, l->w - 2 * m, line_max * 3, line_max, 14, 0, 2);
     int eh = text_height(d, eta, l->w - 2 * m, line_max * 3, line_max, 14, 0, 2);
@@ -549,6 +568,19 @@ static void draw_ticket(kiosk_draw *d, const kiosk_layout *l, const kiosk_view *
         fill_round(d, pill, pill_h / 2, C_PRIO_MARK);
         draw_text(d, kiosk_text(KT_PRIORITY_MARK, v->lang), inset(pill, pill_h / 3, pill_h / 8),
                   pill_h * 7 / 10, 10, 1, C_WHITE, AL_CENTER, 1);
+    }
+    if (book_h) {
+        char mark[96];
+        if (v->slot[0])
+            kiosk_text_fill(mark, sizeof mark, KT_BOOKED_MARK, v->lang, v->slot, 0, 0);
+        else /* no slot given: the mark alone, without " — ..." */
+            snprintf(mark, sizeof mark, "%s", strcmp(v->lang, "en") ? "ĐÃ ĐẶT LỊCH" : "BOOKED");
+        int pw = card_w - 2 * m;
+        int py = svc.y + svc_h + (pill_h ? m / 2 + pill_h : 0) + m / 2;
+        kiosk_rect pill = {card.x + m, py, pw, book_h};
+        fill_round(d, pill, book_h / 2, C_BOOKED);
+        draw_text(d, mark, inset(pill, book_h / 3, book_h / 8), book_h * 7 / 10, 10, 1, C_WHITE,
+                  AL_CENTER, 1);
     }
     y = card.y + card_h + m;
     kiosk_rect l1 = {m, y, l->w - 2 * m, ah};
@@ -599,6 +631,43 @@ static void fault_texts(const kiosk_view *v, kiosk_text_id *title, char *body, s
         snprintf(body, bodylen, "%s %s", kiosk_text(KT_B_CAP, lang),
                  kiosk_text(KT_B_NO_TICKET, lang));
         return;
+    case KF_APPT: {
+        const char *c = v->appt_code;
+        char win[40] = "";
+        if (v->window[0][0] && v->window[1][0])
+            snprintf(win, sizeof win, "%s–%s", v->window[0], v->window[1]);
+        kiosk_text_id why = KT_AB_CHECK;
+        if (!strcmp(c, "appt_unknown")) {
+            *title = v->by_card ? KT_A_UNKNOWN_CARD : KT_A_UNKNOWN;
+        } else if (!strcmp(c, "appt_wrong_day")) {
+            *title = KT_A_WRONG_DAY;
+        } else if (!strcmp(c, "appt_wrong_service")) {
+            *title = KT_A_WRONG_SERVICE;
+        } else if (!strcmp(c, "appt_used")) {
+            *title = KT_A_USED;
+        } else if (!strcmp(c, "appt_cancelled")) {
+            *title = KT_A_CANCELLED;
+            why = KT_AB_WALKIN;
+        } else if (!strcmp(c, "appt_early")) {
+            *title = KT_A_EARLY;
+            why = KT_AB_EARLY;
+        } else if (!strcmp(c, "appt_late")) {
+            *title = KT_A_LATE;
+            why = KT_AB_LATE;
+        } else {
+            /* a refusal this kiosk has no words for: the controller's */
+            *title = KT_A_REFUSED;
+            snprintf(body, bodylen, "%s %s", v->appt_message, kiosk_text(KT_B_NO_TICKET, lang));
+            return;
+        }
+        if ((why == KT_AB_EARLY || why == KT_AB_LATE) && win[0])
+            kiosk_text_fill(extra, sizeof extra, why, lang, win, 0, 0);
+        else
+            snprintf(extra, sizeof extra, "%s",
+                     kiosk_text(why == KT_AB_EARLY || why == KT_AB_LATE ? KT_AB_WALKIN : why, lang));
+        snprintf(body, bodylen, "%s %s", extra, kiosk_text(KT_B_NO_TICKET, lang));
+        return;
+    }
     case KF_TAKE_FAILED:
     default:
         *title = KT_F_TAKE_FAILED;
@@ -678,8 +747,71 @@ static void draw_fault(kiosk_draw *d, const kiosk_layout *l, const kiosk_view *v
         kiosk_text_fill(kid, sizeof kid, KT_KIOSK, v->lang, v->kiosk_id, 0, 0);
         footer_note(d, l, kid, C_SOFT);
     } else {
-        footer_note(d, l, kiosk_text(KT_B_TOUCH_BACK, v->lang), C_WHITE);
+        footer_note(d, l,
+                    kiosk_text(v->fault == KF_APPT ? KT_B_TOUCH_RETRY : KT_B_TOUCH_BACK, v->lang),
+                    C_WHITE);
     }
+}
+
+/* The booking code keypad: the instruction in the header, the code in
+ * big letters, a hint or an error in words, the keys, back and OK. */
+static void draw_checkin(kiosk_draw *d, const kiosk_layout *l, const kiosk_view *v)
+{
+    int m = l->margin;
+    fill(d, l->header, C_HEADER);
+    kiosk_rect hb = {m, l->header.y + m / 3, l->lang.x - 2 * m, l->header.h - 2 * (m / 3)};
+    draw_text(d, kiosk_text(KT_CHECKIN_TITLE, v->lang), hb, l->header.h * 2 / 5, 14, 1, C_WHITE,
+              AL_LEFT, 2);
+    button(d, l, l->lang, kiosk_text(KT_OTHER_LANG, v->lang), C_BUTTON, C_WHITE,
+           pressed(v, KTG_LANG, 0));
+    kiosk_rect cb = l->code_box;
+    fill_round(d, cb, cb.h / 5, C_WHITE);
+    draw_text(d, v->code, inset(cb, cb.h / 4, cb.h / 10), cb.h * 8 / 10, 16, 1, C_INK, AL_CENTER,
+              1);
+    static const kiosk_text_id msgs[4] = {KT_CHECKIN_HINT, KT_CHECKIN_SHORT, KT_CHECKIN_BAD,
+                                          KT_CHECKIN_BADSCAN};
+    int mi = v->code_msg >= 0 && v->code_msg < 4 ? v->code_msg : 0;
+    draw_text(d, kiosk_text(msgs[mi], v->lang), l->code_msg, l->code_msg.h * 7 / 10, 12, mi != 0,
+              mi ? C_AMBER : C_SOFT, AL_CENTER, 1);
+    for (int i = 0; i < KIOSK_KEYS; i++) {
+        kiosk_rect k = l->keys[i];
+        int on = pressed(v, KTG_KEY, i);
+        if (i < KIOSK_CODE_CHARS) {
+            char ch[2] = {KIOSK_CODE_ALPHABET[i], 0};
+            fill_round(d, k, k.h / 6, on ? C_YELLOW : C_WHITE);
+            draw_text(d, ch, inset(k, k.h / 8, k.h / 8), k.h * 6 / 10, 12, 1, C_INK, AL_CENTER, 1);
+        } else {
+            button(d, l, k, kiosk_text(KT_KEY_DELETE, v->lang), C_BUTTON, C_WHITE, on);
+        }
+    }
+    button(d, l, l->back, kiosk_text(KT_BACK, v->lang), C_BUTTON, C_WHITE, pressed(v, KTG_BACK, 0));
+    fill_round(d, l->ok, l->ok.h / 5, pressed(v, KTG_OK, 0) ? C_WHITE : C_YELLOW);
+    draw_text(d, kiosk_text(KT_KEY_OK, v->lang), inset(l->ok, l->ok.h / 4, l->ok.h / 8),
+              l->ok.h * 2 / 5, 12, 1, C_INK, AL_CENTER, 1);
+}
+
+/* Nothing issues again today: when it opens next, in words. */
+static void draw_closed(kiosk_draw *d, const kiosk_layout *l, const kiosk_view *v)
+{
+    int s = s_of(l), m = l->margin;
+    fill(d, l->header, C_HEADER);
+    kiosk_rect date = {m, 0, l->lang.x - 2 * m, l->header.h};
+    draw_text(d, v->date, date, l->header.h * 2 / 5, 14, 0, C_WHITE, AL_LEFT, 1);
+    button(d, l, l->lang, kiosk_text(KT_OTHER_LANG, v->lang), C_BUTTON, C_WHITE,
+           pressed(v, KTG_LANG, 0));
+    int top = l->header.h + m, avail = l->footer.y - m - top;
+    kiosk_rect name = {2 * m, top, l->w - 4 * m, avail * 22 / 100};
+    kiosk_rect title = {2 * m, name.y + name.h, l->w - 4 * m, avail * 22 / 100};
+    kiosk_rect words = {2 * m, title.y + title.h + m, l->w - 4 * m, avail * 30 / 100};
+    kiosk_rect note = {2 * m, words.y + words.h + m, l->w - 4 * m, avail * 14 / 100};
+    draw_text(d, v->center_name, name, s / 16, 14, 1, C_SOFT, AL_CENTER, 2);
+    draw_text(d, kiosk_text(KT_CLOSED_TITLE, v->lang), title, s / 12, 16, 1, C_WHITE, AL_CENTER, 2);
+    fill_round(d, words, s / 40, C_YELLOW);
+    draw_text(d, v->closed_words, inset(words, m, m / 2), s / 13, 16, 1, C_INK, AL_CENTER, 2);
+    draw_text(d, kiosk_text(KT_CLOSED_NOTE, v->lang), note, s / 22, 14, 0, C_SOFT, AL_CENTER, 1);
+    char kid[64];
+    kiosk_text_fill(kid, sizeof kid, KT_KIOSK, v->lang, v->kiosk_id, 0, 0);
+    footer_note(d, l, kid, C_SOFT);
 }
 
 static void draw_starting(kiosk_draw *d, const kiosk_layout *l, const kiosk_view *v)
@@ -717,6 +849,12 @@ void kiosk_draw_frame(kiosk_draw *d, const kiosk_layout *l, const kiosk_view *v)
         break;
     case KV_FAULT:
         draw_fault(d, l, v);
+        break;
+    case KV_CHECKIN:
+        draw_checkin(d, l, v);
+        break;
+    case KV_CLOSED:
+        draw_closed(d, l, v);
         break;
     }
 }

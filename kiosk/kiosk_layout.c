@@ -153,6 +153,32 @@ static void layout_priority(kiosk_layout *l)
     prio_try(l, 0, 4, 1);
 }
 
+/* The check-in keypad: the code in the title band, a message line, then
+ * the keys (8 x 3 landscape, 6 x 4 portrait) as big as the body allows, up
+ * to twice the minimum target; OK replaces "next page" in the footer. */
+static void layout_keypad(kiosk_layout *l)
+{
+    int portrait = l->h > l->w;
+    int cols = portrait ? 6 : 8, rows = (KIOSK_KEYS + cols - 1) / cols;
+    l->key_cols = cols;
+    l->key_rows = rows;
+    int code_w = imin(l->title.w, imax(l->min_px * 6, l->w * 6 / 10));
+    l->code_box = rect(l->title.x + (l->title.w - code_w) / 2, l->title.y, code_w, l->title.h);
+    int msg_h = imax(l->body.h / 10, 20);
+    l->code_msg = rect(l->body.x, l->body.y, l->body.w, msg_h);
+    int top = l->body.y + msg_h + l->gap / 2;
+    int avail_h = l->body.y + l->body.h - top;
+    int kw = (l->body.w - (cols - 1) * l->gap) / cols;
+    int kh = (avail_h - (rows - 1) * l->gap) / rows;
+    kw = imin(kw, l->min_px * 3);
+    kh = imin(kh, l->min_px * 2);
+    int gw = cols * kw + (cols - 1) * l->gap, gh = rows * kh + (rows - 1) * l->gap;
+    int x0 = l->body.x + (l->body.w - gw) / 2, y0 = top + (avail_h - gh) / 2;
+    for (int i = 0; i < KIOSK_KEYS; i++)
+        l->keys[i] = rect(x0 + (i % cols) * (kw + l->gap), y0 + (i / cols) * (kh + l->gap), kw, kh);
+    l->ok = l->next;
+}
+
 int kiosk_layout_compute(kiosk_layout *l, int w, int h, double ppmm, double min_target_mm,
                          int nservices, int max_chars)
 {
@@ -200,7 +226,12 @@ int kiosk_layout_compute(kiosk_layout *l, int w, int h, double ppmm, double min_
     int start_w = imin(w - 2 * m, imax(l->min_px * 6, w * 2 / 3));
     l->start = rect((w - start_w) / 2, h - footer_h - start_h, start_w, start_h);
 
+    /* "I have an appointment": the footer's right part on the welcome screen */
+    int cw = imin(w - 2 * m, imax(l->min_px * 5, w * 2 / 5));
+    l->checkin = rect(w - m - cw, h - footer_h + m / 2, cw, btn_h);
+
     layout_grid(l, max_chars);
     layout_priority(l);
+    layout_keypad(l);
     return 0;
 }

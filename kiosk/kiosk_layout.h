@@ -11,6 +11,13 @@ typedef struct kiosk_rect {
 
 #define KIOSK_PRIO_N 5 /* normal, elderly, disabled, pregnant, child */
 #define KIOSK_GRID_MAX 64
+/* The booking code's characters (qms/bookcode.h: no look-alikes); the
+ * keypad shows them in this order, then "delete". */
+#include "qms/bookcode.h"
+#define KIOSK_CODE_ALPHABET QMS_BOOKCODE_ALPHABET
+#define KIOSK_CODE_CHARS 23
+_Static_assert(sizeof KIOSK_CODE_ALPHABET - 1 == KIOSK_CODE_CHARS, "the keypad has every code character");
+#define KIOSK_KEYS (KIOSK_CODE_CHARS + 1)
 
 typedef struct kiosk_layout {
     int w, h;          /* screen, px */
@@ -36,6 +43,13 @@ typedef struct kiosk_layout {
     /* priority choice: [0] normal (large), [1..4] elderly, disabled, pregnant, child */
     kiosk_rect prio_note; /* the sentence saying who is served first */
     kiosk_rect prio[KIOSK_PRIO_N];
+    /* check-in with a booking code */
+    kiosk_rect checkin;  /* welcome screen: "I have an appointment", in the footer */
+    kiosk_rect code_box; /* the code typed so far (in the title band) */
+    kiosk_rect code_msg; /* the hint or the error under it */
+    int key_cols, key_rows;
+    kiosk_rect keys[KIOSK_KEYS]; /* the code's characters (KIOSK_CODE_ALPHABET order), then delete */
+    kiosk_rect ok;               /* "OK", in the footer where "next page" sits */
 } kiosk_layout;
 
 /* Lay out a w x h screen of ppmm pixels per millimetre for nservices

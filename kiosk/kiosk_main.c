@@ -379,6 +379,18 @@ static int handle_event(ui *u, const SDL_Event *ev)
         else
             kiosk_app_release(u->app, x, y);
         break;
+    case SDL_TEXTINPUT:
+        if (u->cfg.scanner_hid)
+            kiosk_app_text(u->app, ev->text.text);
+        break;
+    case SDL_KEYDOWN:
+        if (!u->cfg.scanner_hid)
+            break;
+        if (ev->key.keysym.sym == SDLK_RETURN || ev->key.keysym.sym == SDLK_KP_ENTER)
+            kiosk_app_enter(u->app);
+        else if (ev->key.keysym.sym == SDLK_BACKSPACE)
+            kiosk_app_backspace(u->app);
+        break;
     case SDL_WINDOWEVENT:
         if (ev->window.event == SDL_WINDOWEVENT_SIZE_CHANGED)
             setup_sizes(u);
@@ -399,6 +411,31 @@ static int handle_event(ui *u, const SDL_Event *ev)
 }
 
 /* ---- script ------------------------------------------------------------- */
+
+/* Keyboard text as a USB scanner types it: one SDL text event a character
+ * (UTF-8 sequences whole), then Enter. */
+static void push_typed(ui *u, const char *text)
+{
+    SDL_Event ev;
+    for (const char *p = text; *p;) {
+        size_t n = 1;
+        while (p[n] && ((unsigned char)p[n] & 0xC0) == 0x80)
+            n++;
+        memset(&ev, 0, sizeof ev);
+        ev.type = SDL_TEXTINPUT;
+        ev.text.windowID = SDL_GetWindowID(u->win);
+        memcpy(ev.text.text, p, n < sizeof ev.text.text ? n : sizeof ev.text.text - 1);
+        SDL_PushEvent(&ev);
+        p += n;
+    }
+    memset(&ev, 0, sizeof ev);
+    ev.type = SDL_KEYDOWN;
+    ev.key.windowID = SDL_GetWindowID(u->win);
+    ev.key.state = SDL_PRESSED;
+    ev.key.keysym.sym = SDLK_RETURN;
+    ev.key.keysym.scancode = SDL_SCANCODE_RETURN;
+    SDL_PushEvent(&ev);
+}
 
 static void push_tap(ui *u, int lx, int ly)
 {
@@ -498,6 +535,29 @@ static int script_step(ui *u, int *wake_ms)
             if (tap_target(u, c, KTG_PREV, 0))
                 return 1;
             break;
+        case KS_TAP_CHECKIN:
+            if (tap_target(u, c, KTG_CHECKIN, 0))
+                return 1;
+            break;
+        case KS_TAP_OK:
+            if (tap_target(u, c, KTG_OK, 0))
+                return 1;
+            break;
+        case KS_TAP_KEY: {
+            int k = -1;
+            if (!strcmp(c->arg, "del"))
+                k = KIOSK_CODE_CHARS;
+            else if (strlen(c->arg) == 1 && strchr(KIOSK_CODE_ALPHABET, c->arg[0]))
+                k = (int)(strchr(KIOSK_CODE_ALPHABET, c->arg[0]) - KIOSK_CODE_ALPHABET);
+            if (k < 0)
+                return script_fail(u, c, "not a key of the keypad"), 1;
+            if (tap_target(u, c, KTG_KEY, k))
+                return 1;
+            break;
+        }
+        case KS_TYPE:
+            push_typed(u, c->text);
+            break;
         case KS_WAIT:
             u->wait_until = now + c->ms;
             *wake_ms = c->ms;
@@ -551,7 +611,8 @@ static int script_step(ui *u, int *wake_ms)
         /* a tap is an event: let the loop handle it before the next command */
         if (c->op == KS_TAP || c->op == KS_TAP_SERVICE || c->op == KS_TAP_PRIORITY ||
             c->op == KS_TAP_LANG || c->op == KS_TAP_BACK || c->op == KS_TAP_NEXT ||
-            c->op == KS_TAP_PREV) {
+            c->op == KS_TAP_PREV || c->op == KS_TAP_CHECKIN || c->op == KS_TAP_KEY ||
+            c->op == KS_TAP_OK || c->op == KS_TYPE) {
             *wake_ms = 0;
             return 0;
         }
@@ -644,6 +705,10 @@ static int run_ui(ui *u, const char *host, int port, FILE *trace)
         QMS_INFO("video %s, renderer %s, %dx%d, waiting by %s", SDL_GetCurrentVideoDriver(),
                  ri.name, u->lw, u->lh, modes[u->mode]);
         kiosk_app_set_present(u->app, present_now, u);
+        if (u->cfg.scanner_hid)
+            SDL_StartTextInput(); /* a USB scanner types its codes as a keyboard */
+        else
+            SDL_StopTextInput();
         int scripted = u->script.n > 0;
         for (;;) {
             kiosk_app_tick(u->app);

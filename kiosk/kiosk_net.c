@@ -137,6 +137,13 @@ int kiosk_take_reply_parse(const char *payload, size_t len, kiosk_take_reply *r)
         copy_str(r->message, sizeof r->message, cJSON_GetObjectItemCaseSensitive(js, "message"));
         copy_str(r->next_open, sizeof r->next_open,
                  cJSON_GetObjectItemCaseSensitive(js, "next_open"));
+        copy_str(r->next_open_at, sizeof r->next_open_at,
+                 cJSON_GetObjectItemCaseSensitive(js, "next_open_at"));
+        const cJSON *win = cJSON_GetObjectItemCaseSensitive(js, "window");
+        if (cJSON_IsArray(win) && cJSON_GetArraySize(win) == 2) {
+            copy_str(r->window[0], sizeof r->window[0], cJSON_GetArrayItem(win, 0));
+            copy_str(r->window[1], sizeof r->window[1], cJSON_GetArrayItem(win, 1));
+        }
         r->err = qms_err_from_code(r->code);
         if (r->err == QMS_OK) /* "ok" is not a refusal */
             r->err = QMS_ERR_PROTOCOL;
@@ -165,6 +172,9 @@ int kiosk_take_reply_parse(const char *payload, size_t len, kiosk_take_reply *r)
         r->eta_s = (int)v;
     if (!get_int64(cJSON_GetObjectItemCaseSensitive(js, "taken_ms"), &v) && v >= 0)
         r->taken_ms = v;
+    r->booked = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(js, "booked"));
+    if (r->booked)
+        copy_str(r->slot, sizeof r->slot, cJSON_GetObjectItemCaseSensitive(js, "slot"));
     /* the ticket page: a URL goes into the QR as it is, so only plain ones */
     const cJSON *tok = cJSON_GetObjectItemCaseSensitive(js, "token");
     if (cJSON_IsString(tok) && strlen(tok->valuestring) < sizeof r->token &&
@@ -233,6 +243,11 @@ static struct pend *pend_by_corr(kiosk_net *n, const void *corr, int len)
 
 static void pend_free(struct pend *p)
 {
+    if (p->payload) { /* a check-in's payload holds a citizen's number: wipe it */
+        volatile char *v = p->payload;
+        for (size_t i = 0; v[i]; i++)
+            v[i] = 0;
+    }
     qms_free(p->payload);
     memset(p, 0, sizeof *p);
 }
@@ -560,8 +575,8 @@ void kiosk_net_free(kiosk_net *n)
     qms_free(n);
 }
 
-int kiosk_net_take(kiosk_net *n, const char *service, const char *prio, const char *lang,
-                   int *take_id)
+static int take_send(kiosk_net *n, const char *service, const char *prio, const char *lang,
+                     const char *appt, const char *cccd, int *take_id)
 {
     if (!qms_mqtt_connected(n->m))
         return QMS_ERR_UNAVAILABLE;
@@ -573,20 +588,33 @@ int kiosk_net_take(kiosk_net *n, const char *service, const char *prio, const ch
     if (!js)
         return QMS_ERR_NOMEM;
     cJSON_AddStringToObject(js, "req", p->req);
-    cJSON_AddStringToObject(js, "service", service);
+    if (service && *service)
+        cJSON_AddStringToObject(js, "service", service);
     if (prio && *prio)
         cJSON_AddStringToObject(js, "priority", prio);
     else
         cJSON_AddFalseToObject(js, "priority");
     cJSON_AddStringToObject(js, "lang", lang && !strcmp(lang, "en") ? "en" : "vi");
     cJSON_AddStringToObject(js, "kiosk", n->kiosk_id);
+    if (appt && *appt)
+        cJSON_AddStringToObject(js, "appointment", appt);
+    /* the journal's copy never holds a citizen's number: a resend after a
+     * restart only needs the req (a take the controller never saw is then
+     * refused, which settles it as well) */
+    char *disk = cJSON_PrintUnformatted(js);
+    if (cccd && *cccd)
+        cJSON_AddStringToObject(js, "cccd", cccd);
     char *txt = cJSON_PrintUnformatted(js);
     cJSON_Delete(js);
-    if (!txt)
+    if (!txt || !disk) {
+        cJSON_free(txt);
+        cJSON_free(disk);
         return QMS_ERR_NOMEM;
+    }
     p->payload = qms_strdup(txt);
     cJSON_free(txt);
     if (!p->payload) {
+        cJSON_free(disk);
         pend_free(p);
         return QMS_ERR_NOMEM;
     }
@@ -594,7 +622,8 @@ int kiosk_net_take(kiosk_net *n, const char *service, const char *prio, const ch
     p->take_id = ++n->next_take_id;
     /* on disk before it leaves: a kiosk killed from here on settles it at
      * its next start (a failure is logged; the citizen is still served) */
-    kiosk_journal_take(n->journal, p->req, p->payload);
+    kiosk_journal_take(n->journal, p->req, disk);
+    cJSON_free(disk);
     p->due_ms = qms_mono_ms() + n->take_timeout_ms;
     int rc = send_pend(n, p, n->t_take);
     if (rc) {
@@ -604,6 +633,20 @@ int kiosk_net_take(kiosk_net *n, const char *service, const char *prio, const ch
     }
     *take_id = p->take_id;
     return QMS_OK;
+}
+
+int kiosk_net_take(kiosk_net *n, const char *service, const char *prio, const char *lang,
+                   int *take_id)
+{
+    return take_send(n, service, prio, lang, NULL, NULL, take_id);
+}
+
+int kiosk_net_checkin(kiosk_net *n, const char *code, const char *cccd, const char *lang,
+                      int *take_id)
+{
+    if ((!code || !*code) == (!cccd || !*cccd))
+        return QMS_ERR_INVAL;
+    return take_send(n, NULL, NULL, lang, code, cccd, take_id);
 }
 
 static void run_timers(kiosk_net *n)

@@ -29,6 +29,10 @@ typedef struct kiosk_take_reply {
     char code[32];     /* the protocol's error code, "" on success */
     char message[512]; /* the controller's sentence for a person */
     char next_open[8]; /* outside_hours: the next opening today ("13:30"), or "" */
+    char next_open_at[20]; /* outside_hours: the next opening, "YYYY-MM-DD HH:MM", or "" */
+    char window[2][8];     /* appt_early / appt_late: the slot's window ("08:45","09:30") */
+    int booked;            /* a booked check-in ("booked":true) */
+    char slot[8];          /* ... its slot "09:00" */
     char req[72];
     char ticket[24]; /* "A023" */
     int64_t id;      /* ticket id, for cancel and the QR URL */
@@ -51,6 +55,7 @@ int kiosk_take_reply_parse(const char *payload, size_t len, kiosk_take_reply *r)
 /* Parse a device status payload's "state"; 1 online, 0 anything else
  * (offline, empty = retained status removed, garbage). */
 int kiosk_status_online(const char *payload, size_t len);
+
 
 /* The status URL for a ticket: the controller's "url" from the take reply
  * when it gave one (the center's ticket_url), else the template with {site},
@@ -105,6 +110,12 @@ int kiosk_net_config_gen(const kiosk_net *n);
  * QMS_ERR_UNAVAILABLE when the broker is not connected (nothing sent). */
 int kiosk_net_take(kiosk_net *n, const char *service, const char *prio, const char *lang,
                    int *take_id);
+/* A booked citizen's check-in: a take with "appointment":code (a booking
+ * code "XXXX-XXXX") or "cccd":number (12 digits, today's booking of that
+ * citizen), no service. The CCCD number is sent and kept in memory only
+ * for the resends; the journal on disk gets the take without it. */
+int kiosk_net_checkin(kiosk_net *n, const char *code, const char *cccd, const char *lang,
+                      int *take_id);
 /* Cancel ticket id (reason "print_failed"): sent now and repeated until
  * the controller answers; kept in the journal until then. */
 int kiosk_net_cancel(kiosk_net *n, int64_t id, const char *reason);

@@ -47,7 +47,19 @@ static const struct {
     {"screenshot", KS_SCREENSHOT, 1},
     {"wait-file", KS_WAIT_FILE, -1},
     {"quit", KS_QUIT, 0},
+    {"tap-checkin", KS_TAP_CHECKIN, 0},
+    {"tap-key", KS_TAP_KEY, 1},
+    {"tap-ok", KS_TAP_OK, 0},
+    {"type", KS_TYPE, 1},
 };
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
 
 /* A non-negative decimal integer up to max, nothing else. */
 static int parse_uint(const char *s, int max, int *out)
@@ -118,6 +130,19 @@ static int parse_line(char *line, int lineno, kiosk_script_cmd *cmd, int *has, c
             if (parse_uint(words[1], 3600000, &cmd->ms))
                 return fail(err, errlen, lineno, "wait needs milliseconds (0..3600000)");
             break;
+        case KS_TYPE: {
+            size_t hl = strlen(words[1]);
+            if (hl % 2 || hl / 2 >= KIOSK_SCRIPT_TEXT_MAX)
+                return fail(err, errlen, lineno, "type needs hex bytes (at most %d)",
+                            KIOSK_SCRIPT_TEXT_MAX - 1);
+            for (size_t k = 0; k < hl; k += 2) {
+                int hi = hexval(words[1][k]), lo = hexval(words[1][k + 1]);
+                if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+                    return fail(err, errlen, lineno, "type needs hex bytes, no NUL");
+                cmd->text[k / 2] = (char)(hi * 16 + lo);
+            }
+            break;
+        }
         case KS_WAIT_SCREEN:
         case KS_WAIT_FILE:
             if (nargs < 1 || nargs > 2)
@@ -126,6 +151,7 @@ static int parse_line(char *line, int lineno, kiosk_script_cmd *cmd, int *has, c
             if (nargs == 2 && parse_uint(words[2], 3600000, &cmd->ms))
                 return fail(err, errlen, lineno, "%s timeout must be milliseconds", words[0]);
             /* fall through */
+        case KS_TAP_KEY:
         case KS_TAP_SERVICE:
         case KS_TAP_PRIORITY:
         case KS_EXPECT_SCREEN:

@@ -9,6 +9,11 @@
  *   tap-lang                 tap the Vietnamese / English toggle
  *   tap-back                 tap "back"
  *   tap-next / tap-prev      next / previous page of services
+ *   tap-checkin              the welcome screen's "I have an appointment"
+ *   tap-key K                a key of the check-in keypad: a code character, or "del"
+ *   tap-ok                   the keypad's OK
+ *   type HEX                 keyboard text (bytes in hex, at most 120), typed as fast
+ *                            as a USB scanner does, then Enter
  *   wait MS                  let MS milliseconds pass (the loop keeps running)
  *   wait-screen NAME [MS]    wait until screen NAME shows (default 10000 ms), else fail
  *   expect-screen NAME       fail unless screen NAME shows now
@@ -36,9 +41,14 @@ typedef enum {
     KS_SCREENSHOT,
     KS_WAIT_FILE,
     KS_QUIT,
+    KS_TAP_CHECKIN,
+    KS_TAP_KEY,
+    KS_TAP_OK,
+    KS_TYPE,
 } kiosk_script_op;
 
 #define KIOSK_SCRIPT_ARG_MAX 48
+#define KIOSK_SCRIPT_TEXT_MAX 121
 #define KIOSK_SCRIPT_MAX_CMDS 10000
 
 typedef struct kiosk_script_cmd {
@@ -46,6 +56,7 @@ typedef struct kiosk_script_cmd {
     int x, y;                       /* KS_TAP */
     int ms;                         /* KS_WAIT; KS_WAIT_SCREEN, KS_WAIT_FILE timeout */
     char arg[KIOSK_SCRIPT_ARG_MAX]; /* code, class, screen or file name */
+    char text[KIOSK_SCRIPT_TEXT_MAX]; /* KS_TYPE: the bytes, NUL-terminated */
     int line;                       /* 1-based line in the script */
 } kiosk_script_cmd;
 

@@ -52,6 +52,34 @@ typedef enum {
     KT_B_CANCELLED, /* %s: the number that was cancelled */
     KT_B_TOUCH_BACK,
     KT_KIOSK, /* %s: kiosk id */
+    /* check-in */
+    KT_CHECKIN_BUTTON,
+    KT_CHECKIN_TITLE,
+    KT_CHECKIN_HINT,
+    KT_CHECKIN_SHORT,
+    KT_CHECKIN_BAD,
+    KT_CHECKIN_BADSCAN,
+    KT_KEY_DELETE,
+    KT_KEY_OK,
+    KT_BOOKED_MARK, /* %s: the slot */
+    KT_A_UNKNOWN,
+    KT_A_UNKNOWN_CARD,
+    KT_A_WRONG_DAY,
+    KT_A_WRONG_SERVICE,
+    KT_A_USED,
+    KT_A_CANCELLED,
+    KT_A_EARLY,
+    KT_A_LATE,
+    KT_A_REFUSED,
+    KT_AB_EARLY, /* %s: "08:45–09:30" */
+    KT_AB_LATE,  /* %s: the window */
+    KT_AB_CHECK,
+    KT_AB_WALKIN,
+    KT_B_TOUCH_RETRY,
+    /* calendar */
+    KT_CLOSED_TITLE,
+    KT_CLOSED_NOTE,
+    KT_SVC_OPENS, /* %s: "13:30" or "Thứ Hai 07:30" */
     KT__COUNT
 } kiosk_text_id;
 

@@ -32,6 +32,10 @@ const char *kiosk_view_name(kiosk_screen s, kiosk_fault f)
         return "busy";
     case KV_TICKET:
         return "ticket";
+    case KV_CHECKIN:
+        return "checkin";
+    case KV_CLOSED:
+        return "closed";
     case KV_FAULT:
         break;
     }
@@ -54,6 +58,8 @@ const char *kiosk_view_name(kiosk_screen s, kiosk_fault f)
         return "cap_reached";
     case KF_TAKE_FAILED:
         return "take_failed";
+    case KF_APPT:
+        return "appt_refused";
     case KF_NONE:
         break;
     }
@@ -83,7 +89,18 @@ static int screen_targets(const kiosk_layout *l, const kiosk_view *v, kiosk_targ
     switch (v->screen) {
     case KV_IDLE:
         ADD(KTG_LANG, 0, &l->lang);
+        ADD(KTG_CHECKIN, 0, &l->checkin);
         ADD(KTG_START, 0, &everywhere);
+        break;
+    case KV_CHECKIN:
+        ADD(KTG_LANG, 0, &l->lang);
+        ADD(KTG_BACK, 0, &l->back);
+        ADD(KTG_OK, 0, &l->ok);
+        for (int i = 0; i < KIOSK_KEYS; i++)
+            ADD(KTG_KEY, i, &l->keys[i]);
+        break;
+    case KV_CLOSED:
+        ADD(KTG_LANG, 0, &l->lang);
         break;
     case KV_MENU: {
         ADD(KTG_LANG, 0, &l->lang);

@@ -45,6 +45,8 @@ typedef struct qms_ticket_print {
     const char *qr_url;       /* full status URL for the QR code */
     const char *lang;         /* "vi" (default) or "en": labels */
     int priority;             /* 1: print an "Ưu tiên" / "Priority" mark */
+    const char *booked_slot;  /* a booked check-in: "09:00" prints "ĐÃ ĐẶT LỊCH — khung giờ
+                                 09:00" / "BOOKED - slot 09:00" ("" without the slot); NULL: none */
 } qms_ticket_print;
 
 typedef struct qms_printer qms_printer;

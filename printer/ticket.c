@@ -183,6 +183,7 @@ static int is_en(const char *lang)
 #define VI_NEXT "Bạn là người tiếp theo"
 #define VI_WAIT "Chờ dự kiến (phút):"
 #define VI_PRIORITY "Ưu tiên"
+#define VI_BOOKED "ĐÃ ĐẶT LỊCH — khung giờ"
 
 void qms_ticket_label_ahead(const char *lang, int ahead, char *label, size_t labellen, char *value,
                             size_t valuelen)
@@ -303,6 +304,33 @@ int qms_ticket_encode(qms_ticket_enc *e, const qms_ticket_print *t, qms_escpos_b
             return rc;
         qms_escpos_feed_dots(b, scaled(e, 8));
     }
+    if (t->booked_slot) {
+        /* a booked check-in: "ĐÃ ĐẶT LỊCH — khung giờ" (the same image on
+         * every booked ticket, so it can live in NV memory) and the slot
+         * under it in the printer's font; English in the printer's font */
+        if (is_en(t->lang)) {
+            char mark[64];
+            snprintf(mark, sizeof mark, "BOOKED%s%.8s", t->booked_slot[0] ? " - slot " : "",
+                     t->booked_slot);
+            if ((rc = put_text(e, b, mark, 1, gap)))
+                return rc;
+        } else {
+            if ((rc = put_text(e, b, t->booked_slot[0] ? VI_BOOKED : "ĐÃ ĐẶT LỊCH", 1, gap)))
+                return rc;
+            if (t->booked_slot[0] && qms_text_is_ascii(t->booked_slot)) {
+                qms_escpos_feed_dots(b, gap);
+                qms_escpos_bold(b, 1);
+                qms_escpos_size(b, 2, 2);
+                char slot[9];
+                snprintf(slot, sizeof slot, "%.8s", t->booked_slot);
+                qms_escpos_text(b, slot);
+                qms_escpos_byte(b, '\n');
+                qms_escpos_size(b, 1, 1);
+                qms_escpos_bold(b, 0);
+            }
+        }
+        qms_escpos_feed_dots(b, scaled(e, 8));
+    }
     char value[32];
     qms_ticket_label_ahead(t->lang, t->ahead, line, sizeof line, value, sizeof value);
     if ((rc = put_label_value(e, b, line, value, gap)))
@@ -408,6 +436,8 @@ int qms_ticket_static_images(qms_ticket_enc *e, const char *center_name,
     /* the same order as on the paper */
     if (!rc)
         rc = add_static(e, VI_PRIORITY, 1, "label", &im, &cnt, &cap);
+    if (!rc)
+        rc = add_static(e, VI_BOOKED, 1, "label", &im, &cnt, &cap);
     if (!rc)
         rc = add_static(e, VI_AHEAD, 0, "label", &im, &cnt, &cap);
     if (!rc)

@@ -41,6 +41,8 @@ void qms_config_free(qms_config *c)
     qms_free(c->services);
     qms_free(c->counters);
     qms_free(c->bus);
+    qms_free(c->holidays);
+    qms_free(c->workdays);
     qms_free(c->name_vi);
     qms_free(c->name_en);
     qms_free(c->ticket_url);
@@ -446,6 +448,105 @@ static int parse_bus(const cJSON *arr, qms_config *c, char *err, size_t errlen)
     return QMS_OK;
 }
 
+static const char *const wd_keys[7] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+
+static int wd_key(const char *s)
+{
+    for (int i = 0; i < 7; i++)
+        if (!strcmp(s, wd_keys[i]))
+            return i;
+    return -1;
+}
+
+static int cmp_day(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* "calendar": {"week":{"mon":[[..]],...},"holidays":["YYYY-MM-DD"],
+ * "workdays":[{"date":"YYYY-MM-DD","as":"mon"}]} (docs/config.md) */
+static int parse_calendar(const cJSON *cal, qms_config *c, char *err, size_t errlen)
+{
+    if (!cJSON_IsObject(cal))
+        return fail(err, errlen, QMS_ERR_INVAL, "\"calendar\" must be an object");
+    const cJSON *it;
+    cJSON_ArrayForEach(it, cal)
+    {
+        if (strcmp(it->string, "week") && strcmp(it->string, "holidays") &&
+            strcmp(it->string, "workdays"))
+            return fail(err, errlen, QMS_ERR_INVAL,
+                        "calendar: unknown key \"%.40s\" (week, holidays, workdays)", it->string);
+    }
+    int rc;
+    const cJSON *week = cJSON_GetObjectItemCaseSensitive(cal, "week");
+    if (week) {
+        if (!cJSON_IsObject(week))
+            return fail(err, errlen, QMS_ERR_INVAL,
+                        "calendar.week must be an object of weekdays (\"mon\"..\"sun\")");
+        c->has_week = 1;
+        cJSON_ArrayForEach(it, week)
+        {
+            int wd = wd_key(it->string);
+            if (wd < 0)
+                return fail(err, errlen, QMS_ERR_INVAL,
+                            "calendar.week: \"%.40s\" is not a weekday (mon tue wed thu fri sat sun)",
+                            it->string);
+            char what[32];
+            snprintf(what, sizeof what, "calendar.week.%s", wd_keys[wd]);
+            if ((rc = parse_hours(it, c->week[wd], &c->week_n[wd], what, err, errlen)))
+                return rc;
+        }
+    }
+    const cJSON *hol = cJSON_GetObjectItemCaseSensitive(cal, "holidays");
+    if (hol) {
+        int n = cJSON_GetArraySize(hol);
+        if (!cJSON_IsArray(hol) || n > QMS_MAX_CAL_DATES)
+            return fail(err, errlen, QMS_ERR_INVAL,
+                        "calendar.holidays must be a list of at most %d \"YYYY-MM-DD\" dates",
+                        QMS_MAX_CAL_DATES);
+        c->holidays = qms_calloc((size_t)n + 1, sizeof *c->holidays);
+        if (!c->holidays)
+            return QMS_ERR_NOMEM;
+        cJSON_ArrayForEach(it, hol)
+        {
+            if (!cJSON_IsString(it) || qms_day_parse(it->valuestring, &c->holidays[c->nholidays]))
+                return fail(err, errlen, QMS_ERR_INVAL,
+                            "calendar.holidays[%d] must be a date \"YYYY-MM-DD\"",
+                            c->nholidays + 1);
+            c->nholidays++;
+        }
+        qsort(c->holidays, (size_t)c->nholidays, sizeof *c->holidays, cmp_day);
+    }
+    const cJSON *wk = cJSON_GetObjectItemCaseSensitive(cal, "workdays");
+    if (wk) {
+        int n = cJSON_GetArraySize(wk);
+        if (!cJSON_IsArray(wk) || n > QMS_MAX_CAL_DATES)
+            return fail(err, errlen, QMS_ERR_INVAL,
+                        "calendar.workdays must be a list of at most %d "
+                        "{\"date\":\"YYYY-MM-DD\",\"as\":\"mon\"}",
+                        QMS_MAX_CAL_DATES);
+        c->workdays = qms_calloc((size_t)n + 1, sizeof *c->workdays);
+        if (!c->workdays)
+            return QMS_ERR_NOMEM;
+        cJSON_ArrayForEach(it, wk)
+        {
+            const cJSON *d = cJSON_GetObjectItemCaseSensitive(it, "date");
+            const cJSON *as = cJSON_GetObjectItemCaseSensitive(it, "as");
+            qms_workday *w = &c->workdays[c->nworkdays];
+            if (!cJSON_IsObject(it) || !cJSON_IsString(d) || !cJSON_IsString(as) ||
+                qms_day_parse(d->valuestring, &w->day) || (w->weekday = wd_key(as->valuestring)) < 0)
+                return fail(err, errlen, QMS_ERR_INVAL,
+                            "calendar.workdays[%d] must be {\"date\":\"YYYY-MM-DD\",\"as\":\"mon\"} "
+                            "(as: the weekday whose hours apply)",
+                            c->nworkdays + 1);
+            c->nworkdays++;
+        }
+        qsort(c->workdays, (size_t)c->nworkdays, sizeof *c->workdays, cmp_day);
+    }
+    return QMS_OK;
+}
+
 static int parse_root(const cJSON *root, qms_config *c, char *err, size_t errlen)
 {
     if (!cJSON_IsObject(root))
@@ -467,6 +568,9 @@ static int parse_root(const cJSON *root, qms_config *c, char *err, size_t errlen
     c->utc_offset_min = (int)v;
     const cJSON *hours = cJSON_GetObjectItemCaseSensitive(root, "hours");
     if (hours && (rc = parse_hours(hours, c->hours, &c->nhours, "center", err, errlen)))
+        return rc;
+    const cJSON *cal = cJSON_GetObjectItemCaseSensitive(root, "calendar");
+    if (cal && (rc = parse_calendar(cal, c, err, errlen)))
         return rc;
     const cJSON *reset = cJSON_GetObjectItemCaseSensitive(root, "day_reset");
     if (reset && (!cJSON_IsString(reset) || qms_hhmm_parse(reset->valuestring, &c->day_reset_s) ||
@@ -874,6 +978,30 @@ char *qms_config_to_json(const qms_config *c)
                             c->policy.priority == QMS_PRIO_STRICT ? "strict" : "interleave");
     cJSON_AddNumberToObject(pol, "interleave_k", c->policy.interleave_k);
     cJSON_AddStringToObject(pol, "order", c->policy.order == QMS_ORDER_OLDEST ? "oldest" : "counter");
+    if (c->has_week || c->nholidays || c->nworkdays) {
+        cJSON *cal = cJSON_AddObjectToObject(root, "calendar");
+        if (c->has_week) {
+            cJSON *w = cJSON_AddObjectToObject(cal, "week");
+            for (int d = 0; d < 7; d++)
+                if (c->week_n[d])
+                    cJSON_AddItemToObject(w, wd_keys[d], hours_json(c->week[d], c->week_n[d]));
+        }
+        cJSON *h = cJSON_AddArrayToObject(cal, "holidays");
+        for (int i = 0; i < c->nholidays; i++) {
+            char d[11];
+            qms_day_str(c->holidays[i], d);
+            cJSON_AddItemToArray(h, cJSON_CreateString(d));
+        }
+        cJSON *wk = cJSON_AddArrayToObject(cal, "workdays");
+        for (int i = 0; i < c->nworkdays; i++) {
+            char d[11];
+            qms_day_str(c->workdays[i].day, d);
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "date", d);
+            cJSON_AddStringToObject(o, "as", wd_keys[c->workdays[i].weekday]);
+            cJSON_AddItemToArray(wk, o);
+        }
+    }
     cJSON *svcs = cJSON_AddArrayToObject(root, "services");
     for (int i = 0; i < c->nservices; i++) {
         const qms_service *s = &c->services[i];

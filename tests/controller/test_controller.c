@@ -307,6 +307,53 @@ static void test_queue_cap(void **state)
 /* A take outside the issuing hours says when the service issues tickets (its
  * own hours or the center's) and the next opening today, in words and as
  * fields; the code stays outside_hours. The controller's clock: 12:00. */
+/* The calendar: on a Sunday the center is closed all day and says Monday;
+ * the Saturday before a holiday Monday says Tuesday. */
+static void test_outside_hours_calendar(void **state)
+{
+    (void)state;
+    const char *center =
+        "{\"site\":\"t1\",\"name_vi\":\"Trung tâm\",\"name_en\":\"Center\","
+        "\"calendar\":{\"week\":{\"mon\":[[\"07:30\",\"11:30\"],[\"13:30\",\"17:00\"]],"
+        "\"tue\":[[\"07:30\",\"11:30\"],[\"13:30\",\"17:00\"]],"
+        "\"sat\":[[\"07:30\",\"11:30\"]]},\"holidays\":[\"2026-12-14\"]},"
+        "\"services\":[{\"code\":\"TP\",\"prefix\":\"A\",\"name_vi\":\"Tư pháp\"}],"
+        "\"counters\":[{\"id\":1,\"services\":[\"TP\"]}]}";
+    ctl_env e;
+    assert_int_equal(env_start(&e, center, "2026-12-06T10:00:00"), 0);
+    qms_mqtt *k = env_client(&e, "kiosk1");
+    assert_non_null(k);
+    cJSON *o = must(&e, k, "ticket/take", "{\"req\":\"sun-1\",\"service\":\"TP\"}");
+    assert_string_equal(js_str(o, "error"), "outside_hours");
+    assert_string_equal(js_str(o, "message"),
+                        "Hôm nay nghỉ, mở lại Thứ Hai 07:30. Giờ cấp số: 07:30-11:30, 13:30-17:00.");
+    assert_null(js_str(o, "next_open"));
+    assert_string_equal(js_str(o, "next_open_at"), "2026-12-07 07:30");
+    char *hours = cJSON_PrintUnformatted(cJSON_GetObjectItem(o, "hours"));
+    assert_string_equal(hours, "[[\"07:30\",\"11:30\"],[\"13:30\",\"17:00\"]]");
+    cJSON_free(hours);
+    cJSON_Delete(o);
+    o = must(&e, k, "ticket/take", "{\"req\":\"sun-2\",\"service\":\"TP\",\"lang\":\"en\"}");
+    assert_string_equal(js_str(o, "message"),
+                        "Closed today, open Monday 07:30. Issuing hours: 07:30-11:30, 13:30-17:00.");
+    cJSON_Delete(o);
+    qms_mqtt_free(k);
+    env_stop(&e);
+    /* Saturday 12 after 11:30: Monday 14 is a holiday, so Tuesday */
+    assert_int_equal(env_start(&e, center, "2026-12-12T12:00:00"), 0);
+    k = env_client(&e, "kiosk1");
+    assert_non_null(k);
+    o = must(&e, k, "ticket/take", "{\"req\":\"sat-1\",\"service\":\"TP\"}");
+    assert_string_equal(js_str(o, "message"), "Dịch vụ hiện không nhận hồ sơ (ngoài giờ). Giờ "
+                                              "cấp số: 07:30-11:30; hôm nay đã hết giờ, mở lại "
+                                              "Thứ Ba 07:30.");
+    assert_string_equal(js_str(o, "next_open_at"), "2026-12-15 07:30");
+    cJSON_Delete(o);
+    /* and a Saturday morning issues */
+    qms_mqtt_free(k);
+    env_stop(&e);
+}
+
 static void test_outside_hours(void **state)
 {
     (void)state;
@@ -356,15 +403,18 @@ static void test_outside_hours(void **state)
     o = must(&e, k, "ticket/take", "{\"req\":\"oh-4\",\"service\":\"XD\"}");
     assert_string_equal(js_str(o, "error"), "outside_hours");
     assert_string_equal(js_str(o, "message"), "Dịch vụ hiện không nhận hồ sơ (ngoài giờ). Giờ "
-                                              "cấp số: 08:00-10:00; hôm nay đã hết giờ.");
+                                              "cấp số: 08:00-10:00; hôm nay đã hết giờ, mở lại "
+                                              "Thứ Sáu 08:00.");
     assert_null(js_str(o, "next_open"));
+    /* ... but the next opening on another day is (no calendar: every day) */
+    assert_string_equal(js_str(o, "next_open_at"), "2026-11-27 08:00");
     hours = cJSON_PrintUnformatted(cJSON_GetObjectItem(o, "hours"));
     assert_string_equal(hours, "[[\"08:00\",\"10:00\"]]");
     cJSON_free(hours);
     cJSON_Delete(o);
     o = must(&e, k, "ticket/take", "{\"req\":\"oh-5\",\"service\":\"XD\",\"lang\":\"en\"}");
     assert_string_equal(js_str(o, "message"), "This service is not open now. Issuing hours: "
-                                              "08:00-10:00; no more today.");
+                                              "08:00-10:00; closed for today, open Friday 08:00.");
     cJSON_Delete(o);
 
     /* a repeat of a refused take gets the same words; other refusals keep
@@ -977,6 +1027,7 @@ int main(void)
         cmocka_unit_test(test_outside_hours),
         cmocka_unit_test(test_unstaffed_eta),
         cmocka_unit_test(test_bad_state_words),
+        cmocka_unit_test(test_outside_hours_calendar),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     qms_mqtt_lib_cleanup();

@@ -32,6 +32,7 @@ static int ctrl_online;
 static struct {
     char topic[160];
     int count;
+    char last[1024]; /* the last payload seen (cut to fit) */
 } watched[MAX_WATCH];
 
 static void on_msg(void *ud, const qms_mqtt_msg *msg)
@@ -40,6 +41,10 @@ static void on_msg(void *ud, const qms_mqtt_msg *msg)
     for (int i = 0; i < MAX_WATCH; i++)
         if (watched[i].topic[0] && !strcmp(watched[i].topic, msg->topic)) {
             watched[i].count++;
+            int n = msg->len < (int)sizeof watched[i].last - 1 ? msg->len
+                                                               : (int)sizeof watched[i].last - 1;
+            memcpy(watched[i].last, msg->payload, (size_t)n);
+            watched[i].last[n] = 0;
             return;
         }
     int slot = -1;
@@ -441,6 +446,16 @@ int kh_seen(kh_world *w, const char *suffix, int min, int timeout_ms)
         if (qms_mono_ms() >= end)
             return -1;
     }
+}
+
+const char *kh_seen_last(kh_world *w, const char *suffix)
+{
+    char topic[160];
+    snprintf(topic, sizeof topic, "qms/%s/%s", w->site, suffix);
+    for (int i = 0; i < MAX_WATCH; i++)
+        if (!strcmp(watched[i].topic, topic))
+            return watched[i].last;
+    return "";
 }
 
 void kh_controller_freeze(kh_world *w, int frozen)

@@ -81,6 +81,8 @@ int kh_kiosk_status_wait(kh_world *w, const char *kiosk_id, const char *needle, 
  * timeout_ms until at least min messages were seen, and returns the count. */
 int kh_watch(kh_world *w, const char *suffix);
 int kh_seen(kh_world *w, const char *suffix, int min, int timeout_ms);
+/* The last payload kh_seen saw on qms/<site>/<suffix> ("" if none). */
+const char *kh_seen_last(kh_world *w, const char *suffix);
 
 /* Freeze (SIGSTOP) or thaw (SIGCONT) the controller. */
 void kh_controller_freeze(kh_world *w, int frozen);

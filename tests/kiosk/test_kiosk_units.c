@@ -131,6 +131,21 @@ static void test_script(void **state)
     assert_string_equal(s.cmds[13].arg, "go-1");
     assert_int_equal(s.cmds[13].ms, 500);
     kiosk_script_free(&s);
+    /* the check-in commands; typed text comes as hex (any byte but NUL) */
+    const char *ci = "tap-checkin\ntap-key A\ntap-key del\ntap-ok\ntype 417c0d\n";
+    assert_int_equal(kiosk_script_parse(ci, strlen(ci), &s, err, sizeof err), QMS_OK);
+    assert_int_equal(s.n, 5);
+    assert_int_equal(s.cmds[0].op, KS_TAP_CHECKIN);
+    assert_int_equal(s.cmds[1].op, KS_TAP_KEY);
+    assert_string_equal(s.cmds[2].arg, "del");
+    assert_int_equal(s.cmds[3].op, KS_TAP_OK);
+    assert_int_equal(s.cmds[4].op, KS_TYPE);
+    assert_string_equal(s.cmds[4].text, "A|\r");
+    kiosk_script_free(&s);
+    static const char *const badtype[] = {"type 41f\n", "type 4100\n", "type zz\n", "type\n"};
+    for (size_t i = 0; i < sizeof badtype / sizeof badtype[0]; i++)
+        assert_int_equal(kiosk_script_parse(badtype[i], strlen(badtype[i]), &s, err, sizeof err),
+                         QMS_ERR_INVAL);
 
     static const struct {
         const char *text;
@@ -208,6 +223,20 @@ static void check_layout(const kiosk_layout *l, int n)
             assert_false(overlap(l->prio[i], l->prio[j]));
     }
     assert_int_equal(l->pages, (n + l->per_page - 1) / l->per_page);
+    /* the check-in keypad: every key, OK, back; the welcome screen's button */
+    check_target(l, l->checkin, "check-in button");
+    assert_false(overlap(l->checkin, l->start));
+    check_target(l, l->ok, "OK");
+    for (int i = 0; i < KIOSK_KEYS; i++) {
+        check_target(l, l->keys[i], "code key");
+        assert_false(overlap(l->keys[i], l->ok));
+        assert_false(overlap(l->keys[i], l->back));
+        assert_false(overlap(l->keys[i], l->lang));
+        assert_false(overlap(l->keys[i], l->code_msg));
+        for (int j = i + 1; j < KIOSK_KEYS; j++)
+            if (overlap(l->keys[i], l->keys[j]))
+                fail_msg("%dx%d: keys %d and %d overlap", l->w, l->h, i, j);
+    }
 }
 
 static void test_layout_sample_center(void **state)
@@ -351,6 +380,23 @@ static void test_replies(void **state)
     kiosk_qr_url("http://a/{site}", "demo", &r, url, 10); /* truncated, terminated */
     assert_int_equal(strlen(url), 9);
 
+    /* a booked check-in, and the check-in refusals with their window */
+    const char *booked = "{\"req\":\"k1-x-9\",\"ticket\":\"A030\",\"id\":9,\"booked\":true,"
+                         "\"slot\":\"09:00\"}";
+    assert_int_equal(kiosk_take_reply_parse(booked, strlen(booked), &r), QMS_OK);
+    assert_int_equal(r.booked, 1);
+    assert_string_equal(r.slot, "09:00");
+    const char *early = "{\"req\":\"k\",\"error\":\"appt_early\",\"message\":\"x\","
+                        "\"window\":[\"08:45\",\"09:30\"]}";
+    assert_int_equal(kiosk_take_reply_parse(early, strlen(early), &r), QMS_OK);
+    assert_string_equal(r.code, "appt_early");
+    assert_string_equal(r.window[0], "08:45");
+    assert_string_equal(r.window[1], "09:30");
+    const char *sunday = "{\"req\":\"k\",\"error\":\"outside_hours\",\"message\":\"x\","
+                         "\"next_open_at\":\"2026-12-07 07:30\"}";
+    assert_int_equal(kiosk_take_reply_parse(sunday, strlen(sunday), &r), QMS_OK);
+    assert_string_equal(r.next_open_at, "2026-12-07 07:30");
+    assert_string_equal(r.next_open, "");
     /* the controller's ticket page URL (center ticket_url) wins over the template */
     const char *withurl = "{\"req\":\"k1-x-3\",\"ticket\":\"A024\",\"id\":1235,\"day\":\"2026-11-26\","
                           "\"token\":\"AbC-_9\",\"url\":\"http://q.vn/ticket.html#s=demo&t=AbC-_9\"}";

@@ -181,6 +181,10 @@ static void cat(char *dst, size_t len, const char *s)
 static void make_ticket(tkt *k, int si, int variant)
 {
     int en = variant & 1, prio = (variant >> 1) & 1;
+    /* every third service's "priority" ticket is a booked check-in instead */
+    int booked = prio && si % 3 == 2;
+    if (booked)
+        prio = 0;
     memset(k, 0, sizeof *k);
     qms_ticket_label(cfg, si, 7 + si * 13, k->num, sizeof k->num);
     snprintf(k->url, sizeof k->url, "https://qms.example.vn/t/%s/2026-12-05/%s", cfg->site, k->num);
@@ -198,7 +202,8 @@ static void make_ticket(tkt *k, int si, int variant)
                               .utc_offset_min = cfg->utc_offset_min,
                               .qr_url = k->url,
                               .lang = en ? "en" : "vi",
-                              .priority = prio};
+                              .priority = prio,
+                              .booked_slot = booked ? "09:00" : NULL};
     /* local date and time (UTC+7 in the sample) */
     int64_t local_s = taken / 1000 + cfg->utc_offset_min * 60;
     time_t tt = (time_t)local_s;
@@ -215,6 +220,8 @@ static void make_ticket(tkt *k, int si, int variant)
         cat(k->want_text, sizeof k->want_text, k->num);
         if (prio)
             cat(k->want_text, sizeof k->want_text, "PRIORITY");
+        if (booked)
+            cat(k->want_text, sizeof k->want_text, "BOOKED - slot 09:00");
         if (ahead == 0)
             snprintf(v, sizeof v, "You are next");
         else
@@ -233,6 +240,10 @@ static void make_ticket(tkt *k, int si, int variant)
         cat(k->want_text, sizeof k->want_text, k->num);
         if (prio)
             cat(k->want_img, sizeof k->want_img, VI_PRIORITY);
+        if (booked) {
+            cat(k->want_img, sizeof k->want_img, "ĐÃ ĐẶT LỊCH — khung giờ");
+            cat(k->want_text, sizeof k->want_text, "09:00");
+        }
         cat(k->want_img, sizeof k->want_img, ahead == 0 ? VI_NEXT : VI_AHEAD);
         if (ahead > 0) {
             snprintf(v, sizeof v, "%d", ahead);

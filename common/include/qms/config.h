@@ -72,6 +72,15 @@ const char *qms_unit_kind_name(int kind);
 /* Inverse; 0 when unknown. */
 int qms_unit_kind_parse(const char *name);
 
+/* A make-up working day: a date (usually a Saturday) worked with the hours
+ * of another weekday (docs/config.md "calendar"). */
+typedef struct qms_workday {
+    int32_t day;  /* local day number (qms_local_day) */
+    int weekday;  /* 0 Monday .. 6 Sunday: whose hours apply */
+} qms_workday;
+
+#define QMS_MAX_CAL_DATES 512
+
 typedef struct qms_config {
     char site[64];          /* MQTT topic segment, [A-Za-z0-9_-] */
     char *name_vi;          /* center name */
@@ -96,6 +105,14 @@ typedef struct qms_config {
     qms_counter *counters;
     int nbus;                  /* units of the "bus" section (0 = none) */
     qms_bus_unit *bus;
+    /* the calendar (docs/config.md "calendar"; qms/calendar.h answers) */
+    int has_week;              /* 0: every day has `hours` (the old behaviour) */
+    int week_n[7];             /* spans per weekday, 0 Monday .. 6 Sunday; 0 = closed */
+    qms_span week[7][QMS_MAX_SPANS];
+    int nholidays;             /* closed dates, sorted */
+    int32_t *holidays;
+    int nworkdays;             /* make-up working days, sorted by day */
+    qms_workday *workdays;
 } qms_config;
 
 /* Parse the JSON format. On error returns QMS_ERR_INVAL (or NOMEM) and writes
