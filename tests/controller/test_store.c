@@ -596,7 +596,7 @@ static void test_migrate_from_v1(void **state)
     /* reopening a migrated file migrates nothing more */
     assert_int_equal(qms_store_open(path, &s), QMS_OK);
     assert_int_equal(sql_int(qms_store_db(s), "SELECT value FROM meta WHERE key='schema_version'"),
-                     4);
+                     5);
     qms_store_close(s);
     qms_config_free(cfg);
     qms_test_rmdir(dir);
