@@ -334,13 +334,23 @@ static void test_waiting_list(void **state)
     char e1[16], m1[16], e3[16], appt[16];
     assert_int_equal(fx_take(&F, "DT", 0, e1), 0); /* E001 */
     assert_int_equal(fx_take(&F, "CT", 1, m1), 0); /* M001, priority */
-    char topic[128], *reply = NULL;
-    qms_topic(topic, sizeof topic, FX_SITE, "ticket/take");
+    /* a citizen who booked the 09:00 slot checks in with the booking's code */
+    char topic[128], *reply = NULL, code[16] = "", json[256];
+    qms_topic(topic, sizeof topic, FX_SITE, "booking/make");
     assert_int_equal(qms_mqtt_request_sync(F.m, topic,
-                                           "{\"req\":\"wl-appt\",\"service\":\"DT\","
-                                           "\"appointment\":\"HK-42\"}",
+                                           "{\"req\":\"wl-book\",\"service\":\"DT\","
+                                           "\"day\":\"2026-11-26\",\"slot\":\"09:00\","
+                                           "\"cccd\":\"001099012345\"}",
                                            5000, &reply),
                      QMS_OK);
+    const char *c = strstr(reply, "\"code\":\"");
+    assert_non_null(c);
+    assert_int_equal(sscanf(c, "\"code\":\"%15[^\"]", code), 1);
+    qms_free(reply);
+    qms_topic(topic, sizeof topic, FX_SITE, "ticket/take");
+    snprintf(json, sizeof json, "{\"req\":\"wl-appt\",\"service\":\"DT\",\"appointment\":\"%s\"}",
+             code);
+    assert_int_equal(qms_mqtt_request_sync(F.m, topic, json, 5000, &reply), QMS_OK);
     assert_non_null(strstr(reply, "\"ticket\":\"E002\""));
     qms_free(reply);
     snprintf(appt, sizeof appt, "E002");
@@ -364,7 +374,9 @@ static void test_waiting_list(void **state)
     char l[512];
     /* the appointment first, with its reference; then the priority citizen */
     expect_in(screen_line(appt, l, sizeof l), "   1. E002   Đầu tư");
-    expect_in(l, "chờ 12 phút  [lịch hẹn HK-42]");
+    char mark[64];
+    snprintf(mark, sizeof mark, "chờ 12 phút  [lịch hẹn %s]", code);
+    expect_in(l, mark);
     expect_in(screen_line(m1, l, sizeof l), "   2. M001   Công Thương");
     expect_in(l, "chờ 12 phút  [ưu tiên]");
     expect_in(screen_line(e1, l, sizeof l), "   3. E001   Đầu tư");
@@ -378,7 +390,9 @@ static void test_waiting_list(void **state)
     fx_counter(&F, &run, 0, "--config", qms_test_src("examples/center.json"), "--counter", "5",
                "queue", NULL);
     assert_int_equal(run.status, 0);
-    if (!strstr(run.out, "E002   Đầu tư [lịch hẹn HK-42], chờ 12 phút") ||
+    char line2[96];
+    snprintf(line2, sizeof line2, "E002   Đầu tư [lịch hẹn %s], chờ 12 phút", code);
+    if (!strstr(run.out, line2) ||
         !strstr(run.out, "M001   Công Thương [ưu tiên], chờ 12 phút") ||
         !strstr(run.out, "E003   Đầu tư, chờ 0 phút"))
         fail_msg("qms-counter queue printed:\n%s", run.out);

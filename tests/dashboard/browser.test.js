@@ -334,8 +334,9 @@ async function caseTicket(env) {
  *    qms/<site>/reply/<user name>/..., the only replies the ACL lets it read);
  *    a wrong password shows the login form and nothing of the center;
  *  - an anonymous client on the websockets listener whose client id is a
- *    ticket's token reads that ticket's status and nothing else: not the
- *    stats, the queues, the alerts, the config or replies, even with "#";
+ *    ticket's token reads that ticket's status and the public config (for
+ *    the booking page), nothing else: not the stats, the queues, the alerts
+ *    or replies, even with "#";
  *    with any other client id it reads nothing; its requests (a take, a
  *    counter command, an acknowledgement) are refused by the broker (PUBACK
  *    135) and nothing is executed;
@@ -401,16 +402,21 @@ async function caseProvisioned(env) {
     [`qms/${s}/counter/1/cmd`, JSON.stringify({ req: 'anon-next', op: 'next' })],
     [`qms/${s}/alert/ack`, JSON.stringify({ req: 'anon-ack', id: 'x', who: 'x' })]];
   const a = await anon(take.token, all, reqs);
-  const foreign = a.got.filter((t) => t !== mine);
+  /* the configuration (services, hours, calendar: no secrets) is public:
+   * the citizen's booking page needs it (docs/provision.md) */
+  const cfgTopic = `qms/${s}/config`;
+  const foreign = a.got.filter((t) => t !== mine && t !== cfgTopic);
   if (!a.got.includes(mine)) fail('anonymous with the token did not get its own ticket');
+  if (!a.got.includes(cfgTopic)) fail('anonymous did not get the public configuration');
   if (foreign.length) fail(`anonymous read ${foreign.join(', ')}`);
   if (a.acks.length !== reqs.length || a.acks.some((x) => x !== 135)) fail(`anonymous publishes: ${JSON.stringify(a.acks)} (want 135 not authorized)`);
   const b = await anon('someone-else', all, []);
-  if (b.got.length) fail(`anonymous with another id read ${b.got.join(', ')}`);
+  const bForeign = b.got.filter((t) => t !== cfgTopic);
+  if (bForeign.length) fail(`anonymous with another id read ${bForeign.join(', ')}`);
   /* the controller still answers, and nothing anonymous was taken */
   takeAsKiosk('prov-take-2');
   if (tickets() !== before + 1) fail(`tickets ${before} -> ${tickets()}: an anonymous request was executed`);
-  log(`anonymous (ws): own ticket only (${a.got.length} deliveries), nothing of ${all.length - 1} other subscriptions, ${reqs.length} requests refused (135)`);
+  log(`anonymous (ws): own ticket and the public config only (${a.got.length} deliveries), nothing of ${all.length - 1} other subscriptions, ${reqs.length} requests refused (135)`);
   /* no anonymous client on the plain listener */
   let refused = '';
   try {
