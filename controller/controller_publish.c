@@ -13,15 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *ctl_topic(const qms_ctl *c, const char *suffix)
-{
-    static char buf[2][256];
-    static int k;
-    char *p = buf[k++ & 1];
-    qms_topic(p, sizeof buf[0], c->site, suffix);
-    return p;
-}
-
 static void publish_json(qms_ctl *c, const char *topic, const char *json, int retain)
 {
     int rc = qms_mqtt_publish(c->mqtt, topic, json, strlen(json), 1, retain);

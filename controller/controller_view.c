@@ -18,6 +18,17 @@
  * retained message stays around 2 KiB. */
 #define QUEUE_SHOWN 20
 
+/* "qms/<site>/<suffix>", in one of two static buffers (two topics may be
+ * used in one call). Every part of the controller names topics with it. */
+const char *ctl_topic(const qms_ctl *c, const char *suffix)
+{
+    static char buf[2][256];
+    static int k;
+    char *p = buf[k++ & 1];
+    qms_topic(p, sizeof buf[0], c->site, suffix);
+    return p;
+}
+
 /* ---- ticket bookkeeping: waiting tickets per service ---- */
 
 static ctl_tstate *ts_find(qms_ctl *c, int64_t id)

@@ -184,6 +184,8 @@ void ctl_batch_clear(qms_ctl *c);
 void ctl_batch_free(qms_ctl *c);
 
 /* controller_view.c */
+/* "qms/<site>/<suffix>" (one of two static buffers) */
+const char *ctl_topic(const qms_ctl *c, const char *suffix);
 /* Rebuild the bookkeeping (ticket states, waiting counts, call seq, recent
  * calls) from the engine, after a load or a reload. */
 int ctl_state_rebuild(qms_ctl *c);
@@ -218,8 +220,6 @@ void ctl_timers(qms_ctl *c, int busy);
 /* Milliseconds until the next timer is due (0..1000). */
 int ctl_next_timer_ms(const qms_ctl *c);
 void ctl_on_connect(void *ud, int connected);
-const char *ctl_topic(const qms_ctl *c,
-                      const char *suffix); /* "qms/<site>/<suffix>", static buffer */
 
 /* controller_ticket.c */
 int ctl_ticket_init(qms_ctl *c); /* the token secret: read from the store, or made */
