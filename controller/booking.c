@@ -2,6 +2,7 @@
 #include "booking.h"
 
 #include "qms/alloc.h"
+#include "qms/calendar.h"
 #include "qms/err.h"
 
 #include <cjson/cJSON.h>
@@ -160,29 +161,16 @@ bk_entry *bk_find_code(bk_set *s, const char *code)
     return NULL;
 }
 
-int bk_slots(const bk_cfg *b, const qms_config *c, int si, int32_t *starts, int max)
+int bk_slots(const bk_cfg *b, const qms_config *c, int si, int32_t day, int32_t *starts, int max)
 {
-    const qms_service *sv = &c->services[si];
-    int n = sv->nhours ? sv->nhours : c->nhours;
-    const qms_span *h = sv->nhours ? sv->hours : c->hours;
-    qms_span all = {0, 86400};
-    if (n == 0) {
-        n = 1;
-        h = &all;
-    }
+    qms_span h[QMS_MAX_SPANS];
+    int n = qms_calendar_day(c, si, day, h);
     int32_t len = b->slot_min * 60;
     int k = 0;
     for (int i = 0; i < n; i++)
         for (int32_t t = h[i].open_s; t + len <= h[i].close_s && k < max; t += len)
             starts[k++] = t;
-    /* spans are kept in order by the config, but do not rely on it */
-    for (int i = 1; i < k; i++)
-        for (int j = i; j > 0 && starts[j - 1] > starts[j]; j--) {
-            int32_t t = starts[j];
-            starts[j] = starts[j - 1];
-            starts[j - 1] = t;
-        }
-    return k;
+    return k; /* qms_calendar_day sorts the spans: the starts ascend */
 }
 
 static int holds_place(const bk_entry *e)
@@ -217,7 +205,9 @@ int bk_make(bk_set *s, const bk_cfg *b, const qms_config *c, int si, int32_t day
     if (day < today || day > today + b->days_ahead)
         return QMS_ERR_BAD_DAY;
     int32_t starts[BK_MAX_SLOTS];
-    int n = bk_slots(b, c, si, starts, BK_MAX_SLOTS), found = 0;
+    int n = bk_slots(b, c, si, day, starts, BK_MAX_SLOTS), found = 0;
+    if (n == 0)
+        return QMS_ERR_BAD_DAY; /* the center (or the service) is closed that day */
     for (int i = 0; i < n; i++)
         found |= starts[i] == slot_s;
     if (!found)

@@ -60,9 +60,12 @@ void bk_set_free(bk_set *s);
 bk_entry *bk_set_add(bk_set *s, const bk_entry *e);
 bk_entry *bk_find_code(bk_set *s, const char *code);
 
-/* The slot starts of service si (its hours, or the center's), ascending.
- * Slots lie wholly inside an opening span. Returns how many (<= max). */
-int bk_slots(const bk_cfg *b, const qms_config *c, int si, int32_t *starts, int max);
+/* The slot starts of service si on local day `day`, ascending: cut from the
+ * service's issuing spans that day by the center's calendar (qms/calendar.h:
+ * weekday hours, holidays, make-up working days, the service's own hours
+ * cut to the day). Slots lie wholly inside a span. Returns how many (<= max);
+ * 0 on a closed day. */
+int bk_slots(const bk_cfg *b, const qms_config *c, int si, int32_t day, int32_t *starts, int max);
 /* Bookings of service code svc, day, slot that hold a place (booked or checked in). */
 int bk_taken(const bk_set *s, const char *svc, int32_t day, int32_t slot_s);
 /* The check-in window of a slot, local seconds [from, to]. */
@@ -70,8 +73,9 @@ void bk_window(const bk_cfg *b, int32_t slot_s, int32_t *from, int32_t *to);
 
 /* The rules of a new booking at local day today, second now_s. On QMS_OK a
  * new entry (state booked, dirty) is added with the given code and *out
- * points to it. Errors: QMS_ERR_UNKNOWN_SERVICE, QMS_ERR_BAD_DAY,
- * QMS_ERR_BAD_SLOT, QMS_ERR_BOOKING_SAME_SERVICE, QMS_ERR_BOOKING_LIMIT,
+ * points to it. Errors: QMS_ERR_UNKNOWN_SERVICE, QMS_ERR_BAD_DAY (outside
+ * today .. today + days_ahead, or a day the calendar closes for the service:
+ * no slots), QMS_ERR_BAD_SLOT, QMS_ERR_BOOKING_SAME_SERVICE, QMS_ERR_BOOKING_LIMIT,
  * QMS_ERR_SLOT_FULL, QMS_ERR_NOMEM; nothing changes then. */
 int bk_make(bk_set *s, const bk_cfg *b, const qms_config *c, int si, int32_t day, int32_t slot_s,
             const char *hash, const char *code, int32_t today, int32_t now_s, int64_t now_ms,

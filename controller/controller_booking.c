@@ -14,6 +14,7 @@
 
 #include "qms/alloc.h"
 #include "qms/bookcode.h"
+#include "qms/calendar.h"
 #include "qms/err.h"
 #include "qms/log.h"
 
@@ -301,9 +302,11 @@ static int slots(qms_ctl *c, const qms_request *r, cJSON *o)
     if (qms_day_parse(r->day, &day) || day < today || day > today + b->cfg.days_ahead)
         return QMS_ERR_BAD_DAY;
     int32_t starts[BK_MAX_SLOTS];
-    int n = bk_slots(&b->cfg, c->cfg, si, starts, BK_MAX_SLOTS);
+    int n = bk_slots(&b->cfg, c->cfg, si, day, starts, BK_MAX_SLOTS);
     cJSON_AddStringToObject(o, "service", c->cfg->services[si].code);
     cJSON_AddStringToObject(o, "day", r->day);
+    if (n == 0) /* the calendar closes the day (a holiday, a Sunday) for this service */
+        cJSON_AddTrueToObject(o, "closed");
     cJSON *a = cJSON_AddArrayToObject(o, "slots");
     for (int i = 0; a && i < n; i++) {
         int32_t from, to;
@@ -364,7 +367,23 @@ static int make(qms_ctl *c, const qms_request *r, cJSON *o)
     bk_entry *e = NULL;
     int rc = bk_make(&b->set, &b->cfg, c->cfg, si, day, slot_s, hash, code, today, now_s,
                      qms_now(&c->clock), &e);
-    if (rc == QMS_ERR_BAD_DAY) {
+    if (rc == QMS_ERR_BAD_DAY && day >= today && day <= today + b->cfg.days_ahead) {
+        /* in the window: the calendar closes that day (bk_make found no slots) */
+        char ds[11], vi[200], en[200];
+        qms_span h[QMS_MAX_SPANS];
+        qms_day_str(day, ds);
+        if (qms_calendar_day(c->cfg, -1, day, h) == 0) {
+            snprintf(vi, sizeof vi, "Ngày %s trung tâm nghỉ, không nhận đặt lịch", ds);
+            snprintf(en, sizeof en, "The center is closed on %s: no bookings that day", ds);
+        } else {
+            const char *sc = c->cfg->services[si].code;
+            snprintf(vi, sizeof vi, "Ngày %s dịch vụ %s không nhận hồ sơ, không nhận đặt lịch",
+                     ds, sc);
+            snprintf(en, sizeof en, "Service %s is not open on %s: no bookings that day", sc,
+                     ds);
+        }
+        say(c, r, vi, en);
+    } else if (rc == QMS_ERR_BAD_DAY) {
         char last[11];
         qms_day_str(today + b->cfg.days_ahead, last);
         char vi[160], en[160];

@@ -70,7 +70,11 @@
       box.append(QMS.el('p', { class: 'note' }, slotsReply.message || slotsReply.error));
       return;
     }
-    if (!slotsReply.slots.length) {
+    if (slotsReply.closed) {
+      /* the center's calendar closes the day (a holiday, a Sunday) */
+      box.append(QMS.el('p', { class: 'note', 'data-closed': '1' },
+        QMS.t('Trung tâm nghỉ ngày này. Vui lòng chọn ngày khác.', 'The center is closed on this day. Please pick another day.')));
+    } else if (!slotsReply.slots.length) {
       box.append(QMS.el('p', { class: 'note' }, QMS.t('Không còn giờ hẹn trong ngày này.', 'No times left on this day.')));
     }
     for (const s of slotsReply.slots) {

@@ -4,7 +4,8 @@
  * last place, cancel, and the check-in on ticket/take: a made-up code, a
  * mistyped one, early, on time (ahead of an earlier walk-in), reused, after
  * cancel, wrong service, wrong day, by CCCD number, late and no-show; the
- * "equal" rank; and that the CCCD number reaches neither a topic nor the
+ * "equal" rank; the center's calendar (a holiday refused, a make-up day
+ * booked); and that the CCCD number reaches neither a topic nor the
  * store's files. */
 #include "harness.h"
 
@@ -411,12 +412,65 @@ static void test_equal_rank(void **state)
     env_stop(&e);
 }
 
+/* The center's calendar through the controller (harness clock: Thursday
+ * 2026-11-26 09:00): Friday 27 a holiday, Saturday 28 closed (no "sat"),
+ * Sunday 29 a make-up working day as a Monday. The holiday has no slots and
+ * refuses a booking with bad_day in words; the make-up Sunday is bookable. */
+static void test_calendar(void **state)
+{
+    (void)state;
+    ctl_env e;
+    snprintf(center, sizeof center,
+             "{\"calendar\":{\"week\":{\"mon\":[[\"07:30\",\"11:30\"]],"
+             "\"tue\":[[\"07:30\",\"11:30\"]],\"wed\":[[\"07:30\",\"11:30\"]],"
+             "\"thu\":[[\"07:30\",\"11:30\"]],\"fri\":[[\"07:30\",\"11:30\"]]},"
+             "\"holidays\":[\"2026-11-27\"],"
+             "\"workdays\":[{\"date\":\"2026-11-29\",\"as\":\"mon\"}]},%s",
+             harness_center_json + 1);
+    assert_int_equal(env_start(&e, center, NULL), 0);
+    qms_mqtt *w = env_client(&e, "web");
+    char json[512];
+    /* the holiday: no slots, marked closed; a booking refused in words */
+    cJSON *o = env_req(&e, w, "booking/slots",
+                       "{\"req\":\"s1\",\"service\":\"TP\",\"day\":\"2026-11-27\"}");
+    assert_null(js_str(o, "error"));
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(o, "slots")), 0);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(o, "closed")));
+    cJSON_Delete(o);
+    make_json(json, sizeof json, "m1", "TP", "2026-11-27", "09:00", CCCD1);
+    o = refused(&e, w, "booking/make", json, "bad_day");
+    assert_string_equal(js_str(o, "message"), "Ngày 2026-11-27 trung tâm nghỉ, không nhận đặt lịch");
+    cJSON_Delete(o);
+    snprintf(json, sizeof json,
+             "{\"req\":\"m2\",\"service\":\"TP\",\"day\":\"2026-11-28\",\"slot\":\"09:00\","
+             "\"cccd\":\"%s\",\"lang\":\"en\"}",
+             CCCD1);
+    o = refused(&e, w, "booking/make", json, "bad_day");
+    assert_non_null(strstr(js_str(o, "message"), "closed on 2026-11-28"));
+    cJSON_Delete(o);
+    /* the make-up Sunday: a Monday's hours, bookable */
+    o = env_req(&e, w, "booking/slots",
+                "{\"req\":\"s2\",\"service\":\"TP\",\"day\":\"2026-11-29\"}");
+    cJSON *sl = cJSON_GetObjectItem(o, "slots");
+    assert_int_equal(cJSON_GetArraySize(sl), 8);
+    assert_string_equal(js_str(cJSON_GetArrayItem(sl, 0), "slot"), "07:30");
+    assert_null(cJSON_GetObjectItem(o, "closed"));
+    cJSON_Delete(o);
+    make_json(json, sizeof json, "m3", "TP", "2026-11-29", "07:30", CCCD1);
+    o = env_req(&e, w, "booking/make", json);
+    assert_non_null(js_str(o, "code"));
+    cJSON_Delete(o);
+    qms_mqtt_free(w);
+    env_stop(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_booking_rules),
         cmocka_unit_test(test_last_place_race),
         cmocka_unit_test(test_equal_rank),
+        cmocka_unit_test(test_calendar),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -475,8 +475,10 @@ async function caseShots(env) {
  * number that is not 12 digits refused on the page, a booking made; its QR
  * read from a screenshot by zbarimg is the code the page shows, and an
  * outside client (mosquitto_rr) hears the controller know that code (a
- * check-in today is refused as appt_wrong_day: the booking is for tomorrow,
- * not unknown). The same citizen booking the same service again gets the
+ * check-in today is refused as appt_wrong_day: the booking is for another
+ * day, not unknown). Tomorrow is a holiday in the center's calendar: the
+ * page says the center is closed and shows no slots; the test books the next
+ * open day, whatever today's weekday. The same citizen booking the same service again gets the
  * controller's words on the page. Screenshots: docs/img/book-*.png with
  * QMS_SHOTS. */
 async function caseBook(env) {
@@ -487,8 +489,23 @@ async function caseBook(env) {
     page.on('pageerror', (e) => log('page error:', e.message));
     await page.goto(`http://127.0.0.1:${env.ws}/book.html#s=${env.site}&lang=${lang}`);
     await page.waitForFunction(() => document.body.dataset.ready === '1', { timeout: 20000 });
-    await page.evaluate(() => { const d = document.getElementById('day'); d.selectedIndex = 1; d.dispatchEvent(new Event('change')); });
-    await page.waitForSelector('#slots button.slot:not([disabled])', { timeout: 20000 });
+    /* tomorrow is a holiday (setup's calendar): the page says closed, no slots;
+     * then the next day with free places, as a citizen would pick it */
+    const pick = async (i) => {
+      await page.evaluate((k) => { const d = document.getElementById('day'); d.selectedIndex = k; d.dispatchEvent(new Event('change')); }, i);
+      await page.waitForFunction(() => document.querySelector('#slots .note, #slots button.slot'), { timeout: 20000 });
+      return page.evaluate(() => ({ day: document.getElementById('day').value,
+        closed: !!document.querySelector('#slots [data-closed]'), note: (document.querySelector('#slots .note') || {}).textContent || '',
+        free: document.querySelectorAll('#slots button.slot:not([disabled])').length }));
+    };
+    const t = await pick(1);
+    if (t.day !== env.holiday || !t.closed || t.free) fail(`the holiday ${env.holiday}: ${JSON.stringify(t)}`);
+    if (!t.note.includes(lang === 'en' ? 'closed on this day' : 'Trung tâm nghỉ')) fail(`the holiday's words "${t.note}"`);
+    if (lang === 'vi') await page.screenshot({ path: path.join(shots, 'book-closed-vi.png') });
+    const n = await page.$eval('#day', (d) => d.options.length);
+    let open = null;
+    for (let i = 2; i < n && !open; i++) if ((await pick(i)).free) open = i;
+    if (!open) fail('no open day with free places in the booking window');
     return page;
   };
   const page = await open('vi');
@@ -551,7 +568,11 @@ async function caseBook(env) {
   let code = 0;
   try {
     /* one clock: the controller runs fast, the simulated citizens follow it */
-    env = await setup({ speed: which === 'stats' ? 600 : which === 'shots' ? 240 : 1, provisioned: which === 'provisioned' });
+    /* book: tomorrow (the center's local day) is a holiday in the calendar */
+    const holiday = new Date(Date.now() + (420 + 24 * 60) * 60000).toISOString().slice(0, 10);
+    env = await setup({ speed: which === 'stats' ? 600 : which === 'shots' ? 240 : 1, provisioned: which === 'provisioned',
+      center: which === 'book' ? { calendar: { holidays: [holiday] } } : undefined });
+    env.holiday = holiday;
     await cases[which](env);
     log(`PASS ${which}`);
   } catch (e) {
