@@ -2,6 +2,7 @@
 #include "booking.h"
 
 #include "qms/alloc.h"
+#include "qms/config.h"
 #include "qms/calendar.h"
 #include "qms/err.h"
 
@@ -54,19 +55,10 @@ static int get_bool(const cJSON *b, const char *name, int *dst, char *err, size_
 int bk_cfg_load(const char *path, bk_cfg *out, char *err, size_t errlen)
 {
     bk_cfg_default(out);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "cannot read %s", path);
-        return QMS_ERR_IO;
-    }
-    char *text = qms_malloc(1 << 22);
-    size_t n = text ? fread(text, 1, (1 << 22) - 1, f) : 0;
-    fclose(f);
-    if (!text)
-        return QMS_ERR_NOMEM;
-    text[n] = 0;
-    cJSON *root = cJSON_Parse(text);
-    qms_free(text);
+    cJSON *root;
+    int rc0 = qms_config_json_file(path, &root, err, errlen);
+    if (rc0)
+        return rc0;
     const cJSON *b = cJSON_GetObjectItemCaseSensitive(root, "booking");
     int rc = QMS_OK;
     if (b && !cJSON_IsObject(b)) {

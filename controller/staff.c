@@ -2,6 +2,7 @@
 #include "staff.h"
 
 #include "qms/alloc.h"
+#include "qms/config.h"
 #include "qms/err.h"
 
 #include <cjson/cJSON.h>
@@ -54,19 +55,10 @@ static int parse_hash(const char *h, int *iter, unsigned char *salt, int *saltle
 int ctl_staff_load(const char *path, ctl_staff_list *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "cannot read %s", path);
-        return QMS_ERR_IO;
-    }
-    char *text = qms_malloc(1 << 22);
-    size_t n = text ? fread(text, 1, (1 << 22) - 1, f) : 0;
-    fclose(f);
-    if (!text)
-        return QMS_ERR_NOMEM;
-    text[n] = 0;
-    cJSON *root = cJSON_Parse(text);
-    qms_free(text);
+    cJSON *root;
+    int rc0 = qms_config_json_file(path, &root, err, errlen);
+    if (rc0)
+        return rc0;
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, "staff");
     int rc = QMS_OK;
     if (a && !cJSON_IsArray(a)) {

@@ -711,6 +711,19 @@ int qms_config_load_file(const char *path, qms_config **out, char *err, size_t e
     return rc;
 }
 
+int qms_config_json_file(const char *path, cJSON **out, char *err, size_t errlen)
+{
+    char *text;
+    size_t len;
+    *out = NULL;
+    int rc = qms_read_file(path, &text, &len, CONFIG_MAX_BYTES);
+    if (rc)
+        return fail(err, errlen, rc, "cannot read %s", path);
+    *out = cJSON_ParseWithLength(text, len);
+    qms_free(text);
+    return *out ? QMS_OK : fail(err, errlen, QMS_ERR_INVAL, "%s is not JSON", path);
+}
+
 /* CSV: services.csv "code,prefix,name_vi,name_en,mean_service_min";
  *      counters.csv "counter,name_vi,services" (services space separated). */
 static int csv_services(qms_config *c, const char *text, size_t len, char *err, size_t errlen)

@@ -120,6 +120,12 @@ typedef struct qms_config {
 int qms_config_parse_json(const char *text, size_t len, qms_config **out, char *err,
                           size_t errlen);
 int qms_config_load_file(const char *path, qms_config **out, char *err, size_t errlen);
+/* The center file as a JSON tree, for the sections their owners read
+ * themselves (the controller's staff list and booking rules). The caller
+ * frees it with cJSON_Delete. On error returns QMS_ERR_IO (not readable),
+ * QMS_ERR_INVAL (not JSON) or NOMEM, with a sentence in err. */
+struct cJSON;
+int qms_config_json_file(const char *path, struct cJSON **out, char *err, size_t errlen);
 /* Build a config from services.csv / counters.csv text (the shared/data
  * format); center-wide fields get their defaults (hours 07:30-11:30,
  * 13:30-17:00; offset +420). */
