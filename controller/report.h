@@ -47,6 +47,7 @@ typedef struct report_ticket {
     int levels;              /* the rating scale of its day (top level = very satisfied) */
     int utc_offset_min;      /* the center's UTC offset on its day (places its hour) */
     int settings;            /* where levels/offset came from: REPORT_SET_* */
+    int site;                /* index in report_data.sites (0 in a site's own store) */
 } report_ticket;
 
 /* Where a ticket's day's settings (UTC offset, rating levels) came from. */
@@ -70,6 +71,12 @@ typedef struct report_transfer {
     int counter; /* index in report_data.ctrs of the counter that transferred it */
 } report_transfer;
 
+/* A site: a hub store's sites (table sites), or the one site of a
+ * controller's store (named by --config's site, else ""). */
+typedef struct report_site {
+    char name[64];
+} report_site;
+
 typedef struct report_data {
     report_service *svcs;
     int nsvcs;
@@ -84,6 +91,10 @@ typedef struct report_data {
     report_setting *set; /* recorded settings, by day ascending (schema 3 on) */
     int nset;
     int nbadset; /* recorded rows that make no sense (skipped) */
+    int hub;     /* the file is qms-hub's store (meta hub_schema): many sites */
+    report_site *sites; /* hub: the sites it knows, by name (only the --site one
+                         * when filtered); a site's store: one */
+    int nsites;
 } report_data;
 
 /* Open the store at path read-only and read the tickets of local days
@@ -94,6 +105,13 @@ typedef struct report_data {
  * returns QMS_ERR_DB (or NOMEM) with a sentence for a person in err. */
 int report_load(const char *path, int32_t from, int32_t to, const qms_config *cfg, report_data *out,
                 char *err, size_t errlen);
+/* The same, also for qms-hub's store (docs/province.md): detected by its
+ * meta key hub_schema; site (NULL: all) keeps that site's tickets only, and
+ * is an error for a site the hub does not know or on a site's own store
+ * (unless it is cfg's site). The hub records no day settings: its tickets
+ * are read as REPORT_SET_DEFAULT unless cfg/--levels say. */
+int report_load_site(const char *path, int32_t from, int32_t to, const char *site,
+                     const qms_config *cfg, report_data *out, char *err, size_t errlen);
 void report_data_free(report_data *d);
 /* The settings of day from the recorded ones: the row of that day or the
  * last earlier one (REPORT_SET_STORE); for a day before the first row, that
@@ -109,7 +127,13 @@ int report_latest_settings(const char *path, int *utc_offset_min, int *levels);
 
 /* ---------- grouping and figures ---------- */
 
-typedef enum { REPORT_BY_SERVICE = 0, REPORT_BY_COUNTER, REPORT_BY_HOUR, REPORT_BY_DAY } report_by;
+typedef enum {
+    REPORT_BY_SERVICE = 0,
+    REPORT_BY_COUNTER,
+    REPORT_BY_HOUR,
+    REPORT_BY_DAY,
+    REPORT_BY_SITE, /* one row per site (report_data.sites), sites without tickets too */
+} report_by;
 
 /* The figures of one row. Times are in milliseconds. */
 typedef struct report_fig {
@@ -130,7 +154,7 @@ typedef struct report_fig {
 } report_fig;
 
 typedef struct report_row {
-    char key[32];   /* service code, counter number, "07:00-08:00", "2026-11-26", or "" */
+    char key[64];   /* service code, counter number, "07:00-08:00", "2026-11-26", site, or "" */
     char name[256]; /* service or counter name in the report's language, or "" */
     report_fig fig;
 } report_row;

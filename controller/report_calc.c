@@ -9,7 +9,8 @@
  *     finished it, marked it a no-show, or rated it); "transferred" counts the
  *     tickets the counter transferred; "taken" does not apply;
  *   - per hour and per day: every figure of a row is about the tickets TAKEN
- *     in that hour / on that day. */
+ *     in that hour / on that day;
+ *   - per site (a hub's store): every figure is about that site's tickets. */
 #include "report.h"
 
 #include "engine.h"
@@ -175,6 +176,9 @@ int report_build(const report_data *d, report_by by, int levels, int32_t from, i
     case REPORT_BY_DAY:
         nrows = to >= from ? to - from + 1 : 0;
         break;
+    case REPORT_BY_SITE:
+        nrows = d->nsites;
+        break;
     }
     if (nrows > 0) {
         out->rows = qms_calloc((size_t)nrows, sizeof *out->rows);
@@ -202,6 +206,11 @@ int report_build(const report_data *d, report_by by, int levels, int32_t from, i
         case REPORT_BY_DAY:
             qms_day_str(from + i, r->key);
             break;
+        case REPORT_BY_SITE:
+            /* a site's own store without --config does not know its name */
+            snprintf(r->key, sizeof r->key, "%s",
+                     d->sites[i].name[0] ? d->sites[i].name : en ? "(this store)" : "(kho này)");
+            break;
         }
     }
 
@@ -225,6 +234,10 @@ int report_build(const report_data *d, report_by by, int levels, int32_t from, i
         case REPORT_BY_DAY:
             if (t->day >= from && t->day <= to)
                 taken_in = outcome_in = &out->rows[t->day - from].fig;
+            break;
+        case REPORT_BY_SITE:
+            if (t->site >= 0 && t->site < out->nrows)
+                taken_in = outcome_in = &out->rows[t->site].fig;
             break;
         }
         if (taken_in) {

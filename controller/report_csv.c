@@ -137,6 +137,9 @@ void report_write_csv(const report *r, report_csv *w, int en, int no_data)
     case REPORT_BY_DAY:
         report_csv_str(w, H(en, "Ngày", "Date"));
         break;
+    case REPORT_BY_SITE:
+        report_csv_str(w, H(en, "Điểm", "Site"));
+        break;
     }
     report_csv_str(w, H(en, "Số phiếu đã lấy", "Tickets taken"));
     report_csv_str(w, H(en, "Đã phục vụ", "Served"));

@@ -22,6 +22,8 @@
 /* From this version on the store records each day's UTC offset and rating
  * levels (table day_settings). */
 #define SCHEMA_SETTINGS 3
+/* qms-hub's store versions (meta key hub_schema) this reader understands. */
+#define HUB_SCHEMA_MAX 1
 /* What qms-report assumed before the store said: Vietnam's offset and the
  * sample center's 4 levels. */
 #define DEFAULT_OFFSET 420
@@ -57,6 +59,7 @@ void report_data_free(report_data *d)
     qms_free(d->t);
     qms_free(d->tr);
     qms_free(d->set);
+    qms_free(d->sites);
     memset(d, 0, sizeof *d);
 }
 
@@ -143,9 +146,25 @@ int report_latest_settings(const char *path, int *utc_offset_min, int *levels)
 
 typedef struct loader {
     report_data *d;
-    int capsvcs, capctrs, capt, captr, capset;
+    int capsvcs, capctrs, capt, captr, capset, capsites;
     const qms_config *cfg;
+    const char *site; /* --site: only its tickets (NULL: all) */
 } loader;
+
+/* Index of site name, adding it if new; -1 on no memory. */
+static int site_index(loader *L, const char *name)
+{
+    report_data *d = L->d;
+    if (!name)
+        name = "";
+    for (int i = 0; i < d->nsites; i++)
+        if (strcmp(d->sites[i].name, name) == 0)
+            return i;
+    if (grow((void **)&d->sites, &L->capsites, d->nsites + 1, sizeof *d->sites))
+        return -1;
+    snprintf(d->sites[d->nsites].name, sizeof d->sites[d->nsites].name, "%s", name);
+    return d->nsites++;
+}
 
 /* Index of service code, adding it (named from cfg) if new; -1 on no memory. */
 static int svc_index(loader *L, const char *code)
@@ -256,6 +275,29 @@ static int load_all(sqlite3 *db, loader *L, int32_t from, int32_t to, char *err,
         rc = fail(err, errlen, QMS_ERR_DB, "cannot read the store: %s", sqlite3_errmsg(db));
         goto out;
     }
+    /* qms-hub's store (hub/hub_store.c): the controller's tickets columns
+     * plus site; no day settings, names or counters of its own */
+    PREP("SELECT value FROM meta WHERE key='hub_schema'");
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        int v = sqlite3_column_int(st, 0);
+        if (v < 1 || v > HUB_SCHEMA_MAX) {
+            rc = fail(err, errlen, QMS_ERR_DB,
+                      "the hub store has schema version %d; this qms-report reads version 1 to %d",
+                      v, HUB_SCHEMA_MAX);
+            goto out;
+        }
+        d->hub = 1;
+        goto hub;
+    }
+    if (L->site && !(L->cfg && strcmp(L->cfg->site, L->site) == 0)) {
+        rc = fail(err, errlen, QMS_ERR_DB,
+                  "--site %s: this is a site's own store (qms-controller), not qms-hub's; "
+                  "--site picks a site in a hub's store",
+                  L->site);
+        goto out;
+    }
+    if (site_index(L, L->cfg ? L->cfg->site : "") < 0)
+        goto nomem;
     PREP("SELECT value FROM meta WHERE key='schema_version'");
     d->schema_version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
     if (d->schema_version < SCHEMA_MIN || d->schema_version > SCHEMA_MAX) {
@@ -311,14 +353,37 @@ static int load_all(sqlite3 *db, loader *L, int32_t from, int32_t to, char *err,
     }
     if (s != SQLITE_DONE)
         goto dberr;
+    goto tickets;
+
+hub:
+    /* the sites it knows, in name order: a row each, tickets or not */
+    PREP("SELECT site FROM sites WHERE ?1 IS NULL OR site = ?1 ORDER BY site");
+    if (L->site)
+        sqlite3_bind_text(st, 1, L->site, -1, SQLITE_STATIC);
+    while ((s = sqlite3_step(st)) == SQLITE_ROW)
+        if (site_index(L, (const char *)sqlite3_column_text(st, 0)) < 0)
+            goto nomem;
+    if (s != SQLITE_DONE)
+        goto dberr;
+    if (L->site && d->nsites == 0) {
+        rc = fail(err, errlen, QMS_ERR_DB, "the hub store has no site '%s'", L->site);
+        goto out;
+    }
+
+tickets:
     if (names_from_config(L) != QMS_OK)
         goto nomem;
-
-    PREP("SELECT id, day, orig_service, service, counter_id, state, taken_ms, first_called_ms,"
-         " start_ms, end_ms, rating, transfers FROM tickets"
-         " WHERE day BETWEEN ?1 AND ?2 ORDER BY id");
+    /* a hub's ticket ids are per site: ordered by site, then id */
+    PREP(d->hub ? "SELECT id, day, orig_service, service, counter_id, state, taken_ms,"
+                  " first_called_ms, start_ms, end_ms, rating, transfers, site FROM tickets"
+                  " WHERE day BETWEEN ?1 AND ?2 AND (?3 IS NULL OR site = ?3) ORDER BY site, id"
+                : "SELECT id, day, orig_service, service, counter_id, state, taken_ms,"
+                  " first_called_ms, start_ms, end_ms, rating, transfers FROM tickets"
+                  " WHERE day BETWEEN ?1 AND ?2 ORDER BY id");
     sqlite3_bind_text(st, 1, dfrom, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, dto, -1, SQLITE_STATIC);
+    if (d->hub && L->site)
+        sqlite3_bind_text(st, 3, L->site, -1, SQLITE_STATIC);
     int capids = 0;
     while ((s = sqlite3_step(st)) == SQLITE_ROW) {
         if (grow((void **)&d->t, &L->capt, d->nt + 1, sizeof *d->t) ||
@@ -358,17 +423,29 @@ static int load_all(sqlite3 *db, loader *L, int32_t from, int32_t to, char *err,
             d->max_rating = t->rating;
         t->transfers = (int)col_opt(st, 11);
         t->settings = report_settings_for(d->set, d->nset, t->day, &t->utc_offset_min, &t->levels);
+        if (d->hub && (t->site = site_index(L, (const char *)sqlite3_column_text(st, 12))) < 0)
+            goto nomem;
         d->nt++;
     }
     if (s != SQLITE_DONE)
         goto dberr;
 
-    /* which counter transferred which ticket (per-counter "transferred") */
-    PREP("SELECT ticket_id, counter_id FROM events"
-         " WHERE kind = 'transfer' AND day BETWEEN ?1 AND ?2 AND ticket_id IS NOT NULL"
-         " AND counter_id IS NOT NULL ORDER BY seq");
+    /* which counter transferred which ticket (per-counter "transferred");
+     * in a hub only for one site (ids and counter numbers are per site) */
+    if (d->hub && !L->site) {
+        rc = QMS_OK;
+        goto out;
+    }
+    PREP(d->hub ? "SELECT ticket_id, counter_id FROM events"
+                  " WHERE kind = 'transfer' AND day BETWEEN ?1 AND ?2 AND ticket_id IS NOT NULL"
+                  " AND counter_id IS NOT NULL AND site = ?3 ORDER BY seq"
+                : "SELECT ticket_id, counter_id FROM events"
+                  " WHERE kind = 'transfer' AND day BETWEEN ?1 AND ?2 AND ticket_id IS NOT NULL"
+                  " AND counter_id IS NOT NULL ORDER BY seq");
     sqlite3_bind_text(st, 1, dfrom, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, dto, -1, SQLITE_STATIC);
+    if (d->hub)
+        sqlite3_bind_text(st, 3, L->site, -1, SQLITE_STATIC);
     while ((s = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(st, 0);
         int64_t *hit = d->nt ? bsearch(&id, ids, (size_t)d->nt, sizeof *ids, cmp_i64) : NULL;
@@ -402,6 +479,12 @@ out:
 int report_load(const char *path, int32_t from, int32_t to, const qms_config *cfg, report_data *out,
                 char *err, size_t errlen)
 {
+    return report_load_site(path, from, to, NULL, cfg, out, err, errlen);
+}
+
+int report_load_site(const char *path, int32_t from, int32_t to, const char *site,
+                     const qms_config *cfg, report_data *out, char *err, size_t errlen)
+{
     memset(out, 0, sizeof *out);
     sqlite3 *db = NULL;
     /* Read-only: a report cannot change the store, and does not create a
@@ -416,7 +499,7 @@ int report_load(const char *path, int32_t from, int32_t to, const qms_config *cf
     /* The controller holds its write lock only for a commit; in WAL mode
      * readers do not wait for it, but a checkpoint or recovery might. */
     sqlite3_busy_timeout(db, 5000);
-    loader L = {.d = out, .cfg = cfg};
+    loader L = {.d = out, .cfg = cfg, .site = site};
     /* one read transaction: every query sees the same snapshot */
     if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
         rc = fail(err, errlen, QMS_ERR_DB, "cannot read %s: %s", path, sqlite3_errmsg(db));

@@ -28,13 +28,16 @@ static void usage(FILE *f)
           "DATE to DATE (inclusive; YYYY-MM-DD, or \"today\" / \"yesterday\").\n"
           "\n"
           "Options:\n"
-          "  --db FILE             the controller's SQLite store (opened read-only)\n"
+          "  --db FILE             the controller's SQLite store, or qms-hub's (opened\n"
+          "                        read-only)\n"
           "  --config FILE         the center's configuration: its UTC offset and rating\n"
           "                        levels override what the store recorded, and it names\n"
           "                        what the store does not\n"
           "  --from DATE           first day (required)\n"
           "  --to DATE             last day (default: the --from day)\n"
-          "  --by KIND             service (default), counter, hour or day\n"
+          "  --by KIND             service (default), counter, hour, day or site (one row\n"
+          "                        per site of a hub's store)\n"
+          "  --site S              a hub's store: only site S's tickets\n"
           "  --out FILE            write there (replaced as a whole), default stdout\n"
           "  --lang vi|en          column titles and names (default vi)\n"
           "  --levels N            rating levels (3..9; default: each day's as the store\n"
@@ -66,7 +69,19 @@ static int parse_day(const char *s, int utc_offset_min, int32_t *out)
 
 int main(int argc, char **argv)
 {
-    enum { O_DB = 256, O_CONFIG, O_FROM, O_TO, O_BY, O_OUT, O_LANG, O_LEVELS, O_DCOMMA, O_NOBOM };
+    enum {
+        O_DB = 256,
+        O_CONFIG,
+        O_FROM,
+        O_TO,
+        O_BY,
+        O_OUT,
+        O_LANG,
+        O_LEVELS,
+        O_DCOMMA,
+        O_NOBOM,
+        O_SITE,
+    };
     static const struct option opts[] = {
         {"db", required_argument, 0, O_DB},
         {"config", required_argument, 0, O_CONFIG},
@@ -78,11 +93,13 @@ int main(int argc, char **argv)
         {"levels", required_argument, 0, O_LEVELS},
         {"decimal-comma", no_argument, 0, O_DCOMMA},
         {"no-bom", no_argument, 0, O_NOBOM},
+        {"site", required_argument, 0, O_SITE},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
     };
     const char *db = NULL, *config_path = NULL, *from_s = NULL, *to_s = NULL, *out_path = NULL;
+    const char *site = NULL;
     report_by by = REPORT_BY_SERVICE;
     int en = 0, levels = 0, dcomma = 0, bom = 1;
     int ch;
@@ -109,8 +126,10 @@ int main(int argc, char **argv)
                 by = REPORT_BY_HOUR;
             else if (strcmp(optarg, "day") == 0)
                 by = REPORT_BY_DAY;
+            else if (strcmp(optarg, "site") == 0)
+                by = REPORT_BY_SITE;
             else {
-                fprintf(stderr, "qms-report: --by is service, counter, hour or day\n");
+                fprintf(stderr, "qms-report: --by is service, counter, hour, day or site\n");
                 return EXIT_USAGE;
             }
             break;
@@ -139,6 +158,13 @@ int main(int argc, char **argv)
             break;
         case O_NOBOM:
             bom = 0;
+            break;
+        case O_SITE:
+            if (!*optarg || strlen(optarg) >= sizeof(((report_site *)NULL)->name)) {
+                fprintf(stderr, "qms-report: --site wants a site name (1 to 63 bytes)\n");
+                return EXIT_USAGE;
+            }
+            site = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -201,9 +227,15 @@ int main(int argc, char **argv)
 
     status = EXIT_FAIL;
     char err[512];
-    int rc = report_load(db, from, to, cfg, &data, err, sizeof err);
+    int rc = report_load_site(db, from, to, site, cfg, &data, err, sizeof err);
     if (rc != QMS_OK) {
         fprintf(stderr, "qms-report: %s\n", err);
+        goto done;
+    }
+    if (data.hub && by == REPORT_BY_COUNTER && !site) {
+        fprintf(stderr, "qms-report: --by counter on a hub's store wants --site (each site "
+                        "numbers its own counters)\n");
+        status = EXIT_USAGE;
         goto done;
     }
     /* Each ticket is read with its own day's offset and scale, unless the
@@ -229,7 +261,17 @@ int main(int argc, char **argv)
                 en ? "qms-report: %d day settings in the store make no sense; skipped\n"
                    : "qms-report: %d dòng cài đặt ngày trong kho không hợp lệ; bỏ qua\n",
                 data.nbadset);
-    if (ndefault)
+    if (ndefault && data.hub)
+        fprintf(stderr,
+                en ? "qms-report: a hub's store does not record the sites' UTC offset and rating "
+                     "levels: %d tickets are read as +07:00%s; give --config (or --levels) to be "
+                     "sure\n"
+                   : "qms-report: kho của hub không ghi múi giờ và số mức đánh giá của các điểm: "
+                     "%d phiếu được tính theo +07:00%s; hãy dùng --config (hoặc --levels) cho "
+                     "chắc chắn\n",
+                ndefault,
+                given_levels ? "" : (en ? " with 4 rating levels" : " và 4 mức đánh giá"));
+    else if (ndefault)
         fprintf(stderr,
                 en ? "qms-report: the store does not record the center's UTC offset and rating "
                      "levels (written before schema version 3, or not by qms-controller): %d "
