@@ -162,6 +162,8 @@ static void usage(FILE *f)
             "  --speed X        run the clock X times faster (demos; 0.1..1000, default 1)\n"
             "  --disk-reserve B refuse takes while the store's disk has fewer than B bytes\n"
             "                   free (default 1048576; 0: only a failing commit stops them)\n"
+            "  --web-counters-ms MS  publish qms/SITE/counters (all counter states, for\n"
+            "                   the dashboards) at most every MS ms (default 500)\n"
             "  --verbose        debug logging\n"
             "%s",
             qms_conn_usage());
@@ -431,6 +433,7 @@ int main(int argc, char **argv)
         {"version", no_argument, 0, 'V'},
         {"speed", required_argument, 0, 'S'},
         {"disk-reserve", required_argument, 0, 'R'},
+        {"web-counters-ms", required_argument, 0, 'M'},
         {"test-wall-offset-file", required_argument, 0, 'W'},
         QMS_CONN_LONGOPTS,
         {0, 0, 0, 0},
@@ -440,7 +443,7 @@ int main(int argc, char **argv)
     static const int short_val[] = {0, 1, 2, 4, 5, 6};
     qms_mqtt_opts *mo = &c->mopts;
     int opt;
-    while ((opt = getopt_long(argc, argv, "c:d:b:s:u:p:A:C:K:T:R:W:S:vhV", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:d:b:s:u:p:A:C:K:T:R:W:S:M:vhV", longopts, NULL)) != -1) {
         const char *sl = opt > 0 && opt < 128 ? strchr(shorts, opt) : NULL;
         if (sl)
             opt = QMS_CONN_OPT_BASE + short_val[sl - shorts];
@@ -490,6 +493,18 @@ int main(int argc, char **argv)
             reserve_set = 1;
             break;
         }
+        case 'M': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || end == optarg || v < 50 || v > 60000) {
+                fprintf(stderr,
+                        "qms-controller: bad --web-counters-ms \"%s\" (want 50 to 60000 ms)\n",
+                        optarg);
+                return 2;
+            }
+            c->web_ms = (int)v;
+            break;
+        }
         case 'h':
             usage(stdout);
             return 0;
@@ -501,6 +516,8 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    if (!c->web_ms)
+        c->web_ms = CTL_WEB_COUNTERS_MS;
     if (!reserve_set)
         c->disk_reserve = CTL_DISK_RESERVE;
     if (optind < argc || !c->config_path || !c->db_path) {

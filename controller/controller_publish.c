@@ -145,6 +145,33 @@ static void publish_counter(qms_ctl *c, int ci, int force)
     publish_json(c, ctl_topic(c, suffix), s, 1);
     qms_free(c->ctr_last[ci]);
     c->ctr_last[ci] = s;
+    c->web_dirty = 1; /* the web clients' coalesced view follows (the timer) */
+}
+
+/* qms/<site>/counters, retained: the states last published on
+ * counter/<n>/state, spliced into one message (docs/protocol.md). The
+ * dashboards read this instead of counter/+/state: one message per interval
+ * to each of them, not one per call. */
+static void publish_web_counters(qms_ctl *c)
+{
+    size_t len = 32;
+    for (int ci = 0; ci < c->cfg->ncounters; ci++)
+        if (c->ctr_last[ci])
+            len += strlen(c->ctr_last[ci]) + 1;
+    char *buf = qms_malloc(len);
+    if (!buf)
+        return;
+    char *p = buf;
+    p += sprintf(p, "{\"counters\":[");
+    int n = 0;
+    for (int ci = 0; ci < c->cfg->ncounters; ci++)
+        if (c->ctr_last[ci])
+            p += sprintf(p, "%s%s", n++ ? "," : "", c->ctr_last[ci]);
+    sprintf(p, "]}");
+    publish_json(c, ctl_topic(c, "counters"), buf, 1);
+    qms_free(buf);
+    c->web_dirty = 0;
+    c->next_web_ms = qms_mono_ms() + c->web_ms;
 }
 
 static void publish_queues(qms_ctl *c)
@@ -256,6 +283,8 @@ int ctl_flush(qms_ctl *c)
             publish_counter(c, ci, force);
             c->ctr_dirty[ci] = 0;
         }
+    if (force)
+        publish_web_counters(c); /* otherwise the timer, at most every web_ms */
     if (force || c->recent_dirty)
         publish_recent(c);
     if (force)
@@ -300,6 +329,10 @@ void ctl_timers(qms_ctl *c, int busy)
     }
     if ((c->stats_dirty && now - c->last_stats_ms >= 1000 + late) || now >= c->next_stats_ms + late)
         publish_stats(c);
+    if (c->web_dirty && now >= c->next_web_ms) {
+        publish_web_counters(c);
+        qms_mqtt_flush(c->mqtt);
+    }
 }
 
 int ctl_next_timer_ms(const qms_ctl *c)
@@ -312,6 +345,8 @@ int ctl_next_timer_ms(const qms_ctl *c)
         next = c->last_stats_ms + 1000;
     if (c->waiting_dirty && c->next_queue_ms < next)
         next = c->next_queue_ms;
+    if (c->web_dirty && c->next_web_ms < next)
+        next = c->next_web_ms;
     int64_t d = next - now;
     return d < 0 ? 0 : d > 1000 ? 1000 : (int)d;
 }

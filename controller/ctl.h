@@ -122,6 +122,10 @@ typedef struct qms_ctl {
     int recent_dirty, stats_dirty, waiting_dirty;
     int64_t last_stats_ms, next_stats_ms, next_tick_ms, next_eta_ms, next_queue_ms; /* monotonic */
     int64_t started_ms;
+    /* qms/<site>/counters: every counter's state in one message for web
+     * clients, at most once per web_ms, only after a state changed */
+    int web_dirty, web_ms;
+    int64_t next_web_ms; /* monotonic */
 
     /* alerts (controller_alerts.c) */
     struct qms_alerts *alerts;
@@ -164,6 +168,7 @@ typedef struct qms_ctl {
 /* Takes are refused (db_error) while the store's file system has less than
  * this free, so that what is already issued can still be called and served. */
 #define CTL_DISK_RESERVE (1024 * 1024)
+#define CTL_WEB_COUNTERS_MS 500 /* qms/<site>/counters at most this often */
 
 /* controller_dispatch.c */
 void ctl_on_message(void *ud, const qms_mqtt_msg *msg);

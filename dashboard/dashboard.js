@@ -297,7 +297,9 @@
   /* ---- MQTT ---- */
   function subscribeSite() {
     const s = st.site;
-    client.subscribe([`qms/${s}/config`, `qms/${s}/stats`, `qms/${s}/stats/hourly`, `qms/${s}/counter/+/state`,
+    /* counters: every counter's state in one message, at most twice a second
+     * (not counter/+/state: one message per call to every open dashboard) */
+    client.subscribe([`qms/${s}/config`, `qms/${s}/stats`, `qms/${s}/stats/hourly`, `qms/${s}/counters`,
       `qms/${s}/device/+/+/status`, `qms/${s}/alerts`, `qms/${s}/alert/event`,
       `${replyBase()}/#`], { qos: 1 });
   }
@@ -321,8 +323,9 @@
       st.stats = js;
       st.lastStatsArrival = Date.now();
       document.body.dataset.statsAt = String(js ? js.at_ms : 0);
-    } else if (parts[2] === 'counter' && parts[4] === 'state') {
-      if (js) st.counters.set(Number(parts[3]), js); else st.counters.delete(Number(parts[3]));
+    } else if (rest === 'counters') {
+      st.counters.clear();
+      if (js && Array.isArray(js.counters)) for (const k of js.counters) if (k && typeof k.counter === 'number') st.counters.set(k.counter, k);
     } else if (parts[2] === 'device' && parts[5] === 'status') {
       const key = `${parts[3]}/${parts[4]}`;
       if (parts[3] === 'test' || parts[3] === 'dashboard') return;

@@ -241,8 +241,8 @@ static void acl_for(FILE *f, const prov *p, const device *d)
                                          "stream/replay"};
         static const char *const wr[] = {
             "config",          "call",  "calls/recent", "counter/+/state", "counter/+/queue",
-            "stats",           "stats/hourly", "alerts", "alert/event",     "ticket/+/status",
-            "reply/#",         "stream"};
+            "counters",        "stats", "stats/hourly", "alerts",          "alert/event",
+            "ticket/+/status", "reply/#", "stream"};
         for (size_t i = 0; i < sizeof rd / sizeof rd[0]; i++)
             fprintf(f, "topic read qms/%s/%s\n", s, rd[i]);
         for (size_t i = 0; i < sizeof wr / sizeof wr[0]; i++)
@@ -254,8 +254,9 @@ static void acl_for(FILE *f, const prov *p, const device *d)
         /* the manager's view: reads the center's state and alerts; may only
          * acknowledge an alert and ask for a report (its replies: the pattern
          * above) */
+        /* counters, not counter/+/state: one message per interval, not per call */
         static const char *const rd[] = {"config",          "call",   "calls/recent",
-                                         "counter/+/state", "counter/+/queue", "stats",
+                                         "counters",        "counter/+/queue", "stats",
                                          "stats/hourly",    "alerts", "alert/event",
                                          "device/+/+/status"};
         for (size_t i = 0; i < sizeof rd / sizeof rd[0]; i++)

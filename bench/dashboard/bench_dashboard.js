@@ -12,6 +12,9 @@
  *             open (half dashboards subscribed to everything a dashboard reads,
  *             half ticket pages each on its own ticket's topic, all over
  *             websockets), in the same run; target: no more than +10 %
+ *             QMS_BENCH_WEB_COUNTERS=state: the dashboards on counter/+/state
+ *             instead of the coalesced counters (as before it existed);
+ *             QMS_BENCH_WEB_MS: the controller's --web-counters-ms
  * Real parts: mosquitto (MQTT + websockets/http_dir), qms-controller, chromium. */
 'use strict';
 
@@ -110,7 +113,10 @@ async function webClients() {
     else {
       /* QMS_BENCH_WEB_SKIP=stats,counter: leave those topics out (to see which fan-out costs) */
       const skip = (process.env.QMS_BENCH_WEB_SKIP || '').split(',');
-      w.subscribe([`qms/${site}/config`, `qms/${site}/stats`, `qms/${site}/stats/hourly`, `qms/${site}/counter/+/state`,
+      /* QMS_BENCH_WEB_COUNTERS=state: the dashboards on counter/+/state (as
+       * before the coalesced qms/<site>/counters), to compare in one run */
+      const ctr = process.env.QMS_BENCH_WEB_COUNTERS === 'state' ? `qms/${site}/counter/+/state` : `qms/${site}/counters`;
+      w.subscribe([`qms/${site}/config`, `qms/${site}/stats`, `qms/${site}/stats/hourly`, ctr,
         `qms/${site}/device/+/+/status`, `qms/${site}/alerts`, `qms/${site}/alert/event`]
         .filter((t) => !skip.some((k) => k && t.split('/')[2] === k)), { qos: 1 });
     }
@@ -147,7 +153,8 @@ if (process.argv.includes('--web-clients')) {
   const cfg = path.join(tmp, 'center.json');
   fs.writeFileSync(cfg, JSON.stringify(center));
   start('controller', path.join(buildDir, 'bin/qms-controller'), ['--config', cfg, '--db', path.join(tmp, 'c.db'),
-    '--broker', `127.0.0.1:${port}`, '--clock', '2026-11-26T08:00:00']);
+    '--broker', `127.0.0.1:${port}`, '--clock', '2026-11-26T08:00:00',
+    ...(process.env.QMS_BENCH_WEB_MS ? ['--web-counters-ms', process.env.QMS_BENCH_WEB_MS] : [])]);
   const site = center.site;
   const c = await connect(`mqtt://127.0.0.1:${port}`, 'bench-probe');
   c.subscribe([`qms/${site}/reply/#`, `qms/${site}/call`, `qms/${site}/counter/2/state`], { qos: 1 });

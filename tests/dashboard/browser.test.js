@@ -199,6 +199,67 @@ async function caseStats(env) {
   const counters = await page.$$eval('#counters tbody tr', (t) => t.length);
   if (counters !== env.center.counters.length) fail(`page shows ${counters} counters, config has ${env.center.counters.length}`);
   await checkCounters(env, page);
+  await checkCoalesced(env, page);
+}
+
+function rr(env, topic, body) {
+  return JSON.parse(execFileSync('mosquitto_rr', ['-V', '5', '-h', '127.0.0.1', '-p', String(env.port), '-t', `qms/${env.site}/${topic}`,
+    '-e', `qms/${env.site}/reply/test-rr`, '-W', '10', '-m', JSON.stringify(body)], { encoding: 'utf8' }));
+}
+
+/* messages on qms/<site>/counters (not the retained one) while f runs, seen
+ * by an outside subscriber */
+async function countCounters(env, f) {
+  const sub = start('sub-counters', 'mosquitto_sub', ['-h', '127.0.0.1', '-p', String(env.port), '-R', '-t', `qms/${env.site}/counters`],
+    { stdout: 'pipe' });
+  let n = 0, buf = '';
+  sub.stdout.on('data', (d) => { buf += d; const l = buf.split('\n'); buf = l.pop(); n += l.length; });
+  await sleep(500); /* subscribed */
+  const t0 = Date.now();
+  await f();
+  const ms = Date.now() - t0 + 500;
+  sub.kill('SIGTERM');
+  await new Promise((r) => (sub.exitCode !== null ? r() : sub.on('exit', r)));
+  return { n, ms };
+}
+
+/* The dashboards read every counter's state from one coalesced retained
+ * message (qms/<site>/counters), published at most every 500 ms and only
+ * when a state changed (docs/dashboard.md, "Where the fan-out goes"). */
+async function checkCoalesced(env, page) {
+  /* the coalesced view = the per-counter topics (the oracle), one by one */
+  const all = retained(env.port, `qms/${env.site}/counters`);
+  if (!Array.isArray(all.counters) || all.counters.length !== env.center.counters.length) fail(`counters: ${JSON.stringify(all)}`);
+  for (const k of all.counters) {
+    const one = retained(env.port, `qms/${env.site}/counter/${k.counter}/state`);
+    if (JSON.stringify(one) !== JSON.stringify(k)) fail(`counters has ${JSON.stringify(k)}, counter/${k.counter}/state ${JSON.stringify(one)}`);
+  }
+  /* nothing changes: nothing is republished */
+  const quiet = await countCounters(env, () => sleep(3000));
+  if (quiet.n !== 0) fail(`counters republished ${quiet.n} times in ${quiet.ms} ms with nothing changing`);
+  /* a call reaches the page's counter table */
+  const ctr = env.center.counters.find((c) => c.services.includes('TP'));
+  rr(env, 'ticket/take', { req: 'co-take', service: 'TP' });
+  const t0 = Date.now();
+  const r = rr(env, `counter/${ctr.id}/cmd`, { req: 'co-next', op: 'next' });
+  if (!r.ticket) fail(`next at counter ${ctr.id}: ${JSON.stringify(r)}`);
+  await page.waitForFunction((id, t) => {
+    const td = document.querySelector(`#counters tr[data-counter="${id}"] .ticket`);
+    return td && td.textContent === t;
+  }, { timeout: 10000 }, ctr.id, r.ticket).catch(() => fail(`the page's counter ${ctr.id} never showed ${r.ticket}`));
+  const follow = Date.now() - t0;
+  /* paced ops (one state change each): at most one message per 500 ms */
+  let ops = 0;
+  const busy = await countCounters(env, async () => {
+    for (let i = 0; i < 20; i++, ops++) {
+      rr(env, `counter/${ctr.id}/cmd`, { req: `co-p-${i}`, op: i % 2 ? 'resume' : 'pause' });
+      await sleep(100);
+    }
+  });
+  const most = Math.floor(busy.ms / 500) + 2;
+  if (busy.n < 1 || busy.n > most) fail(`counters: ${busy.n} messages for ${ops} state changes in ${busy.ms} ms (want 1..${most})`);
+  log(`counters: = counter/+/state; 0 messages in ${quiet.ms} ms quiet; the call on the page ${follow} ms after the request; ` +
+    `${busy.n} messages for ${ops} changes in ${busy.ms} ms`);
 }
 
 /* Per counter, served today and the mean service time on the "now" view
@@ -371,7 +432,10 @@ async function caseProvisioned(env) {
     || /Không tạo/.test(document.querySelector('#r-status').textContent), { timeout: 45000 });
   const status = await page.$eval('#r-status', (e) => e.textContent);
   if (!(Number(await page.evaluate(() => document.body.dataset.reportBytes || 0)) > 0)) fail(`report through the provisioned ACL: ${status}`);
-  log(`dashboard as ${dash.username}: stats shown, report answered (${status})`);
+  /* the counter table: qms/<site>/counters, which the ACL lets the dashboard read */
+  await page.waitForFunction((n) => document.querySelectorAll('#counters tbody tr').length === n, { timeout: 20000 },
+    env.center.counters.length).catch(() => fail('the counters did not reach the dashboard through the provisioned ACL'));
+  log(`dashboard as ${dash.username}: stats shown, ${env.center.counters.length} counters, report answered (${status})`);
   /* a wrong password: refused, the login form is shown */
   const bad = await env.browser.newPage();
   await bad.goto(`http://127.0.0.1:${env.ws}/index.html#site=${s}&user=dashboard&pass=wrong`);
@@ -397,7 +461,7 @@ async function caseProvisioned(env) {
   });
   const mine = `qms/${s}/ticket/${take.token}/status`;
   const all = [mine, `qms/${s}/ticket/+/status`, `qms/${s}/stats`, `qms/${s}/counter/+/queue`, `qms/${s}/counter/+/state`,
-    `qms/${s}/alerts`, `qms/${s}/config`, `qms/${s}/calls/recent`, `qms/${s}/reply/#`, '#'];
+    `qms/${s}/counters`, `qms/${s}/alerts`, `qms/${s}/config`, `qms/${s}/calls/recent`, `qms/${s}/reply/#`, '#'];
   const reqs = [[`qms/${s}/ticket/take`, JSON.stringify({ req: 'anon-take', service: 'TP' })],
     [`qms/${s}/counter/1/cmd`, JSON.stringify({ req: 'anon-next', op: 'next' })],
     [`qms/${s}/alert/ack`, JSON.stringify({ req: 'anon-ack', id: 'x', who: 'x' })]];

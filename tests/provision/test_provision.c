@@ -163,7 +163,7 @@ static void test_counter_is_itself_only(void **state)
     assert_true(writes("counter-3", "device/counter/3-cli/status", "dashboard"));
     assert_false(writes("counter-3", "device/counter/5/status", "dashboard"));
     assert_true(reads("counter-3", topic("counter/3/state"), "controller", "counter/3/state",
-                      "dashboard"));
+                      "display-hall"));
     /* the alerts (qms-counter -i shows its own); a kiosk or a display does not read them */
     assert_true(reads("counter-3", topic("alerts"), "controller", "alerts", "dashboard"));
     assert_false(reads("kiosk-k1", topic("alerts"), "controller", "alerts", "dashboard"));
@@ -187,7 +187,8 @@ static void test_display_publishes_its_status_only(void **state)
         {"config", "dashboard"},
         {"call", "dashboard"},
         {"calls/recent", "dashboard"},
-        {"counter/1/state", "dashboard"},
+        {"counter/1/state", "gateway-g1"},
+        {"counters", "dashboard"},
         {"counter/1/queue", "dashboard"},
         {"stats", "dashboard"},
         {"device/controller/main/status", "dashboard"},
@@ -210,18 +211,29 @@ static void test_only_the_controller_publishes_state(void **state)
     (void)state;
     static const char *const state_topics[] = {
         "call",  "config", "calls/recent", "counter/1/state", "counter/1/queue",
-        "stats", "alerts", "device/controller/main/status"};
+        "counters", "stats", "alerts", "device/controller/main/status"};
     static const char *const others[] = {"kiosk-k1", "counter-3", "display-hall", "gateway-g1",
                                          "dashboard"};
     for (size_t t = 0; t < sizeof state_topics / sizeof state_topics[0]; t++) {
-        assert_true(writes("controller", state_topics[t], "dashboard"));
+        /* the dashboard reads counters, not counter/+/state (the board does) */
+        const char *obs = strcmp(state_topics[t], "counter/1/state") ? "dashboard" : "display-hall";
+        assert_true(writes("controller", state_topics[t], obs));
         for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
-            int w = writes(others[i], state_topics[t], "dashboard");
+            int w = writes(others[i], state_topics[t], obs);
             if (w)
                 fprintf(stderr, "%s may publish %s\n", others[i], state_topics[t]);
             assert_false(w);
         }
     }
+}
+
+/* The dashboard reads every counter's state in one message (counters), not
+ * one message per counter change: the broker does not send it those. */
+static void test_dashboard_reads_counters_not_each_state(void **state)
+{
+    (void)state;
+    assert_false(reads("dashboard", topic("counter/+/state"), "controller", "counter/1/state",
+                       "display-hall"));
 }
 
 static void test_requests_and_replies_are_private(void **state)
@@ -355,6 +367,7 @@ int main(void)
         cmocka_unit_test(test_counter_is_itself_only),
         cmocka_unit_test(test_display_publishes_its_status_only),
         cmocka_unit_test(test_only_the_controller_publishes_state),
+        cmocka_unit_test(test_dashboard_reads_counters_not_each_state),
         cmocka_unit_test(test_requests_and_replies_are_private),
         cmocka_unit_test(test_gateway),
         cmocka_unit_test(test_example_acl_is_the_provisioned_one),
