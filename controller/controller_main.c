@@ -163,7 +163,7 @@ static void usage(FILE *f)
             "  --disk-reserve B refuse takes while the store's disk has fewer than B bytes\n"
             "                   free (default 1048576; 0: only a failing commit stops them)\n"
             "  --web-counters-ms MS  publish qms/SITE/counters (all counter states, for\n"
-            "                   the dashboards) at most every MS ms (default 500)\n"
+            "                   the dashboards) at most every MS ms (default 150)\n"
             "  --verbose        debug logging\n"
             "%s",
             qms_conn_usage());

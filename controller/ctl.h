@@ -168,7 +168,7 @@ typedef struct qms_ctl {
 /* Takes are refused (db_error) while the store's file system has less than
  * this free, so that what is already issued can still be called and served. */
 #define CTL_DISK_RESERVE (1024 * 1024)
-#define CTL_WEB_COUNTERS_MS 500 /* qms/<site>/counters at most this often */
+#define CTL_WEB_COUNTERS_MS 150 /* qms/<site>/counters at most this often */
 
 /* controller_dispatch.c */
 void ctl_on_message(void *ud, const qms_mqtt_msg *msg);
