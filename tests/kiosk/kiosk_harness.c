@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,20 @@ static int write_file(const char *path, const char *text)
         return -1;
     fputs(text, f);
     return fclose(f);
+}
+
+void kh_line(char *s, size_t cap, const char *fmt, ...)
+{
+    size_t n = strlen(s);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s + n, cap - n, fmt, ap);
+    va_end(ap);
+    n = strlen(s);
+    if (n + 1 < cap) {
+        s[n] = '\n';
+        s[n + 1] = 0;
+    }
 }
 
 int kh_world_start(kh_world *w, const char *center_json)

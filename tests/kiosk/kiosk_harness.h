@@ -28,6 +28,8 @@ typedef struct kh_world {
 
 /* Make the world: a tmp folder, a broker, the test's MQTT client. center_json
  * is the center configuration text (NULL: examples/center.json). */
+/* Append a printf-formatted line (and its newline) to a script buffer. */
+void kh_line(char *s, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int kh_world_start(kh_world *w, const char *center_json);
 void kh_world_stop(kh_world *w);
 

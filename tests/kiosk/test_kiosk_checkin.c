@@ -45,21 +45,6 @@
 static kh_world W;
 static char shots[400];
 
-static void line(char *s, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void line(char *s, size_t cap, const char *fmt, ...)
-{
-    size_t n = strlen(s);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(s + n, cap - n, fmt, ap);
-    va_end(ap);
-    n = strlen(s);
-    if (n + 1 < cap) {
-        s[n] = '\n';
-        s[n + 1] = 0;
-    }
-}
-
 /* Read a screenshot back with tesseract; every wanted text must be on it,
  * and no unwanted one. */
 static void ocr_screen(const char *name, const char *lang, const char *const *want, int nwant,
@@ -138,12 +123,12 @@ static void test_closed_day(void **state)
     assert_int_equal(kh_controller_start(&W, SUNDAY), 0);
     static char s[4096];
     s[0] = 0;
-    line(s, sizeof s, "wait-screen closed 15000");
-    line(s, sizeof s, "screenshot vi-closed");
-    line(s, sizeof s, "tap-lang");
-    line(s, sizeof s, "wait 300");
-    line(s, sizeof s, "screenshot en-closed");
-    line(s, sizeof s, "expect-screen closed");
+    kh_line(s, sizeof s, "wait-screen closed 15000");
+    kh_line(s, sizeof s, "screenshot vi-closed");
+    kh_line(s, sizeof s, "tap-lang");
+    kh_line(s, sizeof s, "wait 300");
+    kh_line(s, sizeof s, "screenshot en-closed");
+    kh_line(s, sizeof s, "expect-screen closed");
     run_script(s, NULL);
     kh_controller_stop(&W);
     static const char *const vi[] = {"Hôm nay nghỉ, mở lại Thứ Hai 07:30", "Hiện đã hết giờ cấp số"};
@@ -171,42 +156,42 @@ static void test_menu_and_keypad(void **state)
     assert_false(qms_bookcode_parse(bad, tmp));
     static char s[8192];
     s[0] = 0;
-    line(s, sizeof s, "wait-screen idle 15000");
-    line(s, sizeof s, "screenshot vi-idle");
-    line(s, sizeof s, "tap 960 540");
-    line(s, sizeof s, "wait-screen menu");
-    line(s, sizeof s, "screenshot vi-menu-greyed");
-    line(s, sizeof s, "tap-lang");
-    line(s, sizeof s, "screenshot en-menu-greyed");
-    line(s, sizeof s, "tap-back");
-    line(s, sizeof s, "wait-screen idle");
-    line(s, sizeof s, "tap-checkin");
-    line(s, sizeof s, "wait-screen checkin");
+    kh_line(s, sizeof s, "wait-screen idle 15000");
+    kh_line(s, sizeof s, "screenshot vi-idle");
+    kh_line(s, sizeof s, "tap 960 540");
+    kh_line(s, sizeof s, "wait-screen menu");
+    kh_line(s, sizeof s, "screenshot vi-menu-greyed");
+    kh_line(s, sizeof s, "tap-lang");
+    kh_line(s, sizeof s, "screenshot en-menu-greyed");
+    kh_line(s, sizeof s, "tap-back");
+    kh_line(s, sizeof s, "wait-screen idle");
+    kh_line(s, sizeof s, "tap-checkin");
+    kh_line(s, sizeof s, "wait-screen checkin");
     /* back on the welcome screen the kiosk speaks its own language again */
     for (int i = 0; i < 5; i++)
-        line(s, sizeof s, "tap-key %c", bad[i]);
-    line(s, sizeof s, "screenshot vi-keypad");
-    line(s, sizeof s, "tap-lang");
-    line(s, sizeof s, "screenshot en-keypad");
+        kh_line(s, sizeof s, "tap-key %c", bad[i]);
+    kh_line(s, sizeof s, "screenshot vi-keypad");
+    kh_line(s, sizeof s, "tap-lang");
+    kh_line(s, sizeof s, "screenshot en-keypad");
     for (int i = 5; i < 8; i++)
-        line(s, sizeof s, "tap-key %c", bad[i]);
-    line(s, sizeof s, "tap-ok");
-    line(s, sizeof s, "expect-screen checkin");
-    line(s, sizeof s, "screenshot en-keypad-badcode");
-    line(s, sizeof s, "tap-lang");
-    line(s, sizeof s, "screenshot vi-keypad-badcode");
+        kh_line(s, sizeof s, "tap-key %c", bad[i]);
+    kh_line(s, sizeof s, "tap-ok");
+    kh_line(s, sizeof s, "expect-screen checkin");
+    kh_line(s, sizeof s, "screenshot en-keypad-badcode");
+    kh_line(s, sizeof s, "tap-lang");
+    kh_line(s, sizeof s, "screenshot vi-keypad-badcode");
     /* delete the last character, type the right one: the error goes */
-    line(s, sizeof s, "tap-key del");
-    line(s, sizeof s, "tap-key %c", good[7]);
-    line(s, sizeof s, "screenshot vi-keypad-full");
+    kh_line(s, sizeof s, "tap-key del");
+    kh_line(s, sizeof s, "tap-key %c", good[7]);
+    kh_line(s, sizeof s, "screenshot vi-keypad-full");
     /* a scan that is neither a code nor a card */
-    line(s, sizeof s, "type 68656c6c6f2d776f726c642d31323334");
-    line(s, sizeof s, "expect-screen checkin");
-    line(s, sizeof s, "screenshot vi-keypad-badscan");
-    line(s, sizeof s, "tap-lang");
-    line(s, sizeof s, "screenshot en-keypad-badscan");
-    line(s, sizeof s, "tap-back");
-    line(s, sizeof s, "wait-screen idle");
+    kh_line(s, sizeof s, "type 68656c6c6f2d776f726c642d31323334");
+    kh_line(s, sizeof s, "expect-screen checkin");
+    kh_line(s, sizeof s, "screenshot vi-keypad-badscan");
+    kh_line(s, sizeof s, "tap-lang");
+    kh_line(s, sizeof s, "screenshot en-keypad-badscan");
+    kh_line(s, sizeof s, "tap-back");
+    kh_line(s, sizeof s, "wait-screen idle");
     run_script(s, NULL);
     kh_controller_stop(&W);
     /* nothing was sent: every mistake was caught on the kiosk */
@@ -275,17 +260,17 @@ static void test_serial_scanner(void **state)
     int before = kh_seen(&W, "ticket/take", 1 << 20, 300);
     static char s[4096];
     s[0] = 0;
-    line(s, sizeof s, "wait-screen idle 15000");
-    line(s, sizeof s, "screenshot sync-scan-1");
-    line(s, sizeof s, "wait-screen checkin 10000");
-    line(s, sizeof s, "screenshot vi-serial-badscan");
-    line(s, sizeof s, "tap-back");
-    line(s, sizeof s, "wait-screen idle");
-    line(s, sizeof s, "screenshot sync-scan-2");
-    line(s, sizeof s, "wait-screen appt_refused 15000");
-    line(s, sizeof s, "screenshot vi-card-unknown");
-    line(s, sizeof s, "tap-lang");
-    line(s, sizeof s, "screenshot en-card-unknown");
+    kh_line(s, sizeof s, "wait-screen idle 15000");
+    kh_line(s, sizeof s, "screenshot sync-scan-1");
+    kh_line(s, sizeof s, "wait-screen checkin 10000");
+    kh_line(s, sizeof s, "screenshot vi-serial-badscan");
+    kh_line(s, sizeof s, "tap-back");
+    kh_line(s, sizeof s, "wait-screen idle");
+    kh_line(s, sizeof s, "screenshot sync-scan-2");
+    kh_line(s, sizeof s, "wait-screen appt_refused 15000");
+    kh_line(s, sizeof s, "screenshot vi-card-unknown");
+    kh_line(s, sizeof s, "tap-lang");
+    kh_line(s, sizeof s, "screenshot en-card-unknown");
     char log[320];
     pid_t pid = kh_kiosk_spawn(&W, s, NULL, log, sizeof log, NULL, 0);
     assert_true(pid > 0);
@@ -367,7 +352,7 @@ static void type_code(char *s, size_t cap, const char *code)
 {
     for (const char *p = code; *p; p++)
         if (*p != '-')
-            line(s, cap, "tap-key %c", *p);
+            kh_line(s, cap, "tap-key %c", *p);
 }
 
 /* Check-in by code on the keypad against the real controller's bookings:
@@ -388,45 +373,45 @@ static void test_checkin_code(void **state)
     int tickets_before = W.tickets;
     static char s[8192];
     s[0] = 0;
-    line(s, sizeof s, "wait-screen idle 15000");
-    line(s, sizeof s, "tap-checkin");
-    line(s, sizeof s, "wait-screen checkin");
+    kh_line(s, sizeof s, "wait-screen idle 15000");
+    kh_line(s, sizeof s, "tap-checkin");
+    kh_line(s, sizeof s, "wait-screen checkin");
     type_code(s, sizeof s, ok);
-    line(s, sizeof s, "tap-ok");
-    line(s, sizeof s, "wait-screen ticket 10000");
-    line(s, sizeof s, "screenshot vi-booked-ticket");
-    line(s, sizeof s, "tap 960 540");
-    line(s, sizeof s, "wait-screen idle");
-    line(s, sizeof s, "tap-lang");
-    line(s, sizeof s, "tap-checkin");
-    line(s, sizeof s, "wait-screen checkin");
+    kh_line(s, sizeof s, "tap-ok");
+    kh_line(s, sizeof s, "wait-screen ticket 10000");
+    kh_line(s, sizeof s, "screenshot vi-booked-ticket");
+    kh_line(s, sizeof s, "tap 960 540");
+    kh_line(s, sizeof s, "wait-screen idle");
+    kh_line(s, sizeof s, "tap-lang");
+    kh_line(s, sizeof s, "tap-checkin");
+    kh_line(s, sizeof s, "wait-screen checkin");
     type_code(s, sizeof s, early);
-    line(s, sizeof s, "tap-ok");
-    line(s, sizeof s, "wait-screen appt_refused 10000");
-    line(s, sizeof s, "screenshot en-appt-early");
-    line(s, sizeof s, "tap-lang");
-    line(s, sizeof s, "screenshot vi-appt-early");
-    line(s, sizeof s, "tap 960 540"); /* back to the keypad */
-    line(s, sizeof s, "wait-screen checkin");
+    kh_line(s, sizeof s, "tap-ok");
+    kh_line(s, sizeof s, "wait-screen appt_refused 10000");
+    kh_line(s, sizeof s, "screenshot en-appt-early");
+    kh_line(s, sizeof s, "tap-lang");
+    kh_line(s, sizeof s, "screenshot vi-appt-early");
+    kh_line(s, sizeof s, "tap 960 540"); /* back to the keypad */
+    kh_line(s, sizeof s, "wait-screen checkin");
     type_code(s, sizeof s, nobody);
-    line(s, sizeof s, "tap-ok");
-    line(s, sizeof s, "wait-screen appt_refused 10000");
-    line(s, sizeof s, "screenshot vi-appt-unknown");
-    line(s, sizeof s, "tap-lang");
-    line(s, sizeof s, "screenshot en-appt-unknown");
-    line(s, sizeof s, "tap 960 540");
-    line(s, sizeof s, "wait-screen checkin");
-    line(s, sizeof s, "tap-back");
-    line(s, sizeof s, "wait-screen idle");
+    kh_line(s, sizeof s, "tap-ok");
+    kh_line(s, sizeof s, "wait-screen appt_refused 10000");
+    kh_line(s, sizeof s, "screenshot vi-appt-unknown");
+    kh_line(s, sizeof s, "tap-lang");
+    kh_line(s, sizeof s, "screenshot en-appt-unknown");
+    kh_line(s, sizeof s, "tap 960 540");
+    kh_line(s, sizeof s, "wait-screen checkin");
+    kh_line(s, sizeof s, "tap-back");
+    kh_line(s, sizeof s, "wait-screen idle");
     /* the card through a USB scanner (keyboard wedge) on the welcome screen */
     char hex[300] = "";
     for (const char *p = "001090012345|123456789|Nguyen Van An|15031990|Nam|Ha Noi|20062021"; *p;
          p++)
         snprintf(hex + strlen(hex), sizeof hex - strlen(hex), "%02x", (unsigned char)*p);
-    line(s, sizeof s, "tap-lang");
-    line(s, sizeof s, "type %s", hex);
-    line(s, sizeof s, "wait-screen ticket 10000");
-    line(s, sizeof s, "screenshot en-booked-ticket-card");
+    kh_line(s, sizeof s, "tap-lang");
+    kh_line(s, sizeof s, "type %s", hex);
+    kh_line(s, sizeof s, "wait-screen ticket 10000");
+    kh_line(s, sizeof s, "screenshot en-booked-ticket-card");
     run_script(s, NULL);
     kh_controller_stop(&W);
     /* two booked tickets came out of the printer */

@@ -39,21 +39,6 @@ static kh_world W;
 static qms_config *C; /* the sample center */
 static char shots[400];
 
-static void line(char *s, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void line(char *s, size_t cap, const char *fmt, ...)
-{
-    size_t n = strlen(s);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(s + n, cap - n, fmt, ap);
-    va_end(ap);
-    n = strlen(s);
-    if (n + 1 < cap) {
-        s[n] = '\n';
-        s[n + 1] = 0;
-    }
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -158,14 +143,14 @@ static void test_all_services(void **state)
     all_waiting(before);
     static char s[16384];
     s[0] = 0;
-    line(s, sizeof s, "wait-screen idle 10000");
+    kh_line(s, sizeof s, "wait-screen idle 10000");
     for (int i = 0; i < C->nservices; i++) {
-        line(s, sizeof s, "tap 960 540");
-        line(s, sizeof s, "wait-screen menu");
-        line(s, sizeof s, "tap-service %s", C->services[i].code);
-        line(s, sizeof s, "wait-screen ticket 8000");
-        line(s, sizeof s, "tap 960 540");
-        line(s, sizeof s, "wait-screen idle");
+        kh_line(s, sizeof s, "tap 960 540");
+        kh_line(s, sizeof s, "wait-screen menu");
+        kh_line(s, sizeof s, "tap-service %s", C->services[i].code);
+        kh_line(s, sizeof s, "wait-screen ticket 8000");
+        kh_line(s, sizeof s, "tap 960 540");
+        kh_line(s, sizeof s, "wait-screen idle");
     }
     char log[320], trace[320];
     int st = kh_kiosk_run(&W, s, NULL, 120000, log, sizeof log, trace, sizeof trace);
@@ -213,14 +198,14 @@ static void test_english_ticket(void **state)
     (void)state;
     static char s[2048];
     s[0] = 0;
-    line(s, sizeof s, "wait-screen idle 10000");
-    line(s, sizeof s, "tap-lang");
-    line(s, sizeof s, "tap 960 540");
-    line(s, sizeof s, "wait-screen menu");
-    line(s, sizeof s, "tap-service TP");
-    line(s, sizeof s, "wait-screen ticket 8000");
-    line(s, sizeof s, "tap 960 540");
-    line(s, sizeof s, "wait-screen idle");
+    kh_line(s, sizeof s, "wait-screen idle 10000");
+    kh_line(s, sizeof s, "tap-lang");
+    kh_line(s, sizeof s, "tap 960 540");
+    kh_line(s, sizeof s, "wait-screen menu");
+    kh_line(s, sizeof s, "tap-service TP");
+    kh_line(s, sizeof s, "wait-screen ticket 8000");
+    kh_line(s, sizeof s, "tap 960 540");
+    kh_line(s, sizeof s, "wait-screen idle");
     char log[320], trace[320];
     int st = kh_kiosk_run(&W, s, NULL, 60000, log, sizeof log, trace, sizeof trace);
     if (st != 0)
@@ -317,19 +302,19 @@ static void choose_after(const char *tag, void (*change)(void), const char *expe
 {
     static char s[4096];
     s[0] = 0;
-    line(s, sizeof s, "wait-screen idle 10000");
-    line(s, sizeof s, "tap 960 540");
-    line(s, sizeof s, "wait-screen menu");
-    line(s, sizeof s, "tap-service TP");
-    line(s, sizeof s, "wait-screen priority");
-    line(s, sizeof s, "screenshot %s-sync", tag);
-    line(s, sizeof s, "wait-file %s-go", tag);
-    line(s, sizeof s, "tap-priority normal");
-    line(s, sizeof s, "wait-screen %s 8000", expect_screen);
-    line(s, sizeof s, "screenshot %s", tag);
-    line(s, sizeof s, "screenshot %s-done", tag);
-    line(s, sizeof s, "wait-file %s-cleared", tag);
-    line(s, sizeof s, "wait-screen idle 8000");
+    kh_line(s, sizeof s, "wait-screen idle 10000");
+    kh_line(s, sizeof s, "tap 960 540");
+    kh_line(s, sizeof s, "wait-screen menu");
+    kh_line(s, sizeof s, "tap-service TP");
+    kh_line(s, sizeof s, "wait-screen priority");
+    kh_line(s, sizeof s, "screenshot %s-sync", tag);
+    kh_line(s, sizeof s, "wait-file %s-go", tag);
+    kh_line(s, sizeof s, "tap-priority normal");
+    kh_line(s, sizeof s, "wait-screen %s 8000", expect_screen);
+    kh_line(s, sizeof s, "screenshot %s", tag);
+    kh_line(s, sizeof s, "screenshot %s-done", tag);
+    kh_line(s, sizeof s, "wait-file %s-cleared", tag);
+    kh_line(s, sizeof s, "wait-screen idle 8000");
     /* ask_priority on for this run; a huge poll period so the check before
      * the take is what notices the fault, not the periodic poll */
     kh_kiosk_config(&W,
@@ -493,11 +478,11 @@ static void test_printer_gone(void **state)
     (void)state;
     static char s[2048];
     s[0] = 0;
-    line(s, sizeof s, "wait-screen idle 10000");
-    line(s, sizeof s, "screenshot gone-sync");
-    line(s, sizeof s, "wait-screen printer_offline 10000");
-    line(s, sizeof s, "screenshot printer-gone");
-    line(s, sizeof s, "wait-file gone-checked");
+    kh_line(s, sizeof s, "wait-screen idle 10000");
+    kh_line(s, sizeof s, "screenshot gone-sync");
+    kh_line(s, sizeof s, "wait-screen printer_offline 10000");
+    kh_line(s, sizeof s, "screenshot printer-gone");
+    kh_line(s, sizeof s, "wait-file gone-checked");
     kh_kiosk_config(&W, "\"ask_priority\":false,\"printer\":{\"poll_s\":1,\"fault_poll_ms\":200}");
     char log[320];
     pid_t pid = kh_kiosk_spawn(&W, s, NULL, log, sizeof log, NULL, 0);
@@ -533,12 +518,12 @@ static void test_controller_down(void **state)
     (void)state;
     static char s[2048];
     s[0] = 0;
-    line(s, sizeof s, "wait-screen idle 10000");
-    line(s, sizeof s, "screenshot ctrl-sync");
-    line(s, sizeof s, "wait-screen controller_down 10000");
-    line(s, sizeof s, "screenshot ctrl-down");
-    line(s, sizeof s, "screenshot ctrl-sync2");
-    line(s, sizeof s, "wait-screen idle 15000");
+    kh_line(s, sizeof s, "wait-screen idle 10000");
+    kh_line(s, sizeof s, "screenshot ctrl-sync");
+    kh_line(s, sizeof s, "wait-screen controller_down 10000");
+    kh_line(s, sizeof s, "screenshot ctrl-down");
+    kh_line(s, sizeof s, "screenshot ctrl-sync2");
+    kh_line(s, sizeof s, "wait-screen idle 15000");
     kh_kiosk_config(&W, "\"ask_priority\":false");
     char log[320];
     pid_t pid = kh_kiosk_spawn(&W, s, NULL, log, sizeof log, NULL, 0);
@@ -607,14 +592,14 @@ static void test_wait_modes(void **state)
     for (int k = 0; k < 2; k++) {
         static char s[4096];
         s[0] = 0;
-        line(s, sizeof s, "wait-screen idle 10000");
+        kh_line(s, sizeof s, "wait-screen idle 10000");
         for (int i = 0; i < 3; i++) {
-            line(s, sizeof s, "tap 960 540");
-            line(s, sizeof s, "wait-screen menu");
-            line(s, sizeof s, "tap-service KD");
-            line(s, sizeof s, "wait-screen ticket 8000");
-            line(s, sizeof s, "tap 960 540");
-            line(s, sizeof s, "wait-screen idle");
+            kh_line(s, sizeof s, "tap 960 540");
+            kh_line(s, sizeof s, "wait-screen menu");
+            kh_line(s, sizeof s, "tap-service KD");
+            kh_line(s, sizeof s, "wait-screen ticket 8000");
+            kh_line(s, sizeof s, "tap 960 540");
+            kh_line(s, sizeof s, "wait-screen idle");
         }
         setenv("QMS_KIOSK_WAIT", modes[k], 1);
         char log[320], trace[320];
@@ -641,13 +626,13 @@ static void test_paper_low(void **state)
     assert_int_equal(kh_vprinter_cmd(&W, "paper low"), 0);
     static char s[2048];
     s[0] = 0;
-    line(s, sizeof s, "wait-screen idle 10000");
-    line(s, sizeof s, "screenshot low-sync");
-    line(s, sizeof s, "wait-file low-checked");
-    line(s, sizeof s, "tap 960 540");
-    line(s, sizeof s, "wait-screen menu");
-    line(s, sizeof s, "tap-service YT");
-    line(s, sizeof s, "wait-screen ticket 8000");
+    kh_line(s, sizeof s, "wait-screen idle 10000");
+    kh_line(s, sizeof s, "screenshot low-sync");
+    kh_line(s, sizeof s, "wait-file low-checked");
+    kh_line(s, sizeof s, "tap 960 540");
+    kh_line(s, sizeof s, "wait-screen menu");
+    kh_line(s, sizeof s, "tap-service YT");
+    kh_line(s, sizeof s, "wait-screen ticket 8000");
     char log[320];
     pid_t pid = kh_kiosk_spawn(&W, s, NULL, log, sizeof log, NULL, 0);
     char p[512];
@@ -678,12 +663,12 @@ static void test_rotated_panel(void **state)
     kh_kiosk_config(&W, "\"ask_priority\":false");
     static char s[2048];
     s[0] = 0;
-    line(s, sizeof s, "wait-screen idle 10000");
-    line(s, sizeof s, "tap 540 960");
-    line(s, sizeof s, "wait-screen menu");
-    line(s, sizeof s, "screenshot rot-menu");
-    line(s, sizeof s, "tap-service GD");
-    line(s, sizeof s, "wait-screen ticket 8000");
+    kh_line(s, sizeof s, "wait-screen idle 10000");
+    kh_line(s, sizeof s, "tap 540 960");
+    kh_line(s, sizeof s, "wait-screen menu");
+    kh_line(s, sizeof s, "screenshot rot-menu");
+    kh_line(s, sizeof s, "tap-service GD");
+    kh_line(s, sizeof s, "wait-screen ticket 8000");
     const char *args[] = {"--portrait", "--rotate", "90", NULL};
     char log[320], trace[320];
     int st = kh_kiosk_run(&W, s, args, 60000, log, sizeof log, trace, sizeof trace);

@@ -41,22 +41,6 @@
 static kh_world W;
 static char shots[400];
 
-/* Append a printf-formatted line to a script buffer. */
-static void line(char *s, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void line(char *s, size_t cap, const char *fmt, ...)
-{
-    size_t n = strlen(s);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(s + n, cap - n, fmt, ap);
-    va_end(ap);
-    n = strlen(s);
-    if (n + 1 < cap) {
-        s[n] = '\n';
-        s[n + 1] = 0;
-    }
-}
-
 /* A PNG of the right size with real content (not one flat color). */
 static void check_png(const char *name, int w, int h)
 {
@@ -261,79 +245,79 @@ static void tour(int w, int h)
 
     /* A: a citizen's tour, refusals, and a controller that does not answer */
     s[0] = 0;
-    line(s, sizeof s, "wait-screen idle 10000");
-    line(s, sizeof s, "screenshot %s-vi-idle", o);
-    line(s, sizeof s, "tap-lang");
-    line(s, sizeof s, "screenshot %s-en-idle", o);
-    line(s, sizeof s, "tap-lang");
-    line(s, sizeof s, "tap %d %d", cx, cy);
-    line(s, sizeof s, "wait-screen menu");
-    line(s, sizeof s, "screenshot %s-vi-menu", o);
-    line(s, sizeof s, "tap-lang");
-    line(s, sizeof s, "screenshot %s-en-menu", o);
-    line(s, sizeof s, "tap-lang");
-    line(s, sizeof s, "tap-service NN");
-    line(s, sizeof s, "wait-screen priority");
-    line(s, sizeof s, "screenshot %s-vi-priority", o);
-    line(s, sizeof s, "tap-priority elderly");
-    line(s, sizeof s, "wait-screen ticket 8000");
-    line(s, sizeof s, "screenshot %s-vi-ticket", o);
-    line(s, sizeof s, "tap %d %d", cx, cy);
-    line(s, sizeof s, "wait-screen idle");
-    line(s, sizeof s, "tap-lang");
-    line(s, sizeof s, "tap %d %d", cx, cy);
-    line(s, sizeof s, "wait-screen menu");
-    line(s, sizeof s, "tap-service VH");
-    line(s, sizeof s, "wait-screen priority");
-    line(s, sizeof s, "screenshot %s-en-priority", o);
-    line(s, sizeof s, "tap-priority normal");
-    line(s, sizeof s, "wait-screen service_closed 8000");
-    line(s, sizeof s, "screenshot %s-en-service_closed", o);
-    line(s, sizeof s, "tap-lang");
-    line(s, sizeof s, "screenshot %s-vi-service_closed", o);
-    line(s, sizeof s, "tap %d %d", cx, cy);
-    line(s, sizeof s, "wait-screen menu");
-    line(s, sizeof s, "tap-service NV");
-    line(s, sizeof s, "wait-screen priority");
-    line(s, sizeof s, "tap-priority normal");
-    line(s, sizeof s, "wait-screen cap_reached 8000");
-    line(s, sizeof s, "screenshot %s-vi-cap_reached", o);
-    line(s, sizeof s, "tap-lang");
-    line(s, sizeof s, "screenshot %s-en-cap_reached", o);
-    line(s, sizeof s, "tap %d %d", cx, cy);
-    line(s, sizeof s, "wait-screen menu");
-    line(s, sizeof s, "tap-service TP");
-    line(s, sizeof s, "wait-screen priority");
-    line(s, sizeof s, "tap-priority normal");
-    line(s, sizeof s, "wait-screen ticket 8000");
-    line(s, sizeof s, "screenshot %s-en-ticket", o);
-    line(s, sizeof s, "tap %d %d", cx, cy);
-    line(s, sizeof s, "wait-screen idle");
-    line(s, sizeof s, "tap %d %d", cx, cy);
-    line(s, sizeof s, "wait-screen menu");
-    line(s, sizeof s, "tap-service DD");
-    line(s, sizeof s, "wait-screen priority");
-    line(s, sizeof s, "screenshot %s-sync-freeze", o);
-    line(s, sizeof s, "wait-file %s-frozen", o);
-    line(s, sizeof s, "tap-priority normal");
-    line(s, sizeof s, "wait-screen busy 3000");
-    line(s, sizeof s, "screenshot %s-vi-busy", o);
-    line(s, sizeof s, "wait-screen take_failed 8000");
-    line(s, sizeof s, "screenshot %s-vi-take_failed", o);
-    line(s, sizeof s, "tap-lang");
-    line(s, sizeof s, "screenshot %s-en-take_failed", o);
-    line(s, sizeof s, "tap %d %d", cx, cy);
-    line(s, sizeof s, "wait-screen menu");
-    line(s, sizeof s, "tap-service DD");
-    line(s, sizeof s, "wait-screen priority");
-    line(s, sizeof s, "tap-priority normal");
-    line(s, sizeof s, "wait-screen busy 3000");
-    line(s, sizeof s, "screenshot %s-en-busy", o);
-    line(s, sizeof s, "wait-screen take_failed 8000");
-    line(s, sizeof s, "screenshot %s-sync-thaw", o);
-    line(s, sizeof s, "wait-file %s-thawed", o);
+    kh_line(s, sizeof s, "wait-screen idle 10000");
+    kh_line(s, sizeof s, "screenshot %s-vi-idle", o);
+    kh_line(s, sizeof s, "tap-lang");
+    kh_line(s, sizeof s, "screenshot %s-en-idle", o);
+    kh_line(s, sizeof s, "tap-lang");
+    kh_line(s, sizeof s, "tap %d %d", cx, cy);
+    kh_line(s, sizeof s, "wait-screen menu");
+    kh_line(s, sizeof s, "screenshot %s-vi-menu", o);
+    kh_line(s, sizeof s, "tap-lang");
+    kh_line(s, sizeof s, "screenshot %s-en-menu", o);
+    kh_line(s, sizeof s, "tap-lang");
+    kh_line(s, sizeof s, "tap-service NN");
+    kh_line(s, sizeof s, "wait-screen priority");
+    kh_line(s, sizeof s, "screenshot %s-vi-priority", o);
+    kh_line(s, sizeof s, "tap-priority elderly");
+    kh_line(s, sizeof s, "wait-screen ticket 8000");
+    kh_line(s, sizeof s, "screenshot %s-vi-ticket", o);
+    kh_line(s, sizeof s, "tap %d %d", cx, cy);
+    kh_line(s, sizeof s, "wait-screen idle");
+    kh_line(s, sizeof s, "tap-lang");
+    kh_line(s, sizeof s, "tap %d %d", cx, cy);
+    kh_line(s, sizeof s, "wait-screen menu");
+    kh_line(s, sizeof s, "tap-service VH");
+    kh_line(s, sizeof s, "wait-screen priority");
+    kh_line(s, sizeof s, "screenshot %s-en-priority", o);
+    kh_line(s, sizeof s, "tap-priority normal");
+    kh_line(s, sizeof s, "wait-screen service_closed 8000");
+    kh_line(s, sizeof s, "screenshot %s-en-service_closed", o);
+    kh_line(s, sizeof s, "tap-lang");
+    kh_line(s, sizeof s, "screenshot %s-vi-service_closed", o);
+    kh_line(s, sizeof s, "tap %d %d", cx, cy);
+    kh_line(s, sizeof s, "wait-screen menu");
+    kh_line(s, sizeof s, "tap-service NV");
+    kh_line(s, sizeof s, "wait-screen priority");
+    kh_line(s, sizeof s, "tap-priority normal");
+    kh_line(s, sizeof s, "wait-screen cap_reached 8000");
+    kh_line(s, sizeof s, "screenshot %s-vi-cap_reached", o);
+    kh_line(s, sizeof s, "tap-lang");
+    kh_line(s, sizeof s, "screenshot %s-en-cap_reached", o);
+    kh_line(s, sizeof s, "tap %d %d", cx, cy);
+    kh_line(s, sizeof s, "wait-screen menu");
+    kh_line(s, sizeof s, "tap-service TP");
+    kh_line(s, sizeof s, "wait-screen priority");
+    kh_line(s, sizeof s, "tap-priority normal");
+    kh_line(s, sizeof s, "wait-screen ticket 8000");
+    kh_line(s, sizeof s, "screenshot %s-en-ticket", o);
+    kh_line(s, sizeof s, "tap %d %d", cx, cy);
+    kh_line(s, sizeof s, "wait-screen idle");
+    kh_line(s, sizeof s, "tap %d %d", cx, cy);
+    kh_line(s, sizeof s, "wait-screen menu");
+    kh_line(s, sizeof s, "tap-service DD");
+    kh_line(s, sizeof s, "wait-screen priority");
+    kh_line(s, sizeof s, "screenshot %s-sync-freeze", o);
+    kh_line(s, sizeof s, "wait-file %s-frozen", o);
+    kh_line(s, sizeof s, "tap-priority normal");
+    kh_line(s, sizeof s, "wait-screen busy 3000");
+    kh_line(s, sizeof s, "screenshot %s-vi-busy", o);
+    kh_line(s, sizeof s, "wait-screen take_failed 8000");
+    kh_line(s, sizeof s, "screenshot %s-vi-take_failed", o);
+    kh_line(s, sizeof s, "tap-lang");
+    kh_line(s, sizeof s, "screenshot %s-en-take_failed", o);
+    kh_line(s, sizeof s, "tap %d %d", cx, cy);
+    kh_line(s, sizeof s, "wait-screen menu");
+    kh_line(s, sizeof s, "tap-service DD");
+    kh_line(s, sizeof s, "wait-screen priority");
+    kh_line(s, sizeof s, "tap-priority normal");
+    kh_line(s, sizeof s, "wait-screen busy 3000");
+    kh_line(s, sizeof s, "screenshot %s-en-busy", o);
+    kh_line(s, sizeof s, "wait-screen take_failed 8000");
+    kh_line(s, sizeof s, "screenshot %s-sync-thaw", o);
+    kh_line(s, sizeof s, "wait-file %s-thawed", o);
     /* the late replies come now: the kiosk cancels both tickets */
-    line(s, sizeof s, "wait 3000");
+    kh_line(s, sizeof s, "wait 3000");
     char n1[64], n2[64];
     snprintf(n1, sizeof n1, "%s-sync-freeze", o);
     snprintf(n2, sizeof n2, "%s-sync-thaw", o);
@@ -345,28 +329,28 @@ static void tour(int w, int h)
     /* B: printer and controller faults, recovering by themselves */
     assert_int_equal(kh_vprinter_cmd(&W, "paper out"), 0);
     s[0] = 0;
-    line(s, sizeof s, "wait-screen paper_out 10000");
-    line(s, sizeof s, "screenshot %s-vi-paper_out", o);
-    line(s, sizeof s, "tap-lang");
-    line(s, sizeof s, "screenshot %s-en-paper_out", o);
-    line(s, sizeof s, "tap-lang");
-    line(s, sizeof s, "screenshot %s-sync-cover", o);
-    line(s, sizeof s, "wait-screen cover_open 5000");
-    line(s, sizeof s, "screenshot %s-vi-cover_open", o);
-    line(s, sizeof s, "tap-lang");
-    line(s, sizeof s, "screenshot %s-en-cover_open", o);
-    line(s, sizeof s, "tap-lang");
-    line(s, sizeof s, "screenshot %s-sync-close", o);
-    line(s, sizeof s, "wait-screen controller_down 8000");
-    line(s, sizeof s, "screenshot %s-vi-controller_down", o);
-    line(s, sizeof s, "tap-lang");
-    line(s, sizeof s, "screenshot %s-en-controller_down", o);
-    line(s, sizeof s, "tap-lang");
-    line(s, sizeof s, "screenshot %s-sync-ctrl", o);
-    line(s, sizeof s, "wait-screen printer_offline 10000");
-    line(s, sizeof s, "screenshot %s-vi-printer_offline", o);
-    line(s, sizeof s, "tap-lang");
-    line(s, sizeof s, "screenshot %s-en-printer_offline", o);
+    kh_line(s, sizeof s, "wait-screen paper_out 10000");
+    kh_line(s, sizeof s, "screenshot %s-vi-paper_out", o);
+    kh_line(s, sizeof s, "tap-lang");
+    kh_line(s, sizeof s, "screenshot %s-en-paper_out", o);
+    kh_line(s, sizeof s, "tap-lang");
+    kh_line(s, sizeof s, "screenshot %s-sync-cover", o);
+    kh_line(s, sizeof s, "wait-screen cover_open 5000");
+    kh_line(s, sizeof s, "screenshot %s-vi-cover_open", o);
+    kh_line(s, sizeof s, "tap-lang");
+    kh_line(s, sizeof s, "screenshot %s-en-cover_open", o);
+    kh_line(s, sizeof s, "tap-lang");
+    kh_line(s, sizeof s, "screenshot %s-sync-close", o);
+    kh_line(s, sizeof s, "wait-screen controller_down 8000");
+    kh_line(s, sizeof s, "screenshot %s-vi-controller_down", o);
+    kh_line(s, sizeof s, "tap-lang");
+    kh_line(s, sizeof s, "screenshot %s-en-controller_down", o);
+    kh_line(s, sizeof s, "tap-lang");
+    kh_line(s, sizeof s, "screenshot %s-sync-ctrl", o);
+    kh_line(s, sizeof s, "wait-screen printer_offline 10000");
+    kh_line(s, sizeof s, "screenshot %s-vi-printer_offline", o);
+    kh_line(s, sizeof s, "tap-lang");
+    kh_line(s, sizeof s, "screenshot %s-en-printer_offline", o);
     char b1[64], b2[64], b3[64];
     snprintf(b1, sizeof b1, "%s-sync-cover", o);
     snprintf(b2, sizeof b2, "%s-sync-close", o);
@@ -384,10 +368,10 @@ static void tour(int w, int h)
         const char *cargs[] = {"--width", wh[0],    "--height", wh[1], "--broker",
                                broker,    "--lang", l,          NULL};
         s[0] = 0;
-        line(s, sizeof s, "expect-screen starting");
-        line(s, sizeof s, "screenshot %s-%s-starting", o, l);
-        line(s, sizeof s, "wait-screen broker_down 10000");
-        line(s, sizeof s, "screenshot %s-%s-broker_down", o, l);
+        kh_line(s, sizeof s, "expect-screen starting");
+        kh_line(s, sizeof s, "screenshot %s-%s-starting", o, l);
+        kh_line(s, sizeof s, "wait-screen broker_down 10000");
+        kh_line(s, sizeof s, "screenshot %s-%s-broker_down", o, l);
         run_with_steps(s, cargs, NULL, 0);
     }
 
@@ -401,8 +385,8 @@ static void tour(int w, int h)
         const char *dargs[] = {"--width", wh[0],    "--height", wh[1], "--site",
                                "empty",   "--lang", l,          NULL};
         s[0] = 0;
-        line(s, sizeof s, "wait-screen no_config 10000");
-        line(s, sizeof s, "screenshot %s-%s-no_config", o, l);
+        kh_line(s, sizeof s, "wait-screen no_config 10000");
+        kh_line(s, sizeof s, "screenshot %s-%s-no_config", o, l);
         run_with_steps(s, dargs, NULL, 0);
     }
     qms_mqtt_publish(W.m, topic, "", 0, 1, 1);
@@ -502,8 +486,8 @@ static void test_clock_is_controllers(void **state)
     assert_int_equal(kh_controller_start(&W, CLOCK), 0);
     static char s[512];
     s[0] = 0;
-    line(s, sizeof s, "wait-screen idle 10000");
-    line(s, sizeof s, "screenshot clock-idle");
+    kh_line(s, sizeof s, "wait-screen idle 10000");
+    kh_line(s, sizeof s, "screenshot clock-idle");
     char log[320];
     int st = kh_kiosk_run(&W, s, NULL, 60000, log, sizeof log, NULL, 0);
     if (st != 0)
