@@ -18,10 +18,13 @@
 /* Schema versions this reader understands (the columns it reads exist in
  * all of them). */
 #define SCHEMA_MIN 2
-#define SCHEMA_MAX 5
+#define SCHEMA_MAX 6
 /* From this version on the store records each day's UTC offset and rating
  * levels (table day_settings). */
 #define SCHEMA_SETTINGS 3
+/* From this version on tickets record their priority kind and who served
+ * them (tickets.priority_kind, tickets.staff). */
+#define SCHEMA_KIND_STAFF 6
 /* What qms-report assumed before the store said: Vietnam's offset and the
  * sample center's 4 levels. */
 #define DEFAULT_OFFSET 420
@@ -57,6 +60,9 @@ void report_data_free(report_data *d)
     qms_free(d->t);
     qms_free(d->tr);
     qms_free(d->set);
+    for (int i = 0; i < d->nstaff; i++)
+        qms_free(d->staff[i]);
+    qms_free(d->staff);
     memset(d, 0, sizeof *d);
 }
 
@@ -143,9 +149,57 @@ int report_latest_settings(const char *path, int *utc_offset_min, int *levels)
 
 typedef struct loader {
     report_data *d;
-    int capsvcs, capctrs, capt, captr, capset;
+    int capsvcs, capctrs, capt, captr, capset, capstaff;
     const qms_config *cfg;
 } loader;
+
+/* Index of staff member name, adding it if new; -1 on no memory. */
+static int staff_index(loader *L, const char *name)
+{
+    report_data *d = L->d;
+    for (int i = 0; i < d->nstaff; i++)
+        if (strcmp(d->staff[i], name) == 0)
+            return i;
+    if (grow((void **)&d->staff, &L->capstaff, d->nstaff + 1, sizeof *d->staff))
+        return -1;
+    if (!(d->staff[d->nstaff] = qms_strdup(name)))
+        return -1;
+    return d->nstaff++;
+}
+
+static const char *const kind_codes[REPORT_KIND__COUNT] = {
+    "normal", "appointment", "priority", "elderly", "disabled", "pregnant", "child"};
+
+const char *report_kind_code(int kind)
+{
+    return kind >= 0 && kind < REPORT_KIND__COUNT ? kind_codes[kind] : "?";
+}
+
+const char *report_kind_name(int kind, int en)
+{
+    static const char *const vi[REPORT_KIND__COUNT] = {
+        "Thường", "Đặt lịch hẹn", "Ưu tiên (không nói rõ)", "Người cao tuổi",
+        "Người khuyết tật", "Phụ nữ mang thai", "Trẻ em"};
+    static const char *const eng[REPORT_KIND__COUNT] = {
+        "Normal", "Appointment", "Priority (kind not given)", "Elderly",
+        "Disabled", "Pregnant", "Child"};
+    if (kind < 0 || kind >= REPORT_KIND__COUNT)
+        return "?";
+    return en ? eng[kind] : vi[kind];
+}
+
+/* The kind of a ticket from its priority class and recorded kind. */
+static int ticket_kind(int priority, const char *kind)
+{
+    if (priority == 2)
+        return REPORT_KIND_APPT;
+    if (priority != 1)
+        return REPORT_KIND_NORMAL;
+    for (int k = REPORT_KIND_PRIORITY; kind && k < REPORT_KIND__COUNT; k++)
+        if (strcmp(kind, kind_codes[k]) == 0)
+            return k;
+    return REPORT_KIND_PRIORITY; /* before schema 6, or a kind this reader does not know */
+}
 
 /* Index of service code, adding it (named from cfg) if new; -1 on no memory. */
 static int svc_index(loader *L, const char *code)
@@ -314,9 +368,15 @@ static int load_all(sqlite3 *db, loader *L, int32_t from, int32_t to, char *err,
     if (names_from_config(L) != QMS_OK)
         goto nomem;
 
-    PREP("SELECT id, day, orig_service, service, counter_id, state, taken_ms, first_called_ms,"
-         " start_ms, end_ms, rating, transfers FROM tickets"
-         " WHERE day BETWEEN ?1 AND ?2 ORDER BY id");
+    int kind_staff = d->schema_version >= SCHEMA_KIND_STAFF;
+    PREP(kind_staff ? "SELECT id, day, orig_service, service, counter_id, state, taken_ms,"
+                      " first_called_ms, start_ms, end_ms, rating, transfers, priority,"
+                      " priority_kind, staff FROM tickets"
+                      " WHERE day BETWEEN ?1 AND ?2 ORDER BY id"
+                    : "SELECT id, day, orig_service, service, counter_id, state, taken_ms,"
+                      " first_called_ms, start_ms, end_ms, rating, transfers, priority,"
+                      " NULL, NULL FROM tickets"
+                      " WHERE day BETWEEN ?1 AND ?2 ORDER BY id");
     sqlite3_bind_text(st, 1, dfrom, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, dto, -1, SQLITE_STATIC);
     int capids = 0;
@@ -357,6 +417,11 @@ static int load_all(sqlite3 *db, loader *L, int32_t from, int32_t to, char *err,
         if (t->rating > d->max_rating)
             d->max_rating = t->rating;
         t->transfers = (int)col_opt(st, 11);
+        t->kind = ticket_kind(sqlite3_column_int(st, 12), (const char *)sqlite3_column_text(st, 13));
+        t->staff = -1;
+        const char *who = (const char *)sqlite3_column_text(st, 14);
+        if (who && t->counter >= 0 && (t->staff = staff_index(L, who)) < 0)
+            goto nomem;
         t->settings = report_settings_for(d->set, d->nset, t->day, &t->utc_offset_min, &t->levels);
         d->nt++;
     }

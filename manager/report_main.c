@@ -34,7 +34,9 @@ static void usage(FILE *f)
           "                        what the store does not\n"
           "  --from DATE           first day (required)\n"
           "  --to DATE             last day (default: the --from day)\n"
-          "  --by KIND             service (default), counter, hour or day\n"
+          "  --by KIND             service (default), counter, hour, day, priority (a row\n"
+          "                        per ticket kind: normal, appointment, elderly...) or\n"
+          "                        staff (who served: the counter's signed-in staff)\n"
           "  --out FILE            write there (replaced as a whole), default stdout\n"
           "  --lang vi|en          column titles and names (default vi)\n"
           "  --levels N            rating levels (3..9; default: each day's as the store\n"
@@ -109,8 +111,13 @@ int main(int argc, char **argv)
                 by = REPORT_BY_HOUR;
             else if (strcmp(optarg, "day") == 0)
                 by = REPORT_BY_DAY;
+            else if (strcmp(optarg, "priority") == 0)
+                by = REPORT_BY_PRIORITY;
+            else if (strcmp(optarg, "staff") == 0)
+                by = REPORT_BY_STAFF;
             else {
-                fprintf(stderr, "qms-report: --by is service, counter, hour or day\n");
+                fprintf(stderr,
+                        "qms-report: --by is service, counter, hour, day, priority or staff\n");
                 return EXIT_USAGE;
             }
             break;
