@@ -215,7 +215,7 @@ static int get_int(const cJSON *o, const char *name, int64_t lo, int64_t hi, int
 static int decode_priority(const cJSON *o, qms_request *r, char *why, size_t whylen)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "priority");
-    r->priority_kind[0] = '\0';
+    memset(r->priority_kind, 0, sizeof r->priority_kind);
     if (!v || cJSON_IsFalse(v)) {
         r->priority = 0;
     } else if (cJSON_IsTrue(v)) {
@@ -247,8 +247,10 @@ static int decode_priority(const cJSON *o, qms_request *r, char *why, size_t why
         return rc;
     if (r->appt[0] && r->cccd[0])
         return failf(why, whylen, QMS_ERR_INVAL, "give \"appointment\" or \"cccd\", not both");
-    if (r->appt[0] || r->cccd[0])
-        r->priority = 2;
+    if (r->appt[0] || r->cccd[0]) {
+        r->priority = 2; /* a booking: its class, whatever kind was said */
+        memset(r->priority_kind, 0, sizeof r->priority_kind);
+    }
     return QMS_OK;
 }
 
