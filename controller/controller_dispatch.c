@@ -147,8 +147,9 @@ static int take(qms_ctl *c, const qms_request *r, cJSON *o)
     /* "ahead": the engine's appointment class (2, served first); "equal": a
      * normal ticket, the booking only got the citizen through the door */
     int ahead = bk && ctl_booking_rank_ahead(c);
-    int rc = qms_engine_take(c->eng, si, bk ? (ahead ? 2 : 0) : r->priority,
-                             ahead ? ctl_booking_code(bk) : NULL, &tr);
+    int rc = qms_engine_take_kind(c->eng, si, bk ? (ahead ? 2 : 0) : r->priority,
+                                  bk ? NULL : r->priority_kind, ahead ? ctl_booking_code(bk) : NULL,
+                                  &tr);
     if (rc == QMS_ERR_OUTSIDE_HOURS)
         refuse_hours(c, r, si);
     if (rc)

@@ -908,9 +908,26 @@ static int check_counter(const qms_engine *e, int ci)
     return (ci < 0 || ci >= e->cfg->ncounters) ? QMS_ERR_UNKNOWN_COUNTER : QMS_OK;
 }
 
+int qms_priority_kind_valid(const char *s)
+{
+    static const char *const kinds[] = {"priority", "elderly", "disabled", "pregnant", "child"};
+    for (size_t i = 0; s && i < sizeof kinds / sizeof *kinds; i++)
+        if (strcmp(s, kinds[i]) == 0)
+            return 1;
+    return 0;
+}
+
 int qms_engine_take(qms_engine *e, int si, int priority, const char *appt, qms_take_result *out)
 {
+    return qms_engine_take_kind(e, si, priority, NULL, appt, out);
+}
+
+int qms_engine_take_kind(qms_engine *e, int si, int priority, const char *kind, const char *appt,
+                         qms_take_result *out)
+{
     qms_engine_tick(e);
+    if (kind && *kind && !qms_priority_kind_valid(kind))
+        return QMS_ERR_INVAL;
     const qms_config *c = e->cfg;
     if (si < 0 || si >= c->nservices)
         return QMS_ERR_UNKNOWN_SERVICE;
@@ -957,6 +974,9 @@ int qms_engine_take(qms_engine *e, int si, int priority, const char *appt, qms_t
     t->number = number;
     qms_ticket_label(c, si, number, t->label, sizeof t->label);
     t->priority = prio;
+    if (prio == 1)
+        snprintf(t->priority_kind, sizeof t->priority_kind, "%s",
+                 kind && *kind ? kind : "priority");
     if (appt)
         snprintf(t->appt, sizeof t->appt, "%s", appt);
     t->state = QMS_T_WAITING;
@@ -1013,6 +1033,7 @@ static void call_ticket(qms_engine *e, int ci, qms_ticket *t, int by_policy)
         wait_remove(e, t);
     t->state = QMS_T_CALLED;
     t->counter = ci;
+    memcpy(t->staff, e->ctr[ci].staff, sizeof t->staff);
     t->target_counter = -1;
     if (!t->first_called_ms)
         t->first_called_ms = now;
@@ -1117,6 +1138,7 @@ int qms_engine_start(qms_engine *e, int ci)
         return rc;
     cur->state = QMS_T_SERVING;
     cur->start_ms = now_ms(e);
+    memcpy(cur->staff, e->ctr[ci].staff, sizeof cur->staff);
     journal(e, QMS_EV_START, cur, ci, 0, 0);
     return QMS_OK;
 }

@@ -53,6 +53,12 @@ typedef struct qms_ticket {
     int32_t eta_now_s;       /* current expected wait from now (kept fresh), -1 if not waiting */
     int rating;              /* 0 = none, 1..rating_levels (highest = very satisfied) */
     int transfers;           /* how many times it was transferred (persist it) */
+    /* what the citizen said of their priority ("elderly", "disabled",
+     * "pregnant", "child", "priority" for a bare true); "" for a normal or
+     * appointment ticket. One calling class (1) whatever the kind; recorded
+     * for the report (docs/report.md) */
+    char priority_kind[12];
+    char staff[64]; /* who was signed in at the counter that last called it, "" if nobody */
 } qms_ticket;
 
 typedef struct qms_counter_state {
@@ -120,6 +126,12 @@ int qms_engine_tick(qms_engine *e);
 /* --- operations; each returns QMS_OK or a refusal (err.h) and changes nothing on refusal --- */
 int qms_engine_take(qms_engine *e, int service, int priority, const char *appt,
                     qms_take_result *out);
+/* The same, recording the priority kind (qms_priority_kind_valid) of a
+ * priority (1) ticket; NULL or "" means "priority". */
+int qms_engine_take_kind(qms_engine *e, int service, int priority, const char *kind,
+                         const char *appt, qms_take_result *out);
+/* Whether s is one of the priority kinds a ticket can carry. */
+int qms_priority_kind_valid(const char *s);
 /* Call the next ticket for counter index ci according to the policy. If the
  * counter still has a CALLED or SERVING ticket, that one is finished first
  * (DONE; a CALLED one counts as started when it was called), as pressing

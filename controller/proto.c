@@ -215,19 +215,26 @@ static int get_int(const cJSON *o, const char *name, int64_t lo, int64_t hi, int
 static int decode_priority(const cJSON *o, qms_request *r, char *why, size_t whylen)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "priority");
+    memset(r->priority_kind, 0, sizeof r->priority_kind);
     if (!v || cJSON_IsFalse(v)) {
         r->priority = 0;
     } else if (cJSON_IsTrue(v)) {
         r->priority = 1;
+        snprintf(r->priority_kind, sizeof r->priority_kind, "priority");
     } else if (cJSON_IsString(v) && v->valuestring) {
-        static const char *const classes[] = {"priority", "elderly", "disabled", "pregnant",
-                                              "child"};
         r->priority = -1;
-        if (strcmp(v->valuestring, "normal") == 0)
+        if (strcmp(v->valuestring, "normal") == 0) {
             r->priority = 0;
-        for (size_t i = 0; i < sizeof classes / sizeof *classes; i++)
-            if (strcmp(v->valuestring, classes[i]) == 0)
-                r->priority = 1;
+        } else {
+            /* one calling class; the kind is recorded for the report */
+            static const char *const classes[] = {"priority", "elderly", "disabled", "pregnant",
+                                                  "child"};
+            for (size_t i = 0; i < sizeof classes / sizeof *classes; i++)
+                if (strcmp(v->valuestring, classes[i]) == 0) {
+                    r->priority = 1;
+                    snprintf(r->priority_kind, sizeof r->priority_kind, "%s", classes[i]);
+                }
+        }
         if (r->priority < 0)
             return failf(why, whylen, QMS_ERR_INVAL, "unknown priority class");
     } else {
@@ -240,8 +247,10 @@ static int decode_priority(const cJSON *o, qms_request *r, char *why, size_t why
         return rc;
     if (r->appt[0] && r->cccd[0])
         return failf(why, whylen, QMS_ERR_INVAL, "give \"appointment\" or \"cccd\", not both");
-    if (r->appt[0] || r->cccd[0])
-        r->priority = 2;
+    if (r->appt[0] || r->cccd[0]) {
+        r->priority = 2; /* a booking: its class, whatever kind was said */
+        memset(r->priority_kind, 0, sizeof r->priority_kind);
+    }
     return QMS_OK;
 }
 
@@ -424,7 +433,9 @@ char *qms_proto_encode_request(const qms_request *r)
     case QMS_OP_TAKE:
         if (r->service[0])
             cJSON_AddStringToObject(o, "service", r->service);
-        if (r->priority == 1)
+        if (r->priority == 1 && r->priority_kind[0] && strcmp(r->priority_kind, "priority"))
+            cJSON_AddStringToObject(o, "priority", r->priority_kind);
+        else if (r->priority == 1)
             cJSON_AddTrueToObject(o, "priority");
         else
             cJSON_AddFalseToObject(o, "priority");

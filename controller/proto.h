@@ -51,6 +51,7 @@ typedef struct qms_request {
     int counter;                     /* counter number from the topic (counter ops), else 0 */
     char service[QMS_CODE_MAX];      /* take: the service; transfer: target service or "" */
     int priority;                    /* take: 0 normal, 1 priority class, 2 appointment */
+    char priority_kind[12];          /* take: the class named ("elderly"...), "" if none */
     char appt[40];                   /* take: appointment reference or "" */
     char kiosk[64];                  /* take: the kiosk's id or "" (logged) */
     char ticket[16];                 /* call: the number; cancel: the number (if no id); rate: the ticket rated ("" = current or last done) */

@@ -48,7 +48,29 @@ typedef struct report_ticket {
     int utc_offset_min;      /* the center's UTC offset on its day (places its hour) */
     int settings;            /* where levels/offset came from: REPORT_SET_* */
     int site;                /* index in report_data.sites (0 in a site's own store) */
+    int kind;                /* REPORT_KIND_*: how it was taken (normal, appointment, a priority kind) */
+    int staff;               /* index in report_data.staff of who was signed in at the counter
+                              * that called it last; -1 never called, or not recorded (before
+                              * schema 6) */
 } report_ticket;
+
+/* How a ticket was taken: a normal ticket, an appointment, or one of the
+ * priority kinds (one calling class, recorded apart from schema 6 on; an
+ * older priority ticket counts as REPORT_KIND_PRIORITY). */
+enum {
+    REPORT_KIND_NORMAL = 0,
+    REPORT_KIND_APPT,
+    REPORT_KIND_PRIORITY, /* "priority" / true: no kind said */
+    REPORT_KIND_ELDERLY,
+    REPORT_KIND_DISABLED,
+    REPORT_KIND_PREGNANT,
+    REPORT_KIND_CHILD,
+    REPORT_KIND__COUNT
+};
+/* The kind's code as the protocol spells it ("normal", "appointment",
+ * "priority", "elderly"...) and its name for a person. */
+const char *report_kind_code(int kind);
+const char *report_kind_name(int kind, int en);
 
 /* Where a ticket's day's settings (UTC offset, rating levels) came from. */
 enum {
@@ -95,6 +117,8 @@ typedef struct report_data {
     report_site *sites; /* hub: the sites it knows, by name (only the --site one
                          * when filtered); a site's store: one */
     int nsites;
+    char **staff; /* who served (schema 6 on), in the order first met; "" = nobody signed in */
+    int nstaff;
 } report_data;
 
 /* Open the store at path read-only and read the tickets of local days
@@ -133,16 +157,18 @@ typedef enum {
     REPORT_BY_HOUR,
     REPORT_BY_DAY,
     REPORT_BY_SITE, /* one row per site (report_data.sites), sites without tickets too */
+    REPORT_BY_PRIORITY, /* a row per REPORT_KIND_* */
+    REPORT_BY_STAFF,    /* a row per staff member, by name; "" last */
 } report_by;
 
 /* The figures of one row. Times are in milliseconds. */
 typedef struct report_fig {
-    int taken;       /* tickets issued (-1: does not apply, e.g. per counter) */
+    int taken;       /* tickets issued (-1: does not apply, e.g. per counter or staff) */
     int served;      /* finished as done */
     int noshow;      /* finished as no-show (did not come when called) */
     int cancelled;   /* cancelled (printing failed, or left open at the day's end) */
     int unfinished;  /* still waiting, called or being served (a day still running) */
-    int transferred; /* tickets transferred (at least once) */
+    int transferred; /* tickets transferred (at least once; -1: does not apply, per staff) */
     int nwait;       /* tickets called, whose wait is known */
     int64_t *waits;  /* their waits (first call - taken), sorted ascending after report_build */
     int capwait;
@@ -154,7 +180,8 @@ typedef struct report_fig {
 } report_fig;
 
 typedef struct report_row {
-    char key[64];   /* service code, counter number, "07:00-08:00", "2026-11-26", site, or "" */
+    char key[72];   /* service code, counter number, "07:00-08:00", "2026-11-26", site, priority
+                     * kind, staff member, or "" */
     char name[256]; /* service or counter name in the report's language, or "" */
     report_fig fig;
 } report_row;

@@ -10,7 +10,10 @@
  *     tickets the counter transferred; "taken" does not apply;
  *   - per hour and per day: every figure of a row is about the tickets TAKEN
  *     in that hour / on that day;
- *   - per site (a hub's store): every figure is about that site's tickets. */
+ *   - per site (a hub's store): every figure is about that site's tickets;
+ *   - per priority kind: every figure is about the tickets taken as that kind;
+ *   - per staff member: who was signed in at the counter that called the
+ *     ticket last (as per counter); "taken" and "transferred" do not apply. */
 #include "report.h"
 
 #include "engine.h"
@@ -142,6 +145,16 @@ void report_free(report *r)
     memset(r, 0, sizeof *r);
 }
 
+/* Staff rows by name, "" (nobody signed in) last. */
+static const report_data *sort_staff_d;
+static int cmp_staff(const void *a, const void *b)
+{
+    const char *x = sort_staff_d->staff[*(const int *)a], *y = sort_staff_d->staff[*(const int *)b];
+    if (!*x || !*y)
+        return !*x - !*y;
+    return strcmp(x, y);
+}
+
 static const char *pick_name(const char *vi, const char *en, int want_en)
 {
     const char *n = want_en ? (en ? en : vi) : (vi ? vi : en);
@@ -158,6 +171,7 @@ int report_build(const report_data *d, report_by by, int levels, int32_t from, i
 
     /* the rows, in the order a manager reads them */
     int nrows = 0, first_hour = 24, last_hour = -1;
+    int *staff_row = NULL, *staff_order = NULL; /* staff index -> row, row -> staff index */
     switch (by) {
     case REPORT_BY_SERVICE:
         nrows = d->nsvcs;
@@ -179,11 +193,29 @@ int report_build(const report_data *d, report_by by, int levels, int32_t from, i
     case REPORT_BY_SITE:
         nrows = d->nsites;
         break;
+    case REPORT_BY_PRIORITY:
+        nrows = REPORT_KIND__COUNT;
+        break;
+    case REPORT_BY_STAFF:
+        nrows = d->nstaff;
+        if (nrows > 0) {
+            staff_row = qms_malloc((size_t)nrows * sizeof *staff_row);
+            staff_order = qms_malloc((size_t)nrows * sizeof *staff_order);
+            if (!staff_row || !staff_order)
+                goto nomem;
+            for (int i = 0; i < nrows; i++)
+                staff_order[i] = i;
+            sort_staff_d = d;
+            qsort(staff_order, (size_t)nrows, sizeof *staff_order, cmp_staff);
+            for (int i = 0; i < nrows; i++)
+                staff_row[staff_order[i]] = i;
+        }
+        break;
     }
     if (nrows > 0) {
         out->rows = qms_calloc((size_t)nrows, sizeof *out->rows);
         if (!out->rows)
-            return QMS_ERR_NOMEM;
+            goto nomem;
     }
     out->nrows = nrows;
     for (int i = 0; i < nrows; i++) {
@@ -211,6 +243,18 @@ int report_build(const report_data *d, report_by by, int levels, int32_t from, i
             snprintf(r->key, sizeof r->key, "%s",
                      d->sites[i].name[0] ? d->sites[i].name : en ? "(this store)" : "(kho này)");
             break;
+        case REPORT_BY_PRIORITY:
+            snprintf(r->key, sizeof r->key, "%s", report_kind_code(i));
+            snprintf(r->name, sizeof r->name, "%s", report_kind_name(i, en));
+            break;
+        case REPORT_BY_STAFF: {
+            const char *who = d->staff[staff_order[i]];
+            snprintf(r->key, sizeof r->key, "%s",
+                     *who ? who : en ? "(not signed in)" : "(không đăng nhập)");
+            r->fig.taken = -1; /* staff do not take tickets */
+            r->fig.transferred = -1;
+            break;
+        }
         }
     }
 
@@ -239,6 +283,12 @@ int report_build(const report_data *d, report_by by, int levels, int32_t from, i
             if (t->site >= 0 && t->site < out->nrows)
                 taken_in = outcome_in = &out->rows[t->site].fig;
             break;
+        case REPORT_BY_PRIORITY:
+            taken_in = outcome_in = &out->rows[t->kind].fig;
+            break;
+        case REPORT_BY_STAFF:
+            outcome_in = t->staff >= 0 ? &out->rows[staff_row[t->staff]].fig : NULL;
+            break;
         }
         if (taken_in) {
             taken_in->taken++;
@@ -266,8 +316,12 @@ int report_build(const report_data *d, report_by by, int levels, int32_t from, i
     for (int i = 0; i < out->nrows; i++)
         fig_finish(&out->rows[i].fig);
     fig_finish(tot);
+    qms_free(staff_row);
+    qms_free(staff_order);
     return QMS_OK;
 nomem:
+    qms_free(staff_row);
+    qms_free(staff_order);
     report_free(out);
     return QMS_ERR_NOMEM;
 }

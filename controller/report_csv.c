@@ -108,7 +108,10 @@ static void write_fig(report_csv *w, const report_fig *f, int levels)
     report_csv_int(w, f->noshow);
     report_csv_int(w, f->cancelled);
     report_csv_int(w, f->unfinished);
-    report_csv_int(w, f->transferred);
+    if (f->transferred < 0)
+        report_csv_empty(w);
+    else
+        report_csv_int(w, f->transferred);
     report_csv_dec(w, report_mean_wait_ms(f) / 60000.0, 1);
     report_csv_dec(w, report_p90_wait_ms(f) / 60000.0, 1);
     report_csv_dec(w, report_mean_service_ms(f) / 60000.0, 1);
@@ -140,6 +143,13 @@ void report_write_csv(const report *r, report_csv *w, int en, int no_data)
     case REPORT_BY_SITE:
         report_csv_str(w, H(en, "Điểm", "Site"));
         break;
+    case REPORT_BY_PRIORITY:
+        report_csv_str(w, H(en, "Loại phiếu", "Ticket kind"));
+        report_csv_str(w, H(en, "Diễn giải", "Meaning"));
+        break;
+    case REPORT_BY_STAFF:
+        report_csv_str(w, H(en, "Nhân viên", "Staff member"));
+        break;
     }
     report_csv_str(w, H(en, "Số phiếu đã lấy", "Tickets taken"));
     report_csv_str(w, H(en, "Đã phục vụ", "Served"));
@@ -166,7 +176,8 @@ void report_write_csv(const report *r, report_csv *w, int en, int no_data)
     report_csv_str(w, H(en, "Tỷ lệ hài lòng (%)", "Satisfied (%)"));
     report_csv_end_row(w);
 
-    int two = r->by == REPORT_BY_SERVICE || r->by == REPORT_BY_COUNTER;
+    int two =
+        r->by == REPORT_BY_SERVICE || r->by == REPORT_BY_COUNTER || r->by == REPORT_BY_PRIORITY;
     for (int i = 0; i < r->nrows; i++) {
         report_csv_str(w, r->rows[i].key);
         if (two)

@@ -18,12 +18,15 @@
 /* Schema versions this reader understands (the columns it reads exist in
  * all of them). */
 #define SCHEMA_MIN 2
-#define SCHEMA_MAX 5
+#define SCHEMA_MAX 6
 /* From this version on the store records each day's UTC offset and rating
  * levels (table day_settings). */
 #define SCHEMA_SETTINGS 3
 /* qms-hub's store versions (meta key hub_schema) this reader understands. */
 #define HUB_SCHEMA_MAX 1
+/* From this version on tickets record their priority kind and who served
+ * them (tickets.priority_kind, tickets.staff). */
+#define SCHEMA_KIND_STAFF 6
 /* What qms-report assumed before the store said: Vietnam's offset and the
  * sample center's 4 levels. */
 #define DEFAULT_OFFSET 420
@@ -60,6 +63,9 @@ void report_data_free(report_data *d)
     qms_free(d->tr);
     qms_free(d->set);
     qms_free(d->sites);
+    for (int i = 0; i < d->nstaff; i++)
+        qms_free(d->staff[i]);
+    qms_free(d->staff);
     memset(d, 0, sizeof *d);
 }
 
@@ -146,24 +152,12 @@ int report_latest_settings(const char *path, int *utc_offset_min, int *levels)
 
 typedef struct loader {
     report_data *d;
-    int capsvcs, capctrs, capt, captr, capset, capsites;
+    int capsvcs, capctrs, capt, captr, capset, capsites, capstaff;
     const qms_config *cfg;
     const char *site; /* --site: only its tickets (NULL: all) */
 } loader;
 
-/* Index of site name, adding it if new; -1 on no memory. */
-static int site_index(loader *L, const char *name)
-{
-    report_data *d = L->d;
-    if (!name)
-        name = "";
-    for (int i = 0; i < d->nsites; i++)
-        if (strcmp(d->sites[i].name, name) == 0)
-            return i;
-    if (grow((void **)&d->sites, &L->capsites, d->nsites + 1, sizeof *d->sites))
-        return -1;
-    snprintf(d->sites[d->nsites].name, sizeof d->sites[d->nsites].name, "%s", name);
-    return d->nsites++;
+    int capsvcs, capctrs, capt, captr, capset, capsites, capstaff;
 }
 
 /* Index of service code, adding it (named from cfg) if new; -1 on no memory. */
@@ -373,13 +367,21 @@ hub:
 tickets:
     if (names_from_config(L) != QMS_OK)
         goto nomem;
-    /* a hub's ticket ids are per site: ordered by site, then id */
+    /* columns 12-15: priority, priority_kind and staff (schema 6 on), site (a hub;
+     * a hub's ticket ids are per site: ordered by site, then id) */
+    int kind_staff = !d->hub && d->schema_version >= SCHEMA_KIND_STAFF;
     PREP(d->hub ? "SELECT id, day, orig_service, service, counter_id, state, taken_ms,"
-                  " first_called_ms, start_ms, end_ms, rating, transfers, site FROM tickets"
+                  " first_called_ms, start_ms, end_ms, rating, transfers, priority, NULL, NULL,"
+                  " site FROM tickets"
                   " WHERE day BETWEEN ?1 AND ?2 AND (?3 IS NULL OR site = ?3) ORDER BY site, id"
-                : "SELECT id, day, orig_service, service, counter_id, state, taken_ms,"
-                  " first_called_ms, start_ms, end_ms, rating, transfers FROM tickets"
-                  " WHERE day BETWEEN ?1 AND ?2 ORDER BY id");
+         : kind_staff ? "SELECT id, day, orig_service, service, counter_id, state, taken_ms,"
+                        " first_called_ms, start_ms, end_ms, rating, transfers, priority,"
+                        " priority_kind, staff, NULL FROM tickets"
+                        " WHERE day BETWEEN ?1 AND ?2 ORDER BY id"
+                      : "SELECT id, day, orig_service, service, counter_id, state, taken_ms,"
+                        " first_called_ms, start_ms, end_ms, rating, transfers, priority,"
+                        " NULL, NULL, NULL FROM tickets"
+                        " WHERE day BETWEEN ?1 AND ?2 ORDER BY id");
     sqlite3_bind_text(st, 1, dfrom, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, dto, -1, SQLITE_STATIC);
     if (d->hub && L->site)
@@ -422,8 +424,13 @@ tickets:
         if (t->rating > d->max_rating)
             d->max_rating = t->rating;
         t->transfers = (int)col_opt(st, 11);
+        t->kind = ticket_kind(sqlite3_column_int(st, 12), (const char *)sqlite3_column_text(st, 13));
+        t->staff = -1;
+        const char *who = (const char *)sqlite3_column_text(st, 14);
+        if (who && t->counter >= 0 && (t->staff = staff_index(L, who)) < 0)
+            goto nomem;
         t->settings = report_settings_for(d->set, d->nset, t->day, &t->utc_offset_min, &t->levels);
-        if (d->hub && (t->site = site_index(L, (const char *)sqlite3_column_text(st, 12))) < 0)
+        if (d->hub && (t->site = site_index(L, (const char *)sqlite3_column_text(st, 15))) < 0)
             goto nomem;
         d->nt++;
     }

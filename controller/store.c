@@ -14,7 +14,7 @@
 
 /* The schema version this code writes. Older files are migrated step by step
  * (migrate_0_1, migrate_1_2, ...); a newer file is refused. */
-#define STORE_VERSION 5
+#define STORE_VERSION 6
 /* Replies are kept for de-duplication of redelivered requests; a request is
  * redelivered within seconds, so a week is generous. Pruned when a day starts. */
 #define REPLY_KEEP_DAYS 7
@@ -46,15 +46,16 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_TICKET] =
         "INSERT INTO tickets(id, day, orig_service, service, number, label, priority, appt,"
         " state, counter_id, target_counter_id, taken_ms, first_called_ms, called_ms, start_ms,"
-        " end_ms, ncalls, eta_s, rating, transfers)"
-        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20)"
+        " end_ms, ncalls, eta_s, rating, transfers, priority_kind, staff)"
+        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22)"
         " ON CONFLICT(id) DO UPDATE SET service=excluded.service, label=excluded.label,"
         " priority=excluded.priority, appt=excluded.appt, state=excluded.state,"
         " counter_id=excluded.counter_id, target_counter_id=excluded.target_counter_id,"
         " taken_ms=excluded.taken_ms, first_called_ms=excluded.first_called_ms,"
         " called_ms=excluded.called_ms, start_ms=excluded.start_ms, end_ms=excluded.end_ms,"
         " ncalls=excluded.ncalls, eta_s=excluded.eta_s, rating=excluded.rating,"
-        " transfers=excluded.transfers",
+        " transfers=excluded.transfers, priority_kind=excluded.priority_kind,"
+        " staff=excluded.staff",
     [ST_COUNTER] = "INSERT INTO counters(counter_id, day, state, current_ticket, last_done,"
                    " normal_streak, since_ms, staff, name_vi, name_en, acted_ms)"
                    " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"
@@ -248,9 +249,20 @@ static int migrate_4_5(sqlite3 *db)
     return exec_sql(db, "ALTER TABLE counters ADD COLUMN acted_ms INTEGER NOT NULL DEFAULT 0;");
 }
 
+/* Version 6: the priority kind each priority ticket was taken with
+ * ("elderly", "child"...; NULL for normal, appointment and older rows) and
+ * who was signed in at the counter that called it ('' if nobody, NULL for
+ * older rows), for qms-report's per-kind and --by staff figures
+ * (docs/report.md). */
+static int migrate_5_6(sqlite3 *db)
+{
+    return exec_sql(db, "ALTER TABLE tickets ADD COLUMN priority_kind TEXT;"
+                        "ALTER TABLE tickets ADD COLUMN staff TEXT;");
+}
+
 typedef int (*migration_fn)(sqlite3 *db);
 static const migration_fn migrations[STORE_VERSION] = {migrate_0_1, migrate_1_2, migrate_2_3,
-                                                       migrate_3_4, migrate_4_5};
+                                                       migrate_3_4, migrate_4_5, migrate_5_6};
 
 /* The file's schema version; 0 for a file without the meta table. */
 static int read_version(sqlite3 *db, int *version)
@@ -564,6 +576,11 @@ static int write_ticket(qms_store *s, const qms_config *c, const qms_ticket *t)
     sqlite3_bind_int(st, 18, t->eta_s);
     bind_opt(st, 19, t->rating);
     sqlite3_bind_int(st, 20, t->transfers);
+    bind_text(st, 21, t->priority_kind[0] ? t->priority_kind : NULL);
+    if (t->counter >= 0)
+        sqlite3_bind_text(st, 22, t->staff, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, 22);
     return run(s, ST_TICKET);
 }
 
@@ -923,8 +940,8 @@ static int restore_tickets(qms_store *s, qms_engine *e, int32_t day)
     if (sqlite3_prepare_v2(s->db,
                            "SELECT id, orig_service, service, number, label, priority, appt,"
                            " state, counter_id, target_counter_id, taken_ms, first_called_ms,"
-                           " called_ms, start_ms, end_ms, ncalls, eta_s, rating, transfers"
-                           " FROM tickets WHERE day = ?1 ORDER BY id",
+                           " called_ms, start_ms, end_ms, ncalls, eta_s, rating, transfers,"
+                           " priority_kind, staff FROM tickets WHERE day = ?1 ORDER BY id",
                            -1, &st, NULL) != SQLITE_OK)
         return db_fail(s, "reading tickets");
     sqlite3_bind_text(st, 1, d, -1, SQLITE_TRANSIENT);
@@ -965,6 +982,8 @@ static int restore_tickets(qms_store *s, qms_engine *e, int32_t day)
         t.eta_now_s = -1;
         t.rating = (int)col_opt(st, 17);
         t.transfers = sqlite3_column_int(st, 18);
+        copy_col(t.priority_kind, sizeof t.priority_kind, st, 19);
+        copy_col(t.staff, sizeof t.staff, st, 20);
         ret = qms_engine_restore_ticket(e, &t);
         if (ret != QMS_OK)
             QMS_ERROR("store: the engine refused stored ticket %lld (%s): %s", (long long)t.id,

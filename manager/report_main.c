@@ -35,8 +35,10 @@ static void usage(FILE *f)
           "                        what the store does not\n"
           "  --from DATE           first day (required)\n"
           "  --to DATE             last day (default: the --from day)\n"
-          "  --by KIND             service (default), counter, hour, day or site (one row\n"
-          "                        per site of a hub's store)\n"
+          "  --by KIND             service (default), counter, hour, day, site (one row\n"
+          "                        per site of a hub's store), priority (a row per ticket\n"
+          "                        kind: normal, appointment, elderly...) or staff (who\n"
+          "                        served: the counter's signed-in staff)\n"
           "  --site S              a hub's store: only site S's tickets\n"
           "  --out FILE            write there (replaced as a whole), default stdout\n"
           "  --lang vi|en          column titles and names (default vi)\n"
@@ -128,8 +130,13 @@ int main(int argc, char **argv)
                 by = REPORT_BY_DAY;
             else if (strcmp(optarg, "site") == 0)
                 by = REPORT_BY_SITE;
+            else if (strcmp(optarg, "priority") == 0)
+                by = REPORT_BY_PRIORITY;
+            else if (strcmp(optarg, "staff") == 0)
+                by = REPORT_BY_STAFF;
             else {
-                fprintf(stderr, "qms-report: --by is service, counter, hour, day or site\n");
+                fprintf(stderr, "qms-report: --by is service, counter, hour, day, site, priority "
+                                "or staff\n");
                 return EXIT_USAGE;
             }
             break;

@@ -144,6 +144,8 @@ static void assert_tickets_equal(const qms_ticket *x, const qms_ticket *y)
     assert_int_equal(x->eta_now_s, y->eta_now_s);
     assert_int_equal(x->rating, y->rating);
     assert_int_equal(x->transfers, y->transfers);
+    assert_string_equal(x->priority_kind, y->priority_kind);
+    assert_string_equal(x->staff, y->staff);
 }
 
 void assert_engines_equal(qms_engine *a, qms_engine *b)
@@ -205,7 +207,8 @@ void assert_store_matches(sqlite3 *db, qms_engine *e)
                            "SELECT id, orig_service, service, number, label, priority,"
                            " coalesce(appt,''), state, counter_id, target_counter_id, taken_ms,"
                            " first_called_ms, called_ms, start_ms, end_ms, ncalls, eta_s, rating,"
-                           " transfers FROM tickets WHERE day = ?1 ORDER BY id",
+                           " transfers, coalesce(priority_kind,''), coalesce(staff,'')"
+                           " FROM tickets WHERE day = ?1 ORDER BY id",
                            -1, &st, NULL),
         SQLITE_OK);
     sqlite3_bind_text(st, 1, day, -1, SQLITE_STATIC);
@@ -232,6 +235,8 @@ void assert_store_matches(sqlite3 *db, qms_engine *e)
         assert_int_equal(sqlite3_column_int(st, 16), t->eta_s);
         assert_int_equal(col_or0(st, 17), t->rating);
         assert_int_equal(sqlite3_column_int(st, 18), t->transfers);
+        assert_string_equal(sqlite3_column_text(st, 19), t->priority_kind);
+        assert_string_equal(sqlite3_column_text(st, 20), t->staff);
     }
     sqlite3_finalize(st);
     assert_int_equal(i, qms_engine_ticket_count(e));

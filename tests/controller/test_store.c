@@ -111,7 +111,7 @@ static void test_fresh_open(void **state)
     sqlite3 *db = dbof(f);
     assert_string_equal(sql_text(db, "PRAGMA journal_mode"), "wal");
     assert_int_equal(sql_int(db, "PRAGMA synchronous"), 2); /* FULL */
-    assert_int_equal(sql_int(db, "SELECT value FROM meta WHERE key='schema_version'"), 5);
+    assert_int_equal(sql_int(db, "SELECT value FROM meta WHERE key='schema_version'"), 6);
     assert_int_equal(sql_int(db, "SELECT count(*) FROM bookings"), 0);
     assert_string_equal(sql_text(db, "SELECT value FROM meta WHERE key='day'"), "2026-11-26");
     /* the settings reports need: only what the caller records (the controller) */
@@ -561,7 +561,11 @@ static void test_migrate_from_v1(void **state)
     assert_int_equal(qms_engine_new(cfg, &clk.clock, &e), QMS_OK);
     assert_int_equal(qms_store_open(path, &s), QMS_OK);
     db = qms_store_db(s);
-    assert_int_equal(sql_int(db, "SELECT value FROM meta WHERE key='schema_version'"), 5);
+    assert_int_equal(sql_int(db, "SELECT value FROM meta WHERE key='schema_version'"), 6);
+    /* version 6's kind and staff: not known for the old rows */
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM tickets WHERE priority_kind IS NULL"
+                                 " AND staff IS NULL"),
+                     2);
     /* version 4's bookings table starts empty */
     assert_int_equal(sql_int(db, "SELECT count(*) FROM bookings"), 0);
     /* version 5's acted_ms: 0 for counters stored before (nobody acted, as far as we know) */
@@ -596,10 +600,75 @@ static void test_migrate_from_v1(void **state)
     /* reopening a migrated file migrates nothing more */
     assert_int_equal(qms_store_open(path, &s), QMS_OK);
     assert_int_equal(sql_int(qms_store_db(s), "SELECT value FROM meta WHERE key='schema_version'"),
-                     5);
+                     6);
     qms_store_close(s);
     qms_config_free(cfg);
     qms_test_rmdir(dir);
+}
+
+/* A version-5 file (the tickets table without priority_kind and staff, as
+ * version 5 wrote it): opening it adds both columns, NULL for the old rows,
+ * which load as before; what happens next records the kind and who served. */
+static void test_migrate_from_v5(void **state)
+{
+    (void)state;
+    sfix *f = sfix_new("strict", "oldest");
+    qms_take_result r;
+    int sa = qms_config_service_index(f->cfg, "A");
+    assert_int_equal(qms_engine_take_kind(f->e, sa, 1, "elderly", NULL, &r), QMS_OK);
+    take(f, "A", 0);
+    const qms_ticket *t = NULL;
+    assert_int_equal(qms_engine_next(f->e, ci_of(f, 1), &t), QMS_OK);
+    commit(f);
+    sfix_close(f);
+    /* back to version 5's layout: what migrate_5_6 adds, dropped */
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "ALTER TABLE tickets DROP COLUMN priority_kind;"
+                                  "ALTER TABLE tickets DROP COLUMN staff;"
+                                  "UPDATE meta SET value=5 WHERE key='schema_version';",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+
+    sfix_reopen(f);
+    db = dbof(f);
+    assert_int_equal(sql_int(db, "SELECT value FROM meta WHERE key='schema_version'"), 6);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM tickets WHERE priority_kind IS NULL"
+                                 " AND staff IS NULL"),
+                     2);
+    /* the old rows: the priority class stays, its kind is not known */
+    const qms_ticket *a1 = qms_engine_ticket(f->e, 1);
+    assert_non_null(a1);
+    assert_int_equal(a1->priority, 1);
+    assert_string_equal(a1->priority_kind, "");
+    assert_int_equal(a1->state, QMS_T_CALLED);
+    /* new tickets carry their kind; a signed-in clerk's calls carry the clerk */
+    assert_int_equal(qms_engine_set_staff(f->e, ci_of(f, 2), "nv02"), QMS_OK);
+    assert_int_equal(qms_engine_take_kind(f->e, sa, 1, "child", NULL, &r), QMS_OK);
+    int64_t child = r.ticket->id;
+    assert_int_equal(qms_engine_take_kind(f->e, sa, 1, "alien", NULL, &r), QMS_ERR_INVAL);
+    assert_int_equal(qms_engine_next(f->e, ci_of(f, 2), &t), QMS_OK);
+    assert_int_equal(t->id, child);
+    assert_int_equal(qms_engine_start(f->e, ci_of(f, 2)), QMS_OK);
+    assert_int_equal(qms_engine_next(f->e, ci_of(f, 1), &t), QMS_OK); /* nobody signed in */
+    commit(f);
+    assert_store_matches(db, f->e);
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT priority_kind || '/' || staff FROM tickets WHERE id=%lld",
+             (long long)child);
+    assert_string_equal(sql_text(db, sql), "child/nv02");
+    snprintf(sql, sizeof sql, "SELECT '[' || staff || ']' FROM tickets WHERE id=%lld",
+             (long long)t->id);
+    assert_string_equal(sql_text(db, sql), "[]");
+    /* and they come back as they were */
+    qms_engine *before = f->e;
+    f->e = NULL;
+    sfix_reopen(f);
+    assert_engines_equal(before, f->e);
+    qms_engine_free(before);
+    sfix_free(f);
 }
 
 /* The settings reports need: one row per day, the last recording wins,
@@ -828,6 +897,7 @@ int main(void)
         cmocka_unit_test(test_commit_readonly_and_locked),
         cmocka_unit_test(test_commit_nomem),
         cmocka_unit_test(test_migrate_from_v1),
+        cmocka_unit_test(test_migrate_from_v5),
         cmocka_unit_test(test_record_settings),
         cmocka_unit_test(test_deferred_checkpoint),
         cmocka_unit_test(test_newer_version_refused),
