@@ -157,8 +157,69 @@ typedef struct loader {
     const char *site; /* --site: only its tickets (NULL: all) */
 } loader;
 
-    int capsvcs, capctrs, capt, captr, capset, capsites, capstaff;
+/* Index of site name, adding it if new; -1 on no memory. */
+static int site_index(loader *L, const char *name)
+{
+    report_data *d = L->d;
+    if (!name)
+        name = "";
+    for (int i = 0; i < d->nsites; i++)
+        if (strcmp(d->sites[i].name, name) == 0)
+            return i;
+    if (grow((void **)&d->sites, &L->capsites, d->nsites + 1, sizeof *d->sites))
+        return -1;
+    snprintf(d->sites[d->nsites].name, sizeof d->sites[d->nsites].name, "%s", name);
+    return d->nsites++;
 }
+
+/* Index of staff member name, adding it if new; -1 on no memory. */
+static int staff_index(loader *L, const char *name)
+{
+    report_data *d = L->d;
+    for (int i = 0; i < d->nstaff; i++)
+        if (strcmp(d->staff[i], name) == 0)
+            return i;
+    if (grow((void **)&d->staff, &L->capstaff, d->nstaff + 1, sizeof *d->staff))
+        return -1;
+    if (!(d->staff[d->nstaff] = qms_strdup(name)))
+        return -1;
+    return d->nstaff++;
+}
+
+static const char *const kind_codes[REPORT_KIND__COUNT] = {
+    "normal", "appointment", "priority", "elderly", "disabled", "pregnant", "child"};
+
+const char *report_kind_code(int kind)
+{
+    return kind >= 0 && kind < REPORT_KIND__COUNT ? kind_codes[kind] : "?";
+}
+
+const char *report_kind_name(int kind, int en)
+{
+    static const char *const vi[REPORT_KIND__COUNT] = {
+        "Thường", "Đặt lịch hẹn", "Ưu tiên (không nói rõ)", "Người cao tuổi",
+        "Người khuyết tật", "Phụ nữ mang thai", "Trẻ em"};
+    static const char *const eng[REPORT_KIND__COUNT] = {
+        "Normal", "Appointment", "Priority (kind not given)", "Elderly",
+        "Disabled", "Pregnant", "Child"};
+    if (kind < 0 || kind >= REPORT_KIND__COUNT)
+        return "?";
+    return en ? eng[kind] : vi[kind];
+}
+
+/* The kind of a ticket from its priority class and recorded kind. */
+static int ticket_kind(int priority, const char *kind)
+{
+    if (priority == 2)
+        return REPORT_KIND_APPT;
+    if (priority != 1)
+        return REPORT_KIND_NORMAL;
+    for (int k = REPORT_KIND_PRIORITY; kind && k < REPORT_KIND__COUNT; k++)
+        if (strcmp(kind, kind_codes[k]) == 0)
+            return k;
+    return REPORT_KIND_PRIORITY; /* before schema 6, or a kind this reader does not know */
+}
+
 
 /* Index of service code, adding it (named from cfg) if new; -1 on no memory. */
 static int svc_index(loader *L, const char *code)
