@@ -748,6 +748,31 @@ async function caseProvince(env) {
   await page.waitForFunction(() => document.getElementById('hub').dataset.state === 'offline', { timeout: 10000 })
     .catch(() => fail('the page did not show the hub offline'));
   log('province: en names and words; hub offline shown');
+  /* the real qms-hub on the same broker: a third site's stream, as its
+   * bridge delivers it, with a hole (seq 4-5 never come; nobody answers the
+   * replay requests): the hub's own state and status reach the page */
+  start('hub', bin('qms-hub'), ['--broker', `127.0.0.1:${env.port}`, '--db', path.join(tmp, 'hub.db')]);
+  await waitFor('the hub online', () => { try { return retained(env.port, 'qms/province/hub/status').state === 'online'; } catch (e) { return false; } });
+  const take = (seq) => ({ seq, day: '2026-12-05', at_ms: now - 60000 + seq * 1000, kind: 'take', ticket: seq, label: `A00${seq}`,
+    service: 'TP', priority: 0, number: seq, taken_ms: now - 60000 + seq * 1000 });
+  pub(env.port, 'qms/s3/stream', JSON.stringify({ site: 's3', from: 1, to: 3, head: 3, events: [1, 2, 3].map(take) }));
+  pub(env.port, 'qms/s3/stream', JSON.stringify({ site: 's3', from: 6, to: 7, head: 7, events: [6, 7].map(take) }));
+  let hs = null, hst = null;
+  await waitFor('the hub to report s3\'s gap', () => {
+    try {
+      hs = retained(env.port, 'qms/province/site/s3/state');
+      hst = retained(env.port, 'qms/province/hub/status');
+      return hs.gap === true && hs.stored === 5 && hst.state === 'online' && hst.sites_with_gaps === 1;
+    } catch (e) { return false; }
+  }, 30000);
+  await page.click('.lang-toggle button[data-lang=vi]');
+  await page.waitForFunction((st, h) => {
+    const tr = document.querySelector('#sites tr[data-site=s3]');
+    return tr && tr.querySelector('.stored').textContent === String(st.stored) && tr.querySelector('.missing').textContent === String(st.missing)
+      && tr.querySelector('.gap').textContent === 'Có'
+      && document.getElementById('hub').textContent === `Hub: trực tuyến · ${h.sites} điểm · ${h.sites_with_gaps} điểm hở dữ liệu`;
+  }, { timeout: 20000 }, hs, hst).catch(async () => fail(`s3 from the real hub ${JSON.stringify(hs)} ${JSON.stringify(hst)}: page ${JSON.stringify((await rowsOf()).s3)}`));
+  log(`province: the real qms-hub's state for s3 on the page: ${JSON.stringify(hs)}, status ${JSON.stringify(hst)}`);
 }
 
 (async () => {
