@@ -5,7 +5,7 @@
  * (qms-demo-driver), a real kiosk printing to the virtual printer.
  *
  *   node browser.test.js <build dir> <source dir> <case>
- *   case: stats | alert | ticket | book | shots (screenshots into docs/img/)
+ *   case: stats | alert | ticket | book | provisioned | province | shots (screenshots into docs/img/)
  *
  * Oracles the pages did not make: the controller's retained stats read by an
  * outside client (mosquitto_sub), a device's last will made by killing an
@@ -630,16 +630,161 @@ async function caseBook(env) {
   if (qr2 !== shown2.replace('-', '') || qr2 === qr) fail(`second QR "${qr2}", page "${shown2}"`);
 }
 
+/* The province view (province.html) on a "province broker": a real mosquitto
+ * (plain + websockets serving build/dashboard/) holding what the hub and two
+ * sites' bridges publish there (docs/province.md), as retained fixtures. The
+ * numbers on the page are compared with those messages read back by an
+ * outside client (mosquitto_sub); then the hub says site s2 has a gap and
+ * the page must follow. Screenshots docs/img/province-{vi,en}.png (or
+ * QMS_SHOTS). */
+async function setupProvince() {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'qms-browser-'));
+  const port = await freePort();
+  const ws = await freePort();
+  fs.writeFileSync(path.join(tmp, 'mosquitto.conf'), [
+    `listener ${port} 127.0.0.1`,
+    `listener ${ws} 127.0.0.1`, 'protocol websockets', `http_dir ${path.join(buildDir, 'dashboard')}`,
+    'allow_anonymous true', 'set_tcp_nodelay true', 'persistence false', ''].join('\n'));
+  start('mosquitto', '/usr/sbin/mosquitto', ['-c', path.join(tmp, 'mosquitto.conf')]);
+  await waitPort(port);
+  await waitPort(ws);
+  const browser = await puppeteer.launch({
+    executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+  });
+  return { port, ws, browser };
+}
+
+async function caseProvince(env) {
+  const now = Date.now();
+  const center = JSON.parse(fs.readFileSync(path.join(srcDir, 'examples/center.json'), 'utf8'));
+  const P = (t, o) => pub(env.port, t, JSON.stringify(o), true);
+  P('qms/province/hub/status', { state: 'online', sites: 2, sites_with_gaps: 0, messages: 812 });
+  P('qms/province/site/s1/state', { site: 's1', applied: 640, head: 640, missing: 0, gap: false, stored: 640, repeats: 150, last_event_ms: now - 5000, at_ms: now });
+  P('qms/province/site/s2/state', { site: 's2', applied: 301, head: 301, missing: 0, gap: false, stored: 301, repeats: 0, last_event_ms: now - 125000, at_ms: now });
+  /* s1 has its center's config (the name with every diacritic); s2 none: its id */
+  P('qms/s1/config', { ...center, site: 's1' });
+  const stats = (w, t, sv, m, sh) => ({ at_ms: now, day: '2026-12-05', services: [],
+    today: { taken: t, served: sv, noshow: 3, mean_wait_s: m, waiting: w, ratings: 20, satisfied_share: sh }, counters: [] });
+  P('qms/s1/stats', stats(7, 212, 198, 431, 0.85));
+  P('qms/s2/stats', stats(2, 57, 55, 95, null));
+  P('qms/s1/stats/hourly', { day: '2026-12-05', at_ms: now, hours: [7, 8, 9], taken: [50, 90, 72], served: [40, 88, 70],
+    services: [{ code: 'TP', mean_wait_s: [96, 250, null], p90_wait_s: [216, 750, null] },
+      { code: 'DD', mean_wait_s: [100, 300, 500], p90_wait_s: [200, 900, 1300] }], ratings: 20, satisfied_share: 0.85 });
+  P('qms/s2/stats/hourly', { day: '2026-12-05', at_ms: now, hours: [8], taken: [57], served: [55],
+    services: [{ code: 'TP', mean_wait_s: [95], p90_wait_s: [180] }], ratings: 0, satisfied_share: null });
+  P('qms/s1/alerts', { at_ms: now, alerts: [
+    { id: 'device_offline:kiosk/k1', kind: 'device_offline', subject: 'kiosk/k1', level: 'critical', since_ms: now - 60000 },
+    { id: 'wait:TP', kind: 'wait', subject: 'TP', level: 'warning', since_ms: now - 30000 }] });
+  P('qms/s2/alerts', { at_ms: now, alerts: [] });
+  pub(env.port, 'qms/s2/bridge/state', '1', true);
+
+  const page = await env.browser.newPage();
+  await page.setViewport({ width: 1920, height: 600 });
+  page.on('pageerror', (e) => log('page error:', e.message));
+  await page.goto(`http://127.0.0.1:${env.ws}/province.html#lang=vi`);
+  const charset = await page.evaluate(() => document.characterSet);
+  if (charset !== 'UTF-8') fail(`province.html charset ${charset}`);
+  const rowsOf = () => page.evaluate(() => Object.fromEntries([...document.querySelectorAll('#sites tbody tr')].map((tr) =>
+    [tr.dataset.site, Object.fromEntries([...tr.cells].map((c) => [c.className.replace(' num', ''), c.textContent]))])));
+  await page.waitForFunction(() => {
+    const r = document.querySelectorAll('#sites tbody tr');
+    return r.length === 2 && [...r].every((tr) => tr.querySelector('.alerts').textContent !== '' && tr.querySelector('.stored').textContent !== '–'
+      && tr.querySelector('.taken').textContent !== '–' && tr.querySelector('.p90').textContent !== '–')
+      && /trực tuyến/.test(document.getElementById('hub').textContent);
+  }, { timeout: 20000 }).catch(() => fail('the page never showed both sites'));
+  const rows = await rowsOf();
+  /* the oracle: what the province broker holds, read by mosquitto_sub */
+  const min1 = (s) => `${(Math.round(s / 6) / 10).toFixed(1).replace('.', ',')} phút`;
+  for (const id of ['s1', 's2']) {
+    const r = rows[id];
+    const st = retained(env.port, `qms/province/site/${id}/state`);
+    const sx = retained(env.port, `qms/${id}/stats`).today;
+    const hr = retained(env.port, `qms/${id}/stats/hourly`);
+    const al = retained(env.port, `qms/${id}/alerts`).alerts;
+    let cfgName = id;
+    try { cfgName = retained(env.port, `qms/${id}/config`).name_vi; } catch (e) { /* none: the id */ }
+    const last = hr.hours.length - 1;
+    let worst = null;
+    for (let i = last; i >= 0 && worst === null; i--) {
+      const v = hr.services.map((s) => s.p90_wait_s[i]).filter((x) => x !== null);
+      if (v.length) worst = Math.max(...v);
+    }
+    const crit = al.filter((a) => a.level === 'critical').length;
+    const want = {
+      name: cfgName, stored: String(st.stored), missing: String(st.missing), gap: st.gap ? 'Có' : 'Không',
+      waiting: String(sx.waiting), taken: String(sx.taken), served: String(sx.served), mean: min1(sx.mean_wait_s), p90: min1(worst),
+      sipas: sx.satisfied_share === null ? '–' : `${Math.round(sx.satisfied_share * 100)} %`,
+      alerts: crit ? `${crit} nghiêm trọng / ${al.length}` : String(al.length),
+    };
+    for (const [k, v] of Object.entries(want)) if (r[k] !== v) fail(`${id} ${k}: page "${r[k]}", broker "${v}"`);
+    const ageS = Math.round((Date.now() - st.last_event_ms) / 1000);
+    const m = /^(\d+) (giây|phút) trước$/.exec(r.last);
+    const shown = m && (m[2] === 'giây' ? Number(m[1]) : Number(m[1]) * 60);
+    if (!m || Math.abs(shown - ageS) > (m[2] === 'giây' ? 5 : 60)) fail(`${id} last event "${r.last}", ${ageS} s ago`);
+  }
+  log(`province: 2 sites on the page = the broker's retained state/stats/hourly/alerts/config (${JSON.stringify(rows.s1)})`);
+  const shots = process.env.QMS_SHOTS || path.join(srcDir, 'docs/img');
+  fs.mkdirSync(shots, { recursive: true });
+  /* the hub finds a hole at s2 */
+  const t0 = Date.now();
+  P('qms/province/site/s2/state', { site: 's2', applied: 301, head: 340, missing: 39, gap: true, stored: 305, repeats: 0, last_event_ms: now - 1000, at_ms: Date.now() });
+  P('qms/province/hub/status', { state: 'online', sites: 2, sites_with_gaps: 1, messages: 850 });
+  await page.waitForFunction(() => {
+    const tr = document.querySelector('#sites tr[data-site=s2]');
+    return tr && tr.querySelector('.gap').textContent === 'Có' && tr.querySelector('.missing').textContent === '39'
+      && /1 điểm hở/.test(document.getElementById('hub').textContent);
+  }, { timeout: 10000 }).catch(() => fail('the page did not follow s2\'s gap'));
+  const follow = Date.now() - t0;
+  const s1gap = (await rowsOf()).s1.gap;
+  if (s1gap !== 'Không') fail(`s1 shows gap "${s1gap}"`);
+  log(`province: s2's gap on the page ${follow} ms after the hub's publish (wanted within 2000 ms)`);
+  await page.screenshot({ path: path.join(shots, 'province-vi.png') });
+  await page.click('.lang-toggle button[data-lang=en]');
+  const en = await rowsOf();
+  if (en.s1.name !== center.name_en || en.s2.gap !== 'Yes' || en.s1.alerts !== '1 critical / 2') fail(`en: ${JSON.stringify(en)}`);
+  await page.screenshot({ path: path.join(shots, 'province-en.png') });
+  /* the hub goes away: its last will */
+  P('qms/province/hub/status', { state: 'offline' });
+  await page.waitForFunction(() => document.getElementById('hub').dataset.state === 'offline', { timeout: 10000 })
+    .catch(() => fail('the page did not show the hub offline'));
+  log('province: en names and words; hub offline shown');
+  /* the real qms-hub on the same broker: a third site's stream, as its
+   * bridge delivers it, with a hole (seq 4-5 never come; nobody answers the
+   * replay requests): the hub's own state and status reach the page */
+  start('hub', bin('qms-hub'), ['--broker', `127.0.0.1:${env.port}`, '--db', path.join(tmp, 'hub.db')]);
+  await waitFor('the hub online', () => { try { return retained(env.port, 'qms/province/hub/status').state === 'online'; } catch (e) { return false; } });
+  const take = (seq) => ({ seq, day: '2026-12-05', at_ms: now - 60000 + seq * 1000, kind: 'take', ticket: seq, label: `A00${seq}`,
+    service: 'TP', priority: 0, number: seq, taken_ms: now - 60000 + seq * 1000 });
+  pub(env.port, 'qms/s3/stream', JSON.stringify({ site: 's3', from: 1, to: 3, head: 3, events: [1, 2, 3].map(take) }));
+  pub(env.port, 'qms/s3/stream', JSON.stringify({ site: 's3', from: 6, to: 7, head: 7, events: [6, 7].map(take) }));
+  let hs = null, hst = null;
+  await waitFor('the hub to report s3\'s gap', () => {
+    try {
+      hs = retained(env.port, 'qms/province/site/s3/state');
+      hst = retained(env.port, 'qms/province/hub/status');
+      return hs.gap === true && hs.stored === 5 && hst.state === 'online' && hst.sites_with_gaps === 1;
+    } catch (e) { return false; }
+  }, 30000);
+  await page.click('.lang-toggle button[data-lang=vi]');
+  await page.waitForFunction((st, h) => {
+    const tr = document.querySelector('#sites tr[data-site=s3]');
+    return tr && tr.querySelector('.stored').textContent === String(st.stored) && tr.querySelector('.missing').textContent === String(st.missing)
+      && tr.querySelector('.gap').textContent === 'Có'
+      && document.getElementById('hub').textContent === `Hub: trực tuyến · ${h.sites} điểm · ${h.sites_with_gaps} điểm hở dữ liệu`;
+  }, { timeout: 20000 }, hs, hst).catch(async () => fail(`s3 from the real hub ${JSON.stringify(hs)} ${JSON.stringify(hst)}: page ${JSON.stringify((await rowsOf()).s3)}`));
+  log(`province: the real qms-hub's state for s3 on the page: ${JSON.stringify(hs)}, status ${JSON.stringify(hst)}`);
+}
+
 (async () => {
-  const cases = { stats: caseStats, alert: caseAlert, ticket: caseTicket, shots: caseShots, book: caseBook, provisioned: caseProvisioned };
-  if (!cases[which]) { console.error('usage: browser.test.js BUILD SRC stats|alert|ticket|shots|book|provisioned'); process.exit(2); }
+  const cases = { stats: caseStats, alert: caseAlert, ticket: caseTicket, shots: caseShots, book: caseBook, provisioned: caseProvisioned, province: caseProvince };
+  if (!cases[which]) { console.error('usage: browser.test.js BUILD SRC stats|alert|ticket|shots|book|provisioned|province'); process.exit(2); }
   let env = null;
   let code = 0;
   try {
     /* one clock: the controller runs fast, the simulated citizens follow it */
     /* book: tomorrow (the center's local day) is a holiday in the calendar */
     const holiday = new Date(Date.now() + (420 + 24 * 60) * 60000).toISOString().slice(0, 10);
-    env = await setup({ speed: which === 'stats' ? 600 : which === 'shots' ? 240 : 1, provisioned: which === 'provisioned',
+    env = which === 'province' ? await setupProvince() : await setup({ speed: which === 'stats' ? 600 : which === 'shots' ? 240 : 1, provisioned: which === 'provisioned',
       center: which === 'book' ? { calendar: { holidays: [holiday] } } : undefined });
     env.holiday = holiday;
     await cases[which](env);
