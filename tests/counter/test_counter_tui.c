@@ -75,6 +75,21 @@ static int tmux(char *out, size_t cap, const char *first, ...)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* Start the terminal in a fresh tmux session "qc" (100x32). A server that
+ * is still going away after kill-server refuses a new session for a moment:
+ * ask again for up to 5 s. */
+static int tmux_start(const char *cmd)
+{
+    for (int i = 0; i < 50; i++) {
+        if (tmux(NULL, 0, "-f", "/dev/null", "new-session", "-d", "-s", "qc", "-x", "100", "-y",
+                 "32", cmd, NULL) == 0)
+            return 0;
+        tmux(NULL, 0, "kill-server", NULL);
+        usleep(100 * 1000);
+    }
+    return -1;
+}
+
 static char screen[16384];
 
 static const char *capture(void)
@@ -146,9 +161,7 @@ static void test_terminal(void **state)
     snprintf(cmd, sizeof cmd, "%s --counter 5 --broker %s --site %s --config %s -i; echo $? > %s",
              qms_test_bin("qms-counter"), F.broker_addr, FX_SITE,
              qms_test_src("examples/center.json"), exit_file);
-    assert_int_equal(tmux(NULL, 0, "-f", "/dev/null", "new-session", "-d", "-s", "qc", "-x", "100",
-                          "-y", "32", cmd, NULL),
-                     0);
+    assert_int_equal(tmux_start(cmd), 0);
 
     /* what a clerk sees on arrival: Vietnamese intact, the count, the list */
     wait_screen("QMS · Quầy 5 · Trung tâm Phục vụ hành chính công tỉnh Mẫu");
@@ -366,9 +379,7 @@ static void test_waiting_list(void **state)
     snprintf(cmd, sizeof cmd, "%s --counter 5 --broker %s --site %s --config %s -i; echo $? > %s",
              qms_test_bin("qms-counter"), F.broker_addr, FX_SITE,
              qms_test_src("examples/center.json"), exit_file);
-    assert_int_equal(tmux(NULL, 0, "-f", "/dev/null", "new-session", "-d", "-s", "qc", "-x", "100",
-                          "-y", "32", cmd, NULL),
-                     0);
+    assert_int_equal(tmux_start(cmd), 0);
     wait_screen("Khách chờ cho quầy này: 4");
     wait_screen("4. E003");
     char l[512];
@@ -458,9 +469,7 @@ static void test_recent_at_start(void **state)
     snprintf(cmd, sizeof cmd, "%s --counter 5 --broker %s --site %s --config %s -i; echo $? > %s",
              qms_test_bin("qms-counter"), F.broker_addr, FX_SITE,
              qms_test_src("examples/center.json"), exit_file);
-    assert_int_equal(tmux(NULL, 0, "-f", "/dev/null", "new-session", "-d", "-s", "qc", "-x", "100",
-                          "-y", "32", cmd, NULL),
-                     0);
+    assert_int_equal(tmux_start(cmd), 0);
     wait_screen("Khách chờ cho quầy này: 1");
     wait_screen("Gọi gần đây: E002→Q5  E001→Q5 (gọi lại)  E001→Q5");
     /* a call from the terminal itself goes in front, once */
@@ -545,9 +554,7 @@ static void test_alerts_for_this_counter(void **state)
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "%s --counter 5 --broker %s --site %s --config %s -i; echo $? > %s",
              qms_test_bin("qms-counter"), F.broker_addr, FX_SITE, alert_cfg, exit_file);
-    assert_int_equal(tmux(NULL, 0, "-f", "/dev/null", "new-session", "-d", "-s", "qc", "-x", "100",
-                          "-y", "32", cmd, NULL),
-                     0);
+    assert_int_equal(tmux_start(cmd), 0);
     wait_screen("Cảnh báo: Đầu tư: có người chờ quá");
     fx_pump(&F, 4000); /* long enough for counter 3's pause and DD's wait to be alerts too */
     capture();
@@ -573,9 +580,7 @@ static void test_sign_in_with_code(void **state)
     snprintf(cmd, sizeof cmd, "%s --counter 4 --broker %s --site %s --config %s -i; echo $? > %s",
              qms_test_bin("qms-counter"), F.broker_addr, FX_SITE, alert_cfg, exit_file);
     tmux(NULL, 0, "kill-server", NULL);
-    assert_int_equal(tmux(NULL, 0, "-f", "/dev/null", "new-session", "-d", "-s", "qc", "-x", "100",
-                          "-y", "32", cmd, NULL),
-                     0);
+    assert_int_equal(tmux_start(cmd), 0);
     wait_screen("Quầy 4");
     keys("o");
     wait_screen("Mở quầy — mã hoặc tên nhân viên");
