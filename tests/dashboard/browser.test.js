@@ -635,8 +635,8 @@ async function caseBook(env) {
  * sites' bridges publish there (docs/province.md), as retained fixtures. The
  * numbers on the page are compared with those messages read back by an
  * outside client (mosquitto_sub); then the hub says site s2 has a gap and
- * the page must follow. Screenshots docs/img/province-{vi,en}.png (or
- * QMS_SHOTS). */
+ * the page must follow. Screenshots in the temporary folder, or docs/img/province-{vi,en}.png with
+ * QMS_SHOTS=docs/img. */
 async function setupProvince() {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'qms-browser-'));
   const port = await freePort();
@@ -723,7 +723,7 @@ async function caseProvince(env) {
     if (!m || Math.abs(shown - ageS) > (m[2] === 'giây' ? 5 : 60)) fail(`${id} last event "${r.last}", ${ageS} s ago`);
   }
   log(`province: 2 sites on the page = the broker's retained state/stats/hourly/alerts/config (${JSON.stringify(rows.s1)})`);
-  const shots = process.env.QMS_SHOTS || path.join(srcDir, 'docs/img');
+  const shots = process.env.QMS_SHOTS || tmp; /* docs/img/province-*.png with QMS_SHOTS=docs/img */
   fs.mkdirSync(shots, { recursive: true });
   /* the hub finds a hole at s2 */
   const t0 = Date.now();
