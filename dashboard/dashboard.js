@@ -297,11 +297,17 @@
   /* ---- MQTT ---- */
   function subscribeSite() {
     const s = st.site;
-    /* counters: every counter's state in one message, at most twice a second
-     * (not counter/+/state: one message per call to every open dashboard) */
-    client.subscribe([`qms/${s}/config`, `qms/${s}/stats`, `qms/${s}/stats/hourly`, `qms/${s}/counters`,
-      `qms/${s}/device/+/+/status`, `qms/${s}/alerts`, `qms/${s}/alert/event`,
-      `${replyBase()}/#`], { qos: 1 });
+    /* counters: every counter's state in one message, at most every 150 ms
+     * (not counter/+/state: one message per call to every open dashboard).
+     * The live state (retained, each message replacing the last) at QoS 0:
+     * the broker then sends it without waiting for a PUBACK from every
+     * dashboard, a third of its work per message (docs/dashboard.md,
+     * "Performance"); a message can be lost only with the connection, and a
+     * reconnect brings the retained state back. What must not be lost (the
+     * config, alert events, replies) at QoS 1. */
+    client.subscribe([`qms/${s}/stats`, `qms/${s}/stats/hourly`, `qms/${s}/counters`,
+      `qms/${s}/device/+/+/status`, `qms/${s}/alerts`], { qos: 0 });
+    client.subscribe([`qms/${s}/config`, `qms/${s}/alert/event`, `${replyBase()}/#`], { qos: 1 });
   }
 
   function onMessage(topic, payload) {
