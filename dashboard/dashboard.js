@@ -356,21 +356,9 @@
     soon();
   }
 
-  /* A broker provisioned by qms-provision wants the dashboard user's login:
-   * given in the address (#site=..&user=dashboard&pass=..) or typed in the
-   * form shown when the broker refuses; kept for this tab only
-   * (sessionStorage) and taken out of the address bar. */
-  const creds = (() => {
-    const u = QMS.params.get('user');
-    if (u) {
-      sessionStorage.setItem('qms.user', u);
-      sessionStorage.setItem('qms.pass', QMS.params.get('pass') || '');
-      QMS.params.delete('user');
-      QMS.params.delete('pass');
-    }
-    const user = sessionStorage.getItem('qms.user');
-    return user ? { username: user, password: sessionStorage.getItem('qms.pass') || '' } : null;
-  })();
+  /* A broker provisioned by qms-provision wants the dashboard user's login
+   * (QMS.creds: from the address or the form) */
+  const creds = QMS.creds();
   /* Replies come under qms/<site>/reply/<user name>/<client id> when logged
    * in (the provisioned ACL lets a user read only reply/<its name>/#), else
    * qms/<site>/reply/<client id> (docs/protocol.md). */
@@ -378,22 +366,8 @@
     return creds ? `qms/${st.site}/reply/${creds.username}/${client.options.clientId}`
       : `qms/${st.site}/reply/${client.options.clientId}`;
   }
-  $('login').addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    sessionStorage.setItem('qms.user', $('l-user').value.trim());
-    sessionStorage.setItem('qms.pass', $('l-pass').value);
-    location.reload();
-  });
-
   client = QMS.connect('dashboard', null, creds);
-  client.on('error', (e) => {
-    /* refused: not authorized (v3 4/5, v5 134/135) */
-    if ([4, 5, 134, 135].includes(e && e.code)) {
-      $('login').hidden = false;
-      document.body.dataset.refused = String(e.code);
-      client.end(true);
-    }
-  });
+  QMS.loginOnRefusal(client);
   client.on('connect', () => {
     $('link').classList.remove('down');
     $('link').dataset.vi = 'Trực tuyến';

@@ -119,7 +119,10 @@
     soon();
   }
 
-  const client = QMS.connect('province', null, null);
+  /* a province broker with a password file: the viewer's login (from the
+   * address or the form shown when the broker refuses; docs/province.md) */
+  const client = QMS.connect('province', null, QMS.creds());
+  QMS.loginOnRefusal(client);
   client.on('connect', () => {
     $('link').classList.remove('down');
     $('link').dataset.vi = 'Trực tuyến';

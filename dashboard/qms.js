@@ -78,8 +78,47 @@ const QMS = (() => {
     });
   }
 
+  /* A broker with a password file wants a login: given in the address
+   * (#...&user=NAME&pass=SECRET) or typed in the page's login form (shown
+   * when the broker refuses); kept for this tab only (sessionStorage) and
+   * taken out of the address bar. Returns {username, password} or null. */
+  function creds() {
+    const u = params.get('user');
+    if (u) {
+      sessionStorage.setItem('qms.user', u);
+      sessionStorage.setItem('qms.pass', params.get('pass') || '');
+      params.delete('user');
+      params.delete('pass');
+      history.replaceState(null, '', `#${params.toString()}`);
+    }
+    const user = sessionStorage.getItem('qms.user');
+    return user ? { username: user, password: sessionStorage.getItem('qms.pass') || '' } : null;
+  }
+
+  /* The login form (#login with #l-user, #l-pass): stores what was typed and
+   * reloads; shown, with the reason on body[data-refused], when the broker
+   * refuses the connection (not authorized: v3 4/5, v5 134/135). */
+  function loginOnRefusal(client) {
+    const form = document.getElementById('login');
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      sessionStorage.setItem('qms.user', document.getElementById('l-user').value.trim());
+      sessionStorage.setItem('qms.pass', document.getElementById('l-pass').value);
+      location.reload();
+    });
+    client.on('error', (e) => {
+      if ([4, 5, 134, 135].includes(e && e.code)) {
+        form.hidden = false;
+        document.body.dataset.refused = String(e.code);
+        client.end(true);
+      }
+    });
+  }
+
   return {
     params,
+    creds,
+    loginOnRefusal,
     get lang() { return lang; },
     setLang,
     onLang: (f) => listeners.push(f),

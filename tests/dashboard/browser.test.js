@@ -67,14 +67,16 @@ async function waitFor(what, f, ms = 20000) {
     await sleep(50);
   }
 }
+/* The outside clients' login when the broker wants one (the province case) */
+let brokerAuth = [];
 /* One retained message, read by an outside client. */
-function retained(port, topic, auth = []) {
+function retained(port, topic, auth = brokerAuth) {
   const out = execFileSync('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(port), ...auth, '-t', topic, '-C', '1', '-W', '5'],
     { encoding: 'utf8' });
   return JSON.parse(out.trim().split('\n')[0]);
 }
 function pub(port, topic, msg, retain) {
-  execFileSync('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-q', '1', ...(retain ? ['-r'] : []), '-t', topic, '-m', msg]);
+  execFileSync('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), ...brokerAuth, '-q', '1', ...(retain ? ['-r'] : []), '-t', topic, '-m', msg]);
 }
 
 async function setup(opts = {}) {
@@ -636,15 +638,29 @@ async function caseBook(env) {
  * numbers on the page are compared with those messages read back by an
  * outside client (mosquitto_sub); then the hub says site s2 has a gap and
  * the page must follow. Screenshots in the temporary folder, or docs/img/province-{vi,en}.png with
- * QMS_SHOTS=docs/img. */
+ * QMS_SHOTS=docs/img.
+ * The province broker wants a login, as docs/province.md sets it up: the
+ * page is refused, shows its login form, is refused again with a wrong
+ * password, and logs in as the read-only viewer typed in the form. */
+const PROVINCE_USERS = { feeder: 'feed-9f2c', hub: 'hub-77ad', viewer: 'xem-tinh-51' };
 async function setupProvince() {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'qms-browser-'));
   const port = await freePort();
   const ws = await freePort();
+  fs.chmodSync(tmp, 0o755); /* mosquitto started as root reads its files as user mosquitto */
+  const pw = path.join(tmp, 'passwd');
+  fs.writeFileSync(pw, '');
+  for (const [u, p] of Object.entries(PROVINCE_USERS)) execFileSync('mosquitto_passwd', ['-b', pw, u, p]);
+  /* the ACL of docs/province.md's viewer: what province.html reads, nothing else */
+  fs.writeFileSync(path.join(tmp, 'acl'), ['user feeder', 'topic readwrite #', 'user hub', 'topic readwrite qms/#',
+    'user viewer', 'topic read qms/province/#', 'topic read qms/+/config', 'topic read qms/+/stats',
+    'topic read qms/+/stats/hourly', 'topic read qms/+/alerts', 'topic read qms/+/bridge/state', ''].join('\n'));
   fs.writeFileSync(path.join(tmp, 'mosquitto.conf'), [
+    'per_listener_settings false', `password_file ${pw}`, `acl_file ${path.join(tmp, 'acl')}`, 'allow_anonymous false',
     `listener ${port} 127.0.0.1`,
     `listener ${ws} 127.0.0.1`, 'protocol websockets', `http_dir ${path.join(buildDir, 'dashboard')}`,
-    'allow_anonymous true', 'set_tcp_nodelay true', 'persistence false', ''].join('\n'));
+    'set_tcp_nodelay true', 'persistence false', ''].join('\n'));
+  brokerAuth = ['-u', 'feeder', '-P', PROVINCE_USERS.feeder];
   start('mosquitto', '/usr/sbin/mosquitto', ['-c', path.join(tmp, 'mosquitto.conf')]);
   await waitPort(port);
   await waitPort(ws);
@@ -684,6 +700,25 @@ async function caseProvince(env) {
   await page.goto(`http://127.0.0.1:${env.ws}/province.html#lang=vi`);
   const charset = await page.evaluate(() => document.characterSet);
   if (charset !== 'UTF-8') fail(`province.html charset ${charset}`);
+  /* refused without a login: the form; a wrong password: the form again */
+  const refusedForm = () => page.waitForFunction(() => !document.getElementById('login').hidden && document.body.dataset.refused,
+    { timeout: 20000 }).catch(() => fail('the page refused by the broker did not show its login form'));
+  const typeLogin = async (user, pass) => {
+    await page.$eval('#l-user', (e) => { e.value = ''; });
+    await page.type('#l-user', user);
+    await page.type('#l-pass', pass);
+    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }).catch(() => {}), page.click('#login button[type=submit]')]);
+  };
+  await refusedForm();
+  if ((await page.$$('#sites tbody tr')).length) fail('sites shown without a login');
+  await typeLogin('viewer', 'wrong');
+  await refusedForm();
+  await typeLogin('viewer', PROVINCE_USERS.viewer);
+  log('province: refused without a login and with a wrong password (the form shown); logged in as the viewer');
+  /* the viewer reads; it cannot write what the page trusts */
+  execFileSync('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(env.port), '-u', 'viewer', '-P', PROVINCE_USERS.viewer,
+    '-q', '1', '-r', '-t', 'qms/province/hub/status', '-m', '{"state":"forged"}']);
+  if (retained(env.port, 'qms/province/hub/status').state !== 'online') fail('the viewer could overwrite the hub status');
   const rowsOf = () => page.evaluate(() => Object.fromEntries([...document.querySelectorAll('#sites tbody tr')].map((tr) =>
     [tr.dataset.site, Object.fromEntries([...tr.cells].map((c) => [c.className.replace(' num', ''), c.textContent]))])));
   await page.waitForFunction(() => {
@@ -751,7 +786,8 @@ async function caseProvince(env) {
   /* the real qms-hub on the same broker: a third site's stream, as its
    * bridge delivers it, with a hole (seq 4-5 never come; nobody answers the
    * replay requests): the hub's own state and status reach the page */
-  start('hub', bin('qms-hub'), ['--broker', `127.0.0.1:${env.port}`, '--db', path.join(tmp, 'hub.db')]);
+  start('hub', bin('qms-hub'), ['--broker', `127.0.0.1:${env.port}`, '--username', 'hub', '--password', PROVINCE_USERS.hub,
+    '--db', path.join(tmp, 'hub.db')]);
   await waitFor('the hub online', () => { try { return retained(env.port, 'qms/province/hub/status').state === 'online'; } catch (e) { return false; } });
   const take = (seq) => ({ seq, day: '2026-12-05', at_ms: now - 60000 + seq * 1000, kind: 'take', ticket: seq, label: `A00${seq}`,
     service: 'TP', priority: 0, number: seq, taken_ms: now - 60000 + seq * 1000 });
