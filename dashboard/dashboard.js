@@ -367,7 +367,8 @@
       : `qms/${st.site}/reply/${client.options.clientId}`;
   }
   client = QMS.connect('dashboard', null, creds);
-  QMS.loginOnRefusal(client);
+  QMS.loginOnRefusal(client, { vi: 'Máy chủ yêu cầu đăng nhập (tài khoản dashboard của qms-provision).',
+    en: "The broker asks for a login (qms-provision's dashboard account)." }, 'dashboard');
   client.on('connect', () => {
     $('link').classList.remove('down');
     $('link').dataset.vi = 'Trực tuyến';

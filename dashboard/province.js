@@ -122,7 +122,7 @@
   /* a province broker with a password file: the viewer's login (from the
    * address or the form shown when the broker refuses; docs/province.md) */
   const client = QMS.connect('province', null, QMS.creds());
-  QMS.loginOnRefusal(client);
+  QMS.loginOnRefusal(client, { vi: 'Máy chủ tỉnh yêu cầu đăng nhập.', en: 'The province broker asks for a login.' }, 'viewer');
   client.on('connect', () => {
     $('link').classList.remove('down');
     $('link').dataset.vi = 'Trực tuyến';

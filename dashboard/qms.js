@@ -95,11 +95,21 @@ const QMS = (() => {
     return user ? { username: user, password: sessionStorage.getItem('qms.pass') || '' } : null;
   }
 
-  /* The login form (#login with #l-user, #l-pass): stores what was typed and
-   * reloads; shown, with the reason on body[data-refused], when the broker
-   * refuses the connection (not authorized: v3 4/5, v5 134/135). */
-  function loginOnRefusal(client) {
-    const form = document.getElementById('login');
+  /* The login form, put in below the page's header: stores what was typed
+   * and reloads; shown, with the reason on body[data-refused], when the
+   * broker refuses the connection (not authorized: v3 4/5, v5 134/135).
+   * why: {vi, en} the sentence before the fields; user: the default name. */
+  function loginOnRefusal(client, why, user) {
+    const w = (vi, en) => ({ 'data-vi': vi, 'data-en': en });
+    const form = el('form', { id: 'login', class: 'who' },
+      el('span', w(why.vi, why.en), t(why.vi, why.en)),
+      el('label', { for: 'l-user', ...w('Tài khoản', 'User') }, t('Tài khoản', 'User')),
+      el('input', { id: 'l-user', value: user, autocomplete: 'username' }),
+      el('label', { for: 'l-pass', ...w('Mật khẩu', 'Password') }, t('Mật khẩu', 'Password')),
+      el('input', { id: 'l-pass', type: 'password', autocomplete: 'current-password' }),
+      el('button', { type: 'submit', ...w('Đăng nhập', 'Log in') }, t('Đăng nhập', 'Log in')));
+    form.hidden = true;
+    document.querySelector('header').after(form);
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
       sessionStorage.setItem('qms.user', document.getElementById('l-user').value.trim());

@@ -711,6 +711,8 @@ async function caseProvince(env) {
   };
   await refusedForm();
   if ((await page.$$('#sites tbody tr')).length) fail('sites shown without a login');
+  fs.mkdirSync(process.env.QMS_SHOTS || tmp, { recursive: true });
+  await page.screenshot({ path: path.join(process.env.QMS_SHOTS || tmp, 'province-login-vi.png') });
   await typeLogin('viewer', 'wrong');
   await refusedForm();
   await typeLogin('viewer', PROVINCE_USERS.viewer);
