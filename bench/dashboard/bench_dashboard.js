@@ -1,6 +1,7 @@
 /* The dashboard side, measured (docs/dashboard.md, "Performance"):
  *
  *   node bench_dashboard.js <build dir> <source dir> [--clients 200] [--paced 900]
+ *   node bench_dashboard.js <build dir> <source dir> --day
  *
  * Prints JSON lines:
  *   live      a counter's state change reaching the dashboard page in headless
@@ -21,6 +22,8 @@
  *             Alone before and after the clients, pooled, is the baseline.
  *   web_clients_received  what the web clients got while the probe ran,
  *             against what the controller published (none fell behind)
+ *   day       (--day, alone) the page open for a replayed day at 600 x: its
+ *             JS heap, DOM nodes and listeners after GC, every 2 s
  * Real parts: mosquitto (MQTT + websockets/http_dir), qms-controller, chromium. */
 'use strict';
 
@@ -160,8 +163,112 @@ async function webClients() {
   });
 }
 
+/* day: the dashboard left open for a whole day (issue: "a page left open
+ * for a day does not grow in memory"). The controller runs its virtual
+ * clock 600 times faster and qms-demo-driver replays examples/day-500.csv
+ * on it, 07:30 to the last service (about a minute). That is every state
+ * of a day but not a day's number of messages (the stats go out once a real
+ * second: ~36,000 in a 10-hour day, the hourly charts ~18,000, the counters
+ * one per change): so the day's messages, as the controller published them,
+ * are then sent again in order, round and round, until the page has had
+ * DAY_MSGS of them. The page (the "now" and "today" views in turn, as a
+ * manager would) is sampled every 2 s after a forced garbage collection: JS
+ * heap used, DOM nodes, event listeners (chromium's counters, through the
+ * DevTools protocol). */
+const DAY_MSGS = opt('--day-msgs', 60000);
+async function dayCase() {
+  const port = await freePort();
+  const ws = await freePort();
+  fs.writeFileSync(path.join(tmp, 'mosquitto.conf'), [`listener ${port} 127.0.0.1`, `listener ${ws} 127.0.0.1`,
+    'protocol websockets', `http_dir ${path.join(buildDir, 'dashboard')}`, 'allow_anonymous true',
+    'set_tcp_nodelay true', 'persistence false', ''].join('\n'));
+  start('mosquitto', '/usr/sbin/mosquitto', ['-c', path.join(tmp, 'mosquitto.conf')]);
+  await waitPort(port); await waitPort(ws);
+  const cfg = path.join(srcDir, 'examples/center.json');
+  const site = JSON.parse(fs.readFileSync(cfg, 'utf8')).site;
+  const today = new Date(Date.now() + 7 * 3600e3).toISOString().slice(0, 10);
+  start('controller', path.join(buildDir, 'bin/qms-controller'), ['--config', cfg, '--db', path.join(tmp, 'c.db'),
+    '--broker', `127.0.0.1:${port}`, '--clock', `${today}T07:25:00`, '--speed', '600']);
+  const c = await connect(`mqtt://127.0.0.1:${port}`, 'bench-day');
+  const published = {};
+  const day = [];
+  c.on('message', (t, p, pkt) => {
+    const k = t.split('/').slice(2).join('/');
+    published[k] = (published[k] || 0) + 1;
+    if (!pkt.retain) day.push([t, p]);
+  });
+  c.subscribe([`qms/${site}/counters`, `qms/${site}/stats`, `qms/${site}/stats/hourly`, `qms/${site}/alerts`,
+    `qms/${site}/alert/event`, `qms/${site}/device/+/+/status`], { qos: 0 });
+  await sleep(1500);
+  const browser = await puppeteer.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+  const page = await browser.newPage();
+  await page.setViewport({ width: 1920, height: 1080 });
+  await page.goto(`http://127.0.0.1:${ws}/index.html#site=${site}&view=now`);
+  await page.waitForFunction(() => document.querySelectorAll('#counters tbody tr').length > 1, { timeout: 30000 });
+  const cdp = await page.target().createCDPSession();
+  await cdp.send('HeapProfiler.enable');
+  const sample = async () => {
+    await cdp.send('HeapProfiler.collectGarbage');
+    const m = await page.metrics();
+    return { at_s: Math.round((Date.now() - t0) / 1000), heap_kib: Math.round(m.JSHeapUsedSize / 1024), nodes: m.Nodes, listeners: m.JSEventListeners };
+  };
+  const t0 = Date.now();
+  const drv = start('driver', path.join(buildDir, 'bin/qms-demo-driver'), ['--config', cfg, '--trace',
+    path.join(srcDir, 'examples/day-500.csv'), '--broker', `127.0.0.1:${port}`, '--clock', 'controller']);
+  const samples = [];
+  let view = 0;
+  while (drv.exitCode === null) {
+    await sleep(2000);
+    view++;
+    await page.click(`[data-view=${view % 10 < 5 ? 'now' : 'today'}]`);
+    samples.push(await sample());
+  }
+  const dayEnd = samples.length;
+  const dayPublished = { ...published };
+  /* the rest of a day's messages: the real ones again, in order */
+  let sent = Object.values(published).reduce((a, b) => a + b, 0);
+  const pubc = await connect(`mqtt://127.0.0.1:${port}`, 'bench-day-again');
+  let next = Date.now() + 2000;
+  for (let i = 0; sent < DAY_MSGS && day.length; i++, sent++) {
+    const [t, p] = day[i % day.length];
+    pubc.publish(t, p, { qos: 0 });
+    if (i % 100 === 99) await sleep(50); /* ~2,000 a second */
+    if (Date.now() >= next) {
+      view++;
+      await page.click(`[data-view=${view % 10 < 5 ? 'now' : 'today'}]`);
+      samples.push(await sample());
+      next = Date.now() + 2000;
+    }
+  }
+  pubc.end(true);
+  await page.click('[data-view=now]');
+  await sleep(2000);
+  samples.push(await sample());
+  /* the first samples are the page filling up (the day's services, counters,
+   * the charts): growth is measured from the end of the first quarter */
+  const q = samples[Math.floor(samples.length / 4)], last = samples[samples.length - 1];
+  const maxHeap = Math.max(...samples.slice(Math.floor(samples.length / 4)).map((x) => x.heap_kib));
+  console.log(JSON.stringify({ bench: 'dashboard', case: 'day', driver_exit: drv.exitCode, real_s: Math.round((Date.now() - t0) / 1000),
+    messages_replayed_day: dayPublished, messages_to_page_in_all: published, samples: samples.length, samples_replayed_day: dayEnd, quarter: q, last, max_heap_kib_after_quarter: maxHeap,
+    heap_growth_kib: last.heap_kib - q.heap_kib,
+    /* the median heap of each quarter of the samples: flat = no leak */
+    heap_median_kib_by_quarter: [0, 1, 2, 3].map((k) => {
+      const part = samples.slice(Math.floor(k * samples.length / 4), Math.floor((k + 1) * samples.length / 4)).map((x) => x.heap_kib).sort((a, b) => a - b);
+      return part[part.length >> 1];
+    }), nodes_growth: last.nodes - q.nodes, listeners_growth: last.listeners - q.listeners,
+    series_heap_kib: samples.map((x) => x.heap_kib) }));
+  await browser.close();
+  c.end(true);
+  procs.reverse().forEach((p) => p.kill('SIGTERM'));
+  await sleep(300);
+  fs.rmSync(tmp, { recursive: true, force: true });
+  process.exit(0);
+}
+
 if (process.argv.includes('--web-clients')) {
   webClients();
+} else if (rest.includes('--day')) {
+  dayCase().catch((e) => { console.error(e); procs.forEach((p) => p.kill('SIGTERM')); process.exit(1); });
 } else (async () => {
   const port = await freePort();
   const ws = await freePort();
