@@ -18,7 +18,9 @@
     alerts: [],
     seenAlerts: new Set(),
     lastStatsArrival: 0,
+    messages: 0,
   };
+  Object.defineProperty(window, 'qmsMessages', { get: () => st.messages });
   let client = null;
   let dirty = false;
 
@@ -311,6 +313,7 @@
   }
 
   function onMessage(topic, payload) {
+    st.messages++; /* read by bench_dashboard --day (window.qmsMessages) */
     const parts = topic.split('/');
     if (!st.site && parts[2] === 'config') { /* discovery: the first center */
       st.site = parts[1];

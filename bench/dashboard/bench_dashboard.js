@@ -200,17 +200,33 @@ async function dayCase() {
   c.subscribe([`qms/${site}/counters`, `qms/${site}/stats`, `qms/${site}/stats/hourly`, `qms/${site}/alerts`,
     `qms/${site}/alert/event`, `qms/${site}/device/+/+/status`], { qos: 0 });
   await sleep(1500);
-  const browser = await puppeteer.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+  const browserDir = path.join(tmp, 'chromium');
+  const browser = await puppeteer.launch({ executablePath: '/usr/bin/chromium', headless: true, userDataDir: browserDir,
+    args: ['--no-sandbox', '--disable-gpu'] });
   const page = await browser.newPage();
   await page.setViewport({ width: 1920, height: 1080 });
   await page.goto(`http://127.0.0.1:${ws}/index.html#site=${site}&view=now`);
   await page.waitForFunction(() => document.querySelectorAll('#counters tbody tr').length > 1, { timeout: 30000 });
   const cdp = await page.target().createCDPSession();
   await cdp.send('HeapProfiler.enable');
+  /* the renderer's resident memory too: strings made by the browser (a
+   * TextDecoder's) live outside the JS heap */
+  const rendererRss = () => {
+    let kib = 0;
+    for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      try {
+        const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        if (!cmd.includes('--type=renderer') || !cmd.includes(`--user-data-dir=${browserDir}`)) continue;
+        kib += Number(fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]);
+      } catch (e) { /* gone */ }
+    }
+    return kib;
+  };
   const sample = async () => {
     await cdp.send('HeapProfiler.collectGarbage');
     const m = await page.metrics();
-    return { at_s: Math.round((Date.now() - t0) / 1000), heap_kib: Math.round(m.JSHeapUsedSize / 1024), nodes: m.Nodes, listeners: m.JSEventListeners };
+    return { at_s: Math.round((Date.now() - t0) / 1000), heap_kib: Math.round(m.JSHeapUsedSize / 1024), nodes: m.Nodes,
+      listeners: m.JSEventListeners, page_messages: await page.evaluate(() => window.qmsMessages), renderer_rss_kib: rendererRss() };
   };
   const t0 = Date.now();
   const drv = start('driver', path.join(buildDir, 'bin/qms-demo-driver'), ['--config', cfg, '--trace',
@@ -247,15 +263,17 @@ async function dayCase() {
   /* the first samples are the page filling up (the day's services, counters,
    * the charts): growth is measured from the end of the first quarter */
   const q = samples[Math.floor(samples.length / 4)], last = samples[samples.length - 1];
+  const quarterMedian = (k, f) => {
+    const part = samples.slice(Math.floor(k * samples.length / 4), Math.floor((k + 1) * samples.length / 4)).map((x) => x[f]).sort((a, b) => a - b);
+    return part[part.length >> 1];
+  };
   const maxHeap = Math.max(...samples.slice(Math.floor(samples.length / 4)).map((x) => x.heap_kib));
   console.log(JSON.stringify({ bench: 'dashboard', case: 'day', driver_exit: drv.exitCode, real_s: Math.round((Date.now() - t0) / 1000),
     messages_replayed_day: dayPublished, messages_to_page_in_all: published, samples: samples.length, samples_replayed_day: dayEnd, quarter: q, last, max_heap_kib_after_quarter: maxHeap,
-    heap_growth_kib: last.heap_kib - q.heap_kib,
+    page_messages: last.page_messages, heap_growth_kib: last.heap_kib - q.heap_kib,
     /* the median heap of each quarter of the samples: flat = no leak */
-    heap_median_kib_by_quarter: [0, 1, 2, 3].map((k) => {
-      const part = samples.slice(Math.floor(k * samples.length / 4), Math.floor((k + 1) * samples.length / 4)).map((x) => x.heap_kib).sort((a, b) => a - b);
-      return part[part.length >> 1];
-    }), nodes_growth: last.nodes - q.nodes, listeners_growth: last.listeners - q.listeners,
+    heap_median_kib_by_quarter: [0, 1, 2, 3].map((k) => quarterMedian(k, 'heap_kib')),
+    renderer_rss_median_kib_by_quarter: [0, 1, 2, 3].map((k) => quarterMedian(k, 'renderer_rss_kib')), nodes_growth: last.nodes - q.nodes, listeners_growth: last.listeners - q.listeners,
     series_heap_kib: samples.map((x) => x.heap_kib) }));
   await browser.close();
   c.end(true);
