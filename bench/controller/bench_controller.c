@@ -503,6 +503,25 @@ static long log_commits(const char *log)
     return commits;
 }
 
+/* The controller's own figures of its log's syncs (a controller with the
+ * sync thread says them when it stops): count and mean ms; -1 without. */
+static void log_syncs(const char *log, long *n, double *mean_ms)
+{
+    FILE *f = fopen(log, "r");
+    char line[1024];
+    *n = -1;
+    *mean_ms = -1;
+    while (f && fgets(line, sizeof line, f)) {
+        char *p = strstr(line, "log syncs: ");
+        if (p && sscanf(p, "log syncs: %ld, mean %lf", n, mean_ms) != 2) {
+            *n = -1;
+            *mean_ms = -1;
+        }
+    }
+    if (f)
+        fclose(f);
+}
+
 static pid_t start_controller(char *const argv[], const char *log)
 {
     pid_t pid = spawn(argv, log);
@@ -950,7 +969,9 @@ int main(int argc, char **argv)
         pop_res r;
         population(ctl, broker, seconds, &r);
         stop(ctl);
-        long commits = log_commits(clog);
+        long commits = log_commits(clog), nsyncs;
+        double sync_ms;
+        log_syncs(clog, &nsyncs, &sync_ms);
         long takes = atomic_load(&n_takes), calls = atomic_load(&n_calls);
         long ops = takes + calls;
         double inflight = (double)atomic_load(&busy_ns) / 1e9 / r.el;
@@ -963,14 +984,15 @@ int main(int argc, char **argv)
                  "\"mean_in_flight\":%.1f,"
                  "\"take_p50_ms\":%.3f,\"take_p99_ms\":%.3f,\"next_p50_ms\":%.3f,\"next_p99_ms\":%.3f,"
                  "\"call_n\":%ld,\"call_p50_ms\":%.3f,\"call_p99_ms\":%.3f,\"commits_total\":%ld,"
-                 "\"load_requests\":%ld,\"requests_per_commit\":%.1f,\"cpu_s\":{\"controller\":%.2f,"
+                 "\"load_requests\":%ld,\"requests_per_commit\":%.1f,\"log_syncs\":%ld,"
+                 "\"log_sync_mean_ms\":%.3f,\"cpu_s\":{\"controller\":%.2f,"
                  "\"broker\":%.2f,\"clients\":%.2f},\"broker_publishes_in_per_op\":%.2f,"
                  "\"broker_publishes_out_per_op\":%.2f",
                  nkiosks, ncounters, r.el, takes, calls, atomic_load(&n_refused), ops / r.el,
                  inflight, pct_ms(&take_lat, 0.5), pct_ms(&take_lat, 0.99), pct_ms(&next_lat, 0.5),
                  pct_ms(&next_lat, 0.99), call_lat.n, pct_ms(&call_lat, 0.5),
                  pct_ms(&call_lat, 0.99), commits, all_ops,
-                 commits > 0 ? (double)all_ops / (double)commits : 0, r.cpu_ctl, r.cpu_brk,
+                 commits > 0 ? (double)all_ops / (double)commits : 0, nsyncs, sync_ms, r.cpu_ctl, r.cpu_brk,
                  r.cpu_cli, ops ? (double)r.in / (double)ops : 0,
                  ops ? (double)r.out / (double)ops : 0);
         double echo_inflight = 0, echo_rate = echo_load(broker, seconds, &echo_inflight);
