@@ -703,8 +703,13 @@ int main(int argc, char **argv)
         }
         check_clock(c);
         ctl_timers(c, busy);
-        /* the before-sleep hook: commit what this iteration did, then tell */
-        if (ctl_flush(c) || c->fatal) {
+        /* the before-sleep hook: commit what this iteration did, then tell.
+         * Group commit: while the log's sync of the last commit runs, the
+         * batch grows (up to CTL_READ_MAX requests) and commits when the
+         * sync is done -- its replies could not leave before that anyway */
+        int defer = c->sync && c->commit_gen > c->synced_gen && c->batch_reqs < CTL_READ_MAX &&
+                    !c->fatal && !c->stop;
+        if ((!defer && ctl_flush(c)) || c->fatal) {
             exit_code = 1;
             break;
         }
@@ -778,8 +783,15 @@ int main(int argc, char **argv)
         check_disk(c); /* right before the requests are read */
         /* the counters first: a clerk's command is in this turn's batch even
          * when the kiosks' session has a backlog */
-        if (c->mqtt_cmd)
+        /* a batch carried over (group commit) takes in at most what fills
+         * it to CTL_READ_MAX */
+        int room = CTL_READ_MAX - c->batch_reqs;
+        if (c->mqtt_cmd) {
+            qms_mqtt_set_read_max(c->mqtt_cmd, room > 0 ? room : 1);
             qms_mqtt_io(c->mqtt_cmd, crev);
+        }
+        room = CTL_READ_MAX - c->batch_reqs;
+        qms_mqtt_set_read_max(c->mqtt, room > 0 ? room : 1);
         qms_mqtt_io(c->mqtt, rev);
     }
     if (!exit_code && ctl_flush(c))

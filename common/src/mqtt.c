@@ -592,6 +592,12 @@ static int gate_push(qms_mqtt *m, const char *topic, const void *payload, size_t
     return QMS_OK;
 }
 
+void qms_mqtt_set_read_max(qms_mqtt *m, int n)
+{
+    if (n > 0)
+        m->read_max = n;
+}
+
 void qms_mqtt_gate(qms_mqtt *m, uint64_t gen)
 {
     m->gate = gen;
