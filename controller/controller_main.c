@@ -583,6 +583,10 @@ int main(int argc, char **argv)
         return 1;
     }
     qms_store_defer_checkpoints(c->store); /* run when no request waits: see the loop */
+    if (ctl_sync_start(c)) {
+        QMS_ERROR("cannot start the thread that syncs the store's log");
+        return 1;
+    }
     rc = qms_engine_new(c->cfg, &c->clock, &c->eng);
     if (!rc)
         rc = qms_store_load(c->store, c->eng);
@@ -699,8 +703,13 @@ int main(int argc, char **argv)
         }
         check_clock(c);
         ctl_timers(c, busy);
-        /* the before-sleep hook: commit what this iteration did, then tell */
-        if (ctl_flush(c) || c->fatal) {
+        /* the before-sleep hook: commit what this iteration did, then tell.
+         * Group commit: while the log's sync of the last commit runs, the
+         * batch grows (up to CTL_READ_MAX requests) and commits when the
+         * sync is done -- its replies could not leave before that anyway */
+        int defer = c->sync && c->commit_gen > c->synced_gen && c->batch_reqs < CTL_READ_MAX &&
+                    !c->fatal && !c->stop;
+        if ((!defer && ctl_flush(c)) || c->fatal) {
             exit_code = 1;
             break;
         }
@@ -743,10 +752,11 @@ int main(int argc, char **argv)
         int more = qms_mqtt_more(c->mqtt), cmore = c->mqtt_cmd && qms_mqtt_more(c->mqtt_cmd);
         if (more || cmore)
             sleep_ms = 0;
-        struct pollfd p[3] = {{.fd = sig_pipe[0], .events = POLLIN},
+        struct pollfd p[4] = {{.fd = sig_pipe[0], .events = POLLIN},
                               {.fd = fd, .events = events},
-                              {.fd = cfd, .events = cevents}};
-        int n = poll(p, 3, sleep_ms); /* a negative fd is left out by poll */
+                              {.fd = cfd, .events = cevents},
+                              {.fd = ctl_sync_fd(c), .events = POLLIN}};
+        int n = poll(p, 4, sleep_ms); /* a negative fd is left out by poll */
         if (n < 0 && errno != EINTR) {
             QMS_ERROR("poll: %s", strerror(errno));
             exit_code = 1;
@@ -756,6 +766,11 @@ int main(int argc, char **argv)
             char buf[64];
             while (read(sig_pipe[0], buf, sizeof buf) > 0) {
             }
+        }
+        /* commits now on disk: what waited for them goes out */
+        if (n > 0 && (p[3].revents & POLLIN) && ctl_sync_poll(c)) {
+            exit_code = 1;
+            break;
         }
         short rev = n > 0 && fd >= 0 ? p[1].revents : 0;
         short crev = n > 0 && cfd >= 0 ? p[2].revents : 0;
@@ -768,11 +783,20 @@ int main(int argc, char **argv)
         check_disk(c); /* right before the requests are read */
         /* the counters first: a clerk's command is in this turn's batch even
          * when the kiosks' session has a backlog */
-        if (c->mqtt_cmd)
+        /* a batch carried over (group commit) takes in at most what fills
+         * it to CTL_READ_MAX */
+        int room = CTL_READ_MAX - c->batch_reqs;
+        if (c->mqtt_cmd) {
+            qms_mqtt_set_read_max(c->mqtt_cmd, room > 0 ? room : 1);
             qms_mqtt_io(c->mqtt_cmd, crev);
+        }
+        room = CTL_READ_MAX - c->batch_reqs;
+        qms_mqtt_set_read_max(c->mqtt, room > 0 ? room : 1);
         qms_mqtt_io(c->mqtt, rev);
     }
     if (!exit_code && ctl_flush(c))
+        exit_code = 1;
+    if (ctl_sync_wait(c)) /* the last commits on disk, then their replies */
         exit_code = 1;
     /* the last replies (or the db_error answers) must leave before we do */
     if (c->mqtt_cmd)
@@ -788,6 +812,7 @@ int main(int argc, char **argv)
              (unsigned long long)c->ndup, (unsigned long long)c->ncommits, c->max_batch,
              ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
              ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
+    ctl_sync_stop(c);
     qms_mqtt_free(c->mqtt_cmd);
     qms_mqtt_free(c->mqtt);
     qms_mqtt_lib_cleanup();

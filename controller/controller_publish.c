@@ -221,9 +221,13 @@ int ctl_flush(qms_ctl *c)
     }
     ctl_scan_journal(c);
     int rc = c->fatal;
+    int committed = 0;
     if (!rc && (nj > 0 || c->nremembered > 0)) {
-        rc = qms_store_commit(c->store, c->eng);
+        /* with the sync thread: appended now, synced while we read on */
+        rc = c->sync ? qms_store_commit_nosync(c->store, c->eng)
+                     : qms_store_commit(c->store, c->eng);
         c->ncommits++;
+        committed = !rc;
     }
     c->jscanned = 0; /* the commit cleared the journal */
     if (rc) {
@@ -265,7 +269,14 @@ int ctl_flush(qms_ctl *c)
         return rc;
     }
 
-    /* committed: now the world may know */
+    /* committed: now the world may know -- once the commit is on disk:
+     * with the sync thread, everything published from here on waits in
+     * the sessions until the log's fdatasync of this commit is done */
+    if (committed && c->sync) {
+        c->commit_gen++;
+        ctl_sync_request(c, c->commit_gen);
+    }
+    ctl_sync_gate(c);
     for (int i = 0; i < c->nevents; i++) {
         publish_json(c, ctl_topic(c, "call"), c->events[i], 0);
         ctl_recent_push(c, c->events[i]);

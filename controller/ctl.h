@@ -81,6 +81,10 @@ typedef struct qms_ctl {
      * keeps one queue per session, so a clerk's "next" never waits behind a
      * burst of kiosk takes queued for the main session (issue 9). */
     qms_mqtt *mqtt_cmd;
+    /* the log's fdatasync on its own thread (controller_sync.c): commits
+     * made / known on disk; publications wait while made > on disk */
+    struct ctl_sync *sync;
+    uint64_t commit_gen, synced_gen;
     qms_mqtt *via; /* the session of the message being handled */
     char cmd_client_id[160];
 
@@ -218,6 +222,15 @@ char *ctl_print_free(void *cjson);
  * then publish replies, call events and changed retained state. Returns
  * QMS_OK, or the store's error after answering the batch with db_error. */
 int ctl_flush(qms_ctl *c);
+
+/* controller_sync.c */
+int ctl_sync_start(qms_ctl *c);
+int ctl_sync_fd(const qms_ctl *c);       /* readable when a sync finished; -1 without */
+void ctl_sync_request(qms_ctl *c, uint64_t gen);
+void ctl_sync_gate(qms_ctl *c);          /* gate both sessions while a commit waits */
+int ctl_sync_poll(qms_ctl *c);           /* release what is on disk; 1 = a sync failed */
+int ctl_sync_wait(qms_ctl *c);           /* until every commit is on disk, then release */
+void ctl_sync_stop(qms_ctl *c);
 /* Timer work: day rollover, statistics, expected waits, waiting lists.
  * busy: requests are waiting to be read; publishing that can wait is put
  * off (up to a second past its time). */

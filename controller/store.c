@@ -91,6 +91,7 @@ typedef struct pending_reply {
 
 struct qms_store {
     sqlite3 *db;
+    int sync; /* qms_store_sync opened with */
     sqlite3_stmt *st[ST__COUNT]; /* prepared once, reset after each use */
     int32_t day;                 /* the day the stored state belongs to; 0 = unknown yet */
     pending_reply *replies;      /* queued for the next commit */
@@ -401,6 +402,7 @@ int qms_store_open_ex(const char *path, const qms_store_opts *o, qms_store **out
     }
     static const char *const sync_sql[] = {"PRAGMA synchronous=FULL", "PRAGMA synchronous=NORMAL",
                                            "PRAGMA synchronous=OFF"};
+    s->sync = (int)o->sync;
     if (exec_sql(s->db, sync_sql[o->sync]) != QMS_OK || migrate(s->db) != QMS_OK) {
         QMS_ERROR("store: cannot open %s", path);
         qms_store_close(s);
@@ -669,6 +671,21 @@ static int cmp_touch(const void *a, const void *b)
 
 /* ------------------------------------------------------------------ */
 /* commit */
+
+int qms_store_commit_nosync(qms_store *s, qms_engine *e)
+{
+    if (s->sync != QMS_STORE_SYNC_FULL)
+        return qms_store_commit(s, e);
+    /* WAL with synchronous=NORMAL: the log is appended, not synced (a
+     * checkpoint still syncs it first); the caller syncs the log file */
+    int rc = exec_sql(s->db, "PRAGMA synchronous=NORMAL");
+    if (rc != QMS_OK)
+        return rc;
+    rc = qms_store_commit(s, e);
+    if (exec_sql(s->db, "PRAGMA synchronous=FULL") != QMS_OK)
+        QMS_WARN("store: cannot set synchronous=FULL again");
+    return rc;
+}
 
 int qms_store_commit(qms_store *s, qms_engine *e)
 {

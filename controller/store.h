@@ -56,6 +56,12 @@ int qms_store_load(qms_store *s, qms_engine *e);
  * history row per event) and the given replies, in one transaction, then clear
  * the journal. */
 int qms_store_commit(qms_store *s, qms_engine *e);
+/* The same, but the write-ahead log (path + "-wal") is appended and NOT
+ * synced: the commit is durable only once the caller has fdatasync'ed that
+ * file (the controller does it on a thread while it reads on, and publishes
+ * nothing of the commit before: controller_sync.c). On a store opened with
+ * another level than FULL, a plain qms_store_commit. */
+int qms_store_commit_nosync(qms_store *s, qms_engine *e);
 
 /* Request de-duplication: replies remembered under their request id, written
  * in the same transaction as the change they report (queue them before commit). */

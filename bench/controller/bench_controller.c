@@ -14,13 +14,16 @@
  *   paced         one kiosk and one counter, one request at a time: take
  *                 latency, next -> call event at the display, against the target
  *                 p99(next -> call) <= echo p99 + commit p99 + 0.5 ms
- *   floor_echo_load  the broker alone echoing request/replies with N + M
- *                 clients each waiting for its reply: the load case's ceiling
+ *   floor_echo_load  (after the load) the load's own clients, requests and
+ *                 QoS, with a one-thread echo responder in place of the
+ *                 controller answering with the controller's reply bodies:
+ *                 the load case's ceiling at the same concurrency
  *   load          N kiosks take tickets as fast as they are answered; M counters
  *                 call "next" as soon as someone waits (every counter serves
  *                 every service): durable operations/s, take and next -> call
- *                 latency under load, commits and requests per commit, and
- *                 the ratio to floor_echo_load (target >= 0.8).
+ *                 latency under load, commits and requests per commit, mean
+ *                 requests in flight (both), and the ratio to floor_echo_load
+ *                 (target >= 0.8).
  *   burst         20,000 takes sent in 3 s by 20 kiosks, and a paced probe (a
  *                 counter's status every 10 ms): every take answered, no
  *                 message dropped by the broker (its log), probe p99 within
@@ -284,6 +287,24 @@ static samples call_lat = {.mu = PTHREAD_MUTEX_INITIALIZER};
 static samples next_lat = {.mu = PTHREAD_MUTEX_INITIALIZER};
 static atomic_long n_takes, n_calls, n_refused, n_all_ops;
 static _Atomic int64_t *next_sent; /* per counter: when its pending "next" left, 0 if none */
+/* Little's law: the latencies of the requests answered while measuring,
+ * summed, over the time measured = the mean number of requests in flight */
+static _Atomic int64_t busy_ns;
+/* floor_echo_load: the same clients send the same requests to an echo
+ * responder instead of the controller, which answers with the bodies the
+ * controller last gave (same sizes) */
+static atomic_int echo_mode;
+static pthread_mutex_t body_mu = PTHREAD_MUTEX_INITIALIZER;
+static char take_body[2048], next_body[2048];
+
+static void keep_body(char *dst, const char *reply)
+{
+    if (atomic_load(&echo_mode) || strlen(reply) >= sizeof take_body)
+        return;
+    pthread_mutex_lock(&body_mu);
+    strcpy(dst, reply);
+    pthread_mutex_unlock(&body_mu);
+}
 
 /* tickets waiting, as the kiosks and counters know them: counters call only
  * when someone waits, as a clerk does */
@@ -302,14 +323,18 @@ static void *kiosk_main(void *arg)
                  i, (int)((i + k) % NSERVICES), i % 10 == 0 ? "true" : "false");
         char *reply = NULL;
         int64_t t0 = qms_mono_ns();
-        if (qms_mqtt_request_sync(m, "qms/bench/ticket/take", body, 10000, &reply))
+        if (qms_mqtt_request_sync(
+                m, atomic_load(&echo_mode) ? "qms/bench/echo/take" : "qms/bench/ticket/take",
+                body, 10000, &reply))
             die("a take was not answered in 10 s");
         int64_t dt = qms_mono_ns() - t0;
         if (!strstr(reply, "\"ticket\""))
             die("a take was refused");
+        keep_body(take_body, reply);
         qms_free(reply);
         atomic_fetch_add(&n_all_ops, 1);
         if (atomic_load(&measuring)) {
+            atomic_fetch_add(&busy_ns, dt);
             sample_add(&take_lat, dt);
             atomic_fetch_add(&n_takes, 1);
         }
@@ -327,7 +352,8 @@ static void *counter_main(void *arg)
     int c = (int)(intptr_t)arg; /* counter number 1..M */
     char id[32], body[96], topic[64];
     snprintf(id, sizeof id, "bench-counter-%d", c);
-    snprintf(topic, sizeof topic, "qms/bench/counter/%d/cmd", c);
+    snprintf(topic, sizeof topic, "qms/bench/%scounter/%d/cmd",
+             atomic_load(&echo_mode) ? "echo/" : "", c);
     qms_mqtt *m = client(id);
     for (long i = 0;; i++) {
         pthread_mutex_lock(&tok_mu);
@@ -347,9 +373,12 @@ static void *counter_main(void *arg)
             die("a next was not answered in 10 s");
         int64_t dt = qms_mono_ns() - t0;
         int called = strstr(reply, "\"ticket_state\":\"called\"") != NULL;
+        if (called)
+            keep_body(next_body, reply);
         qms_free(reply);
         atomic_fetch_add(&n_all_ops, 1);
         if (atomic_load(&measuring)) {
+            atomic_fetch_add(&busy_ns, dt);
             sample_add(&next_lat, dt);
             atomic_fetch_add(called ? &n_calls : &n_refused, 1);
         }
@@ -474,6 +503,25 @@ static long log_commits(const char *log)
     return commits;
 }
 
+/* The controller's own figures of its log's syncs (a controller with the
+ * sync thread says them when it stops): count and mean ms; -1 without. */
+static void log_syncs(const char *log, long *n, double *mean_ms)
+{
+    FILE *f = fopen(log, "r");
+    char line[1024];
+    *n = -1;
+    *mean_ms = -1;
+    while (f && fgets(line, sizeof line, f)) {
+        char *p = strstr(line, "log syncs: ");
+        if (p && sscanf(p, "log syncs: %ld, mean %lf", n, mean_ms) != 2) {
+            *n = -1;
+            *mean_ms = -1;
+        }
+    }
+    if (f)
+        fclose(f);
+}
+
 static pid_t start_controller(char *const argv[], const char *log)
 {
     pid_t pid = spawn(argv, log);
@@ -524,69 +572,106 @@ static void sys_counts(long *in, long *out)
     *out = atomic_load(&sys_pub_out);
 }
 
-/* ---- echo throughput at the load's concurrency ---- */
+/* ---- the load's client population, against the controller or an echo ---- */
 
-static atomic_long echo_ops;
+typedef struct {
+    double el, cpu_ctl, cpu_brk, cpu_cli;
+    long in, out; /* broker PUBLISHes received / sent while measuring */
+} pop_res;
 
-static void *echo_client_main(void *arg)
+/* N kiosks and M counters, each a closed loop of requests (the load case):
+ * warm up 0.5 s, measure `seconds`, stop and join them. */
+static void population(pid_t ctl, pid_t broker, double seconds, pop_res *r)
 {
-    int k = (int)(intptr_t)arg;
-    char id[40];
-    snprintf(id, sizeof id, "bench-echo-load-%d", k);
-    qms_mqtt *m = client(id);
-    const char *body = "{\"req\":\"echo-0000000\",\"service\":\"S0\",\"priority\":false}";
-    while (atomic_load(&running)) {
-        char *reply = NULL;
-        if (qms_mqtt_request_sync(m, "qms/bench/echo", body, 10000, &reply))
-            die("echo responder does not answer under load");
-        qms_free(reply);
-        if (atomic_load(&measuring))
-            atomic_fetch_add(&echo_ops, 1);
-    }
-    qms_mqtt_free(m);
-    return NULL;
-}
-
-/* Request/replies a second the broker alone echoes with `conc` clients each
- * waiting for its reply before the next request: the ceiling of the load
- * case's shape (the controller replaces the echo responder). */
-static double echo_load(int conc, double seconds)
-{
-    qms_mqtt *resp = client("bench-echo-load");
-    qms_mqtt_set_callbacks(resp, echo_msg, NULL, resp);
-    qms_mqtt_subscribe(resp, "qms/bench/echo", 1);
-    for (int i = 0; i < 20; i++)
-        qms_mqtt_loop(resp, 5);
-    atomic_store(&echo_stop, 0);
-    pthread_t eth;
-    pthread_create(&eth, NULL, echo_main, resp);
+    atomic_store(&n_takes, 0);
+    atomic_store(&n_calls, 0);
+    atomic_store(&n_refused, 0);
+    atomic_store(&n_all_ops, 0);
+    atomic_store(&busy_ns, 0);
+    sample_reset(&take_lat);
+    sample_reset(&next_lat);
+    sample_reset(&call_lat);
+    tokens = 0;
+    for (int c = 0; c <= ncounters; c++)
+        atomic_store(&next_sent[c], 0);
     atomic_store(&running, 1);
-    pthread_t *th = calloc((size_t)conc, sizeof *th);
-    for (int k = 0; k < conc; k++)
-        pthread_create(&th[k], NULL, echo_client_main, (void *)(intptr_t)k);
-    poll(NULL, 0, 500);
+    pthread_t *th = calloc((size_t)(nkiosks + ncounters), sizeof *th);
+    for (int c = 1; c <= ncounters; c++)
+        pthread_create(&th[nkiosks + c - 1], NULL, counter_main, (void *)(intptr_t)c);
+    for (int k = 0; k < nkiosks; k++)
+        pthread_create(&th[k], NULL, kiosk_main, (void *)(intptr_t)k);
+    poll(NULL, 0, 500); /* connect and warm up */
+    double cpu_ctl0 = ctl ? proc_cpu_s(ctl) : 0, cpu_brk0 = proc_cpu_s(broker),
+           cpu_cli0 = self_cpu_s();
     long in0, out0, in1, out1;
     sys_counts(&in0, &out0);
     int64_t t0 = qms_mono_ns();
     atomic_store(&measuring, 1);
     poll(NULL, 0, (int)(seconds * 1000));
     atomic_store(&measuring, 0);
-    double el = (double)(qms_mono_ns() - t0) / 1e9;
+    r->el = (double)(qms_mono_ns() - t0) / 1e9;
     sys_counts(&in1, &out1);
+    r->cpu_ctl = ctl ? proc_cpu_s(ctl) - cpu_ctl0 : 0;
+    r->cpu_brk = proc_cpu_s(broker) - cpu_brk0;
+    r->cpu_cli = self_cpu_s() - cpu_cli0;
+    r->in = in1 - in0;
+    r->out = out1 - out0;
     atomic_store(&running, 0);
-    for (int k = 0; k < conc; k++)
-        pthread_join(th[k], NULL);
+    pthread_mutex_lock(&tok_mu);
+    pthread_cond_broadcast(&tok_cv);
+    pthread_mutex_unlock(&tok_mu);
+    for (int i = 0; i < nkiosks + ncounters; i++)
+        pthread_join(th[i], NULL);
     free(th);
+}
+
+/* The echo responder of floor_echo_load: answers a take with the last take
+ * reply the controller gave and a counter command with its last "next"
+ * reply (the same sizes), QoS 1 as the controller. */
+static void echo_load_msg(void *ud, const qms_mqtt_msg *msg)
+{
+    if (!msg->response_topic)
+        return;
+    const char *t = msg->topic;
+    size_t n = strlen(t);
+    const char *body = n >= 5 && !strcmp(t + n - 5, "/take") ? take_body : next_body;
+    qms_mqtt_reply(ud, msg, body, strlen(body));
+}
+
+/* floor_echo_load: the load case's clients, requests, concurrency and QoS
+ * with a trivial responder in place of the controller (one thread, as the
+ * controller's loop): the load case's ceiling on this machine, now. */
+static double echo_load(pid_t broker, double seconds, double *inflight)
+{
+    if (!take_body[0] || !next_body[0])
+        die("no controller reply to echo (the load case answered nothing)");
+    qms_mqtt *resp = client("bench-echo-load");
+    qms_mqtt_set_callbacks(resp, echo_load_msg, NULL, resp);
+    qms_mqtt_subscribe(resp, "qms/bench/echo/#", 1);
+    for (int i = 0; i < 20; i++)
+        qms_mqtt_loop(resp, 5);
+    atomic_store(&echo_stop, 0);
+    pthread_t eth;
+    pthread_create(&eth, NULL, echo_main, resp);
+    atomic_store(&echo_mode, 1);
+    pop_res r;
+    population(0, broker, seconds, &r);
+    atomic_store(&echo_mode, 0);
     atomic_store(&echo_stop, 1);
     pthread_join(eth, NULL);
     qms_mqtt_free(resp);
-    double rate = (double)atomic_load(&echo_ops) / el;
-    long eops = atomic_load(&echo_ops);
-    printf("{\"bench\":\"controller\",\"case\":\"floor_echo_load\",\"clients\":%d,"
-           "\"seconds\":%.2f,\"echo_per_s\":%.0f,\"broker_publishes_in_per_op\":%.2f,"
-           "\"broker_publishes_out_per_op\":%.2f}\n",
-           conc, el, rate, eops ? (double)(in1 - in0) / (double)eops : 0,
-           eops ? (double)(out1 - out0) / (double)eops : 0);
+    long takes = atomic_load(&n_takes), calls = atomic_load(&n_calls), ops = takes + calls;
+    double rate = (double)ops / r.el;
+    *inflight = (double)atomic_load(&busy_ns) / 1e9 / r.el;
+    printf("{\"bench\":\"controller\",\"case\":\"floor_echo_load\",\"kiosks\":%d,"
+           "\"counters\":%d,\"seconds\":%.2f,\"takes\":%ld,\"calls\":%ld,"
+           "\"echo_per_s\":%.0f,\"mean_in_flight\":%.1f,\"take_p50_ms\":%.3f,"
+           "\"next_p50_ms\":%.3f,\"take_reply_bytes\":%zu,\"next_reply_bytes\":%zu,"
+           "\"cpu_s\":{\"broker\":%.2f,\"clients_and_echo\":%.2f},"
+           "\"broker_publishes_in_per_op\":%.2f,\"broker_publishes_out_per_op\":%.2f}\n",
+           nkiosks, ncounters, r.el, takes, calls, rate, *inflight, pct_ms(&take_lat, 0.5),
+           pct_ms(&next_lat, 0.5), strlen(take_body), strlen(next_body), r.cpu_brk, r.cpu_cli,
+           ops ? (double)r.in / (double)ops : 0, ops ? (double)r.out / (double)ops : 0);
     fflush(stdout);
     return rate;
 }
@@ -811,8 +896,6 @@ int main(int argc, char **argv)
     double echo_p99, commit_p99;
     floor_echo(2000, &echo_p99);
     floor_commit(2000, &commit_p99);
-    /* the same concurrency as the load case: kiosks + counters */
-    double echo_rate = do_load ? echo_load(nkiosks + ncounters, seconds) : 0;
 
     /* the controller */
     char *cj = center_json(ncounters);
@@ -881,57 +964,42 @@ int main(int argc, char **argv)
     }
     qms_mqtt_free(probe);
 
-    /* load: everyone at once */
+    /* load: everyone at once; then the same population against an echo */
     if (do_load) {
-        atomic_store(&running, 1);
-        pthread_t *th = calloc((size_t)(nkiosks + ncounters), sizeof *th);
-        for (int c = 1; c <= ncounters; c++)
-            pthread_create(&th[nkiosks + c - 1], NULL, counter_main, (void *)(intptr_t)c);
-        for (int k = 0; k < nkiosks; k++)
-            pthread_create(&th[k], NULL, kiosk_main, (void *)(intptr_t)k);
-        poll(NULL, 0, 500); /* connect and warm up */
-        long commits0 = -1;
-        (void)commits0;
-        double cpu_ctl0 = proc_cpu_s(ctl), cpu_brk0 = proc_cpu_s(broker), cpu_cli0 = self_cpu_s();
-        long in0, out0, in1, out1;
-        sys_counts(&in0, &out0);
-        int64_t t0 = qms_mono_ns();
-        atomic_store(&measuring, 1);
-        poll(NULL, 0, (int)(seconds * 1000));
-        atomic_store(&measuring, 0);
-        double el = (double)(qms_mono_ns() - t0) / 1e9;
-        sys_counts(&in1, &out1);
-        double cpu_ctl = proc_cpu_s(ctl) - cpu_ctl0, cpu_brk = proc_cpu_s(broker) - cpu_brk0,
-               cpu_cli = self_cpu_s() - cpu_cli0;
-        atomic_store(&running, 0);
-        pthread_mutex_lock(&tok_mu);
-        pthread_cond_broadcast(&tok_cv);
-        pthread_mutex_unlock(&tok_mu);
-        for (int i = 0; i < nkiosks + ncounters; i++)
-            pthread_join(th[i], NULL);
+        pop_res r;
+        population(ctl, broker, seconds, &r);
         stop(ctl);
-        long commits = log_commits(clog);
+        long commits = log_commits(clog), nsyncs;
+        double sync_ms;
+        log_syncs(clog, &nsyncs, &sync_ms);
         long takes = atomic_load(&n_takes), calls = atomic_load(&n_calls);
         long ops = takes + calls;
+        double inflight = (double)atomic_load(&busy_ns) / 1e9 / r.el;
         /* the controller's own count: the whole load phase, warm-up included */
         long all_ops = atomic_load(&n_all_ops);
-        printf("{\"bench\":\"controller\",\"case\":\"load\",\"kiosks\":%d,\"counters\":%d,"
-               "\"seconds\":%.2f,\"takes\":%ld,\"calls\":%ld,\"refused\":%ld,\"ops_per_s\":%.0f,"
-               "\"take_p50_ms\":%.3f,\"take_p99_ms\":%.3f,\"next_p50_ms\":%.3f,\"next_p99_ms\":%.3f,"
-               "\"call_n\":%ld,\"call_p50_ms\":%.3f,\"call_p99_ms\":%.3f,\"commits_total\":%ld,"
-               "\"load_requests\":%ld,\"requests_per_commit\":%.1f,\"cpu_s\":{\"controller\":%.2f,"
-               "\"broker\":%.2f,"
-               "\"clients\":%.2f},\"echo_per_s\":%.0f,\"ratio_to_echo\":%.2f,"
-               "\"target_ratio\":0.8,\"broker_publishes_in_per_op\":%.2f,"
-               "\"broker_publishes_out_per_op\":%.2f,\"met\":%s}\n",
-               nkiosks, ncounters, el, takes, calls, atomic_load(&n_refused), ops / el,
-               pct_ms(&take_lat, 0.5), pct_ms(&take_lat, 0.99), pct_ms(&next_lat, 0.5),
-               pct_ms(&next_lat, 0.99), call_lat.n, pct_ms(&call_lat, 0.5), pct_ms(&call_lat, 0.99),
-               commits, all_ops, commits > 0 ? (double)all_ops / (double)commits : 0, cpu_ctl, cpu_brk,
-               cpu_cli, echo_rate, ops / el / echo_rate,
-               ops ? (double)(in1 - in0) / (double)ops : 0,
-               ops ? (double)(out1 - out0) / (double)ops : 0,
-               ops / el >= 0.8 * echo_rate ? "true" : "false");
+        char line[2048];
+        snprintf(line, sizeof line,
+                 "{\"bench\":\"controller\",\"case\":\"load\",\"kiosks\":%d,\"counters\":%d,"
+                 "\"seconds\":%.2f,\"takes\":%ld,\"calls\":%ld,\"refused\":%ld,\"ops_per_s\":%.0f,"
+                 "\"mean_in_flight\":%.1f,"
+                 "\"take_p50_ms\":%.3f,\"take_p99_ms\":%.3f,\"next_p50_ms\":%.3f,\"next_p99_ms\":%.3f,"
+                 "\"call_n\":%ld,\"call_p50_ms\":%.3f,\"call_p99_ms\":%.3f,\"commits_total\":%ld,"
+                 "\"load_requests\":%ld,\"requests_per_commit\":%.1f,\"log_syncs\":%ld,"
+                 "\"log_sync_mean_ms\":%.3f,\"cpu_s\":{\"controller\":%.2f,"
+                 "\"broker\":%.2f,\"clients\":%.2f},\"broker_publishes_in_per_op\":%.2f,"
+                 "\"broker_publishes_out_per_op\":%.2f",
+                 nkiosks, ncounters, r.el, takes, calls, atomic_load(&n_refused), ops / r.el,
+                 inflight, pct_ms(&take_lat, 0.5), pct_ms(&take_lat, 0.99), pct_ms(&next_lat, 0.5),
+                 pct_ms(&next_lat, 0.99), call_lat.n, pct_ms(&call_lat, 0.5),
+                 pct_ms(&call_lat, 0.99), commits, all_ops,
+                 commits > 0 ? (double)all_ops / (double)commits : 0, nsyncs, sync_ms, r.cpu_ctl, r.cpu_brk,
+                 r.cpu_cli, ops ? (double)r.in / (double)ops : 0,
+                 ops ? (double)r.out / (double)ops : 0);
+        double echo_inflight = 0, echo_rate = echo_load(broker, seconds, &echo_inflight);
+        printf("%s,\"echo_per_s\":%.0f,\"echo_mean_in_flight\":%.1f,\"ratio_to_echo\":%.2f,"
+               "\"target_ratio\":0.8,\"met\":%s}\n",
+               line, echo_rate, echo_inflight, ops / r.el / echo_rate,
+               ops / r.el >= 0.8 * echo_rate ? "true" : "false");
         fflush(stdout);
     } else {
         stop(ctl);

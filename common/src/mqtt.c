@@ -27,6 +27,14 @@ struct held {
     int len, corr_len, retained;
 };
 
+/* a publication waiting for qms_mqtt_release (qms_mqtt_gate) */
+struct gated {
+    char *topic;
+    void *payload, *corr;
+    int len, corr_len, qos, retain;
+    uint64_t gen;
+};
+
 struct qms_mqtt {
     struct mosquitto *mosq;
     char host[256];
@@ -66,6 +74,11 @@ struct qms_mqtt {
      * handed over by the next calls, oldest first */
     struct held *held;
     int nheld, held_first, capheld;
+    /* qms_mqtt_gate: > 0, publications wait in gq (in order) for
+     * qms_mqtt_release of a generation >= their tag */
+    uint64_t gate;
+    struct gated *gq;
+    int ngq, capgq;
 };
 
 static int mosq_err(int rc)
@@ -127,6 +140,8 @@ int qms_parse_hostport(const char *s, char *host, size_t hostlen, int *port)
 }
 
 static int counted(qms_mqtt *m, int rc);
+struct gated;
+static void gated_free(struct gated *g);
 
 static void do_subscribe_all(qms_mqtt *m)
 {
@@ -504,6 +519,9 @@ void qms_mqtt_free(qms_mqtt *m)
     for (int i = 0; i < m->nheld; i++)
         held_free(&m->held[(m->held_first + i) % m->capheld]);
     qms_free(m->held);
+    for (int i = 0; i < m->ngq; i++)
+        gated_free(&m->gq[i]);
+    qms_free(m->gq);
     for (int i = 0; i < m->nsubs; i++)
         qms_free(m->subs[i].pattern);
     qms_free(m->status_json);
@@ -536,29 +554,119 @@ int qms_mqtt_subscribe(qms_mqtt *m, const char *pattern, int qos)
     return QMS_OK;
 }
 
+static void gated_free(struct gated *g)
+{
+    qms_free(g->topic);
+    qms_free(g->payload);
+    qms_free(g->corr);
+}
+
+/* Keep a publication for qms_mqtt_release. */
+static int gate_push(qms_mqtt *m, const char *topic, const void *payload, size_t len, int qos,
+                     int retain, const void *corr, int corr_len)
+{
+    if (m->ngq == m->capgq) {
+        int ncap = m->capgq ? m->capgq * 2 : 256;
+        struct gated *n = qms_realloc(m->gq, (size_t)ncap * sizeof *n);
+        if (!n)
+            return QMS_ERR_NOMEM;
+        m->gq = n;
+        m->capgq = ncap;
+    }
+    struct gated g = {.topic = qms_strdup(topic),
+                      .payload = qms_malloc(len ? len : 1),
+                      .corr = corr && corr_len > 0 ? qms_malloc((size_t)corr_len) : NULL,
+                      .len = (int)len,
+                      .corr_len = corr_len,
+                      .qos = qos,
+                      .retain = retain,
+                      .gen = m->gate};
+    if (!g.topic || !g.payload || (corr && corr_len > 0 && !g.corr)) {
+        gated_free(&g);
+        return QMS_ERR_NOMEM;
+    }
+    memcpy(g.payload, payload, len);
+    if (g.corr)
+        memcpy(g.corr, corr, (size_t)corr_len);
+    m->gq[m->ngq++] = g;
+    return QMS_OK;
+}
+
+void qms_mqtt_set_read_max(qms_mqtt *m, int n)
+{
+    if (n > 0)
+        m->read_max = n;
+}
+
+void qms_mqtt_gate(qms_mqtt *m, uint64_t gen)
+{
+    m->gate = gen;
+}
+
+int qms_mqtt_waiting(const qms_mqtt *m)
+{
+    return m->ngq;
+}
+
+static int send_reply(qms_mqtt *m, const char *rtopic, const void *payload, size_t len,
+                      const void *corr, int corr_len);
+
+int qms_mqtt_release(qms_mqtt *m, uint64_t done)
+{
+    int k = 0;
+    for (; k < m->ngq && m->gq[k].gen <= done; k++) {
+        struct gated *g = &m->gq[k];
+        int rc;
+        if (g->retain < 0) /* a reply */
+            rc = send_reply(m, g->topic, g->payload, (size_t)g->len, g->corr, g->corr_len);
+        else
+            rc = mosq_err(counted(m, mosquitto_publish_v5(m->mosq, NULL, g->topic, g->len,
+                                                          g->payload, g->qos, g->retain != 0,
+                                                          NULL)));
+        if (rc && m->connected)
+            QMS_WARN("publish to %s failed: %s", g->topic, qms_err_code(rc));
+        gated_free(g);
+    }
+    if (k > 0) {
+        memmove(m->gq, m->gq + k, (size_t)(m->ngq - k) * sizeof *m->gq);
+        m->ngq -= k;
+    }
+    return m->ngq;
+}
+
 int qms_mqtt_publish(qms_mqtt *m, const char *topic, const void *payload, size_t len, int qos,
                      int retain)
 {
     if (len > 256u * 1024 * 1024)
         return QMS_ERR_TOO_LARGE;
+    if (m->gate)
+        return gate_push(m, topic, payload, len, qos, retain != 0, NULL, 0);
     return mosq_err(counted(
         m, mosquitto_publish_v5(m->mosq, NULL, topic, (int)len, payload, qos, retain != 0, NULL)));
+}
+
+static int send_reply(qms_mqtt *m, const char *rtopic, const void *payload, size_t len,
+                      const void *corr, int corr_len)
+{
+    mosquitto_property *props = NULL;
+    int rc = MOSQ_ERR_SUCCESS;
+    if (corr)
+        rc = mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, corr,
+                                           (uint16_t)corr_len);
+    if (!rc)
+        rc = counted(m, mosquitto_publish_v5(m->mosq, NULL, rtopic, (int)len, payload, 1, false,
+                                             props));
+    mosquitto_property_free_all(&props);
+    return mosq_err(rc);
 }
 
 int qms_mqtt_reply(qms_mqtt *m, const qms_mqtt_msg *req, const void *payload, size_t len)
 {
     if (!req->response_topic)
         return QMS_ERR_INVAL;
-    mosquitto_property *props = NULL;
-    int rc = MOSQ_ERR_SUCCESS;
-    if (req->corr)
-        rc = mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, req->corr,
-                                           (uint16_t)req->corr_len);
-    if (!rc)
-        rc = counted(m, mosquitto_publish_v5(m->mosq, NULL, req->response_topic, (int)len, payload,
-                                             1, false, props));
-    mosquitto_property_free_all(&props);
-    return mosq_err(rc);
+    if (m->gate)
+        return gate_push(m, req->response_topic, payload, len, 1, -1, req->corr, req->corr_len);
+    return send_reply(m, req->response_topic, payload, len, req->corr, req->corr_len);
 }
 
 static int send_request(qms_mqtt *m, const char *topic, const void *payload, size_t len,

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Publish a request with any response topic (what qms_mqtt_request never does). */
 static void raw_request(qms_mqtt *m, const char *topic, const char *body, const char *rt)
@@ -272,6 +273,100 @@ static void test_counter_cmd_not_behind_burst(void **state)
     env_stop(&e);
 }
 
+/* Durability: no reply (nor call event) leaves before its commit is on disk.
+ * The controller runs with a preloaded fdatasync/fsync that waits while a
+ * gate file exists (tests/controller/sync_gate.c): with the gate shut, a
+ * take and a counter's next get no reply and the display no call event in
+ * 1.5 s, whatever thread syncs the log; opened, they come. Then kill -9
+ * right after the replies: both are in the store. */
+static void test_reply_waits_for_log_sync(void **state)
+{
+    (void)state;
+    char gate[128];
+    snprintf(gate, sizeof gate, "/tmp/qms-sync-gate-%d", (int)getpid());
+    unlink(gate);
+    ctl_env e;
+    assert_int_equal(env_start(&e, NULL, NULL), 0);
+    /* the controller again, with the gate preloaded (the broker without) */
+    assert_int_equal(env_controller_signal(&e, SIGTERM), 0);
+    setenv("QMS_TEST_SYNC_GATE", gate, 1);
+    setenv("LD_PRELOAD", QMS_SYNC_GATE_LIB, 1);
+    /* an ASan build: the preloaded library comes before the runtime */
+    const char *ao = getenv("ASAN_OPTIONS");
+    char asan[512];
+    snprintf(asan, sizeof asan, "%s%sverify_asan_link_order=0", ao ? ao : "", ao && *ao ? ":" : "");
+    char *old_ao = ao ? strdup(ao) : NULL;
+    setenv("ASAN_OPTIONS", asan, 1);
+    int started = env_controller_start(&e);
+    unsetenv("LD_PRELOAD");
+    if (old_ao)
+        setenv("ASAN_OPTIONS", old_ao, 1);
+    else
+        unsetenv("ASAN_OPTIONS");
+    free(old_ao);
+    assert_int_equal(started, 0);
+    qms_mqtt *k = env_client(&e, "gate-k");
+    assert_non_null(k);
+    collector rep;
+    const char *const pats[] = {"qms/t1/reply/gate-k", "qms/t1/call", NULL};
+    assert_int_equal(coll_start(&rep, &e, "gate-watch", pats), 0);
+    coll_pump(&rep, 200);
+    /* the gate open: answered. The gated requests follow at once, before the
+     * controller's next checkpoint (after 200 ms without a request) and the
+     * restart of the log after it, which the loop's own thread syncs. */
+    cJSON *r = env_req(&e, k, "ticket/take", "{\"req\":\"g-0\",\"service\":\"TP\"}");
+    assert_non_null(r);
+    assert_non_null(cJSON_GetObjectItemCaseSensitive(r, "ticket"));
+    cJSON_Delete(r);
+
+    FILE *g = fopen(gate, "w"); /* shut: every sync now waits */
+    assert_non_null(g);
+    fclose(g);
+    coll_pump(&rep, 0);
+    int from = rep.n;
+    char corr[40];
+    const char *take = "{\"req\":\"g-1\",\"service\":\"TP\"}";
+    assert_int_equal(qms_mqtt_request(k, "qms/t1/ticket/take", take, strlen(take), corr), QMS_OK);
+    const char *next = "{\"req\":\"g-2\",\"op\":\"next\"}";
+    assert_int_equal(qms_mqtt_request(k, "qms/t1/counter/1/cmd", next, strlen(next), corr),
+                     QMS_OK);
+    int64_t end = qms_mono_ms() + 1500;
+    while (qms_mono_ms() < end) {
+        qms_mqtt_loop(k, 10);
+        coll_pump(&rep, 10);
+    }
+    printf("gate shut: %d message(s) in 1.5 s\n", rep.n - from);
+    assert_int_equal(rep.n - from, 0);
+    assert_int_equal(kill(e.pid, 0), 0); /* still running: waiting for the disk */
+
+    unlink(gate); /* open */
+    assert_true(coll_wait(&rep, from, "qms/t1/reply/gate-k", "\"ticket\"", QMS_TEST_WAIT_MS) >= 0);
+    assert_true(coll_wait(&rep, from, "qms/t1/call", "\"counter\":1", QMS_TEST_WAIT_MS) >= 0);
+    int nrep = 0;
+    end = qms_mono_ms() + QMS_TEST_WAIT_MS;
+    while (nrep < 2 && qms_mono_ms() < end) {
+        coll_pump(&rep, 20);
+        nrep = 0;
+        for (int i = from; i < rep.n; i++)
+            nrep += strcmp(rep.v[i].topic, "qms/t1/reply/gate-k") == 0;
+    }
+    assert_int_equal(nrep, 2);
+    /* kill -9 right after the replies: what they said is in the store */
+    assert_int_equal(env_controller_signal(&e, SIGKILL), 128 + SIGKILL);
+    store_ticket *t = NULL;
+    int n = env_store_tickets(&e, &t);
+    assert_int_equal(n, 2);
+    int called = 0;
+    for (int i = 0; i < n; i++)
+        called += t[i].ncalls > 0;
+    assert_int_equal(called, 1);
+    free(t);
+    unsetenv("QMS_TEST_SYNC_GATE");
+    qms_mqtt_free(k);
+    coll_stop(&rep);
+    env_stop(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -279,6 +374,7 @@ int main(void)
         cmocka_unit_test(test_reply_prefix_dashboard_ops),
         cmocka_unit_test(test_burst_answered_in_slices),
         cmocka_unit_test(test_counter_cmd_not_behind_burst),
+        cmocka_unit_test(test_reply_waits_for_log_sync),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

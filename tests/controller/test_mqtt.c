@@ -361,6 +361,64 @@ static void test_read_max(void **state)
     qms_test_broker_stop(&b);
 }
 
+/* qms_mqtt_gate: publications wait, in order, until released up to their
+ * generation; gate 0 sends at once again. */
+static void test_gate_release(void **state)
+{
+    (void)state;
+    qms_test_broker b;
+    assert_int_equal(qms_test_broker_start(&b, 0), 0);
+    qms_mqtt *m = session(b.port, "gate-recv", "test", 0);
+    sliced s = {.in_order = 1};
+    qms_mqtt_set_callbacks(m, sliced_msg, NULL, &s);
+    qms_mqtt_subscribe(m, "qms/t/many", 1);
+    assert_true(wait_connected(m, 3000));
+    qms_mqtt_loop(m, 50);
+    qms_mqtt *p = session(b.port, "gate-send", "test", 0);
+    assert_true(wait_connected(p, 3000));
+    qms_mqtt_gate(p, 1);
+    assert_int_equal(qms_mqtt_publish(p, "qms/t/many", "m-0", 3, 1, 0), QMS_OK);
+    assert_int_equal(qms_mqtt_publish(p, "qms/t/many", "m-1", 3, 1, 0), QMS_OK);
+    qms_mqtt_gate(p, 2);
+    assert_int_equal(qms_mqtt_publish(p, "qms/t/many", "m-2", 3, 1, 0), QMS_OK);
+    assert_int_equal(qms_mqtt_waiting(p), 3);
+    int64_t end = qms_mono_ms() + 300;
+    while (qms_mono_ms() < end) {
+        qms_mqtt_loop(p, 10);
+        qms_mqtt_loop(m, 10);
+    }
+    assert_int_equal(s.n, 0); /* nothing left while gated */
+    assert_int_equal(qms_mqtt_release(p, 1), 1);
+    end = qms_mono_ms() + 5000;
+    while (s.n < 2 && qms_mono_ms() < end) {
+        qms_mqtt_loop(p, 10);
+        qms_mqtt_loop(m, 10);
+    }
+    end = qms_mono_ms() + 200;
+    while (qms_mono_ms() < end) {
+        qms_mqtt_loop(p, 10);
+        qms_mqtt_loop(m, 10);
+    }
+    assert_int_equal(s.n, 2); /* generation 1 only */
+    assert_int_equal(qms_mqtt_release(p, 2), 0);
+    qms_mqtt_gate(p, 0);
+    assert_int_equal(qms_mqtt_publish(p, "qms/t/many", "m-3", 3, 1, 0), QMS_OK);
+    assert_int_equal(qms_mqtt_waiting(p), 0);
+    end = qms_mono_ms() + 5000;
+    while (s.n < 4 && qms_mono_ms() < end) {
+        qms_mqtt_loop(p, 10);
+        qms_mqtt_loop(m, 10);
+    }
+    assert_int_equal(s.n, 4);
+    assert_true(s.in_order);
+    /* what still waits when the session goes is freed with it (ASan) */
+    qms_mqtt_gate(p, 3);
+    assert_int_equal(qms_mqtt_publish(p, "qms/t/many", "m-4", 3, 1, 0), QMS_OK);
+    qms_mqtt_free(p);
+    qms_mqtt_free(m);
+    qms_test_broker_stop(&b);
+}
+
 static void test_persistent_session(void **state)
 {
     (void)state;
@@ -477,6 +535,7 @@ int main(void)
         cmocka_unit_test(test_reconnect),
         cmocka_unit_test(test_persistent_session),
         cmocka_unit_test(test_read_max),
+        cmocka_unit_test(test_gate_release),
         cmocka_unit_test(test_request_survives_restart),
         cmocka_unit_test(test_request_resent_until_answered),
     };

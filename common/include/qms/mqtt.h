@@ -116,6 +116,17 @@ int qms_mqtt_io(qms_mqtt *m, short revents);
 /* Push queued output to the socket now, without waiting (after a burst of
  * publishes made outside a callback). */
 void qms_mqtt_flush(qms_mqtt *m);
+/* Hold publications back: while gen > 0, qms_mqtt_publish and qms_mqtt_reply
+ * keep a copy, tagged gen, instead of sending; qms_mqtt_release(m, done)
+ * sends those tagged <= done, in the order they were made, and returns how
+ * many still wait. gen 0: send at once again (release the rest first).
+ * (The controller: nothing leaves before the commit it reflects is on disk.) */
+void qms_mqtt_gate(qms_mqtt *m, uint64_t gen);
+/* Messages handed to on_msg per qms_mqtt_io from now on (n > 0; a session
+ * made with read_max 0 reads all and should not be limited later). */
+void qms_mqtt_set_read_max(qms_mqtt *m, int n);
+int qms_mqtt_release(qms_mqtt *m, uint64_t done);
+int qms_mqtt_waiting(const qms_mqtt *m);
 /* Run the loop until everything published so far has left (QoS 1: was
  * acknowledged by the broker), up to timeout_ms; before exiting, so the last
  * replies are not lost. QMS_OK, or QMS_ERR_TIMEOUT. Returns at once while the
