@@ -8,7 +8,7 @@
  * client) at two sites; the hub must hold each controller's events exactly
  * once. Then the attacker's view, with site s1's credentials and outside
  * clients (mosquitto_pub/mosquitto_sub): it cannot publish into s2's
- * stream, nor read it. */
+ * stream (nor pass off events as s2's on its own topic), nor read it. */
 #include "fixture.h"
 #include "support.h"
 
@@ -392,6 +392,13 @@ static void test_province_over_tls(void **state)
     assert_non_null(strstr(seen, "qms/s1/stream own-s1-not-json"));
     assert_null(strstr(seen, "FORGED"));
     free(seen);
+    /* ... nor through its own topic with another site's name inside */
+    argv[k + 3] = "qms/s1/stream";
+    argv[k + 5] = "{\"site\":\"s2\",\"from\":9001,\"to\":9001,\"head\":9001,\"events\":[{"
+                  "\"seq\":9001,\"day\":\"2026-12-05\",\"at_ms\":1,\"kind\":\"take\","
+                  "\"ticket\":9001,\"label\":\"FORGED2\",\"service\":\"TP\"}]}";
+    snprintf(log, sizeof log, "%s/pub-inside.log", tmp);
+    assert_int_equal(run(argv, log, 30000), 0);
 
     /* reading: s1's credentials subscribe to s2's stream (and, the control,
      * to s1's replay requests, which it may read) while s2 takes a ticket
@@ -425,7 +432,7 @@ static void test_province_over_tls(void **state)
     /* and nothing forged was stored */
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open_v2(hub_db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    assert_int_equal(q1(db, "SELECT count(*) FROM events WHERE label = 'FORGED' OR seq >= 9000",
+    assert_int_equal(q1(db, "SELECT count(*) FROM events WHERE label LIKE 'FORGED%' OR seq >= 9000",
                         NULL),
                      0);
     sqlite3_close(db);
