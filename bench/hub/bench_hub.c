@@ -51,12 +51,15 @@ static void on_replay(void *ud, const qms_mqtt_msg *msg)
     int n = msg->len < (int)sizeof buf - 1 ? msg->len : (int)sizeof buf - 1;
     memcpy(buf, msg->payload, (size_t)n);
     buf[n] = 0;
-    const char *f = strstr(buf, "\"from\":");
+    const char *f = strstr(buf, "\"from\":"), *mx = strstr(buf, "\"max\":");
     long from = f ? atol(f + 7) : 0;
+    long max = mx ? atol(mx + 6) : 1000; /* as the controller: at most max, at most 1000 */
+    if (max < 1 || max > 1000)
+        max = 1000;
     nreplay_req++;
     char topic[64];
     snprintf(topic, sizeof topic, "qms/b%d/stream", u->i);
-    for (long k = from; k >= 1 && k <= u->seq[u->i] && k < from + 1000; k++) {
+    for (long k = from; k >= 1 && k <= u->seq[u->i] && k < from + max; k++) {
         const char *b = sent[u->i][k - 1];
         qms_mqtt_publish(u->m, topic, b, strlen(b), 1, 0);
         nreplayed++;
@@ -276,6 +279,11 @@ int main(int argc, char **argv)
         while (sqlite3_step(st) == SQLITE_ROW && nl < total)
             lag[nl++] = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
+    long repeats = -1; /* copies the hub got of events it had (replays, bridge resends) */
+    if (h && sqlite3_prepare_v2(h, "SELECT sum(ndup) FROM sites", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        repeats = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
     sqlite3_close(h);
     qsort(lag, (size_t)nl, sizeof *lag, cmp64);
     double secs = ((t_end ? t_end : wall_ms()) - t0) / 1000.0;
@@ -292,11 +300,11 @@ int main(int argc, char **argv)
            "\"events\":%ld,\"stored\":%ld,\"complete\":%s,\"publish_s\":%.1f,\"seconds\":%.1f,"
            "\"events_per_s\":%.0f,\"hub_cpu_s\":%.1f,\"hub_cpu_share\":%.2f,\"hub_max_rss_kib\":%ld,"
            "\"lag_ms_p50\":%lld,\"lag_ms_p99\":%lld,\"lag_ms_max\":%lld,"
-           "\"replay_requests\":%ld,\"replayed\":%ld}\n",
+           "\"replay_requests\":%ld,\"replayed\":%ld,\"hub_repeats\":%ld}\n",
            S, T, total, stored, t_end ? "true" : "false", pub_secs, secs, stored / secs, cpu,
            cpu / secs, rss, nl ? (long long)lag[nl / 2] : -1LL,
            nl ? (long long)lag[nl * 99 / 100] : -1LL, nl ? (long long)lag[nl - 1] : -1LL,
-           nreplay_req, nreplayed);
+           nreplay_req, nreplayed, repeats);
     fflush(stdout);
     free(lag);
     kill(hub, SIGTERM);
