@@ -124,21 +124,30 @@ static void send_replay(hub *h, hub_site *s, int64_t from, int64_t max, const ch
 }
 
 /* Ask the site for exactly the seqs the hub lacks (the first REPLAY_RANGES
- * holes, each at most REPLAY_MAX events), not everything from the first
- * hole: the stored rows past it would only come back as repeats. */
+ * holes, REPLAY_MAX events in all), not everything from the first hole:
+ * the stored rows past it would only come back as repeats. */
 static void ask_replay(hub *h, hub_site *s, const char *why)
 {
     s->replay_ms = qms_mono_ms();
     hub_range r[REPLAY_RANGES];
     int n = 0;
     if (hub_store_holes(h->store, s, r, REPLAY_RANGES, &n) || n == 0) {
-        /* nothing known to be missing (a quiet site): one event past the
-         * cursor, whose answer says the site's head */
-        send_replay(h, s, s->applied + 1, 1, why);
+        /* nothing known to be missing (a quiet site): what follows the
+         * cursor, if anything (a lost tail; an empty answer says the head) */
+        send_replay(h, s, s->applied + 1, REPLAY_MAX, why);
         return;
     }
-    for (int i = 0; i < n; i++)
-        send_replay(h, s, r[i].first, r[i].last - r[i].first + 1, why);
+    /* at most REPLAY_MAX events a round, as one request from the hole
+     * would be: asking more before the answers arrive (3 s under load)
+     * only brings repeats */
+    int64_t budget = REPLAY_MAX;
+    for (int i = 0; i < n && budget > 0; i++) {
+        int64_t len = r[i].last - r[i].first + 1;
+        if (len > budget)
+            len = budget;
+        send_replay(h, s, r[i].first, len, why);
+        budget -= len;
+    }
 }
 
 static void publish_state(hub *h, hub_site *s)
