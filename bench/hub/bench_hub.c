@@ -147,13 +147,17 @@ int main(int argc, char **argv)
         return 1;
     snprintf(db, sizeof db, "%s/hub.db", tmp);
     snprintf(log, sizeof log, "%s/hub.log", tmp);
+    /* QMS_BENCH_HUB_NOTICE=1: the brokers log notices too (connections,
+     * "Socket error", "Outgoing messages are being dropped"), in their
+     * folders while the bench runs: to see where events are lost */
+    const char *notice = getenv("QMS_BENCH_HUB_NOTICE") ? "log_type notice\n" : "";
     qms_test_broker prov;
-    if (qms_test_broker_start(&prov, 0))
+    if (qms_test_broker_start_conf(&prov, 0, notice))
         return 1;
     qms_test_broker *sb = calloc((size_t)S, sizeof *sb);
     qms_mqtt **pub = calloc((size_t)S, sizeof *pub);
     for (int i = 0; i < S; i++) {
-        char extra[1024], pdir[300];
+        char extra[1100], pdir[300];
         snprintf(pdir, sizeof pdir, "%s/b%d", tmp, i);
         mkdir(pdir, 0755);
         snprintf(extra, sizeof extra,
@@ -161,8 +165,9 @@ int main(int argc, char **argv)
                  "connection province\naddress 127.0.0.1:%d\nbridge_protocol_version mqttv311\n"
                  "clientid qms-bridge-b%d\ncleansession false\ntry_private true\n"
                  "restart_timeout 1 10\n"
-                 "topic stream out 1 qms/b%d/ qms/b%d/\ntopic stream/replay in 1 qms/b%d/ qms/b%d/\n",
-                 pdir, prov.port, i, i, i, i, i);
+                 "topic stream out 1 qms/b%d/ qms/b%d/\ntopic stream/replay in 1 qms/b%d/ qms/b%d/\n"
+                 "%s",
+                 pdir, prov.port, i, i, i, i, i, notice);
         if (qms_test_broker_start_conf(&sb[i], 0, extra))
             return 1;
     }
