@@ -38,6 +38,18 @@ typedef struct hub_site {
     int gaps_open;      /* there is a hole now */
 } hub_site;
 
+/* The seqs the site has committed (up to its head, or the highest stored)
+ * that the hub does not have: every seq <= applied is stored (seqs start at
+ * 1), so the rows past applied are nstored - applied, and the rest of
+ * (applied, max(head, max_seen)] is missing. Stored rows past a hole are not
+ * missing. */
+int64_t hub_site_missing(const hub_site *s);
+
+/* A run of missing seqs, first..last inclusive. */
+typedef struct hub_range {
+    int64_t first, last;
+} hub_range;
+
 /* The sites seen, in order of first message. */
 typedef struct hub_sites {
     hub_site **v;
@@ -55,12 +67,22 @@ int hub_site_name_ok(const char *s);
  * logged, the first few times), never stored. QMS_OK, or the store's error. */
 int hub_ingest(hub_store *st, hub_sites *set, const char *payload, size_t len, int64_t recv_ms,
                int64_t *nbad);
+/* The same for a message read on qms/<topic_site>/stream: one whose "site"
+ * is another is refused (counted in *nbad, logged): the broker's ACL lets a
+ * site write only its own subtree, and the hub must not take the payload's
+ * word for whose events they are. topic_site NULL: no check. */
+int hub_ingest_from(hub_store *st, hub_sites *set, const char *topic_site, const char *payload,
+                    size_t len, int64_t recv_ms, int64_t *nbad);
 
 int hub_store_open(const char *path, hub_store **out);
 void hub_store_close(hub_store *s);
 int hub_store_begin(hub_store *s);
 /* Store one event of site (once per seq: a repeat is counted in site->ndup). */
 int hub_store_event(hub_store *s, hub_site *site, const hub_event *e, int64_t recv_ms);
+/* The first holes of site (at most max ranges, looking at most at the
+ * first 50,000 stored rows past applied), up to its head: what a replay
+ * request should ask for. *n ranges written. */
+int hub_store_holes(hub_store *s, const hub_site *site, hub_range *r, int max, int *n);
 /* Apply the contiguous stored events after site->applied to the tickets. */
 int hub_store_apply(hub_store *s, hub_site *site);
 int hub_store_commit(hub_store *s, hub_site *const *sites, int nsites);

@@ -73,12 +73,25 @@ static int64_t jint(const cJSON *o, const char *k)
 int hub_ingest(hub_store *st, hub_sites *set, const char *payload, size_t len, int64_t recv_ms,
                int64_t *nbad)
 {
+    return hub_ingest_from(st, set, NULL, payload, len, recv_ms, nbad);
+}
+
+int hub_ingest_from(hub_store *st, hub_sites *set, const char *topic_site, const char *payload,
+                    size_t len, int64_t recv_ms, int64_t *nbad)
+{
     cJSON *o = cJSON_ParseWithLength(payload, len);
     const char *sname = o ? jstr(o, "site") : NULL;
     const cJSON *evs = o ? cJSON_GetObjectItemCaseSensitive(o, "events") : NULL;
     if (!sname || !hub_site_name_ok(sname) || !cJSON_IsArray(evs)) {
         if ((*nbad)++ < 10)
             QMS_WARN("ignored a malformed stream message (%d bytes)", (int)len);
+        cJSON_Delete(o);
+        return QMS_OK;
+    }
+    if (topic_site && strcmp(topic_site, sname) != 0) {
+        if ((*nbad)++ < 10)
+            QMS_WARN("refused a stream message of site \"%s\" published on qms/%s/stream",
+                     sname, topic_site);
         cJSON_Delete(o);
         return QMS_OK;
     }

@@ -27,12 +27,14 @@
 #define QMS_VERSION "0.1.0"
 #endif
 
-#define REPLAY_MAX 1000       /* events asked for per replay request */
+#define REPLAY_MAX 1000       /* events asked for per replay request (the site's limit) */
+#define REPLAY_RANGES 16      /* holes asked for at once per site */
 #define REPLAY_RETRY_MS 3000  /* ask again when a hole stays this long */
 #define PROBE_MS 15000        /* a quiet site: ask from its cursor, to see a lost tail */
 #define STATE_MIN_MS 1000     /* a site's state topic at most once a second */
 
 typedef struct pending_msg {
+    char site[64]; /* of the topic qms/<site>/stream */
     char *payload;
     int len;
     int64_t recv_ms;
@@ -68,12 +70,21 @@ static void on_message(void *ud, const qms_mqtt_msg *msg)
         h->pend = np;
         h->cappend = ncap;
     }
+    /* the site is the topic's: qms/<site>/stream (the subscription's only match) */
+    const char *t = msg->topic ? msg->topic : "";
+    size_t tl = strlen(t);
+    if (tl <= 11 || strncmp(t, "qms/", 4) != 0 || strcmp(t + tl - 7, "/stream") != 0 ||
+        tl - 11 >= sizeof h->pend[0].site)
+        return;
     char *p = qms_malloc((size_t)msg->len + 1);
     if (!p)
         return;
     memcpy(p, msg->payload, (size_t)msg->len);
     p[msg->len] = 0;
-    h->pend[h->npend++] = (pending_msg){p, msg->len, qms_now(&qms_clock_real)};
+    pending_msg *pm = &h->pend[h->npend++];
+    *pm = (pending_msg){.payload = p, .len = msg->len, .recv_ms = qms_now(&qms_clock_real)};
+    memcpy(pm->site, t + 4, tl - 11);
+    pm->site[tl - 11] = 0;
     h->nmsgs++;
 }
 
@@ -83,8 +94,8 @@ static int flush(hub *h)
         return QMS_OK;
     int rc = hub_store_begin(h->store);
     for (int i = 0; i < h->npend && rc == QMS_OK; i++)
-        rc = hub_ingest(h->store, &h->set, h->pend[i].payload, (size_t)h->pend[i].len,
-                        h->pend[i].recv_ms, &h->nbad);
+        rc = hub_ingest_from(h->store, &h->set, h->pend[i].site, h->pend[i].payload,
+                             (size_t)h->pend[i].len, h->pend[i].recv_ms, &h->nbad);
     for (int i = 0; i < h->set.n && rc == QMS_OK; i++)
         rc = hub_store_apply(h->store, h->set.v[i]);
     if (rc == QMS_OK)
@@ -98,16 +109,45 @@ static int flush(hub *h)
     return rc;
 }
 
-static void ask_replay(hub *h, hub_site *s, const char *why)
+static void send_replay(hub *h, hub_site *s, int64_t from, int64_t max, const char *why)
 {
     char topic[160], body[200];
+    if (max > REPLAY_MAX)
+        max = REPLAY_MAX;
     snprintf(topic, sizeof topic, "qms/%s/stream/replay", s->name);
-    snprintf(body, sizeof body, "{\"req\":\"hub-%llu\",\"from\":%lld,\"max\":%d}",
-             (unsigned long long)++h->req_no, (long long)s->applied + 1, REPLAY_MAX);
+    snprintf(body, sizeof body, "{\"req\":\"hub-%llu\",\"from\":%lld,\"max\":%lld}",
+             (unsigned long long)++h->req_no, (long long)from, (long long)max);
     qms_mqtt_publish(h->mqtt, topic, body, strlen(body), 1, 0);
-    s->replay_ms = qms_mono_ms();
     h->nreplay_req++;
-    QMS_DEBUG("site %s: replay from %lld (%s)", s->name, (long long)s->applied + 1, why);
+    QMS_DEBUG("site %s: replay %lld..%lld (%s)", s->name, (long long)from,
+              (long long)(from + max - 1), why);
+}
+
+/* Ask the site for exactly the seqs the hub lacks (the first REPLAY_RANGES
+ * holes, REPLAY_MAX events in all), not everything from the first hole:
+ * the stored rows past it would only come back as repeats. */
+static void ask_replay(hub *h, hub_site *s, const char *why)
+{
+    s->replay_ms = qms_mono_ms();
+    hub_range r[REPLAY_RANGES];
+    int n = 0;
+    if (hub_store_holes(h->store, s, r, REPLAY_RANGES, &n) || n == 0) {
+        /* nothing known to be missing (a quiet site): what follows the
+         * cursor, if anything (a lost tail; an empty answer says the head) */
+        send_replay(h, s, s->applied + 1, REPLAY_MAX, why);
+        return;
+    }
+    /* at most REPLAY_MAX events a round, as one request from the hole
+     * would be: asking more before the answers arrive (3 s under load)
+     * only brings repeats */
+    int64_t budget = REPLAY_MAX;
+    for (int i = 0; i < n && budget > 0; i++) {
+        int64_t len = r[i].last - r[i].first + 1;
+        if (len > budget)
+            len = budget;
+        send_replay(h, s, r[i].first, len, why);
+        budget -= len;
+    }
 }
 
 static void publish_state(hub *h, hub_site *s)
@@ -118,7 +158,7 @@ static void publish_state(hub *h, hub_site *s)
     cJSON_AddStringToObject(o, "site", s->name);
     cJSON_AddNumberToObject(o, "applied", (double)s->applied);
     cJSON_AddNumberToObject(o, "head", (double)s->head);
-    cJSON_AddNumberToObject(o, "missing", (double)(s->head > s->applied ? s->head - s->applied : 0));
+    cJSON_AddNumberToObject(o, "missing", (double)hub_site_missing(s));
     cJSON_AddBoolToObject(o, "gap", s->max_seen > s->applied);
     cJSON_AddNumberToObject(o, "stored", (double)s->nstored);
     cJSON_AddNumberToObject(o, "repeats", (double)s->ndup);
@@ -142,9 +182,10 @@ static void after_commit(hub *h, int64_t now, int64_t *next_state)
         hub_site *s = h->set.v[i];
         int hole = s->max_seen > s->applied || s->head > s->applied;
         if (hole && s->gap_logged != s->applied + 1) {
-            QMS_WARN("site %s: gap after seq %lld (have up to %lld, site's head %lld): asking "
-                     "for a replay",
-                     s->name, (long long)s->applied, (long long)s->max_seen, (long long)s->head);
+            QMS_WARN("site %s: gap after seq %lld (have up to %lld, site's head %lld, %lld "
+                     "missing): asking for a replay",
+                     s->name, (long long)s->applied, (long long)s->max_seen, (long long)s->head,
+                     (long long)hub_site_missing(s));
             s->gap_logged = s->applied + 1;
         }
         if (!hole && s->gaps_open) {

@@ -29,6 +29,7 @@ enum {
     S_RATE,
     S_SITE,
     S_COUNTS,
+    S_PAST,
     S__N
 };
 
@@ -61,6 +62,7 @@ static const char *const sql[S__N] = {
     [S_COUNTS] = "SELECT count(*), sum(state = 'done'), sum(state IN ('waiting','called','serving')),"
                  " sum(state = 'noshow'), sum(rating IS NOT NULL), sum(rating >= 3)"
                  " FROM tickets WHERE site = ?1 AND day = ?2",
+    [S_PAST] = "SELECT seq FROM events WHERE site = ?1 AND seq > ?2 ORDER BY seq LIMIT 50000",
 };
 
 struct hub_store {
@@ -332,6 +334,44 @@ int hub_store_apply(hub_store *s, hub_site *site)
     site->dirty = 1;
     site->changed = 1;
     return rc;
+}
+
+int64_t hub_site_missing(const hub_site *s)
+{
+    int64_t upto = s->head > s->max_seen ? s->head : s->max_seen;
+    int64_t m = upto - s->nstored;
+    return m > 0 ? m : 0;
+}
+
+int hub_store_holes(hub_store *s, const hub_site *site, hub_range *r, int max, int *n)
+{
+    *n = 0;
+    if (max <= 0 || (site->max_seen <= site->applied && site->head <= site->applied))
+        return QMS_OK;
+    sqlite3_stmt *st = s->st[S_PAST];
+    sqlite3_bind_text(st, 1, site->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, site->applied);
+    int64_t prev = site->applied, rows = 0;
+    int src = SQLITE_DONE;
+    while (*n < max && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t seq = sqlite3_column_int64(st, 0);
+        rows++;
+        if (seq > prev + 1)
+            r[(*n)++] = (hub_range){prev + 1, seq - 1};
+        prev = seq;
+    }
+    int full = *n == max || rows == 50000; /* stopped early: the tail is not known yet */
+    if (*n < max && src != SQLITE_DONE && src != SQLITE_ROW) {
+        QMS_ERROR("hub store: %s", sqlite3_errmsg(s->db));
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        return QMS_ERR_DB;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (!full && site->head > prev)
+        r[(*n)++] = (hub_range){prev + 1, site->head};
+    return QMS_OK;
 }
 
 int hub_store_commit(hub_store *s, hub_site *const *sites, int nsites)
