@@ -21,6 +21,7 @@ struct unit_farm {
     pthread_mutex_t mu;
     pthread_t th;
     volatile int stop;
+    int late_unit, late_ms, late_sent; /* under mu */
 };
 
 static uint32_t now_us(void)
@@ -48,6 +49,11 @@ static void serve(unit_farm *f, size_t n)
             wire_wait((int)n, f->baud);
             usleep(mb_t35_us((uint32_t)f->baud));
             wire_wait((int)r, f->baud);
+            if (f->late_unit == i) {
+                usleep((useconds_t)f->late_ms * 1000u);
+                f->late_unit = -1;
+                f->late_sent++;
+            }
             pthread_mutex_unlock(&f->mu);
             if (write(f->mfd, reply, r) < 0) {
             }
@@ -89,6 +95,7 @@ unit_farm *farm_start(int n, const int *kinds, const int *addrs, int baud, char 
     unit_farm *f = calloc(1, sizeof *f);
     f->n = n;
     f->baud = baud;
+    f->late_unit = -1;
     f->u = calloc((size_t)n, sizeof *f->u);
     f->v = calloc((size_t)n, sizeof *f->v);
     pthread_mutex_init(&f->mu, NULL);
@@ -125,6 +132,22 @@ void farm_press(unit_farm *f, int i, int key)
     pthread_mutex_lock(&f->mu);
     fw_unit_press(&f->u[i], key);
     pthread_mutex_unlock(&f->mu);
+}
+
+void farm_late(unit_farm *f, int i, int ms)
+{
+    pthread_mutex_lock(&f->mu);
+    f->late_unit = i;
+    f->late_ms = ms;
+    pthread_mutex_unlock(&f->mu);
+}
+
+int farm_late_sent(unit_farm *f)
+{
+    pthread_mutex_lock(&f->mu);
+    int n = f->late_sent;
+    pthread_mutex_unlock(&f->mu);
+    return n;
 }
 
 void farm_view(unit_farm *f, int i, char *out, int cap)
