@@ -26,8 +26,9 @@ enum { SERVE_OK = 0, SERVE_FAIL = 1, SERVE_LINE_LOST = 2 };
 #define PROBE_EVERY_MS 250 /* a silent unit is tried at most this often per line */
 #define BLINK_S 5          /* a new call blinks on the LED board this long */
 /* Status-line-only changes of counter units ("Chờ: 7" -> "Chờ: 8" on every
- * counter unit after each ticket taken or called) written per poll cycle
- * at most: the rest wait for the next cycles. Without a cap one take
+ * counter unit after each ticket taken or called) written per round of the
+ * counter units (--key-polls rounds a poll cycle) at most: the rest wait
+ * for the next rounds. Without a cap one take
  * rewrote line 1 of all 16 counter units in the cycle (16 x 28 ms at
  * 19200), and a press waited that much longer than a quiet cycle. */
 #define STATUS_WRITES_PER_CYCLE 2
@@ -557,6 +558,7 @@ static int serve_urgent(gw *g, gw_line *L, modbus_t *ctx, unsigned long *bytes)
 typedef struct gw_visit {
     int unit;  /* index into g->units */
     int extra; /* not the unit's first visit of the cycle */
+    int round; /* 0..K-1: which read of the counter units this slice follows */
 } gw_visit;
 
 /* The bytes of one read of u (request + reply): its wire weight. */
@@ -585,7 +587,7 @@ static int schedule(const gw *g, const gw_line *L, gw_visit *out)
     for (int v = 0; v < k; v++) {
         for (int i = 0; i < g->nunits; i++)
             if (g->units[i].line == L->index && g->units[i].cfg.kind == QMS_UNIT_COUNTER)
-                out[n++] = (gw_visit){i, v > 0};
+                out[n++] = (gw_visit){i, v > 0, v};
         /* the other units whose wire weight starts in slice v */
         for (; next_other < g->nunits; next_other++) {
             const gw_unit *u = &g->units[next_other];
@@ -593,7 +595,7 @@ static int schedule(const gw *g, const gw_line *L, gw_visit *out)
                 continue;
             if (v < k - 1 && (long)w * k >= (long)others_w * (v + 1))
                 break;
-            out[n++] = (gw_visit){next_other, 0};
+            out[n++] = (gw_visit){next_other, 0, v};
             w += read_bytes(u);
         }
     }
@@ -642,6 +644,10 @@ static void *line_main(void *arg)
         int lost = 0, probed = 0;
         for (int k = 0; k < nvisits && !lost && !g->stop; k++) {
             gw_unit *u = &g->units[visits[k].unit];
+            /* the status-line budget is per round of the counter units
+             * (K a cycle): a press waits for one round, not a cycle */
+            if (k > 0 && visits[k].round != visits[k - 1].round)
+                status_writes_left = STATUS_WRITES_PER_CYCLE;
             if (serve_urgent(g, L, ctx, &bytes) == SERVE_LINE_LOST) {
                 lost = 1;
                 break;

@@ -1,5 +1,5 @@
-/* A unit that answers late, on a 19200-baud line: its reply comes after
- * the gateway's timeout, while the gateway waits for the next unit's reply.
+/* A unit that answers late, on a 9600-baud line: its reply comes after the
+ * gateway's timeout, while the gateway waits for the next unit's reply.
  * The gateway must take it for what it is (a reply from the wrong unit),
  * drop it AND the next unit's own reply still on its way, and go on: no
  * unit published offline, every unit online, a press on a counter unit
@@ -7,10 +7,13 @@
  *
  * Before the drain (docs/performance.md, "Found on the way" (1)) the
  * gateway slept a fixed 20 ms after a wrong reply; the next unit's reply
- * (28 ms of wire at 19200) then came after the following request, was read
- * as that unit's reply, and so on around the line: every unit "bad reply",
- * offline after --offline-ms, no display written. This test failed so
- * (checked by putting the 20 ms sleep back).
+ * then came after the following request, was read as that unit's reply,
+ * and so on around the line: every unit "bad reply", offline after
+ * --offline-ms. Checked by putting the 20 ms sleep back: this test fails
+ * (all six units offline 1.6 s after the late reply). At 9600 baud every
+ * reply takes longer than the 20 ms (a counter unit's 45 bytes: 52 ms), so
+ * the loop never ends by chance; at 19200 (26-32 ms) it lasted a round of
+ * 6 units here and needed a loaded host (bench_gateway) to go on for long.
  *
  * The units are the firmware's own portable core (firmware/core: Modbus RTU
  * server, registers, key FIFO, views) on the host behind one pseudo-terminal
@@ -69,7 +72,7 @@ static void test_late_reply(void **state)
     make_center(kinds, addrs);
     assert_int_equal(env_start(&E, center, "2026-11-26T09:00:00"), 0);
     char line[64] = "";
-    unit_farm *farm = farm_start(NUNITS, kinds, addrs, 19200, line);
+    unit_farm *farm = farm_start(NUNITS, kinds, addrs, 9600, line);
     assert_non_null(farm);
 
     static const char *const pats[] = {"qms/" SITE "/device/#", "qms/" SITE "/call", NULL};
@@ -84,7 +87,7 @@ static void test_late_reply(void **state)
     /* back-to-back requests (--poll-ms 0), one visit a cycle each: the
      * late reply lands in the next unit's transaction */
     assert_int_equal(gwp_start(&G, &E, &l, 1,
-                               "--baud 19200 --timeout-ms 150 --offline-ms 1500 --poll-ms 0 "
+                               "--baud 9600 --timeout-ms 150 --offline-ms 1500 --poll-ms 0 "
                                "--key-polls 1"),
                      0);
     const char *gtopic = "qms/" SITE "/device/gateway/main/status";
