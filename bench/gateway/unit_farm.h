@@ -22,6 +22,8 @@ void farm_press(unit_farm *f, int i, int key);
  * that answers late: after the gateway's timeout, across the next
  * request). */
 void farm_late(unit_farm *f, int i, int ms);
+/* Unit i stops answering (on = 1) or answers again (0): a unit unplugged. */
+void farm_mute(unit_farm *f, int i, int on);
 /* How many late replies went out. */
 int farm_late_sent(unit_farm *f);
 /* Unit i's view text now (what its panel would print after "display "). */

@@ -39,29 +39,35 @@
 #define SITE "gwdrain"
 #define NCTR 3
 #define NUNITS (2 * NCTR)
+#define BIG 16 /* counters of the second test: 16 + 16 + 16 units */
 
-static char center[2048];
+static char center[16384];
 
-static void make_center(int *kinds, int *addrs)
+/* nctr counters; units: counter units 1..nctr, LED boards 101.., and with
+ * rating the rating keys 151.. */
+static int make_center(int nctr, int rating, int *kinds, int *addrs)
 {
     int n = snprintf(center, sizeof center,
                      "{\"site\":\"" SITE "\",\"name_vi\":\"Trung tâm thử nghiệm\","
                      "\"utc_offset_min\":420,\"hours\":[[\"00:00\",\"24:00\"]],"
                      "\"rating_levels\":4,\"services\":[{\"code\":\"DD\",\"prefix\":\"B\","
                      "\"digits\":3,\"name_vi\":\"Đất đai\"}],\"counters\":[");
-    for (int c = 1; c <= NCTR; c++)
+    for (int c = 1; c <= nctr; c++)
         n += snprintf(center + n, sizeof center - (size_t)n, "%s{\"id\":%d,\"services\":[\"DD\"]}",
                       c > 1 ? "," : "", c);
     n += snprintf(center + n, sizeof center - (size_t)n, "],\"bus\":[");
-    for (int i = 0; i < NUNITS; i++) {
-        int led = i >= NCTR, c = i % NCTR + 1;
-        kinds[i] = led ? 2 : 1;
-        addrs[i] = (led ? 100 : 0) + c;
+    int nu = (rating ? 3 : 2) * nctr;
+    static const char *const kn[4] = {"", "counter", "led", "rating"};
+    for (int i = 0; i < nu; i++) {
+        int k = i / nctr + 1, c = i % nctr + 1;
+        kinds[i] = k;
+        addrs[i] = (k == 1 ? 0 : k == 2 ? 100 : 150) + c;
         n += snprintf(center + n, sizeof center - (size_t)n,
                       "%s{\"address\":%d,\"kind\":\"%s\",\"counter\":%d}", i ? "," : "", addrs[i],
-                      led ? "led" : "counter", c);
+                      kn[k], c);
     }
     snprintf(center + n, sizeof center - (size_t)n, "]}");
+    return nu;
 }
 
 static void test_late_reply(void **state)
@@ -69,7 +75,7 @@ static void test_late_reply(void **state)
     (void)state;
     static ctl_env E;
     static int kinds[NUNITS], addrs[NUNITS];
-    make_center(kinds, addrs);
+    make_center(NCTR, 0, kinds, addrs);
     assert_int_equal(env_start(&E, center, "2026-11-26T09:00:00"), 0);
     char line[64] = "";
     unit_farm *farm = farm_start(NUNITS, kinds, addrs, 9600, line);
@@ -151,10 +157,67 @@ static void test_late_reply(void **state)
     env_stop(&E);
 }
 
+/* With the default --key-polls 2, 16 + 16 + 16 units at 19200 (a poll
+ * cycle of about 1.9 s: the counter units read twice), a unit that goes
+ * silent -- a counter unit, read twice a cycle, and an LED board, read
+ * once -- is still published offline (docs/gateway.md: within 3 s while a
+ * cycle plus the timeout stays under 3 s; the times are printed, the test
+ * waits generously: a loaded host is slow), and online again. */
+static void test_silent_units_offline(void **state)
+{
+    (void)state;
+    static ctl_env E;
+    static int kinds[3 * BIG], addrs[3 * BIG];
+    int nu = make_center(BIG, 1, kinds, addrs);
+    assert_int_equal(env_start(&E, center, "2026-11-26T09:00:00"), 0);
+    char line[64] = "";
+    unit_farm *farm = farm_start(nu, kinds, addrs, 19200, line);
+    assert_non_null(farm);
+    static const char *const pats[] = {"qms/" SITE "/device/#", NULL};
+    collector C;
+    assert_int_equal(coll_start(&C, &E, "gwoff-coll", pats), 0);
+    gw_proc G;
+    gw_qunit l;
+    memset(&l, 0, sizeof l);
+    snprintf(l.wire, sizeof l.wire, "%s", line);
+    assert_int_equal(gwp_start(&G, &E, &l, 1, "--baud 19200 --poll-ms 0"), 0);
+    const char *gtopic = "qms/" SITE "/device/gateway/main/status";
+    if (coll_wait(&C, 0, gtopic, "\"online\":48", 60000) < 0)
+        fail_msg("the 48 units did not come online (gateway log %s)", G.log);
+    /* 16 counter units twice, 32 other units once */
+    assert_int_equal(gwp_log_count(&G, "64 reads a poll cycle (counter units 2 times)"), 1);
+    static const struct {
+        int index;
+        const char *topic;
+    } silent[2] = {{BIG - 1, "qms/" SITE "/device/keypad/16/status"},
+                   {2 * BIG - 1, "qms/" SITE "/device/led/116/status"}};
+    for (int k = 0; k < 2; k++) {
+        int from = C.n;
+        farm_mute(farm, silent[k].index, 1);
+        int64_t t0 = qms_mono_ms();
+        int i = coll_wait(&C, from, silent[k].topic, "\"offline\"", 30000);
+        int64_t dt = qms_mono_ms() - t0;
+        farm_mute(farm, silent[k].index, 0);
+        if (i < 0)
+            fail_msg("%s: no offline status (gateway log %s)", silent[k].topic, G.log);
+        fprintf(stderr, "%s silent -> offline status in %lld ms%s\n", silent[k].topic,
+                (long long)dt, dt <= 3000 ? "" : " (over 3 s: a loaded host?)");
+        from = C.n;
+        if (coll_wait(&C, from, silent[k].topic, "\"online\"", 30000) < 0)
+            fail_msg("%s: not online again (gateway log %s)", silent[k].topic, G.log);
+    }
+    assert_int_equal(gwp_stop(&G, SIGTERM), 0);
+    assert_int_equal(gwp_log_count(&G, "Sanitizer"), 0);
+    farm_stop(farm);
+    coll_stop(&C);
+    env_stop(&E);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_late_reply),
+        cmocka_unit_test(test_silent_units_offline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
