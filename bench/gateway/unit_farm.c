@@ -55,7 +55,6 @@ static void serve(unit_farm *f, size_t n)
             if (f->late_unit == i) {
                 usleep((useconds_t)f->late_ms * 1000u);
                 f->late_unit = -1;
-    f->muted = calloc((size_t)n, 1);
                 f->late_sent++;
             }
             pthread_mutex_unlock(&f->mu);
