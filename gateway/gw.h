@@ -113,6 +113,7 @@ typedef struct gw_opts {
     int offline_ms;  /* silence before a unit is offline */
     int poll_ms;     /* shortest poll cycle */
     int gap_ms;      /* silence before each request, if longer than 3.5 characters */
+    int key_polls;   /* visits to each counter unit per poll cycle (others: one) */
 } gw_opts;
 
 typedef struct gw {

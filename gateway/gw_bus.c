@@ -6,6 +6,7 @@
 
 #include "regs.h"
 
+#include "qms/alloc.h"
 #include "qms/clock.h"
 #include "qms/log.h"
 #include "qms/serial.h"
@@ -25,8 +26,9 @@ enum { SERVE_OK = 0, SERVE_FAIL = 1, SERVE_LINE_LOST = 2 };
 #define PROBE_EVERY_MS 250 /* a silent unit is tried at most this often per line */
 #define BLINK_S 5          /* a new call blinks on the LED board this long */
 /* Status-line-only changes of counter units ("Chờ: 7" -> "Chờ: 8" on every
- * counter unit after each ticket taken or called) written per poll cycle
- * at most: the rest wait for the next cycles. Without a cap one take
+ * counter unit after each ticket taken or called) written per round of the
+ * counter units (--key-polls rounds a poll cycle) at most: the rest wait
+ * for the next rounds. Without a cap one take
  * rewrote line 1 of all 16 counter units in the cycle (16 x 28 ms at
  * 19200), and a press waited that much longer than a quiet cycle. */
 #define STATUS_WRITES_PER_CYCLE 2
@@ -544,6 +546,62 @@ static int serve_urgent(gw *g, gw_line *L, modbus_t *ctx, unsigned long *bytes)
     }
 }
 
+/* One poll cycle: the visits of a line, in order. A cycle is the time in
+ * which every unit of the line is read at least once. The counter units
+ * (the clerks' keypads, whose keys a person waits on) are read key_polls
+ * times a cycle, evenly spaced: the other units (LED boards, rating keys,
+ * the hall board) are cut into key_polls slices of about the same wire
+ * time, and all the counter units are read before each slice. A press
+ * then waits at most about cycle / key_polls for its unit's next read,
+ * instead of a whole cycle, and the cycle grows by (key_polls - 1) reads
+ * of the counter units (45 bytes each). */
+typedef struct gw_visit {
+    int unit;  /* index into g->units */
+    int extra; /* not the unit's first visit of the cycle */
+    int round; /* 0..K-1: which read of the counter units this slice follows */
+} gw_visit;
+
+/* The bytes of one read of u (request + reply): its wire weight. */
+static int read_bytes(const gw_unit *u)
+{
+    return is_key_unit(u) ? 8 + 37 : 8 + 25;
+}
+
+static int schedule(const gw *g, const gw_line *L, gw_visit *out)
+{
+    int ncounters = 0, others_w = 0;
+    for (int i = 0; i < g->nunits; i++) {
+        const gw_unit *u = &g->units[i];
+        if (u->line != L->index)
+            continue;
+        if (u->cfg.kind == QMS_UNIT_COUNTER)
+            ncounters++;
+        else
+            others_w += read_bytes(u);
+    }
+    /* with nothing but counter units (or none), more visits gain nothing */
+    int k = ncounters > 0 && others_w > 0 ? g->o.key_polls : 1;
+    if (k < 1)
+        k = 1;
+    int n = 0, w = 0, next_other = 0;
+    for (int v = 0; v < k; v++) {
+        for (int i = 0; i < g->nunits; i++)
+            if (g->units[i].line == L->index && g->units[i].cfg.kind == QMS_UNIT_COUNTER)
+                out[n++] = (gw_visit){i, v > 0, v};
+        /* the other units whose wire weight starts in slice v */
+        for (; next_other < g->nunits; next_other++) {
+            const gw_unit *u = &g->units[next_other];
+            if (u->line != L->index || u->cfg.kind == QMS_UNIT_COUNTER)
+                continue;
+            if (v < k - 1 && (long)w * k >= (long)others_w * (v + 1))
+                break;
+            out[n++] = (gw_visit){next_other, 0, v};
+            w += read_bytes(u);
+        }
+    }
+    return n;
+}
+
 static void *line_main(void *arg)
 {
     line_arg *a = arg;
@@ -555,7 +613,17 @@ static void *line_main(void *arg)
     line_gap_ns = L->baud > 19200 ? 1750000 : 38500000000LL / L->baud;
     if ((int64_t)g->o.gap_ms * 1000000 > line_gap_ns)
         line_gap_ns = (int64_t)g->o.gap_ms * 1000000;
-    int next_probe = 0; /* round robin over silent units */
+    gw_visit *visits = qms_calloc((size_t)g->nunits * (size_t)(g->o.key_polls > 0 ? g->o.key_polls : 1) + 1,
+                              sizeof *visits);
+    int nvisits = visits ? schedule(g, L, visits) : 0;
+    {
+        int nu = 0;
+        for (int i = 0; i < g->nunits; i++)
+            nu += g->units[i].line == L->index;
+        QMS_INFO("line %s: %d units, %d reads a poll cycle (counter units %d times)", L->path, nu,
+                 nvisits, nvisits > nu ? g->o.key_polls : 1);
+    }
+    int next_probe = 0; /* round robin over silent units (a position in visits) */
     int64_t last_probe = 0, last_open = -100000;
     while (!g->stop) {
         if (!ctx) {
@@ -574,10 +642,12 @@ static void *line_main(void *arg)
         status_writes_left = STATUS_WRITES_PER_CYCLE;
         unsigned long bytes = 0;
         int lost = 0, probed = 0;
-        for (int i = 0; i < g->nunits && !lost && !g->stop; i++) {
-            gw_unit *u = &g->units[i];
-            if (u->line != L->index)
-                continue;
+        for (int k = 0; k < nvisits && !lost && !g->stop; k++) {
+            gw_unit *u = &g->units[visits[k].unit];
+            /* the status-line budget is per round of the counter units
+             * (K a cycle): a press waits for one round, not a cycle */
+            if (k > 0 && visits[k].round != visits[k - 1].round)
+                status_writes_left = STATUS_WRITES_PER_CYCLE;
             if (serve_urgent(g, L, ctx, &bytes) == SERVE_LINE_LOST) {
                 lost = 1;
                 break;
@@ -585,13 +655,17 @@ static void *line_main(void *arg)
             pthread_mutex_lock(&L->mu);
             gw_unit_state st = u->state;
             pthread_mutex_unlock(&L->mu);
+            /* a counter unit's extra visits are for its keys: only while
+             * it answers (a silent one is probed on its first visit) */
+            if (visits[k].extra && st != GW_UNIT_ONLINE)
+                continue;
             if (st == GW_UNIT_OFFLINE || st == GW_UNIT_WRONG_KIND) {
                 /* one silent unit per cycle, and not too often: a silent
                  * unit costs a whole response timeout */
-                if (probed || i < next_probe || qms_mono_ms() - last_probe < PROBE_EVERY_MS)
+                if (probed || k < next_probe || qms_mono_ms() - last_probe < PROBE_EVERY_MS)
                     continue;
                 probed = 1;
-                next_probe = i + 1;
+                next_probe = k + 1;
                 last_probe = qms_mono_ms();
             }
             if (serve_unit(g, L, ctx, u, &bytes) == SERVE_LINE_LOST)
@@ -627,6 +701,7 @@ static void *line_main(void *arg)
         modbus_close(ctx);
         modbus_free(ctx);
     }
+    qms_free(visits);
     return NULL;
 }
 

@@ -83,7 +83,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: qms-gateway --config FILE --bus PATH [--bus PATH ...] [--broker HOST:PORT]\n"
             "                   [--site SITE] [--id NAME] [--baud N] [--timeout-ms N]\n"
-            "                   [--offline-ms N] [--poll-ms N] [--gap-ms N]\n"
+            "                   [--offline-ms N] [--poll-ms N] [--gap-ms N] [--key-polls K]\n"
             "                   [--username U --password P] [--cafile F [--certfile F --keyfile "
             "F]]\n"
             "                   [--verbose] [--help] [--version]\n"
@@ -106,6 +106,8 @@ static void usage(FILE *f)
             "  --poll-ms N      shortest poll cycle (default 20)\n"
             "  --gap-ms N       silence before each request when the units need more than\n"
             "                   3.5 characters (units in QEMU: 25)\n"
+            "  --key-polls K    visits to each counter unit (the clerks' keypads) per poll\n"
+            "                   cycle, evenly spaced; other units once a cycle (default 2)\n"
             "  --username U, --password P   broker credentials (or QMS_BROKER_PASSWORD)\n"
             "  --cafile F       TLS with this CA; --certfile/--keyfile for a client certificate\n"
             "  --list           list the serial adapters and exit\n"
@@ -625,13 +627,15 @@ int main(int argc, char **argv)
     const char *buses[GW_LINES_MAX];
     int nbuses = 0, verbose = 0;
     qms_mqtt_opts mo = {0};
-    a->g.o = (gw_opts){.baud = 19200, .timeout_ms = 150, .offline_ms = 1500, .poll_ms = 20};
+    a->g.o = (gw_opts){.baud = 19200, .timeout_ms = 150, .offline_ms = 1500, .poll_ms = 20,
+                        .key_polls = 2};
     a->id = "main";
     static const struct option longopts[] = {
         {"config", required_argument, 0, 'c'},     {"broker", required_argument, 0, 'b'},
         {"site", required_argument, 0, 's'},       {"bus", required_argument, 0, 'B'},
         {"baud", required_argument, 0, 'r'},       {"timeout-ms", required_argument, 0, 't'},
         {"offline-ms", required_argument, 0, 'o'}, {"poll-ms", required_argument, 0, 'P'}, {"gap-ms", required_argument, 0, 'g'},
+        {"key-polls", required_argument, 0, 'k'},
         {"id", required_argument, 0, 'i'},         {"username", required_argument, 0, 'u'},
         {"password", required_argument, 0, 'p'},   {"cafile", required_argument, 0, 'A'},
         {"certfile", required_argument, 0, 'C'},   {"keyfile", required_argument, 0, 'K'},
@@ -640,7 +644,7 @@ int main(int argc, char **argv)
         {0, 0, 0, 0},
     };
     int opt;
-    while ((opt = getopt_long(argc, argv, "c:b:s:B:r:t:o:P:g:i:u:p:A:C:K:lvhV", longopts, NULL)) !=
+    while ((opt = getopt_long(argc, argv, "c:b:s:B:r:t:o:P:g:k:i:u:p:A:C:K:lvhV", longopts, NULL)) !=
            -1) {
         switch (opt) {
         case 'c':
@@ -686,6 +690,12 @@ int main(int argc, char **argv)
         case 'g':
             if (parse_ms(optarg, 0, 1000, &a->g.o.gap_ms)) {
                 fprintf(stderr, "qms-gateway: bad --gap-ms \"%s\" (0..1000)\n", optarg);
+                return 2;
+            }
+            break;
+        case 'k':
+            if (parse_ms(optarg, 1, 8, &a->g.o.key_polls)) {
+                fprintf(stderr, "qms-gateway: bad --key-polls \"%s\" (1..8)\n", optarg);
                 return 2;
             }
             break;

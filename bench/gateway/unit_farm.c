@@ -21,6 +21,8 @@ struct unit_farm {
     pthread_mutex_t mu;
     pthread_t th;
     volatile int stop;
+    int late_unit, late_ms, late_sent; /* under mu */
+    unsigned char *muted;              /* under mu */
 };
 
 static uint32_t now_us(void)
@@ -41,6 +43,8 @@ static void serve(unit_farm *f, size_t n)
 {
     uint8_t reply[MB_ADU_MAX];
     for (int i = 0; i < f->n; i++) {
+        if (f->muted[i])
+            continue;
         size_t r = mb_handle(&f->u[i].map, &f->u[i].stats, f->u[i].addr, f->rx.buf, n, reply);
         if (r > 0) {
             /* the request took its wire time to arrive, then the silence,
@@ -48,6 +52,11 @@ static void serve(unit_farm *f, size_t n)
             wire_wait((int)n, f->baud);
             usleep(mb_t35_us((uint32_t)f->baud));
             wire_wait((int)r, f->baud);
+            if (f->late_unit == i) {
+                usleep((useconds_t)f->late_ms * 1000u);
+                f->late_unit = -1;
+                f->late_sent++;
+            }
             pthread_mutex_unlock(&f->mu);
             if (write(f->mfd, reply, r) < 0) {
             }
@@ -89,6 +98,8 @@ unit_farm *farm_start(int n, const int *kinds, const int *addrs, int baud, char 
     unit_farm *f = calloc(1, sizeof *f);
     f->n = n;
     f->baud = baud;
+    f->late_unit = -1;
+    f->muted = calloc((size_t)n, 1);
     f->u = calloc((size_t)n, sizeof *f->u);
     f->v = calloc((size_t)n, sizeof *f->v);
     pthread_mutex_init(&f->mu, NULL);
@@ -117,6 +128,7 @@ void farm_stop(unit_farm *f)
     close(f->sfd);
     free(f->u);
     free(f->v);
+    free(f->muted);
     free(f);
 }
 
@@ -125,6 +137,29 @@ void farm_press(unit_farm *f, int i, int key)
     pthread_mutex_lock(&f->mu);
     fw_unit_press(&f->u[i], key);
     pthread_mutex_unlock(&f->mu);
+}
+
+void farm_late(unit_farm *f, int i, int ms)
+{
+    pthread_mutex_lock(&f->mu);
+    f->late_unit = i;
+    f->late_ms = ms;
+    pthread_mutex_unlock(&f->mu);
+}
+
+void farm_mute(unit_farm *f, int i, int on)
+{
+    pthread_mutex_lock(&f->mu);
+    f->muted[i] = (unsigned char)(on != 0);
+    pthread_mutex_unlock(&f->mu);
+}
+
+int farm_late_sent(unit_farm *f)
+{
+    pthread_mutex_lock(&f->mu);
+    int n = f->late_sent;
+    pthread_mutex_unlock(&f->mu);
+    return n;
 }
 
 void farm_view(unit_farm *f, int i, char *out, int cap)

@@ -18,6 +18,14 @@ unit_farm *farm_start(int n, const int *kinds, const int *addrs, int baud, char 
 void farm_stop(unit_farm *f);
 /* Press key (FW_KEY_*) on unit i (debounced already). */
 void farm_press(unit_farm *f, int i, int key);
+/* The next reply of unit i is held ms longer than its wire time (a unit
+ * that answers late: after the gateway's timeout, across the next
+ * request). */
+void farm_late(unit_farm *f, int i, int ms);
+/* Unit i stops answering (on = 1) or answers again (0): a unit unplugged. */
+void farm_mute(unit_farm *f, int i, int on);
+/* How many late replies went out. */
+int farm_late_sent(unit_farm *f);
 /* Unit i's view text now (what its panel would print after "display "). */
 void farm_view(unit_farm *f, int i, char *out, int cap);
 
