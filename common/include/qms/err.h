@@ -57,5 +57,9 @@ int qms_err_from_code(const char *code);
  * nothing when err is NULL or errlen 0): the error out-parameter of the
  * parsers and loaders ("day-900.csv line 12: bad time"). */
 void qms_say(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The same, then return code: `return qms_fail(err, errlen, QMS_ERR_INVAL,
+ * "line %d: bad time", n);` in a loader that fails with a QMS_ERR_*. */
+int qms_fail(char *err, size_t errlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif
