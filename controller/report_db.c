@@ -21,6 +21,8 @@
 /* From this version on the store records each day's UTC offset and rating
  * levels (table day_settings). */
 #define SCHEMA_SETTINGS 3
+/* From this version on the store keeps the bookings (table bookings). */
+#define SCHEMA_BOOKINGS 4
 /* qms-hub's store versions (meta key hub_schema) this reader understands. */
 #define HUB_SCHEMA_MAX 1
 /* From this version on tickets record their priority kind and who served
@@ -49,6 +51,7 @@ void report_data_free(report_data *d)
     qms_free(d->tr);
     qms_free(d->set);
     qms_free(d->sites);
+    qms_free(d->bk);
     for (int i = 0; i < d->nstaff; i++)
         qms_free(d->staff[i]);
     qms_free(d->staff);
@@ -138,7 +141,7 @@ int report_latest_settings(const char *path, int *utc_offset_min, int *levels)
 
 typedef struct loader {
     report_data *d;
-    int capsvcs, capctrs, capt, captr, capset, capsites, capstaff;
+    int capsvcs, capctrs, capt, captr, capset, capsites, capstaff, capbk;
     const qms_config *cfg;
     const char *site; /* --site: only its tickets (NULL: all) */
 } loader;
@@ -485,6 +488,39 @@ tickets:
     }
     if (s != SQLITE_DONE)
         goto dberr;
+
+    /* the bookings of the range (schema 4 on; a hub keeps none) */
+    if (!d->hub && d->schema_version >= SCHEMA_BOOKINGS) {
+        d->has_bookings = 1;
+        PREP("SELECT day, service, slot, state FROM bookings WHERE day BETWEEN ?1 AND ?2"
+             " ORDER BY id");
+        sqlite3_bind_text(st, 1, dfrom, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, dto, -1, SQLITE_STATIC);
+        while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+            static const char *const states[] = {"booked", "cancelled", "checked_in", "no_show"};
+            report_booking b = {0, 0, 0, -1};
+            const char *day = (const char *)sqlite3_column_text(st, 0);
+            const char *slot = (const char *)sqlite3_column_text(st, 2);
+            const char *state = (const char *)sqlite3_column_text(st, 3);
+            for (int k = 0; k < 4 && state; k++)
+                if (strcmp(state, states[k]) == 0)
+                    b.state = k;
+            if (!day || qms_day_parse(day, &b.day) != QMS_OK || !slot ||
+                qms_hhmm_parse(slot, &b.slot_s) != QMS_OK || b.state < 0) {
+                rc = qms_fail(err, errlen, QMS_ERR_DB,
+                              "a booking has a bad day, slot or state "
+                              "('%s', '%s', '%s')",
+                              day ? day : "", slot ? slot : "", state ? state : "");
+                goto out;
+            }
+            if ((b.svc = svc_index(L, (const char *)sqlite3_column_text(st, 1))) < 0 ||
+                grow((void **)&d->bk, &L->capbk, d->nbk + 1, sizeof *d->bk))
+                goto nomem;
+            d->bk[d->nbk++] = b;
+        }
+        if (s != SQLITE_DONE)
+            goto dberr;
+    }
 
     /* which counter transferred which ticket (per-counter "transferred");
      * in a hub only for one site (ids and counter numbers are per site) */
