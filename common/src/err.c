@@ -64,6 +64,8 @@ static const struct {
                             "Too early for this booking"},
     [QMS_ERR_APPT_LATE] = {"appt_late", "Đã quá giờ nhận số cho lịch hẹn này",
                            "Too late for this booking"},
+    [QMS_ERR_RATE_LIMITED] = {"rate_limited", "Quá nhiều yêu cầu, vui lòng thử lại sau ít phút",
+                              "Too many requests; please try again in a minute"},
 };
 
 const char *qms_err_code(int err)
