@@ -80,6 +80,8 @@ static pid_t start_display(const char *dir, const char *tag)
 
 /* A request through the broker, retried while the controller starts. */
 static cJSON *request(const char *suffix, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static cJSON *request(const char *suffix, const char *fmt, ...)
 {
     char body[512], topic[160];
     va_list ap;
