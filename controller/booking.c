@@ -22,6 +22,7 @@ void bk_cfg_default(bk_cfg *o)
     o->early_min = 30;
     o->grace_min = 15;
     o->rank_ahead = 1;
+    o->make_per_min = 10;
 }
 
 static int get_int(const cJSON *b, const char *name, int lo, int hi, int *dst, char *err,
@@ -82,6 +83,8 @@ int bk_cfg_load(const char *path, bk_cfg *out, char *err, size_t errlen)
             rc = get_int(b, "checkin_early_min", 0, 240, &out->early_min, err, errlen);
         if (!rc)
             rc = get_int(b, "checkin_grace_min", 0, 240, &out->grace_min, err, errlen);
+        if (!rc)
+            rc = get_int(b, "make_per_minute", 0, 10000, &out->make_per_min, err, errlen);
         const cJSON *r = cJSON_GetObjectItemCaseSensitive(b, "booked_rank");
         if (!rc && r) {
             if (cJSON_IsString(r) && strcmp(r->valuestring, "ahead") == 0)

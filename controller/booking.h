@@ -24,6 +24,8 @@ typedef struct bk_cfg {
     int early_min;       /* "checkin_early_min": check-in opens this long before the slot (30) */
     int grace_min;       /* "checkin_grace_min": and closes this long after its start (15) */
     int rank_ahead;      /* "booked_rank": "ahead" (1, default) or "equal" (0) */
+    int make_per_min;    /* "make_per_minute": booking/make requests one client id may send
+                          * a minute (10; 0 = no limit) */
     char key_file[512];  /* "key_file": the CCCD hash key ("" = <store>.booking-key) */
 } bk_cfg;
 

@@ -31,11 +31,55 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* booking/make per client id (the reply topic's segment, which the
+ * broker's ACL ties to the MQTT client id): at most cfg.make_per_min in a
+ * minute counted from the first of them. A client id not seen for the
+ * longest time gives its place when the table is full. */
+#define BK_RATE_CLIENTS 1024
+typedef struct bk_rate {
+    char client[128];
+    int64_t since_ms; /* monotonic: start of its minute */
+    int n;            /* makes in that minute */
+} bk_rate;
+
 struct ctl_booking {
     bk_cfg cfg;
     bk_set set;
     unsigned char key[32];
+    bk_rate rate[BK_RATE_CLIENTS];
+    int nrate;
 };
+
+/* May client make one more booking now? 1 (counted), or 0 with the seconds
+ * until its minute ends in *retry_s. */
+static int rate_ok(struct ctl_booking *b, const char *client, int64_t now_ms, int *retry_s)
+{
+    if (b->cfg.make_per_min <= 0)
+        return 1;
+    bk_rate *r = NULL, *oldest = NULL;
+    for (int i = 0; i < b->nrate && !r; i++) {
+        if (strcmp(b->rate[i].client, client) == 0)
+            r = &b->rate[i];
+        else if (!oldest || b->rate[i].since_ms < oldest->since_ms)
+            oldest = &b->rate[i];
+    }
+    if (!r) {
+        r = b->nrate < BK_RATE_CLIENTS ? &b->rate[b->nrate++] : oldest;
+        snprintf(r->client, sizeof r->client, "%s", client);
+        r->since_ms = now_ms;
+        r->n = 0;
+    }
+    if (now_ms - r->since_ms >= 60000) {
+        r->since_ms = now_ms;
+        r->n = 0;
+    }
+    if (r->n >= b->cfg.make_per_min) {
+        *retry_s = (int)((r->since_ms + 60000 - now_ms + 999) / 1000);
+        return 0;
+    }
+    r->n++;
+    return 1;
+}
 
 /* ---- the key ---- */
 
@@ -330,6 +374,24 @@ static int slots(qms_ctl *c, const qms_request *r, cJSON *o)
 static int make(qms_ctl *c, const qms_request *r, cJSON *o)
 {
     struct ctl_booking *b = c->bk;
+    /* first: every make counts, refused or not (made-up numbers are cheap) */
+    int retry_s = 0;
+    if (!rate_ok(b, c->req_client, qms_mono_ms(), &retry_s)) {
+        char vi[200], en[200];
+        snprintf(vi, sizeof vi,
+                 "Quá nhiều yêu cầu đặt lịch từ máy này (tối đa %d mỗi phút); vui lòng thử lại "
+                 "sau %d giây",
+                 b->cfg.make_per_min, retry_s);
+        snprintf(en, sizeof en,
+                 "Too many booking requests from this device (at most %d a minute); please try "
+                 "again in %d seconds",
+                 b->cfg.make_per_min, retry_s);
+        say(c, r, vi, en);
+        c->refusal_retry_s = retry_s;
+        QMS_WARN("booking/make from client '%s' refused: more than %d a minute", c->req_client,
+                 b->cfg.make_per_min);
+        return QMS_ERR_RATE_LIMITED;
+    }
     int si = qms_config_service_index(c->cfg, r->service);
     if (si < 0)
         return QMS_ERR_UNKNOWN_SERVICE;

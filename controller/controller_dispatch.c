@@ -472,6 +472,18 @@ static void answer(qms_ctl *c, const qms_mqtt_msg *msg, const qms_request *r, co
         body = qms_proto_error_reply_when(r->req, rc, r->en, c->refusal[0] ? c->refusal : NULL,
                                           c->refusal_hours, c->refusal_nhours,
                                           c->refusal_next_open_s, c->refusal_next_at);
+        if (body && c->refusal_retry_s > 0) {
+            /* rate_limited: when to ask again */
+            cJSON *e = cJSON_Parse(body);
+            char *nb = e && cJSON_AddNumberToObject(e, "retry_after_s", c->refusal_retry_s)
+                           ? cJSON_PrintUnformatted(e)
+                           : NULL;
+            cJSON_Delete(e);
+            if (nb) {
+                qms_free(body);
+                body = nb;
+            }
+        }
         if (body && c->refusal_has_window) {
             /* appt_early / appt_late: the check-in window as local times */
             cJSON *e = cJSON_Parse(body);
@@ -490,6 +502,7 @@ static void answer(qms_ctl *c, const qms_mqtt_msg *msg, const qms_request *r, co
         }
     }
     c->refusal_has_window = 0;
+    c->refusal_retry_s = 0;
     c->refusal[0] = '\0';
     c->refusal_hours = NULL;
     c->refusal_nhours = 0;
@@ -579,6 +592,27 @@ void ctl_on_cmd_message(void *ud, const qms_mqtt_msg *msg)
     c->via = NULL;
 }
 
+/* The requester's client id from its reply topic (checked by
+ * bad_response_topic) into c->req_client: qms/<site>/reply/<client>[/...],
+ * or for the booking page qms/<site>/reply/web/<client>[/...] ("web/<client>":
+ * the broker's ACL lets each anonymous page read only its own); "" without
+ * one. */
+static void req_client(qms_ctl *c, const char *rt)
+{
+    c->req_client[0] = '\0';
+    const char *p = rt ? strstr(rt, "/reply/") : NULL;
+    if (!p)
+        return;
+    p += strlen("/reply/");
+    size_t n = strcspn(p, "/");
+    if (n == 3 && strncmp(p, "web/", 4) == 0 && p[4])
+        n = 4 + strcspn(p + 4, "/");
+    if (n >= sizeof c->req_client)
+        n = sizeof c->req_client - 1;
+    memcpy(c->req_client, p, n);
+    c->req_client[n] = '\0';
+}
+
 void ctl_on_message(void *ud, const qms_mqtt_msg *msg)
 {
     qms_ctl *c = ud;
@@ -664,12 +698,13 @@ void ctl_on_message(void *ud, const qms_mqtt_msg *msg)
         return;
     }
     cJSON_AddStringToObject(o, "req", r.req);
+    req_client(c, msg->response_topic);
     rc = execute(c, &r, o);
     if (rc == QMS_ERR_UNKNOWN_SERVICE || rc == QMS_ERR_UNKNOWN_COUNTER)
         QMS_WARN("refused %s on %s (req %s)", qms_err_code(rc), msg->topic, r.req);
     else if (rc)
         QMS_DEBUG("refused %s: %s", key, qms_err_code(rc));
-    if (rc == QMS_ERR_NOMEM || rc == QMS_ERR_DB)
+    if (rc == QMS_ERR_NOMEM || rc == QMS_ERR_DB || rc == QMS_ERR_RATE_LIMITED)
         remember = 0; /* not an answer worth keeping: a retry may well succeed */
     answer(c, msg, &r, remember ? key : NULL, rc, o);
     cJSON_Delete(o);

@@ -109,6 +109,9 @@ typedef struct qms_ctl {
     char refusal_next_at[20];    /* the next opening, "YYYY-MM-DD HH:MM", "" if none */
     int32_t refusal_window[2];   /* appt_early/appt_late: the check-in window (local s) */
     int refusal_has_window;
+    int refusal_retry_s;         /* rate_limited: seconds until the client may ask again */
+    char req_client[128];        /* the client id of the request in hand (its reply topic's
+                                  * qms/<site>/reply/<client> segment), "" without one */
     int jscanned;                /* journal entries already turned into events and counts */
 
     /* retained state bookkeeping */

@@ -93,6 +93,17 @@ typedef struct report_transfer {
     int counter; /* index in report_data.ctrs of the counter that transferred it */
 } report_transfer;
 
+/* A booking (docs/booking.md; a site's own store, schema 4 on) as the store
+ * keeps it. The controller marks a booking no_show only at its next booking
+ * request, so one still "booked" may be a no-show already (report_bk_noshow). */
+enum { REPORT_BK_BOOKED = 0, REPORT_BK_CANCELLED, REPORT_BK_CHECKED_IN, REPORT_BK_NOSHOW };
+typedef struct report_booking {
+    int32_t day;    /* local day booked */
+    int svc;        /* index in report_data.svcs */
+    int32_t slot_s; /* the slot's start, seconds after local midnight */
+    int state;      /* REPORT_BK_* */
+} report_booking;
+
 /* A site: a hub store's sites (table sites), or the one site of a
  * controller's store (named by --config's site, else ""). */
 typedef struct report_site {
@@ -117,6 +128,9 @@ typedef struct report_data {
     report_site *sites; /* hub: the sites it knows, by name (only the --site one
                          * when filtered); a site's store: one */
     int nsites;
+    report_booking *bk; /* the bookings of the range's days (a site's own store) */
+    int nbk;
+    int has_bookings; /* the store keeps bookings (a controller's store of schema 4 on) */
     char **staff; /* who served (schema 6 on), in the order first met; "" = nobody signed in */
     int nstaff;
 } report_data;
@@ -213,6 +227,41 @@ double report_mean_service_ms(const report_fig *f);
  * scale) over all ratings, < 0 if none. */
 double report_satisfied_share(const report_fig *f);
 
+/* ---------- bookings (qms-report --bookings) ---------- */
+
+typedef struct report_bk_fig {
+    int made;       /* every booking of the row (any state) */
+    int checked_in; /* a ticket was issued for it */
+    int noshow;     /* not checked in, and its check-in window has closed */
+    int cancelled;
+    int pending; /* booked, its window not closed yet (today later, or a day ahead) */
+} report_bk_fig;
+
+typedef struct report_bk_row {
+    char key[72];   /* service code or "2026-11-26" */
+    char name[256]; /* service name (per service) or "" */
+    report_bk_fig fig;
+} report_bk_row;
+
+typedef struct report_bk {
+    report_by by; /* REPORT_BY_SERVICE or REPORT_BY_DAY */
+    report_bk_row *rows;
+    int nrows;
+    report_bk_row total;
+} report_bk;
+
+/* Is b a no-show at local day today, second now_s? Its state says so, or it
+ * is still "booked" and its window (the slot's start + grace_min, the
+ * center's booking.checkin_grace_min) closed before now. */
+int report_bk_noshow(const report_booking *b, int32_t today, int32_t now_s, int grace_min);
+/* Group d's bookings per service (every service d knows) or per day (every
+ * day from..to). QMS_OK or QMS_ERR_NOMEM. */
+int report_bk_build(const report_data *d, report_by by, int32_t from, int32_t to, int en,
+                    int32_t today, int32_t now_s, int grace_min, report_bk *out);
+void report_bk_free(report_bk *r);
+/* no-shows over (checked in + no-shows), < 0 when none of them was due */
+double report_bk_noshow_share(const report_bk_fig *f);
+
 /* ---------- CSV ---------- */
 
 typedef struct report_csv {
@@ -236,5 +285,7 @@ void report_csv_end_row(report_csv *w);
 
 /* Write the whole report: header row, rows, total row. */
 void report_write_csv(const report *r, report_csv *w, int en, int no_data);
+/* The bookings report: header row, rows, total row. */
+void report_write_bk_csv(const report_bk *r, report_csv *w, int en, int no_data);
 
 #endif

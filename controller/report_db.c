@@ -10,7 +10,6 @@
 #include "qms/err.h"
 
 #include <sqlite3.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,8 @@
 /* From this version on the store records each day's UTC offset and rating
  * levels (table day_settings). */
 #define SCHEMA_SETTINGS 3
+/* From this version on the store keeps the bookings (table bookings). */
+#define SCHEMA_BOOKINGS 4
 /* qms-hub's store versions (meta key hub_schema) this reader understands. */
 #define HUB_SCHEMA_MAX 1
 /* From this version on tickets record their priority kind and who served
@@ -31,19 +32,6 @@
  * sample center's 4 levels. */
 #define DEFAULT_OFFSET 420
 #define DEFAULT_LEVELS 4
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 void report_data_free(report_data *d)
 {
@@ -63,6 +51,7 @@ void report_data_free(report_data *d)
     qms_free(d->tr);
     qms_free(d->set);
     qms_free(d->sites);
+    qms_free(d->bk);
     for (int i = 0; i < d->nstaff; i++)
         qms_free(d->staff[i]);
     qms_free(d->staff);
@@ -152,7 +141,7 @@ int report_latest_settings(const char *path, int *utc_offset_min, int *levels)
 
 typedef struct loader {
     report_data *d;
-    int capsvcs, capctrs, capt, captr, capset, capsites, capstaff;
+    int capsvcs, capctrs, capt, captr, capset, capsites, capstaff, capbk;
     const qms_config *cfg;
     const char *site; /* --site: only its tickets (NULL: all) */
 } loader;
@@ -314,7 +303,8 @@ static int load_all(sqlite3 *db, loader *L, int32_t from, int32_t to, char *err,
         sqlite3_finalize(st);                                                                      \
         st = NULL;                                                                                 \
         if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {                             \
-            rc = fail(err, errlen, QMS_ERR_DB, "cannot read the store: %s", sqlite3_errmsg(db));   \
+            rc = qms_fail(err, errlen, QMS_ERR_DB, "cannot read the store: %s",                    \
+                          sqlite3_errmsg(db));                                                     \
             goto out;                                                                              \
         }                                                                                          \
     } while (0)
@@ -323,11 +313,11 @@ static int load_all(sqlite3 *db, loader *L, int32_t from, int32_t to, char *err,
     PREP("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'");
     int s = sqlite3_step(st);
     if (s == SQLITE_DONE) {
-        rc = fail(err, errlen, QMS_ERR_DB, "this file is not a QMS store (no meta table)");
+        rc = qms_fail(err, errlen, QMS_ERR_DB, "this file is not a QMS store (no meta table)");
         goto out;
     }
     if (s != SQLITE_ROW) {
-        rc = fail(err, errlen, QMS_ERR_DB, "cannot read the store: %s", sqlite3_errmsg(db));
+        rc = qms_fail(err, errlen, QMS_ERR_DB, "cannot read the store: %s", sqlite3_errmsg(db));
         goto out;
     }
     /* qms-hub's store (hub/hub_store.c): the controller's tickets columns
@@ -336,19 +326,20 @@ static int load_all(sqlite3 *db, loader *L, int32_t from, int32_t to, char *err,
     if (sqlite3_step(st) == SQLITE_ROW) {
         int v = sqlite3_column_int(st, 0);
         if (v < 1 || v > HUB_SCHEMA_MAX) {
-            rc = fail(err, errlen, QMS_ERR_DB,
-                      "the hub store has schema version %d; this qms-report reads version 1 to %d",
-                      v, HUB_SCHEMA_MAX);
+            rc = qms_fail(
+                err, errlen, QMS_ERR_DB,
+                "the hub store has schema version %d; this qms-report reads version 1 to %d", v,
+                HUB_SCHEMA_MAX);
             goto out;
         }
         d->hub = 1;
         goto hub;
     }
     if (L->site && !(L->cfg && strcmp(L->cfg->site, L->site) == 0)) {
-        rc = fail(err, errlen, QMS_ERR_DB,
-                  "--site %s: this is a site's own store (qms-controller), not qms-hub's; "
-                  "--site picks a site in a hub's store",
-                  L->site);
+        rc = qms_fail(err, errlen, QMS_ERR_DB,
+                      "--site %s: this is a site's own store (qms-controller), not qms-hub's; "
+                      "--site picks a site in a hub's store",
+                      L->site);
         goto out;
     }
     if (site_index(L, L->cfg ? L->cfg->site : "") < 0)
@@ -356,11 +347,11 @@ static int load_all(sqlite3 *db, loader *L, int32_t from, int32_t to, char *err,
     PREP("SELECT value FROM meta WHERE key='schema_version'");
     d->schema_version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
     if (d->schema_version < SCHEMA_MIN || d->schema_version > SCHEMA_MAX) {
-        rc =
-            fail(err, errlen, QMS_ERR_DB,
-                 "the store has schema version %d; this qms-report reads versions %d to %d%s",
-                 d->schema_version, SCHEMA_MIN, SCHEMA_MAX,
-                 d->schema_version > SCHEMA_MAX ? " (use the qms-report of the same release)" : "");
+        rc = qms_fail(err, errlen, QMS_ERR_DB,
+                      "the store has schema version %d; this qms-report reads versions %d to %d%s",
+                      d->schema_version, SCHEMA_MIN, SCHEMA_MAX,
+                      d->schema_version > SCHEMA_MAX ? " (use the qms-report of the same release)"
+                                                     : "");
         goto out;
     }
 
@@ -421,7 +412,7 @@ hub:
     if (s != SQLITE_DONE)
         goto dberr;
     if (L->site && d->nsites == 0) {
-        rc = fail(err, errlen, QMS_ERR_DB, "the hub store has no site '%s'", L->site);
+        rc = qms_fail(err, errlen, QMS_ERR_DB, "the hub store has no site '%s'", L->site);
         goto out;
     }
 
@@ -457,8 +448,8 @@ tickets:
         ids[d->nt] = sqlite3_column_int64(st, 0);
         const char *day = (const char *)sqlite3_column_text(st, 1);
         if (!day || qms_day_parse(day, &t->day) != QMS_OK) {
-            rc = fail(err, errlen, QMS_ERR_DB, "ticket %lld has a bad day '%s'",
-                      (long long)ids[d->nt], day ? day : "");
+            rc = qms_fail(err, errlen, QMS_ERR_DB, "ticket %lld has a bad day '%s'",
+                          (long long)ids[d->nt], day ? day : "");
             goto out;
         }
         t->orig_svc = svc_index(L, (const char *)sqlite3_column_text(st, 2));
@@ -472,8 +463,8 @@ tickets:
         const char *state = (const char *)sqlite3_column_text(st, 5);
         t->state = tstate_parse(state);
         if (t->state < 0) {
-            rc = fail(err, errlen, QMS_ERR_DB, "ticket %lld has an unknown state '%s'",
-                      (long long)ids[d->nt], state ? state : "");
+            rc = qms_fail(err, errlen, QMS_ERR_DB, "ticket %lld has an unknown state '%s'",
+                          (long long)ids[d->nt], state ? state : "");
             goto out;
         }
         t->taken_ms = sqlite3_column_int64(st, 6);
@@ -497,6 +488,39 @@ tickets:
     }
     if (s != SQLITE_DONE)
         goto dberr;
+
+    /* the bookings of the range (schema 4 on; a hub keeps none) */
+    if (!d->hub && d->schema_version >= SCHEMA_BOOKINGS) {
+        d->has_bookings = 1;
+        PREP("SELECT day, service, slot, state FROM bookings WHERE day BETWEEN ?1 AND ?2"
+             " ORDER BY id");
+        sqlite3_bind_text(st, 1, dfrom, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, dto, -1, SQLITE_STATIC);
+        while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+            static const char *const states[] = {"booked", "cancelled", "checked_in", "no_show"};
+            report_booking b = {0, 0, 0, -1};
+            const char *day = (const char *)sqlite3_column_text(st, 0);
+            const char *slot = (const char *)sqlite3_column_text(st, 2);
+            const char *state = (const char *)sqlite3_column_text(st, 3);
+            for (int k = 0; k < 4 && state; k++)
+                if (strcmp(state, states[k]) == 0)
+                    b.state = k;
+            if (!day || qms_day_parse(day, &b.day) != QMS_OK || !slot ||
+                qms_hhmm_parse(slot, &b.slot_s) != QMS_OK || b.state < 0) {
+                rc = qms_fail(err, errlen, QMS_ERR_DB,
+                              "a booking has a bad day, slot or state "
+                              "('%s', '%s', '%s')",
+                              day ? day : "", slot ? slot : "", state ? state : "");
+                goto out;
+            }
+            if ((b.svc = svc_index(L, (const char *)sqlite3_column_text(st, 1))) < 0 ||
+                grow((void **)&d->bk, &L->capbk, d->nbk + 1, sizeof *d->bk))
+                goto nomem;
+            d->bk[d->nbk++] = b;
+        }
+        if (s != SQLITE_DONE)
+            goto dberr;
+    }
 
     /* which counter transferred which ticket (per-counter "transferred");
      * in a hub only for one site (ids and counter numbers are per site) */
@@ -533,10 +557,10 @@ tickets:
     rc = QMS_OK;
     goto out;
 dberr:
-    rc = fail(err, errlen, QMS_ERR_DB, "cannot read the store: %s", sqlite3_errmsg(db));
+    rc = qms_fail(err, errlen, QMS_ERR_DB, "cannot read the store: %s", sqlite3_errmsg(db));
     goto out;
 nomem:
-    rc = fail(err, errlen, QMS_ERR_NOMEM, "out of memory");
+    rc = qms_fail(err, errlen, QMS_ERR_NOMEM, "out of memory");
 out:
     sqlite3_finalize(st);
     qms_free(ids);
@@ -559,8 +583,8 @@ int report_load_site(const char *path, int32_t from, int32_t to, const char *sit
      * file where a wrong path was given. */
     int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
-        int code = fail(err, errlen, QMS_ERR_DB, "cannot open %s: %s", path,
-                        db ? sqlite3_errmsg(db) : "out of memory");
+        int code = qms_fail(err, errlen, QMS_ERR_DB, "cannot open %s: %s", path,
+                            db ? sqlite3_errmsg(db) : "out of memory");
         sqlite3_close(db);
         return code;
     }
@@ -570,7 +594,7 @@ int report_load_site(const char *path, int32_t from, int32_t to, const char *sit
     loader L = {.d = out, .cfg = cfg, .site = site};
     /* one read transaction: every query sees the same snapshot */
     if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
-        rc = fail(err, errlen, QMS_ERR_DB, "cannot read %s: %s", path, sqlite3_errmsg(db));
+        rc = qms_fail(err, errlen, QMS_ERR_DB, "cannot read %s: %s", path, sqlite3_errmsg(db));
     } else {
         rc = load_all(db, &L, from, to, err, errlen);
         sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);

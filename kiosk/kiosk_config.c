@@ -6,24 +6,10 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #define KIOSK_CONFIG_MAX_BYTES (256u << 10)
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return QMS_ERR_INVAL;
-}
 
 void kiosk_config_defaults(kiosk_config *c)
 {
@@ -156,26 +142,28 @@ static int set_field(const struct field *f, const cJSON *v, kiosk_config *c, cha
     switch (f->kind) {
     case K_STR:
         if (!cJSON_IsString(v))
-            return fail(err, errlen, "\"%s\" must be a string", name);
+            return qms_fail(err, errlen, QMS_ERR_INVAL, "\"%s\" must be a string", name);
         if (strlen(v->valuestring) >= f->size)
-            return fail(err, errlen, "\"%s\" is too long (at most %zu bytes)", name, f->size - 1);
+            return qms_fail(err, errlen, QMS_ERR_INVAL, "\"%s\" is too long (at most %zu bytes)",
+                            name, f->size - 1);
         memcpy(dst, v->valuestring, strlen(v->valuestring) + 1);
         return QMS_OK;
     case K_BOOL:
         if (!cJSON_IsBool(v))
-            return fail(err, errlen, "\"%s\" must be true or false", name);
+            return qms_fail(err, errlen, QMS_ERR_INVAL, "\"%s\" must be true or false", name);
         *(int *)dst = cJSON_IsTrue(v) ? 1 : 0;
         return QMS_OK;
     case K_INT:
         if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
             v->valuedouble < f->lo || v->valuedouble > f->hi)
-            return fail(err, errlen, "\"%s\" must be a whole number from %.0f to %.0f", name, f->lo,
-                        f->hi);
+            return qms_fail(err, errlen, QMS_ERR_INVAL,
+                            "\"%s\" must be a whole number from %.0f to %.0f", name, f->lo, f->hi);
         *(int *)dst = (int)v->valuedouble;
         return QMS_OK;
     case K_NUM:
         if (!cJSON_IsNumber(v) || !(v->valuedouble >= f->lo && v->valuedouble <= f->hi))
-            return fail(err, errlen, "\"%s\" must be a number from %g to %g", name, f->lo, f->hi);
+            return qms_fail(err, errlen, QMS_ERR_INVAL, "\"%s\" must be a number from %g to %g",
+                            name, f->lo, f->hi);
         *(double *)dst = v->valuedouble;
         return QMS_OK;
     }
@@ -189,10 +177,10 @@ static int parse_object(const cJSON *obj, const char *section, kiosk_config *c, 
     cJSON_ArrayForEach(it, obj)
     {
         if (!it->string)
-            return fail(err, errlen, "malformed object");
+            return qms_fail(err, errlen, QMS_ERR_INVAL, "malformed object");
         if (!section && is_section(it->string)) {
             if (!cJSON_IsObject(it))
-                return fail(err, errlen, "\"%s\" must be an object", it->string);
+                return qms_fail(err, errlen, QMS_ERR_INVAL, "\"%s\" must be an object", it->string);
             int rc = parse_object(it, it->string, c, err, errlen);
             if (rc)
                 return rc;
@@ -202,8 +190,8 @@ static int parse_object(const cJSON *obj, const char *section, kiosk_config *c, 
             continue; /* read by qms_conn_from_json */
         const struct field *f = find_field(section, it->string);
         if (!f)
-            return fail(err, errlen, "unknown setting \"%s%s%s\"", section ? section : "",
-                        section ? "." : "", it->string);
+            return qms_fail(err, errlen, QMS_ERR_INVAL, "unknown setting \"%s%s%s\"",
+                            section ? section : "", section ? "." : "", it->string);
         int rc = set_field(f, it, c, err, errlen);
         if (rc)
             return rc;
@@ -214,13 +202,14 @@ static int parse_object(const cJSON *obj, const char *section, kiosk_config *c, 
 int kiosk_config_parse(const char *text, size_t len, kiosk_config *c, char *err, size_t errlen)
 {
     if (len > KIOSK_CONFIG_MAX_BYTES)
-        return fail(err, errlen, "configuration larger than %u bytes", KIOSK_CONFIG_MAX_BYTES);
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "configuration larger than %u bytes",
+                        KIOSK_CONFIG_MAX_BYTES);
     cJSON *root = cJSON_ParseWithLength(text, len);
     if (!root)
-        return fail(err, errlen, "not valid JSON");
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "not valid JSON");
     int rc = QMS_OK;
     if (!cJSON_IsObject(root)) {
-        rc = fail(err, errlen, "the configuration must be a JSON object");
+        rc = qms_fail(err, errlen, QMS_ERR_INVAL, "the configuration must be a JSON object");
     } else if (cJSON_GetObjectItemCaseSensitive(root, "services")) {
         /* A center configuration: the kiosk only needs to know its site;
          * services, names and hours come from the controller's retained copy. */
@@ -276,19 +265,22 @@ static int valid_site(const char *s)
 int kiosk_config_check(const kiosk_config *c, char *err, size_t errlen)
 {
     if (!valid_site(c->site))
-        return fail(err, errlen, "\"site\" must be letters, digits, '_' or '-'");
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "\"site\" must be letters, digits, '_' or '-'");
     if (!valid_site(c->kiosk_id))
-        return fail(err, errlen, "\"kiosk_id\" must be letters, digits, '_' or '-'");
+        return qms_fail(err, errlen, QMS_ERR_INVAL,
+                        "\"kiosk_id\" must be letters, digits, '_' or '-'");
     if (strcmp(c->lang, "vi") && strcmp(c->lang, "en"))
-        return fail(err, errlen, "\"lang\" must be \"vi\" or \"en\"");
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "\"lang\" must be \"vi\" or \"en\"");
     if (strcmp(c->renderer, "software") && strcmp(c->renderer, "auto") &&
         strcmp(c->renderer, "opengl") && strcmp(c->renderer, "opengles2"))
-        return fail(err, errlen, "\"screen.renderer\" must be software, auto, opengl or opengles2");
+        return qms_fail(err, errlen, QMS_ERR_INVAL,
+                        "\"screen.renderer\" must be software, auto, opengl or opengles2");
     if (c->rotate % 90)
-        return fail(err, errlen, "\"screen.rotate\" must be 0, 90, 180 or 270");
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "\"screen.rotate\" must be 0, 90, 180 or 270");
     if (c->width < 200 || c->height < 200)
-        return fail(err, errlen, "the screen must be at least 200x200 pixels");
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "the screen must be at least 200x200 pixels");
     if (!strstr(c->qr_base, "://"))
-        return fail(err, errlen, "\"qr_base\" must be a URL (http://... or https://...)");
+        return qms_fail(err, errlen, QMS_ERR_INVAL,
+                        "\"qr_base\" must be a URL (http://... or https://...)");
     return QMS_OK;
 }

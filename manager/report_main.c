@@ -3,6 +3,8 @@
  * docs/report.md. */
 #include "report.h"
 
+#include "booking.h"
+
 #include "qms/alloc.h"
 #include "qms/clock.h"
 #include "qms/config.h"
@@ -40,6 +42,9 @@ static void usage(FILE *f)
           "                        kind: normal, appointment, elderly...) or staff (who\n"
           "                        served: the counter's signed-in staff)\n"
           "  --site S              a hub's store: only site S's tickets\n"
+          "  --bookings            the bookings instead of the tickets: made, checked in,\n"
+          "                        not come (no-shows), cancelled, not yet due; --by\n"
+          "                        service (default) or day\n"
           "  --out FILE            write there (replaced as a whole), default stdout\n"
           "  --lang vi|en          column titles and names (default vi)\n"
           "  --levels N            rating levels (3..9; default: each day's as the store\n"
@@ -83,6 +88,7 @@ int main(int argc, char **argv)
         O_DCOMMA,
         O_NOBOM,
         O_SITE,
+        O_BOOKINGS,
     };
     static const struct option opts[] = {
         {"db", required_argument, 0, O_DB},
@@ -96,6 +102,7 @@ int main(int argc, char **argv)
         {"decimal-comma", no_argument, 0, O_DCOMMA},
         {"no-bom", no_argument, 0, O_NOBOM},
         {"site", required_argument, 0, O_SITE},
+        {"bookings", no_argument, 0, O_BOOKINGS},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
@@ -103,7 +110,7 @@ int main(int argc, char **argv)
     const char *db = NULL, *config_path = NULL, *from_s = NULL, *to_s = NULL, *out_path = NULL;
     const char *site = NULL;
     report_by by = REPORT_BY_SERVICE;
-    int en = 0, levels = 0, dcomma = 0, bom = 1;
+    int en = 0, levels = 0, dcomma = 0, bom = 1, bookings = 0;
     int ch;
     while ((ch = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
         switch (ch) {
@@ -160,6 +167,9 @@ int main(int argc, char **argv)
             levels = (int)v;
             break;
         }
+        case O_BOOKINGS:
+            bookings = 1;
+            break;
         case O_DCOMMA:
             dcomma = 1;
             break;
@@ -193,6 +203,21 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
 
+    if (bookings && by != REPORT_BY_SERVICE && by != REPORT_BY_DAY) {
+        fprintf(stderr, "qms-report: --bookings goes --by service or day\n");
+        return EXIT_USAGE;
+    }
+    /* a booking not checked in is a no-show once its check-in window closes:
+     * the slot's start + the center's checkin_grace_min */
+    bk_cfg bkc;
+    bk_cfg_default(&bkc);
+    if (bookings && config_path) {
+        char err[256];
+        if (bk_cfg_load(config_path, &bkc, err, sizeof err) != QMS_OK) {
+            fprintf(stderr, "qms-report: %s: %s\n", config_path, err);
+            return EXIT_USAGE;
+        }
+    }
     qms_config *cfg = NULL;
     if (config_path) {
         char err[256];
@@ -204,8 +229,10 @@ int main(int argc, char **argv)
     int status = EXIT_USAGE;
     report_data data;
     report rep;
+    report_bk bkrep;
     memset(&data, 0, sizeof data);
     memset(&rep, 0, sizeof rep);
+    memset(&bkrep, 0, sizeof bkrep);
     char *tmp_path = NULL;
     FILE *out = NULL;
     /* "today" in the center's time: the configuration's, else the offset the
@@ -237,6 +264,15 @@ int main(int argc, char **argv)
     int rc = report_load_site(db, from, to, site, cfg, &data, err, sizeof err);
     if (rc != QMS_OK) {
         fprintf(stderr, "qms-report: %s\n", err);
+        goto done;
+    }
+    if (bookings && !data.has_bookings) {
+        fprintf(stderr,
+                data.hub ? "qms-report: --bookings: a hub's store keeps no bookings (each site's "
+                           "own store does)\n"
+                         : "qms-report: --bookings: this store is older than the bookings "
+                           "(schema version %d, bookings from 4 on)\n",
+                data.schema_version);
         goto done;
     }
     if (data.hub && by == REPORT_BY_COUNTER && !site) {
@@ -324,21 +360,28 @@ int main(int argc, char **argv)
         goto done;
     }
     rep.mixed_levels = lvmax > 0 && lvmin != lvmax;
-    int no_data = data.nt == 0;
+    int64_t now = qms_now(&qms_clock_real);
+    if (bookings && report_bk_build(&data, by, from, to, en, qms_local_day(now, utc_off),
+                                    qms_local_sec(now, utc_off), bkc.grace_min, &bkrep) != QMS_OK) {
+        fprintf(stderr, "qms-report: out of memory\n");
+        goto done;
+    }
+    int no_data = bookings ? data.nbk == 0 : data.nt == 0;
+    const char *what = bookings ? (en ? "bookings" : "lịch hẹn") : (en ? "tickets" : "phiếu");
     char dfrom[11], dto[11];
     qms_day_str(from, dfrom);
     qms_day_str(to, dto);
     if (no_data) {
         if (from == to)
             fprintf(stderr,
-                    en ? "qms-report: no tickets on %s in %s\n"
-                       : "qms-report: không có phiếu nào trong ngày %s (%s)\n",
-                    dfrom, db);
+                    en ? "qms-report: no %s on %s in %s\n"
+                       : "qms-report: không có %s nào trong ngày %s (%s)\n",
+                    what, dfrom, db);
         else
             fprintf(stderr,
-                    en ? "qms-report: no tickets from %s to %s in %s\n"
-                       : "qms-report: không có phiếu nào từ %s đến %s (%s)\n",
-                    dfrom, dto, db);
+                    en ? "qms-report: no %s from %s to %s in %s\n"
+                       : "qms-report: không có %s nào từ %s đến %s (%s)\n",
+                    what, dfrom, dto, db);
     }
 
     if (out_path) {
@@ -357,7 +400,10 @@ int main(int argc, char **argv)
     }
     report_csv w;
     report_csv_begin(&w, out ? out : stdout, dcomma, bom);
-    report_write_csv(&rep, &w, en, no_data);
+    if (bookings)
+        report_write_bk_csv(&bkrep, &w, en, no_data);
+    else
+        report_write_csv(&rep, &w, en, no_data);
     if (out) {
         if (fflush(out) != 0 || fsync(fileno(out)) != 0)
             w.err = 1;
@@ -380,9 +426,9 @@ int main(int argc, char **argv)
     }
     if (out_path && !no_data)
         fprintf(stderr,
-                en ? "qms-report: %d tickets from %s to %s written to %s\n"
-                   : "qms-report: đã ghi %d phiếu từ %s đến %s vào %s\n",
-                data.nt, dfrom, dto, out_path);
+                en ? "qms-report: %d %s from %s to %s written to %s\n"
+                   : "qms-report: đã ghi %d %s từ %s đến %s vào %s\n",
+                bookings ? data.nbk : data.nt, what, dfrom, dto, out_path);
     status = EXIT_OK;
 done:
     if (out) {
@@ -391,6 +437,7 @@ done:
     }
     qms_free(tmp_path);
     report_free(&rep);
+    report_bk_free(&bkrep);
     report_data_free(&data);
     qms_config_free(cfg);
     return status;

@@ -3,10 +3,11 @@
 #
 #   a private mosquitto on a free loopback port
 #   qms-controller with the sample center (examples/center.json), its clock
-#     set to 07:30 today so the center is open whatever the hour, running
+#     set to 07:30 today so the center is open whatever the hour (the next
+#     whole working day of its calendar on a Sunday, Saturday or holiday), running
 #     QMS_DEMO_SPEED times faster: the demo's one clock
-#   the dashboard and the citizen's ticket page, served by the broker's
-#     websockets listener (the demo prints the address)
+#   the dashboard, the citizen's ticket page and the booking page, served by
+#     the broker's websockets listener (the demo prints the addresses)
 #   qms-vprinter, a virtual ESC/POS printer on a pseudo-terminal
 #   qms-kiosk printing to it
 #   qms-display, the hall board, speaking the calls
@@ -112,22 +113,43 @@ wait_port "$port"
 wait_port "$wsport"
 broker=127.0.0.1:$port
 echo "demo: broker on $broker"
-# the center, with the ticket page's address for the tickets' QR codes
-python3 - "$root/examples/center.json" "$out/center.json" "http://127.0.0.1:$wsport/" <<'PY'
-import json, sys
+# the center, with the ticket page's address for the tickets' QR codes; the
+# demo's day: today, or the next day its calendar opens from 07:30 to 17:00
+# (the simulated day needs a whole working day, not a Sunday or a holiday)
+day=$(python3 - "$root/examples/center.json" "$out/center.json" "http://127.0.0.1:$wsport/" <<'PY'
+import datetime, json, sys
 c = json.load(open(sys.argv[1], encoding="utf-8"))
 c["ticket_url"] = sys.argv[3]
 json.dump(c, open(sys.argv[2], "w", encoding="utf-8"), ensure_ascii=False)
+cal = c.get("calendar", {})
+wd = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+d = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=c.get("utc_offset_min", 420))).date()
+for _ in range(60):
+    iso = d.isoformat()
+    make = [w["as"] for w in cal.get("workdays", []) if w["date"] == iso]
+    h = c.get("hours", [])
+    if iso in cal.get("holidays", []):
+        h = []
+    elif "week" in cal:
+        h = cal["week"].get(make[0] if make else wd[d.weekday()], [])
+    if h and h[0][0] <= "07:30" and h[-1][1] >= "17:00":
+        break
+    d += datetime.timedelta(days=1)
+print(d.isoformat())
 PY
+)
 center=$out/center.json
 echo "demo: DASHBOARD  http://127.0.0.1:$wsport/index.html   (open it in a browser)"
+echo "demo: BOOKING    http://127.0.0.1:$wsport/book.html#s=demo   (the citizens' booking page)"
 
 # 2. the controller, its clock at 07:30 today (Vietnam time)
 if [ ! -x "$bin/qms-controller" ]; then
   echo "demo: qms-controller is not built yet; nothing to demonstrate" >&2
   exit 1
 fi
-today=$(TZ=Asia/Ho_Chi_Minh date +%F)
+today=$day
+[ "$today" != "$(TZ=Asia/Ho_Chi_Minh date +%F)" ] &&
+  echo "demo: the sample center's calendar closes today (or part of it); the demo's day is $today"
 # one clock for the whole demo: the controller's, $speed times faster than life;
 # the simulated citizens follow it (--clock controller)
 start qms-controller "$out/logs/controller.log" "$bin/qms-controller" --config "$center" \

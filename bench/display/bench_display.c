@@ -42,24 +42,6 @@ static void pump(int ms)
         qms_mqtt_loop(pub, 5);
 }
 
-static double cpu_s(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    char *p = strrchr(buf, ')');
-    unsigned long ut = 0, st = 0;
-    /* fields after the name: state ppid ... utime(14) stime(15) */
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-        return -1;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
 static int cmp_d(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -167,9 +149,9 @@ int main(int argc, char **argv)
     pump(1500);
 
     /* quiet: nothing changes but the clock */
-    double c0 = cpu_s(pid);
+    double c0 = qms_test_cpu_s(pid);
     pump(window * 1000);
-    double idle = (cpu_s(pid) - c0) / window * 100;
+    double idle = (qms_test_cpu_s(pid) - c0) / window * 100;
     printf("{\"bench\":\"cpu_idle\",\"unit\":\"%%\",\"window_s\":%d,\"value\":%.3f}\n", window,
            idle);
 
@@ -195,10 +177,10 @@ int main(int argc, char **argv)
         stats_line("call_to_png", "ms", lat, nl);
 
     /* the last call blinks for 20 s: CPU while it does */
-    c0 = cpu_s(pid);
+    c0 = qms_test_cpu_s(pid);
     int bw = window < 15 ? window : 15;
     pump(bw * 1000);
-    double blink = (cpu_s(pid) - c0) / bw * 100;
+    double blink = (qms_test_cpu_s(pid) - c0) / bw * 100;
     printf("{\"bench\":\"cpu_blink\",\"unit\":\"%%\",\"window_s\":%d,\"value\":%.3f}\n", bw, blink);
 
     kill(pid, SIGTERM);
@@ -238,9 +220,9 @@ int main(int argc, char **argv)
     while (stat(first, &st) != 0)
         pump(20);
     pump(1000);
-    c0 = cpu_s(pid);
+    c0 = qms_test_cpu_s(pid);
     pump(window * 1000);
-    double notice = (cpu_s(pid) - c0) / window * 100;
+    double notice = (qms_test_cpu_s(pid) - c0) / window * 100;
     printf("{\"bench\":\"cpu_notice\",\"unit\":\"%%\",\"window_s\":%d,\"value\":%.3f}\n", window,
            notice);
     kill(pid, SIGTERM);

@@ -78,23 +78,6 @@ static void on_count(void *ud, const qms_mqtt_msg *m)
     ((counter_ud *)ud)->last_ms = qms_now(&qms_clock_real);
 }
 
-static double proc_cpu_s(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    char *p = strrchr(buf, ')');
-    unsigned long ut = 0, st = 0;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-        return -1;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
 static long proc_hwm_kib(pid_t pid)
 {
     char path[64], line[256];
@@ -213,7 +196,7 @@ int main(int argc, char **argv)
     /* the days: per ticket take, call, done (one in 5 skip), rate (half) */
     long total = 0;
     int64_t t0 = wall_ms();
-    double cpu0 = proc_cpu_s(hub);
+    double cpu0 = qms_test_cpu_s(hub);
     const char *kinds[] = {"take", "call", "done", "rate"};
     for (int tk = 1; tk <= T; tk++) {
         for (int i = 0; i < S; i++) {
@@ -276,7 +259,7 @@ int main(int argc, char **argv)
             break;
         }
     }
-    double cpu = proc_cpu_s(hub) - cpu0;
+    double cpu = qms_test_cpu_s(hub) - cpu0;
     long rss = proc_hwm_kib(hub);
     int64_t *lag = malloc(sizeof *lag * (size_t)total);
     long nl = 0;

@@ -105,24 +105,6 @@ static long status_kb(pid_t pid, const char *key)
     return v;
 }
 
-static long cpu_ticks(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    char *p = strrchr(buf, ')');
-    long ut = 0, st = 0;
-    /* fields after the name: state ppid ... utime(14) stime(15) */
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &ut, &st) != 2)
-        return -1;
-    return ut + st;
-}
-
 /* How many taps and returns to the welcome screen the kiosk's trace holds. */
 static void count_trace(const char *path, int *taps, int *idles)
 {
@@ -281,7 +263,8 @@ int main(int argc, char **argv)
 
     /* the relay runs here, and watches the kiosk's idle phase too */
     int taps_seen = 0, idles_seen = 0;
-    long ticks0 = -1, vol0 = -1, rss = -1, hwm = -1, rss0 = -1;
+    double cpu0 = -1;
+    long vol0 = -1, rss = -1, hwm = -1, rss0 = -1;
     int64_t idle_t0 = 0;
     int done = 0, st = -1;
     while (!done) {
@@ -324,19 +307,19 @@ int main(int argc, char **argv)
             if (taps_seen >= tickets && idles_seen >= tickets + 1)
                 idle_t0 = qms_mono_ms() + 1000;
         }
-        if (idle_t0 && ticks0 < 0 && qms_mono_ms() >= idle_t0) {
-            ticks0 = cpu_ticks(kiosk);
+        if (idle_t0 && cpu0 < 0 && qms_mono_ms() >= idle_t0) {
+            cpu0 = qms_test_cpu_s(kiosk);
             vol0 = status_kb(kiosk, "voluntary_ctxt_switches:") +
                    status_kb(kiosk, "nonvoluntary_ctxt_switches:");
         }
-        if (ticks0 >= 0 && rss < 0 && qms_mono_ms() >= idle_t0 + (IDLE_S - 2) * 1000) {
-            long ticks1 = cpu_ticks(kiosk);
+        if (cpu0 >= 0 && rss < 0 && qms_mono_ms() >= idle_t0 + (IDLE_S - 2) * 1000) {
+            double cpu1 = qms_test_cpu_s(kiosk);
             long vol1 = status_kb(kiosk, "voluntary_ctxt_switches:") +
                         status_kb(kiosk, "nonvoluntary_ctxt_switches:");
             double secs = (double)(qms_mono_ms() - idle_t0) / 1000.0;
             rss = status_kb(kiosk, "VmRSS:");
             hwm = status_kb(kiosk, "VmHWM:");
-            double cpu = (double)(ticks1 - ticks0) / (double)sysconf(_SC_CLK_TCK);
+            double cpu = cpu1 - cpu0;
             printf("{\"bench\":\"kiosk_idle_cpu\",\"seconds\":%.1f,\"cpu_s\":%.3f,"
                    "\"cpu_pct\":%.3f,\"wakeups_per_s\":%.2f,\"video\":\"offscreen\"}\n",
                    secs, cpu, 100.0 * cpu / secs, (double)(vol1 - vol0) / secs);

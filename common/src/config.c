@@ -5,25 +5,11 @@
 #include "qms/err.h"
 
 #include <cjson/cJSON.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define CONFIG_MAX_BYTES (4u << 20)
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 void qms_config_free(qms_config *c)
 {
@@ -170,23 +156,24 @@ static int parse_hours(const cJSON *arr, qms_span *spans, int *n, const char *wh
                        size_t errlen)
 {
     if (!cJSON_IsArray(arr))
-        return fail(err, errlen, QMS_ERR_INVAL, "%s: hours must be a list of [\"HH:MM\",\"HH:MM\"]",
-                    what);
+        return qms_fail(err, errlen, QMS_ERR_INVAL,
+                        "%s: hours must be a list of [\"HH:MM\",\"HH:MM\"]", what);
     int k = 0;
     const cJSON *it;
     cJSON_ArrayForEach(it, arr)
     {
         if (k >= QMS_MAX_SPANS)
-            return fail(err, errlen, QMS_ERR_INVAL, "%s: at most %d hour spans", what,
-                        QMS_MAX_SPANS);
+            return qms_fail(err, errlen, QMS_ERR_INVAL, "%s: at most %d hour spans", what,
+                            QMS_MAX_SPANS);
         const cJSON *a = cJSON_GetArrayItem(it, 0), *b = cJSON_GetArrayItem(it, 1);
         if (!cJSON_IsArray(it) || cJSON_GetArraySize(it) != 2 || !cJSON_IsString(a) ||
             !cJSON_IsString(b) || qms_hhmm_parse(a->valuestring, &spans[k].open_s) ||
             qms_hhmm_parse(b->valuestring, &spans[k].close_s) ||
             spans[k].open_s >= spans[k].close_s)
-            return fail(err, errlen, QMS_ERR_INVAL,
-                        "%s: hour span %d must be [\"HH:MM\",\"HH:MM\"], opening before closing",
-                        what, k + 1);
+            return qms_fail(
+                err, errlen, QMS_ERR_INVAL,
+                "%s: hour span %d must be [\"HH:MM\",\"HH:MM\"], opening before closing", what,
+                k + 1);
         k++;
     }
     *n = k;
@@ -199,12 +186,12 @@ static int get_str(const cJSON *obj, const char *key, int required, char **out, 
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (!v) {
         if (required)
-            return fail(err, errlen, QMS_ERR_INVAL, "%s: missing \"%s\"", what, key);
+            return qms_fail(err, errlen, QMS_ERR_INVAL, "%s: missing \"%s\"", what, key);
         *out = qms_strdup("");
         return *out ? QMS_OK : QMS_ERR_NOMEM;
     }
     if (!cJSON_IsString(v))
-        return fail(err, errlen, QMS_ERR_INVAL, "%s: \"%s\" must be a string", what, key);
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "%s: \"%s\" must be a string", what, key);
     *out = qms_strdup(v->valuestring);
     return *out ? QMS_OK : QMS_ERR_NOMEM;
 }
@@ -218,8 +205,8 @@ static int get_int(const cJSON *obj, const char *key, int32_t lo, int32_t hi, in
     /* range first: converting an out-of-range double to an integer is undefined */
     if (!cJSON_IsNumber(v) || !(v->valuedouble >= lo && v->valuedouble <= hi) ||
         v->valuedouble != (double)(int64_t)v->valuedouble)
-        return fail(err, errlen, QMS_ERR_INVAL, "%s: \"%s\" must be a whole number %d..%d", what,
-                    key, (int)lo, (int)hi);
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "%s: \"%s\" must be a whole number %d..%d",
+                        what, key, (int)lo, (int)hi);
     *out = (int32_t)v->valuedouble;
     return QMS_OK;
 }
@@ -227,29 +214,30 @@ static int get_int(const cJSON *obj, const char *key, int32_t lo, int32_t hi, in
 static int check_counters_services(qms_config *c, char *err, size_t errlen)
 {
     if (c->nservices == 0)
-        return fail(err, errlen, QMS_ERR_INVAL, "no services configured");
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "no services configured");
     for (int i = 0; i < c->nservices; i++) {
         for (int j = 0; j < i; j++) {
             if (strcmp(c->services[i].code, c->services[j].code) == 0)
-                return fail(err, errlen, QMS_ERR_INVAL, "service code %s appears twice",
-                            c->services[i].code);
+                return qms_fail(err, errlen, QMS_ERR_INVAL, "service code %s appears twice",
+                                c->services[i].code);
             if (c->services[i].range_lo == 0 && c->services[j].range_lo == 0 &&
                 strcmp(c->services[i].prefix, c->services[j].prefix) == 0)
-                return fail(err, errlen, QMS_ERR_INVAL,
-                            "services %s and %s have the same prefix %s", c->services[j].code,
-                            c->services[i].code, c->services[i].prefix);
+                return qms_fail(err, errlen, QMS_ERR_INVAL,
+                                "services %s and %s have the same prefix %s", c->services[j].code,
+                                c->services[i].code, c->services[i].prefix);
             if (c->services[i].range_lo > 0 && c->services[j].range_lo > 0 &&
                 c->services[i].range_lo <= c->services[j].range_hi &&
                 c->services[j].range_lo <= c->services[i].range_hi)
-                return fail(err, errlen, QMS_ERR_INVAL, "services %s and %s have overlapping ranges",
-                            c->services[j].code, c->services[i].code);
+                return qms_fail(err, errlen, QMS_ERR_INVAL,
+                                "services %s and %s have overlapping ranges", c->services[j].code,
+                                c->services[i].code);
         }
     }
     for (int i = 0; i < c->ncounters; i++)
         for (int j = 0; j < i; j++)
             if (c->counters[i].id == c->counters[j].id)
-                return fail(err, errlen, QMS_ERR_INVAL, "counter %d appears twice",
-                            c->counters[i].id);
+                return qms_fail(err, errlen, QMS_ERR_INVAL, "counter %d appears twice",
+                                c->counters[i].id);
     return QMS_OK;
 }
 
@@ -258,11 +246,11 @@ static int parse_service(const cJSON *js, qms_service *s, int idx, char *err, si
     char what[48];
     snprintf(what, sizeof what, "service %d", idx + 1);
     if (!cJSON_IsObject(js))
-        return fail(err, errlen, QMS_ERR_INVAL, "%s must be an object", what);
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "%s must be an object", what);
     const cJSON *code = cJSON_GetObjectItemCaseSensitive(js, "code");
     if (!cJSON_IsString(code) || !valid_code(code->valuestring, QMS_CODE_MAX))
-        return fail(err, errlen, QMS_ERR_INVAL,
-                    "%s: \"code\" must be 1-15 letters, digits, '_' or '-'", what);
+        return qms_fail(err, errlen, QMS_ERR_INVAL,
+                        "%s: \"code\" must be 1-15 letters, digits, '_' or '-'", what);
     strcpy(s->code, code->valuestring);
     snprintf(what, sizeof what, "service %s", s->code);
     int rc;
@@ -279,16 +267,16 @@ static int parse_service(const cJSON *js, qms_service *s, int idx, char *err, si
             !cJSON_IsNumber(b) || !(a->valuedouble >= 1) || !(b->valuedouble <= 99999999) ||
             a->valuedouble > b->valuedouble || a->valuedouble != (double)(int32_t)a->valuedouble ||
             b->valuedouble != (double)(int32_t)b->valuedouble)
-            return fail(err, errlen, QMS_ERR_INVAL,
-                        "%s: \"range\" must be [first, last] with 1 <= first <= last <= 99999999",
-                        what);
+            return qms_fail(
+                err, errlen, QMS_ERR_INVAL,
+                "%s: \"range\" must be [first, last] with 1 <= first <= last <= 99999999", what);
         s->range_lo = (int32_t)a->valuedouble;
         s->range_hi = (int32_t)b->valuedouble;
     } else {
         if (!cJSON_IsString(prefix) || !valid_prefix(prefix->valuestring))
-            return fail(err, errlen, QMS_ERR_INVAL,
-                        "%s: needs \"prefix\" (up to 7 capital letters, may be \"\") or \"range\"",
-                        what);
+            return qms_fail(
+                err, errlen, QMS_ERR_INVAL,
+                "%s: needs \"prefix\" (up to 7 capital letters, may be \"\") or \"range\"", what);
         strcpy(s->prefix, prefix->valuestring);
     }
     int32_t digits = s->digits;
@@ -310,13 +298,13 @@ static int parse_counter(const cJSON *jc, qms_config *c, qms_counter *k, int idx
     char what[48];
     snprintf(what, sizeof what, "counter %d", idx + 1);
     if (!cJSON_IsObject(jc))
-        return fail(err, errlen, QMS_ERR_INVAL, "%s must be an object", what);
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "%s must be an object", what);
     int32_t id = -1;
     int rc = get_int(jc, "id", 1, 9999, &id, what, err, errlen);
     if (rc)
         return rc;
     if (id < 1)
-        return fail(err, errlen, QMS_ERR_INVAL, "%s: missing \"id\" (1..9999)", what);
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "%s: missing \"id\" (1..9999)", what);
     k->id = (int)id;
     snprintf(what, sizeof what, "counter %d", k->id);
     if ((rc = get_str(jc, "name_vi", 0, &k->name_vi, what, err, errlen)) ||
@@ -338,10 +326,11 @@ static int parse_counter(const cJSON *jc, qms_config *c, qms_counter *k, int idx
     }
     const cJSON *sv = cJSON_GetObjectItemCaseSensitive(jc, "services");
     if (!cJSON_IsArray(sv) || cJSON_GetArraySize(sv) < 1)
-        return fail(err, errlen, QMS_ERR_INVAL, "%s: \"services\" must list service codes", what);
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "%s: \"services\" must list service codes",
+                        what);
     int n = cJSON_GetArraySize(sv);
     if (n > QMS_MAX_SERVICES)
-        return fail(err, errlen, QMS_ERR_INVAL, "%s: too many services", what);
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "%s: too many services", what);
     k->services = qms_calloc((size_t)n, sizeof(int));
     if (!k->services)
         return QMS_ERR_NOMEM;
@@ -350,12 +339,12 @@ static int parse_counter(const cJSON *jc, qms_config *c, qms_counter *k, int idx
     {
         int si = cJSON_IsString(it) ? qms_config_service_index(c, it->valuestring) : -1;
         if (si < 0)
-            return fail(err, errlen, QMS_ERR_INVAL, "%s: unknown service %s", what,
-                        cJSON_IsString(it) ? it->valuestring : "(not a string)");
+            return qms_fail(err, errlen, QMS_ERR_INVAL, "%s: unknown service %s", what,
+                            cJSON_IsString(it) ? it->valuestring : "(not a string)");
         for (int j = 0; j < k->nservices; j++)
             if (k->services[j] == si)
-                return fail(err, errlen, QMS_ERR_INVAL, "%s: service %s listed twice", what,
-                            it->valuestring);
+                return qms_fail(err, errlen, QMS_ERR_INVAL, "%s: service %s listed twice", what,
+                                it->valuestring);
         k->services[k->nservices++] = si;
     }
     return QMS_OK;
@@ -389,11 +378,11 @@ int qms_unit_kind_parse(const char *name)
 static int parse_bus(const cJSON *arr, qms_config *c, char *err, size_t errlen)
 {
     if (!cJSON_IsArray(arr))
-        return fail(err, errlen, QMS_ERR_INVAL,
-                    "\"bus\" must be a list of units {\"address\", \"kind\", \"counter\"}");
+        return qms_fail(err, errlen, QMS_ERR_INVAL,
+                        "\"bus\" must be a list of units {\"address\", \"kind\", \"counter\"}");
     int n = cJSON_GetArraySize(arr);
     if (n > QMS_MAX_BUS_UNITS)
-        return fail(err, errlen, QMS_ERR_INVAL, "bus: at most %d units", QMS_MAX_BUS_UNITS);
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "bus: at most %d units", QMS_MAX_BUS_UNITS);
     if (n == 0)
         return QMS_OK;
     c->bus = qms_calloc((size_t)n, sizeof *c->bus);
@@ -407,38 +396,38 @@ static int parse_bus(const cJSON *arr, qms_config *c, char *err, size_t errlen)
         char what[48];
         snprintf(what, sizeof what, "bus unit %d", c->nbus + 1);
         if (!cJSON_IsObject(it))
-            return fail(err, errlen, QMS_ERR_INVAL, "%s must be an object", what);
+            return qms_fail(err, errlen, QMS_ERR_INVAL, "%s must be an object", what);
         int32_t addr = 0, counter = 0, line = 1;
         if ((rc = get_int(it, "address", 1, 247, &addr, what, err, errlen)))
             return rc;
         if (addr == 0)
-            return fail(err, errlen, QMS_ERR_INVAL, "%s: missing \"address\" (1..247)", what);
+            return qms_fail(err, errlen, QMS_ERR_INVAL, "%s: missing \"address\" (1..247)", what);
         snprintf(what, sizeof what, "bus unit %d", (int)addr);
         const cJSON *kind = cJSON_GetObjectItemCaseSensitive(it, "kind");
         int k = cJSON_IsString(kind) ? qms_unit_kind_parse(kind->valuestring) : 0;
         if (!k)
-            return fail(err, errlen, QMS_ERR_INVAL,
-                        "%s: \"kind\" must be \"counter\", \"led\", \"rating\" or \"hall\"",
-                        what);
+            return qms_fail(err, errlen, QMS_ERR_INVAL,
+                            "%s: \"kind\" must be \"counter\", \"led\", \"rating\" or \"hall\"",
+                            what);
         if ((rc = get_int(it, "counter", 1, 9999, &counter, what, err, errlen)) ||
             (rc = get_int(it, "line", 1, 16, &line, what, err, errlen)))
             return rc;
         if (k == QMS_UNIT_HALL) {
             if (counter)
-                return fail(err, errlen, QMS_ERR_INVAL,
-                            "%s: a hall board belongs to no counter (no \"counter\")", what);
+                return qms_fail(err, errlen, QMS_ERR_INVAL,
+                                "%s: a hall board belongs to no counter (no \"counter\")", what);
         } else {
             if (!counter)
-                return fail(err, errlen, QMS_ERR_INVAL, "%s: a %s unit needs \"counter\"", what,
-                            qms_unit_kind_name(k));
+                return qms_fail(err, errlen, QMS_ERR_INVAL, "%s: a %s unit needs \"counter\"", what,
+                                qms_unit_kind_name(k));
             if (qms_config_counter_index(c, (int)counter) < 0)
-                return fail(err, errlen, QMS_ERR_INVAL, "%s: unknown counter %d", what,
-                            (int)counter);
+                return qms_fail(err, errlen, QMS_ERR_INVAL, "%s: unknown counter %d", what,
+                                (int)counter);
         }
         for (int j = 0; j < c->nbus; j++)
             if (c->bus[j].address == (int)addr && c->bus[j].line == (int)line)
-                return fail(err, errlen, QMS_ERR_INVAL, "bus: address %d appears twice on line %d",
-                            (int)addr, (int)line);
+                return qms_fail(err, errlen, QMS_ERR_INVAL,
+                                "bus: address %d appears twice on line %d", (int)addr, (int)line);
         u->address = (int)addr;
         u->kind = (qms_unit_kind)k;
         u->counter = (int)counter;
@@ -469,29 +458,31 @@ static int cmp_day(const void *a, const void *b)
 static int parse_calendar(const cJSON *cal, qms_config *c, char *err, size_t errlen)
 {
     if (!cJSON_IsObject(cal))
-        return fail(err, errlen, QMS_ERR_INVAL, "\"calendar\" must be an object");
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "\"calendar\" must be an object");
     const cJSON *it;
     cJSON_ArrayForEach(it, cal)
     {
         if (strcmp(it->string, "week") && strcmp(it->string, "holidays") &&
             strcmp(it->string, "workdays"))
-            return fail(err, errlen, QMS_ERR_INVAL,
-                        "calendar: unknown key \"%.40s\" (week, holidays, workdays)", it->string);
+            return qms_fail(err, errlen, QMS_ERR_INVAL,
+                            "calendar: unknown key \"%.40s\" (week, holidays, workdays)",
+                            it->string);
     }
     int rc;
     const cJSON *week = cJSON_GetObjectItemCaseSensitive(cal, "week");
     if (week) {
         if (!cJSON_IsObject(week))
-            return fail(err, errlen, QMS_ERR_INVAL,
-                        "calendar.week must be an object of weekdays (\"mon\"..\"sun\")");
+            return qms_fail(err, errlen, QMS_ERR_INVAL,
+                            "calendar.week must be an object of weekdays (\"mon\"..\"sun\")");
         c->has_week = 1;
         cJSON_ArrayForEach(it, week)
         {
             int wd = wd_key(it->string);
             if (wd < 0)
-                return fail(err, errlen, QMS_ERR_INVAL,
-                            "calendar.week: \"%.40s\" is not a weekday (mon tue wed thu fri sat sun)",
-                            it->string);
+                return qms_fail(
+                    err, errlen, QMS_ERR_INVAL,
+                    "calendar.week: \"%.40s\" is not a weekday (mon tue wed thu fri sat sun)",
+                    it->string);
             char what[32];
             snprintf(what, sizeof what, "calendar.week.%s", wd_keys[wd]);
             if ((rc = parse_hours(it, c->week[wd], &c->week_n[wd], what, err, errlen)))
@@ -502,18 +493,18 @@ static int parse_calendar(const cJSON *cal, qms_config *c, char *err, size_t err
     if (hol) {
         int n = cJSON_GetArraySize(hol);
         if (!cJSON_IsArray(hol) || n > QMS_MAX_CAL_DATES)
-            return fail(err, errlen, QMS_ERR_INVAL,
-                        "calendar.holidays must be a list of at most %d \"YYYY-MM-DD\" dates",
-                        QMS_MAX_CAL_DATES);
+            return qms_fail(err, errlen, QMS_ERR_INVAL,
+                            "calendar.holidays must be a list of at most %d \"YYYY-MM-DD\" dates",
+                            QMS_MAX_CAL_DATES);
         c->holidays = qms_calloc((size_t)n + 1, sizeof *c->holidays);
         if (!c->holidays)
             return QMS_ERR_NOMEM;
         cJSON_ArrayForEach(it, hol)
         {
             if (!cJSON_IsString(it) || qms_day_parse(it->valuestring, &c->holidays[c->nholidays]))
-                return fail(err, errlen, QMS_ERR_INVAL,
-                            "calendar.holidays[%d] must be a date \"YYYY-MM-DD\"",
-                            c->nholidays + 1);
+                return qms_fail(err, errlen, QMS_ERR_INVAL,
+                                "calendar.holidays[%d] must be a date \"YYYY-MM-DD\"",
+                                c->nholidays + 1);
             c->nholidays++;
         }
         qsort(c->holidays, (size_t)c->nholidays, sizeof *c->holidays, cmp_day);
@@ -522,10 +513,10 @@ static int parse_calendar(const cJSON *cal, qms_config *c, char *err, size_t err
     if (wk) {
         int n = cJSON_GetArraySize(wk);
         if (!cJSON_IsArray(wk) || n > QMS_MAX_CAL_DATES)
-            return fail(err, errlen, QMS_ERR_INVAL,
-                        "calendar.workdays must be a list of at most %d "
-                        "{\"date\":\"YYYY-MM-DD\",\"as\":\"mon\"}",
-                        QMS_MAX_CAL_DATES);
+            return qms_fail(err, errlen, QMS_ERR_INVAL,
+                            "calendar.workdays must be a list of at most %d "
+                            "{\"date\":\"YYYY-MM-DD\",\"as\":\"mon\"}",
+                            QMS_MAX_CAL_DATES);
         c->workdays = qms_calloc((size_t)n + 1, sizeof *c->workdays);
         if (!c->workdays)
             return QMS_ERR_NOMEM;
@@ -536,10 +527,11 @@ static int parse_calendar(const cJSON *cal, qms_config *c, char *err, size_t err
             qms_workday *w = &c->workdays[c->nworkdays];
             if (!cJSON_IsObject(it) || !cJSON_IsString(d) || !cJSON_IsString(as) ||
                 qms_day_parse(d->valuestring, &w->day) || (w->weekday = wd_key(as->valuestring)) < 0)
-                return fail(err, errlen, QMS_ERR_INVAL,
-                            "calendar.workdays[%d] must be {\"date\":\"YYYY-MM-DD\",\"as\":\"mon\"} "
-                            "(as: the weekday whose hours apply)",
-                            c->nworkdays + 1);
+                return qms_fail(
+                    err, errlen, QMS_ERR_INVAL,
+                    "calendar.workdays[%d] must be {\"date\":\"YYYY-MM-DD\",\"as\":\"mon\"} "
+                    "(as: the weekday whose hours apply)",
+                    c->nworkdays + 1);
             c->nworkdays++;
         }
         qsort(c->workdays, (size_t)c->nworkdays, sizeof *c->workdays, cmp_day);
@@ -550,13 +542,13 @@ static int parse_calendar(const cJSON *cal, qms_config *c, char *err, size_t err
 static int parse_root(const cJSON *root, qms_config *c, char *err, size_t errlen)
 {
     if (!cJSON_IsObject(root))
-        return fail(err, errlen, QMS_ERR_INVAL, "the configuration must be a JSON object");
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "the configuration must be a JSON object");
     int rc;
     const cJSON *site = cJSON_GetObjectItemCaseSensitive(root, "site");
     if (site) {
         if (!cJSON_IsString(site) || !valid_code(site->valuestring, sizeof c->site))
-            return fail(err, errlen, QMS_ERR_INVAL,
-                        "\"site\" must be 1-63 letters, digits, '_' or '-'");
+            return qms_fail(err, errlen, QMS_ERR_INVAL,
+                            "\"site\" must be 1-63 letters, digits, '_' or '-'");
         strcpy(c->site, site->valuestring);
     }
     if ((rc = get_str(root, "name_vi", 1, &c->name_vi, "center", err, errlen)) ||
@@ -575,7 +567,7 @@ static int parse_root(const cJSON *root, qms_config *c, char *err, size_t errlen
     const cJSON *reset = cJSON_GetObjectItemCaseSensitive(root, "day_reset");
     if (reset && (!cJSON_IsString(reset) || qms_hhmm_parse(reset->valuestring, &c->day_reset_s) ||
                   c->day_reset_s >= 86400))
-        return fail(err, errlen, QMS_ERR_INVAL, "\"day_reset\" must be \"HH:MM\"");
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "\"day_reset\" must be \"HH:MM\"");
     if ((rc = get_int(root, "noshow_window_s", 0, 86400, &c->noshow_window_s, "center", err,
                       errlen)))
         return rc;
@@ -592,21 +584,23 @@ static int parse_root(const cJSON *root, qms_config *c, char *err, size_t errlen
         (rc = get_str(root, "ticket_url", 0, &c->ticket_url, "center", err, errlen)))
         return rc;
     if (strlen(c->ticket_url) > 200)
-        return fail(err, errlen, QMS_ERR_INVAL, "center: \"ticket_url\" is longer than 200 bytes");
+        return qms_fail(err, errlen, QMS_ERR_INVAL,
+                        "center: \"ticket_url\" is longer than 200 bytes");
     for (const char *p = c->ticket_url; *p; p++)
         if ((unsigned char)*p <= ' ' || *p == '"' || *p == '<' || *p == '>' || *p == 0x7f)
-            return fail(err, errlen, QMS_ERR_INVAL,
-                        "center: \"ticket_url\" must be a URL without spaces or quotes");
+            return qms_fail(err, errlen, QMS_ERR_INVAL,
+                            "center: \"ticket_url\" must be a URL without spaces or quotes");
     const cJSON *cso = cJSON_GetObjectItemCaseSensitive(root, "counters_start_open");
     if (cso) {
         if (!cJSON_IsBool(cso))
-            return fail(err, errlen, QMS_ERR_INVAL, "\"counters_start_open\" must be true or false");
+            return qms_fail(err, errlen, QMS_ERR_INVAL,
+                            "\"counters_start_open\" must be true or false");
         c->counters_start_open = cJSON_IsTrue(cso);
     }
     const cJSON *pol = cJSON_GetObjectItemCaseSensitive(root, "policy");
     if (pol) {
         if (!cJSON_IsObject(pol))
-            return fail(err, errlen, QMS_ERR_INVAL, "\"policy\" must be an object");
+            return qms_fail(err, errlen, QMS_ERR_INVAL, "\"policy\" must be an object");
         const cJSON *p = cJSON_GetObjectItemCaseSensitive(pol, "priority");
         if (p) {
             if (cJSON_IsString(p) && strcmp(p->valuestring, "strict") == 0)
@@ -614,8 +608,8 @@ static int parse_root(const cJSON *root, qms_config *c, char *err, size_t errlen
             else if (cJSON_IsString(p) && strcmp(p->valuestring, "interleave") == 0)
                 c->policy.priority = QMS_PRIO_INTERLEAVE;
             else
-                return fail(err, errlen, QMS_ERR_INVAL,
-                            "policy.priority must be \"strict\" or \"interleave\"");
+                return qms_fail(err, errlen, QMS_ERR_INVAL,
+                                "policy.priority must be \"strict\" or \"interleave\"");
         }
         v = c->policy.interleave_k;
         if ((rc = get_int(pol, "interleave_k", 1, 100, &v, "policy", err, errlen)))
@@ -628,16 +622,16 @@ static int parse_root(const cJSON *root, qms_config *c, char *err, size_t errlen
             else if (cJSON_IsString(o) && strcmp(o->valuestring, "counter") == 0)
                 c->policy.order = QMS_ORDER_COUNTER;
             else
-                return fail(err, errlen, QMS_ERR_INVAL,
-                            "policy.order must be \"oldest\" or \"counter\"");
+                return qms_fail(err, errlen, QMS_ERR_INVAL,
+                                "policy.order must be \"oldest\" or \"counter\"");
         }
     }
     const cJSON *svcs = cJSON_GetObjectItemCaseSensitive(root, "services");
     if (!cJSON_IsArray(svcs) || cJSON_GetArraySize(svcs) < 1)
-        return fail(err, errlen, QMS_ERR_INVAL, "\"services\" must be a non-empty list");
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "\"services\" must be a non-empty list");
     int ns = cJSON_GetArraySize(svcs);
     if (ns > QMS_MAX_SERVICES)
-        return fail(err, errlen, QMS_ERR_INVAL, "at most %d services", QMS_MAX_SERVICES);
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "at most %d services", QMS_MAX_SERVICES);
     c->services = qms_calloc((size_t)ns, sizeof *c->services);
     if (!c->services)
         return QMS_ERR_NOMEM;
@@ -651,10 +645,10 @@ static int parse_root(const cJSON *root, qms_config *c, char *err, size_t errlen
     }
     const cJSON *ctrs = cJSON_GetObjectItemCaseSensitive(root, "counters");
     if (!cJSON_IsArray(ctrs) || cJSON_GetArraySize(ctrs) < 1)
-        return fail(err, errlen, QMS_ERR_INVAL, "\"counters\" must be a non-empty list");
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "\"counters\" must be a non-empty list");
     int nc = cJSON_GetArraySize(ctrs);
     if (nc > QMS_MAX_COUNTERS)
-        return fail(err, errlen, QMS_ERR_INVAL, "at most %d counters", QMS_MAX_COUNTERS);
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "at most %d counters", QMS_MAX_COUNTERS);
     c->counters = qms_calloc((size_t)nc, sizeof *c->counters);
     if (!c->counters)
         return QMS_ERR_NOMEM;
@@ -679,8 +673,8 @@ int qms_config_parse_json(const char *text, size_t len, qms_config **out, char *
         err[0] = 0;
     cJSON *root = cJSON_ParseWithLength(text, len);
     if (!root)
-        return fail(err, errlen, QMS_ERR_INVAL, "not valid JSON (near byte %ld)",
-                    cJSON_GetErrorPtr() ? (long)(cJSON_GetErrorPtr() - text) : 0L);
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "not valid JSON (near byte %ld)",
+                        cJSON_GetErrorPtr() ? (long)(cJSON_GetErrorPtr() - text) : 0L);
     qms_config *c = config_new();
     if (!c) {
         cJSON_Delete(root);
@@ -690,7 +684,7 @@ int qms_config_parse_json(const char *text, size_t len, qms_config **out, char *
     cJSON_Delete(root);
     if (rc) {
         if (rc == QMS_ERR_NOMEM)
-            fail(err, errlen, rc, "out of memory");
+            qms_fail(err, errlen, rc, "out of memory");
         qms_config_free(c);
         return rc;
     }
@@ -705,7 +699,7 @@ int qms_config_load_file(const char *path, qms_config **out, char *err, size_t e
     *out = NULL;
     int rc = qms_read_file(path, &text, &len, CONFIG_MAX_BYTES);
     if (rc)
-        return fail(err, errlen, rc, "cannot read %s", path);
+        return qms_fail(err, errlen, rc, "cannot read %s", path);
     rc = qms_config_parse_json(text, len, out, err, errlen);
     qms_free(text);
     return rc;
@@ -718,10 +712,10 @@ int qms_config_json_file(const char *path, cJSON **out, char *err, size_t errlen
     *out = NULL;
     int rc = qms_read_file(path, &text, &len, CONFIG_MAX_BYTES);
     if (rc)
-        return fail(err, errlen, rc, "cannot read %s", path);
+        return qms_fail(err, errlen, rc, "cannot read %s", path);
     *out = cJSON_ParseWithLength(text, len);
     qms_free(text);
-    return *out ? QMS_OK : fail(err, errlen, QMS_ERR_INVAL, "%s is not JSON", path);
+    return *out ? QMS_OK : qms_fail(err, errlen, QMS_ERR_INVAL, "%s is not JSON", path);
 }
 
 /* CSV: services.csv "code,prefix,name_vi,name_en,mean_service_min";
@@ -733,22 +727,22 @@ static int csv_services(qms_config *c, const char *text, size_t len, char *err, 
     int rc = qms_csv_next(&r);
     if (rc <= 0) {
         qms_csv_free(&r);
-        return fail(err, errlen, QMS_ERR_INVAL, "services.csv: missing header");
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "services.csv: missing header");
     }
     int icode = qms_csv_find(&r, "code"), ipre = qms_csv_find(&r, "prefix"),
         ivi = qms_csv_find(&r, "name_vi"), ien = qms_csv_find(&r, "name_en"),
         imean = qms_csv_find(&r, "mean_service_min");
     if (icode < 0 || ipre < 0 || ivi < 0) {
         qms_csv_free(&r);
-        return fail(err, errlen, QMS_ERR_INVAL,
-                    "services.csv: header needs code, prefix, name_vi (and optionally name_en, "
-                    "mean_service_min)");
+        return qms_fail(err, errlen, QMS_ERR_INVAL,
+                        "services.csv: header needs code, prefix, name_vi (and optionally name_en, "
+                        "mean_service_min)");
     }
     int cap = 0;
     while ((rc = qms_csv_next(&r)) > 0) {
         if (c->nservices >= QMS_MAX_SERVICES) {
-            rc = fail(err, errlen, QMS_ERR_INVAL, "services.csv: at most %d services",
-                      QMS_MAX_SERVICES);
+            rc = qms_fail(err, errlen, QMS_ERR_INVAL, "services.csv: at most %d services",
+                          QMS_MAX_SERVICES);
             goto out;
         }
         if (c->nservices == cap) {
@@ -771,10 +765,11 @@ static int csv_services(qms_config *c, const char *text, size_t len, char *err, 
             need = ivi;
         if (r.nfields <= need || !valid_code(r.fields[icode], QMS_CODE_MAX) ||
             !valid_prefix(r.fields[ipre])) {
-            rc = fail(err, errlen, QMS_ERR_INVAL,
-                      "services.csv line %d: needs a code (letters/digits) and a prefix (capital "
-                      "letters)",
-                      r.line);
+            rc = qms_fail(
+                err, errlen, QMS_ERR_INVAL,
+                "services.csv line %d: needs a code (letters/digits) and a prefix (capital "
+                "letters)",
+                r.line);
             goto out;
         }
         strcpy(s->code, r.fields[icode]);
@@ -789,16 +784,16 @@ static int csv_services(qms_config *c, const char *text, size_t len, char *err, 
             char *end;
             double m = strtod(r.fields[imean], &end);
             if (*end || !(m > 0 && m <= 1440)) {
-                rc = fail(err, errlen, QMS_ERR_INVAL,
-                          "services.csv line %d: mean_service_min must be a number of minutes",
-                          r.line);
+                rc = qms_fail(err, errlen, QMS_ERR_INVAL,
+                              "services.csv line %d: mean_service_min must be a number of minutes",
+                              r.line);
                 goto out;
             }
             s->mean_service_s = (int32_t)(m * 60 + 0.5);
         }
     }
     if (rc < 0) {
-        rc = fail(err, errlen, -rc, "services.csv line %d: malformed CSV", r.line);
+        rc = qms_fail(err, errlen, -rc, "services.csv line %d: malformed CSV", r.line);
         goto out;
     }
     rc = QMS_OK;
@@ -814,19 +809,19 @@ static int csv_counters(qms_config *c, const char *text, size_t len, char *err, 
     int rc = qms_csv_next(&r);
     if (rc <= 0) {
         qms_csv_free(&r);
-        return fail(err, errlen, QMS_ERR_INVAL, "counters.csv: missing header");
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "counters.csv: missing header");
     }
     int iid = qms_csv_find(&r, "counter"), ivi = qms_csv_find(&r, "name_vi"),
         isv = qms_csv_find(&r, "services");
     if (iid < 0 || isv < 0) {
         qms_csv_free(&r);
-        return fail(err, errlen, QMS_ERR_INVAL, "counters.csv: header needs counter, services");
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "counters.csv: header needs counter, services");
     }
     int cap = 0;
     while ((rc = qms_csv_next(&r)) > 0) {
         if (c->ncounters >= QMS_MAX_COUNTERS) {
-            rc = fail(err, errlen, QMS_ERR_INVAL, "counters.csv: at most %d counters",
-                      QMS_MAX_COUNTERS);
+            rc = qms_fail(err, errlen, QMS_ERR_INVAL, "counters.csv: at most %d counters",
+                          QMS_MAX_COUNTERS);
             goto out;
         }
         if (c->ncounters == cap) {
@@ -843,14 +838,15 @@ static int csv_counters(qms_config *c, const char *text, size_t len, char *err, 
         memset(k, 0, sizeof *k);
         c->ncounters++;
         if (r.nfields <= iid || r.nfields <= isv) {
-            rc = fail(err, errlen, QMS_ERR_INVAL, "counters.csv line %d: missing fields", r.line);
+            rc = qms_fail(err, errlen, QMS_ERR_INVAL, "counters.csv line %d: missing fields",
+                          r.line);
             goto out;
         }
         char *end;
         long id = strtol(r.fields[iid], &end, 10);
         if (*end || id < 1 || id > 9999) {
-            rc = fail(err, errlen, QMS_ERR_INVAL, "counters.csv line %d: counter must be 1..9999",
-                      r.line);
+            rc = qms_fail(err, errlen, QMS_ERR_INVAL,
+                          "counters.csv line %d: counter must be 1..9999", r.line);
             goto out;
         }
         k->id = (int)id;
@@ -870,33 +866,33 @@ static int csv_counters(qms_config *c, const char *text, size_t len, char *err, 
         for (char *tok = strtok_r(list, " ;", &save); tok; tok = strtok_r(NULL, " ;", &save)) {
             int si = qms_config_service_index(c, tok);
             if (si < 0) {
-                rc = fail(err, errlen, QMS_ERR_INVAL, "counters.csv line %d: unknown service %s",
-                          r.line, tok);
+                rc = qms_fail(err, errlen, QMS_ERR_INVAL,
+                              "counters.csv line %d: unknown service %s", r.line, tok);
                 goto out;
             }
             for (int j = 0; j < k->nservices; j++)
                 if (k->services[j] == si) {
-                    rc = fail(err, errlen, QMS_ERR_INVAL,
-                              "counters.csv line %d: service %s listed twice", r.line, tok);
+                    rc = qms_fail(err, errlen, QMS_ERR_INVAL,
+                                  "counters.csv line %d: service %s listed twice", r.line, tok);
                     goto out;
                 }
             if (k->nservices >= QMS_MAX_SERVICES) {
-                rc = fail(err, errlen, QMS_ERR_INVAL, "counters.csv line %d: too many services",
-                          r.line);
+                rc = qms_fail(err, errlen, QMS_ERR_INVAL, "counters.csv line %d: too many services",
+                              r.line);
                 goto out;
             }
             k->services[k->nservices++] = si;
         }
         if (k->nservices == 0) {
-            rc = fail(err, errlen, QMS_ERR_INVAL, "counters.csv line %d: no services", r.line);
+            rc = qms_fail(err, errlen, QMS_ERR_INVAL, "counters.csv line %d: no services", r.line);
             goto out;
         }
     }
     if (rc < 0) {
-        rc = fail(err, errlen, -rc, "counters.csv line %d: malformed CSV", r.line);
+        rc = qms_fail(err, errlen, -rc, "counters.csv line %d: malformed CSV", r.line);
         goto out;
     }
-    rc = c->ncounters ? QMS_OK : fail(err, errlen, QMS_ERR_INVAL, "counters.csv: no counters");
+    rc = c->ncounters ? QMS_OK : qms_fail(err, errlen, QMS_ERR_INVAL, "counters.csv: no counters");
 out:
     qms_csv_free(&r);
     return rc;
@@ -922,7 +918,7 @@ int qms_config_parse_csv(const char *services_csv, size_t slen, const char *coun
         rc = check_counters_services(c, err, errlen);
     if (rc) {
         if (rc == QMS_ERR_NOMEM)
-            fail(err, errlen, rc, "out of memory");
+            qms_fail(err, errlen, rc, "out of memory");
         qms_config_free(c);
         return rc;
     }
@@ -938,11 +934,11 @@ int qms_config_load_csv(const char *services_path, const char *counters_path, qm
     *out = NULL;
     int rc = qms_read_file(services_path, &s, &sl, CONFIG_MAX_BYTES);
     if (rc)
-        return fail(err, errlen, rc, "cannot read %s", services_path);
+        return qms_fail(err, errlen, rc, "cannot read %s", services_path);
     rc = qms_read_file(counters_path, &k, &kl, CONFIG_MAX_BYTES);
     if (rc) {
         qms_free(s);
-        return fail(err, errlen, rc, "cannot read %s", counters_path);
+        return qms_fail(err, errlen, rc, "cannot read %s", counters_path);
     }
     rc = qms_config_parse_csv(s, sl, k, kl, out, err, errlen);
     qms_free(s);

@@ -5,25 +5,10 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Say why in err and fail with QMS_ERR_INVAL. */
-static int bad(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int bad(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return QMS_ERR_INVAL;
-}
 
 void qms_conn_init(qms_conn *c)
 {
@@ -33,7 +18,7 @@ void qms_conn_init(qms_conn *c)
 static int put(char *dst, size_t cap, const char *val, const char *what, char *err, size_t errlen)
 {
     if (!val || strlen(val) >= cap)
-        return bad(err, errlen, "%s is %s", what, val ? "too long" : "missing");
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "%s is %s", what, val ? "too long" : "missing");
     memcpy(dst, val, strlen(val) + 1);
     return QMS_OK;
 }
@@ -43,11 +28,11 @@ static int put_path(char *dst, size_t cap, const char *val, const char *base, co
                     char *err, size_t errlen)
 {
     if (!val || !*val)
-        return bad(err, errlen, "%s is empty", what);
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "%s is empty", what);
     int n = base && *base && val[0] != '/' ? snprintf(dst, cap, "%s/%s", base, val)
                                            : snprintf(dst, cap, "%s", val);
     if (n < 0 || (size_t)n >= cap)
-        return bad(err, errlen, "%s is too long", what);
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "%s is too long", what);
     return QMS_OK;
 }
 
@@ -55,15 +40,17 @@ static int read_password_file(qms_conn *c, const char *path, char *err, size_t e
 {
     FILE *f = fopen(path, "r");
     if (!f)
-        return bad(err, errlen, "cannot read the password file %s: %s", path, strerror(errno));
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "cannot read the password file %s: %s", path,
+                        strerror(errno));
     char line[sizeof c->password + 2];
     int ok = fgets(line, sizeof line, f) != NULL;
     fclose(f);
     if (!ok)
-        return bad(err, errlen, "the password file %s is empty", path);
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "the password file %s is empty", path);
     line[strcspn(line, "\r\n")] = 0;
     if (!line[0] || strlen(line) >= sizeof c->password)
-        return bad(err, errlen, "the password file %s holds no usable password", path);
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "the password file %s holds no usable password",
+                        path);
     memcpy(c->password, line, strlen(line) + 1);
     c->set |= QMS_CONN_PASS;
     return QMS_OK;
@@ -74,7 +61,8 @@ static int set_broker(qms_conn *c, const char *val, char *err, size_t errlen)
     char host[sizeof c->host];
     int port;
     if (!val || qms_parse_hostport(val, host, sizeof host, &port) != QMS_OK)
-        return bad(err, errlen, "bad broker \"%s\" (want HOST:PORT)", val ? val : "");
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "bad broker \"%s\" (want HOST:PORT)",
+                        val ? val : "");
     memcpy(c->host, host, sizeof host);
     c->port = port;
     c->set |= QMS_CONN_HOST | QMS_CONN_PORT;
@@ -113,14 +101,14 @@ static int set_one(qms_conn *c, int i, const char *val, char *err, size_t errlen
     case 7:
         return put_path(c->client_path, sizeof c->client_path, val, NULL, "--client", err, errlen);
     }
-    return bad(err, errlen, "unknown option");
+    return qms_fail(err, errlen, QMS_ERR_INVAL, "unknown option");
 }
 
 int qms_conn_getopt(qms_conn *c, int val, const char *arg, char *err, size_t errlen)
 {
     int i = val - QMS_CONN_OPT_BASE;
     if (i < 0 || i >= (int)(sizeof names / sizeof names[0]))
-        return bad(err, errlen, "unknown option");
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "unknown option");
     if (i >= 8)
         fprintf(stderr, "note: --%s is deprecated, say --%s\n", names[i],
                 i == 8   ? "username"
@@ -134,7 +122,7 @@ int qms_conn_option(qms_conn *c, const char *name, const char *val, char *err, s
     for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
         if (strcmp(name, names[i]) == 0) {
             if (!val)
-                return bad(err, errlen, "--%s needs a value", name), -1;
+                return qms_fail(err, errlen, QMS_ERR_INVAL, "--%s needs a value", name), -1;
             return qms_conn_getopt(c, QMS_CONN_OPT_BASE + i, val, err, errlen) == QMS_OK ? 1 : -1;
         }
     return 0;
@@ -157,12 +145,12 @@ int qms_conn_from_json(qms_conn *c, const cJSON *o, const char *base, char *err,
     static const char *const keys[] = {"broker", "username", "password", "password_file",
                                        "cafile", "certfile", "keyfile",  "client"};
     if (!cJSON_IsObject(o))
-        return bad(err, errlen, "not a JSON object");
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "not a JSON object");
     for (int i = 0; i < 8; i++) {
         int bt = 0;
         const char *v = jstr(o, keys[i], &bt);
         if (bt)
-            return bad(err, errlen, "\"%s\" must be a string", keys[i]);
+            return qms_fail(err, errlen, QMS_ERR_INVAL, "\"%s\" must be a string", keys[i]);
         if (!v)
             continue;
         int rc;
@@ -175,7 +163,7 @@ int qms_conn_from_json(qms_conn *c, const cJSON *o, const char *base, char *err,
             rc = set_one(c, i, v, why, sizeof why);
         }
         if (rc)
-            return bad(err, errlen, "\"%s\": %s", keys[i], why);
+            return qms_fail(err, errlen, QMS_ERR_INVAL, "\"%s\": %s", keys[i], why);
     }
     return QMS_OK;
 }
@@ -184,7 +172,7 @@ static char *slurp(const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        bad(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        qms_fail(err, errlen, QMS_ERR_INVAL, "cannot read %s: %s", path, strerror(errno));
         return NULL;
     }
     char *buf = malloc(65537);
@@ -193,7 +181,7 @@ static char *slurp(const char *path, char *err, size_t errlen)
     fclose(f);
     if (!buf || more) {
         free(buf);
-        bad(err, errlen, "%s is too large", path);
+        qms_fail(err, errlen, QMS_ERR_INVAL, "%s is too large", path);
         return NULL;
     }
     buf[n] = 0;
@@ -215,7 +203,7 @@ int qms_conn_load_client(qms_conn *c, const char *path, char *err, size_t errlen
     int rc = qms_conn_parse_client(c, text, strlen(text), base, why, sizeof why);
     free(text);
     if (rc)
-        return bad(err, errlen, "%s: %s", path, why);
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "%s: %s", path, why);
     return QMS_OK;
 }
 
@@ -225,7 +213,7 @@ int qms_conn_parse_client(qms_conn *c, const char *text, size_t len, const char 
     cJSON *o = cJSON_ParseWithLength(text, len);
     if (!cJSON_IsObject(o)) {
         cJSON_Delete(o);
-        return bad(err, errlen, "not a JSON object");
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "not a JSON object");
     }
     int rc = QMS_OK, bt = 0;
     char why[300] = "";
@@ -238,7 +226,7 @@ int qms_conn_parse_client(qms_conn *c, const char *text, size_t len, const char 
     if (!rc && p) {
         if (!cJSON_IsNumber(p) || p->valuedouble < 1 || p->valuedouble > 65535 ||
             p->valuedouble != (int)p->valuedouble)
-            rc = bad(why, sizeof why, "port must be 1..65535");
+            rc = qms_fail(why, sizeof why, QMS_ERR_INVAL, "port must be 1..65535");
         c->port = p->valueint;
         c->set |= QMS_CONN_PORT;
     }
@@ -266,10 +254,10 @@ int qms_conn_parse_client(qms_conn *c, const char *text, size_t len, const char 
         c->set |= f[i].bit;
     }
     if (!rc && bt)
-        rc = bad(why, sizeof why, "a field is not a string");
+        rc = qms_fail(why, sizeof why, QMS_ERR_INVAL, "a field is not a string");
     cJSON_Delete(o);
     if (rc)
-        return bad(err, errlen, "%s", why);
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "%s", why);
     return QMS_OK;
 }
 
@@ -315,11 +303,11 @@ int qms_conn_finish(qms_conn *c, char *err, size_t errlen)
         }
     }
     if ((c->set & QMS_CONN_PASS) && !(c->set & QMS_CONN_USER))
-        return bad(err, errlen, "a password needs a user name (--username)");
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "a password needs a user name (--username)");
     if ((c->set & (QMS_CONN_CERT | QMS_CONN_KEY)) && !(c->set & QMS_CONN_CAFILE))
-        return bad(err, errlen, "--certfile/--keyfile need --cafile");
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "--certfile/--keyfile need --cafile");
     if (!(c->set & QMS_CONN_CERT) != !(c->set & QMS_CONN_KEY))
-        return bad(err, errlen, "--certfile and --keyfile go together");
+        return qms_fail(err, errlen, QMS_ERR_INVAL, "--certfile and --keyfile go together");
     return QMS_OK;
 }
 

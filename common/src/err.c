@@ -64,6 +64,8 @@ static const struct {
                             "Too early for this booking"},
     [QMS_ERR_APPT_LATE] = {"appt_late", "Đã quá giờ nhận số cho lịch hẹn này",
                            "Too late for this booking"},
+    [QMS_ERR_RATE_LIMITED] = {"rate_limited", "Quá nhiều yêu cầu, vui lòng thử lại sau ít phút",
+                              "Too many requests; please try again in a minute"},
 };
 
 const char *qms_err_code(int err)
@@ -98,4 +100,15 @@ void qms_say(char *err, size_t errlen, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
+}
+
+int qms_fail(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return code;
 }

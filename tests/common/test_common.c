@@ -418,6 +418,19 @@ static void test_say(void **state)
     assert_int_equal(b[0], 'z');
 }
 
+/* qms_fail: says the same as qms_say and returns the code it was given. */
+static void test_fail(void **state)
+{
+    (void)state;
+    char b[8];
+    assert_int_equal(qms_fail(b, sizeof b, QMS_ERR_INVAL, "line %d: %s", 12, "bad"), QMS_ERR_INVAL);
+    assert_string_equal(b, "line 12");
+    assert_int_equal(qms_fail(NULL, 10, QMS_ERR_NOMEM, "x"), QMS_ERR_NOMEM);
+    b[0] = 'z';
+    assert_int_equal(qms_fail(b, 0, 7, "x"), 7);
+    assert_int_equal(b[0], 'z');
+}
+
 static void test_hostport(void **state)
 {
     (void)state;
@@ -447,6 +460,7 @@ int main(void)
         cmocka_unit_test(test_file_replace),
         cmocka_unit_test(test_file_replace_device),
         cmocka_unit_test(test_say),
+        cmocka_unit_test(test_fail),
         cmocka_unit_test(test_hostport),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

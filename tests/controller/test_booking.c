@@ -112,7 +112,12 @@ static void test_booking_rules(void **state)
 {
     (void)state;
     ctl_env e;
-    assert_int_equal(env_start(&e, center_with("{\"capacity\":1,\"max_per_day\":2}"), NULL), 0);
+    /* the rules, one web client sending them all: not the per-client limit
+     * (test_rate_limit) */
+    assert_int_equal(
+        env_start(&e, center_with("{\"capacity\":1,\"max_per_day\":2,\"make_per_minute\":100}"),
+                  NULL),
+        0);
     static const char *const pats[] = {"qms/#", NULL};
     collector all;
     assert_int_equal(coll_start(&all, &e, "watch", pats), 0);
@@ -386,6 +391,83 @@ static void test_last_place_race(void **state)
     env_stop(&e);
 }
 
+/* mosquitto_rr as client id, its reply under qms/t1/reply/<rt>: the
+ * reply's text in out */
+static void rr_make(const ctl_env *e, const char *id, const char *rt, const char *json,
+                    const char *out)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "mosquitto_rr -V 5 -h 127.0.0.1 -p %d -i %s -q 1 -W 20 "
+             "-t qms/t1/booking/make -e qms/t1/reply/%s -m '%s' > '%s'",
+             e->broker.port, id, rt, json, out);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* One client id may send make_per_minute booking/make requests a minute,
+ * refused or not: an outside client (mosquitto_rr) replying under the
+ * booking page's prefix (reply/web/<client id>) with a fresh CCCD number
+ * each time gets rate_limited on its 4th, in words and with when to ask
+ * again, and nothing is booked; another page (another client id under the
+ * same "web" prefix) and a device still book. */
+static void test_rate_limit(void **state)
+{
+    (void)state;
+    ctl_env e;
+    assert_int_equal(env_start(&e, center_with("{\"make_per_minute\":3}"), NULL), 0);
+    static const char *const cccd[] = {"001099100001", "001099100002", "001099100003",
+                                       "001099100004", "001099100005", "001099100006"};
+    static const char *const slot[] = {"10:00", "10:30", "11:00", "11:30", "12:00", "12:30"};
+    char day[11], json[256], out[400];
+    day_str(&e, 1, day);
+    snprintf(out, sizeof out, "%s/rr.out", e.dir);
+    for (int i = 0; i < 5; i++) {
+        char req[8];
+        snprintf(req, sizeof req, "f%d", i);
+        make_json(json, sizeof json, req, "TP", day, slot[i], cccd[i]);
+        if (i == 4) /* English words */
+            snprintf(json + strlen(json) - 1, sizeof json - strlen(json) + 1, ",\"lang\":\"en\"}");
+        rr_make(&e, "flood", "web/flood", json, out);
+        if (i < 3) {
+            assert_true(file_holds(out, "\"code\""));
+        } else {
+            assert_true(file_holds(out, "\"error\":\"rate_limited\""));
+            assert_true(file_holds(out, "\"retry_after_s\":"));
+            assert_true(file_holds(out, i == 3 ? "tối đa 3 mỗi phút" : "at most 3 a minute"));
+        }
+    }
+    /* another page is not held back */
+    make_json(json, sizeof json, "o1", "TP", day, slot[3], cccd[3]);
+    rr_make(&e, "other", "web/other", json, out);
+    assert_true(file_holds(out, "\"code\""));
+    /* nor a device; the refused 12:00 is free */
+    qms_mqtt *w = env_client(&e, "desk");
+    make_json(json, sizeof json, "d1", "TP", day, slot[5], cccd[5]);
+    cJSON *o = env_req(&e, w, "booking/make", json);
+    assert_non_null(js_str(o, "code"));
+    cJSON_Delete(o);
+    snprintf(json, sizeof json, "{\"req\":\"s1\",\"service\":\"TP\",\"day\":\"%s\"}", day);
+    o = env_req(&e, w, "booking/slots", json);
+    cJSON *it;
+    int seen = 0;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, "slots"))
+    {
+        if (strcmp(js_str(it, "slot"), "12:00") == 0) {
+            assert_int_equal((int)js_num(it, "free"), 2);
+            seen = 1;
+        }
+    }
+    assert_true(seen);
+    cJSON_Delete(o);
+    qms_mqtt_free(w);
+    assert_int_equal(env_log_count(&e, "client 'web/flood' refused: more than 3 a minute"), 2);
+    assert_int_equal(env_controller_signal(&e, SIGTERM), 0);
+    char cmd[800];
+    snprintf(cmd, sizeof cmd, "sqlite3 '%s' \"SELECT count(*) FROM bookings\" | grep -qx 5", e.db);
+    assert_int_equal(system(cmd), 0);
+    env_stop(&e);
+}
+
 /* "equal": a booked ticket is an ordinary one once in (as Hà Nội ranks them) */
 static void test_equal_rank(void **state)
 {
@@ -467,9 +549,8 @@ static void test_calendar(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_booking_rules),
-        cmocka_unit_test(test_last_place_race),
-        cmocka_unit_test(test_equal_rank),
+        cmocka_unit_test(test_booking_rules), cmocka_unit_test(test_last_place_race),
+        cmocka_unit_test(test_rate_limit),    cmocka_unit_test(test_equal_rank),
         cmocka_unit_test(test_calendar),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

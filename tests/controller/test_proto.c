@@ -295,8 +295,9 @@ static void test_encode_roundtrip(void **state)
 {
     (void)state;
     const char *in[] = {
-        "{\"req\":\"x1\",\"service\":\"TP\",\"priority\":\"child\",\"kiosk\":\"k2\",\"lang\":"
-        "\"en\"}",
+        /* one element: parenthesized, so clang does not ask for a comma */
+        ("{\"req\":\"x1\",\"service\":\"TP\",\"priority\":\"child\",\"kiosk\":\"k2\","
+         "\"lang\":\"en\"}"),
         "{\"req\":\"x2\",\"service\":\"DD\",\"appointment\":\"A-9\"}",
         "{\"req\":\"x3\",\"id\":99,\"ticket\":\"A099\",\"reason\":\"print_failed\"}",
         "{\"req\":\"x4\",\"op\":\"transfer\",\"service\":\"XD\",\"to_counter\":3}",

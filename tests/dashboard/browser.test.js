@@ -79,6 +79,25 @@ function pub(port, topic, msg, retain) {
   execFileSync('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), ...brokerAuth, '-q', '1', ...(retain ? ['-r'] : []), '-t', topic, '-m', msg]);
 }
 
+/* The last day up to today (the center's time) that its calendar opens for a
+ * whole day (from 07:30 to 17:00 or later): a weekday, not a holiday, so the
+ * controller started at 07:30 issues all day whenever the test runs. */
+function openDay(center) {
+  const wd = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+  const cal = center.calendar || {};
+  let t = Date.now() + 7 * 3600e3;
+  for (let i = 0; i < 60; i++, t -= 86400e3) {
+    const d = new Date(t);
+    const iso = d.toISOString().slice(0, 10);
+    const make = (cal.workdays || []).find((w) => w.date === iso);
+    let hours = center.hours;
+    if ((cal.holidays || []).includes(iso)) hours = [];
+    else if (cal.week) hours = cal.week[make ? make.as : wd[d.getUTCDay()]] || [];
+    if (hours.length && hours[0][0] <= '07:30' && hours[hours.length - 1][1] >= '17:00') return iso;
+  }
+  throw new Error('the sample center is not open a whole day in the last 60 days');
+}
+
 async function setup(opts = {}) {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'qms-browser-'));
   const port = await freePort();
@@ -109,7 +128,7 @@ async function setup(opts = {}) {
   }
   await waitPort(port);
   await waitPort(ws);
-  const today = new Date(Date.now() + 7 * 3600e3).toISOString().slice(0, 10);
+  const today = openDay(center);
   start('controller', bin('qms-controller'), ['--config', cfg, '--db', path.join(tmp, 'c.db'),
     '--broker', `127.0.0.1:${port}`, '--clock', `${today}T07:30:00`, '--speed', String(opts.speed || 1),
     /* a coarse interval (the default is 150 ms) so that checkCoalesced's

@@ -13,6 +13,7 @@
 
 #include "engine.h"
 #include "store.h"
+#include "report_out.h"
 #include "support.h"
 
 #include "qms/alloc.h"
@@ -349,96 +350,17 @@ static int cmp64(const void *a, const void *b)
 
 /* ---------- running qms-report and reading its CSV ---------- */
 
-typedef struct csv_out {
-    char *raw;
-    size_t len;
-    char *log;
-    int status;
-    int nrows;
-    char *cells[64][40]; /* rows x columns (row 0 = header) */
-    int ncols[64];
-} csv_out;
-
-static void csv_out_free(csv_out *o)
+static void expect_int(const qms_report_out *o, int r, const char *title, int want)
 {
-    for (int r = 0; r < o->nrows; r++)
-        for (int c = 0; c < o->ncols[r]; c++)
-            qms_free(o->cells[r][c]);
-    qms_free(o->raw);
-    qms_free(o->log);
-    memset(o, 0, sizeof *o);
-}
-
-/* Run qms-report with args (NULL-terminated, after the program name); the CSV
- * goes to --out and is parsed, stderr is kept in o->log. */
-static void run_report(csv_out *o, const char *first, ...)
-{
-    memset(o, 0, sizeof *o);
-    char out[320], log[320];
-    snprintf(out, sizeof out, "%s/out.csv", W.dir);
-    snprintf(log, sizeof log, "%s/report.log", W.dir);
-    unlink(out);
-    unlink(log);
-    char *argv[32];
-    int n = 0;
-    argv[n++] = (char *)qms_test_bin("qms-report");
-    va_list ap;
-    va_start(ap, first);
-    for (const char *a = first; a; a = va_arg(ap, const char *))
-        argv[n++] = (char *)a;
-    va_end(ap);
-    argv[n++] = "--out";
-    argv[n++] = out;
-    argv[n] = NULL;
-    pid_t pid = qms_test_spawn(argv, log);
-    assert_true(pid > 0);
-    o->status = qms_test_wait_pid(pid, 60000);
-    size_t ll;
-    if (qms_read_file(log, &o->log, &ll, 1 << 20) != QMS_OK)
-        o->log = qms_strdup("");
-    if (qms_read_file(out, &o->raw, &o->len, 1 << 22) != QMS_OK)
-        return;
-    qms_csv r;
-    qms_csv_init(&r, o->raw, o->len);
-    int rc;
-    while ((rc = qms_csv_next(&r)) == 1 && o->nrows < 64) {
-        for (int c = 0; c < r.nfields && c < 40; c++)
-            o->cells[o->nrows][c] = qms_strdup(r.fields[c]);
-        o->ncols[o->nrows] = r.nfields < 40 ? r.nfields : 40;
-        o->nrows++;
-    }
-    assert_true(rc == 0 || rc == 1);
-    qms_csv_free(&r);
-}
-
-static int col(const csv_out *o, const char *title)
-{
-    for (int c = 0; c < o->ncols[0]; c++)
-        if (strcmp(o->cells[0][c], title) == 0)
-            return c;
-    fail_msg("no column '%s'", title);
-    return -1;
-}
-
-static int row(const csv_out *o, const char *key)
-{
-    for (int r = 1; r < o->nrows; r++)
-        if (strcmp(o->cells[r][0], key) == 0)
-            return r;
-    return -1;
-}
-
-static void expect_int(const csv_out *o, int r, const char *title, int want)
-{
-    const char *cell = o->cells[r][col(o, title)];
+    const char *cell = o->cells[r][qms_report_col(o, title)];
     if (atoi(cell) != want || !*cell)
         fail_msg("row %s, %s: CSV says '%s', expected %d", o->cells[r][0], title, cell, want);
 }
 
 /* A figure printed with one decimal: within half a unit of the last digit. */
-static void expect_dec(const csv_out *o, int r, const char *title, double want)
+static void expect_dec(const qms_report_out *o, int r, const char *title, double want)
 {
-    const char *cell = o->cells[r][col(o, title)];
+    const char *cell = o->cells[r][qms_report_col(o, title)];
     if (want < 0) {
         if (*cell)
             fail_msg("row %s, %s: CSV says '%s', expected an empty cell", o->cells[r][0], title,
@@ -453,12 +375,12 @@ static const char *const LV[] = {NULL, "Đánh giá mức 1 (Không hài lòng)"
                                  "Đánh giá mức 2 (Bình thường)", "Đánh giá mức 3 (Hài lòng)",
                                  "Đánh giá mức 4 (Rất hài lòng)"};
 
-static void expect_fig(const csv_out *o, int r, fig *f, int has_taken)
+static void expect_fig(const qms_report_out *o, int r, fig *f, int has_taken)
 {
     if (has_taken)
         expect_int(o, r, "Số phiếu đã lấy", f->taken);
     else
-        assert_string_equal(o->cells[r][col(o, "Số phiếu đã lấy")], "");
+        assert_string_equal(o->cells[r][qms_report_col(o, "Số phiếu đã lấy")], "");
     expect_int(o, r, "Đã phục vụ", f->served);
     expect_int(o, r, "Vắng mặt", f->noshow);
     expect_int(o, r, "Đã hủy", f->cancelled);
@@ -502,8 +424,8 @@ static fig *figs_new(int n)
 static void test_by_service(void **state)
 {
     (void)state;
-    csv_out o;
-    run_report(&o, "--db", W.db, "--from", "2026-11-26", NULL);
+    qms_report_out o;
+    qms_report_run(&o, W.dir, "--db", W.db, "--from", "2026-11-26", NULL);
     assert_int_equal(o.status, 0);
     /* opens in a spreadsheet as it is: BOM, CRLF records */
     assert_true(o.len > 3 && memcmp(o.raw, "\xEF\xBB\xBF", 3) == 0);
@@ -525,7 +447,7 @@ static void test_by_service(void **state)
     assert_int_equal(o.nrows, 1 + ns + 1);
     int transfers = 0;
     for (int si = 0; si < ns; si++) {
-        int r = row(&o, W.cfg->services[si].code);
+        int r = qms_report_row(&o, W.cfg->services[si].code);
         assert_int_equal(r, 1 + si);
         assert_string_equal(o.cells[r][1], W.cfg->services[si].name_vi);
         expect_fig(&o, r, &f[si], 1);
@@ -533,19 +455,19 @@ static void test_by_service(void **state)
     }
     assert_true(transfers > 5); /* the driver's transfers are in it */
     assert_true(f[ns].noshow > 5 && f[ns].cancelled > 0 && f[ns].nratings > 100);
-    int r = row(&o, "Tổng cộng");
+    int r = qms_report_row(&o, "Tổng cộng");
     assert_int_equal(r, o.nrows - 1);
     expect_fig(&o, r, &f[ns], 1);
     assert_int_equal(f[ns].taken, W.ntaken[0]);
     free(f);
-    csv_out_free(&o);
+    qms_report_out_free(&o);
 }
 
 static void test_by_counter(void **state)
 {
     (void)state;
-    csv_out o;
-    run_report(&o, "--db", W.db, "--from", "2026-11-26", "--by", "counter", NULL);
+    qms_report_out o;
+    qms_report_run(&o, W.dir, "--db", W.db, "--from", "2026-11-26", "--by", "counter", NULL);
     assert_int_equal(o.status, 0);
     int nc = W.cfg->ncounters;
     fig *f = figs_new(nc + 1);
@@ -570,21 +492,21 @@ static void test_by_counter(void **state)
     for (int ci = 0; ci < nc; ci++) {
         char key[40];
         snprintf(key, sizeof key, "%d", W.cfg->counters[ci].id);
-        int r = row(&o, key);
+        int r = qms_report_row(&o, key);
         assert_true(r > 0);
         assert_string_equal(o.cells[r][1], W.cfg->counters[ci].name_vi);
         expect_fig(&o, r, &f[ci], 0);
     }
     expect_fig(&o, o.nrows - 1, &f[nc], 1);
     free(f);
-    csv_out_free(&o);
+    qms_report_out_free(&o);
 }
 
 static void test_by_hour(void **state)
 {
     (void)state;
-    csv_out o;
-    run_report(&o, "--db", W.db, "--from", "2026-11-26", "--by", "hour", NULL);
+    qms_report_out o;
+    qms_report_run(&o, W.dir, "--db", W.db, "--from", "2026-11-26", "--by", "hour", NULL);
     assert_int_equal(o.status, 0);
     fig *f = figs_new(25);
     int lo = 24, hi = -1;
@@ -607,26 +529,27 @@ static void test_by_hour(void **state)
     for (int h = lo; h <= hi; h++) {
         char key[40];
         snprintf(key, sizeof key, "%02d:00-%02d:00", h, h + 1);
-        int r = row(&o, key);
+        int r = qms_report_row(&o, key);
         assert_int_equal(r, 1 + h - lo);
         expect_fig(&o, r, &f[h], 1);
     }
     /* lunch: the center does not issue 11:30-13:30, the 12:00 row is empty */
-    int r12 = row(&o, "12:00-13:00");
+    int r12 = qms_report_row(&o, "12:00-13:00");
     assert_true(r12 > 0);
     expect_int(&o, r12, "Số phiếu đã lấy", 0);
     expect_dec(&o, r12, "Thời gian chờ TB (phút)", -1);
     expect_fig(&o, o.nrows - 1, &f[24], 1);
     free(f);
-    csv_out_free(&o);
+    qms_report_out_free(&o);
 }
 
 static void test_by_day_range(void **state)
 {
     (void)state;
-    csv_out o;
+    qms_report_out o;
     /* three days: the full one, the unfinished one, one without tickets */
-    run_report(&o, "--db", W.db, "--from", "2026-11-26", "--to", "2026-11-28", "--by", "day", NULL);
+    qms_report_run(&o, W.dir, "--db", W.db, "--from", "2026-11-26", "--to", "2026-11-28", "--by",
+                   "day", NULL);
     assert_int_equal(o.status, 0);
     fig *f = figs_new(4);
     for (int i = 1; i < MAX_T; i++) {
@@ -644,7 +567,7 @@ static void test_by_day_range(void **state)
     assert_int_equal(o.nrows, 1 + 3 + 1);
     const char *days[] = {"2026-11-26", "2026-11-27", "2026-11-28"};
     for (int k = 0; k < 3; k++) {
-        int r = row(&o, days[k]);
+        int r = qms_report_row(&o, days[k]);
         assert_int_equal(r, 1 + k);
         expect_fig(&o, r, &f[k], 1);
     }
@@ -652,24 +575,24 @@ static void test_by_day_range(void **state)
     assert_int_equal(f[2].taken, 0);
     expect_fig(&o, 4, &f[3], 1);
     free(f);
-    csv_out_free(&o);
+    qms_report_out_free(&o);
 
     /* the same range per service adds up to the same total */
-    run_report(&o, "--db", W.db, "--from", "2026-11-26", "--to", "2026-11-28", NULL);
+    qms_report_run(&o, W.dir, "--db", W.db, "--from", "2026-11-26", "--to", "2026-11-28", NULL);
     assert_int_equal(o.status, 0);
-    int sum = 0, c = col(&o, "Số phiếu đã lấy");
+    int sum = 0, c = qms_report_col(&o, "Số phiếu đã lấy");
     for (int r = 1; r < o.nrows - 1; r++)
         sum += atoi(o.cells[r][c]);
     assert_int_equal(sum, W.ntaken[0] + W.ntaken[1]);
     expect_int(&o, o.nrows - 1, "Số phiếu đã lấy", W.ntaken[0] + W.ntaken[1]);
-    csv_out_free(&o);
+    qms_report_out_free(&o);
 }
 
 static void test_no_data(void **state)
 {
     (void)state;
-    csv_out o;
-    run_report(&o, "--db", W.db, "--from", "2026-12-01", NULL);
+    qms_report_out o;
+    qms_report_run(&o, W.dir, "--db", W.db, "--from", "2026-12-01", NULL);
     assert_int_equal(o.status, 0);
     /* it says so, in the file and on the terminal */
     assert_non_null(strstr(o.log, "không có phiếu nào trong ngày 2026-12-01"));
@@ -677,21 +600,22 @@ static void test_no_data(void **state)
     expect_int(&o, o.nrows - 1, "Số phiếu đã lấy", 0);
     expect_dec(&o, o.nrows - 1, "Thời gian chờ TB (phút)", -1);
     expect_dec(&o, o.nrows - 1, "Tỷ lệ hài lòng (%)", -1);
-    csv_out_free(&o);
-    run_report(&o, "--db", W.db, "--from", "2026-12-01", "--by", "hour", "--lang", "en", NULL);
+    qms_report_out_free(&o);
+    qms_report_run(&o, W.dir, "--db", W.db, "--from", "2026-12-01", "--by", "hour", "--lang", "en",
+                   NULL);
     assert_int_equal(o.status, 0);
     assert_non_null(strstr(o.log, "no tickets on 2026-12-01"));
     assert_int_equal(o.nrows, 2); /* header and the total */
     assert_string_equal(o.cells[1][0], "Total (no data)");
-    csv_out_free(&o);
+    qms_report_out_free(&o);
 }
 
 static void test_formats(void **state)
 {
     (void)state;
-    csv_out o;
-    run_report(&o, "--db", W.db, "--from", "2026-11-26", "--lang", "en", "--decimal-comma",
-               "--no-bom", "--config", QMS_EXAMPLES "/center.json", NULL);
+    qms_report_out o;
+    qms_report_run(&o, W.dir, "--db", W.db, "--from", "2026-11-26", "--lang", "en",
+                   "--decimal-comma", "--no-bom", "--config", QMS_EXAMPLES "/center.json", NULL);
     assert_int_equal(o.status, 0);
     assert_false(memcmp(o.raw, "\xEF\xBB\xBF", 3) == 0);
     /* ';' between fields, decimal commas: the reader sees one field per line */
@@ -710,7 +634,7 @@ static void test_formats(void **state)
     }
     assert_int_equal(fields, 2 + 9 + 4 + 2);
     assert_true(commas >= 3);
-    csv_out_free(&o);
+    qms_report_out_free(&o);
 }
 
 static void test_while_writing(void **state)
@@ -727,47 +651,47 @@ static void test_while_writing(void **state)
                      " 999, 'A999', 0, 'waiting', 1764130000000, 0)",
                      NULL, NULL, NULL),
         SQLITE_OK);
-    csv_out o;
-    run_report(&o, "--db", W.db, "--from", "2026-11-26", NULL);
+    qms_report_out o;
+    qms_report_run(&o, W.dir, "--db", W.db, "--from", "2026-11-26", NULL);
     assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
     assert_int_equal(o.status, 0);
     expect_int(&o, o.nrows - 1, "Số phiếu đã lấy", W.ntaken[0]);
-    csv_out_free(&o);
+    qms_report_out_free(&o);
     /* the report left the store as it was: nothing written, no file created */
     struct stat st;
     char p[320];
     snprintf(p, sizeof p, "%s/nothing.db", W.dir);
-    run_report(&o, "--db", p, "--from", "2026-11-26", NULL);
+    qms_report_run(&o, W.dir, "--db", p, "--from", "2026-11-26", NULL);
     assert_int_equal(o.status, 1);
     assert_non_null(strstr(o.log, "nothing.db"));
     assert_int_not_equal(stat(p, &st), 0);
-    csv_out_free(&o);
+    qms_report_out_free(&o);
 }
 
 static void test_bad_input(void **state)
 {
     (void)state;
-    csv_out o;
+    qms_report_out o;
     char p[320];
     /* a file that is not a database, and a database that is not a store */
     snprintf(p, sizeof p, "%s/junk.db", W.dir);
     FILE *f = fopen(p, "w");
     fputs("this is not sqlite\n", f);
     fclose(f);
-    run_report(&o, "--db", p, "--from", "2026-11-26", NULL);
+    qms_report_run(&o, W.dir, "--db", p, "--from", "2026-11-26", NULL);
     assert_int_equal(o.status, 1);
     assert_non_null(strstr(o.log, "junk.db"));
     assert_null(o.raw); /* no half-written report left behind */
-    csv_out_free(&o);
+    qms_report_out_free(&o);
     snprintf(p, sizeof p, "%s/other.db", W.dir);
     sqlite3 *db;
     assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
     sqlite3_exec(db, "CREATE TABLE t(x)", NULL, NULL, NULL);
     sqlite3_close(db);
-    run_report(&o, "--db", p, "--from", "2026-11-26", NULL);
+    qms_report_run(&o, W.dir, "--db", p, "--from", "2026-11-26", NULL);
     assert_int_equal(o.status, 1);
     assert_non_null(strstr(o.log, "not a QMS store"));
-    csv_out_free(&o);
+    qms_report_out_free(&o);
     /* a store from a newer release */
     snprintf(p, sizeof p, "%s/newer.db", W.dir);
     assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
@@ -776,10 +700,10 @@ static void test_bad_input(void **state)
                  "INSERT INTO meta VALUES('schema_version', 99)",
                  NULL, NULL, NULL);
     sqlite3_close(db);
-    run_report(&o, "--db", p, "--from", "2026-11-26", NULL);
+    qms_report_run(&o, W.dir, "--db", p, "--from", "2026-11-26", NULL);
     assert_int_equal(o.status, 1);
     assert_non_null(strstr(o.log, "schema version 99"));
-    csv_out_free(&o);
+    qms_report_out_free(&o);
     /* an output that cannot be written: exit 1, nothing left behind */
     char log[320];
     snprintf(log, sizeof log, "%s/out-fail.log", W.dir);
@@ -794,15 +718,15 @@ static void test_bad_input(void **state)
     assert_non_null(strstr(text, "cannot write /nonexistent-qms-dir/r.csv"));
     qms_free(text);
     /* usage */
-    run_report(&o, "--db", W.db, "--from", "26/11/2026", NULL);
+    qms_report_run(&o, W.dir, "--db", W.db, "--from", "26/11/2026", NULL);
     assert_int_equal(o.status, 2);
-    csv_out_free(&o);
-    run_report(&o, "--db", W.db, "--from", "2026-11-27", "--to", "2026-11-26", NULL);
+    qms_report_out_free(&o);
+    qms_report_run(&o, W.dir, "--db", W.db, "--from", "2026-11-27", "--to", "2026-11-26", NULL);
     assert_int_equal(o.status, 2);
-    csv_out_free(&o);
-    run_report(&o, "--db", W.db, "--from", "2026-11-26", "--by", "week", NULL);
+    qms_report_out_free(&o);
+    qms_report_run(&o, W.dir, "--db", W.db, "--from", "2026-11-26", "--by", "week", NULL);
     assert_int_equal(o.status, 2);
-    csv_out_free(&o);
+    qms_report_out_free(&o);
 }
 
 static void test_quoting(void **state)
@@ -833,15 +757,15 @@ static void test_quoting(void **state)
     assert_int_equal(qms_store_commit(s, e), QMS_OK);
     qms_store_close(s);
     qms_engine_free(e);
-    csv_out o;
-    run_report(&o, "--db", p, "--from", "2026-11-26", NULL);
+    qms_report_out o;
+    qms_report_run(&o, W.dir, "--db", p, "--from", "2026-11-26", NULL);
     assert_int_equal(o.status, 0);
     assert_string_equal(o.cells[1][1], odd);
     assert_string_equal(o.cells[2][1], spaced);
     assert_non_null(strstr(o.raw, "\"Tư pháp, \"\"Hộ tịch\"\"\nvà chứng thực\""));
     expect_int(&o, 1, "Số phiếu đã lấy", 1);
     expect_int(&o, 1, "Chưa xong", 1);
-    csv_out_free(&o);
+    qms_report_out_free(&o);
     qms_config_free(cfg);
 }
 

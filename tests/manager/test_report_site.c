@@ -14,6 +14,7 @@
 #include "engine.h"
 #include "hub.h"
 #include "store.h"
+#include "report_out.h"
 #include "support.h"
 
 #include "qms/alloc.h"
@@ -275,96 +276,32 @@ static want oracle_for(const char *site)
     return o;
 }
 
-/* ---------- running qms-report, reading its CSV ---------- */
+/* ---------- reading qms-report's CSV (report_out.h) ---------- */
 
-typedef struct out {
-    char *raw, *log;
-    size_t len;
-    int status, nrows, ncols;
-    char *cells[16][32];
-} out;
-
-static void out_free(out *o)
+static int row_of(const qms_report_out *o, const char *key)
 {
-    for (int r = 0; r < o->nrows; r++)
-        for (int c = 0; c < 32; c++)
-            qms_free(o->cells[r][c]);
-    qms_free(o->raw);
-    qms_free(o->log);
-    memset(o, 0, sizeof *o);
-}
-
-static void run(out *o, const char *first, ...)
-{
-    memset(o, 0, sizeof *o);
-    char outp[320], logp[320];
-    snprintf(outp, sizeof outp, "%s/out.csv", dir);
-    snprintf(logp, sizeof logp, "%s/report.log", dir);
-    unlink(outp);
-    char *argv[24];
-    int n = 0;
-    argv[n++] = (char *)qms_test_bin("qms-report");
-    va_list ap;
-    va_start(ap, first);
-    for (const char *a = first; a; a = va_arg(ap, const char *))
-        argv[n++] = (char *)a;
-    va_end(ap);
-    argv[n++] = "--out";
-    argv[n++] = outp;
-    argv[n] = NULL;
-    pid_t pid = qms_test_spawn(argv, logp);
-    assert_true(pid > 0);
-    o->status = qms_test_wait_pid(pid, 60000);
-    size_t ll;
-    if (qms_read_file(logp, &o->log, &ll, 1 << 20) != QMS_OK)
-        o->log = qms_strdup("");
-    if (qms_read_file(outp, &o->raw, &o->len, 1 << 22) != QMS_OK)
-        return;
-    qms_csv r;
-    qms_csv_init(&r, o->raw, o->len);
-    while (qms_csv_next(&r) == 1 && o->nrows < 16) {
-        for (int c = 0; c < r.nfields && c < 32; c++)
-            o->cells[o->nrows][c] = qms_strdup(r.fields[c]);
-        if (o->nrows == 0)
-            o->ncols = r.nfields;
-        o->nrows++;
-    }
-    qms_csv_free(&r);
-}
-
-static const char *cell(const out *o, int r, const char *title)
-{
-    for (int c = 0; c < o->ncols; c++)
-        if (strcmp(o->cells[0][c], title) == 0)
-            return o->cells[r][c] ? o->cells[r][c] : "";
-    fail_msg("no column '%s'", title);
-    return "";
-}
-
-static int row_of(const out *o, const char *key)
-{
-    for (int r = 1; r < o->nrows; r++)
-        if (strcmp(o->cells[r][0], key) == 0)
-            return r;
+    int r = qms_report_row(o, key);
+    if (r > 0)
+        return r;
     fail_msg("no row '%s' in:\n%s", key, o->raw ? o->raw : "(no CSV)");
     return -1;
 }
 
-static void eq_int(const out *o, int r, const char *title, int want_v)
+static void eq_int(const qms_report_out *o, int r, const char *title, int want_v)
 {
-    const char *c = cell(o, r, title);
+    const char *c = qms_report_cell(o, r, title);
     if (!*c || atoi(c) != want_v)
         fail_msg("row %s, %s: CSV says '%s', SQL says %d", o->cells[r][0], title, c, want_v);
 }
 
-static void eq_dec(const out *o, int r, const char *title, double want_v)
+static void eq_dec(const qms_report_out *o, int r, const char *title, double want_v)
 {
-    const char *c = cell(o, r, title);
+    const char *c = qms_report_cell(o, r, title);
     if (want_v < 0 ? *c != 0 : (!*c || fabs(atof(c) - want_v) > 0.05 + 1e-9))
         fail_msg("row %s, %s: CSV says '%s', SQL says %.3f", o->cells[r][0], title, c, want_v);
 }
 
-static void eq_want(const out *o, int r, const want *w)
+static void eq_want(const qms_report_out *o, int r, const want *w)
 {
     eq_int(o, r, "Tickets taken", w->taken);
     eq_int(o, r, "Served", w->served);
@@ -384,8 +321,8 @@ static void eq_want(const out *o, int r, const want *w)
 static void test_by_site(void **state)
 {
     (void)state;
-    out o;
-    run(&o, "--db", hubdb, "--from", DAY, "--by", "site", "--lang", "en", NULL);
+    qms_report_out o;
+    qms_report_run(&o, dir, "--db", hubdb, "--from", DAY, "--by", "site", "--lang", "en", NULL);
     assert_int_equal(o.status, 0);
     assert_string_equal(o.cells[0][0], "Site");
     /* every site the hub knows, s3 too (nothing that day), and the total */
@@ -405,90 +342,92 @@ static void test_by_site(void **state)
     eq_want(&o, 4, &all);
     /* the hub records no day settings: stderr says how the tickets are read */
     assert_non_null(strstr(o.log, "hub's store does not record"));
-    out_free(&o);
+    qms_report_out_free(&o);
 
     /* Vietnamese titles, the day before: s1 and s3 */
-    run(&o, "--db", hubdb, "--from", DAY_BEFORE, "--by", "site", NULL);
+    qms_report_run(&o, dir, "--db", hubdb, "--from", DAY_BEFORE, "--by", "site", NULL);
     assert_int_equal(o.status, 0);
     assert_string_equal(o.cells[0][0], "Điểm");
     assert_string_equal(o.cells[1][1], "20");
     assert_string_equal(o.cells[2][1], "0");
     assert_string_equal(o.cells[3][1], "12");
     assert_string_equal(o.cells[4][1], "32");
-    out_free(&o);
+    qms_report_out_free(&o);
 }
 
 static void test_site_filter(void **state)
 {
     (void)state;
-    out o;
-    run(&o, "--db", hubdb, "--from", DAY, "--site", "s2", "--lang", "en", NULL);
+    qms_report_out o;
+    qms_report_run(&o, dir, "--db", hubdb, "--from", DAY, "--site", "s2", "--lang", "en", NULL);
     assert_int_equal(o.status, 0);
     want s2 = oracle_for("s2");
     eq_want(&o, row_of(&o, "Total"), &s2);
     /* per service, as the ticket was issued (SQL on orig_service) */
     eq_int(&o, row_of(&o, "TP"), "Tickets taken",
            (int)q1("s2", "count(*)", "orig_service = 'TP'"));
-    out_free(&o);
+    qms_report_out_free(&o);
 
     /* --by site with --site: one row */
-    run(&o, "--db", hubdb, "--from", DAY, "--site", "s1", "--by", "site", "--lang", "en", NULL);
+    qms_report_run(&o, dir, "--db", hubdb, "--from", DAY, "--site", "s1", "--by", "site", "--lang",
+                   "en", NULL);
     assert_int_equal(o.status, 0);
     assert_int_equal(o.nrows, 3);
     want s1 = oracle_for("s1");
     eq_want(&o, row_of(&o, "s1"), &s1);
     eq_want(&o, row_of(&o, "Total"), &s1);
-    out_free(&o);
+    qms_report_out_free(&o);
 
     /* per counter needs one site; then its counters' served add up */
-    run(&o, "--db", hubdb, "--from", DAY, "--by", "counter", NULL);
+    qms_report_run(&o, dir, "--db", hubdb, "--from", DAY, "--by", "counter", NULL);
     assert_int_equal(o.status, 2);
     assert_non_null(strstr(o.log, "--site"));
-    out_free(&o);
-    run(&o, "--db", hubdb, "--from", DAY, "--by", "counter", "--site", "s1", "--lang", "en", NULL);
+    qms_report_out_free(&o);
+    qms_report_run(&o, dir, "--db", hubdb, "--from", DAY, "--by", "counter", "--site", "s1",
+                   "--lang", "en", NULL);
     assert_int_equal(o.status, 0);
     int served = 0, xfer = 0;
     for (int r = 1; r < o.nrows - 1; r++) {
-        served += atoi(cell(&o, r, "Served"));
-        xfer += atoi(cell(&o, r, "Transferred"));
+        served += atoi(qms_report_cell(&o, r, "Served"));
+        xfer += atoi(qms_report_cell(&o, r, "Transferred"));
     }
     assert_int_equal(served, s1.served);
     assert_int_equal(xfer, s1.transferred); /* each transferred once, by one counter */
-    out_free(&o);
+    qms_report_out_free(&o);
 
     /* a site the hub does not know: a clear error, no file */
-    run(&o, "--db", hubdb, "--from", DAY, "--site", "s9", NULL);
+    qms_report_run(&o, dir, "--db", hubdb, "--from", DAY, "--site", "s9", NULL);
     assert_int_equal(o.status, 1);
     assert_non_null(strstr(o.log, "no site 's9'"));
     assert_null(o.raw);
-    out_free(&o);
-    run(&o, "--db", hubdb, "--from", DAY, "--site", "", NULL);
+    qms_report_out_free(&o);
+    qms_report_run(&o, dir, "--db", hubdb, "--from", DAY, "--site", "", NULL);
     assert_int_equal(o.status, 2);
-    out_free(&o);
+    qms_report_out_free(&o);
 }
 
 static void test_site_store(void **state)
 {
     (void)state;
-    out o;
+    qms_report_out o;
     /* a site's own store: one row, named by --config's site when given */
-    run(&o, "--db", ctldb, "--from", DAY, "--by", "site", "--lang", "en", NULL);
+    qms_report_run(&o, dir, "--db", ctldb, "--from", DAY, "--by", "site", "--lang", "en", NULL);
     assert_int_equal(o.status, 0);
     assert_int_equal(o.nrows, 3);
     assert_string_equal(o.cells[1][0], "(this store)");
     assert_string_equal(o.cells[1][1], "3");
-    out_free(&o);
-    run(&o, "--db", ctldb, "--from", DAY, "--by", "site", "--config",
-        qms_test_src("examples/center.json"), "--site", "demo", NULL);
+    qms_report_out_free(&o);
+    qms_report_run(&o, dir, "--db", ctldb, "--from", DAY, "--by", "site", "--config",
+                   qms_test_src("examples/center.json"), "--site", "demo", NULL);
     assert_int_equal(o.status, 0);
     assert_string_equal(o.cells[1][0], "demo");
     assert_string_equal(o.cells[1][1], "3");
-    out_free(&o);
+    qms_report_out_free(&o);
     /* --site on a site's own store (not its own name): an error */
-    run(&o, "--db", ctldb, "--from", DAY, "--site", "s1", NULL);
+    qms_report_run(&o, dir, "--db", ctldb, "--from", DAY, "--site", "s1", NULL);
     assert_int_equal(o.status, 1);
     assert_non_null(strstr(o.log, "not qms-hub's"));
-    out_free(&o);
+    qms_report_out_free(&o);
 }
 
 int main(void)

@@ -309,8 +309,8 @@ static void test_nv_bytes_and_record(void **state)
                          "qms-nv 1\nZb 1c6a8de3759cc4b 392 20 x\n", /* short hash */
                          "qms-nv 1\nZ 1c6a8de3759cc4b5 392 20 x\n", /* one-byte key */
                          "qms-nv 1\nZb 1c6a8de3759cc4b5 0 20 x\n",  /* no width */
-                         "qms-nv 1\nZb 1c6a8de3759cc4b5 392 20\nZb "
-                         "2c6a8de3759cc4b5 392 20\n"}; /* key twice */
+                         ("qms-nv 1\nZb 1c6a8de3759cc4b5 392 20\nZb "
+                          "2c6a8de3759cc4b5 392 20\n")}; /* key twice (one element) */
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = '\0';
         assert_int_equal(qms_nv_parse(bad[i], strlen(bad[i]), &t, err, sizeof err), QMS_ERR_INVAL);

@@ -42,6 +42,11 @@ pid_t qms_test_spawn(char *const argv[], const char *log_path);
 /* Wait for pid up to timeout_ms; returns exit status (>=0), 128+signal, or -1 on timeout. */
 int qms_test_wait_pid(pid_t pid, int timeout_ms);
 
+/* CPU seconds (user + system) process pid has used so far, from
+ * /proc/<pid>/stat; -1 when it cannot be read. For the benchmarks' CPU
+ * figures. */
+double qms_test_cpu_s(pid_t pid);
+
 /* Path of a built program, "<build>/bin/<name>" (QMS_BIN_DIR is defined by CMake). */
 const char *qms_test_bin(const char *name);
 /* Path of a file under the source tree (QMS_SOURCE_DIR). */

@@ -8,25 +8,25 @@
 
 enum {
     QMS_OK = 0,
-    QMS_ERR_NOMEM,            /* allocation failed */
-    QMS_ERR_INVAL,            /* malformed input (bad JSON, wrong type, missing field) */
-    QMS_ERR_UNKNOWN_SERVICE,  /* no such service code */
-    QMS_ERR_UNKNOWN_COUNTER,  /* no such counter */
-    QMS_ERR_UNKNOWN_TICKET,   /* no such ticket (today) */
-    QMS_ERR_UNKNOWN_OP,       /* no such operation */
-    QMS_ERR_CAP_REACHED,      /* the service's daily cap or number range is used up */
-    QMS_ERR_OUTSIDE_HOURS,    /* the service does not issue tickets now */
-    QMS_ERR_COUNTER_CLOSED,   /* the counter is not open (paused or closed) */
-    QMS_ERR_NOTHING_TO_CALL,  /* no ticket waits for this counter */
-    QMS_ERR_BAD_STATE,        /* operation not valid in the ticket's or counter's state */
-    QMS_ERR_TOO_LARGE,        /* payload or field too large */
-    QMS_ERR_IO,               /* file / device / socket error */
-    QMS_ERR_DB,               /* SQLite error */
-    QMS_ERR_PROTOCOL,         /* peer spoke something we do not understand */
-    QMS_ERR_TIMEOUT,          /* no answer in time */
-    QMS_ERR_UNAVAILABLE,      /* broker or controller unreachable */
-    QMS_ERR_PRINTER,          /* printer fault (paper out, cover open, not answering) */
-    QMS_ERR_BAD_STAFF,        /* staff sign-in: unknown staff id or wrong code */
+    QMS_ERR_NOMEM,           /* allocation failed */
+    QMS_ERR_INVAL,           /* malformed input (bad JSON, wrong type, missing field) */
+    QMS_ERR_UNKNOWN_SERVICE, /* no such service code */
+    QMS_ERR_UNKNOWN_COUNTER, /* no such counter */
+    QMS_ERR_UNKNOWN_TICKET,  /* no such ticket (today) */
+    QMS_ERR_UNKNOWN_OP,      /* no such operation */
+    QMS_ERR_CAP_REACHED,     /* the service's daily cap or number range is used up */
+    QMS_ERR_OUTSIDE_HOURS,   /* the service does not issue tickets now */
+    QMS_ERR_COUNTER_CLOSED,  /* the counter is not open (paused or closed) */
+    QMS_ERR_NOTHING_TO_CALL, /* no ticket waits for this counter */
+    QMS_ERR_BAD_STATE,       /* operation not valid in the ticket's or counter's state */
+    QMS_ERR_TOO_LARGE,       /* payload or field too large */
+    QMS_ERR_IO,              /* file / device / socket error */
+    QMS_ERR_DB,              /* SQLite error */
+    QMS_ERR_PROTOCOL,        /* peer spoke something we do not understand */
+    QMS_ERR_TIMEOUT,         /* no answer in time */
+    QMS_ERR_UNAVAILABLE,     /* broker or controller unreachable */
+    QMS_ERR_PRINTER,         /* printer fault (paper out, cover open, not answering) */
+    QMS_ERR_BAD_STAFF,       /* staff sign-in: unknown staff id or wrong code */
     /* booking (docs/booking.md) */
     QMS_ERR_BAD_CCCD,             /* not a 12-digit CCCD number */
     QMS_ERR_BAD_DAY,              /* past, beyond the booking window, or closed that day */
@@ -43,6 +43,7 @@ enum {
     QMS_ERR_APPT_CANCELLED,     /* the booking was cancelled */
     QMS_ERR_APPT_EARLY,         /* before the booking's check-in window */
     QMS_ERR_APPT_LATE,          /* after the booking's check-in window */
+    QMS_ERR_RATE_LIMITED,       /* too many requests from one client (booking/make) */
     QMS_ERR__COUNT
 };
 
@@ -57,5 +58,9 @@ int qms_err_from_code(const char *code);
  * nothing when err is NULL or errlen 0): the error out-parameter of the
  * parsers and loaders ("day-900.csv line 12: bad time"). */
 void qms_say(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The same, then return code: `return qms_fail(err, errlen, QMS_ERR_INVAL,
+ * "line %d: bad time", n);` in a loader that fails with a QMS_ERR_*. */
+int qms_fail(char *err, size_t errlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif
