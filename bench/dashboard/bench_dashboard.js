@@ -364,7 +364,22 @@ if (process.argv.includes('--web-clients')) {
   }
   /* the web clients in a process of their own (as browsers would be), so
    * their messages do not queue in the probe's event loop */
-  const kid = spawn(process.execPath, [__filename, '--web-clients', String(ws), site, ...tokens], { stdio: ['ignore', 'pipe', 'pipe'] });
+  /* QMS_BENCH_WEB_BRIDGE=1: the web clients on a second mosquitto (the
+   * web's), bridged to the site's broker for qms/<site>/# (docs/dashboard.md,
+   * "what would meet it"): the controller's broker then has no websockets */
+  let webWs = ws;
+  if (process.env.QMS_BENCH_WEB_BRIDGE === '1') {
+    const wport = await freePort();
+    webWs = await freePort();
+    fs.writeFileSync(path.join(tmp, 'web.conf'), [`listener ${wport} 127.0.0.1`, `listener ${webWs} 127.0.0.1`,
+      'protocol websockets', `http_dir ${path.join(buildDir, 'dashboard')}`, 'allow_anonymous true',
+      'set_tcp_nodelay true', 'persistence false', 'max_inflight_messages 1000', 'max_queued_messages 10000',
+      'connection site', `address 127.0.0.1:${port}`, `topic qms/${site}/# in 0`, 'cleansession true', ''].join('\n'));
+    start('mosquitto-web', '/usr/sbin/mosquitto', ['-c', path.join(tmp, 'web.conf')]);
+    await waitPort(wport); await waitPort(webWs);
+    await sleep(1000);
+  }
+  const kid = spawn(process.execPath, [__filename, '--web-clients', String(webWs), site, ...tokens], { stdio: ['ignore', 'pipe', 'pipe'] });
   procs.push(kid);
   /* The web clients stand for 100 browsers and 100 phones: on the center's
    * LAN they use none of the server's CPU. Here they share its 2 cores, so
@@ -391,7 +406,7 @@ if (process.argv.includes('--web-clients')) {
   await new Promise((r) => kid.on('exit', r));
   const recv = JSON.parse(kidErr.trim().split('\n').pop()).by_topic;
   console.log(JSON.stringify({ bench: 'dashboard', case: 'web_clients_received', nice: NICE,
-    live_qos: process.env.QMS_BENCH_WEB_QOS === '1' ? 1 : 0, by_topic: recv,
+    live_qos: process.env.QMS_BENCH_WEB_QOS === '1' ? 1 : 0, web_broker_bridged: webWs !== ws, by_topic: recv,
     published_while_probing: loaded.published, dashboards: NCLIENTS / 2,
     all_received: Object.keys(loaded.published).every((k) => recv[k] && recv[k].msgs >= loaded.published[k] * NCLIENTS / 2) }));
   await sleep(2000);
