@@ -76,20 +76,6 @@ static int64_t pct(samples *s, int p)
     return s->v[i < s->n ? i : s->n - 1];
 }
 
-static int64_t q1(sqlite3 *db, const char *sql, const char *arg)
-{
-    sqlite3_stmt *st = NULL;
-    int64_t v = -1;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-        if (arg)
-            sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            v = sqlite3_column_int64(st, 0);
-    }
-    sqlite3_finalize(st);
-    return v;
-}
-
 /* One value from a database opened read-only, or -1. */
 static int64_t q1_db(const char *path, const char *sql, const char *arg)
 {
@@ -97,7 +83,7 @@ static int64_t q1_db(const char *path, const char *sql, const char *arg)
     int64_t v = -1;
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
         sqlite3_busy_timeout(db, 2000);
-        v = q1(db, sql, arg);
+        v = qms_test_sql_int(db, sql, arg);
     }
     sqlite3_close(db);
     return v;
@@ -184,7 +170,8 @@ static void print_phase(bsite *s, int phase, int64_t floor_p99)
 {
     samples *t = &s->take[phase];
     int64_t p50 = pct(t, 50), p99 = pct(t, 99), mx = t->n ? t->v[t->n - 1] : -1;
-    printf("{\"bench\":\"cut\",\"phase\":\"%s\",\"site\":\"%s\",\"n\":%ld,\"failed\":%ld,\"errors\":%ld,"
+    printf("{\"bench\":\"cut\",\"phase\":\"%s\",\"site\":\"%s\",\"n\":%ld,\"failed\":%ld,"
+           "\"errors\":%ld,"
            "\"take_ms_p50\":%lld,\"take_ms_p99\":%lld,\"take_ms_max\":%lld,"
            "\"next_ms_p99\":%lld,\"ratio_p99\":%.2f}\n",
            phase_name[phase], s->t.name, t->n, t->failed, t->errors, (long long)p50, (long long)p99,
@@ -202,18 +189,20 @@ static void print_check(const char *hub_db, bsite *s, int64_t restore_ms, int64_
     if (sqlite3_open_v2(hub_db, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) == SQLITE_OK &&
         sqlite3_exec(db, attach, NULL, NULL, NULL) == SQLITE_OK) {
         sqlite3_busy_timeout(db, 2000);
-        n_ctl = q1(db, "SELECT count(*) FROM c.events", NULL);
-        head = q1(db, "SELECT coalesce(max(seq),0) FROM c.events", NULL);
-        n_hub = q1(db, "SELECT count(*) FROM main.events WHERE site = ?1", s->t.name);
-        n_seq = q1(db, "SELECT count(DISTINCT seq) FROM main.events WHERE site = ?1", s->t.name);
-        n_same = q1(db,
-                    "SELECT count(*) FROM c.events e JOIN main.events h ON h.site = ?1"
-                    " AND h.seq = e.seq AND h.kind = e.kind AND h.at_ms = e.at_ms"
-                    " AND h.ticket_id IS e.ticket_id AND h.label IS e.label"
-                    " AND h.counter_id IS e.counter_id AND h.service IS e.service",
-                    s->t.name);
-        applied = q1(db, "SELECT applied FROM main.sites WHERE site = ?1", s->t.name);
-        ndup = q1(db, "SELECT ndup FROM main.sites WHERE site = ?1", s->t.name);
+        n_ctl = qms_test_sql_int(db, "SELECT count(*) FROM c.events", NULL);
+        head = qms_test_sql_int(db, "SELECT coalesce(max(seq),0) FROM c.events", NULL);
+        n_hub = qms_test_sql_int(db, "SELECT count(*) FROM main.events WHERE site = ?1", s->t.name);
+        n_seq = qms_test_sql_int(db, "SELECT count(DISTINCT seq) FROM main.events WHERE site = ?1",
+                                 s->t.name);
+        n_same =
+            qms_test_sql_int(db,
+                             "SELECT count(*) FROM c.events e JOIN main.events h ON h.site = ?1"
+                             " AND h.seq = e.seq AND h.kind = e.kind AND h.at_ms = e.at_ms"
+                             " AND h.ticket_id IS e.ticket_id AND h.label IS e.label"
+                             " AND h.counter_id IS e.counter_id AND h.service IS e.service",
+                             s->t.name);
+        applied = qms_test_sql_int(db, "SELECT applied FROM main.sites WHERE site = ?1", s->t.name);
+        ndup = qms_test_sql_int(db, "SELECT ndup FROM main.sites WHERE site = ?1", s->t.name);
     }
     sqlite3_close(db);
     int ok = n_ctl > 0 && n_hub == n_ctl && n_seq == n_ctl && n_same == n_ctl && applied == head;

@@ -129,25 +129,11 @@ static void traffic(site *s, int n)
     }
 }
 
-static int64_t q1(sqlite3 *db, const char *sql, const char *arg)
-{
-    sqlite3_stmt *st = NULL;
-    int64_t v = -1;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-        if (arg)
-            sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            v = sqlite3_column_int64(st, 0);
-    }
-    sqlite3_finalize(st);
-    return v;
-}
-
 static int64_t ctl_head(const site *s)
 {
     sqlite3 *db = NULL;
     sqlite3_open_v2(s->t.db, &db, SQLITE_OPEN_READONLY, NULL);
-    int64_t v = q1(db, "SELECT max(seq) FROM events", NULL);
+    int64_t v = qms_test_sql_int(db, "SELECT max(seq) FROM events", NULL);
     sqlite3_close(db);
     return v;
 }
@@ -161,7 +147,7 @@ static int hub_caught_up(const site *s, int ms)
         sqlite3 *db = NULL;
         if (sqlite3_open_v2(hub_db, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
             sqlite3_busy_timeout(db, 2000);
-            got = q1(db, "SELECT applied FROM sites WHERE site = ?1", s->t.name);
+            got = qms_test_sql_int(db, "SELECT applied FROM sites WHERE site = ?1", s->t.name);
         }
         sqlite3_close(db);
         if (head > 0 && got == head)
@@ -181,7 +167,7 @@ static int64_t hub_repeats(const site *s, int64_t n, int ms)
         sqlite3 *db = NULL;
         if (sqlite3_open_v2(hub_db, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
             sqlite3_busy_timeout(db, 2000);
-            got = q1(db, "SELECT ndup FROM sites WHERE site = ?1", s->t.name);
+            got = qms_test_sql_int(db, "SELECT ndup FROM sites WHERE site = ?1", s->t.name);
         }
         sqlite3_close(db);
         if (got >= n)
@@ -202,22 +188,22 @@ static void compare(const site *s)
     assert_int_equal(sqlite3_open_v2(hub_db, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL),
                      SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, attach, NULL, NULL, NULL), SQLITE_OK);
-    int64_t n_ctl = q1(db, "SELECT count(*) FROM c.events", NULL);
-    int64_t n_hub = q1(db, "SELECT count(*) FROM main.events WHERE site = ?1", s->t.name);
-    int64_t n_same = q1(db,
+    int64_t n_ctl = qms_test_sql_int(db, "SELECT count(*) FROM c.events", NULL);
+    int64_t n_hub = qms_test_sql_int(db, "SELECT count(*) FROM main.events WHERE site = ?1", s->t.name);
+    int64_t n_same = qms_test_sql_int(db,
                         "SELECT count(*) FROM c.events e JOIN main.events h ON h.site = ?1"
                         " AND h.seq = e.seq AND h.kind = e.kind AND h.at_ms = e.at_ms"
                         " AND h.ticket_id IS e.ticket_id AND h.label IS e.label"
                         " AND h.counter_id IS e.counter_id AND h.service IS e.service",
                         s->t.name);
-    int64_t t_ctl = q1(db, "SELECT count(*) FROM c.tickets", NULL);
-    int64_t t_same = q1(db,
+    int64_t t_ctl = qms_test_sql_int(db, "SELECT count(*) FROM c.tickets", NULL);
+    int64_t t_same = qms_test_sql_int(db,
                         "SELECT count(*) FROM c.tickets t JOIN main.tickets h ON h.site = ?1"
                         " AND h.id = t.id AND h.state = t.state AND h.label = t.label"
                         " AND h.taken_ms = t.taken_ms AND h.first_called_ms IS t.first_called_ms"
                         " AND h.end_ms IS t.end_ms AND h.service = t.service",
                         s->t.name);
-    int64_t t_hub = q1(db, "SELECT count(*) FROM main.tickets WHERE site = ?1", s->t.name);
+    int64_t t_hub = qms_test_sql_int(db, "SELECT count(*) FROM main.tickets WHERE site = ?1", s->t.name);
     fprintf(stderr,
             "site %s: controller %lld events, hub %lld (%lld the same); tickets %lld, hub %lld "
             "(%lld the same); %d taken by the driver\n",

@@ -14,7 +14,10 @@
 #include "qms/mqtt.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+
+typedef struct sqlite3 sqlite3;
 
 /* How long a test waits for something that must happen (a reply, an event,
  * a screen): generous, since an ASan build under ctest -j2 on a loaded
@@ -119,5 +122,11 @@ int qms_test_site_broker_start(qms_test_site *s, int port);
 int qms_test_site_ctl_start(qms_test_site *s, const char *clock);
 /* Stop the controller (SIGTERM) and the broker. */
 void qms_test_site_stop(qms_test_site *s);
+
+/* ---- SQLite ---- */
+
+/* The first column of the first row of sql on db (?1 bound to arg when not
+ * NULL), or -1 when there is none or the query fails. */
+int64_t qms_test_sql_int(sqlite3 *db, const char *sql, const char *arg);
 
 #endif
