@@ -363,7 +363,7 @@ static void test_province_over_tls(void **state)
                      NULL};
     for (int i = 0; forge[i]; i++)
         argv[k + i] = forge[i];
-    argv[k + 7] = NULL;
+    argv[k + 6] = NULL; /* after the 6 options (k + 7 left argv[k + 6] unset) */
     snprintf(log, sizeof log, "%s/pub-forge.log", tmp);
     run(argv, log, 30000); /* its exit status is not the oracle */
     /* the control: the same client on its own subtree gets through */
