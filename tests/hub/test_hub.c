@@ -31,10 +31,7 @@
 #define CLOCK "2026-12-05T09:00:00"
 
 typedef struct site {
-    char name[16];
-    char dir[300], conf[340], db[340], bridge[340], log[340];
-    qms_test_broker broker;
-    pid_t ctl;
+    qms_test_site t; /* folder, bridge lines, broker, controller */
     qms_mqtt *cli;
     int taken, nreq;
 } site;
@@ -75,56 +72,17 @@ static void start_hub(void)
 
 static void start_ctl(site *s)
 {
-    const char *extra[] = {"--site", s->name, "-v", NULL};
-    s->ctl = qms_test_controller_spawn(s->conf, s->db, s->broker.port, CLOCK, extra, s->log);
-    assert_true(s->ctl > 0);
-    qms_mqtt_opts o = {.port = s->broker.port, .client_id = "w", .site = s->name};
-    assert_int_equal(qms_test_controller_wait_online(&o, s->name, s->ctl, 60000), 0);
+    assert_int_equal(qms_test_site_ctl_start(&s->t, CLOCK), 0);
 }
 
 static void start_site_broker(site *s, int port)
 {
-    char *text = slurp(s->bridge);
-    assert_non_null(text);
-    assert_int_equal(qms_test_broker_start_conf(&s->broker, port, text), 0);
-    free(text);
+    assert_int_equal(qms_test_site_broker_start(&s->t, port), 0);
 }
 
 static void setup_site(site *s, const char *name)
 {
-    snprintf(s->name, sizeof s->name, "%s", name);
-    snprintf(s->dir, sizeof s->dir, "%s/%s", tmp, name);
-    assert_int_equal(mkdir(s->dir, 0755), 0);
-    snprintf(s->conf, sizeof s->conf, "%s/center.json", s->dir);
-    snprintf(s->db, sizeof s->db, "%s/qms.db", s->dir);
-    snprintf(s->bridge, sizeof s->bridge, "%s/bridge.conf", s->dir);
-    snprintf(s->log, sizeof s->log, "%s/controller.log", s->dir);
-    /* the example center, as site <name> */
-    char *text = slurp(qms_test_src("examples/center.json"));
-    assert_non_null(text);
-    cJSON *o = cJSON_Parse(text);
-    free(text);
-    assert_non_null(o);
-    cJSON_ReplaceItemInObject(o, "site", cJSON_CreateString(name));
-    char *out = cJSON_Print(o);
-    cJSON_Delete(o);
-    FILE *f = fopen(s->conf, "w");
-    assert_non_null(f);
-    fputs(out, f);
-    fclose(f);
-    free(out);
-    /* the bridge section, as a technician makes it */
-    char remote[32], persist[320], plog[340];
-    snprintf(remote, sizeof remote, "127.0.0.1:%d", prov_port);
-    snprintf(persist, sizeof persist, "%s/", s->dir);
-    snprintf(plog, sizeof plog, "%s/provision.log", s->dir);
-    char *argv[] = {(char *)qms_test_bin("qms-provision"), "bridge", "--config", s->conf,
-                    "--remote", remote, "--out", s->bridge, "--persistence", persist,
-                    "--queue", "20000", NULL};
-    pid_t p = qms_test_spawn(argv, plog);
-    assert_int_equal(qms_test_wait_pid(p, 30000), 0);
-    start_site_broker(s, 0);
-    start_ctl(s);
+    assert_int_equal(qms_test_site_setup(&s->t, tmp, name, prov_port, CLOCK), 0);
 }
 
 static void client(site *s)
@@ -132,8 +90,8 @@ static void client(site *s)
     if (s->cli)
         qms_mqtt_free(s->cli);
     char id[32];
-    snprintf(id, sizeof id, "driver-%s", s->name);
-    qms_mqtt_opts o = {.port = s->broker.port, .client_id = id, .site = s->name};
+    snprintf(id, sizeof id, "driver-%s", s->t.name);
+    qms_mqtt_opts o = {.port = s->t.broker.port, .client_id = id, .site = s->t.name};
     s->cli = qms_test_client(&o, 30000);
     assert_non_null(s->cli);
 }
@@ -147,7 +105,7 @@ static void request(site *s, const char *suffix, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(body, sizeof body, fmt, ap);
     va_end(ap);
-    snprintf(topic, sizeof topic, "qms/%s/%s", s->name, suffix);
+    snprintf(topic, sizeof topic, "qms/%s/%s", s->t.name, suffix);
     char *reply = NULL;
     int rc = qms_mqtt_request_sync(s->cli, topic, body, 30000, &reply);
     if (rc)
@@ -171,25 +129,11 @@ static void traffic(site *s, int n)
     }
 }
 
-static int64_t q1(sqlite3 *db, const char *sql, const char *arg)
-{
-    sqlite3_stmt *st = NULL;
-    int64_t v = -1;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-        if (arg)
-            sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            v = sqlite3_column_int64(st, 0);
-    }
-    sqlite3_finalize(st);
-    return v;
-}
-
 static int64_t ctl_head(const site *s)
 {
     sqlite3 *db = NULL;
-    sqlite3_open_v2(s->db, &db, SQLITE_OPEN_READONLY, NULL);
-    int64_t v = q1(db, "SELECT max(seq) FROM events", NULL);
+    sqlite3_open_v2(s->t.db, &db, SQLITE_OPEN_READONLY, NULL);
+    int64_t v = qms_test_sql_int(db, "SELECT max(seq) FROM events", NULL);
     sqlite3_close(db);
     return v;
 }
@@ -203,14 +147,14 @@ static int hub_caught_up(const site *s, int ms)
         sqlite3 *db = NULL;
         if (sqlite3_open_v2(hub_db, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
             sqlite3_busy_timeout(db, 2000);
-            got = q1(db, "SELECT applied FROM sites WHERE site = ?1", s->name);
+            got = qms_test_sql_int(db, "SELECT applied FROM sites WHERE site = ?1", s->t.name);
         }
         sqlite3_close(db);
         if (head > 0 && got == head)
             return 0;
         usleep(200 * 1000);
     }
-    fprintf(stderr, "site %s: hub applied %lld of %lld\n", s->name, (long long)got,
+    fprintf(stderr, "site %s: hub applied %lld of %lld\n", s->t.name, (long long)got,
             (long long)head);
     return -1;
 }
@@ -223,7 +167,7 @@ static int64_t hub_repeats(const site *s, int64_t n, int ms)
         sqlite3 *db = NULL;
         if (sqlite3_open_v2(hub_db, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
             sqlite3_busy_timeout(db, 2000);
-            got = q1(db, "SELECT ndup FROM sites WHERE site = ?1", s->name);
+            got = qms_test_sql_int(db, "SELECT ndup FROM sites WHERE site = ?1", s->t.name);
         }
         sqlite3_close(db);
         if (got >= n)
@@ -239,31 +183,31 @@ static void compare(const site *s)
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open_v2(hub_db, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
     char attach[400];
-    snprintf(attach, sizeof attach, "ATTACH DATABASE 'file:%s?mode=ro' AS c", s->db);
+    snprintf(attach, sizeof attach, "ATTACH DATABASE 'file:%s?mode=ro' AS c", s->t.db);
     sqlite3_close(db);
     assert_int_equal(sqlite3_open_v2(hub_db, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL),
                      SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, attach, NULL, NULL, NULL), SQLITE_OK);
-    int64_t n_ctl = q1(db, "SELECT count(*) FROM c.events", NULL);
-    int64_t n_hub = q1(db, "SELECT count(*) FROM main.events WHERE site = ?1", s->name);
-    int64_t n_same = q1(db,
+    int64_t n_ctl = qms_test_sql_int(db, "SELECT count(*) FROM c.events", NULL);
+    int64_t n_hub = qms_test_sql_int(db, "SELECT count(*) FROM main.events WHERE site = ?1", s->t.name);
+    int64_t n_same = qms_test_sql_int(db,
                         "SELECT count(*) FROM c.events e JOIN main.events h ON h.site = ?1"
                         " AND h.seq = e.seq AND h.kind = e.kind AND h.at_ms = e.at_ms"
                         " AND h.ticket_id IS e.ticket_id AND h.label IS e.label"
                         " AND h.counter_id IS e.counter_id AND h.service IS e.service",
-                        s->name);
-    int64_t t_ctl = q1(db, "SELECT count(*) FROM c.tickets", NULL);
-    int64_t t_same = q1(db,
+                        s->t.name);
+    int64_t t_ctl = qms_test_sql_int(db, "SELECT count(*) FROM c.tickets", NULL);
+    int64_t t_same = qms_test_sql_int(db,
                         "SELECT count(*) FROM c.tickets t JOIN main.tickets h ON h.site = ?1"
                         " AND h.id = t.id AND h.state = t.state AND h.label = t.label"
                         " AND h.taken_ms = t.taken_ms AND h.first_called_ms IS t.first_called_ms"
                         " AND h.end_ms IS t.end_ms AND h.service = t.service",
-                        s->name);
-    int64_t t_hub = q1(db, "SELECT count(*) FROM main.tickets WHERE site = ?1", s->name);
+                        s->t.name);
+    int64_t t_hub = qms_test_sql_int(db, "SELECT count(*) FROM main.tickets WHERE site = ?1", s->t.name);
     fprintf(stderr,
             "site %s: controller %lld events, hub %lld (%lld the same); tickets %lld, hub %lld "
             "(%lld the same); %d taken by the driver\n",
-            s->name, (long long)n_ctl, (long long)n_hub, (long long)n_same, (long long)t_ctl,
+            s->t.name, (long long)n_ctl, (long long)n_hub, (long long)n_same, (long long)t_ctl,
             (long long)t_hub, (long long)t_same, s->taken);
     sqlite3_close(db);
     assert_true(n_ctl > 3 * s->taken);
@@ -305,14 +249,14 @@ static void test_province_faults(void **state)
      * is in its persistence file) */
     qms_mqtt_free(a.cli);
     a.cli = NULL;
-    int aport = a.broker.port;
-    qms_test_broker_stop(&a.broker);
+    int aport = a.t.broker.port;
+    qms_test_broker_stop(&a.t.broker);
     start_site_broker(&a, aport);
     client(&a);
     traffic(&a, 10);
     /* site 2's controller restarts (SIGKILL) during the cut */
-    kill(b.ctl, SIGKILL);
-    qms_test_wait_pid(b.ctl, 10000);
+    kill(b.t.ctl, SIGKILL);
+    qms_test_wait_pid(b.t.ctl, 10000);
     start_ctl(&b);
     traffic(&b, 10);
     while (qms_mono_ms() < cut_end) {
@@ -391,12 +335,12 @@ static void test_province_faults(void **state)
     qms_mqtt_free(b.cli);
     kill(hub_pid, SIGTERM);
     assert_int_equal(qms_test_wait_pid(hub_pid, 20000), 0);
-    kill(a.ctl, SIGTERM);
-    kill(b.ctl, SIGTERM);
-    qms_test_wait_pid(a.ctl, 20000);
-    qms_test_wait_pid(b.ctl, 20000);
-    qms_test_broker_stop(&a.broker);
-    qms_test_broker_stop(&b.broker);
+    kill(a.t.ctl, SIGTERM);
+    kill(b.t.ctl, SIGTERM);
+    qms_test_wait_pid(a.t.ctl, 20000);
+    qms_test_wait_pid(b.t.ctl, 20000);
+    qms_test_broker_stop(&a.t.broker);
+    qms_test_broker_stop(&b.t.broker);
     qms_test_broker_stop(&prov);
     qms_test_rmdir(tmp);
 }

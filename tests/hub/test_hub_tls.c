@@ -191,25 +191,11 @@ static void take(site *s, int k)
     free(out);
 }
 
-static int64_t q1(sqlite3 *db, const char *sql, const char *arg)
-{
-    sqlite3_stmt *st = NULL;
-    int64_t v = -1;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-        if (arg)
-            sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            v = sqlite3_column_int64(st, 0);
-    }
-    sqlite3_finalize(st);
-    return v;
-}
-
 static int64_t ctl_head(const site *s)
 {
     sqlite3 *db = NULL;
     sqlite3_open_v2(s->db, &db, SQLITE_OPEN_READONLY, NULL);
-    int64_t v = q1(db, "SELECT max(seq) FROM events", NULL);
+    int64_t v = qms_test_sql_int(db, "SELECT max(seq) FROM events", NULL);
     sqlite3_close(db);
     return v;
 }
@@ -224,7 +210,7 @@ static void hub_has_all(const site *s)
         sqlite3 *db = NULL;
         if (sqlite3_open_v2(hub_db, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
             sqlite3_busy_timeout(db, 2000);
-            got = q1(db, "SELECT applied FROM sites WHERE site = ?1", s->name);
+            got = qms_test_sql_int(db, "SELECT applied FROM sites WHERE site = ?1", s->name);
         }
         sqlite3_close(db);
         if (head > 0 && got == head)
@@ -241,15 +227,15 @@ static void hub_has_all(const site *s)
     char attach[400];
     snprintf(attach, sizeof attach, "ATTACH DATABASE 'file:%s?mode=ro' AS c", s->db);
     assert_int_equal(sqlite3_exec(db, attach, NULL, NULL, NULL), SQLITE_OK);
-    int64_t n_ctl = q1(db, "SELECT count(*) FROM c.events", NULL);
-    int64_t n_hub = q1(db, "SELECT count(*) FROM main.events WHERE site = ?1", s->name);
-    int64_t n_same = q1(db,
+    int64_t n_ctl = qms_test_sql_int(db, "SELECT count(*) FROM c.events", NULL);
+    int64_t n_hub = qms_test_sql_int(db, "SELECT count(*) FROM main.events WHERE site = ?1", s->name);
+    int64_t n_same = qms_test_sql_int(db,
                         "SELECT count(*) FROM c.events e JOIN main.events h ON h.site = ?1"
                         " AND h.seq = e.seq AND h.kind = e.kind AND h.at_ms = e.at_ms"
                         " AND h.ticket_id IS e.ticket_id AND h.label IS e.label",
                         s->name);
-    int64_t t_ctl = q1(db, "SELECT count(*) FROM c.tickets", NULL);
-    int64_t t_hub = q1(db, "SELECT count(*) FROM main.tickets WHERE site = ?1", s->name);
+    int64_t t_ctl = qms_test_sql_int(db, "SELECT count(*) FROM c.tickets", NULL);
+    int64_t t_hub = qms_test_sql_int(db, "SELECT count(*) FROM main.tickets WHERE site = ?1", s->name);
     sqlite3_close(db);
     fprintf(stderr, "site %s: controller %lld events / %lld tickets, hub %lld (%ld the same) / %lld\n",
             s->name, (long long)n_ctl, (long long)t_ctl, (long long)n_hub, (long)n_same,
@@ -377,7 +363,7 @@ static void test_province_over_tls(void **state)
                      NULL};
     for (int i = 0; forge[i]; i++)
         argv[k + i] = forge[i];
-    argv[k + 7] = NULL;
+    argv[k + 6] = NULL; /* after the 6 options (k + 7 left argv[k + 6] unset) */
     snprintf(log, sizeof log, "%s/pub-forge.log", tmp);
     run(argv, log, 30000); /* its exit status is not the oracle */
     /* the control: the same client on its own subtree gets through */
@@ -432,7 +418,7 @@ static void test_province_over_tls(void **state)
     /* and nothing forged was stored */
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open_v2(hub_db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    assert_int_equal(q1(db, "SELECT count(*) FROM events WHERE label LIKE 'FORGED%' OR seq >= 9000",
+    assert_int_equal(qms_test_sql_int(db, "SELECT count(*) FROM events WHERE label LIKE 'FORGED%' OR seq >= 9000",
                         NULL),
                      0);
     sqlite3_close(db);

@@ -1,15 +1,20 @@
 #include "fixture.h"
 
 #include "qms/clock.h"
+#include "qms/csv.h"
+#include "qms/err.h"
 #include "qms/mqtt.h"
 
+#include <cjson/cJSON.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -299,4 +304,101 @@ int qms_test_controller_wait_online(const qms_mqtt_opts *o, const char *site, pi
     }
     qms_test_watch_stop(&w);
     return ok;
+}
+
+/* ---- a site of the province ---- */
+
+int qms_test_site_broker_start(qms_test_site *s, int port)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (qms_read_file(s->bridge, &text, &len, 1 << 20) != QMS_OK)
+        return -1;
+    int rc = qms_test_broker_start_conf(&s->broker, port, text);
+    free(text);
+    return rc;
+}
+
+int qms_test_site_ctl_start(qms_test_site *s, const char *clock)
+{
+    const char *extra[] = {"--site", s->name, "-v", NULL};
+    s->ctl = qms_test_controller_spawn(s->conf, s->db, s->broker.port, clock, extra, s->log);
+    if (s->ctl <= 0)
+        return -1;
+    qms_mqtt_opts o = {.port = s->broker.port, .client_id = "w", .site = s->name};
+    return qms_test_controller_wait_online(&o, s->name, s->ctl, 60000) == 0 ? 0 : -1;
+}
+
+int qms_test_site_setup(qms_test_site *s, const char *tmp, const char *name, int prov_port,
+                        const char *clock)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->name, sizeof s->name, "%s", name);
+    snprintf(s->dir, sizeof s->dir, "%s/%s", tmp, name);
+    if (mkdir(s->dir, 0755))
+        return -1;
+    snprintf(s->conf, sizeof s->conf, "%s/center.json", s->dir);
+    snprintf(s->db, sizeof s->db, "%s/qms.db", s->dir);
+    snprintf(s->bridge, sizeof s->bridge, "%s/bridge.conf", s->dir);
+    snprintf(s->log, sizeof s->log, "%s/controller.log", s->dir);
+    /* the example center, as site <name> */
+    char *text = NULL;
+    size_t len = 0;
+    if (qms_read_file(qms_test_src("examples/center.json"), &text, &len, 1 << 22) != QMS_OK)
+        return -1;
+    cJSON *o = cJSON_Parse(text);
+    free(text);
+    if (!o)
+        return -1;
+    cJSON_ReplaceItemInObject(o, "site", cJSON_CreateString(name));
+    char *out = cJSON_Print(o);
+    cJSON_Delete(o);
+    FILE *f = out ? fopen(s->conf, "w") : NULL;
+    if (f) {
+        fputs(out, f);
+        fclose(f);
+    }
+    free(out);
+    if (!f)
+        return -1;
+    /* the bridge section, as a technician makes it */
+    char remote[32], persist[320], plog[340];
+    snprintf(remote, sizeof remote, "127.0.0.1:%d", prov_port);
+    snprintf(persist, sizeof persist, "%s/", s->dir);
+    snprintf(plog, sizeof plog, "%s/provision.log", s->dir);
+    char *argv[] = {(char *)qms_test_bin("qms-provision"), "bridge", "--config", s->conf,
+                    "--remote", remote, "--out", s->bridge, "--persistence", persist,
+                    "--queue", "20000", NULL};
+    pid_t p = qms_test_spawn(argv, plog);
+    if (p <= 0 || qms_test_wait_pid(p, 30000) != 0)
+        return -1;
+    if (qms_test_site_broker_start(s, 0))
+        return -1;
+    return qms_test_site_ctl_start(s, clock);
+}
+
+void qms_test_site_stop(qms_test_site *s)
+{
+    if (s->ctl > 0) {
+        kill(s->ctl, SIGTERM);
+        qms_test_wait_pid(s->ctl, 20000);
+        s->ctl = 0;
+    }
+    qms_test_broker_stop(&s->broker);
+}
+
+/* ---- SQLite ---- */
+
+int64_t qms_test_sql_int(sqlite3 *db, const char *sql, const char *arg)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t v = -1;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+        if (arg)
+            sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            v = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    return v;
 }

@@ -14,7 +14,10 @@
 #include "qms/mqtt.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+
+typedef struct sqlite3 sqlite3;
 
 /* How long a test waits for something that must happen (a reply, an event,
  * a screen): generous, since an ASan build under ctest -j2 on a loaded
@@ -94,5 +97,36 @@ void qms_test_watch_stop(qms_test_watch *w);
  * how to reach the broker. 0; -1 after ms; -2 when pid exited (it is
  * reaped). */
 int qms_test_controller_wait_online(const qms_mqtt_opts *o, const char *site, pid_t pid, int ms);
+
+/* ---- a site of the province (docs/province.md) ---- */
+
+/* A site: its folder, the example center as site <name>, the bridge lines
+ * qms-provision bridge writes for it, its mosquitto with them and its
+ * qms-controller. */
+typedef struct qms_test_site {
+    char name[16];
+    char dir[300], conf[340], db[340], bridge[340], log[340];
+    qms_test_broker broker;
+    pid_t ctl;
+} qms_test_site;
+
+/* Make tmp/<name> with center.json (examples/center.json as site name),
+ * run qms-provision bridge (--remote 127.0.0.1:prov_port, persistence in
+ * the folder, --queue 20000), start the site's broker and its controller
+ * (--clock clock, --site name) and wait until it is online. 0, or -1. */
+int qms_test_site_setup(qms_test_site *s, const char *tmp, const char *name, int prov_port,
+                        const char *clock);
+/* The site's mosquitto with its bridge lines, on port (0 = a free one). */
+int qms_test_site_broker_start(qms_test_site *s, int port);
+/* The site's qms-controller, waited for until online. 0, or -1. */
+int qms_test_site_ctl_start(qms_test_site *s, const char *clock);
+/* Stop the controller (SIGTERM) and the broker. */
+void qms_test_site_stop(qms_test_site *s);
+
+/* ---- SQLite ---- */
+
+/* The first column of the first row of sql on db (?1 bound to arg when not
+ * NULL), or -1 when there is none or the query fails. */
+int64_t qms_test_sql_int(sqlite3 *db, const char *sql, const char *arg);
 
 #endif
