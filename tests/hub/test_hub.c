@@ -10,7 +10,10 @@
 #include "fixture.h"
 #include "support.h"
 
+#include "qms/alloc.h"
 #include "qms/clock.h"
+#include "qms/csv.h"
+#include "qms/err.h"
 
 #include <cjson/cJSON.h>
 #include <setjmp.h>
@@ -42,23 +45,14 @@ static int prov_port;
 static pid_t hub_pid;
 static char hub_db[320], hub_log[320];
 
+/* a whole file, NUL-terminated (qms_free it), or NULL */
 static char *slurp(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    char *text = NULL;
+    size_t len = 0;
+    if (qms_read_file(path, &text, &len, 1 << 24) != QMS_OK)
         return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    if (b)
-        b[n] = 0;
-    fclose(f);
-    return b;
+    return text;
 }
 
 static void start_hub(void)
@@ -329,7 +323,7 @@ static void test_province_faults(void **state)
     for (const char *p = hl; p && (p = strstr(p, "gap filled")); p++)
         fills++;
     fprintf(stderr, "hub: %d gap(s) seen, %d filled by replay\n", gaps, fills);
-    free(hl);
+    qms_free(hl);
 
     qms_mqtt_free(a.cli);
     qms_mqtt_free(b.cli);

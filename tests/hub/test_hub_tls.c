@@ -12,7 +12,10 @@
 #include "fixture.h"
 #include "support.h"
 
+#include "qms/alloc.h"
 #include "qms/clock.h"
+#include "qms/csv.h"
+#include "qms/err.h"
 
 #include <cjson/cJSON.h>
 #include <setjmp.h>
@@ -43,23 +46,14 @@ typedef struct site {
 static char tmp[256], pdir[300], hub_db[320];
 static int tls_port, local_port;
 
+/* a whole file, NUL-terminated (qms_free it), or NULL */
 static char *slurp(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    char *text = NULL;
+    size_t len = 0;
+    if (qms_read_file(path, &text, &len, 1 << 24) != QMS_OK)
         return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    if (b)
-        b[n] = 0;
-    fclose(f);
-    return b;
+    return text;
 }
 
 static void append(const char *to, const char *text)
@@ -88,7 +82,7 @@ static void write_center(const char *path, const char *name)
     char *text = slurp(qms_test_src("examples/center.json"));
     assert_non_null(text);
     cJSON *o = cJSON_Parse(text);
-    free(text);
+    qms_free(text);
     assert_non_null(o);
     cJSON_ReplaceItemInObject(o, "site", cJSON_CreateString(name));
     char *out = cJSON_Print(o);
@@ -137,7 +131,7 @@ static void provision_site(site *s, const char *name)
     conf_value(text, "remote_username", s->user, sizeof s->user);
     conf_value(text, "remote_password", s->pass, sizeof s->pass);
     assert_non_null(strstr(text, "bridge_certfile"));
-    free(text);
+    qms_free(text);
     /* the province broker's lines for this site */
     char pw[400], acl[400];
     snprintf(path, sizeof path, "%s/sites/%s.passwd", pdir, name);
@@ -145,13 +139,13 @@ static void provision_site(site *s, const char *name)
     assert_non_null(lines);
     snprintf(pw, sizeof pw, "%s/passwd", pdir);
     append(pw, lines);
-    free(lines);
+    qms_free(lines);
     snprintf(path, sizeof path, "%s/sites/%s.acl", pdir, name);
     lines = slurp(path);
     assert_non_null(lines);
     snprintf(acl, sizeof acl, "%s/acl", pdir);
     append(acl, lines);
-    free(lines);
+    qms_free(lines);
 }
 
 static void start_site(site *s)
@@ -159,7 +153,7 @@ static void start_site(site *s)
     char *text = slurp(s->bridge);
     assert_non_null(text);
     assert_int_equal(qms_test_broker_start_conf(&s->broker, 0, text), 0);
-    free(text);
+    qms_free(text);
     char log[400];
     snprintf(log, sizeof log, "%s/controller.log", s->dir);
     const char *extra[] = {"--site", s->name, NULL};
@@ -188,7 +182,7 @@ static void take(site *s, int k)
     if (!strstr(out, "\"ticket\":\"A"))
         fprintf(stderr, "mosquitto_rr: %s\n", out);
     assert_non_null(strstr(out, "\"ticket\":\"A"));
-    free(out);
+    qms_free(out);
 }
 
 static int64_t ctl_head(const site *s)
@@ -319,7 +313,7 @@ static void test_province_over_tls(void **state)
     snprintf(path, sizeof path, "%s/province-test.conf", tmp);
     append(path, pc);
     append(path, "\nuser root\n");
-    free(pc);
+    qms_free(pc);
     qms_test_broker prov;
     assert_int_equal(qms_test_broker_start_file(&prov, path, tls_port), 0);
     assert_int_equal(qms_test_wait_port(local_port, 30000), 0);
@@ -377,7 +371,7 @@ static void test_province_over_tls(void **state)
     fprintf(stderr, "the hub's view while s1 forged:\n%s", seen);
     assert_non_null(strstr(seen, "qms/s1/stream own-s1-not-json"));
     assert_null(strstr(seen, "FORGED"));
-    free(seen);
+    qms_free(seen);
     /* ... nor through its own topic with another site's name inside */
     argv[k + 3] = "qms/s1/stream";
     argv[k + 5] = "{\"site\":\"s2\",\"from\":9001,\"to\":9001,\"head\":9001,\"events\":[{"
@@ -411,7 +405,7 @@ static void test_province_over_tls(void **state)
     fprintf(stderr, "what s1's credentials read:\n%s", seen);
     assert_non_null(strstr(seen, "\"req\":\"control\""));
     assert_null(strstr(seen, "qms/s2/"));
-    free(seen);
+    qms_free(seen);
     /* s2's new ticket did pass the province broker: the hub has it */
     hub_has_all(&b);
     hub_has_all(&a);
