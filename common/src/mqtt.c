@@ -7,10 +7,13 @@
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #define MAX_SUBS 32
 #define BACKOFF_MIN_MS 100
@@ -554,6 +557,19 @@ int qms_mqtt_subscribe(qms_mqtt *m, const char *pattern, int qos)
     return QMS_OK;
 }
 
+/* TCP_CORK on the broker's socket while a batch of publications is written:
+ * libmosquitto writes each packet with its own write(), and with TCP_NODELAY
+ * each would leave as a segment of its own (and wake the broker once per
+ * packet); corked, the batch leaves in as few full segments as it fills,
+ * pushed when the cork is taken out. Only the segmentation changes, never
+ * the order or the bytes. */
+static void cork(qms_mqtt *m, int on)
+{
+    int fd = m->down ? -1 : mosquitto_socket(m->mosq);
+    if (fd >= 0)
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+}
+
 static void gated_free(struct gated *g)
 {
     qms_free(g->topic);
@@ -613,7 +629,9 @@ static int send_reply(qms_mqtt *m, const char *rtopic, const void *payload, size
 
 int qms_mqtt_release(qms_mqtt *m, uint64_t done)
 {
-    int k = 0;
+    int k = 0, corked = m->ngq > 1 && m->gq[1].gen <= done;
+    if (corked)
+        cork(m, 1);
     for (; k < m->ngq && m->gq[k].gen <= done; k++) {
         struct gated *g = &m->gq[k];
         int rc;
@@ -627,6 +645,8 @@ int qms_mqtt_release(qms_mqtt *m, uint64_t done)
             QMS_WARN("publish to %s failed: %s", g->topic, qms_err_code(rc));
         gated_free(g);
     }
+    if (corked)
+        cork(m, 0);
     if (k > 0) {
         memmove(m->gq, m->gq + k, (size_t)(m->ngq - k) * sizeof *m->gq);
         m->ngq -= k;
@@ -804,11 +824,17 @@ int qms_mqtt_io(qms_mqtt *m, short revents)
         return m->connected ? QMS_OK : QMS_ERR_UNAVAILABLE;
     }
     int rc = MOSQ_ERR_SUCCESS;
+    /* the acknowledgements of what is read leave corked, together */
+    int corked = m->nheld == 0 && (revents & POLLIN);
+    if (corked)
+        cork(m, 1);
     if (m->nheld == 0 && (revents & (POLLIN | POLLHUP | POLLERR)))
         rc = read_all(m);
     if (!rc && mosquitto_socket(m->mosq) >= 0 &&
         ((revents & POLLOUT) || mosquitto_want_write(m->mosq)))
         rc = mosquitto_loop_write(m->mosq, 1);
+    if (corked)
+        cork(m, 0);
     if (!rc && mosquitto_socket(m->mosq) >= 0)
         rc = mosquitto_loop_misc(m->mosq);
     if (rc || mosquitto_socket(m->mosq) < 0) {
