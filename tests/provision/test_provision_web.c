@@ -227,8 +227,9 @@ static void test_bad_options(void **state)
 static void test_request_reply_through_the_bridge(void **state)
 {
     (void)state;
-    pcli *ctl = site("controller"), *dash = web("dashboard");
+    pcli *ctl = site("controller"), *dash = web("dashboard"), *c3 = site("counter-3");
     assert_int_equal(pcli_sub(ctl, topic("report")), 0);
+    assert_int_equal(pcli_sub(c3, topic("stats")), 0); /* on the site: does it come back? */
     assert_int_equal(pcli_sub(dash, "qms/demo/#"), 0);
     const char *st = payload();
     assert_int_equal(pcli_pub(ctl, topic("stats"), st), 0);
@@ -251,7 +252,9 @@ static void test_request_reply_through_the_bridge(void **state)
     assert_int_equal(pcli_count(ctl, rq, 1000), 1);
     assert_int_equal(pcli_count(dash, rp, 0), 1);
     assert_int_equal(pcli_count(dash, st, 0), 1);
+    assert_int_equal(pcli_count(c3, st, 500), 1); /* bridged in, not back out */
     assert_int_equal(pcli_count(dash, rq, 0), 0); /* it cannot read requests */
+    pcli_close(c3);
     pcli_close(dash);
     pcli_close(ctl);
 }
