@@ -949,6 +949,13 @@ int main(int argc, char **argv)
     }
     if (load_existing(p))
         return 1;
+    for (int i = 0; i < p->ndev && !p->ws_port; i++)
+        if (!strcmp(p->dev[i].role, "web-bridge"))
+            fprintf(stderr,
+                    "qms-provision: note: the user web-bridge (an earlier --ws-port) is kept; "
+                    "to retire the web broker's access, delete %s/clients/web-bridge.json and "
+                    "run again\n",
+                    p->out);
     if (conf_dir) {
         snprintf(p->conf_dir, sizeof p->conf_dir, "%s", conf_dir);
     } else if (!realpath(p->out, p->conf_dir)) {
