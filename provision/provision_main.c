@@ -1,8 +1,9 @@
 /* qms-provision: from the center's configuration, everything the broker
  * needs to enforce who may do what (docs/provision.md): a CA and
  * certificates, the password file, the ACL, mosquitto.conf, and one client
- * file per device. Re-running keeps every existing device's secrets and
- * adds the new ones. */
+ * file per device; with --ws-port, the web broker's files too (a second
+ * mosquitto for the web pages, bridged to the site broker). Re-running keeps
+ * every existing device's secrets and adds the new ones. */
 #include "provision_bridge.h"
 #include "provision_crypto.h"
 
@@ -25,7 +26,7 @@
 #define MAX_DEV 512
 
 typedef struct device {
-    char role[16]; /* controller, kiosk, counter, display, gateway, dashboard */
+    char role[16]; /* controller, kiosk, counter, display, gateway, dashboard, web-bridge */
     char id[32];   /* "" for controller and dashboard */
     char name[64]; /* user name and file name: role or role-id */
     char password[64];
@@ -38,7 +39,8 @@ typedef struct prov {
     char site[64];
     const char *host;
     int port, local_port, client_certs, days;
-    int ws_port;          /* websockets listener for the web pages, 0 none */
+    int ws_port;          /* the web broker's websockets listener, 0 no web broker */
+    int web_local_port;   /* ... and its plain loopback listener */
     const char *http_dir; /* ... and the folder it serves */
     const char *bind;
     device dev[MAX_DEV];
@@ -56,6 +58,7 @@ static void usage(FILE *f)
           "  DIR/passwd, DIR/acl  one user per device, each allowed what its role does\n"
           "  DIR/ca.crt, ca.key, broker.crt, broker.key\n"
           "  DIR/clients/<role>-<id>.json (+ .crt/.key, ca.crt): one per device\n"
+          "  DIR/mosquitto-web.conf, passwd-web, acl-web   with --ws-port: the web broker\n"
           "Devices: the controller, counter-<n> for each counter of the config, the\n"
           "config's \"devices\" {\"kiosks\",\"displays\",\"gateways\",\"dashboard\"}, the\n"
           "options below, and every device provisioned before (its secrets are kept).\n"
@@ -64,9 +67,14 @@ static void usage(FILE *f)
           "  --port N          TLS port (default 8883)\n"
           "  --bind ADDR       the TLS listener's address (default 0.0.0.0: all)\n"
           "  --local-port N    also a plain listener on 127.0.0.1:N (same users and ACL)\n"
-          "  --ws-port N       also a websockets listener on --bind:N serving the web\n"
-          "                    pages (the dashboard logs in; the citizen's ticket page\n"
-          "                    is anonymous and reads only its own ticket)\n"
+          "  --ws-port N       a second mosquitto for the web pages (the web broker):\n"
+          "                    DIR/mosquitto-web.conf, passwd-web, acl-web; websockets on\n"
+          "                    --bind:N serving the pages (the dashboard logs in; the\n"
+          "                    ticket and booking pages are anonymous), bridged to the\n"
+          "                    site broker's loopback listener as user web-bridge for\n"
+          "                    exactly what the pages read and ask. Needs --local-port\n"
+          "  --web-local-port N  the web broker's plain listener on 127.0.0.1:N\n"
+          "                    (mosquitto wants one; default --local-port + 1)\n"
           "  --http-dir DIR    the pages it serves (default /usr/share/qms/dashboard)\n"
           "  --kiosk ID, --display ID, --gateway ID   add a device (repeatable)\n"
           "  --no-dashboard    no read-only dashboard user\n"
@@ -227,6 +235,70 @@ static int load_existing(prov *p)
     return rc;
 }
 
+/* What the dashboard reads (docs/protocol.md, "Roles"): the site ACL's
+ * dashboard user, the web broker's, and what the bridge brings in from the
+ * site for it are this one list, so they cannot drift apart. qos: the
+ * bridge's (0 for retained state, each message replacing the last; 1 for
+ * events). counters, not counter/+/state: one message per interval, not per
+ * call. */
+static const struct {
+    const char *topic;
+    int qos;
+} DASH_READ[] = {{"config", 1},   {"call", 1},         {"calls/recent", 0},
+                 {"counters", 0}, {"counter/+/queue", 0}, {"stats", 0},
+                 {"stats/hourly", 0}, {"alerts", 0},   {"alert/event", 1},
+                 {"device/+/+/status", 0}};
+#define NDASH_READ (sizeof DASH_READ / sizeof DASH_READ[0])
+/* The requests the web pages make: the dashboard's (alert/ack, report) and
+ * the citizen's booking page's (booking/...): all the bridge carries out. */
+static const char *const WEB_OUT[] = {"alert/ack", "report", "booking/slots", "booking/make",
+                                      "booking/cancel"};
+#define NWEB_OUT (sizeof WEB_OUT / sizeof WEB_OUT[0])
+static int has_dashboard(const prov *p)
+{
+    for (int i = 0; i < p->ndev; i++)
+        if (!strcmp(p->dev[i].role, "dashboard"))
+            return 1;
+    return 0;
+}
+
+typedef void (*topic_emit)(FILE *f, const char *site, const char *topic, int in, int qos);
+
+/* Every topic the web broker's bridge carries, in (site -> web) or out, with
+ * its QoS: the site ACL's web-bridge user and the bridge section of
+ * mosquitto-web.conf are both written from this. In: the dashboard's state,
+ * the ticket page's status topics (the web broker's ACL hands each page only
+ * its own), the replies to the web users only (reply/dashboard/... and the
+ * booking page's reply/web/..., not the devices' replies). Out: the requests
+ * the pages make. Without a dashboard user, only the booking and ticket
+ * pages'. */
+static void web_bridge_topics(const prov *p, FILE *f, topic_emit emit)
+{
+    int dash = has_dashboard(p);
+    for (size_t i = 0; dash && i < NDASH_READ; i++)
+        emit(f, p->site, DASH_READ[i].topic, 1, DASH_READ[i].qos);
+    if (!dash) /* the booking page's services and hours */
+        emit(f, p->site, "config", 1, 1);
+    emit(f, p->site, "ticket/+/status", 1, 1);
+    if (dash)
+        emit(f, p->site, "reply/dashboard/#", 1, 1);
+    emit(f, p->site, "reply/web/#", 1, 1);
+    for (size_t i = 0; i < NWEB_OUT; i++)
+        if (dash || strncmp(WEB_OUT[i], "booking/", 8) == 0)
+            emit(f, p->site, WEB_OUT[i], 0, 1);
+}
+
+static void emit_acl(FILE *f, const char *site, const char *topic, int in, int qos)
+{
+    (void)qos;
+    fprintf(f, "topic %s qms/%s/%s\n", in ? "read" : "write", site, topic);
+}
+
+static void emit_bridge(FILE *f, const char *site, const char *topic, int in, int qos)
+{
+    fprintf(f, "topic qms/%s/%s %s %d\n", site, topic, in ? "in" : "out", qos);
+}
+
 /* What each role may do: docs/protocol.md, "Roles". */
 static void acl_for(FILE *f, const prov *p, const device *d)
 {
@@ -254,15 +326,17 @@ static void acl_for(FILE *f, const prov *p, const device *d)
         /* the manager's view: reads the center's state and alerts; may only
          * acknowledge an alert and ask for a report (its replies: the pattern
          * above) */
-        /* counters, not counter/+/state: one message per interval, not per call */
-        static const char *const rd[] = {"config",          "call",   "calls/recent",
-                                         "counters",        "counter/+/queue", "stats",
-                                         "stats/hourly",    "alerts", "alert/event",
-                                         "device/+/+/status"};
-        for (size_t i = 0; i < sizeof rd / sizeof rd[0]; i++)
-            fprintf(f, "topic read qms/%s/%s\n", s, rd[i]);
+        for (size_t i = 0; i < NDASH_READ; i++)
+            fprintf(f, "topic read qms/%s/%s\n", s, DASH_READ[i].topic);
         fprintf(f, "topic write qms/%s/alert/ack\n", s);
         fprintf(f, "topic write qms/%s/report\n", s);
+        return;
+    }
+    if (!strcmp(d->role, "web-bridge")) {
+        /* the web broker's bridge (mosquitto-web.conf): reads what it brings
+         * in for the pages, writes the requests it carries out; nothing
+         * else, so a web broker taken over cannot act as a device */
+        web_bridge_topics(p, f, emit_acl);
         return;
     }
     fprintf(f, "topic readwrite qms/%s/device/%s/%s/status\n", s, d->role, d->id);
@@ -364,52 +438,50 @@ static int write_passwd(const prov *p)
     return rc;
 }
 
+/* The same limits on both brokers (docs/protocol.md): a client that stops
+ * reading cannot make the broker grow without bound, and no message is
+ * larger than a center needs. */
+#define LIMITS                                                                                    \
+    "\n"                                                                                          \
+    "# Limits (docs/protocol.md): a client that stops reading cannot make the\n"                  \
+    "# broker grow without bound, and no message is larger than a center needs.\n"                \
+    "set_tcp_nodelay true\n"                                                                      \
+    "max_inflight_messages 1000\n"                                                                \
+    "max_queued_messages 10000\n"                                                                 \
+    "max_queued_bytes 16777216\n"                                                                 \
+    "max_packet_size 262144\n"                                                                    \
+    "max_keepalive 120\n"                                                                         \
+    "\n"                                                                                          \
+    "log_dest stderr\n"                                                                           \
+    "log_type error\n"                                                                            \
+    "log_type warning\n"                                                                          \
+    "log_type notice\n"                                                                           \
+    "connection_messages true\n"
+
 static int write_conf(const prov *p)
 {
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/mosquitto.conf", p->out);
     const char *c = p->conf_dir;
-    /* With a websockets listener, anonymous clients (the citizen's ticket
-     * page) are let in there and nowhere else: each listener says who may
-     * connect (per_listener_settings), all with the same users and ACL. */
-    char auth[3 * PATH_MAX + 128], global[4 * PATH_MAX];
-    snprintf(auth, sizeof auth, "allow_anonymous false\npassword_file %s/passwd\nacl_file %s/acl\n", c,
-             c);
-    if (p->ws_port)
-        snprintf(global, sizeof global, "per_listener_settings true\n");
-    else
-        snprintf(global, sizeof global, "per_listener_settings false\n%s", auth);
-    const char *each = p->ws_port ? auth : "";
-    char local[4 * PATH_MAX + 512] = "", ws[4 * PATH_MAX + 1024] = "";
+    char local[PATH_MAX + 512] = "";
     if (p->local_port)
         snprintf(local, sizeof local,
-                 "\n# Plain MQTT for programs on this machine only (the controller, tools);\n"
+                 "\n# Plain MQTT for programs on this machine only (the controller, tools%s);\n"
                  "# the same users and ACL.\n"
                  "listener %d 127.0.0.1\n"
-                 "max_connections 64\n"
-                 "%s",
-                 p->local_port, each);
-    if (p->ws_port)
-        snprintf(ws, sizeof ws,
-                 "\n# The web pages (docs/dashboard.md): HTTP for the files of http_dir and\n"
-                 "# MQTT over websockets on the same port. The dashboard logs in as the\n"
-                 "# dashboard user; the citizen's ticket page is anonymous, and the ACL lets\n"
-                 "# an anonymous client read only the ticket whose token is its client id.\n"
-                 "listener %d %s\n"
-                 "protocol websockets\n"
-                 "http_dir %s\n"
-                 "max_connections 1000\n"
-                 "allow_anonymous true\n"
-                 "password_file %s/passwd\n"
-                 "acl_file %s/acl\n",
-                 p->ws_port, p->bind, p->http_dir, c, c);
+                 "max_connections 64\n",
+                 p->ws_port ? ",\n# the web broker's bridge: mosquitto-web.conf" : "", p->local_port);
     return write_file(
         path, 0644,
         "# mosquitto 2.0 configuration for QMS site \"%s\", written by qms-provision\n"
         "# (docs/provision.md). Start: mosquitto -c %s/mosquitto.conf\n"
         "# Re-run qms-provision to add devices; it rewrites this file.\n"
-        "\n"
         "%s"
+        "\n"
+        "per_listener_settings false\n"
+        "allow_anonymous false\n"
+        "password_file %s/passwd\n"
+        "acl_file %s/acl\n"
         "\n"
         "# The center's LAN: TLS%s.\n"
         "listener %d %s\n"
@@ -420,25 +492,155 @@ static int write_conf(const prov *p)
         "require_certificate %s\n"
         "max_connections 500\n"
         "%s"
-        "%s"
+        "%s",
+        p->site, c,
+        p->ws_port ? "# The web pages are served by a second mosquitto, the web broker\n"
+                     "# (mosquitto-web.conf), bridged to this one: no browser connects here.\n"
+                   : "",
+        c, c, p->client_certs ? ", and a client certificate from the center's CA" : "", p->port,
+        p->bind, c, c, c, p->client_certs ? "true" : "false", local, LIMITS);
+}
+
+/* The web broker's users: the dashboard's, with the same password as on the
+ * site broker (its clients/dashboard.json). */
+static int write_web_passwd(const prov *p)
+{
+    char path[PATH_MAX + 16], *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return -1;
+    int rc = 0;
+    for (int i = 0; i < p->ndev && !rc; i++) {
+        if (strcmp(p->dev[i].role, "dashboard"))
+            continue;
+        char h[256];
+        rc = prov_mosquitto_hash(p->dev[i].password, h, sizeof h);
+        fprintf(f, "%s:%s\n", p->dev[i].name, h);
+    }
+    fclose(f);
+    snprintf(path, sizeof path, "%s/passwd-web", p->out);
+    if (!rc)
+        rc = write_file(path, 0600, "%s", buf);
+    free(buf);
+    if (!rc)
+        broker_readable(path);
+    return rc;
+}
+
+/* The web broker's ACL: the lines of the site ACL that concern the web
+ * pages, and nothing for any device (none logs in there). */
+static int write_web_acl(const prov *p)
+{
+    char path[PATH_MAX + 16], *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return -1;
+    const char *s = p->site;
+    fprintf(f,
+            "# mosquitto ACL of the web broker of QMS site \"%s\", written by qms-provision\n"
+            "# (docs/provision.md): the web pages' rights, as on the site broker.\n"
+            "\n"
+            "# The dashboard user reads the replies to its own requests, and only those:\n"
+            "# qms/<site>/reply/<its user name>/<client id>.\n"
+            "pattern read qms/%s/reply/%%u/#\n"
+            "\n"
+            "# The citizen's ticket page (anonymous) reads one ticket's status: the one\n"
+            "# whose token is its client id (a pattern, not \"ticket/+/status\").\n"
+            "pattern read qms/%s/ticket/%%c/status\n"
+            "\n"
+            "# The citizen's booking page (anonymous; topic lines before any user line\n"
+            "# are the anonymous client's): reads the config, asks for slots, books,\n"
+            "# cancels, and reads only its replies under qms/<site>/reply/web/<client id>.\n"
+            "topic read qms/%s/config\n"
+            "topic write qms/%s/booking/slots\n"
+            "topic write qms/%s/booking/make\n"
+            "topic write qms/%s/booking/cancel\n"
+            "pattern read qms/%s/reply/web/%%c/#\n",
+            s, s, s, s, s, s, s, s);
+    for (int i = 0; i < p->ndev; i++)
+        if (!strcmp(p->dev[i].role, "dashboard"))
+            acl_for(f, p, &p->dev[i]);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/acl-web", p->out);
+    int rc = write_file(path, 0644, "%s", buf);
+    free(buf);
+    if (!rc)
+        broker_readable(path);
+    return rc;
+}
+
+/* The web broker: websockets for the pages, a plain loopback listener
+ * (mosquitto 2.0 does not start with a websockets listener alone), and the
+ * bridge to the site broker's loopback listener. Holds the web-bridge
+ * user's password: readable by the broker only. */
+static int write_web_conf(const prov *p, const char *bridge_password)
+{
+    char path[PATH_MAX + 32], *topics = NULL;
+    size_t len = 0;
+    FILE *t = open_memstream(&topics, &len);
+    if (!t)
+        return -1;
+    web_bridge_topics(p, t, emit_bridge);
+    fclose(t);
+    snprintf(path, sizeof path, "%s/mosquitto-web.conf", p->out);
+    const char *c = p->conf_dir, *s = p->site;
+    int rc = write_file(
+        path, 0600,
+        "# mosquitto 2.0 configuration of the WEB broker of QMS site \"%s\", written by\n"
+        "# qms-provision (docs/provision.md, docs/dashboard.md). A second mosquitto for\n"
+        "# the web pages, so that no browser shares the site broker's one thread with\n"
+        "# the controller's requests. Start: mosquitto -c %s/mosquitto-web.conf\n"
+        "# (systemd: qms-web-broker). Holds the web-bridge user's password.\n"
+        "\n"
+        "# Each listener says who may connect: anonymous clients only on websockets.\n"
+        "per_listener_settings true\n"
+        "\n"
+        "# Plain MQTT on this machine only (mosquitto does not start with a websockets\n"
+        "# listener alone; tools and tests): the web users, no anonymous client.\n"
+        "listener %d 127.0.0.1\n"
+        "max_connections 16\n"
+        "allow_anonymous false\n"
+        "password_file %s/passwd-web\n"
+        "acl_file %s/acl-web\n"
+        "\n"
+        "# The web pages (docs/dashboard.md): HTTP for the files of http_dir and MQTT\n"
+        "# over websockets on the same port. The dashboard logs in as the dashboard\n"
+        "# user; the citizen's ticket and booking pages are anonymous (acl-web).\n"
+        "listener %d %s\n"
+        "protocol websockets\n"
+        "http_dir %s\n"
+        "max_connections 1000\n"
+        "allow_anonymous true\n"
+        "password_file %s/passwd-web\n"
+        "acl_file %s/acl-web\n"
         "%s"
         "\n"
-        "# Limits (docs/protocol.md): a client that stops reading cannot make the\n"
-        "# broker grow without bound, and no message is larger than a center needs.\n"
-        "set_tcp_nodelay true\n"
-        "max_inflight_messages 1000\n"
-        "max_queued_messages 10000\n"
-        "max_queued_bytes 16777216\n"
-        "max_packet_size 262144\n"
-        "max_keepalive 120\n"
-        "\n"
-        "log_dest stderr\n"
-        "log_type error\n"
-        "log_type warning\n"
-        "log_type notice\n"
-        "connection_messages true\n",
-        p->site, c, global, p->client_certs ? ", and a client certificate from the center's CA" : "",
-        p->port, p->bind, c, c, c, p->client_certs ? "true" : "false", each, local, ws);
+        "# The bridge to the site broker's loopback listener, as its user web-bridge\n"
+        "# (the site ACL lets it read and write exactly the topics below). MQTT v5:\n"
+        "# the requests' response topic and correlation data cross it. In and out\n"
+        "# are disjoint, so nothing bridged in goes back out.\n"
+        "connection qms-web-%s\n"
+        "address 127.0.0.1:%d\n"
+        "bridge_protocol_version mqttv50\n"
+        "remote_clientid qms-web-bridge-%s\n"
+        "local_clientid qms-web-bridge-%s-local\n"
+        "remote_username web-bridge\n"
+        "remote_password %s\n"
+        "cleansession true\n"
+        "keepalive_interval 20\n"
+        "restart_timeout 1 10\n"
+        "notifications false\n"
+        "# in: site -> web pages (QoS 0: retained state, each message replacing the\n"
+        "# last; 1: events, replies); out: the pages' requests\n"
+        "%s",
+        s, c, p->web_local_port, c, c, p->ws_port, p->bind, p->http_dir, c, c, LIMITS, s,
+        p->local_port, s, s, bridge_password, topics);
+    free(topics);
+    if (!rc)
+        broker_readable(path);
+    return rc;
 }
 
 static int json_out(const char *path, cJSON *o, int mode)
@@ -499,7 +701,10 @@ static int provision(prov *p)
         char crt[PATH_MAX + 128], k[PATH_MAX + 128];
         snprintf(crt, sizeof crt, "%s/clients/%s.crt", p->out, d->name);
         snprintf(k, sizeof k, "%s/clients/%s.key", p->out, d->name);
-        if (p->client_certs && access(crt, F_OK) != 0 &&
+        /* the web broker's bridge reaches the site broker on its loopback
+         * listener: a password, no certificate */
+        int bridge = !strcmp(d->role, "web-bridge");
+        if (p->client_certs && !bridge && access(crt, F_OK) != 0 &&
             prov_ca_issue(ca, d->name, NULL, p->days, crt, k, err, sizeof err)) {
             fprintf(stderr, "qms-provision: %s: %s\n", d->name, err);
             rc = 1;
@@ -510,12 +715,13 @@ static int provision(prov *p)
         if (d->id[0])
             cJSON_AddStringToObject(o, "id", d->id);
         cJSON_AddStringToObject(o, "site", p->site);
-        cJSON_AddStringToObject(o, "host", p->host);
-        cJSON_AddNumberToObject(o, "port", p->port);
+        cJSON_AddStringToObject(o, "host", bridge ? "127.0.0.1" : p->host);
+        cJSON_AddNumberToObject(o, "port", bridge ? p->local_port : p->port);
         cJSON_AddStringToObject(o, "username", d->name);
         cJSON_AddStringToObject(o, "password", d->password);
-        cJSON_AddStringToObject(o, "cafile", "ca.crt");
-        if (p->client_certs) {
+        if (!bridge)
+            cJSON_AddStringToObject(o, "cafile", "ca.crt");
+        if (p->client_certs && !bridge) {
             char n[96];
             snprintf(n, sizeof n, "%s.crt", d->name);
             cJSON_AddStringToObject(o, "certfile", n);
@@ -532,11 +738,23 @@ static int provision(prov *p)
     prov_ca_free(ca);
     if (!rc)
         rc = write_passwd(p) || write_acl(p) || write_conf(p);
+    if (!rc && p->ws_port) {
+        const char *bridge_pw = NULL;
+        for (int i = 0; i < p->ndev; i++)
+            if (!strcmp(p->dev[i].role, "web-bridge"))
+                bridge_pw = p->dev[i].password;
+        rc = !bridge_pw || write_web_passwd(p) || write_web_acl(p) ||
+             write_web_conf(p, bridge_pw);
+    }
     if (rc)
         return 1;
     printf("%s: %d devices (%d new); clients/<name>.json for each; "
            "start the broker with mosquitto -c %s/mosquitto.conf\n",
            p->out, p->ndev, added, p->conf_dir);
+    if (p->ws_port)
+        printf("the web pages: mosquitto -c %s/mosquitto-web.conf (websockets on %s:%d, "
+               "bridged to 127.0.0.1:%d)\n",
+               p->conf_dir, p->bind, p->ws_port, p->local_port);
     return 0;
 }
 
@@ -564,7 +782,7 @@ int main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "bridge") == 0)
         return prov_bridge_main(argc - 1, argv + 1);
     enum { O_HOST = 256, O_PORT, O_BIND, O_LOCAL, O_KIOSK, O_DISPLAY, O_GATEWAY, O_NODASH,
-           O_NOCERT, O_CONFDIR, O_DAYS, O_STAFF, O_WS, O_HTTPDIR };
+           O_NOCERT, O_CONFDIR, O_DAYS, O_STAFF, O_WS, O_HTTPDIR, O_WEBLOCAL };
     static const struct option opts[] = {
         {"config", 1, 0, 'c'},       {"out", 1, 0, 'o'},           {"host", 1, 0, O_HOST},
         {"port", 1, 0, O_PORT},      {"bind", 1, 0, O_BIND},       {"local-port", 1, 0, O_LOCAL},
@@ -572,6 +790,7 @@ int main(int argc, char **argv)
         {"no-dashboard", 0, 0, O_NODASH}, {"no-client-certs", 0, 0, O_NOCERT},
         {"conf-dir", 1, 0, O_CONFDIR}, {"days", 1, 0, O_DAYS},   {"staff-hash", 0, 0, O_STAFF},
         {"ws-port", 1, 0, O_WS},     {"http-dir", 1, 0, O_HTTPDIR},
+        {"web-local-port", 1, 0, O_WEBLOCAL},
         {"help", 0, 0, 'h'},         {0, 0, 0, 0},
     };
     static prov P;
@@ -588,7 +807,7 @@ int main(int argc, char **argv)
     while ((ch = getopt_long(argc, argv, "c:o:h", opts, NULL)) != -1) {
         char *end = NULL;
         long v = 0;
-        if (ch == O_PORT || ch == O_LOCAL || ch == O_DAYS || ch == O_WS) {
+        if (ch == O_PORT || ch == O_LOCAL || ch == O_DAYS || ch == O_WS || ch == O_WEBLOCAL) {
             v = strtol(optarg, &end, 10);
             if (*end || v < 1 || v > (ch == O_DAYS ? 36500 : 65535)) {
                 fprintf(stderr, "qms-provision: bad number \"%s\"\n", optarg);
@@ -616,6 +835,9 @@ int main(int argc, char **argv)
             break;
         case O_WS:
             p->ws_port = (int)v;
+            break;
+        case O_WEBLOCAL:
+            p->web_local_port = (int)v;
             break;
         case O_HTTPDIR:
             p->http_dir = optarg;
@@ -656,6 +878,34 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (p->ws_port && !p->local_port) {
+        fprintf(stderr, "qms-provision: --ws-port needs --local-port: the web broker's bridge "
+                        "reaches the site broker on its loopback listener\n");
+        return 2;
+    }
+    if (p->web_local_port && !p->ws_port) {
+        fprintf(stderr, "qms-provision: --web-local-port is the web broker's: give --ws-port\n");
+        return 2;
+    }
+    if (p->ws_port && !p->web_local_port) {
+        p->web_local_port = p->local_port + 1;
+        if (p->web_local_port > 65535) {
+            fprintf(stderr, "qms-provision: give --web-local-port\n");
+            return 2;
+        }
+    }
+    if (p->ws_port) {
+        const int ports[] = {p->port, p->local_port, p->ws_port, p->web_local_port};
+        for (int i = 0; i < 4; i++)
+            for (int j = i + 1; j < 4; j++)
+                if (ports[i] == ports[j]) {
+                    fprintf(stderr,
+                            "qms-provision: port %d given twice (--port %d, --local-port %d, "
+                            "--ws-port %d, --web-local-port %d)\n",
+                            ports[i], p->port, p->local_port, p->ws_port, p->web_local_port);
+                    return 2;
+                }
+    }
     if (!*p->http_dir || strpbrk(p->http_dir, "\n\r")) {
         fprintf(stderr, "qms-provision: bad --http-dir\n");
         return 2;
@@ -691,12 +941,21 @@ int main(int argc, char **argv)
             return 2;
     if (dashboard)
         add_device(p, "dashboard", NULL);
+    if (p->ws_port)
+        add_device(p, "web-bridge", NULL);
     if (mkdir(p->out, 0755) && errno != EEXIST) {
         fprintf(stderr, "qms-provision: cannot make %s: %s\n", p->out, strerror(errno));
         return 1;
     }
     if (load_existing(p))
         return 1;
+    for (int i = 0; i < p->ndev && !p->ws_port; i++)
+        if (!strcmp(p->dev[i].role, "web-bridge"))
+            fprintf(stderr,
+                    "qms-provision: note: the user web-bridge (an earlier --ws-port) is kept; "
+                    "to retire the web broker's access, delete %s/clients/web-bridge.json and "
+                    "run again\n",
+                    p->out);
     if (conf_dir) {
         snprintf(p->conf_dir, sizeof p->conf_dir, "%s", conf_dir);
     } else if (!realpath(p->out, p->conf_dir)) {

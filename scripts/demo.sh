@@ -7,7 +7,10 @@
 #     whole working day of its calendar on a Sunday, Saturday or holiday), running
 #     QMS_DEMO_SPEED times faster: the demo's one clock
 #   the dashboard, the citizen's ticket page and the booking page, served by
-#     the broker's websockets listener (the demo prints the addresses)
+#     a second mosquitto, the web broker, bridged to the first one: the
+#     layout qms-provision --ws-port sets up for a center (its
+#     mosquitto-web.conf, users and ACL; docs/dashboard.md). The demo prints
+#     the addresses (the dashboard's with its login)
 #   qms-vprinter, a virtual ESC/POS printer on a pseudo-terminal
 #   qms-kiosk printing to it
 #   qms-display, the hall board, speaking the calls
@@ -94,23 +97,20 @@ wait_port() { # port
   return 1
 }
 
-# 1. the broker, private, on free loopback ports: MQTT, and websockets that
-#    also serve the dashboard and the ticket page (build/dashboard/)
+# 1. the brokers, private, on free loopback ports: the site broker (plain
+#    MQTT, open: every demo program connects to it) and below, once the
+#    center's file is written, the web broker
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 port=$(freeport)
 wsport=${QMS_DEMO_WEB_PORT:-$(freeport)}
 cat >"$out/logs/mosquitto.conf" <<EOF
 listener $port 127.0.0.1
-listener $wsport 127.0.0.1
-protocol websockets
-http_dir $root/build/dashboard
 allow_anonymous true
 set_tcp_nodelay true
 persistence false
 EOF
 start mosquitto "$out/logs/mosquitto.log" /usr/sbin/mosquitto -c "$out/logs/mosquitto.conf"
 wait_port "$port"
-wait_port "$wsport"
 broker=127.0.0.1:$port
 echo "demo: broker on $broker"
 # the center, with the ticket page's address for the tickets' QR codes; the
@@ -139,7 +139,20 @@ print(d.isoformat())
 PY
 )
 center=$out/center.json
-echo "demo: DASHBOARD  http://127.0.0.1:$wsport/index.html   (open it in a browser)"
+# the web broker as qms-provision writes it for a center (its other files, the
+# site broker's users and certificates, are not used: the demo's site broker
+# is open), bridged to the site broker as user web-bridge
+"$bin/qms-provision" --config "$center" --out "$out/broker" --bind 127.0.0.1 --port "$(freeport)" \
+  --local-port "$port" --ws-port "$wsport" --web-local-port "$(freeport)" \
+  --http-dir "$root/build/dashboard" --no-client-certs >"$out/logs/provision.log" 2>&1 ||
+  { echo "demo: qms-provision failed (see $out/logs/provision.log)" >&2; exit 1; }
+start mosquitto-web "$out/logs/mosquitto-web.log" /usr/sbin/mosquitto -c "$out/broker/mosquitto-web.conf"
+wait_port "$wsport"
+echo "demo: web broker on 127.0.0.1:$wsport (websockets), bridged to $broker"
+login=$(python3 -c 'import json, sys, urllib.parse as u; c = json.load(open(sys.argv[1]))
+print("site=%s&user=%s&pass=%s" % (u.quote(c["site"]), u.quote(c["username"]), u.quote(c["password"])))' \
+  "$out/broker/clients/dashboard.json")
+echo "demo: DASHBOARD  http://127.0.0.1:$wsport/index.html#$login   (open it in a browser)"
 echo "demo: BOOKING    http://127.0.0.1:$wsport/book.html#s=demo   (the citizens' booking page)"
 
 # 2. the controller, its clock at 07:30 today (Vietnam time)

@@ -24,7 +24,15 @@
  *             against what the controller published (none fell behind)
  *   day       (--day, alone) the page open for a replayed day at 600 x: its
  *             JS heap, DOM nodes and listeners after GC, every 2 s
- * Real parts: mosquitto (MQTT + websockets/http_dir), qms-controller, chromium. */
+ * The layout (live, paced): as a center has it (qms-provision --ws-port,
+ * docs/dashboard.md): the controller on the site broker, the page and the
+ * web clients on the web broker (mosquitto-web.conf as qms-provision writes
+ * it: its users and ACL, the dashboards logged in, each ticket page with its
+ * token as client id), bridged to the site broker. QMS_BENCH_WEB_ON_SITE=1:
+ * the page and the web clients on a websockets listener of the site broker
+ * itself (the layout before the web broker), to compare.
+ * Real parts: mosquitto (MQTT + websockets/http_dir), qms-provision,
+ * qms-controller, chromium. */
 'use strict';
 
 const { spawn, execFileSync } = require('child_process');
@@ -72,9 +80,9 @@ function start(name, cmd, args) {
   procs.push(p);
   return p;
 }
-function connect(url, id) {
+function connect(url, id, auth = {}) {
   return new Promise((resolve, reject) => {
-    const c = mqtt.connect(url, { protocolVersion: 5, clientId: id, clean: true, reconnectPeriod: 0 });
+    const c = mqtt.connect(url, { protocolVersion: 5, clientId: id, clean: true, reconnectPeriod: 0, ...auth });
     c.once('connect', () => {
       /* TCP_NODELAY, as every QMS client (docs/protocol.md): else Nagle adds ~40 ms */
       if (c.stream && typeof c.stream.setNoDelay === 'function') c.stream.setNoDelay(true);
@@ -123,13 +131,17 @@ async function paced(c, site, n, tag) {
 
 async function webClients() {
   const i0 = process.argv.indexOf('--web-clients');
-  const [ws, site, ...tokens] = process.argv.slice(i0 + 1);
+  const [ws, site, user, pass, ...tokens] = process.argv.slice(i0 + 1);
   const all = [];
   /* what the web clients receive, per topic kind (printed at the end: where
    * the broker's fan-out goes) */
   const byTopic = {};
   for (let i = 0; i < tokens.length * 2; i++) {
-    const w = await connect(`ws://127.0.0.1:${ws}/mqtt`, `web-${i}`);
+    /* as the pages connect: a ticket page with its ticket's token as client
+     * id (the web broker's ACL lets it read only that ticket), a dashboard
+     * logged in as the dashboard user */
+    const w = await connect(`ws://127.0.0.1:${ws}/mqtt`, i % 2 ? tokens[i >> 1] : `dash-${i}`,
+      i % 2 ? {} : { username: user, password: pass });
     if (i % 2) w.subscribe(`qms/${site}/ticket/${tokens[i >> 1]}/status`, { qos: 1 });
     else {
       /* QMS_BENCH_WEB_SKIP=stats,counter: leave those topics out (to see which fan-out costs) */
@@ -290,11 +302,14 @@ if (process.argv.includes('--web-clients')) {
 } else (async () => {
   const port = await freePort();
   const ws = await freePort();
-  fs.writeFileSync(path.join(tmp, 'mosquitto.conf'), [`listener ${port} 127.0.0.1`, `listener ${ws} 127.0.0.1`,
-    'protocol websockets', `http_dir ${path.join(buildDir, 'dashboard')}`, 'allow_anonymous true',
-    'set_tcp_nodelay true', 'persistence false', 'max_inflight_messages 1000', 'max_queued_messages 10000', ''].join('\n'));
+  const onSite = process.env.QMS_BENCH_WEB_ON_SITE === '1';
+  /* the site broker: open, plain MQTT (+ websockets only with QMS_BENCH_WEB_ON_SITE=1) */
+  fs.writeFileSync(path.join(tmp, 'mosquitto.conf'), [`listener ${port} 127.0.0.1`,
+    ...(onSite ? [`listener ${ws} 127.0.0.1`, 'protocol websockets', `http_dir ${path.join(buildDir, 'dashboard')}`] : []),
+    'allow_anonymous true', 'set_tcp_nodelay true', 'persistence false', 'max_inflight_messages 1000', 'max_queued_messages 10000', ''].join('\n'));
   const broker = start('mosquitto', '/usr/sbin/mosquitto', ['-c', path.join(tmp, 'mosquitto.conf')]);
-  await waitPort(port); await waitPort(ws);
+  await waitPort(port);
+  if (onSite) await waitPort(ws);
   const center = JSON.parse(fs.readFileSync(path.join(srcDir, 'examples/center.json'), 'utf8'));
   center.hours = [['00:00', '24:00']];
   const cfg = path.join(tmp, 'center.json');
@@ -303,6 +318,30 @@ if (process.argv.includes('--web-clients')) {
     '--broker', `127.0.0.1:${port}`, '--clock', '2026-11-26T08:00:00',
     ...(process.env.QMS_BENCH_WEB_MS ? ['--web-counters-ms', process.env.QMS_BENCH_WEB_MS] : [])]);
   const site = center.site;
+  /* the web broker, from the mosquitto-web.conf qms-provision writes for
+   * this center (its bridge logs in as web-bridge: the open site broker
+   * lets it) */
+  let login = { username: 'dashboard', password: 'x' }, webBroker = null;
+  if (!onSite) {
+    const prov = path.join(tmp, 'prov');
+    fs.chmodSync(tmp, 0o755); /* mosquitto started as root reads its files as user mosquitto */
+    const webLocal = await freePort();
+    execFileSync(path.join(buildDir, 'bin/qms-provision'), ['--config', cfg, '--out', prov, '--bind', '127.0.0.1',
+      '--port', String(await freePort()), '--local-port', String(port), '--ws-port', String(ws), '--web-local-port', String(webLocal),
+      '--http-dir', path.join(buildDir, 'dashboard'), '--no-client-certs'], { stdio: 'pipe' });
+    const d = JSON.parse(fs.readFileSync(path.join(prov, 'clients/dashboard.json'), 'utf8'));
+    login = { username: d.username, password: d.password };
+    webBroker = start('mosquitto-web', '/usr/sbin/mosquitto', ['-c', path.join(prov, 'mosquitto-web.conf')]);
+    await waitPort(webLocal); await waitPort(ws);
+    /* the bridge is up: the controller's retained config on the web broker */
+    const w = await connect(`mqtt://127.0.0.1:${webLocal}`, 'bench-bridge-check', login);
+    await new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('the web broker\'s bridge brought nothing in 30 s')), 30000);
+      w.on('message', () => { clearTimeout(t); resolve(); });
+      w.subscribe(`qms/${site}/config`, { qos: 1 });
+    });
+    w.end(true);
+  }
   const c = await connect(`mqtt://127.0.0.1:${port}`, 'bench-probe');
   c.subscribe([`qms/${site}/reply/#`, `qms/${site}/call`, `qms/${site}/counter/2/state`,
     `qms/${site}/counters`, `qms/${site}/stats`, `qms/${site}/stats/hourly`], { qos: 1 });
@@ -312,10 +351,11 @@ if (process.argv.includes('--web-clients')) {
   c.on('message', (t) => { const k = t.split('/').slice(2).join('/'); if (/^(counters|stats|stats\/hourly)$/.test(k)) published[k] = (published[k] || 0) + 1; });
   const phase = async (tag) => {
     for (const k of Object.keys(published)) delete published[k];
-    const b0 = cpuMs(broker.pid), c0 = cpuMs(ctl.pid), p0 = process.cpuUsage();
+    const b0 = cpuMs(broker.pid), c0 = cpuMs(ctl.pid), w0 = webBroker ? cpuMs(webBroker.pid) : 0, p0 = process.cpuUsage();
     const r = await paced(c, site, PACED, tag);
     const p1 = process.cpuUsage(p0);
-    r.cpu_ms = { broker: cpuMs(broker.pid) - b0, controller: cpuMs(ctl.pid) - c0, probe: Math.round((p1.user + p1.system) / 1000) };
+    r.cpu_ms = { broker: cpuMs(broker.pid) - b0, controller: cpuMs(ctl.pid) - c0, probe: Math.round((p1.user + p1.system) / 1000),
+      ...(webBroker ? { web_broker: cpuMs(webBroker.pid) - w0 } : {}) };
     r.published = { ...published };
     return r;
   };
@@ -325,7 +365,7 @@ if (process.argv.includes('--web-clients')) {
   const browser = await puppeteer.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu'] });
   const page = await browser.newPage();
   await page.setViewport({ width: 1920, height: 1080 });
-  await page.goto(`http://127.0.0.1:${ws}/index.html#site=${site}&view=now`);
+  await page.goto(`http://127.0.0.1:${ws}/index.html#site=${site}&view=now&user=${encodeURIComponent(login.username)}&pass=${encodeURIComponent(login.password)}`);
   await page.waitForFunction(() => document.querySelectorAll('#counters tbody tr').length > 1, { timeout: 30000 });
   const reqToPage = [], subToPage = [];
   let arrived = 0;
@@ -364,22 +404,8 @@ if (process.argv.includes('--web-clients')) {
   }
   /* the web clients in a process of their own (as browsers would be), so
    * their messages do not queue in the probe's event loop */
-  /* QMS_BENCH_WEB_BRIDGE=1: the web clients on a second mosquitto (the
-   * web's), bridged to the site's broker for qms/<site>/# (docs/dashboard.md,
-   * "what would meet it"): the controller's broker then has no websockets */
-  let webWs = ws;
-  if (process.env.QMS_BENCH_WEB_BRIDGE === '1') {
-    const wport = await freePort();
-    webWs = await freePort();
-    fs.writeFileSync(path.join(tmp, 'web.conf'), [`listener ${wport} 127.0.0.1`, `listener ${webWs} 127.0.0.1`,
-      'protocol websockets', `http_dir ${path.join(buildDir, 'dashboard')}`, 'allow_anonymous true',
-      'set_tcp_nodelay true', 'persistence false', 'max_inflight_messages 1000', 'max_queued_messages 10000',
-      'connection site', `address 127.0.0.1:${port}`, `topic qms/${site}/# in 0`, 'cleansession true', ''].join('\n'));
-    start('mosquitto-web', '/usr/sbin/mosquitto', ['-c', path.join(tmp, 'web.conf')]);
-    await waitPort(wport); await waitPort(webWs);
-    await sleep(1000);
-  }
-  const kid = spawn(process.execPath, [__filename, '--web-clients', String(webWs), site, ...tokens], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const kid = spawn(process.execPath, [__filename, '--web-clients', String(ws), site, login.username, login.password, ...tokens],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
   procs.push(kid);
   /* The web clients stand for 100 browsers and 100 phones: on the center's
    * LAN they use none of the server's CPU. Here they share its 2 cores, so
@@ -406,7 +432,7 @@ if (process.argv.includes('--web-clients')) {
   await new Promise((r) => kid.on('exit', r));
   const recv = JSON.parse(kidErr.trim().split('\n').pop()).by_topic;
   console.log(JSON.stringify({ bench: 'dashboard', case: 'web_clients_received', nice: NICE,
-    live_qos: process.env.QMS_BENCH_WEB_QOS === '1' ? 1 : 0, web_broker_bridged: webWs !== ws, by_topic: recv,
+    live_qos: process.env.QMS_BENCH_WEB_QOS === '1' ? 1 : 0, layout: onSite ? 'site broker' : 'web broker', by_topic: recv,
     published_while_probing: loaded.published, dashboards: NCLIENTS / 2,
     all_received: Object.keys(loaded.published).every((k) => recv[k] && recv[k].msgs >= loaded.published[k] * NCLIENTS / 2) }));
   await sleep(2000);
@@ -417,7 +443,7 @@ if (process.argv.includes('--web-clients')) {
     alone_before_p99_ms: alone1.p99, alone_after_p99_ms: alone2.p99,
     alone_call_p50_ms: alone.p50, alone_call_p99_ms: alone.p99, with_clients_call_p50_ms: loaded.p50,
     with_clients_call_p99_ms: loaded.p99, ratio_p99: loaded.p99 / alone.p99, target_ratio: 1.1, met: loaded.p99 <= alone.p99 * 1.1,
-    loaded_s: loaded.s, web_clients_nice: NICE,
+    loaded_s: loaded.s, web_clients_nice: NICE, layout: onSite ? 'site broker' : 'web broker',
     cpu_ms_alone_before: alone1.cpu_ms, cpu_ms_with_clients: loaded.cpu_ms, cpu_ms_alone_after: alone2.cpu_ms }));
   c.end(true);
   procs.reverse().forEach((p) => p.kill('SIGTERM'));

@@ -110,15 +110,19 @@ async function setup(opts = {}) {
   let prov = null;
   let ctlAuth = [];
   if (opts.provisioned) {
-    /* the broker exactly as qms-provision writes it (listeners on loopback) */
-    prov = { dir: path.join(tmp, 'prov') };
+    /* the two brokers exactly as qms-provision writes them (listeners on
+     * loopback): the site broker (TLS + loopback) and the web broker
+     * (websockets serving the pages + its own loopback listener), bridged */
+    prov = { dir: path.join(tmp, 'prov'), webPort: await freePort() };
     fs.chmodSync(tmp, 0o755); /* mosquitto started as root reads its files as user mosquitto */
     execFileSync(bin('qms-provision'), ['--config', cfg, '--out', prov.dir, '--bind', '127.0.0.1', '--port', String(await freePort()),
-      '--local-port', String(port), '--ws-port', String(ws), '--http-dir', path.join(buildDir, 'dashboard'), '--no-client-certs',
-      '--kiosk', 'k1'], { stdio: 'pipe' });
+      '--local-port', String(port), '--ws-port', String(ws), '--web-local-port', String(prov.webPort),
+      '--http-dir', path.join(buildDir, 'dashboard'), '--no-client-certs', '--kiosk', 'k1'], { stdio: 'pipe' });
     const c = JSON.parse(fs.readFileSync(path.join(prov.dir, 'clients', 'controller.json'), 'utf8'));
     ctlAuth = ['--username', c.username, '--password', c.password];
     start('mosquitto', '/usr/sbin/mosquitto', ['-c', path.join(prov.dir, 'mosquitto.conf')]);
+    start('mosquitto-web', '/usr/sbin/mosquitto', ['-c', path.join(prov.dir, 'mosquitto-web.conf')]);
+    await waitPort(prov.webPort);
   } else {
     fs.writeFileSync(path.join(tmp, 'mosquitto.conf'), [
       `listener ${port} 127.0.0.1`,
@@ -137,6 +141,15 @@ async function setup(opts = {}) {
   await waitFor('the controller online', () => {
     try { return retained(port, `qms/${center.site}/device/controller/main/status`, ctlAuth.length ? ['-u', ctlAuth[1], '-P', ctlAuth[3]] : []).state === 'online'; } catch (e) { return false; }
   });
+  if (prov) {
+    /* the controller's status through the bridge, read on the web broker's
+     * loopback listener as the dashboard user */
+    const d = JSON.parse(fs.readFileSync(path.join(prov.dir, 'clients', 'dashboard.json'), 'utf8'));
+    prov.dashAuth = ['-u', d.username, '-P', d.password];
+    await waitFor('the controller online on the web broker', () => {
+      try { return retained(prov.webPort, `qms/${center.site}/device/controller/main/status`, prov.dashAuth).state === 'online'; } catch (e) { return false; }
+    }, 30000);
+  }
   const browser = await puppeteer.launch({
     executablePath: CHROMIUM, headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--autoplay-policy=no-user-gesture-required'],
@@ -413,9 +426,12 @@ async function caseTicket(env) {
   if ((await other.$eval('#number', (e) => e.textContent)) !== '…') fail('a made-up token showed a ticket');
 }
 
-/* The dashboard and the ticket page against a broker configured by
- * qms-provision's own files (its TLS, loopback and websockets listeners,
- * password file and ACL), not the test's open one:
+/* The dashboard and the ticket page against the two brokers configured by
+ * qms-provision's own files, not the test's open one: the site broker (TLS
+ * and loopback listeners, password file, ACL), where the controller and
+ * the devices are, and the web broker (mosquitto-web.conf: websockets
+ * serving the pages, its own passwd-web and acl-web), bridged to the site
+ * broker as user web-bridge; every web client below is on the web broker:
  *  - the dashboard logs in as the provisioned dashboard user, shows the
  *    stats, and its requests' replies reach it (a report: the reply topic is
  *    qms/<site>/reply/<user name>/..., the only replies the ACL lets it read);
@@ -427,7 +443,12 @@ async function caseTicket(env) {
  *    with any other client id it reads nothing; its requests (a take, a
  *    counter command, an acknowledgement) are refused by the broker (PUBACK
  *    135) and nothing is executed;
- *  - anonymous clients are refused on the loopback (plain MQTT) listener;
+ *  - an anonymous client listening on reply/# and "#" gets none of another
+ *    page's replies while that page (the booking page's client) gets its own;
+ *  - the dashboard user, over websockets, cannot take a ticket, command a
+ *    counter or publish a call (135, nothing executed, nothing reaches the
+ *    site broker);
+ *  - anonymous clients are refused on both loopback (plain MQTT) listeners;
  *  - the ticket page itself, opened anonymously, shows its ticket. */
 async function caseProvisioned(env) {
   const mqtt = require(path.join(srcDir, 'dashboard/node_modules/mqtt'));
@@ -469,10 +490,10 @@ async function caseProvisioned(env) {
   if (await bad.evaluate(() => document.body.dataset.ready === '1')) fail('a wrong password showed the center');
   await bad.close();
 
-  /* anonymous over websockets */
-  const anon = (id, topics, pubs) => new Promise((resolve, reject) => {
+  /* anonymous (or auth) over websockets, on the web broker */
+  const anon = (id, topics, pubs, auth = {}) => new Promise((resolve, reject) => {
     const got = [], acks = [];
-    const c = mqtt.connect(`ws://127.0.0.1:${env.ws}/mqtt`, { protocolVersion: 5, clientId: id, reconnectPeriod: 0, connectTimeout: 10000 });
+    const c = mqtt.connect(`ws://127.0.0.1:${env.ws}/mqtt`, { protocolVersion: 5, clientId: id, reconnectPeriod: 0, connectTimeout: 10000, ...auth });
     c.on('error', (e) => { c.end(true); reject(e); });
     c.on('message', (t) => got.push(t));
     c.on('connect', () => {
@@ -507,12 +528,6 @@ async function caseProvisioned(env) {
   takeAsKiosk('prov-take-2');
   if (tickets() !== before + 1) fail(`tickets ${before} -> ${tickets()}: an anonymous request was executed`);
   log(`anonymous (ws): own ticket and the public config only (${a.got.length} deliveries), nothing of ${all.length - 1} other subscriptions, ${reqs.length} requests refused (135)`);
-  /* no anonymous client on the plain listener */
-  let refused = '';
-  try {
-    execFileSync('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(env.port), '-t', `qms/${s}/stats`, '-C', '1', '-W', '3'], { stdio: 'pipe' });
-  } catch (e) { refused = String(e.stderr); }
-  if (!/not authori[sz]ed|refused/i.test(refused)) fail(`anonymous on the loopback listener: "${refused}"`);
   /* the citizen's page, anonymous, with the token */
   const tp = await env.browser.newPage();
   await tp.setViewport({ width: 412, height: 860, isMobile: true });
@@ -528,6 +543,67 @@ async function caseProvisioned(env) {
     await tp.screenshot({ path: path.join(process.env.QMS_SHOTS, 'provisioned-ticket-vi.png') });
   }
   log(`ticket page (anonymous): ${number}`);
+  /* another page's replies: an anonymous listener on reply/# and "#" while
+   * a booking page (anonymous, its own client id) asks for slots */
+  const spy = anon(`spy${Date.now()}`, [`qms/${s}/reply/#`, '#'], []);
+  await sleep(500);
+  const victimId = `web${Date.now().toString(16)}`;
+  const victim = await new Promise((resolve, reject) => {
+    const c = mqtt.connect(`ws://127.0.0.1:${env.ws}/mqtt`, { protocolVersion: 5, clientId: victimId, reconnectPeriod: 0, connectTimeout: 10000 });
+    const rt = `qms/${s}/reply/web/${victimId}`;
+    const timer = setTimeout(() => { c.end(true); reject(new Error('the booking page\'s slots request had no reply')); }, 15000);
+    c.on('error', (e) => { clearTimeout(timer); c.end(true); reject(e); });
+    c.on('message', (t, m) => { if (t === rt) { clearTimeout(timer); c.end(true); resolve(JSON.parse(String(m))); } });
+    c.on('connect', () => c.subscribe(rt, { qos: 1 }, () => c.publish(`qms/${s}/booking/slots`,
+      JSON.stringify({ req: `${victimId}-1`, service: 'TP', day: openDay(env.center) }), { qos: 1, properties: { responseTopic: rt } })));
+  });
+  if (victim.req !== `${victimId}-1`) fail(`the booking page's reply: ${JSON.stringify(victim)}`);
+  const spied = await spy;
+  const spiedForeign = spied.got.filter((t) => t !== cfgTopic);
+  if (spiedForeign.length) fail(`an anonymous listener read ${spiedForeign.join(', ')}`);
+  log(`anonymous (ws): a booking page's reply reached it (${victim.error || 'ok'}); a listener on reply/# and # got none of it`);
+  /* the dashboard user over websockets: the pages' requests only; a forged
+   * call does not reach the site broker (read there by its dashboard user) */
+  const siteCall = start('sub-site-call', 'mosquitto_sub', ['-h', '127.0.0.1', '-p', String(env.port), '-u', dash.username, '-P', dash.password,
+    '-t', `qms/${s}/call`], { stdout: 'pipe' });
+  let siteGot = '';
+  siteCall.stdout.on('data', (d) => { siteGot += d; });
+  await sleep(500);
+  const dreqs = [[`qms/${s}/ticket/take`, JSON.stringify({ req: 'dash-take', service: 'TP' })],
+    [`qms/${s}/counter/1/cmd`, JSON.stringify({ req: 'dash-next', op: 'next' })],
+    [`qms/${s}/call`, JSON.stringify({ ticket: 'FORGED', counter: 1 })],
+    [`qms/${s}/booking/make`, JSON.stringify({ req: 'dash-book', service: 'TP', day: openDay(env.center), slot: '08:00', cccd: '079188000123' })]];
+  const d = await anon(`dash-ws-${Date.now()}`, [], dreqs, { username: dash.username, password: dash.password });
+  if (d.acks.length !== dreqs.length || d.acks.some((x) => x !== 135)) fail(`the dashboard's forbidden publishes: ${JSON.stringify(d.acks)} (want 135)`);
+  /* a real call, by a counter on the site broker: the listener there works */
+  const ctr = env.center.counters.find((k) => k.services.includes('TP'));
+  const cc = cred(`counter-${ctr.id}`);
+  const next = JSON.parse(execFileSync('mosquitto_rr', ['-V', '5', '-h', '127.0.0.1', '-p', String(env.port),
+    '-u', cc.username, '-P', cc.password, '-i', `${cc.username}-test`, '-t', `qms/${s}/counter/${ctr.id}/cmd`,
+    '-e', `qms/${s}/reply/${cc.username}/${cc.username}-test/n1`, '-W', '10',
+    '-m', JSON.stringify({ req: 'prov-next-1', op: 'next' })], { encoding: 'utf8' }));
+  if (!next.ticket) fail(`next at counter ${ctr.id}: ${JSON.stringify(next)}`);
+  await waitFor('the real call on the site broker', () => siteGot.includes(next.ticket), 10000);
+  /* the called ticket's page follows, through the bridge */
+  if (next.ticket === take.ticket) {
+    await tp.waitForFunction(() => document.body.dataset.state === 'called', { timeout: 20000, polling: 200 })
+      .catch(() => fail('the ticket page did not show its call'));
+    log(`ticket page (anonymous): ${take.ticket} called, live through the bridge`);
+  }
+  siteCall.kill('SIGTERM');
+  if (siteGot.includes('FORGED')) fail(`the site broker got the call the dashboard forged on the web broker: ${siteGot}`);
+  if (tickets() !== before + 1) fail(`tickets ${before} -> ${tickets()}: the dashboard's take was executed`);
+  log(`dashboard (ws): ${dreqs.length} forbidden publishes refused (135), none on the site broker (which carried the real call ${next.ticket})`);
+  /* no anonymous client on either plain listener */
+  for (const lp of [env.port, p.webPort]) {
+    let refused = '';
+    try {
+      execFileSync('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(lp), '-t', `qms/${s}/stats`, '-C', '1', '-W', '3'], { stdio: 'pipe' });
+    } catch (e) { refused = String(e.stderr); }
+    if (!/not authori[sz]ed|refused/i.test(refused)) fail(`anonymous on the loopback listener ${lp}: "${refused}"`);
+  }
+  /* the site broker serves no browser: no websockets listener there */
+  if (/websockets/.test(fs.readFileSync(path.join(p.dir, 'mosquitto.conf'), 'utf8'))) fail('the site broker has a websockets listener');
 }
 
 /* Screenshots of each view in both languages (docs/img/). */

@@ -29,9 +29,14 @@ done
 for f in share/qms/examples/center.json share/qms/examples/kiosk.json etc/qms/center.json \
          etc/qms/kiosk.json etc/qms/display.json lib/systemd/system/qms-controller.service \
          lib/systemd/system/qms-kiosk.service lib/systemd/system/qms-display.service \
-         lib/systemd/system/qms-broker.service share/doc/qms/install.md; do
+         lib/systemd/system/qms-broker.service lib/systemd/system/qms-web-broker.service \
+         share/doc/qms/install.md share/qms/dashboard/index.html share/qms/dashboard/mqtt.min.js; do
   [ -f "$R/$f" ] || fail "$f not installed"
 done
+grep -q "ExecStart=/usr/sbin/mosquitto -c /usr/local/etc/qms/broker/mosquitto-web.conf" \
+  "$R/lib/systemd/system/qms-web-broker.service" || fail "the web broker unit does not run mosquitto-web.conf"
+grep -q "^After=.*qms-broker.service" "$R/lib/systemd/system/qms-web-broker.service" ||
+  fail "the web broker unit does not start after qms-broker"
 ls "$R"/share/qms/voice/*.wav >/dev/null 2>&1 || fail "no voice pack in share/qms/voice"
 grep -q "ExecStart=/usr/local/bin/qms-controller" "$R/lib/systemd/system/qms-controller.service" ||
   fail "the controller unit does not run the installed program"

@@ -20,6 +20,8 @@ struct pcli {
     int nmsg;
     char *msgs[MAXMSG];
     char *topics[MAXMSG];
+    char *rts[MAXMSG];   /* response topic, or NULL */
+    char *corrs[MAXMSG]; /* correlation data (as text), or NULL */
 };
 
 static long ms_now(void)
@@ -34,10 +36,23 @@ static int run_provision(prov_env *e, const char *const *extra)
     char tls[16], local[16];
     snprintf(tls, sizeof tls, "%d", e->tls_port);
     snprintf(local, sizeof local, "%d", e->local_port);
-    const char *argv[40] = {qms_test_bin("qms-provision"), "--config", e->center, "--out", e->out,
+    char ws[16], web[16];
+    snprintf(ws, sizeof ws, "%d", e->ws_port);
+    snprintf(web, sizeof web, "%d", e->web_port);
+    const char *argv[48] = {qms_test_bin("qms-provision"), "--config", e->center, "--out", e->out,
                             "--host", "127.0.0.1", "--port", tls, "--local-port", local};
     int n = 11;
-    for (int i = 0; extra && extra[i] && n < 38; i++)
+    if (e->ws_port) {
+        argv[n++] = "--ws-port";
+        argv[n++] = ws;
+        argv[n++] = "--web-local-port";
+        argv[n++] = web;
+        argv[n++] = "--bind";
+        argv[n++] = "127.0.0.1";
+        argv[n++] = "--http-dir"; /* mosquitto wants it to exist */
+        argv[n++] = qms_test_src("dashboard");
+    }
+    for (int i = 0; extra && extra[i] && n < 46; i++)
         argv[n++] = extra[i];
     argv[n] = NULL;
     char log[400];
@@ -60,26 +75,14 @@ const char *prov_client(const prov_env *e, const char *name)
     return path[k];
 }
 
-int prov_start(prov_env *e, const char *const *extra)
+int prov_start_conf(prov_env *e, qms_test_broker *b, const char *name,
+                    const char *const *subst, int port)
 {
-    memset(e, 0, sizeof *e);
-    if (qms_test_tmpdir(e->dir, sizeof e->dir, "prov"))
-        return -1;
-    snprintf(e->out, sizeof e->out, "%s/broker", e->dir);
-    snprintf(e->center, sizeof e->center, "%s", qms_test_src("examples/center.json"));
-    e->tls_port = qms_test_free_port();
-    do
-        e->local_port = qms_test_free_port();
-    while (e->local_port == e->tls_port);
-    if (run_provision(e, extra) != 0) {
-        fprintf(stderr, "qms-provision failed (see %s/provision.log)\n", e->dir);
-        return -1;
-    }
     /* the provisioned configuration as written, plus "user root": a test's
      * broker must not change user (it would lose the parent-death signal) */
     char conf[400], test_conf[400];
-    snprintf(conf, sizeof conf, "%s/mosquitto.conf", e->out);
-    snprintf(test_conf, sizeof test_conf, "%s/test-mosquitto.conf", e->dir);
+    snprintf(conf, sizeof conf, "%s/%s", e->out, name);
+    snprintf(test_conf, sizeof test_conf, "%s/test-%s", e->dir, name);
     FILE *in = fopen(conf, "r"), *out = fopen(test_conf, "w");
     if (!in || !out) {
         if (in)
@@ -89,18 +92,66 @@ int prov_start(prov_env *e, const char *const *extra)
         return -1;
     }
     char line[1024];
-    while (fgets(line, sizeof line, in))
-        fputs(line, out);
+    while (fgets(line, sizeof line, in)) {
+        const char *put = line;
+        for (int i = 0; subst && subst[i]; i += 2)
+            if (!strncmp(line, subst[i], strlen(subst[i])))
+                put = subst[i + 1];
+        fputs(put, out);
+        if (put != line)
+            fputc('\n', out);
+    }
     fputs("user root\n", out);
     fclose(in);
     fclose(out);
-    if (qms_test_broker_start_file(&e->broker, test_conf, e->tls_port))
+    return qms_test_broker_start_file(b, test_conf, port);
+}
+
+static int start(prov_env *e, const char *const *extra, int web)
+{
+    memset(e, 0, sizeof *e);
+    if (qms_test_tmpdir(e->dir, sizeof e->dir, "prov"))
         return -1;
-    return qms_test_wait_port(e->local_port, 10000);
+    snprintf(e->out, sizeof e->out, "%s/broker", e->dir);
+    snprintf(e->center, sizeof e->center, "%s", qms_test_src("examples/center.json"));
+    int *ports[] = {&e->tls_port, &e->local_port, &e->ws_port, &e->web_port};
+    for (int i = 0; i < (web ? 4 : 2); i++) {
+        int again;
+        do {
+            *ports[i] = qms_test_free_port();
+            again = 0;
+            for (int j = 0; j < i; j++)
+                again |= *ports[j] == *ports[i];
+        } while (again);
+    }
+    if (run_provision(e, extra) != 0) {
+        fprintf(stderr, "qms-provision failed (see %s/provision.log)\n", e->dir);
+        return -1;
+    }
+    if (prov_start_conf(e, &e->broker, "mosquitto.conf", NULL, e->tls_port) ||
+        qms_test_wait_port(e->local_port, 10000))
+        return -1;
+    if (!web)
+        return 0;
+    if (prov_start_conf(e, &e->web, "mosquitto-web.conf", NULL, e->web_port) ||
+        qms_test_wait_port(e->ws_port, 10000))
+        return -1;
+    return 0;
+}
+
+int prov_start(prov_env *e, const char *const *extra)
+{
+    return start(e, extra, 0);
+}
+
+int prov_start_web(prov_env *e, const char *const *extra)
+{
+    return start(e, extra, 1);
 }
 
 void prov_stop(prov_env *e)
 {
+    qms_test_broker_stop(&e->web);
     qms_test_broker_stop(&e->broker);
     qms_test_rmdir(e->dir);
 }
@@ -135,7 +186,7 @@ static void on_subscribe(struct mosquitto *m, void *ud, int mid, int n, const in
 static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_message *msg,
                        const mosquitto_property *p)
 {
-    (void)m, (void)p;
+    (void)m;
     pcli *c = ud;
     if (c->nmsg < MAXMSG) {
         char *s = malloc((size_t)msg->payloadlen + 1);
@@ -144,6 +195,14 @@ static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_mes
         memcpy(s, msg->payload, (size_t)msg->payloadlen);
         s[msg->payloadlen] = 0;
         c->topics[c->nmsg] = strdup(msg->topic);
+        char *rt = NULL;
+        void *cd = NULL;
+        uint16_t cdlen = 0;
+        mosquitto_property_read_string(p, MQTT_PROP_RESPONSE_TOPIC, &rt, false);
+        mosquitto_property_read_binary(p, MQTT_PROP_CORRELATION_DATA, &cd, &cdlen, false);
+        c->rts[c->nmsg] = rt;
+        c->corrs[c->nmsg] = cd ? strndup(cd, cdlen) : NULL;
+        free(cd);
         c->msgs[c->nmsg++] = s;
     }
 }
@@ -161,8 +220,23 @@ static int connected_or_refused(pcli *c, int arg)
     return c->connack != -2;
 }
 
+static pcli *open_at(prov_env *e, const char *name, int tls, int port, const char *user,
+                     const char *pass, int *reason);
+
 pcli *pcli_open(prov_env *e, const char *name, int tls, const char *user, const char *pass,
                 int *reason)
+{
+    return open_at(e, name, tls, tls ? e->tls_port : e->local_port, user, pass, reason);
+}
+
+pcli *pcli_open_port(prov_env *e, const char *name, int port, const char *user,
+                     const char *pass, int *reason)
+{
+    return open_at(e, name, 0, port, user, pass, reason);
+}
+
+static pcli *open_at(prov_env *e, const char *name, int tls, int port, const char *user,
+                     const char *pass, int *reason)
 {
     static int seq;
     pcli *c = calloc(1, sizeof *c);
@@ -194,7 +268,7 @@ pcli *pcli_open(prov_env *e, const char *name, int tls, const char *user, const 
         mosquitto_tls_set(c->m, ca, NULL, (cn.set & QMS_CONN_CERT) ? cn.certfile : NULL,
                           (cn.set & QMS_CONN_KEY) ? cn.keyfile : NULL, NULL);
     }
-    if (mosquitto_connect(c->m, "127.0.0.1", tls ? e->tls_port : e->local_port, 30) !=
+    if (mosquitto_connect(c->m, "127.0.0.1", port, 30) !=
         MOSQ_ERR_SUCCESS) {
         *reason = -1;
         return c;
@@ -216,6 +290,8 @@ void pcli_close(pcli *c)
     for (int i = 0; i < c->nmsg; i++) {
         free(c->msgs[i]);
         free(c->topics[i]);
+        free(c->rts[i]);
+        free(c->corrs[i]);
     }
     free(c);
 }
@@ -230,6 +306,25 @@ int pcli_pub(pcli *c, const char *topic, const char *payload)
     int mid = 0;
     c->puback_mid = 0;
     if (mosquitto_publish_v5(c->m, &mid, topic, (int)strlen(payload), payload, 1, false, NULL))
+        return -1;
+    loop_until(c, 10000, acked, mid);
+    return c->puback_mid == mid ? c->puback_rc : -1;
+}
+
+int pcli_pub_req(pcli *c, const char *topic, const char *payload, const char *response_topic,
+                 const char *corr)
+{
+    mosquitto_property *props = NULL;
+    if (response_topic)
+        mosquitto_property_add_string(&props, MQTT_PROP_RESPONSE_TOPIC, response_topic);
+    if (corr)
+        mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, corr,
+                                      (uint16_t)strlen(corr));
+    int mid = 0;
+    c->puback_mid = 0;
+    int rc = mosquitto_publish_v5(c->m, &mid, topic, (int)strlen(payload), payload, 1, false, props);
+    mosquitto_property_free_all(&props);
+    if (rc)
         return -1;
     loop_until(c, 10000, acked, mid);
     return c->puback_mid == mid ? c->puback_rc : -1;
@@ -293,4 +388,27 @@ void pcli_pump(pcli *a, pcli *b, int ms)
         if (b)
             mosquitto_loop(b->m, 10, 1);
     }
+}
+
+int pcli_count(pcli *c, const char *payload, int ms)
+{
+    pcli_pump(c, NULL, ms);
+    int n = 0;
+    for (int i = 0; i < c->nmsg; i++)
+        n += !strcmp(c->msgs[i], payload);
+    return n;
+}
+
+int pcli_props(pcli *c, const char *payload, int ms, char *rt, size_t rtlen, char *corr,
+               size_t corrlen)
+{
+    if (!pcli_got(c, payload, ms))
+        return -1;
+    for (int i = 0; i < c->nmsg; i++)
+        if (!strcmp(c->msgs[i], payload)) {
+            snprintf(rt, rtlen, "%s", c->rts[i] ? c->rts[i] : "");
+            snprintf(corr, corrlen, "%s", c->corrs[i] ? c->corrs[i] : "");
+            return 0;
+        }
+    return -1;
 }
