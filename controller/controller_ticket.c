@@ -192,12 +192,18 @@ void ctl_tickets_run(qms_ctl *c)
         if (!nh)
             return;
         c->tk_hash = nh;
+        unsigned char *nf = qms_realloc(c->tk_final, (size_t)ncap);
+        if (!nf)
+            return;
+        c->tk_final = nf;
         c->tk_cap = ncap;
     }
     if (force)
         c->tk_n = 0;
-    for (int i = c->tk_n; i < n; i++)
+    for (int i = c->tk_n; i < n; i++) {
         c->tk_hash[i] = 0;
+        c->tk_final[i] = 0;
+    }
     c->tk_n = n;
     /* people ahead: a waiting ticket's best place among the counters that
      * could call it (the order each would call in now) */
@@ -254,8 +260,9 @@ void ctl_tickets_run(qms_ctl *c)
     int sent = 0;
     for (int i = 0; i < n; i++) {
         const qms_ticket *t = qms_engine_ticket_at(c->eng, i);
-        if (c->tk_hash[i] && (t->state == QMS_T_DONE || t->state == QMS_T_NOSHOW ||
-                              t->state == QMS_T_CANCELLED))
+        int last = t->state == QMS_T_DONE || t->state == QMS_T_NOSHOW ||
+                   t->state == QMS_T_CANCELLED;
+        if (last && c->tk_final[i])
             continue; /* its last word was published; a recall would change it (state) */
         char *js = status_json(c, t, ahead[i] < 0 ? 0 : ahead[i]);
         if (!js)
@@ -266,6 +273,7 @@ void ctl_tickets_run(qms_ctl *c)
             c->tk_hash[i] = h;
             sent++;
         }
+        c->tk_final[i] = (unsigned char)last;
         qms_free(js);
     }
     qms_free(ahead);
@@ -279,5 +287,7 @@ void ctl_ticket_free(qms_ctl *c)
 {
     qms_free(c->tk_hash);
     c->tk_hash = NULL;
+    qms_free(c->tk_final);
+    c->tk_final = NULL;
     c->tk_cap = c->tk_n = 0;
 }

@@ -143,6 +143,7 @@ typedef struct qms_ctl {
     /* the citizen's ticket page (controller_ticket.c) */
     unsigned char tk_secret[32]; /* HMAC key of the tokens, kept in the store */
     uint32_t *tk_hash;           /* hash of the status last published, per ticket index */
+    unsigned char *tk_final;     /* 1: its last state (done, no-show, cancelled) is published */
     int tk_n, tk_cap;
     int32_t tk_day;
     int tk_connected;
