@@ -586,6 +586,15 @@ static int write_web_conf(const prov *p, const char *bridge_password)
     fclose(t);
     snprintf(path, sizeof path, "%s/mosquitto-web.conf", p->out);
     const char *c = p->conf_dir, *s = p->site;
+    /* The bridge's client id on the web broker is a secret: the websockets
+     * listener lets anonymous clients in, and one that connected with the
+     * bridge's id would make mosquitto close the bridge's connection (MQTT:
+     * a client id is one session), again and again. Fresh at every run. */
+    char local_id[32];
+    if (prov_random_password(local_id, sizeof local_id, 24)) {
+        free(topics);
+        return -1;
+    }
     int rc = write_file(
         path, 0600,
         "# mosquitto 2.0 configuration of the WEB broker of QMS site \"%s\", written by\n"
@@ -625,7 +634,8 @@ static int write_web_conf(const prov *p, const char *bridge_password)
         "address 127.0.0.1:%d\n"
         "bridge_protocol_version mqttv50\n"
         "remote_clientid qms-web-bridge-%s\n"
-        "local_clientid qms-web-bridge-%s-local\n"
+        "# secret (anonymous web clients cannot take it over): qms-provision's own\n"
+        "local_clientid qms-web-bridge-%s\n"
         "remote_username web-bridge\n"
         "remote_password %s\n"
         "cleansession true\n"
@@ -636,7 +646,7 @@ static int write_web_conf(const prov *p, const char *bridge_password)
         "# last; 1: events, replies); out: the pages' requests\n"
         "%s",
         s, c, p->web_local_port, c, c, p->ws_port, p->bind, p->http_dir, c, c, LIMITS, s,
-        p->local_port, s, s, bridge_password, topics);
+        p->local_port, s, local_id, bridge_password, topics);
     free(topics);
     if (!rc)
         broker_readable(path);

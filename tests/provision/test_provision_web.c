@@ -179,6 +179,18 @@ static void test_files(void **state)
     char quoted[80];
     snprintf(quoted, sizeof quoted, "\"%s\"", secret);
     assert_non_null(strstr(bj, quoted));
+    /* the bridge's client id on the web broker is a secret (anonymous web
+     * clients connecting with it would close the bridge's session): not the
+     * site's name and a guessable suffix, but 24 random letters and digits */
+    const char *lid = strstr(web_conf, "\nlocal_clientid ");
+    assert_non_null(lid);
+    char id[80] = "";
+    sscanf(lid, "\nlocal_clientid %79s", id);
+    assert_int_equal(strncmp(id, "qms-web-bridge-", 15), 0);
+    assert_int_equal(strlen(id + 15), 24);
+    assert_int_equal(strspn(id + 15, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"),
+                     24);
+    assert_null(strstr(id, "demo"));
     /* the web broker knows the dashboard, no device */
     assert_non_null(strstr(pw_web, "dashboard:$7$"));
     assert_null(strstr(pw_web, "kiosk"));
