@@ -250,6 +250,9 @@ async function caseStats(env) {
   if (counters !== env.center.counters.length) fail(`page shows ${counters} counters, config has ${env.center.counters.length}`);
   await checkCounters(env, page);
   await checkCoalesced(env, page);
+  /* an open broker (anonymous, the stats flow): no login form, long after
+   * the 5 s the page gives a broker that shows anonymous clients nothing */
+  if (await page.$eval('#login', (e) => !e.hidden)) fail('the login form shows on an open broker with the stats flowing');
 }
 
 function rr(env, topic, body) {
@@ -417,6 +420,10 @@ async function checkDeviceColours(page, key, online) {
   const ratio = (hi + 0.05) / (lo + 0.05);
   const hue = online ? c.fg[1] > c.fg[0] : c.fg[0] > c.fg[1];
   log(`devices: ${key} "${c.text}" text rgb(${c.fg}) on rgb(${c.bg}), contrast ${ratio.toFixed(2)}`);
+  if (process.env.QMS_SHOTS) {
+    const tbl = await page.$('#devices');
+    await tbl.screenshot({ path: path.join(process.env.QMS_SHOTS, `devices-${online ? 'online' : 'offline'}-vi.png`) });
+  }
   if (c.text !== (online ? 'Trực tuyến' : 'Mất kết nối')) fail(`device ${key} link "${c.text}"`);
   if (!hue || ratio < (online ? 3 : 4.5)) fail(`device ${key} link cell: text rgb(${c.fg}) on rgb(${c.bg}) (contrast ${ratio.toFixed(2)})`);
   await page.click('[data-view=alerts]');
