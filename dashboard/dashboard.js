@@ -89,7 +89,7 @@
       const on = d.state !== 'offline';
       db.append(QMS.el('tr', { 'data-device': key, class: on ? 'on' : 'off' },
         QMS.el('td', {}, key),
-        QMS.el('td', { class: 'link' }, on ? QMS.t('Trực tuyến', 'Online') : QMS.t('Mất kết nối', 'Offline')),
+        QMS.el('td', { class: 'dev-link' }, on ? QMS.t('Trực tuyến', 'Online') : QMS.t('Mất kết nối', 'Offline')),
         QMS.el('td', { class: 'printer' }, d.printer || '–')));
     }
   }
@@ -151,7 +151,11 @@
     const bars = uPlot.paths && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.4, 40] }) : undefined;
     const u = new uPlot({
       width, height: 260,
-      scales: { x: { time: false, range: (u, a, b) => [a - 0.5, b + 0.5] } },
+      /* counts and minutes: the y axis starts at 0 (uPlot's own range
+       * starts near the smallest value, making small bars look empty) */
+      scales: { x: { time: false, range: (u, a, b) => [a - 0.5, b + 0.5] },
+        y: { range: (u, a, b) => [0, b > 0 ? b * 1.1 : 1] } },
+      hooks: { setScale: [(u, k) => { if (k === 'y') box.dataset.ymin = String(u.scales.y.min); }] },
       axes: [{ values: (u, v) => v.map((h) => (Number.isInteger(h) ? `${h}h` : '')) }, {}],
       series: [{ label: QMS.t('Giờ', 'Hour') }, ...series.map((x) => (x.bars && bars ? { ...x, paths: bars } : x))],
     }, data, box);
@@ -371,7 +375,10 @@
   }
   client = QMS.connect('dashboard', null, creds);
   QMS.loginOnRefusal(client, { vi: 'Máy chủ yêu cầu đăng nhập (tài khoản dashboard của qms-provision).',
-    en: "The broker asks for a login (qms-provision's dashboard account)." }, 'dashboard');
+    en: "The broker asks for a login (qms-provision's dashboard account)." }, 'dashboard',
+  /* the provisioned web broker lets anonymous clients in (the citizen's
+   * pages) but gives them no stats: then the form too */
+  { have: () => st.stats !== null, ms: 5000 });
   client.on('connect', () => {
     $('link').classList.remove('down');
     $('link').dataset.vi = 'Trực tuyến';

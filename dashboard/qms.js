@@ -99,7 +99,7 @@ const QMS = (() => {
    * and reloads; shown, with the reason on body[data-refused], when the
    * broker refuses the connection (not authorized: v3 4/5, v5 134/135).
    * why: {vi, en} the sentence before the fields; user: the default name. */
-  function loginOnRefusal(client, why, user) {
+  function loginOnRefusal(client, why, user, needs) {
     const w = (vi, en) => ({ 'data-vi': vi, 'data-en': en });
     const form = el('form', { id: 'login', class: 'who' },
       el('span', w(why.vi, why.en), t(why.vi, why.en)),
@@ -116,6 +116,29 @@ const QMS = (() => {
       sessionStorage.setItem('qms.pass', document.getElementById('l-pass').value);
       location.reload();
     });
+    /* needs: {have: () => bool, ms}: a broker that lets anonymous clients
+     * in but shows them none of the figures (the provisioned web broker:
+     * only the public config) does not refuse: with no login stored for
+     * this tab and nothing the page needs (have() false) ms after
+     * connecting, the form is shown too, saying why (body[data-login=needed]). */
+    if (needs && !creds()) {
+      let timer = null;
+      client.on('connect', () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          if (needs.have() || !form.hidden) return;
+          const line = form.firstChild;
+          const vi = 'Máy chủ này cần đăng nhập để xem số liệu.';
+          const en = 'This server needs a login to show the figures.';
+          line.dataset.vi = vi;
+          line.dataset.en = en;
+          line.textContent = t(vi, en);
+          form.hidden = false;
+          document.body.dataset.login = 'needed';
+        }, needs.ms || 5000);
+      });
+      client.on('close', () => clearTimeout(timer));
+    }
     client.on('error', (e) => {
       if ([4, 5, 134, 135].includes(e && e.code)) {
         form.hidden = false;

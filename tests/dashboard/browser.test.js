@@ -67,6 +67,15 @@ async function waitFor(what, f, ms = 20000) {
     await sleep(50);
   }
 }
+/* Every page the browser opens: what the server answered 404 (a page
+ * asking for something not there, e.g. /favicon.ico); the run fails on any. */
+const notFound = [];
+function watch404(browser) {
+  browser.on('targetcreated', async (t) => {
+    const p = await t.page().catch(() => null);
+    if (p) p.on('response', (r) => { if (r.status() === 404) notFound.push(r.url()); });
+  });
+}
 /* The outside clients' login when the broker wants one (the province case) */
 let brokerAuth = [];
 /* One retained message, read by an outside client. */
@@ -154,6 +163,7 @@ async function setup(opts = {}) {
     executablePath: CHROMIUM, headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--autoplay-policy=no-user-gesture-required'],
   });
+  watch404(browser);
   return { port, ws, site: center.site, cfg, center, browser, prov };
 }
 
@@ -233,10 +243,16 @@ async function caseStats(env) {
   }
   await page.waitForSelector('#chart-flow canvas', { timeout: 20000 });
   await page.waitForSelector('#chart-wait canvas', { timeout: 20000 });
+  /* counts: the arrivals/served chart's y axis starts at 0 */
+  const ymin = await page.$eval('#chart-flow', (e) => e.dataset.ymin);
+  if (ymin !== '0') fail(`the arrivals/served chart's y axis starts at ${ymin}, not 0`);
   const counters = await page.$$eval('#counters tbody tr', (t) => t.length);
   if (counters !== env.center.counters.length) fail(`page shows ${counters} counters, config has ${env.center.counters.length}`);
   await checkCounters(env, page);
   await checkCoalesced(env, page);
+  /* an open broker (anonymous, the stats flow): no login form, long after
+   * the 5 s the page gives a broker that shows anonymous clients nothing */
+  if (await page.$eval('#login', (e) => !e.hidden)) fail('the login form shows on an open broker with the stats flowing');
 }
 
 function rr(env, topic, body) {
@@ -364,6 +380,7 @@ async function caseAlert(env) {
   log(JSON.stringify({ measure: 'alert_in_dom_after_last_will_ms', value: ms, limit: 2000, within: ms <= 2000 }));
   const text = await page.$eval(sel, (e) => e.textContent);
   if (!text.includes('Thiết bị kiosk/k7 mất kết nối')) fail(`alert text: ${text}`);
+  await checkDeviceColours(page, 'kiosk/k7', false);
   const beeps = await page.evaluate(() => Number(document.body.dataset.beeps || 0));
   if (beeps < 1) fail('no sound for a new alert');
   /* acknowledge from the page: stored by the controller, shown */
@@ -377,6 +394,39 @@ async function caseAlert(env) {
   pub(env.port, topic, '{"state":"online","printer":"ok","kiosk":"k7"}', true);
   await page.waitForFunction((s) => !document.querySelector(s), { timeout: 20000 }, sel);
   log(JSON.stringify({ measure: 'alert_cleared_on_page_ms', value: Date.now() - t1 }));
+  await checkDeviceColours(page, 'kiosk/k7', true);
+}
+
+/* The devices table's Link cell: green text when online, red when offline,
+ * on the table's white, readable (WCAG contrast >= 4.5 offline, >= 3 online) */
+async function checkDeviceColours(page, key, online) {
+  await page.click('[data-view=now]');
+  await page.waitForFunction((k, on) => {
+    const tr = document.querySelector(`#devices tr[data-device="${k}"]`);
+    return tr && tr.className === (on ? 'on' : 'off');
+  }, { timeout: 20000 }, key, online).catch(() => fail(`device ${key} not shown ${online ? 'online' : 'offline'}`));
+  const c = await page.evaluate((k) => {
+    const td = document.querySelector(`#devices tr[data-device="${k}"]`).cells[1];
+    const rgb = (v) => (v.match(/[\d.]+/g) || []).map(Number);
+    let bg = null;
+    for (let e = td; e && !bg; e = e.parentElement) {
+      const b = rgb(getComputedStyle(e).backgroundColor);
+      if (b.length === 3 || (b.length === 4 && b[3] > 0)) bg = b.slice(0, 3);
+    }
+    return { text: td.textContent, fg: rgb(getComputedStyle(td).color).slice(0, 3), bg: bg || [255, 255, 255] };
+  }, key);
+  const lum = (v) => { const l = v.map((x) => { const y = x / 255; return y <= 0.03928 ? y / 12.92 : ((y + 0.055) / 1.055) ** 2.4; }); return 0.2126 * l[0] + 0.7152 * l[1] + 0.0722 * l[2]; };
+  const [hi, lo] = [lum(c.fg), lum(c.bg)].sort((a, b) => b - a);
+  const ratio = (hi + 0.05) / (lo + 0.05);
+  const hue = online ? c.fg[1] > c.fg[0] : c.fg[0] > c.fg[1];
+  log(`devices: ${key} "${c.text}" text rgb(${c.fg}) on rgb(${c.bg}), contrast ${ratio.toFixed(2)}`);
+  if (process.env.QMS_SHOTS) {
+    const tbl = await page.$('#devices');
+    await tbl.screenshot({ path: path.join(process.env.QMS_SHOTS, `devices-${online ? 'online' : 'offline'}-vi.png`) });
+  }
+  if (c.text !== (online ? 'Trực tuyến' : 'Mất kết nối')) fail(`device ${key} link "${c.text}"`);
+  if (!hue || ratio < (online ? 3 : 4.5)) fail(`device ${key} link cell: text rgb(${c.fg}) on rgb(${c.bg}) (contrast ${ratio.toFixed(2)})`);
+  await page.click('[data-view=alerts]');
 }
 
 /* A printed ticket's QR opens its page: its number, then its call. */
@@ -418,6 +468,31 @@ async function caseTicket(env) {
     await page.screenshot({ path: path.join(process.env.QMS_SHOTS, 'ticket-called-vi.png') });
     await page.click('.lang-toggle button[data-lang=en]');
     await page.screenshot({ path: path.join(process.env.QMS_SHOTS, 'ticket-called-en.png') });
+  }
+  /* the last word on the ticket's topic (retained, published by an outside
+   * client as the controller does when the ticket is finished): each final
+   * state has its own sentence, in both languages, and no counter call */
+  const ttopic = `qms/${env.site}/ticket/${url.match(/t=([^&]+)/)[1]}/status`;
+  const finals = {
+    done: ['Đã phục vụ xong. Cảm ơn bạn!', 'Served. Thank you!'],
+    noshow: ['Bạn đã không có mặt khi được gọi. Hãy hỏi tại quầy.', 'You were called but not there. Please ask at the counter.'],
+    cancelled: ['Số này đã bị hủy.', 'This number was cancelled.'],
+  };
+  for (const [state, [vi, en]] of Object.entries(finals)) {
+    await page.click('.lang-toggle button[data-lang=vi]');
+    pub(env.port, ttopic, JSON.stringify({ ticket: number, state, service: 'TP', counter: ctr.id }), true);
+    await page.waitForFunction((s) => document.body.dataset.state === s, { timeout: 20000 }, state)
+      .catch(() => fail(`the ticket page did not take the state ${state}`));
+    const shown = () => page.evaluate(() => ({
+      finished: document.getElementById('finished').hidden ? '' : document.getElementById('finished').textContent,
+      called: !document.getElementById('called').hidden, number: document.getElementById('number').textContent }));
+    const v = await shown();
+    if (v.finished !== vi || v.called || v.number !== number) fail(`${state} (vi): ${JSON.stringify(v)}`);
+    if (process.env.QMS_SHOTS && state === 'done') await page.screenshot({ path: path.join(process.env.QMS_SHOTS, 'ticket-done-vi.png') });
+    await page.click('.lang-toggle button[data-lang=en]');
+    const e = await shown();
+    if (e.finished !== en || e.called) fail(`${state} (en): ${JSON.stringify(e)}`);
+    log(`ticket page, ${state}: "${v.finished}" / "${e.finished}"`);
   }
   /* a made-up token shows nothing of anyone */
   const other = await env.browser.newPage();
@@ -465,8 +540,29 @@ async function caseProvisioned(env) {
   const tickets = () => Number(execFileSync('sqlite3', ['-readonly', path.join(tmp, 'c.db'), 'SELECT count(*) FROM tickets'], { encoding: 'utf8' }).trim());
   const before = tickets();
 
-  /* the dashboard, logged in */
+  /* the manager opens the bare address (docs/install.md): the web broker
+   * lets an anonymous client in but gives it no figures: the login form,
+   * saying so; logging in through it shows the stats */
   const dash = cred('dashboard');
+  const bare = await env.browser.newPage();
+  await bare.setViewport({ width: 1920, height: 1080 });
+  await bare.goto(`http://127.0.0.1:${env.ws}/index.html`);
+  await bare.waitForFunction(() => !document.querySelector('#login').hidden && document.body.dataset.login === 'needed',
+    { timeout: 30000, polling: 200 }).catch(() => fail('the bare address on the web broker showed no login form'));
+  const why = await bare.$eval('#login span', (e) => e.textContent);
+  if (why !== 'Máy chủ này cần đăng nhập để xem số liệu.') fail(`the login form says "${why}"`);
+  await bare.screenshot({ path: path.join(process.env.QMS_SHOTS || tmp, 'provisioned-login-vi.png') });
+  await bare.$eval('#l-user', (e) => { e.value = ''; });
+  await bare.type('#l-user', dash.username);
+  await bare.type('#l-pass', dash.password);
+  await Promise.all([bare.waitForNavigation({ waitUntil: 'load' }).catch(() => {}), bare.click('#login button[type=submit]')]);
+  await bare.waitForFunction(() => document.body.dataset.ready === '1' && document.querySelectorAll('#services tbody tr').length > 0,
+    { timeout: 30000, polling: 200 }).catch(() => fail('logged in through the form, the stats did not show'));
+  if (await bare.$eval('#login', (e) => !e.hidden)) fail('the login form stays after logging in');
+  log('dashboard, bare address on the web broker: the login form (no figures for anonymous), logged in through it: stats shown');
+  await bare.close();
+
+  /* the dashboard, logged in */
   const page = await env.browser.newPage();
   await page.setViewport({ width: 1920, height: 1080 });
   page.on('pageerror', (e) => log('page error:', e.message));
@@ -762,6 +858,7 @@ async function setupProvince() {
   const browser = await puppeteer.launch({
     executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
   });
+  watch404(browser);
   return { port, ws, browser };
 }
 
@@ -921,6 +1018,8 @@ async function caseProvince(env) {
       center: which === 'book' ? { calendar: { holidays: [holiday] } } : undefined });
     env.holiday = holiday;
     await cases[which](env);
+    await sleep(500); /* a late favicon request */
+    if (notFound.length) fail(`404 for ${[...new Set(notFound)].join(', ')}`);
     log(`PASS ${which}`);
   } catch (e) {
     console.error(`FAIL ${which}: ${e.message}`);
