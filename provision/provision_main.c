@@ -415,7 +415,10 @@ static int write_acl(const prov *p)
     return rc;
 }
 
-static int write_passwd(const prov *p)
+/* A password file: every device's user (file "passwd", the site broker), or
+ * only those of one role ("passwd-web": the dashboard's, with the same
+ * password as on the site broker, its clients/dashboard.json). */
+static int write_passwd(const prov *p, const char *file, const char *role)
 {
     char path[PATH_MAX + 16], *buf = NULL;
     size_t len = 0;
@@ -424,12 +427,14 @@ static int write_passwd(const prov *p)
         return -1;
     int rc = 0;
     for (int i = 0; i < p->ndev && !rc; i++) {
+        if (role && strcmp(p->dev[i].role, role))
+            continue;
         char h[256];
         rc = prov_mosquitto_hash(p->dev[i].password, h, sizeof h);
         fprintf(f, "%s:%s\n", p->dev[i].name, h);
     }
     fclose(f);
-    snprintf(path, sizeof path, "%s/passwd", p->out);
+    snprintf(path, sizeof path, "%s/%s", p->out, file);
     if (!rc)
         rc = write_file(path, 0600, "%s", buf);
     free(buf);
@@ -499,33 +504,6 @@ static int write_conf(const prov *p)
                    : "",
         c, c, p->client_certs ? ", and a client certificate from the center's CA" : "", p->port,
         p->bind, c, c, c, p->client_certs ? "true" : "false", local, LIMITS);
-}
-
-/* The web broker's users: the dashboard's, with the same password as on the
- * site broker (its clients/dashboard.json). */
-static int write_web_passwd(const prov *p)
-{
-    char path[PATH_MAX + 16], *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f)
-        return -1;
-    int rc = 0;
-    for (int i = 0; i < p->ndev && !rc; i++) {
-        if (strcmp(p->dev[i].role, "dashboard"))
-            continue;
-        char h[256];
-        rc = prov_mosquitto_hash(p->dev[i].password, h, sizeof h);
-        fprintf(f, "%s:%s\n", p->dev[i].name, h);
-    }
-    fclose(f);
-    snprintf(path, sizeof path, "%s/passwd-web", p->out);
-    if (!rc)
-        rc = write_file(path, 0600, "%s", buf);
-    free(buf);
-    if (!rc)
-        broker_readable(path);
-    return rc;
 }
 
 /* The web broker's ACL: the lines of the site ACL that concern the web
@@ -747,13 +725,13 @@ static int provision(prov *p)
     }
     prov_ca_free(ca);
     if (!rc)
-        rc = write_passwd(p) || write_acl(p) || write_conf(p);
+        rc = write_passwd(p, "passwd", NULL) || write_acl(p) || write_conf(p);
     if (!rc && p->ws_port) {
         const char *bridge_pw = NULL;
         for (int i = 0; i < p->ndev; i++)
             if (!strcmp(p->dev[i].role, "web-bridge"))
                 bridge_pw = p->dev[i].password;
-        rc = !bridge_pw || write_web_passwd(p) || write_web_acl(p) ||
+        rc = !bridge_pw || write_passwd(p, "passwd-web", "dashboard") || write_web_acl(p) ||
              write_web_conf(p, bridge_pw);
     }
     if (rc)
