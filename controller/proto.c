@@ -485,6 +485,8 @@ char *qms_proto_encode_request(const qms_request *r)
     case QMS_OP_OPEN:
         if (r->has_staff)
             cJSON_AddStringToObject(o, "staff", r->staff);
+        if (r->code[0])
+            cJSON_AddStringToObject(o, "code", r->code);
         break;
     default:
         break;

@@ -302,9 +302,11 @@ static void test_encode_roundtrip(void **state)
         "{\"req\":\"x3\",\"id\":99,\"ticket\":\"A099\",\"reason\":\"print_failed\"}",
         "{\"req\":\"x4\",\"op\":\"transfer\",\"service\":\"XD\",\"to_counter\":3}",
         "{\"req\":\"x5\",\"op\":\"open\",\"staff\":\"\"}",
+        /* a sign-in with its code (the encoder dropped the code: libFuzzer) */
+        "{\"req\":\"x6\",\"op\":\"open\",\"staff\":\"Nyb3\",\"code\":\"CAAA-AAAC\"}",
     };
-    qms_topic_kind kinds[] = {QMS_TOPIC_TAKE, QMS_TOPIC_TAKE, QMS_TOPIC_CANCEL,
-                              QMS_TOPIC_COUNTER_CMD, QMS_TOPIC_COUNTER_CMD};
+    qms_topic_kind kinds[] = {QMS_TOPIC_TAKE,        QMS_TOPIC_TAKE,        QMS_TOPIC_CANCEL,
+                              QMS_TOPIC_COUNTER_CMD, QMS_TOPIC_COUNTER_CMD, QMS_TOPIC_COUNTER_CMD};
     for (size_t i = 0; i < sizeof in / sizeof *in; i++) {
         qms_request a, b;
         assert_int_equal(decode(kinds[i], in[i], &a), QMS_OK);
