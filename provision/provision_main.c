@@ -172,6 +172,18 @@ static void broker_readable(const char *path)
         chmod(path, 0644);
 }
 
+/* DIR/<file> from a memstream's text (freed here), readable by the broker. */
+static int write_broker_file(const prov *p, const char *file, int mode, char *text)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/%s", p->out, file);
+    int rc = write_file(path, mode, "%s", text);
+    free(text);
+    if (!rc)
+        broker_readable(path);
+    return rc;
+}
+
 static void devices_from_config(prov *p, const qms_config *cfg, const cJSON *root)
 {
     const cJSON *dv = cJSON_GetObjectItemCaseSensitive(root, "devices");
@@ -372,7 +384,7 @@ static void acl_for(FILE *f, const prov *p, const device *d)
 
 static int write_acl(const prov *p)
 {
-    char path[PATH_MAX + 16], *buf = NULL;
+    char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     if (!f)
@@ -407,12 +419,7 @@ static int write_acl(const prov *p)
     for (int i = 0; i < p->ndev; i++)
         acl_for(f, p, &p->dev[i]);
     fclose(f);
-    snprintf(path, sizeof path, "%s/acl", p->out);
-    int rc = write_file(path, 0644, "%s", buf);
-    free(buf);
-    if (!rc)
-        broker_readable(path);
-    return rc;
+    return write_broker_file(p, "acl", 0644, buf);
 }
 
 /* A password file: every device's user (file "passwd", the site broker), or
@@ -420,7 +427,7 @@ static int write_acl(const prov *p)
  * password as on the site broker, its clients/dashboard.json). */
 static int write_passwd(const prov *p, const char *file, const char *role)
 {
-    char path[PATH_MAX + 16], *buf = NULL;
+    char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     if (!f)
@@ -434,13 +441,11 @@ static int write_passwd(const prov *p, const char *file, const char *role)
         fprintf(f, "%s:%s\n", p->dev[i].name, h);
     }
     fclose(f);
-    snprintf(path, sizeof path, "%s/%s", p->out, file);
-    if (!rc)
-        rc = write_file(path, 0600, "%s", buf);
-    free(buf);
-    if (!rc)
-        broker_readable(path);
-    return rc;
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    return write_broker_file(p, file, 0600, buf);
 }
 
 /* The same limits on both brokers (docs/protocol.md): a client that stops
@@ -510,7 +515,7 @@ static int write_conf(const prov *p)
  * pages, and nothing for any device (none logs in there). */
 static int write_web_acl(const prov *p)
 {
-    char path[PATH_MAX + 16], *buf = NULL;
+    char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     if (!f)
@@ -541,12 +546,7 @@ static int write_web_acl(const prov *p)
         if (!strcmp(p->dev[i].role, "dashboard"))
             acl_for(f, p, &p->dev[i]);
     fclose(f);
-    snprintf(path, sizeof path, "%s/acl-web", p->out);
-    int rc = write_file(path, 0644, "%s", buf);
-    free(buf);
-    if (!rc)
-        broker_readable(path);
-    return rc;
+    return write_broker_file(p, "acl-web", 0644, buf);
 }
 
 /* The web broker: websockets for the pages, a plain loopback listener
