@@ -23,7 +23,10 @@
  *                 every service): durable operations/s, take and next -> call
  *                 latency under load, commits and requests per commit, mean
  *                 requests in flight (both), and the ratio to floor_echo_load
- *                 (target >= 0.8).
+ *                 (target >= 0.8); cpu_ms_per_op: the controller's CPU per
+ *                 operation, the broker's and clients', the echo's, the echo
+ *                 responder thread's own, and the controller's budget at 0.8
+ *                 (echo_all / 0.8 - broker_and_clients).
  *   burst         20,000 takes sent in 3 s by 20 kiosks, and a paced probe (a
  *                 counter's status every 10 ms): every take answered, no
  *                 message dropped by the broker (its log), probe p99 within
@@ -201,11 +204,23 @@ static void echo_msg(void *ud, const qms_mqtt_msg *msg)
         qms_mqtt_reply(ud, msg, msg->payload, (size_t)msg->len);
 }
 
+/* the echo responder thread's own CPU time (its whole run), in ns */
+static atomic_llong echo_cpu_ns;
+
+static int64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static void *echo_main(void *arg)
 {
     qms_mqtt *m = arg;
+    int64_t t0 = thread_cpu_ns();
     while (!atomic_load(&echo_stop))
         qms_mqtt_loop(m, 10);
+    atomic_store(&echo_cpu_ns, thread_cpu_ns() - t0);
     return NULL;
 }
 
@@ -638,10 +653,17 @@ static void echo_load_msg(void *ud, const qms_mqtt_msg *msg)
     qms_mqtt_reply(ud, msg, body, strlen(body));
 }
 
+typedef struct {
+    double rate, inflight;
+    double cpu_ms_per_op;       /* broker + clients + responder, per echoed op */
+    double responder_ms_per_op; /* the echo thread alone (warm-up included) */
+} echo_res;
+
 /* floor_echo_load: the load case's clients, requests, concurrency and QoS
  * with a trivial responder in place of the controller (one thread, as the
  * controller's loop): the load case's ceiling on this machine, now. */
-static double echo_load(pid_t broker, double seconds, double *inflight)
+
+static double echo_load(pid_t broker, double seconds, echo_res *er)
 {
     if (!take_body[0] || !next_body[0])
         die("no controller reply to echo (the load case answered nothing)");
@@ -662,16 +684,23 @@ static double echo_load(pid_t broker, double seconds, double *inflight)
     qms_mqtt_free(resp);
     long takes = atomic_load(&n_takes), calls = atomic_load(&n_calls), ops = takes + calls;
     double rate = (double)ops / r.el;
-    *inflight = (double)atomic_load(&busy_ns) / 1e9 / r.el;
+    er->rate = rate;
+    er->inflight = (double)atomic_load(&busy_ns) / 1e9 / r.el;
+    er->cpu_ms_per_op = ops ? 1000.0 * (r.cpu_brk + r.cpu_cli) / (double)ops : 0;
+    /* the responder ran through the warm-up too: per op of its whole run */
+    long all = atomic_load(&n_all_ops);
+    er->responder_ms_per_op = all ? (double)atomic_load(&echo_cpu_ns) / 1e6 / (double)all : 0;
     printf("{\"bench\":\"controller\",\"case\":\"floor_echo_load\",\"kiosks\":%d,"
            "\"counters\":%d,\"seconds\":%.2f,\"takes\":%ld,\"calls\":%ld,"
            "\"echo_per_s\":%.0f,\"mean_in_flight\":%.1f,\"take_p50_ms\":%.3f,"
            "\"next_p50_ms\":%.3f,\"take_reply_bytes\":%zu,\"next_reply_bytes\":%zu,"
            "\"cpu_s\":{\"broker\":%.2f,\"clients_and_echo\":%.2f},"
+           "\"cpu_ms_per_op\":%.4f,\"echo_responder_cpu_ms_per_op\":%.4f,"
            "\"broker_publishes_in_per_op\":%.2f,\"broker_publishes_out_per_op\":%.2f}\n",
-           nkiosks, ncounters, r.el, takes, calls, rate, *inflight, pct_ms(&take_lat, 0.5),
+           nkiosks, ncounters, r.el, takes, calls, rate, er->inflight, pct_ms(&take_lat, 0.5),
            pct_ms(&next_lat, 0.5), strlen(take_body), strlen(next_body), r.cpu_brk, r.cpu_cli,
-           ops ? (double)r.in / (double)ops : 0, ops ? (double)r.out / (double)ops : 0);
+           er->cpu_ms_per_op, er->responder_ms_per_op, ops ? (double)r.in / (double)ops : 0,
+           ops ? (double)r.out / (double)ops : 0);
     fflush(stdout);
     return rate;
 }
@@ -995,10 +1024,23 @@ int main(int argc, char **argv)
                  commits > 0 ? (double)all_ops / (double)commits : 0, nsyncs, sync_ms, r.cpu_ctl, r.cpu_brk,
                  r.cpu_cli, ops ? (double)r.in / (double)ops : 0,
                  ops ? (double)r.out / (double)ops : 0);
-        double echo_inflight = 0, echo_rate = echo_load(broker, seconds, &echo_inflight);
+        echo_res er;
+        double echo_rate = echo_load(broker, seconds, &er);
+        /* Where the CPU goes, per op (both cores are shared by the broker,
+         * the clients and the responder): at 0.8 of the echo's rate with the
+         * same CPU, the whole of an op may cost echo_cpu / 0.8; what the
+         * broker and the clients take of it in this load leaves the
+         * controller's budget. The echo responder's own cost is what a
+         * libmosquitto responder that does nothing at all spends. */
+        double ctl_ms = ops ? 1000.0 * r.cpu_ctl / (double)ops : 0,
+               rest_ms = ops ? 1000.0 * (r.cpu_brk + r.cpu_cli) / (double)ops : 0,
+               echo_ms = er.cpu_ms_per_op; /* its clients_and_echo holds the responder */
         printf("%s,\"echo_per_s\":%.0f,\"echo_mean_in_flight\":%.1f,\"ratio_to_echo\":%.2f,"
+               "\"cpu_ms_per_op\":{\"controller\":%.4f,\"broker_and_clients\":%.4f,"
+               "\"echo_all\":%.4f,\"echo_responder\":%.4f,\"controller_budget_at_0_8\":%.4f},"
                "\"target_ratio\":0.8,\"met\":%s}\n",
-               line, echo_rate, echo_inflight, ops / r.el / echo_rate,
+               line, echo_rate, er.inflight, ops / r.el / echo_rate, ctl_ms, rest_ms, echo_ms,
+               er.responder_ms_per_op, echo_ms / 0.8 - rest_ms,
                ops / r.el >= 0.8 * echo_rate ? "true" : "false");
         fflush(stdout);
     } else {
