@@ -21,7 +21,7 @@
 # With a screen ($DISPLAY or $WAYLAND_DISPLAY set) the kiosk and the board
 # open windows (tap the kiosk with the mouse to take a ticket) and the demo
 # runs until Ctrl-C. Without one everything runs headless: the kiosk takes a
-# ticket by script, the board saves screenshots, the printer saves tickets as
+# ticket by script (then stays up), the board saves screenshots, the printer saves tickets as
 # PNG, all in one folder (QMS_DEMO_OUT, default demo-out/), and the demo ends
 # by itself when the simulated day is over (or at Ctrl-C).
 #
@@ -205,6 +205,10 @@ if [ -x "$bin/qms-kiosk" ] && [ -n "$pty" ]; then
     "$bin/qms-kiosk" --config "$center" --broker "$broker" --printer "$pty" \
       --state-file "$out/kiosk.journal" --script scripts/demo-kiosk.txt --screenshot-dir "$out/kiosk" \
       >"$out/logs/kiosk.log" 2>&1 || echo "demo: the kiosk's script failed (see $out/logs/kiosk.log)"
+    # then it stays up, as a center's kiosk does: else its last will says
+    # offline and the dashboard shows a "kiosk offline" alert all day
+    start qms-kiosk "$out/logs/kiosk-idle.log" "$bin/qms-kiosk" --config "$center" \
+      --broker "$broker" --printer "$pty" --state-file "$out/kiosk.journal"
   else
     start qms-kiosk "$out/logs/kiosk.log" "$bin/qms-kiosk" --config "$center" \
       --broker "$broker" --printer "$pty" --state-file "$out/kiosk.journal" \
