@@ -695,7 +695,7 @@ static double echo_load(pid_t broker, double seconds, echo_res *er)
            "\"echo_per_s\":%.0f,\"mean_in_flight\":%.1f,\"take_p50_ms\":%.3f,"
            "\"next_p50_ms\":%.3f,\"take_reply_bytes\":%zu,\"next_reply_bytes\":%zu,"
            "\"cpu_s\":{\"broker\":%.2f,\"clients_and_echo\":%.2f},"
-           "\"cpu_ms_per_op\":%.4f,\"echo_responder_cpu_ms_per_op\":%.4f,"
+           "\"all_cpu_ms_per_op\":%.4f,\"echo_responder_cpu_ms_per_op\":%.4f,"
            "\"broker_publishes_in_per_op\":%.2f,\"broker_publishes_out_per_op\":%.2f}\n",
            nkiosks, ncounters, r.el, takes, calls, rate, er->inflight, pct_ms(&take_lat, 0.5),
            pct_ms(&next_lat, 0.5), strlen(take_body), strlen(next_body), r.cpu_brk, r.cpu_cli,

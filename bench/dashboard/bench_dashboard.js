@@ -57,8 +57,8 @@ const ROUNDS = Math.max(1, Math.min(opt('--rounds', 3), 6)); /* 13 phases and th
 const UNIT_NICE = /^Nice=(-?\d+)$/m.exec(fs.readFileSync(path.join(__dirname, '../../examples/qms-web-broker.service.in'), 'utf8'));
 const WEB_BROKER_NICE = process.env.QMS_BENCH_WEB_BROKER_NICE !== undefined ? Number(process.env.QMS_BENCH_WEB_BROKER_NICE)
   : UNIT_NICE ? Number(UNIT_NICE[1]) : 0;
-/* CPU scheduling policies to try (docs/dashboard.md, "Scheduling the web
- * side"): QMS_BENCH_WEB_BROKER_SCHED and QMS_BENCH_WEB_SCHED (the web
+/* CPU scheduling policies to try (docs/dashboard.md, "Priorities for the
+ * web side"): QMS_BENCH_WEB_BROKER_SCHED and QMS_BENCH_WEB_SCHED (the web
  * clients) = other|batch|idle; unset: left as started (SCHED_OTHER) */
 const WEB_BROKER_SCHED = process.env.QMS_BENCH_WEB_BROKER_SCHED || 'other';
 const WEB_SCHED = process.env.QMS_BENCH_WEB_SCHED || 'other';
@@ -349,10 +349,14 @@ if (process.argv.includes('--web-clients')) {
     ...(process.env.QMS_BENCH_WEB_MS ? ['--web-counters-ms', process.env.QMS_BENCH_WEB_MS] : [])]);
   /* QMS_BENCH_CTL_NICE: the site broker's and the controller's CPU priority
    * (their units' Nice=, none today; below 0 needs root) */
-  if (process.env.QMS_BENCH_CTL_NICE !== undefined) {
-    os.setPriority(broker.pid, Number(process.env.QMS_BENCH_CTL_NICE));
-    os.setPriority(ctl.pid, Number(process.env.QMS_BENCH_CTL_NICE));
-  }
+  const ctlNice = () => {
+    if (process.env.QMS_BENCH_CTL_NICE === undefined) return;
+    /* every thread (setpriority on Linux sets one): the controller's sync thread too */
+    for (const pid of [broker.pid, ctl.pid]) {
+      for (const tid of fs.readdirSync(`/proc/${pid}/task`)) os.setPriority(Number(tid), Number(process.env.QMS_BENCH_CTL_NICE));
+    }
+  };
+  ctlNice();
   const site = center.site;
   /* the web broker, from the mosquitto-web.conf qms-provision writes for
    * this center (its bridge logs in as web-bridge: the open site broker
@@ -382,6 +386,7 @@ if (process.argv.includes('--web-clients')) {
     });
     w.end(true);
   }
+  ctlNice(); /* the controller is up: its threads have started */
   const c = await connect(`mqtt://127.0.0.1:${port}`, 'bench-probe');
   c.subscribe([`qms/${site}/reply/#`, `qms/${site}/call`, `qms/${site}/counter/2/state`,
     `qms/${site}/counters`, `qms/${site}/stats`, `qms/${site}/stats/hourly`], { qos: 1 });
@@ -488,12 +493,12 @@ if (process.argv.includes('--web-clients')) {
     return r;
   };
   /* The web side's warm-up, counted for neither: the web clients once,
-   * a with-phase of fewer calls. In 20 runs of the bench without it, the
-   * with-phases' own p99s fell from round to round: 1.25, 1.08 and 1.02 x
-   * the pooled alone p99 on average for the first, second and third (the
-   * first was the slowest phase of its run in 11). The cause was not found:
-   * the web broker's page faults are no higher in the first (printed). A
-   * center's web broker meets its pages once, and they stay. */
+   * a with-phase of fewer calls. In 24 runs of the bench without it, the
+   * with-phases' own p99s fell from round to round: 1.23, 1.09 and 1.04 x
+   * the pooled alone p99 on average for the first, second and last (the
+   * first was the slowest phase of its run in 11). The cause is not
+   * established (the web broker's page faults are printed). A center's web
+   * broker meets its pages once, and they stay. */
   const webWarm = await withClients(Math.min(300, PACED));
   const alone = [await phase('a')], loaded = [];
   for (let i = 0; i < ROUNDS; i++) {
