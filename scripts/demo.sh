@@ -21,9 +21,9 @@
 # With a screen ($DISPLAY or $WAYLAND_DISPLAY set) the kiosk and the board
 # open windows (tap the kiosk with the mouse to take a ticket) and the demo
 # runs until Ctrl-C. Without one everything runs headless: the kiosk takes a
-# ticket by script (then stays up), the board saves screenshots, the printer saves tickets as
-# PNG, all in one folder (QMS_DEMO_OUT, default demo-out/), and the demo ends
-# by itself when the simulated day is over (or at Ctrl-C).
+# ticket by script (then stays up), the board saves screenshots, the printer
+# saves tickets as PNG, all in one folder (QMS_DEMO_OUT, default demo-out/),
+# and the demo ends by itself when the simulated day is over (or at Ctrl-C).
 #
 # Ctrl-C stops everything cleanly, leaving nothing running.
 #
@@ -200,19 +200,17 @@ start qms-display "$out/logs/display.log" "$bin/qms-display" "${display_args[@]}
 
 # 5. the kiosk, printing to the virtual printer
 if [ -x "$bin/qms-kiosk" ] && [ -n "$pty" ]; then
+  kiosk=("$bin/qms-kiosk" --config "$center" --broker "$broker" --printer "$pty"
+    --state-file "$out/kiosk.journal")
   if [ $headless = 1 ]; then
     # a citizen's visit, by script: welcome, menu, a ticket for "Tư pháp"
-    "$bin/qms-kiosk" --config "$center" --broker "$broker" --printer "$pty" \
-      --state-file "$out/kiosk.journal" --script scripts/demo-kiosk.txt --screenshot-dir "$out/kiosk" \
+    "${kiosk[@]}" --script scripts/demo-kiosk.txt --screenshot-dir "$out/kiosk" \
       >"$out/logs/kiosk.log" 2>&1 || echo "demo: the kiosk's script failed (see $out/logs/kiosk.log)"
     # then it stays up, as a center's kiosk does: else its last will says
     # offline and the dashboard shows a "kiosk offline" alert all day
-    start qms-kiosk "$out/logs/kiosk-idle.log" "$bin/qms-kiosk" --config "$center" \
-      --broker "$broker" --printer "$pty" --state-file "$out/kiosk.journal"
+    start qms-kiosk "$out/logs/kiosk-idle.log" "${kiosk[@]}"
   else
-    start qms-kiosk "$out/logs/kiosk.log" "$bin/qms-kiosk" --config "$center" \
-      --broker "$broker" --printer "$pty" --state-file "$out/kiosk.journal" \
-      --width 768 --height 1024
+    start qms-kiosk "$out/logs/kiosk.log" "${kiosk[@]}" --width 768 --height 1024
   fi
 fi
 

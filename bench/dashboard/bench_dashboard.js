@@ -88,17 +88,20 @@ async function waitPort(port) {
   }
   throw new Error(`port ${port}`);
 }
-/* CPU time (user + system) a process has used so far, in ms (Linux /proc) */
-function cpuMs(pid) {
-  try {
-    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(f[11]) + Number(f[12])) * 10; /* utime, stime in 1/100 s */
-  } catch (e) { return NaN; }
+/* the fields of /proc/PID/stat after the command's name (Linux), or null */
+function procStat(pid) {
+  try { return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); } catch (e) { return null; }
 }
-/* minor page faults of a process so far (/proc/PID/stat minflt): a process
- * whose heap grows for the first time faults on every new page */
+/* CPU time (user + system) a process has used so far, in ms */
+function cpuMs(pid) {
+  const f = procStat(pid);
+  return f ? (Number(f[11]) + Number(f[12])) * 10 : NaN; /* utime, stime in 1/100 s */
+}
+/* minor page faults of a process so far (minflt): a process whose heap
+ * grows for the first time faults on every new page */
 function minflt(pid) {
-  try { return Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[7]); } catch (e) { return NaN; }
+  const f = procStat(pid);
+  return f ? Number(f[7]) : NaN;
 }
 function start(name, cmd, args) {
   const out = fs.openSync(path.join(tmp, `${name}.log`), 'a');
