@@ -146,8 +146,10 @@ center=$out/center.json
   --local-port "$port" --ws-port "$wsport" --web-local-port "$(freeport)" \
   --http-dir "$root/build/dashboard" --no-client-certs >"$out/logs/provision.log" 2>&1 ||
   { echo "demo: qms-provision failed (see $out/logs/provision.log)" >&2; exit 1; }
-# at the CPU priority its systemd unit gives it (Nice=10, below the controller)
-start mosquitto-web "$out/logs/mosquitto-web.log" nice -n 10 /usr/sbin/mosquitto -c "$out/broker/mosquitto-web.conf"
+# at the CPU priority its systemd unit gives it (Nice=10, below the controller,
+# and qms-background's long CPU slice)
+start mosquitto-web "$out/logs/mosquitto-web.log" nice -n 10 "$bin/qms-background" --slice-ms 50 \
+  /usr/sbin/mosquitto -c "$out/broker/mosquitto-web.conf"
 wait_port "$wsport"
 echo "demo: web broker on 127.0.0.1:$wsport (websockets), bridged to $broker"
 login=$(python3 -c 'import json, sys, urllib.parse as u; c = json.load(open(sys.argv[1]))

@@ -23,7 +23,7 @@ DESTDIR=$root cmake --install "$build" --prefix /usr/local >"$work/install.log" 
   fail "cmake --install"
 R=$root/usr/local
 for p in qms-controller qms-counter qms-report qms-provision qms-sim qms-kiosk qms-display \
-         qms-printer qms-vprinter qms-demo-driver; do
+         qms-printer qms-vprinter qms-demo-driver qms-background; do
   [ -x "$R/bin/$p" ] || fail "$p not installed in bin"
 done
 for f in share/qms/examples/center.json share/qms/examples/kiosk.json etc/qms/center.json \
@@ -33,8 +33,11 @@ for f in share/qms/examples/center.json share/qms/examples/kiosk.json etc/qms/ce
          share/doc/qms/install.md share/qms/dashboard/index.html share/qms/dashboard/mqtt.min.js; do
   [ -f "$R/$f" ] || fail "$f not installed"
 done
-grep -q "ExecStart=/usr/sbin/mosquitto -c /usr/local/etc/qms/broker/mosquitto-web.conf" \
-  "$R/lib/systemd/system/qms-web-broker.service" || fail "the web broker unit does not run mosquitto-web.conf"
+grep -q "ExecStart=/usr/local/bin/qms-background --slice-ms 50 /usr/sbin/mosquitto -c /usr/local/etc/qms/broker/mosquitto-web.conf" \
+  "$R/lib/systemd/system/qms-web-broker.service" ||
+  fail "the web broker unit does not run mosquitto-web.conf through the installed qms-background"
+grep -q "^SystemCallFilter=sched_setattr" "$R/lib/systemd/system/qms-web-broker.service" ||
+  fail "the web broker unit's syscall filter refuses qms-background's sched_setattr"
 grep -q "^After=.*qms-broker.service" "$R/lib/systemd/system/qms-web-broker.service" ||
   fail "the web broker unit does not start after qms-broker"
 ls "$R"/share/qms/voice/*.wav >/dev/null 2>&1 || fail "no voice pack in share/qms/voice"
