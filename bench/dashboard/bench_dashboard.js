@@ -1,6 +1,6 @@
 /* The dashboard side, measured (docs/dashboard.md, "Performance"):
  *
- *   node bench_dashboard.js <build dir> <source dir> [--clients 200] [--paced 900] [--rounds 3]
+ *   node bench_dashboard.js <build dir> <source dir> [--clients 200] [--paced 900] [--rounds 6]
  *   node bench_dashboard.js <build dir> <source dir> --day
  *
  * Prints JSON lines:
@@ -20,8 +20,11 @@
  *             page takes them at QoS 0); QMS_BENCH_WEB_NICE: the web clients'
  *             CPU priority (default 19: they stand for browsers elsewhere);
  *             QMS_BENCH_WEB_BROKER_NICE: the web broker's (default: its
- *             unit's Nice=); QMS_BENCH_WEB_SCHED, QMS_BENCH_WEB_BROKER_SCHED
- *             = other|batch|idle: their scheduling policy (default other)
+ *             unit's Nice=); QMS_BENCH_WEB_BROKER_SLICE_MS: its CPU slice
+ *             (default: its unit's qms-background --slice-ms; 0: the
+ *             kernel's); QMS_BENCH_WEB_SCHED, QMS_BENCH_WEB_BROKER_SCHED
+ *             = other|batch|idle: their scheduling policy (default idle for
+ *             the clients, other for the web broker)
  *             Alone before and after the clients, pooled, is the baseline;
  *             after a warm-up of the controller alone and one of the web
  *             side (the clients once, counted for neither, printed).
@@ -53,15 +56,24 @@ const opt = (n, d) => { const i = rest.indexOf(n); return i >= 0 ? Number(rest[i
 const NCLIENTS = opt('--clients', 200);
 const PACED = Math.min(opt('--paced', 900), 999);
 /* alone, with the web clients, ... alone: ROUNDS with-phases between ROUNDS + 1 alone ones */
-const ROUNDS = Math.max(1, Math.min(opt('--rounds', 3), 6)); /* 13 phases and the web warm-up: SERVICES has 14 */
-const UNIT_NICE = /^Nice=(-?\d+)$/m.exec(fs.readFileSync(path.join(__dirname, '../../examples/qms-web-broker.service.in'), 'utf8'));
+const ROUNDS = Math.max(1, Math.min(opt('--rounds', 6), 6)); /* 13 phases and the web warm-up: SERVICES has 14 */
+const UNIT = fs.readFileSync(path.join(__dirname, '../../examples/qms-web-broker.service.in'), 'utf8');
+const UNIT_NICE = /^Nice=(-?\d+)$/m.exec(UNIT);
 const WEB_BROKER_NICE = process.env.QMS_BENCH_WEB_BROKER_NICE !== undefined ? Number(process.env.QMS_BENCH_WEB_BROKER_NICE)
   : UNIT_NICE ? Number(UNIT_NICE[1]) : 0;
+/* the web broker's CPU slice, as its unit starts it (ExecStart= through
+ * qms-background --slice-ms N); QMS_BENCH_WEB_BROKER_SLICE_MS=N another,
+ * 0 without qms-background (the kernel's default slice), to compare */
+const UNIT_SLICE = /^ExecStart=\S*qms-background --slice-ms (\d+) /m.exec(UNIT);
+const WEB_BROKER_SLICE_MS = process.env.QMS_BENCH_WEB_BROKER_SLICE_MS !== undefined
+  ? Number(process.env.QMS_BENCH_WEB_BROKER_SLICE_MS) : UNIT_SLICE ? Number(UNIT_SLICE[1]) : 0;
 /* CPU scheduling policies to try (docs/dashboard.md, "Priorities for the
  * web side"): QMS_BENCH_WEB_BROKER_SCHED and QMS_BENCH_WEB_SCHED (the web
  * clients) = other|batch|idle; unset: left as started (SCHED_OTHER) */
 const WEB_BROKER_SCHED = process.env.QMS_BENCH_WEB_BROKER_SCHED || 'other';
-const WEB_SCHED = process.env.QMS_BENCH_WEB_SCHED || 'other';
+/* the web clients: SCHED_IDLE unless said (they stand for browsers on other
+ * machines: see withClients below) */
+const WEB_SCHED = process.env.QMS_BENCH_WEB_SCHED || 'idle';
 const CHRT = { other: '-o', batch: '-b', idle: '-i' };
 /* all threads of a running process to a scheduling policy (util-linux chrt) */
 function setSched(pid, policy) {
@@ -91,6 +103,22 @@ async function waitPort(port) {
 /* the fields of /proc/PID/stat after the command's name (Linux), or null */
 function procStat(pid) {
   try { return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); } catch (e) { return null; }
+}
+/* the time a process's threads have waited for a core so far, runnable but
+ * not running (the kernel's run_delay, /proc/PID/task/TID/schedstat), in ms */
+function waitMs(pid) {
+  let ns = 0;
+  try {
+    for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
+      try { ns += Number(fs.readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[1]); } catch (e) { /* gone */ }
+    }
+  } catch (e) { return NaN; }
+  return ns / 1e6;
+}
+/* the CPU slice the kernel keeps for a process (se.slice in /proc/PID/sched,
+ * ns; Linux 6.6+), or null: read from the kernel, not from qms-background */
+function sliceNs(pid) {
+  try { const m = /^se\.slice\s*:\s*(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/sched`, 'utf8')); return m ? Number(m[1]) : null; } catch (e) { return null; }
 }
 /* CPU time (user + system) a process has used so far, in ms */
 function cpuMs(pid) {
@@ -374,7 +402,10 @@ if (process.argv.includes('--web-clients')) {
       '--http-dir', path.join(buildDir, 'dashboard'), '--no-client-certs'], { stdio: 'pipe' });
     const d = JSON.parse(fs.readFileSync(path.join(prov, 'clients/dashboard.json'), 'utf8'));
     login = { username: d.username, password: d.password };
-    webBroker = start('mosquitto-web', '/usr/sbin/mosquitto', ['-c', path.join(prov, 'mosquitto-web.conf')]);
+    const webArgs = ['/usr/sbin/mosquitto', '-c', path.join(prov, 'mosquitto-web.conf')];
+    webBroker = WEB_BROKER_SLICE_MS > 0
+      ? start('mosquitto-web', path.join(buildDir, 'bin/qms-background'), ['--slice-ms', String(WEB_BROKER_SLICE_MS), ...webArgs])
+      : start('mosquitto-web', webArgs[0], webArgs.slice(1));
     /* at the CPU priority the qms-web-broker unit gives it (its Nice= line);
      * QMS_BENCH_WEB_BROKER_NICE to try another */
     os.setPriority(webBroker.pid, WEB_BROKER_NICE);
@@ -402,7 +433,12 @@ if (process.argv.includes('--web-clients')) {
     for (const k of Object.keys(published)) delete published[k];
     const b0 = cpuMs(broker.pid), c0 = cpuMs(ctl.pid), w0 = webBroker ? cpuMs(webBroker.pid) : 0, p0 = process.cpuUsage();
     const wf0 = webBroker ? minflt(webBroker.pid) : 0;
+    const q0 = [broker.pid, ctl.pid, process.pid].map(waitMs);
     const r = await paced(c, site, calls, `${tag}${nphase}`, SERVICES[nphase++]);
+    /* the path of a call waiting for a core: the site broker's, the
+     * controller's and the probe's run_delay, per call */
+    const q1 = [broker.pid, ctl.pid, process.pid].map(waitMs);
+    r.wait_ms = { broker: q1[0] - q0[0], controller: q1[1] - q0[1], probe: q1[2] - q0[2] };
     const p1 = process.cpuUsage(p0);
     r.cpu_ms = { broker: cpuMs(broker.pid) - b0, controller: cpuMs(ctl.pid) - c0, probe: Math.round((p1.user + p1.system) / 1000),
       ...(webBroker ? { web_broker: cpuMs(webBroker.pid) - w0 } : {}) };
@@ -460,10 +496,15 @@ if (process.argv.includes('--web-clients')) {
   }
   /* The web clients stand for 100 browsers and 100 phones: on the center's
    * LAN they use none of the server's CPU. Here they share its 2 cores, so
-   * they run at the lowest CPU priority (QMS_BENCH_WEB_NICE=0 to not):
-   * the broker's fan-out to them is what is measured, not node's work of
-   * reading it. Whether they kept up is checked (received = published
-   * x dashboards). */
+   * they run at the lowest CPU priority there is: SCHED_IDLE (a core only
+   * when no other task wants it, and given up at once when one wakes) at
+   * nice 19 (QMS_BENCH_WEB_SCHED=other, QMS_BENCH_WEB_NICE=0 to not). At
+   * nice 19 alone a node process busy reading still kept its core for the
+   * rest of its slice when the controller or the site broker woke up (Linux
+   * 6.6+'s EEVDF: "run to parity"), a cost browsers elsewhere do not put on
+   * the server. The web broker's fan-out to them is what is measured, not
+   * node's work of reading it; whether they kept up is checked (received =
+   * published x dashboards). */
   const NICE = process.env.QMS_BENCH_WEB_NICE !== undefined ? Number(process.env.QMS_BENCH_WEB_NICE) : 19;
   /* one with-phase: the web clients in a process of their own (as browsers
    * would be, so their messages do not queue in the probe's event loop),
@@ -517,6 +558,13 @@ if (process.argv.includes('--web-clients')) {
   const A = pool(alone), W = pool(loaded);
   const aP99 = pct(A, 0.99), wP99 = pct(W, 0.99);
   const sumCpu = (rs) => rs.reduce((o, r) => { for (const [k, v] of Object.entries(r.cpu_ms)) o[k] = (o[k] || 0) + v; return o; }, {});
+  /* waiting for a core on the call's path, µs per call (run_delay) */
+  const waitUs = (rs) => {
+    const o = {}, n = rs.reduce((a, r) => a + r.n, 0);
+    for (const r of rs) for (const [k, v] of Object.entries(r.wait_ms)) o[k] = (o[k] || 0) + v;
+    for (const k of Object.keys(o)) o[k] = Math.round(o[k] * 1000 / n);
+    return o;
+  };
   const r3 = (x) => Math.round(x * 1000) / 1000;
   console.log(JSON.stringify({ bench: 'dashboard', case: 'paced', clients: NCLIENTS, rounds: ROUNDS, n_alone: A.length, n_with: W.length,
     alone_call_p50_ms: r3(pct(A, 0.5)), alone_call_p99_ms: r3(aP99), with_clients_call_p50_ms: r3(pct(W, 0.5)),
@@ -525,8 +573,10 @@ if (process.argv.includes('--web-clients')) {
     alone_phase_p99_ratios: alone.map((r) => r3(r.p99 / aP99)), with_phase_p99_ratios: loaded.map((r) => r3(r.p99 / aP99)),
     web_warmup: { calls: webWarm.n, p99_ratio: r3(webWarm.p99 / aP99), web_broker_minflt: webWarm.web_broker_minflt },
     web_broker_minflt_with_phases: loaded.map((r) => r.web_broker_minflt),
+    web_broker_slice_ms: onSite ? null : WEB_BROKER_SLICE_MS, web_broker_kernel_slice_ns: webBroker ? sliceNs(webBroker.pid) : null,
     with_phase_s: loaded.map((r) => r.s), web_clients_nice: NICE, web_broker_nice: onSite ? null : WEB_BROKER_NICE, web_clients_sched: WEB_SCHED, web_broker_sched: onSite ? null : WEB_BROKER_SCHED,
-    layout: onSite ? 'site broker' : 'web broker', cpu_ms_alone: sumCpu(alone), cpu_ms_with_clients: sumCpu(loaded) }));
+    layout: onSite ? 'site broker' : 'web broker', cpu_ms_alone: sumCpu(alone), cpu_ms_with_clients: sumCpu(loaded),
+    wait_for_core_us_per_call_alone: waitUs(alone), wait_for_core_us_per_call_with_clients: waitUs(loaded) }));
   c.end(true);
   procs.reverse().forEach((p) => p.kill('SIGTERM'));
   await sleep(300);
