@@ -36,8 +36,6 @@ done
 grep -q "ExecStart=/usr/local/bin/qms-background --slice-ms 50 /usr/sbin/mosquitto -c /usr/local/etc/qms/broker/mosquitto-web.conf" \
   "$R/lib/systemd/system/qms-web-broker.service" ||
   fail "the web broker unit does not run mosquitto-web.conf through the installed qms-background"
-grep -q "^SystemCallFilter=sched_setattr" "$R/lib/systemd/system/qms-web-broker.service" ||
-  fail "the web broker unit's syscall filter refuses qms-background's sched_setattr"
 grep -q "^After=.*qms-broker.service" "$R/lib/systemd/system/qms-web-broker.service" ||
   fail "the web broker unit does not start after qms-broker"
 ls "$R"/share/qms/voice/*.wav >/dev/null 2>&1 || fail "no voice pack in share/qms/voice"

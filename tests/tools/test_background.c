@@ -3,8 +3,10 @@
  * back from the kernel's own account of the process (/proc/PID/sched, its
  * se.slice line), not from anything qms-background prints; it becomes its
  * command (same pid), keeps the nice value it was given, runs the command
- * when the kernel refuses the slice (a seccomp filter like a unit's without
- * sched_setattr) or has none (before Linux 6.12), and refuses bad arguments.
+ * when the kernel refuses the slice (a seccomp filter without sched_setattr,
+ * stricter than the unit's @system-service, which has it) or the policy has
+ * none (SCHED_IDLE), says what a kernel without slices does (before Linux
+ * 6.12: that path runs only there), and refuses bad arguments.
  * Whether the slice helps the counters' calls is measured by
  * bench/dashboard/bench_dashboard.js, not here: tests do not fail on timing. */
 #define _GNU_SOURCE
@@ -31,7 +33,7 @@
 #include "support.h"
 
 /* how a child is set up before it execs qms-background */
-enum { PLAIN, NICE_10, NO_SETATTR };
+enum { PLAIN, NICE_10, NO_SETATTR, IDLE };
 
 /* Runs argv (argv[0]: qms-background) with stdout and stderr to one pipe;
  * the output in out, the exit status returned; *pid_out: the child's pid. */
@@ -48,9 +50,12 @@ static int run(char *const argv[], int how, char *out, size_t outlen, pid_t *pid
         close(p[1]);
         if (how == NICE_10 && setpriority(PRIO_PROCESS, 0, 10) != 0)
             _exit(90);
+        struct sched_param sp = {0}; /* linux/sched/types.h's; SCHED_IDLE is 5 */
+        if (how == IDLE && syscall(SYS_sched_setscheduler, 0, 5, &sp) != 0)
+            _exit(93);
         if (how == NO_SETATTR) {
-            /* sched_setattr refused with EPERM, as a systemd unit's
-             * SystemCallFilter=@system-service alone would (its
+            /* sched_setattr refused with EPERM, as a unit whose
+             * SystemCallFilter= left out @resources would (with
              * SystemCallErrorNumber=EPERM); everything else allowed */
             struct sock_filter f[] = {
                 BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
@@ -176,8 +181,9 @@ static void test_exec_same_pid_nice_kept(void **state)
     assert_non_null(strstr(out, "nice=10\n"));
 }
 
-/* a unit's syscall filter without sched_setattr: said, and the command runs
- * on the default slice */
+/* a syscall filter without sched_setattr: said, and the command runs on
+ * the default slice; a policy without slices (SCHED_IDLE): said by name, and
+ * the command runs */
 static void test_refused_still_runs(void **state)
 {
     (void)state;
@@ -188,6 +194,12 @@ static void test_refused_still_runs(void **state)
                                 "/bin/cat runs with the default slice"));
     assert_non_null(strstr(out, "se."));
     assert_true(slice_in(out) != 37000000);
+
+    char *b[] = {bg(), "/bin/cat", "/proc/self/sched", NULL};
+    assert_int_equal(run(b, IDLE, out, sizeof out, NULL), 0);
+    assert_non_null(strstr(out, "qms-background: SCHED_IDLE has no slice to set; "
+                                "/bin/cat runs as it is"));
+    assert_non_null(strstr(out, "se."));
 }
 
 /* bad arguments: a clear line and exit 2; a command that cannot run: 127 */
@@ -206,13 +218,41 @@ static void test_bad_arguments(void **state)
     char *none[] = {bg(), NULL};
     assert_int_equal(run(none, PLAIN, out, sizeof out, NULL), 2);
     assert_non_null(strstr(out, "usage: qms-background"));
+    assert_non_null(strstr(out, "qms-background: no command to run"));
     char *noval[] = {bg(), "--slice-ms", NULL};
     assert_int_equal(run(noval, PLAIN, out, sizeof out, NULL), 2);
+    assert_non_null(strstr(out, "--slice-ms needs a value"));
     char *opt[] = {bg(), "--slices", "5", "/bin/true", NULL};
     assert_int_equal(run(opt, PLAIN, out, sizeof out, NULL), 2);
+    assert_non_null(strstr(out, "qms-background: unknown option --slices"));
+    char *twice[] = {bg(), "--slice-ms", "30", "--slice-ms=20", "/bin/true", NULL};
+    assert_int_equal(run(twice, PLAIN, out, sizeof out, NULL), 2);
+    assert_non_null(strstr(out, "--slice-ms given twice"));
+    char *bad_eq[] = {bg(), "--slice-ms=0", "/bin/true", NULL};
+    assert_int_equal(run(bad_eq, PLAIN, out, sizeof out, NULL), 2);
+    assert_non_null(strstr(out, "--slice-ms 0: a slice is 1 to 100 ms"));
+    /* after --, a command whose name starts with '-' is the command */
+    char *dash[] = {bg(), "--", "-no-such-program", NULL};
+    assert_int_equal(run(dash, PLAIN, out, sizeof out, NULL), 127);
+    assert_non_null(strstr(out, "qms-background: -no-such-program: No such file or directory"));
     char *missing[] = {bg(), "/nonexistent/mosquitto", "-c", "x", NULL};
     assert_int_equal(run(missing, PLAIN, out, sizeof out, NULL), 127);
     assert_non_null(strstr(out, "qms-background: /nonexistent/mosquitto: No such file or directory"));
+}
+
+/* --help: the usage on stdout, exit 0; --slice-ms=N as well as --slice-ms N */
+static void test_help_and_equals_form(void **state)
+{
+    (void)state;
+    char out[16384];
+    char *h[] = {bg(), "--help", NULL};
+    assert_int_equal(run(h, PLAIN, out, sizeof out, NULL), 0);
+    assert_non_null(strstr(out, "usage: qms-background [--slice-ms 1..100] [--] COMMAND"));
+    char *a[] = {bg(), "--slice-ms=23", "/bin/cat", "/proc/self/sched", NULL};
+    assert_int_equal(run(a, PLAIN, out, sizeof out, NULL), 0);
+    if (kernel_has_slices())
+        assert_int_equal(slice_in(out), 23000000);
+    assert_non_null(strstr(out, "se."));
 }
 
 int main(void)
@@ -222,6 +262,7 @@ int main(void)
         cmocka_unit_test(test_exec_same_pid_nice_kept),
         cmocka_unit_test(test_refused_still_runs),
         cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_help_and_equals_form),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
