@@ -402,14 +402,17 @@ if (process.argv.includes('--web-clients')) {
       '--http-dir', path.join(buildDir, 'dashboard'), '--no-client-certs'], { stdio: 'pipe' });
     const d = JSON.parse(fs.readFileSync(path.join(prov, 'clients/dashboard.json'), 'utf8'));
     login = { username: d.username, password: d.password };
-    const webArgs = ['/usr/sbin/mosquitto', '-c', path.join(prov, 'mosquitto-web.conf')];
-    webBroker = WEB_BROKER_SLICE_MS > 0
-      ? start('mosquitto-web', path.join(buildDir, 'bin/qms-background'), ['--slice-ms', String(WEB_BROKER_SLICE_MS), ...webArgs])
-      : start('mosquitto-web', webArgs[0], webArgs.slice(1));
-    /* at the CPU priority the qms-web-broker unit gives it (its Nice= line);
-     * QMS_BENCH_WEB_BROKER_NICE to try another */
-    os.setPriority(webBroker.pid, WEB_BROKER_NICE);
-    setSched(webBroker.pid, WEB_BROKER_SCHED);
+    /* at the CPU priority the qms-web-broker unit gives it (its Nice= line;
+     * QMS_BENCH_WEB_BROKER_NICE to try another), its policy, and through
+     * qms-background: each program execs the next, so all is set before
+     * mosquitto starts (set from outside afterwards, a nice value could land
+     * between qms-background's reading and setting its attributes, and be
+     * undone) */
+    if (!CHRT[WEB_BROKER_SCHED]) throw new Error(`scheduling policy ${WEB_BROKER_SCHED}: other, batch or idle`);
+    webBroker = start('mosquitto-web', 'nice', ['-n', String(WEB_BROKER_NICE),
+      ...(WEB_BROKER_SCHED !== 'other' ? ['chrt', CHRT[WEB_BROKER_SCHED], '0'] : []),
+      ...(WEB_BROKER_SLICE_MS > 0 ? [path.join(buildDir, 'bin/qms-background'), '--slice-ms', String(WEB_BROKER_SLICE_MS)] : []),
+      '/usr/sbin/mosquitto', '-c', path.join(prov, 'mosquitto-web.conf')]);
     await waitPort(webLocal); await waitPort(ws);
     /* the bridge is up: the controller's retained config on the web broker */
     const w = await connect(`mqtt://127.0.0.1:${webLocal}`, 'bench-bridge-check', login);
@@ -574,6 +577,8 @@ if (process.argv.includes('--web-clients')) {
     web_warmup: { calls: webWarm.n, p99_ratio: r3(webWarm.p99 / aP99), web_broker_minflt: webWarm.web_broker_minflt },
     web_broker_minflt_with_phases: loaded.map((r) => r.web_broker_minflt),
     web_broker_slice_ms: onSite ? null : WEB_BROKER_SLICE_MS, web_broker_kernel_slice_ns: webBroker ? sliceNs(webBroker.pid) : null,
+    /* read back from the process: what it ran at, not what was asked */
+    web_broker_nice_read: webBroker ? Number((procStat(webBroker.pid) || [])[16]) : null,
     with_phase_s: loaded.map((r) => r.s), web_clients_nice: NICE, web_broker_nice: onSite ? null : WEB_BROKER_NICE, web_clients_sched: WEB_SCHED, web_broker_sched: onSite ? null : WEB_BROKER_SCHED,
     layout: onSite ? 'site broker' : 'web broker', cpu_ms_alone: sumCpu(alone), cpu_ms_with_clients: sumCpu(loaded),
     wait_for_core_us_per_call_alone: waitUs(alone), wait_for_core_us_per_call_with_clients: waitUs(loaded) }));
