@@ -75,10 +75,15 @@ const WEB_BROKER_SCHED = process.env.QMS_BENCH_WEB_BROKER_SCHED || 'other';
  * machines: see withClients below) */
 const WEB_SCHED = process.env.QMS_BENCH_WEB_SCHED || 'idle';
 const CHRT = { other: '-o', batch: '-b', idle: '-i' };
+/* chrt's flag for a policy name, or a clear error */
+function chrtFlag(policy) {
+  if (!CHRT[policy]) throw new Error(`scheduling policy ${policy}: other, batch or idle`);
+  return CHRT[policy];
+}
 /* all threads of a running process to a scheduling policy (util-linux chrt) */
 function setSched(pid, policy) {
-  if (!CHRT[policy]) throw new Error(`scheduling policy ${policy}: other, batch or idle`);
-  if (policy !== 'other') execFileSync('chrt', ['-a', CHRT[policy], '-p', '0', String(pid)]);
+  const flag = chrtFlag(policy);
+  if (policy !== 'other') execFileSync('chrt', ['-a', flag, '-p', '0', String(pid)]);
 }
 const mqtt = require(path.join(__dirname, '../../dashboard/node_modules/mqtt'));
 const puppeteer = require(path.join(__dirname, '../../dashboard/node_modules/puppeteer-core'));
@@ -408,9 +413,9 @@ if (process.argv.includes('--web-clients')) {
      * mosquitto starts (set from outside afterwards, a nice value could land
      * between qms-background's reading and setting its attributes, and be
      * undone) */
-    if (!CHRT[WEB_BROKER_SCHED]) throw new Error(`scheduling policy ${WEB_BROKER_SCHED}: other, batch or idle`);
+    const schedFlag = chrtFlag(WEB_BROKER_SCHED);
     webBroker = start('mosquitto-web', 'nice', ['-n', String(WEB_BROKER_NICE),
-      ...(WEB_BROKER_SCHED !== 'other' ? ['chrt', CHRT[WEB_BROKER_SCHED], '0'] : []),
+      ...(WEB_BROKER_SCHED !== 'other' ? ['chrt', schedFlag, '0'] : []),
       ...(WEB_BROKER_SLICE_MS > 0 ? [path.join(buildDir, 'bin/qms-background'), '--slice-ms', String(WEB_BROKER_SLICE_MS)] : []),
       '/usr/sbin/mosquitto', '-c', path.join(prov, 'mosquitto-web.conf')]);
     await waitPort(webLocal); await waitPort(ws);
@@ -436,12 +441,12 @@ if (process.argv.includes('--web-clients')) {
     for (const k of Object.keys(published)) delete published[k];
     const b0 = cpuMs(broker.pid), c0 = cpuMs(ctl.pid), w0 = webBroker ? cpuMs(webBroker.pid) : 0, p0 = process.cpuUsage();
     const wf0 = webBroker ? minflt(webBroker.pid) : 0;
-    const q0 = [broker.pid, ctl.pid, process.pid].map(waitMs);
-    const r = await paced(c, site, calls, `${tag}${nphase}`, SERVICES[nphase++]);
     /* the path of a call waiting for a core: the site broker's, the
-     * controller's and the probe's run_delay, per call */
-    const q1 = [broker.pid, ctl.pid, process.pid].map(waitMs);
-    r.wait_ms = { broker: q1[0] - q0[0], controller: q1[1] - q0[1], probe: q1[2] - q0[2] };
+     * controller's and the probe's run_delay */
+    const onPath = { broker: broker.pid, controller: ctl.pid, probe: process.pid };
+    const q0 = Object.fromEntries(Object.entries(onPath).map(([k, pid]) => [k, waitMs(pid)]));
+    const r = await paced(c, site, calls, `${tag}${nphase}`, SERVICES[nphase++]);
+    r.wait_ms = Object.fromEntries(Object.entries(onPath).map(([k, pid]) => [k, waitMs(pid) - q0[k]]));
     const p1 = process.cpuUsage(p0);
     r.cpu_ms = { broker: cpuMs(broker.pid) - b0, controller: cpuMs(ctl.pid) - c0, probe: Math.round((p1.user + p1.system) / 1000),
       ...(webBroker ? { web_broker: cpuMs(webBroker.pid) - w0 } : {}) };
